@@ -1,0 +1,1 @@
+"""Speech-to-text: audio loading, the vosk transcriber and its worker."""

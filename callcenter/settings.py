@@ -1,0 +1,257 @@
+"""Settings: one TOML file plus ``CALLCENTER_<SECTION>_<KEY>`` environment overrides.
+
+Everything is loaded into frozen dataclasses at start-up. A missing or invalid key raises
+:class:`SettingsError` naming the key (``ami.port``); values of secret keys never appear in an
+error or a log line, and :class:`Secret` hides itself from ``repr``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+ENV_PREFIX = "CALLCENTER_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the key, never a secret's value."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str``; call :meth:`reveal` to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class AmiSettings:
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "callcenter"
+    secret: Secret = field(default_factory=lambda: Secret(""))
+    ping_interval_s: float = 10.0
+    ping_timeout_s: float = 5.0
+    action_timeout_s: float = 10.0
+    connect_timeout_s: float = 5.0
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    max_frame_bytes: int = 1_048_576
+
+    def __post_init__(self) -> None:
+        _check(0 < self.port < 65536, "ami.port", "must be between 1 and 65535")
+        _check(bool(self.host), "ami.host", "must not be empty")
+        _check(bool(self.username), "ami.username", "must not be empty")
+        for name in ("ping_interval_s", "ping_timeout_s", "action_timeout_s", "connect_timeout_s",
+                     "reconnect_min_s", "reconnect_max_s"):
+            _check(getattr(self, name) > 0, f"ami.{name}", "must be > 0")
+        _check(self.reconnect_max_s >= self.reconnect_min_s, "ami.reconnect_max_s",
+               "must be >= ami.reconnect_min_s")
+        _check(self.max_frame_bytes >= 4096, "ami.max_frame_bytes", "must be >= 4096")
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """``url`` empty means: run the embedded PostgreSQL in ``<state_dir>/pgdata``."""
+
+    url: Secret = field(default_factory=lambda: Secret(""))
+    pool_min: int = 1
+    pool_max: int = 10
+    command_timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        url = self.url.reveal()
+        _check(not url or url.startswith(("postgres://", "postgresql://")), "database.url",
+               "must start with postgresql:// (or be empty for the embedded server)")
+        _check(1 <= self.pool_min <= self.pool_max, "database.pool_min",
+               "must be >= 1 and <= database.pool_max")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.port < 65536, "http.port", "must be between 0 and 65535")
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "info"
+
+    def __post_init__(self) -> None:
+        _check(self.level in ("debug", "info", "warning", "error"), "log.level",
+               "must be one of debug, info, warning, error")
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = Path("state")
+    ami: AmiSettings = field(default_factory=AmiSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+
+def _check(ok: bool, key: str, problem: str) -> None:
+    if not ok:
+        raise SettingsError(f"{key}: {problem}")
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Load settings from a TOML file (optional) and the environment.
+
+    Args:
+        path: the TOML file given with ``--config``; ``None`` uses defaults plus environment.
+        env: the environment to read overrides from (``os.environ`` when ``None``).
+
+    Raises:
+        SettingsError: a key is unknown, missing, of the wrong type or out of range.
+    """
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"--config: file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"--config: {path} is not valid TOML: {exc}") from None
+    _apply_env(raw, env)
+    return _build(Settings, raw, "")
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    if env.get("DATABASE_URL"):
+        raw.setdefault("database", {})["url"] = env["DATABASE_URL"]
+    hints = _resolved_hints(Settings)
+    sections = {name for name, tp in hints.items() if dataclasses.is_dataclass(tp)}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        rest = name[len(ENV_PREFIX):].lower()
+        section, _, key = rest.partition("_")
+        if section in sections and key:
+            target = raw.setdefault(section, {})
+            if not isinstance(target, dict):
+                raise SettingsError(f"{section}: must be a table")
+            target[key] = value
+        elif rest in {f.name for f in dataclasses.fields(Settings)}:
+            raw[rest] = value
+        else:
+            raise SettingsError(f"{name}: unknown setting")
+
+
+def _read_secret_file(path: str, key: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"{key}: cannot read {path}: {exc.strerror}") from None
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _resolved_hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls, globalns=globals())
+    return _HINTS[cls]
+
+
+def _build(cls: type[T], raw: Any, prefix: str) -> T:
+    where = prefix.rstrip(".") or "settings"
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where}: must be a table")
+    hints = _resolved_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if cls is AmiSettings and "secret_file" in raw:
+        raw = dict(raw)
+        raw["secret"] = _read_secret_file(str(raw.pop("secret_file")), "ami.secret_file")
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise SettingsError(f"{prefix}{unknown[0]}: unknown setting")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        values[name] = _convert(hints[name], value, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _build(tp, value, f"{key}.")
+    if tp is Secret:
+        if not isinstance(value, str):
+            raise SettingsError(f"{key}: must be a string")
+        return Secret(value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise SettingsError(f"{key}: must be true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise SettingsError(f"{key}: must be an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: must be an integer, got {value!r}") from None
+    if tp is float:
+        if isinstance(value, bool):
+            raise SettingsError(f"{key}: must be a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: must be a number, got {value!r}") from None
+    if tp is str:
+        if not isinstance(value, str):
+            raise SettingsError(f"{key}: must be a string, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, str) or not value:
+            raise SettingsError(f"{key}: must be a non-empty path")
+        return Path(value)
+    raise SettingsError(f"{key}: unsupported setting type {tp!r}")
+
+
+def require_ami_secret(settings: Settings) -> str:
+    """Return the AMI secret, or fail naming the key when it is not configured.
+
+    Raises:
+        SettingsError: ``ami.secret`` is empty.
+    """
+    secret = settings.ami.secret.reveal()
+    if not secret:
+        raise SettingsError(
+            "ami.secret: missing (set it in the config file, CALLCENTER_AMI_SECRET or "
+            "CALLCENTER_AMI_SECRET_FILE)"
+        )
+    return secret

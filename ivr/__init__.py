@@ -1,0 +1,1 @@
+"""IVR: flow model, validator, interpreter and the AsyncAGI runner."""

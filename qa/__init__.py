@@ -1,0 +1,1 @@
+"""Quality assurance: sentiment, scorecards and the QA worker."""
