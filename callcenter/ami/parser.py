@@ -101,7 +101,9 @@ class FrameParser:
             the stream resynchronises on the next blank line.
     """
 
-    def __init__(self, max_frame_bytes: int = 1_048_576) -> None:
+    def __init__(self, max_frame_bytes: int = 1_048_576,
+                 kinds: tuple[str, ...] = ("Event", "Response")) -> None:
+        self._kinds = kinds
         self._buffer = b""
         self._max = max_frame_bytes
         self._banner_seen = False
@@ -155,14 +157,14 @@ class FrameParser:
         self._banner_seen = True
         return buffer[eol + 2:]
 
-    @staticmethod
-    def _decode(chunk: bytes) -> Frame | BadFrame:
+    def _decode(self, chunk: bytes) -> Frame | BadFrame:
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError:
-            text = chunk.decode("utf-8", "replace")
-            parsed = parse_frame(text.lstrip("\r\n"))
+            parsed = parse_frame(chunk.decode("utf-8", "replace").lstrip("\r\n"), self._kinds)
             if isinstance(parsed, Frame):
                 parsed.fields.setdefault("X-Invalid-UTF8", "1")
             return parsed
-        return parse_frame(text.lstrip("\r\n") if text[:1] in "\r\n" else text)
+        if text[:1] in ("\r", "\n"):
+            text = text.lstrip("\r\n")
+        return parse_frame(text, self._kinds)

@@ -237,10 +237,6 @@ class CallTracker:
                 call.caller_uniqueid = uid
                 partner.role = "local"
             return partner_key
-        linked_key = self._leg_call.get(linkedid) if linkedid != uid else None
-        if linked_key is not None:
-            self._new_leg(linked_key, uid, channel, linkedid, "other", Side.CALLER, at)
-            return linked_key
         matched = self._match_offer(channel)
         if matched is not None:
             key, offer = matched
@@ -249,6 +245,10 @@ class CallTracker:
             if role == "agent":
                 offer.agent_channel, offer.agent_uniqueid = channel, uid
             return key
+        linked_key = self._leg_call.get(linkedid) if linkedid != uid else None
+        if linked_key is not None:
+            self._new_leg(linked_key, uid, channel, linkedid, "other", Side.CALLER, at)
+            return linked_key
         key = linkedid or uid
         if key in self.calls:
             key = uid
@@ -697,7 +697,7 @@ def _unanswered_offer_leg(leg: Leg) -> bool:
 
 
 def at_or_before(sent: float, ended: float | None) -> bool:
-    return ended is None or sent <= ended + 1e-6 and ended - sent <= _SERVER_HANGUP_WINDOW_S
+    return ended is None or (sent <= ended + 1e-6 and ended - sent <= _SERVER_HANGUP_WINDOW_S)
 
 
 def _clean(value: str) -> str:

@@ -1,0 +1,83 @@
+"""The ``callcenter`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from callcenter.settings import Settings, SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
+    parser.add_argument("--config", type=Path, help="settings file (TOML)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("serve", help="connect to Asterisk, track calls, serve HTTP")
+    sub.add_parser("migrate", help="apply database migrations")
+
+    replay = sub.add_parser("replay", help="replay an AMI capture and print one JSON line per call")
+    replay.add_argument("transcript", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "replay":
+        return _replay(args.transcript)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"callcenter: bad settings: {exc}", file=sys.stderr)
+        return 2
+    from callcenter.logsetup import configure_logging
+
+    configure_logging(settings.log.level)
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "serve":
+        from callcenter.app import serve
+
+        try:
+            return asyncio.run(serve(settings))
+        except SettingsError as exc:
+            print(f"callcenter: bad settings: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 0
+    return 2
+
+
+def _replay(path: Path) -> int:
+    from callcenter.replay import TranscriptError, replay_records
+
+    try:
+        records = replay_records(path)
+    except (OSError, TranscriptError) as exc:
+        print(f"callcenter replay: {exc}", file=sys.stderr)
+        return 1
+    for record in records:
+        print(json.dumps(record, ensure_ascii=False))
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from callcenter.store.db import open_database
+    from callcenter.store.errors import DatabaseUnavailable
+    from callcenter.store.migrate import migrate
+
+    try:
+        database = await open_database(settings.database, settings.state_dir)
+    except DatabaseUnavailable as exc:
+        print(f"callcenter migrate: {exc}", file=sys.stderr)
+        return 1
+    try:
+        applied = await migrate(database.pool)
+    finally:
+        await database.close()
+    print(json.dumps({"applied": applied}))
+    return 0
