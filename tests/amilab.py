@@ -18,7 +18,8 @@ from callcenter.ami.messages import Action
 from callcenter.ami.parser import Frame, FrameParser, parse_frame
 from callcenter.replay import TranscriptLine, action_from_frame, read_transcript
 
-LAB = Path(os.environ.get("CALLCENTER_ASTERISK_LAB", Path(__file__).resolve().parents[2] / "shared" / "asterisk-lab"))
+LAB = Path(os.environ.get("CALLCENTER_ASTERISK_LAB",
+                          Path(__file__).resolve().parents[2] / "shared" / "asterisk-lab"))
 TRANSCRIPTS = LAB / "transcripts"
 CAPTURES = sorted(p.stem for p in TRANSCRIPTS.glob("*.jsonl"))
 

@@ -51,10 +51,9 @@ def dial_prefix(dial_string: str) -> str:
     ``PJSIP/1002`` → ``PJSIP/1002-``; ``Local/1001@sim-agent/n`` → ``Local/1001@sim-agent-``.
     """
     tech, _, rest = dial_string.partition("/")
-    if tech == "Local":
-        rest = rest.split("/", 1)[0]
-    else:
-        rest = rest.split("/", 1)[0].split("@", 1)[0]
+    rest = rest.split("/", 1)[0]
+    if tech != "Local":
+        rest = rest.split("@", 1)[0]
     return f"{tech}/{rest}-"
 
 
@@ -129,6 +128,9 @@ class CallTracker:
             return self._offer(action, action_id, at)
         if action.name == "Hangup":
             channel = action.header("Channel")
+            if len(self._server_hangups) > 1024:
+                self._server_hangups = {c: t for c, t in self._server_hangups.items()
+                                        if at - t <= _SERVER_HANGUP_WINDOW_S}
             self._server_hangups[channel] = at
             key = self._call_of_channel(channel)
             return key
@@ -494,19 +496,17 @@ class CallTracker:
             self._on_ended(call)
 
     def _who_hung_up(self, call: Call, caller: Leg) -> str:
-        for leg in call.legs.values():
-            sent = self._server_hangups.pop(leg.channel, None)
-            if sent is not None and at_or_before(sent, caller.ended_at):
-                return "server"
-        if call.first_hangup is None:
+        sent = [self._server_hangups.pop(leg.channel, None) for leg in call.legs.values()
+                 if leg.side is Side.CALLER or leg.uniqueid == call.agent_uniqueid]
+        if any(t is not None and at_or_before(t, caller.ended_at) for t in sent):
+            return "server"
+        first = call.legs.get(call.first_hangup[0]) if call.first_hangup else None
+        if first is None:
             return "caller"
-        uid, kind = call.first_hangup
-        leg = call.legs.get(uid)
-        if leg is None:
-            return "caller"
-        if leg.side is Side.AGENT:
+        if first.side is Side.AGENT:
             return "agent"
-        if leg.uniqueid == caller.uniqueid and kind == "SoftHangupRequest" and leg.agi_ended:
+        if first is caller and call.first_hangup and call.first_hangup[1] == "SoftHangupRequest" \
+                and first.agi_ended:
             return "system"
         return "caller"
 
