@@ -160,6 +160,9 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
         rest = name[len(ENV_PREFIX):].lower()
         section, _, key = rest.partition("_")
         if section in sections and key:
+            known = {f.name for f in dataclasses.fields(hints[section])}
+            if key not in known and not (section == "ami" and key == "secret_file"):
+                raise SettingsError(f"{name}: unknown setting ({section}.{key})")
             target = raw.setdefault(section, {})
             if not isinstance(target, dict):
                 raise SettingsError(f"{section}: must be a table")

@@ -1,0 +1,85 @@
+"""Settings: TOML plus environment, typed and frozen, errors that name the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import pytest
+import structlog
+
+from callcenter.logsetup import bind_call, configure_logging
+from callcenter.settings import SettingsError, load_settings, require_ami_secret
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_sample_config_loads() -> None:
+    settings = load_settings(REPO / "config" / "callcenter.toml", env={})
+    assert settings.ami.port == 5038
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.ami.port = 1  # type: ignore[misc]
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[ami]\nport = 5038\nsecret = "from-file"\n')
+    settings = load_settings(path, env={"CALLCENTER_AMI_PORT": "6000", "CALLCENTER_HTTP_PORT": "9000"})
+    assert settings.ami.port == 6000 and settings.http.port == 9000
+    assert settings.ami.secret.reveal() == "from-file"
+
+
+@pytest.mark.parametrize(("text", "env", "key"), [
+    ('[ami]\nport = "x"\n', {}, "ami.port"),
+    ('[ami]\nport = 70000\n', {}, "ami.port"),
+    ('[ami]\nprot = 1\n', {}, "ami.prot"),
+    ('[database]\nurl = "mysql://x"\n', {}, "database.url"),
+    ('[log]\nlevel = "loud"\n', {}, "log.level"),
+    ("", {"CALLCENTER_AMI_PINGINTERVAL": "1"}, "CALLCENTER_AMI_PINGINTERVAL"),
+    ("ami = 3\n", {}, "ami"),
+    ("not toml [", {}, "--config"),
+])
+def test_bad_settings_name_the_key(tmp_path: Path, text: str, env: dict[str, str], key: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError) as info:
+        load_settings(path, env=env)
+    assert str(info.value).startswith(key)
+
+
+def test_missing_ami_secret_names_the_key() -> None:
+    with pytest.raises(SettingsError, match=r"^ami\.secret: missing"):
+        require_ami_secret(load_settings(None, env={}))
+
+
+def test_secrets_never_show(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("hunter2-ami\n")
+    settings = load_settings(None, env={"CALLCENTER_AMI_SECRET_FILE": str(secret_file),
+                                        "DATABASE_URL": "postgresql://u:hunter2-db@h/db"})
+    assert settings.ami.secret.reveal() == "hunter2-ami"
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    with pytest.raises(SettingsError) as info:
+        load_settings(None, env={"DATABASE_URL": "mysql://u:hunter2-db@h/db"})
+    assert "hunter2" not in str(info.value)
+
+
+async def test_log_lines_are_json_with_call_id_per_task_and_no_secrets() -> None:
+    import asyncio
+
+    out = io.StringIO()
+    configure_logging("info", out)
+    log = structlog.get_logger()
+
+    async def call(call_id: str) -> None:
+        bind_call(call_id)
+        await asyncio.sleep(0)
+        log.info("step", secret="s3", digits="4111 1111 1111 1111")
+
+    await asyncio.gather(asyncio.create_task(call("a")), asyncio.create_task(call("b")))
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sorted(line["call_id"] for line in lines) == ["a", "b"]
+    assert all(line["secret"] == "********" for line in lines)
+    assert all("4111" not in line["digits"] for line in lines)
