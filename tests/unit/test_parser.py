@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +34,7 @@ def test_any_split_of_the_stream_gives_the_same_frames(cuts: list[int]) -> None:
     parser = FrameParser()
     pieces: list[object] = []
     bounds = [0, *sorted(set(cuts)), len(STREAM)]
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         pieces.extend(parser.feed(STREAM[start:end]))
     assert frames_of(pieces) == whole
     assert any(f.get("CallerIDName") == "陈丽华（VIP）" for f in whole)
