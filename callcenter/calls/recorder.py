@@ -1,0 +1,164 @@
+"""Feeds the tracker from the AMI link and persists what it learns, in batches.
+
+Hot path (every AMI event): reduce it, give it a place in the append-only event log
+(``scope`` = the channel or bridge it is about, ``seq`` = its position in that scope), and note
+which call changed. Everything touching the database happens in :meth:`CallRecorder.flush`,
+so a slow or restarting database never slows down call handling; rows wait in memory
+(bounded by the event log writer) and are written when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from callcenter.ami.messages import Action, AmiEvent
+from callcenter.calls.model import Call
+from callcenter.calls.tracker import CallTracker
+from callcenter.metrics import Metrics
+from callcenter.store.events import EventLogWriter, EventRow
+
+log = structlog.get_logger("callcenter.calls")
+
+_SCOPE_KEYS = ("Uniqueid", "DestUniqueid", "BridgeUniqueid")
+
+
+class CallSink(Protocol):
+    async def save_calls(self, calls: list[Call]) -> None: ...
+    async def drop_calls(self, linkedids: list[str]) -> None: ...
+
+
+def event_scope(fields: dict[str, str]) -> str:
+    for key in _SCOPE_KEYS:
+        value = fields.get(key)
+        if value:
+            return value
+    return ""
+
+
+class CallRecorder:
+    """Tracker + event log + call rows, wired to the AMI link's callbacks.
+
+    Args:
+        tracker: the pure reducer.
+        events: the batched event log writer.
+        calls: where changed calls are upserted.
+        on_call_changed: called (synchronously) with each changed call key, for live pushes.
+    """
+
+    def __init__(self, tracker: CallTracker, events: EventLogWriter, calls: CallSink,
+                 metrics: Metrics | None = None,
+                 on_call_changed: Callable[[str], None] | None = None) -> None:
+        self.tracker = tracker
+        self._events = events
+        self._calls = calls
+        self._metrics = metrics
+        self._on_change = on_call_changed
+        self._seq: dict[str, int] = {}
+        self._dirty: set[str] = set()
+        self._flush_lock = asyncio.Lock()
+        self.flush_failures = 0
+
+    # --- hot path -------------------------------------------------------------------------
+
+    def on_event(self, event: AmiEvent) -> None:
+        fields = event.frame.fields
+        key = self.tracker.apply_event(event)
+        scope = event_scope(fields)
+        if scope:
+            seq = self._seq.get(scope, 0) + 1
+            self._seq[scope] = seq
+            linkedid = key or self.tracker.call_key_for_uniqueid(scope) or fields.get("Linkedid", "")
+            self._events.add(EventRow(linkedid, scope, seq, fields.get("Event", ""),
+                                      fields, event.frame.raw, _utc(event.received_at)))
+        if key is not None:
+            self._mark(key)
+
+    def on_action(self, action: Action, action_id: str, at: float) -> None:
+        key = self.tracker.apply_action(action, action_id, at)
+        if key is not None:
+            self._mark(key)
+
+    def _mark(self, key: str) -> None:
+        self._dirty.add(key)
+        if self._on_change is not None:
+            try:
+                self._on_change(key)
+            except Exception:
+                log.exception("call_change_listener_failed", call_id=key)
+
+    def mark_changed(self, keys: set[str]) -> None:
+        for key in keys:
+            self._mark(key)
+
+    def resume_sequences(self, stored: dict[str, int]) -> None:
+        """After a restart, continue each live scope's numbering where the log stopped."""
+        for scope, seq in stored.items():
+            if seq > self._seq.get(scope, 0):
+                self._seq[scope] = seq
+
+    # --- batches --------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write pending events and changed calls. Raises when the database is unreachable;
+        nothing is lost: what was not written stays pending for the next flush."""
+        async with self._flush_lock:
+            await self._events.flush()
+            merged = dict(self.tracker.merged)
+            dirty = {merged.get(k, k) for k in self._dirty}
+            calls = [self.tracker.calls[k] for k in dirty if k in self.tracker.calls]
+            calls = [c for c in calls if c.caller_uniqueid]
+            await self._calls.save_calls(calls)
+            if merged:
+                await self._calls.drop_calls(list(merged))
+            self._dirty.difference_update(dirty)
+            self._dirty.difference_update(merged)
+            for key in merged:
+                self.tracker.merged.pop(key, None)
+            for call in calls:
+                if not call.live:
+                    self.tracker.forget(call.linkedid)
+            self._prune_sequences()
+            if self._metrics is not None:
+                self._metrics.live_calls.set(len(self.tracker.live_calls()))
+                self._metrics.events_pending.set(self._events.statistics()["pending"])
+
+    def _prune_sequences(self) -> None:
+        if len(self._seq) < 50_000:
+            return
+        live = {uid for call in self.tracker.calls.values() for uid in call.legs}
+        self._seq = {scope: seq for scope, seq in self._seq.items() if scope in live}
+
+    async def run(self, interval_s: float = 0.2) -> None:
+        """Flush forever; a failing database is logged once per outage, then retried."""
+        failing = False
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.flush()
+            except Exception as exc:
+                self.flush_failures += 1
+                if not failing:
+                    log.warning("call_flush_failed", error=f"{type(exc).__name__}: {exc}")
+                failing = True
+            else:
+                if failing:
+                    log.info("call_flush_recovered")
+                failing = False
+
+    def statistics(self) -> dict[str, Any]:
+        return {"dirty_calls": len(self._dirty), "scopes": len(self._seq),
+                "flush_failures": self.flush_failures, **self._events.statistics()}
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

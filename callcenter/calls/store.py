@@ -1,0 +1,151 @@
+"""Calls, legs and recordings in PostgreSQL: batched upserts, safe to repeat."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from callcenter.calls.model import Call, CallState, Outcome
+
+_UPSERT_CALLS = """
+INSERT INTO calls (linkedid, caller_channel, caller_number, caller_name, state, outcome,
+                   agent_channel, digits, hangup_cause, hangup_by, arrived_at, queued_at,
+                   answered_at, bridged_at, ended_at, offers, recording_pauses, updated_at)
+SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                             $6::text[], $7::text[], $8::text[], $9::int[], $10::text[],
+                             $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+                             $14::timestamptz[], $15::timestamptz[], $16::jsonb[], $17::jsonb[])
+ON CONFLICT (linkedid) DO UPDATE SET
+    caller_channel = EXCLUDED.caller_channel, caller_number = EXCLUDED.caller_number,
+    caller_name = EXCLUDED.caller_name, state = EXCLUDED.state, outcome = EXCLUDED.outcome,
+    agent_channel = EXCLUDED.agent_channel, digits = EXCLUDED.digits,
+    hangup_cause = EXCLUDED.hangup_cause, hangup_by = EXCLUDED.hangup_by,
+    arrived_at = LEAST(calls.arrived_at, EXCLUDED.arrived_at), queued_at = EXCLUDED.queued_at,
+    answered_at = EXCLUDED.answered_at, bridged_at = EXCLUDED.bridged_at,
+    ended_at = EXCLUDED.ended_at, offers = EXCLUDED.offers,
+    recording_pauses = EXCLUDED.recording_pauses, updated_at = now()
+"""
+
+_UPSERT_LEGS = """
+INSERT INTO call_legs (call_id, uniqueid, channel, role, created_at, answered_at, ended_at,
+                       hangup_cause, dial_status)
+SELECT c.id, l.uniqueid, l.channel, l.role, l.created_at, l.answered_at, l.ended_at,
+       l.hangup_cause, l.dial_status
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+            $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
+     AS l(linkedid, uniqueid, channel, role, created_at, answered_at, ended_at, hangup_cause,
+          dial_status)
+JOIN calls c ON c.linkedid = l.linkedid
+ON CONFLICT (uniqueid) DO UPDATE SET
+    call_id = EXCLUDED.call_id, role = EXCLUDED.role, answered_at = EXCLUDED.answered_at,
+    ended_at = EXCLUDED.ended_at, hangup_cause = EXCLUDED.hangup_cause,
+    dial_status = EXCLUDED.dial_status
+"""
+
+_INSERT_RECORDINGS = """
+INSERT INTO recordings (call_id, kind, path, started_at, status)
+SELECT c.id, r.kind, r.path, r.started_at, 'recording'
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+     AS r(linkedid, kind, path, started_at)
+JOIN calls c ON c.linkedid = r.linkedid
+ON CONFLICT (path) DO UPDATE SET call_id = EXCLUDED.call_id
+"""
+
+
+def recording_kind(path: str) -> str:
+    if path.endswith("-customer.wav"):
+        return "customer"
+    if path.endswith("-agent.wav"):
+        return "agent"
+    return "mixed"
+
+
+class CallStore:
+    """Writes tracker calls; reads back what a restarted server needs."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def save_calls(self, calls: list[Call]) -> None:
+        if not calls:
+            return
+        call_cols: list[list[Any]] = [[] for _ in range(17)]
+        leg_cols: list[list[Any]] = [[] for _ in range(9)]
+        rec_cols: list[list[Any]] = [[] for _ in range(4)]
+        for call in calls:
+            record = call.to_record()
+            row = [call.linkedid, record["caller_channel"], record["caller_number"],
+                   record["caller_name"], call.state.value, record["outcome"],
+                   record["agent_channel"], call.digits, call.hangup_cause, call.hangup_by or None,
+                   _ts(call.arrived_at), _ts(call.queued_at), _ts(call.answered_at),
+                   _ts(call.bridged_at), _ts(call.ended_at), json.dumps(record["offers"]),
+                   json.dumps([[_iso(a), _iso(b)] for a, b in call.recording_pauses])]
+            for col, value in zip(call_cols, row, strict=True):
+                col.append(value)
+            for leg in call.legs.values():
+                for col, value in zip(leg_cols, [
+                        call.linkedid, leg.uniqueid, leg.channel, leg.role, _ts(leg.created_at),
+                        _ts(leg.answered_at), _ts(leg.ended_at), leg.hangup_cause,
+                        leg.dial_status or None], strict=True):
+                    col.append(value)
+            started = call.bridged_at or call.arrived_at
+            for path in call.recordings:
+                for col, value in zip(rec_cols, [call.linkedid, recording_kind(path), path,
+                                                 _ts(started)], strict=True):
+                    col.append(value)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_UPSERT_CALLS, *call_cols)
+            await conn.execute(_UPSERT_LEGS, *leg_cols)
+            if rec_cols[0]:
+                await conn.execute(_INSERT_RECORDINGS, *rec_cols)
+
+    async def drop_calls(self, linkedids: list[str]) -> None:
+        """Remove rows of calls the tracker merged into another; call after :meth:`save_calls`
+        has moved their legs and recordings to the surviving call."""
+        if linkedids:
+            await self._pool.execute(
+                "DELETE FROM calls WHERE linkedid = ANY($1::text[])", linkedids)
+
+    async def load_live(self, linkedids: list[str]) -> dict[str, asyncpg.Record]:
+        if not linkedids:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT c.*, coalesce((SELECT array_agg(path ORDER BY id) FROM recordings r"
+            " WHERE r.call_id = c.id), '{}') AS recording_paths"
+            " FROM calls c WHERE linkedid = ANY($1::text[])", linkedids)
+        return {row["linkedid"]: row for row in rows}
+
+    @staticmethod
+    def restore(call: Call, row: asyncpg.Record) -> None:
+        """Fill in what CoreShowChannels cannot tell: digits, times, recordings, offers."""
+        call.digits = call.digits or row["digits"] or ""
+        if row["arrived_at"] is not None:
+            call.arrived_at = min(call.arrived_at, row["arrived_at"].timestamp())
+        for name in ("queued_at", "answered_at", "bridged_at"):
+            value = row[name]
+            if getattr(call, name) is None and value is not None:
+                setattr(call, name, value.timestamp())
+        for path in row["recording_paths"]:
+            if path not in call.recordings:
+                call.recordings.append(path)
+        if call.state is CallState.ENDED and row["outcome"] and call.outcome is None:
+            call.outcome = Outcome(row["outcome"])
+
+    async def event_sequences(self, scopes: list[str]) -> dict[str, int]:
+        if not scopes:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT scope, max(seq) AS seq FROM call_events WHERE scope = ANY($1::text[])"
+            " GROUP BY scope", scopes)
+        return {row["scope"]: row["seq"] for row in rows}
+
+
+def _ts(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _iso(value: float | None) -> str | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC).isoformat()
