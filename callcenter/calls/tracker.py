@@ -198,8 +198,11 @@ class CallTracker:
         return dst
 
     def _new_leg(self, key: str, uid: str, channel: str, linkedid: str, role: str, side: Side,
-                 at: float, offer: Offer | None = None) -> Leg:
+                 at: float, offer: Offer | None = None, fields: dict[str, str] | None = None) -> Leg:
         leg = Leg(uid, channel, linkedid, role, side, at, offer=offer)
+        if fields is not None:
+            leg.caller_number = _clean(fields.get("CallerIDNum", ""))
+            leg.caller_name = _clean(fields.get("CallerIDName", ""))
         self.calls[key].legs[uid] = leg
         self._leg_call[uid] = key
         self._by_name[channel] = uid
@@ -233,9 +236,10 @@ class CallTracker:
             call = self.calls[partner_key]
             if partner.side is Side.AGENT:
                 role = "local" if pair and pair[1] == "2" else "agent"
-                self._new_leg(partner_key, uid, channel, linkedid, role, Side.AGENT, at, partner.offer)
+                self._new_leg(partner_key, uid, channel, linkedid, role, Side.AGENT, at, partner.offer,
+                              fields=f)
             else:
-                self._new_leg(partner_key, uid, channel, linkedid, "caller", Side.CALLER, at)
+                self._new_leg(partner_key, uid, channel, linkedid, "caller", Side.CALLER, at, fields=f)
                 call.caller_uniqueid = uid
                 partner.role = "local"
             return partner_key
@@ -243,13 +247,13 @@ class CallTracker:
         if matched is not None:
             key, offer = matched
             role = "local" if pair and pair[1] == "2" else "agent"
-            self._new_leg(key, uid, channel, linkedid, role, Side.AGENT, at, offer)
+            self._new_leg(key, uid, channel, linkedid, role, Side.AGENT, at, offer, fields=f)
             if role == "agent":
                 offer.agent_channel, offer.agent_uniqueid = channel, uid
             return key
         linked_key = self._leg_call.get(linkedid) if linkedid != uid else None
         if linked_key is not None:
-            self._new_leg(linked_key, uid, channel, linkedid, "other", Side.CALLER, at)
+            self._new_leg(linked_key, uid, channel, linkedid, "other", Side.CALLER, at, fields=f)
             return linked_key
         key = linkedid or uid
         if key in self.calls:
@@ -257,7 +261,7 @@ class CallTracker:
         self.calls[key] = Call(linkedid=key, arrived_at=at)
         is_outer_half = pair is not None and pair[1] == "1"
         self._new_leg(key, uid, channel, linkedid, "local" if is_outer_half else "caller",
-                      Side.CALLER, at)
+                      Side.CALLER, at, fields=f)
         if not is_outer_half:
             self.calls[key].caller_uniqueid = uid
         return key
