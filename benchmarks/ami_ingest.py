@@ -45,7 +45,8 @@ def build_stream(copies: int) -> tuple[bytes, int]:
     frames: list[str] = []
     for path in sorted((LAB / "transcripts").glob("*.jsonl")):
         for line in read_transcript(path):
-            if line.direction == "in" and line.frame.startswith("Event: ") and "ActionID" not in line.frame:
+            if (line.direction == "in" and line.frame.startswith("Event: ") and "ActionID" not in line.frame
+                    and not line.frame.startswith("Event: FullyBooted")):
                 frames.append(line.frame)
     template = "".join(frames)
     out = ["Asterisk Call Manager/11.0.0\r\n"]
@@ -92,16 +93,16 @@ def bare(data: list[bytes]) -> float:
         loop.close()
 
 
-async def full(data: list[bytes], dsn: str) -> tuple[float, int]:
+async def full(data: list[bytes], admin_dsn: str) -> tuple[float, int]:
     import asyncpg
 
-    pool = await asyncpg.create_pool(dsn, min_size=2, max_size=4)
+    name = f"cc_bench_ingest_{os.getpid()}"
+    admin = await asyncpg.connect(admin_dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin_dsn.rpartition("/")
+    pool = await asyncpg.create_pool(f"{base}/{name}", min_size=2, max_size=4)
     try:
         await migrate(pool)
-        await pool.execute("TRUNCATE calls, call_legs, recordings CASCADE")
-        await pool.execute("ALTER TABLE call_events DISABLE TRIGGER USER")
-        await pool.execute("TRUNCATE call_events")
-        await pool.execute("ALTER TABLE call_events ENABLE TRIGGER USER")
         recorder = CallRecorder(CallTracker(), EventLogWriter(pool, max_buffer=10_000_000),
                                 CallStore(pool))
         client = AmiClient(AmiSettings())
@@ -125,6 +126,8 @@ async def full(data: list[bytes], dsn: str) -> tuple[float, int]:
         return elapsed, int(stored)
     finally:
         await pool.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 def main() -> None:
