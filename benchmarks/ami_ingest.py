@@ -8,7 +8,8 @@ channel names and bridge ids so every copy is a distinct call), then measures in
 - full: the project's AMI protocol → typed events → call tracker → event-log rows and call
   upserts written to PostgreSQL in batches (the final flush is inside the timing).
 
-Prints ``{"events", "bare_events_per_s", "full_events_per_s", "ratio"}``.
+Each side runs three times (the full side on a fresh database each time); the best run counts.
+Prints ``{"events", "stored_events", "bare_events_per_s", "full_events_per_s", "ratio"}``.
 Usage: ``python benchmarks/ami_ingest.py [--copies N] [--database-url URL]``.
 """
 
@@ -139,7 +140,8 @@ def main() -> None:
     stream, events = build_stream(args.copies)
     data = chunks(stream)
     bare_s = min(bare(data) for _ in range(3))
-    full_s, stored = asyncio.run(full(data, args.database_url))
+    runs = [asyncio.run(full(data, args.database_url)) for _ in range(3)]
+    full_s, stored = min(runs)
     print(json.dumps({"events": events, "stored_events": stored,
                       "bare_events_per_s": round(events / bare_s),
                       "full_events_per_s": round(events / full_s),

@@ -75,7 +75,7 @@ class CallRecorder:
             self._seq[scope] = seq
             linkedid = key or self.tracker.call_key_for_uniqueid(scope) or fields.get("Linkedid", "")
             self._events.add(EventRow(linkedid, scope, seq, fields.get("Event", ""),
-                                      fields, event.frame.raw, _utc(event.received_at)))
+                                      event.frame.raw, _utc(event.received_at)))
         if key is not None:
             self._mark(key)
 

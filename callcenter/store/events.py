@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,12 +40,12 @@ __all__ = ["BufferFull", "EventLogWriter", "EventRow"]
 
 log = structlog.get_logger("callcenter.store")
 
-_COLUMNS = ("linkedid", "scope", "seq", "event", "fields", "raw", "received_at")
+_COLUMNS = ("linkedid", "scope", "seq", "event", "raw", "received_at")
 _INSERT = """
-INSERT INTO call_events (linkedid, scope, seq, event, fields, raw, received_at)
-SELECT l, s, q, e, f::jsonb, r, t
-FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
-            $7::timestamptz[]) AS u(l, s, q, e, f, r, t)
+INSERT INTO call_events (linkedid, scope, seq, event, raw, received_at)
+SELECT l, s, q, e, r, t
+FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[],
+            $6::timestamptz[]) AS u(l, s, q, e, r, t)
 ON CONFLICT ON CONSTRAINT call_events_identity DO NOTHING
 """
 
@@ -59,7 +58,6 @@ _ROW_ERRORS: tuple[type[BaseException], ...] = (
     OverflowError,
 )
 
-_dumps = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +69,6 @@ class EventRow:
     scope: str
     seq: int
     event: str
-    fields: dict[str, str]
     raw: str
     received_at: datetime
 
@@ -226,8 +223,7 @@ class EventLogWriter:
         return inserted
 
     async def _copy(self, batch: Sequence[EventRow]) -> int:
-        records = [(r.linkedid, r.scope, r.seq, r.event, _dumps(r.fields), r.raw, r.received_at)
-                   for r in batch]
+        records = [(r.linkedid, r.scope, r.seq, r.event, r.raw, r.received_at) for r in batch]
         async with self._pool.acquire() as conn:
             status: str = await conn.copy_records_to_table(
                 "call_events", columns=_COLUMNS, records=records, timeout=self._timeout_s)
@@ -240,7 +236,6 @@ class EventLogWriter:
             [r.scope for r in batch],
             [r.seq for r in batch],
             [r.event for r in batch],
-            [_dumps(r.fields) for r in batch],
             [r.raw for r in batch],
             [r.received_at for r in batch],
             timeout=self._timeout_s,
@@ -273,15 +268,10 @@ async def _wait(event: asyncio.Event, timeout_s: float) -> None:
 def _sanitized(row: EventRow) -> EventRow:
     """PostgreSQL text cannot hold NUL (nor jsonb ``\\u0000``): replace it, keep the rest."""
     texts = (row.linkedid, row.scope, row.event, row.raw)
-    fields: Any = row.fields
-    if not isinstance(fields, dict):
-        return row  # not fixable here: the halving will reject it
-    if (not any(isinstance(t, str) and "\x00" in t for t in texts)
-            and not any("\x00" in f"{k}{v}" for k, v in fields.items())):
+    if not any(isinstance(t, str) and "\x00" in t for t in texts):
         return row
     return EventRow(_clean(row.linkedid), _clean(row.scope), row.seq, _clean(row.event),
-                    {_clean(k): _clean(v) for k, v in fields.items()}, _clean(row.raw),
-                    row.received_at)
+                    _clean(row.raw), row.received_at)
 
 
 def _clean(value: Any) -> Any:

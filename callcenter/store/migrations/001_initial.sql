@@ -170,13 +170,27 @@ CREATE INDEX call_legs_call_idx ON call_legs (call_id);
 -- it rebuilds them. (scope, seq, event) identifies an event, so writing the same events twice
 -- inserts nothing. scope is the Uniqueid or bridge id the event is about ('' for none);
 -- linkedid is '' for events that belong to no call.
+-- The headers of a raw AMI frame as a jsonb object (the first value wins when a header repeats,
+-- as in the server's parser), for queries over the event log:
+--   SELECT ami_fields(raw)->>'Cause' FROM call_events WHERE linkedid = $1 AND event = 'Hangup'
+-- The log stores only the raw frame: it is the truth, and the hot path ships nothing else.
+CREATE FUNCTION ami_fields(raw text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT coalesce(jsonb_object_agg(k, v), '{}'::jsonb)
+    FROM (SELECT DISTINCT ON (k) k, v
+          FROM (SELECT split_part(line, ': ', 1) AS k, substr(line, strpos(line, ': ') + 2) AS v, n
+                FROM unnest(string_to_array(raw, E'\r\n')) WITH ORDINALITY AS l(line, n)
+                WHERE strpos(line, ': ') > 1) AS headers
+          ORDER BY k, n) AS firsts
+$$;
+
 CREATE TABLE call_events (
     id          bigserial PRIMARY KEY,
     linkedid    text NOT NULL DEFAULT '',
     scope       text NOT NULL,
     seq         int NOT NULL,
     event       text NOT NULL,
-    fields      jsonb NOT NULL,
+    -- the frame exactly as Asterisk sent it (without the terminating blank line)
     raw         text NOT NULL,
     received_at timestamptz NOT NULL,
     CONSTRAINT call_events_identity UNIQUE (scope, seq, event)
