@@ -86,7 +86,7 @@ async def build_server(settings: Settings) -> AsyncIterator[Server]:
             return ok, "up" if ok else "unreachable"
 
         health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
-        runner = web.AppRunner(make_app(health, metrics), access_log=None)
+        runner = web.AppRunner(make_app(health, metrics, database.pool), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, settings.http.host, settings.http.port)
         await site.start()

@@ -1,13 +1,30 @@
-"""The HTTP side: ``/healthz`` and ``/metrics`` (pages and the REST API join here later)."""
+"""The HTTP side: ``/healthz``, ``/metrics``, log-in, the REST API under ``/api/`` (OpenAPI at
+``/api/openapi.json``) and the pages."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import asyncpg
 from aiohttp import web
 
 from callcenter.metrics import Metrics
+from callcenter.web import api_calls, login
+from callcenter.web.api_calls import POOL
+from callcenter.web.auth import (
+    SESSION,
+    THROTTLE,
+    TRUST_PROXY,
+    LoginThrottle,
+    security_headers,
+    session_middleware,
+)
+from callcenter.web.openapi import Api
+from callcenter.web.users import UserStore
+
+STATIC = Path(__file__).with_name("static")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +54,25 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
-def make_app(health: Health, metrics_registry: Metrics) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | None = None, *,
+             trust_proxy: bool = False) -> web.Application:
+    """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served."""
+    middlewares = [security_headers]
+    if pool is not None:
+        middlewares.append(session_middleware)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app[HEALTH] = health
     app[METRICS] = metrics_registry
+    app[TRUST_PROXY] = trust_proxy
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    if pool is not None:
+        app[POOL] = pool
+        app[SESSION] = UserStore(pool)
+        app[THROTTLE] = LoginThrottle()
+        api = Api()
+        login.register(app, api)
+        api_calls.register(api)
+        api.install(app)
+        app.router.add_static("/static", STATIC)
     return app

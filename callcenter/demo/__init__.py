@@ -1,0 +1,1 @@
+"""The one-command demo: seed data, simulator, server and workers together."""

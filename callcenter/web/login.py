@@ -1,0 +1,138 @@
+"""``/login`` (form and JSON), ``/logout`` and ``/api/me``."""
+
+from __future__ import annotations
+
+import html
+import math
+
+from aiohttp import web
+
+from callcenter.web.auth import (
+    SESSION,
+    SESSION_COOKIE,
+    THROTTLE,
+    check_login_csrf,
+    current_session,
+    new_login_csrf,
+    remote_of,
+    require,
+    set_session_cookie,
+)
+from callcenter.web.errors import api_error
+from callcenter.web.i18n import pick_language, text
+from callcenter.web.openapi import Api, Route
+
+HOME_BY_ROLE = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/supervisor"}
+MAX_FIELD = 200
+
+
+def _page(lang: str, csrf: str, error: str = "") -> str:
+    def t(key: str) -> str:
+        return html.escape(text(lang, key))
+
+    alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{t("login.title")}</title>
+<link rel="stylesheet" href="/static/app.css"></head>
+<body class="login"><main><h1>{t("app.name")}</h1>{alert}
+<form method="post" action="/login">
+<input type="hidden" name="csrf_token" value="{html.escape(csrf)}">
+<label>{t("login.user")}
+  <input name="login" autocomplete="username" required maxlength="64" autofocus></label>
+<label>{t("login.password")}
+  <input name="password" type="password" autocomplete="current-password" required maxlength="200">
+</label>
+<button type="submit">{t("login.submit")}</button>
+</form></main></body></html>"""
+
+
+async def login_page(request: web.Request) -> web.Response:
+    session = current_session(request)
+    if session is not None:
+        raise web.HTTPSeeOther(HOME_BY_ROLE.get(session.user.role, "/"))
+    lang = pick_language(request)
+    response = web.Response(content_type="text/html")
+    response.text = _page(lang, new_login_csrf(request, response))
+    return response
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    wants_json = request.content_type == "application/json"
+    if wants_json:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise api_error(400, "body must be JSON", "bad_json") from None
+        if not isinstance(body, dict):
+            raise api_error(400, "body must be a JSON object", "bad_json")
+        login_name, password = str(body.get("login", "")), str(body.get("password", ""))
+    else:
+        form = await request.post()
+        check_login_csrf(request, str(form.get("csrf_token", "")))
+        login_name, password = str(form.get("login", "")), str(form.get("password", ""))
+    login_name = login_name.strip().lower()[:MAX_FIELD]
+    password = password[:MAX_FIELD]
+    remote = remote_of(request)
+    keys = (f"ip:{remote}", f"login:{login_name}")
+    throttle = request.app[THROTTLE]
+    users = request.app[SESSION]
+    wait = throttle.retry_after(keys)
+    if wait > 0:
+        await users.audit(login_name or "?", "login_throttled", remote=remote)
+        exc = api_error(429, "too many failed log-ins: try again later", "login_throttled",
+                        retry_after_s=math.ceil(wait))
+        exc.headers["Retry-After"] = str(math.ceil(wait))
+        raise exc
+    user = await users.authenticate(login_name, password) if login_name and password else None
+    if user is None:
+        throttle.failed(keys)
+        await users.audit(login_name or "?", "login_failed", remote=remote)
+        if wants_json:
+            raise api_error(401, "wrong login or password", "login_failed")
+        lang = pick_language(request)
+        page = web.Response(content_type="text/html", status=401)
+        page.text = _page(lang, new_login_csrf(request, page), text(lang, "login.failed"))
+        return page
+    throttle.succeeded(keys)
+    token, session = await users.open_session(user, remote)
+    await users.audit(user.login, "login", remote=remote)
+    home = HOME_BY_ROLE.get(user.role, "/")
+    if wants_json:
+        response: web.StreamResponse = web.json_response(
+            {"user": {"login": user.login, "role": user.role, "display_name": user.display_name,
+                      "language": user.language}, "csrf_token": session.csrf_token, "home": home})
+    else:
+        response = web.HTTPSeeOther(home)
+    set_session_cookie(request, response, token)
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    session = require(request)
+    token = request.cookies.get(SESSION_COOKIE, "")
+    await request.app[SESSION].close_session(token)
+    await request.app[SESSION].audit(session.user.login, "logout", remote=remote_of(request))
+    response = web.json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    session = require(request)
+    user = session.user
+    return web.json_response({"login": user.login, "display_name": user.display_name, "role": user.role,
+                              "language": user.language, "agent_id": user.agent_id,
+                              "csrf_token": session.csrf_token})
+
+
+def register(app: web.Application, api: Api) -> None:
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login)
+    api.add(Route("POST", "/logout", logout, "Log out (ends the session)", (),
+                  body={"type": "object"}))
+    api.add(Route("GET", "/api/me", me, "Who is logged in, and the CSRF token for their session", (),
+                  response={"type": "object", "properties": {
+                      "login": {"type": "string"}, "role": {"type": "string"},
+                      "csrf_token": {"type": "string"}}}))
