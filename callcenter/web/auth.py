@@ -25,6 +25,7 @@ LOGIN_CSRF_COOKIE = "cc_login_csrf"
 SESSION = web.AppKey("sessions", UserStore)
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 TRUST_PROXY = web.AppKey("trust_proxy", bool)
+CURRENT_SESSION = web.RequestKey("session", Session)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -77,8 +78,7 @@ def is_tls(request: web.Request) -> bool:
 
 
 def current_session(request: web.Request) -> Session | None:
-    session = request.get("session")
-    return session if isinstance(session, Session) else None
+    return request.get(CURRENT_SESSION)
 
 
 def require(request: web.Request, *roles: str) -> Session:
@@ -125,7 +125,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if token:
         session = await request.app[SESSION].session(token)
         if session is not None:
-            request["session"] = session
+            request[CURRENT_SESSION] = session
     if request.method in UNSAFE_METHODS and request.path != "/login":
         _check_csrf(request)
     return await handler(request)

@@ -32,11 +32,11 @@ def text(lang: str, key: str) -> str:
 
 def pick_language(request: web.Request) -> str:
     """The logged-in user's language, else ``?lang=``, else the browser's Accept-Language."""
-    session = request.get("session")
-    if session is not None:
-        lang = getattr(session.user, "language", "")
-        if lang in CATALOGS:
-            return str(lang)
+    from callcenter.web.auth import current_session
+
+    session = current_session(request)
+    if session is not None and session.user.language in CATALOGS:
+        return session.user.language
     asked = request.query.get("lang", "")
     if asked in CATALOGS:
         return asked
