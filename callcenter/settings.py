@@ -104,6 +104,23 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    """``monitor_dir`` is where Asterisk writes MixMonitor files; ``local_dir`` is the same
+    directory as this server sees it (a shared mount), empty when it is the same path."""
+
+    enabled: bool = True
+    monitor_dir: str = "/var/spool/asterisk/monitor"
+    local_dir: str = ""
+    grace_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        _check(self.monitor_dir.startswith("/"), "recording.monitor_dir", "must be an absolute path")
+        _check(not self.local_dir or self.local_dir.startswith("/"), "recording.local_dir",
+               "must be an absolute path (or empty)")
+        _check(self.grace_s >= 0, "recording.grace_s", "must be >= 0")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
 
@@ -118,6 +135,7 @@ class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 

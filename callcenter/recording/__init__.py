@@ -1,0 +1,1 @@
+"""Recording: when calls are recorded, where the files go, and their registry."""

@@ -1,0 +1,3 @@
+from tests.integration.conftest import db_url, new_database, pg_server_url, pool
+
+__all__ = ["db_url", "new_database", "pg_server_url", "pool"]

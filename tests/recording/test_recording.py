@@ -1,0 +1,102 @@
+"""Recording: the MixMonitor decision, file measurement, and flags for missing or empty files."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+
+import asyncpg
+
+from callcenter.calls.model import CallState
+from callcenter.calls.recorder import CallRecorder
+from callcenter.calls.store import CallStore
+from callcenter.calls.tracker import CallTracker
+from callcenter.recording.policy import RecordingPolicy
+from callcenter.recording.registry import RecordingRegistry, inspect_recording, path_mapper
+from callcenter.replay import events_and_actions, replay
+from callcenter.store.events import EventLogWriter
+from tests.amilab import LAB, capture
+
+
+def talking_call():  # type: ignore[no-untyped-def]
+    lines = [line for line in capture("ivr_route_record")
+             if not line.frame.startswith("Action: MixMonitor")]
+    enters = [i for i, line in enumerate(lines) if line.frame.startswith("Event: BridgeEnter")]
+    tracker = replay(lines[:enters[1] + 1])  # both parties in the bridge, nothing recorded yet
+    [call] = tracker.live_calls()
+    return call
+
+
+def test_given_bridged_call_without_recording_then_mixmonitor_with_both_directions_by_date() -> None:
+    call = talking_call()
+    assert call.state is CallState.TALKING
+    action = RecordingPolicy("/var/spool/asterisk/monitor").start_action(call)
+    assert action is not None and action.name == "MixMonitor"
+    assert action.header("Channel") == call.caller.channel  # type: ignore[union-attr]
+    file = action.header("File")
+    assert file.startswith("/var/spool/asterisk/monitor/2026/11/22/") and file.endswith("-mixed.wav")
+    options = action.header("Options")
+    assert options.startswith("r(") and "-customer.wav)t(" in options and options.endswith("-agent.wav)")
+
+
+def test_given_recording_already_running_or_call_not_talking_then_no_second_mixmonitor() -> None:
+    call = talking_call()
+    call.recordings.append("/x.wav")
+    assert RecordingPolicy().start_action(call) is None
+    call.recordings.clear()
+    call.state = CallState.QUEUED
+    assert RecordingPolicy().start_action(call) is None
+    assert RecordingPolicy(enabled=False).start_action(talking_call()) is None
+
+
+def write_wav(path: Path, seconds: float, rate: int = 8000) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(i / 8))) for i in range(int(seconds * rate))))
+
+
+def test_inspect_measures_real_recordings_and_flags_bad_ones(tmp_path: Path) -> None:
+    real = inspect_recording(LAB / "recordings" / "refund-call-customer.wav")
+    assert real.status == "final" and real.duration_s is not None and real.duration_s > 20
+    assert real.sha256 is not None and len(real.sha256) == 64
+    assert inspect_recording(tmp_path / "nope.wav").status == "missing"
+    header_only = tmp_path / "empty.wav"
+    write_wav(header_only, 0)
+    assert inspect_recording(header_only).status == "empty"
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"not a wav at all" * 10)
+    assert inspect_recording(garbage).status == "empty"
+
+
+def test_path_mapper_refuses_paths_outside_the_monitor_dir(tmp_path: Path) -> None:
+    mapper = path_mapper("/var/spool/asterisk/monitor", str(tmp_path))
+    assert mapper("/var/spool/asterisk/monitor/2026/a.wav") == tmp_path / "2026" / "a.wav"
+    assert not mapper("/etc/passwd").exists()
+    assert not mapper("/var/spool/asterisk/monitor/../../../../etc/passwd").exists()
+
+
+async def test_registry_finalises_present_files_and_flags_missing_ones(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    recorder = CallRecorder(CallTracker(), EventLogWriter(pool), CallStore(pool))
+    for event, action, action_id, at in events_and_actions(capture("ivr_route_record")):
+        if event is not None:
+            recorder.on_event(event)
+        elif action is not None:
+            recorder.on_action(action, action_id, at)
+    await recorder.flush()
+    rows = await pool.fetch("SELECT path FROM recordings ORDER BY id")
+    assert len(rows) == 3
+    local = path_mapper("/var/spool/asterisk/monitor", str(tmp_path))
+    write_wav(local(rows[0]["path"]), 3.0)
+    write_wav(local(rows[1]["path"]), 0.0)
+    registry = RecordingRegistry(pool, local, grace_s=0)
+    assert await registry.sweep() == 3
+    status = {r["path"]: (r["status"], r["duration_s"]) for r in
+              await pool.fetch("SELECT path, status, duration_s FROM recordings")}
+    assert status[rows[0]["path"]] == ("final", 3.0)
+    assert status[rows[1]["path"]][0] == "empty"
+    assert status[rows[2]["path"]][0] == "missing"
+    assert await registry.sweep() == 0
