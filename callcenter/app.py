@@ -23,6 +23,9 @@ from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.metrics import Metrics
+from callcenter.recording.policy import RecordingPolicy
+from callcenter.recording.registry import RecordingRegistry, path_mapper
+from callcenter.recording.starter import RecordingStarter
 from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
@@ -75,8 +78,19 @@ async def build_server(settings: Settings) -> AsyncIterator[Server]:
         events = EventLogWriter(database.pool)
         calls = CallStore(database.pool)
         tracker = CallTracker()
-        recorder = CallRecorder(tracker, events, calls, metrics)
         ami = AmiClient(settings.ami, metrics)
+        policy = RecordingPolicy(settings.recording.monitor_dir, settings.recording.enabled)
+        starter = RecordingStarter(policy, ami.send)
+
+        def on_call_changed(key: str) -> None:
+            call = tracker.calls.get(key)
+            if call is not None:
+                starter.on_call_changed(call)
+
+        recorder = CallRecorder(tracker, events, calls, metrics, on_call_changed=on_call_changed)
+        registry = RecordingRegistry(
+            database.pool, path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
+            settings.recording.grace_s)
         ami.subscribe(recorder.on_event)
         ami.observe_actions(recorder.on_action)
 
@@ -103,6 +117,7 @@ async def build_server(settings: Settings) -> AsyncIterator[Server]:
         ami.observe_link(on_link)
         server.tasks["ami"] = asyncio.create_task(ami.run(), name="ami")
         server.tasks["recorder"] = asyncio.create_task(recorder.run(), name="recorder")
+        server.tasks["recordings"] = asyncio.create_task(registry.run(), name="recordings")
         try:
             yield server
         finally:
