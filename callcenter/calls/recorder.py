@@ -111,8 +111,8 @@ class CallRecorder:
             await self._events.flush()
             merged = dict(self.tracker.merged)
             dirty = {merged.get(k, k) for k in self._dirty}
-            calls = [self.tracker.calls[k] for k in dirty if k in self.tracker.calls]
-            calls = [c for c in calls if c.caller_uniqueid]
+            changed = [self.tracker.calls[k] for k in dirty if k in self.tracker.calls]
+            calls = [c for c in changed if c.caller_uniqueid]
             await self._calls.save_calls(calls)
             if merged:
                 await self._calls.drop_calls(list(merged))
@@ -120,7 +120,7 @@ class CallRecorder:
             self._dirty.difference_update(merged)
             for key in merged:
                 self.tracker.merged.pop(key, None)
-            for call in calls:
+            for call in changed:
                 if not call.live:
                     self.tracker.forget(call.linkedid)
             self._prune_sequences()

@@ -41,7 +41,8 @@ async def record(pool: asyncpg.Pool, name: str) -> CallRecorder:
 @pytest.mark.parametrize("name", CAPTURES)
 async def test_given_capture_when_recorded_then_calls_match_tracker_and_events_are_complete(
         pool: asyncpg.Pool, name: str) -> None:
-    await record(pool, name)
+    recorder = await record(pool, name)
+    assert recorder.tracker.calls == {}  # ended calls are written, then forgotten: no leak
     expected = [c.to_record() for c in replay(capture(name)).calls.values() if c.caller_uniqueid]
     rows = await pool.fetch("SELECT * FROM calls ORDER BY arrived_at")
     assert [(r["linkedid"], r["state"], r["outcome"], r["agent_channel"] or "", r["digits"],
