@@ -17,7 +17,8 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "
 ENGLISH = ["Alice Chen", "Bob Li", "Carol Wang", "David Zhang", "Emma Liu", "Frank Huang", "Grace Zhou",
            "Henry Wu", "Iris Xu", "Jack Sun", "Kate Ma", "Leo Zhu", "Mia Hu", "Nina Guo", "Oscar Lin"]
 PRODUCTS = [
-    ("BLD-200", "Blender 1.5 L", "搅拌机 1.5升", 39900), ("HPH-310", "Wireless headphones", "无线耳机", 59900),
+    ("BLD-200", "Blender 1.5 L", "搅拌机 1.5升", 39900),
+    ("HPH-310", "Wireless headphones", "无线耳机", 59900),
     ("KTL-110", "Electric kettle", "电热水壶", 14900), ("VAC-700", "Robot vacuum", "扫地机器人", 199900),
     ("RCK-050", "Rice cooker", "电饭煲", 29900), ("PHN-CASE", "Phone case", "手机壳", 4900),
     ("AIR-900", "Air purifier", "空气净化器", 129900), ("LMP-020", "Desk lamp", "台灯", 8900),

@@ -1,0 +1,126 @@
+"""Who said what, when: the audio history the MixMonitor recordings are rendered from.
+
+Nothing is recorded in real time. The PBX notes each utterance (a scripted party's speech, a
+prompt played to a channel) with its simulated start time, and each bridge membership with its
+simulated span; a recording is rendered from that history when it stops. So a recording holds
+exactly as many samples as simulated seconds passed, whatever the time scale.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+
+from callcenter.simulator.sounds import RATE
+
+
+@dataclass(eq=False)
+class Segment:
+    """Audio that starts at ``start``; ``end`` may be cut short (hang-up, interrupted prompt)."""
+
+    channel: str
+    start: float
+    samples: array[int]
+    kind: str  # "speech": comes out of ``channel``; "prompt": played to ``channel``
+    end: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.end:
+            self.end = self.start + len(self.samples) / RATE
+
+    def cut(self, at: float) -> None:
+        self.end = max(self.start, min(self.end, at))
+
+
+@dataclass(eq=False)
+class Membership:
+    channel: str
+    bridge: str
+    start: float
+    end: float | None = None
+
+
+@dataclass
+class AudioLog:
+    segments: list[Segment] = field(default_factory=list)
+    memberships: list[Membership] = field(default_factory=list)
+
+    def speech(self, channel: str, start: float, samples: array[int]) -> Segment:
+        segment = Segment(channel, start, samples, "speech")
+        self.segments.append(segment)
+        return segment
+
+    def prompt(self, channel: str, start: float, samples: array[int]) -> Segment:
+        segment = Segment(channel, start, samples, "prompt")
+        self.segments.append(segment)
+        return segment
+
+    def cut_channel(self, channel: str, at: float) -> None:
+        """The channel is gone: nothing more comes out of it or is played to it."""
+        for segment in self.segments:
+            if segment.channel == channel and segment.end > at:
+                segment.cut(at)
+
+    def enter(self, channel: str, bridge: str, at: float) -> None:
+        self.memberships.append(Membership(channel, bridge, at))
+
+    def leave(self, channel: str, at: float) -> None:
+        for member in self.memberships:
+            if member.channel == channel and member.end is None:
+                member.end = at
+
+    def heard_by(self, channel: str, start: float, stop: float
+                 ) -> tuple[list[tuple[Segment, float, float]], list[tuple[Segment, float, float]]]:
+        """Pieces of audio read from / written to ``channel`` within ``[start, stop]``.
+
+        Returns ``(read, written)``, each a list of ``(segment, from, to)``.
+        """
+        read: list[tuple[Segment, float, float]] = []
+        written: list[tuple[Segment, float, float]] = []
+        mine = [m for m in self.memberships if m.channel == channel]
+        for segment in self.segments:
+            lo, hi = max(start, segment.start), min(stop, segment.end)
+            if hi <= lo:
+                continue
+            if segment.channel == channel:
+                (read if segment.kind == "speech" else written).append((segment, lo, hi))
+                continue
+            if segment.kind != "speech":
+                continue
+            for own in mine:
+                for other in self.memberships:
+                    if other.channel != segment.channel or other.bridge != own.bridge:
+                        continue
+                    a = max(lo, own.start, other.start)
+                    b = min(hi, own.end if own.end is not None else hi,
+                            other.end if other.end is not None else hi)
+                    if b > a:
+                        written.append((segment, a, b))
+        return read, written
+
+    def prune(self, keep_after: float) -> None:
+        """Forget audio and memberships that ended before ``keep_after``."""
+        self.segments = [s for s in self.segments if s.end >= keep_after]
+        self.memberships = [m for m in self.memberships if m.end is None or m.end >= keep_after]
+
+
+def render(start: float, stop: float, pieces: list[tuple[Segment, float, float]],
+           muted: list[tuple[float, float]]) -> array[int]:
+    """One track: ``(stop - start)`` seconds at 8 kHz, pieces summed, muted spans silent."""
+    length = max(0, round((stop - start) * RATE))
+    out = [0] * length
+    for segment, lo, hi in pieces:
+        first = round((lo - start) * RATE)
+        offset = round((lo - segment.start) * RATE)
+        count = min(round((hi - lo) * RATE), length - first, len(segment.samples) - offset)
+        samples = segment.samples
+        for i in range(max(0, count)):
+            out[first + i] += samples[offset + i]
+    for lo, hi in muted:
+        a, b = max(0, round((lo - start) * RATE)), min(length, round((hi - start) * RATE))
+        out[a:b] = [0] * max(0, b - a)
+    return array("h", (max(-32768, min(32767, v)) for v in out))
+
+
+def mix(a: array[int], b: array[int]) -> array[int]:
+    return array("h", (max(-32768, min(32767, x + y)) for x, y in zip(a, b, strict=True)))

@@ -1,0 +1,87 @@
+"""What the simulated PBX holds: channels and bridges (mutable, owned by the engine)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from callcenter.simulator.party import PartyRun
+
+DOWN, RING, RINGING, UP = 0, 4, 5, 6
+STATE_DESC = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up"}
+
+
+class Activity(Protocol):
+    """What the PBX is running on a channel (AsyncAGI, a Bridge, a handset's dialplan)."""
+
+    name: str
+
+    def interrupt(self, cause: int) -> None:
+        """The channel is being hung up: end quietly, emitting what Asterisk emits then."""
+        ...
+
+    def yank(self) -> None:
+        """The channel is pulled into a bridge by another channel's Bridge()."""
+        ...
+
+    def wants_dtmf(self) -> bool:
+        """True while digits should wait in the channel's queue (AsyncAGI between commands)."""
+        ...
+
+    def queue_dtmf(self, digit: str, duration_ms: int) -> None: ...
+
+    def on_digit(self, digit: str) -> None: ...
+
+
+@dataclass(eq=False)
+class Channel:
+    """One Asterisk channel (a PJSIP leg or one half of a Local pair)."""
+
+    name: str
+    uniqueid: str
+    linkedid: str
+    tech: str
+    created_at: float
+    device: str
+    state: int = DOWN
+    cid_num: str = ""
+    cid_name: str = ""
+    conn_num: str = ""
+    conn_name: str = ""
+    language: str = "en"
+    accountcode: str = ""
+    context: str = ""
+    exten: str = ""
+    priority: int = 1
+    app: str = ""
+    app_data: str = ""
+    partner: Channel | None = None
+    bridge: Bridge | None = None
+    activity: Activity | None = None
+    program: PartyRun | None = None  # a scripted party driving this channel
+    party: PartyRun | None = None  # the party whose voice and digits come out of this channel
+    variables: dict[str, str] = field(default_factory=dict)
+    pvt_call_id: str = ""
+    hungup: bool = False
+    hanging_up: bool = False
+    callerid_pending: bool = False
+    in_bridge_app: bool = False
+    after_bridge: tuple[str, str, int] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return not self.hungup and not self.hanging_up
+
+    @property
+    def is_local(self) -> bool:
+        return self.tech == "Local"
+
+
+@dataclass(eq=False)
+class Bridge:
+    uniqueid: str
+    created_at: float
+    members: list[Channel] = field(default_factory=list)
+    technology: str = "simple_bridge"
+    bridge_type: str = "basic"

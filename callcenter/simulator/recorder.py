@@ -1,0 +1,151 @@
+"""MixMonitor: real WAV files (8 kHz, 16-bit mono) rendered from the audio history.
+
+``File`` gets both directions mixed; the ``r(path)`` option gets what is read from the channel
+(what that channel's party says), ``t(path)`` what is written to it (what the party hears).
+A muted direction records silence but the files keep their length, as Asterisk's do.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import wave
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from callcenter.simulator.audio import AudioLog, mix, render
+from callcenter.simulator.sounds import RATE
+
+log = logging.getLogger("callcenter.simulator")
+
+ASTERISK_MONITOR_DIR = PurePosixPath("/var/spool/asterisk/monitor")
+_OPTION = re.compile(r"([rt])\(([^)]*)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingInfo:
+    """A MixMonitor as tests and tools see it (paths are where the files are on disk)."""
+
+    channel: str
+    file: Path | None
+    read_file: Path | None
+    write_file: Path | None
+    started_at: float
+    stopped_at: float | None
+    muted: tuple[tuple[str, float, float | None], ...]
+
+
+def resolve(given: str, recording_dir: Path) -> Path:
+    """Where a MixMonitor path lands on disk.
+
+    Relative paths go under ``recording_dir``; absolute paths under Asterisk's monitor folder
+    (``/var/spool/asterisk/monitor``, what the product sends) are moved under it too, so the
+    simulator never needs root; other absolute paths are used as given.
+    """
+    path = PurePosixPath(given)
+    if not path.is_absolute():
+        return recording_dir / path
+    if path.is_relative_to(ASTERISK_MONITOR_DIR):
+        return recording_dir / path.relative_to(ASTERISK_MONITOR_DIR)
+    return Path(given)
+
+
+def parse_options(options: str) -> dict[str, str]:
+    """``r(/a.wav)t(/b.wav)`` → ``{"r": "/a.wav", "t": "/b.wav"}``."""
+    return {flag: value for flag, value in _OPTION.findall(options) if value}
+
+
+@dataclass(eq=False)
+class MixMonitor:
+    channel: str
+    file: Path | None
+    read_file: Path | None
+    write_file: Path | None
+    started_at: float
+    stopped_at: float | None = None
+    mutes: dict[str, list[list[float | None]]] = field(
+        default_factory=lambda: {"read": [], "write": []})
+
+    def mute(self, direction: str, on: bool, at: float) -> None:
+        for side in ("read", "write") if direction == "both" else (direction,):
+            spans = self.mutes[side]
+            if on and not (spans and spans[-1][1] is None):
+                spans.append([at, None])
+            elif not on and spans and spans[-1][1] is None:
+                spans[-1][1] = at
+
+    def info(self) -> RecordingInfo:
+        muted = tuple((side, float(s[0] or 0.0), s[1]) for side, spans in self.mutes.items()
+                      for s in spans)
+        return RecordingInfo(self.channel, self.file, self.read_file, self.write_file,
+                             self.started_at, self.stopped_at, muted)
+
+    def stop(self, at: float, audio: AudioLog) -> None:
+        """Render and write the files for ``[started_at, at]``."""
+        if self.stopped_at is not None:
+            return
+        self.stopped_at = at
+        read_pieces, write_pieces = audio.heard_by(self.channel, self.started_at, at)
+        read = render(self.started_at, at, read_pieces, self._spans("read", at))
+        written = render(self.started_at, at, write_pieces, self._spans("write", at))
+        for path, samples in ((self.file, mix(read, written)), (self.read_file, read),
+                              (self.write_file, written)):
+            if path is not None:
+                write_wav(path, samples)
+
+    def _spans(self, side: str, stop: float) -> list[tuple[float, float]]:
+        return [(float(s[0] or 0.0), float(s[1] if s[1] is not None else stop))
+                for s in self.mutes[side]]
+
+
+def write_wav(path: Path, samples: array[int]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with wave.open(str(path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            out.writeframes(samples.tobytes())
+    except OSError as exc:
+        log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
+
+
+class Recorders:
+    """Every MixMonitor of the simulator, active and finished."""
+
+    def __init__(self, recording_dir: Path, audio: AudioLog) -> None:
+        self.recording_dir = recording_dir
+        self.audio = audio
+        self.all: list[MixMonitor] = []
+
+    def start(self, channel: str, file: str, options: str, at: float) -> MixMonitor:
+        flags = parse_options(options)
+        monitor = MixMonitor(
+            channel, resolve(file, self.recording_dir) if file else None,
+            resolve(flags["r"], self.recording_dir) if "r" in flags else None,
+            resolve(flags["t"], self.recording_dir) if "t" in flags else None, at)
+        self.all.append(monitor)
+        return monitor
+
+    def active(self, channel: str) -> list[MixMonitor]:
+        return [m for m in self.all if m.channel == channel and m.stopped_at is None]
+
+    def stop(self, channel: str, at: float) -> int:
+        stopped = 0
+        for monitor in self.active(channel):
+            monitor.stop(at, self.audio)
+            stopped += 1
+        self.prune(at)
+        return stopped
+
+    def stop_all(self, at: float) -> None:
+        for monitor in self.all:
+            monitor.stop(at, self.audio)
+
+    def prune(self, now: float) -> None:
+        """Forget audio no active recording can still need."""
+        starts = [m.started_at for m in self.all if m.stopped_at is None]
+        self.audio.prune(min(starts) if starts else now)
+        if len(self.all) > 10_000:
+            self.all = [m for m in self.all if m.stopped_at is None] + self.all[-5_000:]
