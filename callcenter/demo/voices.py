@@ -71,7 +71,7 @@ def ensure_voices(root: Path) -> dict[str, Path]:
 def _speak(line: Line, path: Path) -> None:
     for tool in ("espeak-ng", "sox"):
         if shutil.which(tool) is None:
-            raise VoiceError(f"{tool} is not installed: run scripts/bootstrap (it installs espeak-ng and sox)")
+            raise VoiceError(f"{tool} is not installed: run scripts/bootstrap (installs espeak-ng, sox)")
     raw = path.with_suffix(".raw.wav")
     try:
         subprocess.run(["espeak-ng", "-v", ESPEAK_VOICE[line.language], "-s", "150", "-w", str(raw),
