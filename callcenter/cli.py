@@ -20,6 +20,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="connect to Asterisk, track calls, serve HTTP")
     sub.add_parser("migrate", help="apply database migrations")
 
+    from ivr.cli import add_parser as add_ivr_parser
+
+    add_ivr_parser(sub)
+
+    from callcenter.routing import cli as routing_cli
+
+    routing_cli.add_parser(sub)
+
     replay = sub.add_parser("replay", help="replay an AMI capture and print one JSON line per call")
     replay.add_argument("transcript", type=Path)
     return parser
@@ -29,6 +37,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "replay":
         return _replay(args.transcript)
+    if args.command == "ivr":
+        from ivr.cli import run as run_ivr
+
+        return run_ivr(args)
+    if args.command == "routing":
+        from callcenter.routing import cli as routing_cli
+
+        return routing_cli.run(args)
     try:
         settings = load_settings(args.config)
     except SettingsError as exc:

@@ -67,7 +67,8 @@ async def test_given_empty_database_when_migrating_twice_then_second_run_applies
     assert await migrate(fresh_pool) == ALL_VERSIONS
     assert await migrate(fresh_pool) == []
     rows = await fresh_pool.fetch("SELECT version, name, checksum FROM schema_migrations ORDER BY 1")
-    assert [(r["version"], r["name"]) for r in rows] == [(1, "initial")]
+    assert [(r["version"], r["name"]) for r in rows] == [(m.version, m.name) for m in load_migrations()]
+    assert rows[0]["name"] == "initial"
     tables = {r["tablename"] for r in await fresh_pool.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     assert {"calls", "call_legs", "call_events", "skills", "agents", "agent_skills",
@@ -119,12 +120,13 @@ async def test_given_failing_migration_when_migrating_then_it_is_rolled_back_and
         fresh_pool: asyncpg.Pool) -> None:
     good = load_migrations()
     bad = Migration(len(good) + 1, "broken", "CREATE TABLE half_done (x int);\nSELECT 1/0;", "b" * 64)
-    with pytest.raises(MigrationError, match=r"002_broken failed and was rolled back: DivisionByZero"):
+    label = f"{len(good) + 1:03d}_broken"
+    with pytest.raises(MigrationError, match=rf"{label} failed and was rolled back: DivisionByZero"):
         await migrate(fresh_pool, [*good, bad])
     assert await fresh_pool.fetchval("SELECT to_regclass('half_done')") is None
     assert await fresh_pool.fetchval("SELECT max(version) FROM schema_migrations") == len(good)
     typo = replace(bad, sql="CREATE TABLE half_done (x int);\nSELEC 1;")
-    with pytest.raises(MigrationError, match=r"002_broken failed .*SyntaxError.*\(line 2\)"):
+    with pytest.raises(MigrationError, match=rf"{label} failed .*SyntaxError.*\(line 2\)"):
         await migrate(fresh_pool, [*good, typo])
 
 

@@ -1,0 +1,1 @@
+"""Agents: profiles (skills with levels, languages, phone), states, their storage and service."""

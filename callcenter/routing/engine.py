@@ -1,0 +1,126 @@
+"""Runs the pure router in the server: one place that feeds it events, in order, and hands its
+decisions to the adapters (offers over AMI, agent-state storage and pushes, statistics).
+
+Everything here runs on the event loop; :meth:`RoutingEngine.submit` is synchronous and never
+awaits, so each event is applied atomically. An adapter that submits while decisions are being
+handed out (a sink reacting to a decision) is queued and applied right after, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import structlog
+
+from callcenter.agents.model import AgentProfile
+from callcenter.routing import events as ev
+from callcenter.routing.decisions import Decision
+from callcenter.routing.policy import RoutingPolicy, load_policy
+from callcenter.routing.router import Router
+from callcenter.routing.stats import RoutingStatistics
+
+log = structlog.get_logger("callcenter.routing")
+
+Sink = Callable[[list[Decision]], None]
+
+
+class RoutingEngine:
+    """The router plus its clock, its sinks and its policy file.
+
+    Args:
+        router: the pure router.
+        clock: wall-clock seconds (injectable for tests).
+        policy_path: where :meth:`reload` reads the policy from.
+        known_skills: skill names the policy may use (from ``skills.yaml``), if known.
+    """
+
+    def __init__(self, router: Router, clock: Callable[[], float] = time.time,
+                 policy_path: Path | None = None, known_skills: Iterable[str] | None = None) -> None:
+        self.router = router
+        self.clock = clock
+        self.policy_path = policy_path
+        self.known_skills = list(known_skills) if known_skills is not None else None
+        self._sinks: list[Sink] = []
+        self._queue: deque[ev.RouterEvent] = deque()
+        self._busy = False
+        self._wake = asyncio.Event()
+        self.events_applied = 0
+        self.sink_failures = 0
+
+    @classmethod
+    def from_files(cls, policy_path: Path, agents: Iterable[AgentProfile] = (),
+                   known_skills: Iterable[str] | None = None,
+                   clock: Callable[[], float] = time.time) -> RoutingEngine:
+        """Raises: RoutingPolicyError (names the field)."""
+        known = list(known_skills) if known_skills is not None else None
+        policy = load_policy(policy_path, known)
+        return cls(Router(policy, agents, start=clock()), clock, policy_path, known)
+
+    def add_sink(self, sink: Sink) -> None:
+        """``sink(decisions)`` after every event that decided something (never raises into us)."""
+        self._sinks.append(sink)
+
+    def submit(self, event: ev.RouterEvent) -> None:
+        """Apply ``event`` now (or right after the event being applied)."""
+        self._queue.append(event)
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._queue:
+                self._dispatch(self.router.handle(self._queue.popleft()))
+                self.events_applied += 1
+        finally:
+            self._busy = False
+        self._wake.set()
+
+    def _dispatch(self, decisions: list[Decision]) -> None:
+        if not decisions:
+            return
+        for sink in self._sinks:
+            try:
+                sink(decisions)
+            except Exception:
+                self.sink_failures += 1
+                log.exception("routing_sink_failed", sink=getattr(sink, "__qualname__", repr(sink)))
+
+    def now(self) -> float:
+        return self.clock()
+
+    def reload(self, policy: RoutingPolicy | None = None) -> RoutingPolicy:
+        """Swap in ``policy`` (default: read ``policy_path`` again). Nothing changes when the new
+        policy is invalid; calls in flight keep working either way.
+
+        Raises:
+            RoutingPolicyError: the file is invalid (names the field).
+        """
+        if policy is None:
+            if self.policy_path is None:
+                raise ValueError("no policy file to reload from")
+            policy = load_policy(self.policy_path, self.known_skills)
+        self._dispatch(self.router.reload(policy, self.clock()))
+        log.info("routing_policy_reloaded", skills=sorted(policy.skills))
+        self._wake.set()
+        return policy
+
+    def statistics(self) -> RoutingStatistics:
+        return self.router.statistics(self.clock())
+
+    async def run(self, max_sleep_s: float = 1.0) -> None:
+        """Fire the router's timers on time, forever (cancel to stop)."""
+        while True:
+            self._wake.clear()
+            due = self.router.next_due()
+            delay = max_sleep_s if due is None else min(max_sleep_s, max(0.0, due - self.clock()))
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                    continue
+                except TimeoutError:
+                    pass
+            self.submit(ev.Tick(self.clock()))
+            await asyncio.sleep(0)

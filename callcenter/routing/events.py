@@ -1,0 +1,157 @@
+"""What the router is told. Every event carries ``at`` (seconds, the injected clock)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callcenter.agents.model import AgentProfile
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """A call that waits for an agent, with what the IVR learned.
+
+    ``tags`` feed the priority weights (``vip``, ``repeat_caller``, ``callback``…);
+    ``preferred_agent`` is the owner of the caller's open ticket (sticky routing).
+    An empty ``language`` means any.
+    """
+
+    call_id: str
+    skill: str
+    min_level: int = 1
+    language: str = ""
+    priority: int = 0
+    tags: frozenset[str] = frozenset()
+    order_value: float = 0.0
+    preferred_agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAdded:
+    """A new agent, or new skills/languages/phone for a known one (takes effect at once)."""
+
+    profile: AgentProfile
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRemoved:
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedIn:
+    agent_id: str
+    at: float
+    ready: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReady:
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPaused:
+    """Takes effect at once, or after the current call when the agent is offered or talking."""
+
+    agent_id: str
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLoggedOut:
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneReachable:
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneUnreachable:
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnqueued:
+    call: CallRequest
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferAnswered:
+    call_id: str
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFailed:
+    """``result``: no_answer, busy, unavailable, failed, or not_sent (the link was down: the
+    agent is not to blame and stays ready)."""
+
+    call_id: str
+    agent_id: str
+    result: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallHungUp:
+    """The caller is gone: an abandon while waiting or ringing, or the end of the talk."""
+
+    call_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TalkEnded:
+    """The agent's leg ended (the caller may still be in a survey)."""
+
+    call_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpDone:
+    agent_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAccepted:
+    """The caller took the callback: the call leaves the queue."""
+
+    call_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OffersSuspended:
+    """No new offers (the AMI link is down); calls keep queueing."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OffersResumed:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    at: float
+
+
+RouterEvent = (AgentAdded | AgentRemoved | AgentLoggedIn | AgentReady | AgentPaused | AgentLoggedOut
+               | PhoneReachable | PhoneUnreachable | CallEnqueued | OfferAnswered | OfferFailed
+               | CallHungUp | TalkEnded | WrapUpDone | CallbackAccepted | OffersSuspended
+               | OffersResumed | Tick)

@@ -1,0 +1,451 @@
+"""The AsyncAGI runner against a fake AGI link that answers with Asterisk 22's real result strings,
+started by the real AsyncAGIStart frames of shared/asterisk-lab."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import structlog.testing
+import yaml
+
+from callcenter.ami.errors import AgiChannelGone
+from callcenter.orders.model import Customer, CustomerContext, Order, OrderContext, Shipment
+from ivr.effects import RouteRequirements
+from ivr.registry import FlowRegistry
+from ivr.runner import IvrRunner, RunnerSettings
+from ivr.validate import Checks, load_skills
+from tests.ivr.fakes import (
+    HUNG_UP,
+    INVALID,
+    MISSING_PROMPT,
+    MOH_DONE,
+    Callbacks,
+    FakeAgi,
+    Orders,
+    Recorder,
+    Router,
+    captured,
+    event,
+    key,
+    retarget,
+    settle,
+)
+from tests.ivr.helpers import MONDAY_10, SHANGHAI
+
+ROOT = Path(__file__).resolve().parents[2]
+SKILLS = load_skills(ROOT / "config" / "skills.yaml")
+START = captured("ivr_route_record", "AsyncAGIStart")  # Local/4001@inbound-00000006;2, Ring
+CHANNEL = START.channel
+CALL = START.linkedid
+ALICE = Customer(7, "Alice Chen", "13800000001", None, "standard", "en")
+ORDER = Order(71, "10000011", "shipped", 39900, "CNY", datetime(2026, 11, 18, 9, tzinfo=UTC),
+              shipments=(Shipment("SF Express", "SF123456789012", "in_transit",
+                                  datetime(2026, 11, 20, 8, tzinfo=SHANGHAI), None),))
+
+
+class Line:
+    """A runner with fakes around it, on the shipped flows (or flows in ``folder``)."""
+
+    def __init__(self, folder: Path = ROOT / "config" / "ivr", now: datetime = MONDAY_10,
+                 **settings: object) -> None:
+        self.agi = FakeAgi()
+        self.recorder = Recorder()
+        self.router = Router()
+        self.orders = Orders()
+        self.callbacks = Callbacks()
+        self.registry = FlowRegistry([folder], Checks(skills=SKILLS))
+        self.registry.reload()
+        self.runner = IvrRunner(self.agi, self.registry, self.recorder, self.router, self.orders,
+                                self.callbacks, settings=RunnerSettings(sink_timeout_s=2.0, **settings),  # type: ignore[arg-type]
+                                clock=lambda: now)
+
+    def path(self) -> list[str]:
+        return self.recorder.kinds(CALL)
+
+
+# --- a whole call ----------------------------------------------------------------------------
+
+async def test_given_unknown_caller_picks_chinese_and_asks_order_status_then_hears_it_and_is_routed() -> None:
+    line = Line()
+    line.orders.orders["10000011"] = OrderContext(ORDER, ALICE)
+    line.agi.keys = [key("2"), key("1"), key("10000011"), key("0")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)  # on hold now
+
+    assert line.agi.commands[:3] == ["ANSWER", "SET VARIABLE CC_IVR active", "GET DATA choose-language 4000 1"]
+    assert line.agi.played() == [
+        "choose-language", "zh/welcome", "zh/main-menu", "zh/enter-order-number",
+        "zh/order-status-is", "zh/status-in-transit",
+        "zh/status-updated-on", "zh/digits/10", "zh/digits/1", "zh/digits/month-suffix", "zh/digits/2",
+        "zh/digits/10", "zh/digits/day-suffix", "zh/after-status-menu", "zh/connecting-agent"]
+    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default,600"]
+    ((call_id, channel, requirements, context),) = line.router.queued
+    assert (call_id, channel) == (CALL, CHANNEL)
+    assert requirements == RouteRequirements("orders", 1, "zh", 0, ())
+    assert context["order.number"] == "10000011" and context["shipment.status"] == "in_transit"
+
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))  # the router bridged an agent in
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "bridged"
+    assert line.recorder.context[CALL]["language"] == "zh"
+    assert line.recorder.bound == {CALL}  # bind_call(linkedid) inside the call's task
+    kinds = line.path()
+    assert kinds[0] == "start" and "queued" in kinds and kinds[-1] == "end"
+
+
+async def test_given_known_vip_caller_with_chinese_profile_then_no_language_menu_and_vip_skill() -> None:
+    line = Line()
+    line.orders.customers["13800000001"] = CustomerContext(
+        Customer(3, "陈丽华", "13800000001", None, "vip", "zh"), (ORDER,))
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.agi.played() == ["zh/welcome", "zh/vip-welcome"]
+    assert line.router.queued[0][2] == RouteRequirements("vip", 3, "zh", 9, ("vip",))
+    line.runner.on_event(event("Hangup", CHANNEL, CALL, Cause="16"))
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "hangup"
+
+
+async def test_given_out_of_hours_when_caller_asks_for_callback_with_hash_then_ticket_for_caller_id() -> None:
+    sunday = datetime(2026, 11, 29, 22, 0, tzinfo=SHANGHAI)
+    line = Line(now=sunday)
+    line.agi.keys = [key("1"), key("1"), key("")]  # English, callback, "#" = my number
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert "en/closed" in line.agi.played()
+    (request,) = line.callbacks.requests
+    assert (request.call_id, request.number, request.language) == (CALL, "13800000001", "en")
+    assert request.caller_name == "Alice Chen"
+    assert line.agi.commands[-1] == "HANGUP"
+    assert line.recorder.context[CALL]["callback.ticket_id"] == 101
+    assert line.recorder.end(CALL) == "hangup"
+
+
+# --- hang-ups, errors, fallbacks ---------------------------------------------------------------
+
+async def test_given_caller_hangs_up_during_a_menu_then_call_cleaned_up_and_never_routed() -> None:
+    line = Line()
+    line.agi.keys = [key("1"), AgiChannelGone(f"{CHANNEL}: Hangup before the AGI result")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.router.queued == []
+    assert line.recorder.end(CALL) == "caller_gone"
+    assert line.runner.statistics()["active"] == 0
+
+
+async def test_given_get_data_answers_minus_one_then_call_ends_as_agi_ended() -> None:
+    line = Line()
+    line.agi.keys = [HUNG_UP]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "agi_ended"
+
+
+async def test_given_hangup_event_while_a_command_never_answers_then_task_ends() -> None:
+    line = Line()
+    never: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    line.agi.keys = [never]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    line.runner.on_event(event("Hangup", CHANNEL, CALL, Cause="16"))
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "hangup"
+
+
+async def test_given_agi_error_then_call_goes_to_the_general_skill_instead_of_dropping() -> None:
+    line = Line()
+    line.agi.keys = [key("1")]
+    line.agi.script = [("STREAM FILE en/welcome", INVALID)]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.router.queued[0][2].skill == "general"
+    assert "fallback" in line.path() and "error" in line.path()
+    assert line.agi.played()[-1] == "en/connecting-agent"
+
+
+async def test_given_missing_prompt_then_agi_ends_and_the_dialplan_fallback_agi_routes_to_general() -> None:
+    line = Line()
+    line.agi.keys = [key("2")]
+    line.agi.script = [("STREAM FILE zh/welcome", MISSING_PROMPT)]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "agi_ended"
+    assert line.router.queued == []
+    # [ivr-fallback] runs AGI(agi:async) again on the same channel
+    line.runner.on_event(retarget(START, Context="ivr-fallback", Exten="s", ChannelState="6"))
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.router.queued[0][2] == RouteRequirements("general", 1, "zh", 0, ())
+    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default"]
+
+
+async def test_given_router_down_in_the_fallback_then_call_given_back_to_the_dialplan_safety_net() -> None:
+    line = Line()
+    line.router.failure = ConnectionError("router unreachable")
+    line.runner.on_event(retarget(START, Context="ivr-fallback", Exten="s", ChannelState="6"))
+    await settle(line.runner)
+    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR failed", "ASYNCAGI BREAK"]
+    assert str(line.recorder.end(CALL)).startswith("returned to dialplan")
+
+
+async def test_given_ami_link_down_mid_call_then_the_task_gives_up_instead_of_spinning() -> None:
+    from callcenter.ami.errors import AmiLinkLost
+
+    line = Line()
+    pending: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    line.agi.keys = [pending]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    line.agi.broken = AmiLinkLost("AGI on channel: AMI link lost")
+    pending.set_exception(AmiLinkLost("AGI on channel: AMI link lost"))
+    await settle(line.runner)
+    assert str(line.recorder.end(CALL)).startswith("gave_up: AmiLinkLost")
+    assert len(line.agi.commands) < 20
+
+
+async def test_given_lookup_provider_down_then_call_carries_on_with_the_language_menu() -> None:
+    line = Line()
+    line.orders.broken = True
+    line.agi.keys = [key("1"), key("0")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.agi.played()[:2] == ["choose-language", "en/welcome"]
+    assert line.router.queued[0][2].skill == "general"
+
+
+async def test_given_ticket_store_failing_then_apology_and_voicemail_instead_of_a_dropped_call() -> None:
+    line = Line(now=datetime(2026, 11, 29, 22, 0, tzinfo=SHANGHAI))
+
+    async def broken_callback(request: object) -> int:
+        raise RuntimeError("database went away")
+
+    line.callbacks.create_callback = broken_callback  # type: ignore[method-assign]
+    line.agi.keys = [key("1"), key("1"), key("")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert "en/callback-failed" in line.agi.played()
+    assert any(c.startswith("RECORD FILE /var/spool/asterisk/ivr-messages/") for c in line.agi.commands)
+    assert line.recorder.end(CALL) == "hangup"
+
+
+async def test_given_router_raising_then_flow_fallback_then_safe_route_then_dialplan() -> None:
+    line = Line()
+    line.router.failure = RuntimeError("router bug")
+    line.agi.keys = [key("1"), key("4")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR failed", "ASYNCAGI BREAK"]
+    assert line.path().count("fallback") == 2
+
+
+async def test_given_interpreter_bug_then_call_is_routed_to_general(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ivr import interpreter
+
+    real = interpreter.advance
+    calls = {"n": 0}
+
+    def buggy(*args: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyError("bug")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("ivr.runner.interpreter.advance", buggy)
+    line = Line()
+    line.agi.keys = [key("1")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.router.queued[0][2] == RouteRequirements("general", 1, "en", 0, ())
+
+
+# --- hold, overflow, bridge, survey ------------------------------------------------------------
+
+async def test_given_hold_reaches_max_wait_then_router_gives_call_back_and_callback_is_offered() -> None:
+    line = Line()
+    line.agi.keys = [key("1"), key("4"), key("1"), key("")]  # English, complaint, callback, "#"
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.router.queued[0][2] == RouteRequirements("complaints", 1, "en", 6, ("complaint",))
+    assert line.router.withdrawn == [CALL]
+    assert "SET VARIABLE CC_IVR active" in line.agi.commands[line.agi.commands.index("EXEC MusicOnHold default,600"):]
+    assert "en/long-wait-callback" in line.agi.played()
+    assert line.callbacks.requests[0].number == "13800000001"
+
+
+async def test_given_hold_reaches_max_wait_but_agent_already_ringing_then_caller_keeps_holding() -> None:
+    line = Line()
+    line.router.give_back = False
+    line.agi.keys = [key("1"), key("4")]
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    for _ in range(100):
+        if line.agi.commands[-1:] == ["EXEC MusicOnHold default"]:
+            break
+        await asyncio.sleep(0)
+    assert line.agi.commands[-1] == "EXEC MusicOnHold default"
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "bridged"
+
+
+async def test_given_caller_on_hold_when_agent_hangs_up_first_then_survey_takes_over_the_channel() -> None:
+    line = Line()
+    line.agi.keys = [key("2"), key("0")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    line.agi.keys = [key("5")]
+    # post_call_survey: the agent leg's Bridge(...,F(survey^s^1)) sends the caller into [survey];
+    # the MusicOnHold it was running never gets an AsyncAGIExec.
+    line.runner.on_event(retarget(START, Context="survey", Exten="s", ChannelState="6"))
+    await settle(line.runner)
+    assert line.recorder.context[CALL]["survey.csat"] == "5"
+    assert line.agi.played()[-3:] == ["zh/survey-intro", "zh/survey-question", "zh/survey-thanks"]
+    assert line.agi.commands[-2:] == ['STREAM FILE zh/survey-thanks ""', "HANGUP"]
+    ends = [e["reason"] for e in line.recorder.path[CALL] if e["kind"] == "end"]
+    assert ends == ["new_agi", "hangup"]
+
+
+async def test_given_the_real_survey_start_frame_then_csat_is_stored_with_the_call() -> None:
+    line = Line()
+    survey = captured("post_call_survey", "AsyncAGIStart", 1)
+    assert survey.get("Context") == "survey"
+    line.agi.keys = [key("5")]
+    line.runner.on_event(survey)
+    await settle(line.runner)
+    assert line.agi.commands[0] == "SET VARIABLE CC_IVR active"  # already answered: no ANSWER
+    assert line.recorder.context[survey.linkedid]["survey.csat"] == "5"
+
+
+async def test_given_survey_for_unanswered_call_then_no_survey() -> None:
+    line = Line()
+    line.runner = IvrRunner(line.agi, line.registry, line.recorder, line.router, line.orders, line.callbacks,
+                            clock=lambda: MONDAY_10, answered=lambda call: False)
+    line.runner.on_event(retarget(START, Context="survey", Exten="s", ChannelState="6"))
+    await settle(line.runner)
+    assert line.agi.commands == ["ASYNCAGI BREAK"]
+
+
+async def test_given_survey_prompts_failing_then_survey_ends_and_call_is_never_queued_again() -> None:
+    line = Line()
+    line.agi.script = [("STREAM FILE en/survey-intro", INVALID), ("STREAM FILE goodbye", INVALID)]
+    line.runner.on_event(retarget(START, Context="survey", Exten="s", ChannelState="6"))
+    await settle(line.runner)
+    assert line.router.queued == []
+    assert line.agi.commands[-1] == "ASYNCAGI BREAK"
+
+
+async def test_given_other_contexts_then_runner_ignores_them() -> None:
+    line = Line()
+    line.runner.on_event(retarget(START, Context="sim-agent"))
+    line.runner.on_event(event("Newexten", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.agi.commands == [] and line.runner.statistics()["started"] == 0
+
+
+# --- voicemail ---------------------------------------------------------------------------------
+
+async def test_given_caller_hangs_up_to_end_the_message_then_it_is_kept_with_a_ticket() -> None:
+    line = Line(now=datetime(2026, 11, 29, 22, 0, tzinfo=SHANGHAI))
+    line.agi.keys = [key("1"), key("2")]  # English, leave a message
+    line.agi.script = [("RECORD FILE", "200%20result%3D-1%20(hangup)%20endpos%3D48000%0A")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    (request,) = line.callbacks.requests
+    assert request.voicemail is not None and request.voicemail.endswith("-voicemail-1.wav")
+    assert request.voicemail.startswith("/var/spool/asterisk/ivr-messages/1795314487.14-")
+    assert "BEEP s=5" in next(c for c in line.agi.commands if c.startswith("RECORD FILE"))
+
+
+# --- sensitive digits ----------------------------------------------------------------------------
+
+SECRET_FLOW = {
+    "id": "aftersales", "version": 1, "default_language": "en", "languages": ["en"], "entry": "pin",
+    "nodes": {
+        "pin": {"type": "collect", "prompts": ["hello-world"], "store": "card.pin", "timeout": 5,
+                "min_length": 4, "max_length": 6, "sensitive": True, "next": "bye"},
+        "bye": {"type": "hangup"}}}
+
+
+async def test_given_sensitive_collect_then_digits_masked_in_path_context_and_logs(tmp_path: Path) -> None:
+    (tmp_path / "aftersales.yaml").write_text(yaml.safe_dump(SECRET_FLOW))
+    line = Line(tmp_path)
+    pending: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    line.agi.keys = [pending]
+    with structlog.testing.capture_logs() as logs:
+        line.runner.on_event(START)
+        await asyncio.wait_for(line.agi.waiting.wait(), 5)
+        assert line.runner.sensitive_input_active(CHANNEL)  # the event log must mask DTMF now
+        pending.set_result(key("924613"))
+        await settle(line.runner)
+    assert not line.runner.sensitive_input_active(CHANNEL)
+    everything = repr(line.recorder.path) + repr(line.recorder.context) + repr(logs)
+    assert "924613" not in everything
+    assert line.recorder.context[CALL]["card.pin"] == "******"
+
+
+# --- reload ------------------------------------------------------------------------------------
+
+def small_flow(version: int, then: str) -> dict[str, object]:
+    return {"id": "aftersales", "version": version, "default_language": "en", "languages": ["en"],
+            "entry": "main", "nodes": {
+                "main": {"type": "menu", "prompts": ["main-menu"], "choices": {1: "then"}},
+                "then": {"type": "hangup", "prompts": [then]}}}
+
+
+async def test_given_flow_reloaded_during_a_call_then_running_call_keeps_its_version(tmp_path: Path) -> None:
+    path = tmp_path / "aftersales.yaml"
+    path.write_text(yaml.safe_dump(small_flow(1, "hello-world")))
+    line = Line(tmp_path)
+    pending: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    line.agi.keys = [pending]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+
+    path.write_text(yaml.safe_dump(small_flow(2, "goodbye")))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert line.registry.reload().loaded == ["aftersales@2"]
+    pending.set_result(key("1"))
+    await settle(line.runner)
+    assert line.agi.played()[-1] == "hello-world"
+    assert line.recorder.path[CALL][0]["version"] == 1
+
+    second = retarget(START, Linkedid="1795314487.99", Channel="Local/4001@inbound-00000009;2")
+    line.agi.keys = [key("1")]
+    line.runner.on_event(second)
+    await settle(line.runner)
+    assert line.agi.played()[-1] == "goodbye"
+    assert line.recorder.path["1795314487.99"][0]["version"] == 2
+
+
+async def test_given_broken_edit_then_refused_and_previous_version_keeps_serving(tmp_path: Path) -> None:
+    path = tmp_path / "aftersales.yaml"
+    path.write_text(yaml.safe_dump(small_flow(1, "hello-world")))
+    line = Line(tmp_path)
+    path.write_text("id: aftersales\nversion: 2\nnodes: {main: {type: menu}}\n")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    report = line.registry.reload()
+    assert list(report.refused) == [str(path)] and report.loaded == []
+    assert line.registry.get("aftersales").version == 1
+
+
+async def test_given_inbound_flow_missing_then_every_call_is_routed_to_general() -> None:
+    line = Line(inbound_flow="nonexistent")
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.router.queued[0][2].skill == "general"
+
+
+@pytest.mark.parametrize("extension", ["4001"])
+async def test_flows_can_be_chosen_by_dialled_number(tmp_path: Path, extension: str) -> None:
+    (tmp_path / "hotline.yaml").write_text(yaml.safe_dump({**small_flow(1, "goodbye"), "id": "hotline"}))
+    line = Line(tmp_path, flows_by_extension={extension: "hotline"})
+    line.agi.keys = [key("1")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.recorder.path[CALL][0]["flow"] == "hotline"
