@@ -1,7 +1,13 @@
 """Builds the server from its parts and runs it (``callcenter serve``).
 
-Everything is constructed here and passed through constructors: settings → database →
-AMI link → tracker/recorder → HTTP. Resources are released in reverse order on exit.
+Everything is constructed here and passed through constructors:
+
+    settings → database → AMI link → call tracker + recorder (event log, calls)
+                                   → IVR runner (AsyncAGI) → routing hand-off → offers (Originate)
+                                   → recording (MixMonitor, registry)
+                                   → HTTP (health, metrics, log-in, API)
+
+Resources are released in reverse order on exit.
 """
 
 from __future__ import annotations
@@ -9,28 +15,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiohttp import web
 
+from callcenter.agents.config import load_agents, load_skill_names
+from callcenter.agents.service import AgentService
+from callcenter.agents.store import AgentStore
 from callcenter.ami import messages
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
+from callcenter.calls.handoff import RoutingHandoff
+from callcenter.calls.ivr_log import IvrLog
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
+from callcenter.clock import Clock, WallClock
 from callcenter.metrics import Metrics
+from callcenter.orders.postgres import PgOrderContextProvider
+from callcenter.orders.tickets import CallbackTickets
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.recording.starter import RecordingStarter
+from callcenter.routing.engine import RoutingEngine
+from callcenter.routing.offers import OfferAdapter
 from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
 from callcenter.web.app import Health, make_app
+from ivr.heartbeat import run_heartbeat
+from ivr.registry import FlowRegistry
+from ivr.runner import IvrRunner
+from ivr.sinks import AmiRedirector
+from ivr.validate import Checks
 
 log = structlog.get_logger("callcenter.app")
 
@@ -46,15 +68,20 @@ class Server:
     tracker: CallTracker
     recorder: CallRecorder
     calls: CallStore
+    engine: RoutingEngine
+    agents: AgentService
+    offers: OfferAdapter
+    ivr: IvrRunner
     http: web.AppRunner
     http_port: int
+    clock: Clock
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     async def resync(self) -> None:
         """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
         channels = await self.ami.send(messages.core_show_channels())
         bridges = await self.ami.send(messages.bridge_list())
-        changed = self.tracker.rebuild(channels.items, bridges.items, now=time.time())
+        changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now())
         live = [c.linkedid for c in self.tracker.live_calls()]
         stored = await self.calls.load_live(live)
         for call in self.tracker.live_calls():
@@ -67,69 +94,130 @@ class Server:
         log.info("ami_resynced", live_calls=len(live), changed=len(changed))
 
 
+def _spawn(server: Server, name: str, coro: Coroutine[Any, Any, None]) -> None:
+    server.tasks[name] = asyncio.create_task(coro, name=name)
+
+
 @contextlib.asynccontextmanager
-async def build_server(settings: Settings) -> AsyncIterator[Server]:
-    """Start every part; yields the running server and stops everything on exit."""
+async def build_server(settings: Settings, database: Database | None = None,
+                       clock: Clock | None = None) -> AsyncIterator[Server]:
+    """Start every part; yields the running server and stops everything on exit.
+
+    Args:
+        settings: validated settings.
+        database: an open database to use (the demo opens it first to seed it); opened and
+            closed here when None.
+        clock: the server's time (scaled in the demo and load runs).
+    """
     require_ami_secret(settings)
+    clock = clock or WallClock()
     metrics = Metrics()
-    database = await open_database(settings.database, settings.state_dir)
+    owns_database = database is None
+    database = database or await open_database(settings.database, settings.state_dir)
     try:
         await migrate(database.pool)
-        events = EventLogWriter(database.pool)
-        calls = CallStore(database.pool)
-        tracker = CallTracker()
-        ami = AmiClient(settings.ami, metrics)
-        policy = RecordingPolicy(settings.recording.monitor_dir, settings.recording.enabled)
-        starter = RecordingStarter(policy, ami.send)
-
-        def on_call_changed(key: str) -> None:
-            call = tracker.calls.get(key)
-            if call is not None:
-                starter.on_call_changed(call)
-
-        recorder = CallRecorder(tracker, events, calls, metrics, on_call_changed=on_call_changed)
-        registry = RecordingRegistry(
-            database.pool, path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
-            settings.recording.grace_s)
-        ami.subscribe(recorder.on_event)
-        ami.observe_actions(recorder.on_action)
-
-        async def database_health() -> tuple[bool, str]:
-            ok = await database.ping()
-            metrics.db_up.set(1 if ok else 0)
-            return ok, "up" if ok else "unreachable"
-
-        health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
-        runner = web.AppRunner(make_app(health, metrics, database.pool), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.http.host, settings.http.port)
-        await site.start()
-        port = runner.addresses[0][1] if runner.addresses else settings.http.port
-        server = Server(settings, database, metrics, ami, tracker, recorder, calls, runner, port)
-
-        async def on_link(state: str) -> None:
-            if state == "up":
-                try:
-                    await server.resync()
-                except AmiError as exc:
-                    log.warning("ami_resync_failed", error=str(exc))
-
-        ami.observe_link(on_link)
-        server.tasks["ami"] = asyncio.create_task(ami.run(), name="ami")
-        server.tasks["recorder"] = asyncio.create_task(recorder.run(), name="recorder")
-        server.tasks["recordings"] = asyncio.create_task(registry.run(), name="recordings")
-        try:
+        async with _parts(settings, database, metrics, clock) as server:
             yield server
-        finally:
-            await ami.close()
-            for task in server.tasks.values():
-                task.cancel()
-            await asyncio.gather(*server.tasks.values(), return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await recorder.flush()
-            await runner.cleanup()
     finally:
-        await database.close()
+        if owns_database:
+            await database.close()
+
+
+@contextlib.asynccontextmanager
+async def _parts(settings: Settings, database: Database, metrics: Metrics, clock: Clock
+                 ) -> AsyncIterator[Server]:
+    config = settings.config_dir
+    pool = database.pool
+    skills = load_skill_names(config / "skills.yaml")
+    tracker = CallTracker()
+    ami = AmiClient(settings.ami, metrics, clock=clock.now)
+    engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now)
+    agent_store = AgentStore(pool)
+    agents = AgentService(engine, agent_store, known_skills=skills)
+    offers = OfferAdapter(engine, ami.send, bridge_options="p,F(survey^s^1)"
+                          if settings.ivr.post_call_survey else "p")
+    engine.add_sink(offers.carry_out)
+    seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []
+    await agents.start(seed=seed)
+    starter = RecordingStarter(RecordingPolicy(settings.recording.monitor_dir,
+                                               settings.recording.enabled), ami.send)
+
+    def on_call_changed(key: str) -> None:
+        call = tracker.calls.get(key)
+        if call is not None:
+            starter.on_call_changed(call)
+            offers.on_call_changed(call)
+
+    calls = CallStore(pool)
+    recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,
+                            on_call_changed=on_call_changed)
+    ami.subscribe(recorder.on_event)
+    ami.observe_actions(recorder.on_action)
+    ami.subscribe(offers.on_ami_event)
+
+    flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
+    flows.reload()
+    ivr_log = IvrLog(pool)
+
+    def answered(linkedid: str) -> bool:
+        call = tracker.calls.get(linkedid)
+        return call is not None and call.answered_at is not None
+
+    ivr = IvrRunner(ami, flows, ivr_log, RoutingHandoff(offers, engine, pool, tracker.calls.get),
+                    PgOrderContextProvider(pool), CallbackTickets(pool),
+                    redirector=AmiRedirector(ami), answered=answered,
+                    clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
+    ami.subscribe(ivr.on_event)
+    registry = RecordingRegistry(
+        pool, path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
+        settings.recording.grace_s)
+
+    async def database_health() -> tuple[bool, str]:
+        ok = await database.ping()
+        metrics.db_up.set(1 if ok else 0)
+        return ok, "up" if ok else "unreachable"
+
+    health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
+    runner = web.AppRunner(make_app(health, metrics, pool), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http.host, settings.http.port)
+    await site.start()
+    port = runner.addresses[0][1] if runner.addresses else settings.http.port
+    server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
+                    offers, ivr, runner, port, clock)
+
+    async def on_link(state: str) -> None:
+        if state == "up":
+            try:
+                await server.resync()
+            except AmiError as exc:
+                log.warning("ami_resync_failed", error=str(exc))
+
+    ami.observe_link(on_link)
+    ami.observe_link(offers.on_link)
+    _spawn(server, "ami", ami.run())
+    _spawn(server, "recorder", recorder.run())
+    _spawn(server, "recordings", registry.run())
+    _spawn(server, "routing", engine.run())
+    _spawn(server, "agent-states", agents.run())
+    _spawn(server, "ivr-log", ivr_log.run())
+    _spawn(server, "ivr-flows", flows.watch(2.0))
+    _spawn(server, "ivr-heartbeat", run_heartbeat(ami.send))
+    try:
+        yield server
+    finally:
+        await ivr.close()
+        await offers.close()
+        await ami.close()
+        for task in server.tasks.values():
+            task.cancel()
+        await asyncio.gather(*server.tasks.values(), return_exceptions=True)
+        for flush in (recorder.flush, ivr_log.flush, agent_store.flush):
+            try:
+                await flush()
+            except Exception as exc:
+                log.warning("final_flush_failed", part=flush.__qualname__, error=str(exc))
+        await runner.cleanup()
 
 
 async def serve(settings: Settings) -> int:

@@ -121,6 +121,13 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class IvrSettings:
+    """``post_call_survey``: when the agent hangs up first, the caller goes to ``[survey]``."""
+
+    post_call_survey: bool = True
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
 
@@ -131,11 +138,16 @@ class LogSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """``config_dir`` holds the data the server runs on: ``skills.yaml``, ``routing.yaml``,
+    ``agents.yaml`` and the IVR flows in ``ivr/``."""
+
     state_dir: Path = Path("state")
+    config_dir: Path = Path("config")
     ami: AmiSettings = field(default_factory=AmiSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 

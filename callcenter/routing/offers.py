@@ -94,11 +94,15 @@ class OfferAdapter:
         send: the AMI link's ``send`` (``AmiClient.send``).
         on_ringing: the screen-pop hook, called when the agent's phone starts ringing.
         caller_id_name: the name shown on the agent's phone (``{skill}`` is replaced).
+        bridge_options: options of the ``Bridge`` the agent leg runs: ``p`` (a tone to the
+            caller), plus ``F(survey^s^1)`` to send the caller to the post-call survey when the
+            agent hangs up first (as in the ``post_call_survey`` capture).
     """
 
     def __init__(self, engine: RoutingEngine, send: Send, *,
                  on_ringing: Callable[[OfferRinging], None] | None = None,
-                 caller_id_name: str = "Queue: {skill}") -> None:
+                 caller_id_name: str = "Queue: {skill}", bridge_options: str = "p") -> None:
+        self._bridge_options = bridge_options
         self._engine = engine
         self._send = send
         self._on_ringing = on_ringing
@@ -146,7 +150,8 @@ class OfferAdapter:
         self._pending[decision.call_id] = pending
         name = self._caller_id_name.format(skill=queued.skill).replace('"', "'")
         originate = messages.Originate(
-            channel=decision.dial_string, application="Bridge", data=f"{queued.caller_channel},p",
+            channel=decision.dial_string, application="Bridge",
+            data=f"{queued.caller_channel},{self._bridge_options}",
             timeout_ms=int(decision.ring_timeout_s * 1000),
             caller_id=f'"{name}" <{queued.caller_number}>' if queued.caller_number else f'"{name}"',
             variables={"CC_CALL": decision.call_id})

@@ -1,0 +1,97 @@
+"""From the IVR to skill-based routing: the call's requirements plus what makes it urgent.
+
+The IVR says which skill, level and language; this adds the priority facts the routing policy
+weighs (VIP tier, order value, repeat caller within 24 h, callback) and the owner of the
+caller's open ticket for sticky routing. The two database look-ups are bounded by a short
+timeout: a slow database costs the call its stickiness, never its place in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+import asyncpg
+import structlog
+
+from callcenter.calls.model import Call
+from callcenter.routing import events as ev
+from callcenter.routing.engine import RoutingEngine
+from callcenter.routing.offers import OfferAdapter
+from ivr.effects import RouteRequirements
+from ivr.model import Scalar
+
+log = structlog.get_logger("callcenter.calls")
+
+_FACTS = """
+SELECT
+  EXISTS (SELECT 1 FROM calls WHERE caller_number = $1 AND linkedid <> $2
+          AND arrived_at > now() - interval '24 hours') AS repeat_caller,
+  (SELECT a.login FROM tickets t JOIN agents a ON a.id = t.owner_agent_id
+    WHERE t.customer_id = $3 AND t.status NOT IN ('resolved', 'closed')
+    ORDER BY t.reply_due_at NULLS LAST, t.id LIMIT 1) AS ticket_owner
+"""
+
+
+class RoutingHandoff:
+    """The IVR's ``RouteSink``: queues calls with the offer adapter.
+
+    Args:
+        offers: the routing edge that originates offers.
+        engine: the routing engine (to know whether a call is already ringing an agent).
+        pool: for the repeat-caller and ticket-owner facts.
+        call_of: the tracker's call for a linkedid (caller number and name).
+        lookup_timeout_s: how long the facts may take before the call is queued without them.
+    """
+
+    def __init__(self, offers: OfferAdapter, engine: RoutingEngine, pool: asyncpg.Pool,
+                 call_of: Callable[[str], Call | None], lookup_timeout_s: float = 0.3) -> None:
+        self._offers = offers
+        self._engine = engine
+        self._pool = pool
+        self._call_of = call_of
+        self._timeout = lookup_timeout_s
+
+    async def enqueue(self, call_id: str, channel: str, requirements: RouteRequirements,
+                      context: Mapping[str, Scalar]) -> None:
+        call = self._call_of(call_id)
+        caller = call.caller if call is not None else None
+        number = caller.caller_number if caller is not None else ""
+        name = caller.caller_name if caller is not None else ""
+        tags = set(requirements.tags)
+        if context.get("customer.tier") == "vip" or context.get("order.customer_tier") == "vip":
+            tags.add("vip")
+        if context.get("callback"):
+            tags.add("callback")
+        repeat, owner = await self._facts(call_id, number, context)
+        if repeat:
+            tags.add("repeat_caller")
+        total = context.get("order.total_cents") or context.get("last_order.total_cents") or 0
+        order_value = float(total) / 100 if isinstance(total, int | float) else 0.0
+        request = ev.CallRequest(call_id, requirements.skill, requirements.min_level,
+                                 requirements.language, requirements.priority, frozenset(tags),
+                                 order_value, preferred_agent=owner)
+        self._offers.enqueue(request, channel, number, name)
+
+    async def withdraw(self, call_id: str) -> bool:
+        status = self._engine.router.call_status(call_id)
+        if status is None:
+            return True
+        if status.status != "waiting":
+            return False
+        self._offers.callback_accepted(call_id)
+        return True
+
+    async def _facts(self, call_id: str, number: str, context: Mapping[str, Scalar]
+                     ) -> tuple[bool, str | None]:
+        customer = context.get("customer.id") or context.get("order.customer_id")
+        customer_id = int(customer) if isinstance(customer, int | str) and str(customer).isdigit() else None
+        try:
+            row = await asyncio.wait_for(self._pool.fetchrow(_FACTS, number, call_id, customer_id),
+                                         self._timeout)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("routing_facts_unavailable", call_id=call_id, error=type(exc).__name__)
+            return False, None
+        if row is None:
+            return False, None
+        return bool(row["repeat_caller"] and number), row["ticket_owner"]
