@@ -163,14 +163,15 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         call = tracker.calls.get(linkedid)
         return call is not None and call.answered_at is not None
 
-    ivr = IvrRunner(ami, flows, ivr_log, RoutingHandoff(offers, engine, pool, tracker.calls.get),
+    ivr = IvrRunner(ami, flows, ivr_log, RoutingHandoff(offers, engine, pool, tracker.calls.get,
+                                                   clock=clock.now),
                     PgOrderContextProvider(pool), CallbackTickets(pool),
                     redirector=AmiRedirector(ami), answered=answered,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     ami.subscribe(ivr.on_event)
     registry = RecordingRegistry(
         pool, path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
-        settings.recording.grace_s)
+        settings.recording.grace_s, clock.now)
 
     async def database_health() -> tuple[bool, str]:
         ok = await database.ping()

@@ -20,6 +20,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="connect to Asterisk, track calls, serve HTTP")
     sub.add_parser("migrate", help="apply database migrations")
 
+    demo = sub.add_parser("demo", help="run the whole product with the PBX simulator and demo data")
+    demo.add_argument("--speed", type=float, default=1.0,
+                      help="simulated seconds per real second (default 1)")
+    demo.add_argument("--port", type=int, default=8080, help="HTTP port (default 8080)")
+
     from ivr.cli import add_parser as add_ivr_parser
 
     add_ivr_parser(sub)
@@ -55,6 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log.level)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "demo":
+        from callcenter.demo.run import run_demo
+
+        if not 0.1 <= args.speed <= 50:
+            print("callcenter demo: --speed must be between 0.1 and 50", file=sys.stderr)
+            return 2
+        try:
+            return asyncio.run(run_demo(settings, args.speed, args.port))
+        except KeyboardInterrupt:
+            return 0
     if args.command == "serve":
         from callcenter.app import serve
 

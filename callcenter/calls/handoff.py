@@ -9,7 +9,9 @@ timeout: a slow database costs the call its stickiness, never its place in the q
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -26,7 +28,7 @@ log = structlog.get_logger("callcenter.calls")
 _FACTS = """
 SELECT
   EXISTS (SELECT 1 FROM calls WHERE caller_number = $1 AND linkedid <> $2
-          AND arrived_at > now() - interval '24 hours') AS repeat_caller,
+          AND arrived_at > $4::timestamptz - interval '24 hours') AS repeat_caller,
   (SELECT a.login FROM tickets t JOIN agents a ON a.id = t.owner_agent_id
     WHERE t.customer_id = $3 AND t.status NOT IN ('resolved', 'closed')
     ORDER BY t.reply_due_at NULLS LAST, t.id LIMIT 1) AS ticket_owner
@@ -45,7 +47,9 @@ class RoutingHandoff:
     """
 
     def __init__(self, offers: OfferAdapter, engine: RoutingEngine, pool: asyncpg.Pool,
-                 call_of: Callable[[str], Call | None], lookup_timeout_s: float = 0.3) -> None:
+                 call_of: Callable[[str], Call | None], lookup_timeout_s: float = 0.3,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._offers = offers
         self._engine = engine
         self._pool = pool
@@ -87,8 +91,9 @@ class RoutingHandoff:
         customer = context.get("customer.id") or context.get("order.customer_id")
         customer_id = int(customer) if isinstance(customer, int | str) and str(customer).isdigit() else None
         try:
-            row = await asyncio.wait_for(self._pool.fetchrow(_FACTS, number, call_id, customer_id),
-                                         self._timeout)
+            now = datetime.fromtimestamp(self._clock(), UTC)
+            row = await asyncio.wait_for(
+                self._pool.fetchrow(_FACTS, number, call_id, customer_id, now), self._timeout)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("routing_facts_unavailable", call_id=call_id, error=type(exc).__name__)
             return False, None

@@ -109,20 +109,25 @@ class CallRecorder:
         nothing is lost: what was not written stays pending for the next flush."""
         async with self._flush_lock:
             await self._events.flush()
+            # Take the changes now: calls that change while the rows are being written are
+            # marked again and go in the next flush (never lost to a stale clean-up).
+            taken, self._dirty = self._dirty, set()
             merged = dict(self.tracker.merged)
-            dirty = {merged.get(k, k) for k in self._dirty}
+            dirty = {merged.get(k, k) for k in taken}
             changed = [self.tracker.calls[k] for k in dirty if k in self.tracker.calls]
-            calls = [c for c in changed if c.caller_uniqueid]
-            await self._calls.save_calls(calls)
-            if merged:
-                await self._calls.drop_calls(list(merged))
-            self._dirty.difference_update(dirty)
-            self._dirty.difference_update(merged)
+            ended = [c.linkedid for c in changed if not c.live]
+            try:
+                await self._calls.save_calls([c for c in changed if c.caller_uniqueid])
+                if merged:
+                    await self._calls.drop_calls(list(merged))
+            except BaseException:
+                self._dirty |= taken
+                raise
             for key in merged:
                 self.tracker.merged.pop(key, None)
-            for call in changed:
-                if not call.live:
-                    self.tracker.forget(call.linkedid)
+            for key in ended:
+                if key not in self._dirty:
+                    self.tracker.forget(key)
             self._prune_sequences()
             if self._metrics is not None:
                 self._metrics.live_calls.set(len(self.tracker.live_calls()))

@@ -176,7 +176,7 @@ class CallTracker:
             leg.linkedid = linkedid
             other = self._leg_call.get(linkedid)
             if other is not None and other != key:
-                call = self._merge(key, other)
+                call = self._join(uid, other)
         return call, leg
 
     def _merge(self, src_key: str, dst_key: str) -> Call:
@@ -209,12 +209,52 @@ class CallTracker:
         return leg
 
     def _match_offer(self, channel: str) -> tuple[str, Offer] | None:
-        for i, (prefix, key, offer) in enumerate(self._open_offers):
-            if channel.startswith(prefix) and key in self.calls:
+        """The newest open offer whose dial string makes this channel (an agent rings for one
+        call at a time, so an older open offer to the same phone is stale)."""
+        self._open_offers = [o for o in self._open_offers if o[2].open and o[1] in self.calls]
+        for i in range(len(self._open_offers) - 1, -1, -1):
+            prefix, key, offer = self._open_offers[i]
+            if channel.startswith(prefix):
                 if local_base(channel) is None or channel.endswith(";1"):
                     del self._open_offers[i]
                 return key, offer
         return None
+
+    def _move_leg(self, uid: str, dst_key: str) -> Call:
+        """Move one channel (and its Local partner) into another call, leaving the rest of
+        its current call alone: two customers' calls are never merged."""
+        src_key = self._leg_call[uid]
+        src, dst = self.calls[src_key], self.calls[dst_key]
+        moving = [uid]
+        pair = local_base(src.legs[uid].channel)
+        if pair is not None:
+            partner = self._by_name.get(f"{pair[0]};{'1' if pair[1] == '2' else '2'}")
+            if partner is not None and partner in src.legs:
+                moving.append(partner)
+        for moved in moving:
+            leg = src.legs.pop(moved)
+            dst.legs[moved] = leg
+            self._leg_call[moved] = dst_key
+        if not src.legs:
+            del self.calls[src_key]
+            self.merged[src_key] = dst_key
+        return dst
+
+    def _join(self, uid: str, dst_key: str) -> Call:
+        """Bring a channel into ``dst_key``: the whole group when it is an agent-only group, just
+        the channel when its current call belongs to another caller."""
+        src = self.calls[self._leg_call[uid]]
+        caller = src.caller
+        if caller is not None and caller.uniqueid not in (uid, *self._partners(src, uid)):
+            return self._move_leg(uid, dst_key)
+        return self._merge(self._leg_call[uid], dst_key)
+
+    def _partners(self, call: Call, uid: str) -> tuple[str, ...]:
+        pair = local_base(call.legs[uid].channel)
+        if pair is None:
+            return ()
+        partner = self._by_name.get(f"{pair[0]};{'1' if pair[1] == '2' else '2'}")
+        return (partner,) if partner is not None else ()
 
     # --- event handlers -------------------------------------------------------------------
 
@@ -432,7 +472,7 @@ class CallTracker:
             leg.side, leg.offer = Side.AGENT, offer
             if leg.role == "caller":
                 leg.role = "agent"
-            self._merge(current, key)
+            self._join(uid, key)
         return key
 
     def _mixmonitor_mute(self, event: AmiEvent) -> str | None:
@@ -654,7 +694,7 @@ class CallTracker:
             caller_channel = f["ApplicationData"].split(",", 1)[0]
             key = self._call_of_channel(caller_channel)
             offer = Offer("", channel, caller_channel, started, agent_channel=channel,
-                          agent_uniqueid=uid, result="answered")
+                          agent_uniqueid=uid)  # answered: set once the channel is seeded
             if key is None:
                 key = linkedid
                 self.calls.setdefault(key, Call(linkedid=key, arrived_at=started))
@@ -662,6 +702,8 @@ class CallTracker:
             self._open_offers.append((channel, key, offer))
         synthetic = AmiEvent(item.frame, started)
         self._newchannel(synthetic)
+        if app == "Bridge" and f.get("ApplicationData"):
+            offer.result = "answered"
         leg_key = self._leg_call.get(uid)
         if leg_key is None:
             return

@@ -104,6 +104,7 @@ class PartyRun:
         self.steps: list[Step] = []
         self.index = 0
         self.stopped = False
+        self._talked = False
         self.started = False
         self._timer: Timer | None = None
         self._patience: Timer | None = None
@@ -149,6 +150,23 @@ class PartyRun:
 
     def on_bridged(self) -> None:
         self._cancel_patience()
+        if self.role == "caller" and not self._talked:
+            self._talked = True
+            for speech in self.behaviour.talk:
+                self.pbx.clock.call_later(speech.after_s, self._talker(speech))
+
+    def _talker(self, speech: Speech) -> Callable[[], None]:
+        def talk() -> None:
+            if self.stopped or not self.host.alive:
+                return
+            try:
+                samples = load_pcm(speech.audio)
+            except SoundError as exc:
+                log.warning("party audio unreadable: %s", exc)
+                return
+            self.pbx.audio.speech(self.facing.name, self.pbx.clock.now(), samples)
+
+        return talk
 
     def on_survey(self) -> None:
         survey = self.behaviour.survey

@@ -67,6 +67,7 @@ class Behaviour:
     hangup_after_s: float | None = None
     patience_s: float | None = None
     survey: Survey | None = None
+    talk: tuple[Speech, ...] = ()  # a caller's speech, timed from being bridged to an agent
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class Scenario:
 # --- loading ---------------------------------------------------------------------------------
 
 _BEHAVIOUR_KEYS = {"answer_after_s", "never_answers", "busy", "presses", "says", "hangup_after_s",
-                   "patience_s", "survey"}
+                   "patience_s", "survey", "talk"}
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -203,6 +204,8 @@ def _behaviour(data: Mapping[str, Any], where: str, base: Path, answer_default: 
                     for i, p in enumerate(_list(data.get("presses", []), f"{where}.presses")))
     says = tuple(_speech(s, f"{where}.says[{i}]", base)
                  for i, s in enumerate(_list(data.get("says", []), f"{where}.says")))
+    talk = tuple(_speech(s, f"{where}.talk[{i}]", base)
+                 for i, s in enumerate(_list(data.get("talk", []), f"{where}.talk")))
     survey = None
     if data.get("survey") is not None:
         raw = _mapping(data["survey"], f"{where}.survey", {"digits", "after_s"})
@@ -213,7 +216,7 @@ def _behaviour(data: Mapping[str, Any], where: str, base: Path, answer_default: 
         never_answers=_flag(data, "never_answers", where, False),
         busy=_flag(data, "busy", where, False), presses=presses, says=says,
         hangup_after_s=_optional(data, "hangup_after_s", where),
-        patience_s=_optional(data, "patience_s", where), survey=survey)
+        patience_s=_optional(data, "patience_s", where), survey=survey, talk=talk)
     if behaviour.busy and behaviour.never_answers:
         raise ScenarioError(f"{where}.busy: cannot be both busy and never_answers")
     return behaviour

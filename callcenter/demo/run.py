@@ -1,0 +1,144 @@
+"""``callcenter demo``: the whole product on one machine with nothing else installed.
+
+Embedded PostgreSQL (unless ``DATABASE_URL`` is set), migrations, the demo shop, the PBX
+simulator with calls that keep coming, the server (IVR, routing, recording) and the web UI on
+http://127.0.0.1:8080. Ctrl-C stops everything; the data stays in the state directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import secrets
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from callcenter.agents.config import load_agents, load_skill_names
+from callcenter.agents.model import AgentState
+from callcenter.app import Server, build_server
+from callcenter.clock import clock_for
+from callcenter.demo.data import generate
+from callcenter.demo.seed import seed_shop
+from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, prepare_config
+from callcenter.demo.voices import ensure_voices
+from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
+from callcenter.simulator import PbxSimulator, SimulatorConfig
+from callcenter.store.db import open_database
+from callcenter.store.migrate import migrate
+from callcenter.web.users import UserStore
+
+log = structlog.get_logger("callcenter.demo")
+REPO = Path(__file__).resolve().parents[2]
+STOCK_SOUNDS = (Path("/usr/share/asterisk/sounds"), Path("/var/lib/asterisk/sounds"))
+MISSED_BREAK_S = 45.0  # simulated seconds before a demo agent who missed a call is ready again
+
+
+@dataclass
+class Demo:
+    server: Server
+    simulator: PbxSimulator
+    users: list[dict[str, str]]
+    traffic: asyncio.Task[None]
+
+
+@contextlib.asynccontextmanager
+async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float = 1.0
+                       ) -> AsyncIterator[Demo]:
+    """Start the demo; yields once calls are flowing, stops everything on exit."""
+    state = settings.state_dir
+    state.mkdir(parents=True, exist_ok=True)
+    voices = await asyncio.to_thread(ensure_voices, state / "voices")
+    config_dir = prepare_config(settings.config_dir, state / "demo-config")
+    recordings = (state / "recordings").resolve()
+    recordings.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(16)
+    simulator = PbxSimulator(SimulatorConfig(
+        host="127.0.0.1", port=0, secret=secret, time_scale=speed,
+        sound_dirs=(REPO / "asterisk-conf" / "sounds", *STOCK_SOUNDS), recording_dir=recordings))
+    port = await simulator.start()
+    database = await open_database(settings.database, state)
+    try:
+        await migrate(database.pool)
+        data = generate()
+        await seed_shop(database.pool, data)
+        skills = load_skill_names(config_dir / "skills.yaml")
+        agents = load_agents(config_dir / "agents.yaml", skills)
+        server_settings = dataclasses.replace(
+            settings, config_dir=config_dir,
+            ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=Secret(secret),
+                                    reconnect_min_s=0.2, reconnect_max_s=2.0),
+            recording=RecordingSettings(monitor_dir="/var/spool/asterisk/monitor",
+                                        local_dir=str(recordings), grace_s=5.0 / speed))
+        async with build_server(server_settings, database, clock_for(speed)) as server:
+            users = await _create_users(server, agents)
+            for agent in agents:
+                server.agents.login(agent.agent_id, ready=True)
+            scenario = build_scenario(data, voices, agents, rate_scale)
+            traffic = asyncio.create_task(simulator.run_scenario(scenario), name="demo-traffic")
+            helper = asyncio.create_task(_ready_missed_agents(server), name="demo-agents")
+            try:
+                yield Demo(server, simulator, users, traffic)
+            finally:
+                for task in (traffic, helper):
+                    task.cancel()
+                await asyncio.gather(traffic, helper, return_exceptions=True)
+    finally:
+        await simulator.stop()
+        await database.close()
+
+
+async def _create_users(server: Server, agents: list) -> list[dict[str, str]]:  # type: ignore[type-arg]
+    store = UserStore(server.database.pool)
+    rows = await server.database.pool.fetch("SELECT id, login FROM agents")
+    agent_db_ids = {r["login"]: r["id"] for r in rows}
+    users = demo_users(agents)
+    for user in users:
+        await store.create_user(user["login"], user["name"], user["role"], DEMO_PASSWORD,
+                                agent_id=agent_db_ids.get(user.get("agent_login", "")))
+    return [{"login": u["login"], "role": u["role"], "name": u["name"]} for u in users]
+
+
+async def _ready_missed_agents(server: Server) -> None:
+    """Stands in for people: a demo agent who missed a call is ready again after a break."""
+    while True:
+        await server.clock.sleep(5.0)
+        now = server.clock.now()
+        for status in server.agents.statuses():
+            if status.state is AgentState.PAUSED and status.reason == "missed" \
+                    and now - status.since >= MISSED_BREAK_S:
+                server.agents.ready(status.agent_id)
+
+
+async def run_demo(settings: Settings, speed: float, http_port: int,
+                   say: Callable[[str], None] = print) -> int:
+    settings = dataclasses.replace(settings, http=dataclasses.replace(settings.http, port=http_port))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running_demo(settings, speed) as demo:
+        base = f"http://{settings.http.host}:{demo.server.http_port}"
+        say(f"\ncallcenter demo is running (speed x{speed:g}). Calls are arriving now.\n")
+        say(f"  Log in:      {base}/login")
+        say(f"  Calls API:   {base}/api/calls      OpenAPI: {base}/api/openapi.json")
+        say(f"  Health:      {base}/healthz        Metrics: {base}/metrics")
+        say(f"\n  Demo logins (password '{DEMO_PASSWORD}', demo mode only):")
+        for user in demo.users:
+            say(f"    {user['login']:<12} {user['role']:<11} {user['name']}")
+        say(f"\n  Data stays in {settings.state_dir.resolve()}. Press Ctrl-C to stop.\n")
+        await stop.wait()
+        say("stopping…")
+    return 0
+
+
+def fast_settings(settings: Settings, state_dir: Path) -> Settings:
+    """Settings for a demo run in tests: its own state directory and any free HTTP port."""
+    return dataclasses.replace(settings, state_dir=state_dir,
+                               http=dataclasses.replace(settings.http, port=0),
+                               ami=AmiSettings(secret=Secret("unused")))
