@@ -148,13 +148,6 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
             starter.on_call_changed(call)
             offers.on_call_changed(call)
 
-    calls = CallStore(pool)
-    recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,
-                            on_call_changed=on_call_changed)
-    ami.subscribe(recorder.on_event)
-    ami.observe_actions(recorder.on_action)
-    ami.subscribe(offers.on_ami_event)
-
     flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
     flows.reload()
     ivr_log = IvrLog(pool)
@@ -163,11 +156,18 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         call = tracker.calls.get(linkedid)
         return call is not None and call.answered_at is not None
 
-    ivr = IvrRunner(ami, flows, ivr_log, RoutingHandoff(offers, engine, pool, tracker.calls.get,
-                                                   clock=clock.now),
+    handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now)
+    ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     PgOrderContextProvider(pool), CallbackTickets(pool),
                     redirector=AmiRedirector(ami), answered=answered,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
+    calls = CallStore(pool)
+    recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,
+                            on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active)
+    # Order matters: the tracker sees each event before routing and the IVR act on it.
+    ami.subscribe(recorder.on_event)
+    ami.observe_actions(recorder.on_action)
+    ami.subscribe(offers.on_ami_event)
     ami.subscribe(ivr.on_event)
     registry = RecordingRegistry(
         pool, path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import quote, unquote
 
 import structlog
 
 from callcenter.ami.messages import Action, AmiEvent
+from callcenter.ami.parser import Frame
 from callcenter.calls.model import Call
 from callcenter.calls.tracker import CallTracker
 from callcenter.metrics import Metrics
@@ -53,7 +56,9 @@ class CallRecorder:
 
     def __init__(self, tracker: CallTracker, events: EventLogWriter, calls: CallSink,
                  metrics: Metrics | None = None,
-                 on_call_changed: Callable[[str], None] | None = None) -> None:
+                 on_call_changed: Callable[[str], None] | None = None,
+                 sensitive: Callable[[str], bool] | None = None) -> None:
+        self._sensitive = sensitive
         self.tracker = tracker
         self._events = events
         self._calls = calls
@@ -67,6 +72,9 @@ class CallRecorder:
     # --- hot path -------------------------------------------------------------------------
 
     def on_event(self, event: AmiEvent) -> None:
+        if self._sensitive is not None and event.frame.fields.get("Event") in SENSITIVE_EVENTS \
+                and self._sensitive(event.frame.fields.get("Channel", "")):
+            event = redact(event)
         fields = event.frame.fields
         key = self.tracker.apply_event(event)
         scope = event_scope(fields)
@@ -159,6 +167,25 @@ class CallRecorder:
     def statistics(self) -> dict[str, Any]:
         return {"dirty_calls": len(self._dirty), "scopes": len(self._seq),
                 "flush_failures": self.flush_failures, **self._events.statistics()}
+
+
+SENSITIVE_EVENTS = frozenset({"DTMFBegin", "DTMFEnd", "AsyncAGIExec"})
+
+
+def redact(event: AmiEvent) -> AmiEvent:
+    """The event with the caller's digits masked (``*``), for everything that stores it: the
+    digits of a card number or a PIN must not reach the event log or the call record."""
+    fields = dict(event.frame.fields)
+    if "Digit" in fields:
+        fields["Digit"] = "*"
+    if "Result" in fields:
+        decoded = unquote(fields["Result"])
+        fields["Result"] = quote(_DIGITS.sub(lambda m: "*" * len(m.group(0)), decoded), safe="")
+    raw = "\r\n".join(f"{key}: {value}" for key, value in fields.items())
+    return AmiEvent(Frame(fields, raw), event.received_at)
+
+
+_DIGITS = re.compile(r"(?<=result=)[0-9*#]+")
 
 
 def _utc(ts: float) -> datetime:

@@ -19,7 +19,7 @@ async def _db_ok() -> tuple[bool, str]:
 
 
 @pytest.fixture
-async def client(pool: asyncpg.Pool) -> AsyncIterator[TestClient]:  # type: ignore[type-arg]
+async def client(pool: asyncpg.Pool) -> AsyncIterator[TestClient]:
     await pool.execute("TRUNCATE users, sessions RESTART IDENTITY CASCADE")
     await pool.execute("TRUNCATE calls, call_legs, recordings CASCADE")
     users = UserStore(pool)
@@ -40,14 +40,14 @@ async def client(pool: asyncpg.Pool) -> AsyncIterator[TestClient]:  # type: igno
         yield test_client
 
 
-async def json_login(client: TestClient, login: str, password: str = "demo") -> str:  # type: ignore[type-arg]
+async def json_login(client: TestClient, login: str, password: str = "demo") -> str:
     response = await client.post("/login", json={"login": login, "password": password})
     assert response.status == 200, await response.text()
     return str((await response.json())["csrf_token"])
 
 
 async def test_form_login_needs_the_login_csrf_cookie_and_sets_a_strict_httponly_session(
-        client: TestClient) -> None:  # type: ignore[type-arg]
+        client: TestClient) -> None:
     page = await client.get("/login")
     assert page.status == 200
     token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text())
@@ -63,7 +63,7 @@ async def test_form_login_needs_the_login_csrf_cookie_and_sets_a_strict_httponly
     assert "HttpOnly" in session_cookie and "SameSite=Strict" in session_cookie
 
 
-async def test_state_change_without_csrf_token_is_refused(client: TestClient) -> None:  # type: ignore[type-arg]
+async def test_state_change_without_csrf_token_is_refused(client: TestClient) -> None:
     csrf = await json_login(client, "supervisor")
     refused = await client.post("/logout")
     assert refused.status == 403 and (await refused.json())["error_id"] == "csrf_failed"
@@ -75,7 +75,7 @@ async def test_state_change_without_csrf_token_is_refused(client: TestClient) ->
     assert (await client.get("/api/me")).status == 401
 
 
-async def test_failed_logins_are_throttled_and_audited(client: TestClient, pool: asyncpg.Pool) -> None:  # type: ignore[type-arg]
+async def test_failed_logins_are_throttled_and_audited(client: TestClient, pool: asyncpg.Pool) -> None:
     for _ in range(5):
         response = await client.post("/login", json={"login": "supervisor", "password": "nope"})
         assert response.status == 401
@@ -87,7 +87,7 @@ async def test_failed_logins_are_throttled_and_audited(client: TestClient, pool:
     assert not await pool.fetchval("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%nope%'")
 
 
-async def test_supervisor_lists_all_calls_agent_only_their_own(client: TestClient) -> None:  # type: ignore[type-arg]
+async def test_supervisor_lists_all_calls_agent_only_their_own(client: TestClient) -> None:
     await json_login(client, "supervisor")
     calls = (await (await client.get("/api/calls")).json())["calls"]
     assert len(calls) == 2
@@ -103,7 +103,7 @@ async def test_supervisor_lists_all_calls_agent_only_their_own(client: TestClien
 @pytest.mark.parametrize("query", ["limit=0", "limit=abc", "state=nope", "from=yesterday",
                                    "from=2026-01-01T00:00:00", "caller_number=" + "9" * 40,
                                    "caller_number=1' OR '1'='1"])
-async def test_bad_or_hostile_filters_get_a_clear_error_or_nothing(client: TestClient, query: str) -> None:  # type: ignore[type-arg]
+async def test_bad_or_hostile_filters_get_a_clear_error_or_nothing(client: TestClient, query: str) -> None:
     await json_login(client, "supervisor")
     response = await client.get(f"/api/calls?{query}")
     if "OR" in query:
@@ -113,7 +113,7 @@ async def test_bad_or_hostile_filters_get_a_clear_error_or_nothing(client: TestC
         assert response.status == 400 and body["error_id"] == "bad_parameter" and body["message"]
 
 
-async def test_pages_carry_security_headers_and_api_needs_login(client: TestClient) -> None:  # type: ignore[type-arg]
+async def test_pages_carry_security_headers_and_api_needs_login(client: TestClient) -> None:
     response = await client.get("/api/calls")
     assert response.status == 401
     page = await client.get("/login")

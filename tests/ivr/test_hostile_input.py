@@ -56,7 +56,7 @@ def answer(effect: object, feed: list[tuple[str, bool]], cust: object, found: ob
     if isinstance(effect, PlayPrompts | Say):
         return Played()
     if isinstance(effect, Lookup):
-        return LookupDone(cust if effect.kind == "customer" else found)  # type: ignore[arg-type]
+        return LookupDone(cust if effect.kind == "customer" else found)
     if isinstance(effect, Route):
         return HoldEnded() if effect.max_wait_s else None
     if isinstance(effect, CreateCallback):

@@ -222,7 +222,7 @@ STATUS = {"type": "say", "prompts": ["order-status-is"], "value": "shipment.stat
 def say_driver(node: dict[str, object], values: dict[str, object], language: str = "en") -> Driver:
     d = Driver(flow_of({"find": {"type": "lookup", "by": "caller", "found": "say", "not_found": "say"},
                         "say": node, "bye": {"type": "hangup"}}), language=language)
-    d.send(LookupDone(values))  # type: ignore[arg-type]
+    d.send(LookupDone(values))
     return d
 
 
@@ -272,7 +272,7 @@ def branch_driver(rules: list[dict[str, object]], now: datetime = MONDAY_10,
                     "yes": {"type": "hangup", "prompts": ["yes"]}, "no": {"type": "hangup", "prompts": ["no"]}},
                    calendars=HOURS)
     d = Driver(flow, now=now)
-    effect = d.send(LookupDone(values or {}))  # type: ignore[arg-type]
+    effect = d.send(LookupDone(values or {}))
     assert isinstance(effect, PlayPrompts)
     return effect.prompts[0]
 

@@ -60,7 +60,7 @@ class Line:
         self.registry = FlowRegistry([folder], Checks(skills=SKILLS))
         self.registry.reload()
         self.runner = IvrRunner(self.agi, self.registry, self.recorder, self.router, self.orders,
-                                self.callbacks, settings=RunnerSettings(sink_timeout_s=2.0, **settings),  # type: ignore[arg-type]
+                                self.callbacks, settings=RunnerSettings(sink_timeout_s=2.0, **settings),
                                 clock=lambda: now)
 
     def path(self) -> list[str]:
@@ -222,7 +222,7 @@ async def test_given_ticket_store_failing_then_apology_and_voicemail_instead_of_
     async def broken_callback(request: object) -> int:
         raise RuntimeError("database went away")
 
-    line.callbacks.create_callback = broken_callback  # type: ignore[method-assign]
+    line.callbacks.create_callback = broken_callback
     line.agi.keys = [key("1"), key("1"), key("")]
     line.runner.on_event(START)
     await settle(line.runner)
@@ -251,7 +251,7 @@ async def test_given_interpreter_bug_then_call_is_routed_to_general(monkeypatch:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyError("bug")
-        return real(*args)  # type: ignore[arg-type]
+        return real(*args)
 
     monkeypatch.setattr("ivr.runner.interpreter.advance", buggy)
     line = Line()

@@ -20,7 +20,7 @@ from callcenter.store.events import EventLogWriter
 from tests.amilab import LAB, capture
 
 
-def talking_call():  # type: ignore[no-untyped-def]
+def talking_call():
     lines = [line for line in capture("ivr_route_record")
              if not line.frame.startswith("Action: MixMonitor")]
     enters = [i for i, line in enumerate(lines) if line.frame.startswith("Event: BridgeEnter")]
@@ -34,7 +34,7 @@ def test_given_bridged_call_without_recording_then_mixmonitor_with_both_directio
     assert call.state is CallState.TALKING
     action = RecordingPolicy("/var/spool/asterisk/monitor").start_action(call)
     assert action is not None and action.name == "MixMonitor"
-    assert action.header("Channel") == call.caller.channel  # type: ignore[union-attr]
+    assert action.header("Channel") == call.caller.channel
     file = action.header("File")
     assert file.startswith("/var/spool/asterisk/monitor/2026/11/22/") and file.endswith("-mixed.wav")
     options = action.header("Options")

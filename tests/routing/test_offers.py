@@ -192,7 +192,7 @@ async def test_given_ami_error_when_offering_then_router_told(error: str) -> Non
     if error == "not_connected":
         # not the agent's fault: still ready, no more offers until the link is back
         assert status.state is AgentState.READY
-        assert lab.engine.router.call_status(lab.call_id).status == "waiting"  # type: ignore[union-attr]
+        assert lab.engine.router.call_status(lab.call_id).status == "waiting"
         lab.adapter._send = lab.send
         lab.adapter.on_link("up")
         await lab.adapter.wait_idle()

@@ -173,7 +173,7 @@ class RouterMachine(RuleBasedStateMachine):
             for s in self.fast.agent_statuses():
                 assert (s.state is AgentState.OFFERED) == (s.call_id is not None and
                                                            self.fast.call_status(s.call_id) is not None
-                                                           and self.fast.call_status(s.call_id).status == "offered")  # type: ignore[union-attr]
+                                                           and self.fast.call_status(s.call_id).status == "offered")
 
 
 RouterMachine.TestCase.settings = settings(

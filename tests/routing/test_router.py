@@ -268,7 +268,7 @@ def test_given_policy_reloaded_then_waiting_calls_take_new_steps_and_offers_in_f
     r.handle(ev.CallEnqueued(call("waiting", "refunds"), 1.0))
     out = r.reload(policy(refunds={"steps": [{"after_s": 0, "min_level": 1}]}), 5.0)
     assert offers(out) == [("waiting", "lvl2")]
-    assert r.call_status("ringing").status == "offered"  # type: ignore[union-attr]
+    assert r.call_status("ringing").status == "offered"
     r.handle(ev.OfferAnswered("ringing", "lvl5", 6.0))
     assert r.agent_status("lvl5").state is AgentState.TALKING
 

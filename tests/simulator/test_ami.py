@@ -42,7 +42,7 @@ def voices(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def scenario(voices: dict[str, Path], agent_hangup_s: float = 6.0, **caller: object) -> Scenario:
     behaviour = Behaviour(presses=(Press(1.6, "2"),), says=(Speech(4.0, voices["caller"]),),
-                          **caller)  # type: ignore[arg-type]
+                          **caller)
     return Scenario(
         callers=(CallerScript("13800000001", "Alice Chen", behaviour=behaviour),),
         agents=(AgentScript("1001", behaviour=Behaviour(says=(Speech(0.5, voices["agent"]),),
@@ -179,7 +179,7 @@ async def test_given_production_caller_then_pjsip_trunk_channel_and_linkedid_fol
         tmp_path: Path, sounds: Path, voices: dict[str, Path]) -> None:
     async with running(tmp_path, sounds, scenario(voices), 40) as lab:
         CallControl(lab).start()
-        name = lab.sim.place_call(lab.sim.scenario.callers[0])  # type: ignore[union-attr]
+        name = lab.sim.place_call(lab.sim.scenario.callers[0])
         assert name.startswith("PJSIP/pstn-") and len(name) == len("PJSIP/pstn-00000000")
         enter = await lab.events.wait(lambda e: e.name == "BridgeEnter"
                                       and e.channel.startswith("PJSIP/1001-"))
@@ -196,7 +196,7 @@ async def test_given_busy_unregistered_and_silent_phones_then_reasons_and_causes
         tmp_path: Path, sounds: Path, voices: dict[str, Path]) -> None:
     async with running(tmp_path, sounds, scenario(voices), 20) as lab:
         CallControl(lab, agent_dial="PJSIP/1004").start()
-        caller = lab.sim.place_call(lab.sim.scenario.callers[0])  # type: ignore[union-attr]
+        caller = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.events.wait(lambda e: e.name == "MusicOnHoldStart")
         for dial in ("PJSIP/1002", "PJSIP/1003"):
             await lab.client.send(messages.Originate(dial, application="Bridge",
@@ -222,7 +222,7 @@ async def test_given_impatient_caller_on_hold_then_abandons_and_agi_ends_with_ha
     async with running(tmp_path, sounds, scenario(voices, patience_s=3.0), 40) as lab:
         control = CallControl(lab, agent_dial="PJSIP/1003")  # never reachable
         control.start()
-        name = lab.sim.place_call(lab.sim.scenario.callers[0])  # type: ignore[union-attr]
+        name = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.idle()
         names = [e.name for e in lab.events.items if e.channel == name]
         tail = names[names.index("MusicOnHoldStart"):]
@@ -238,7 +238,7 @@ async def test_given_survey_option_when_agent_hangs_up_then_caller_answers_surve
                                                   survey=Survey("5", 0.5)), 40) as lab:
         control = CallControl(lab, survey=True)
         control.start()
-        name = lab.sim.place_call(lab.sim.scenario.callers[0])  # type: ignore[union-attr]
+        name = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.idle()
         starts = lab.events.named("AsyncAGIStart", Channel=name)
         assert [s.get("Context") for s in starts] == ["inbound", "survey"]
@@ -295,7 +295,7 @@ async def test_list_actions_mute_stop_and_redirect_during_a_call(
         tmp_path: Path, sounds: Path, voices: dict[str, Path]) -> None:
     async with running(tmp_path, sounds, scenario(voices, agent_hangup_s=30.0), 20) as lab:
         CallControl(lab).start()
-        caller = lab.sim.place_call(lab.sim.scenario.callers[0])  # type: ignore[union-attr]
+        caller = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.events.wait(lambda e: e.name == "MixMonitorStart")
         channels = await lab.client.send(messages.core_show_channels())
         assert channels.get("EventList") == "start" and len(channels.items) == 2
