@@ -448,7 +448,12 @@ class IvrRunner:
         wait = timeout if timeout is not None else self.settings.command_timeout_s
         call = asyncio.ensure_future(self._link.agi(session.start.channel, command, wait))
         waits: set[asyncio.Future[Any]] = {call, session.left}
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the runner is closing: nobody will read the result
+            call.cancel()
+            call.add_done_callback(_consume)
+            raise
         if call in done:
             return call.result()
         call.cancel()

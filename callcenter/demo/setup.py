@@ -97,6 +97,8 @@ def build_scenario(data: DemoData, voices: dict[str, Path], agents: list[AgentPr
             if rate else Arrival(at_s=(2.5 * (seed - len(plans) + 3) + 1.0,)),  # 3.5, 6, 8.5 s
             behaviour=Behaviour(presses=tuple(presses), patience_s=patience,
                                 talk=(Speech(6.5, voice(kind, lang)),),
+                                # the opening burst's callers keep it short: done within a minute
+                                hangup_after_s=None if rate else 45.0,
                                 survey=Survey(survey, SURVEY_AT_S[lang]) if survey else None)))
     scripts: list[AgentScript] = []
     for n, agent in enumerate(agents):
