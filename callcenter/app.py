@@ -179,7 +179,8 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         return ok, "up" if ok else "unreachable"
 
     health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
-    runner = web.AppRunner(make_app(health, metrics, pool), access_log=None)
+    runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine),
+                           access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)
     await site.start()

@@ -10,8 +10,10 @@ from pathlib import Path
 import asyncpg
 from aiohttp import web
 
+from callcenter.agents.service import AgentService
 from callcenter.metrics import Metrics
-from callcenter.web import api_calls, login
+from callcenter.routing.engine import RoutingEngine
+from callcenter.web import api_agents, api_calls, login
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import (
     SESSION,
@@ -55,6 +57,7 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | None = None, *,
+             agents: AgentService | None = None, engine: RoutingEngine | None = None,
              trust_proxy: bool = False) -> web.Application:
     """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served."""
     middlewares = [security_headers]
@@ -73,6 +76,10 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
         api = Api()
         login.register(app, api)
         api_calls.register(api)
+        if agents is not None and engine is not None:
+            app[api_agents.AGENTS] = agents
+            app[api_agents.ENGINE] = engine
+            api_agents.register(api)
         api.install(app)
         app.router.add_static("/static", STATIC)
     return app
