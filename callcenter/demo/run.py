@@ -19,15 +19,15 @@ from pathlib import Path
 import structlog
 
 from callcenter.agents.config import load_agents, load_skill_names
-from callcenter.agents.model import AgentState
+from callcenter.agents.model import AgentProfile, AgentState
 from callcenter.app import Server, build_server
 from callcenter.clock import clock_for
-from callcenter.demo.data import generate
+from callcenter.demo.data import DemoData, generate
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, prepare_config
 from callcenter.demo.voices import ensure_voices
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
-from callcenter.simulator import PbxSimulator, SimulatorConfig
+from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
 from callcenter.web.users import UserStore
@@ -46,10 +46,15 @@ class Demo:
     traffic: asyncio.Task[None]
 
 
+ScenarioFactory = Callable[[DemoData, dict[str, Path], list[AgentProfile]], Scenario]
+
+
 @contextlib.asynccontextmanager
-async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float = 1.0
-                       ) -> AsyncIterator[Demo]:
-    """Start the demo; yields once calls are flowing, stops everything on exit."""
+async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float = 1.0,
+                       scenario: ScenarioFactory | None = None) -> AsyncIterator[Demo]:
+    """Start the demo; yields once calls are flowing, stops everything on exit.
+
+    ``scenario`` replaces the demo's traffic (tests rehearse one flow with it)."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
     voices = await asyncio.to_thread(ensure_voices, state / "voices")
@@ -78,8 +83,9 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
             users = await _create_users(server, agents)
             for agent in agents:
                 server.agents.login(agent.agent_id, ready=True)
-            scenario = build_scenario(data, voices, agents, rate_scale)
-            traffic = asyncio.create_task(simulator.run_scenario(scenario), name="demo-traffic")
+            script = (scenario or (lambda d, v, a: build_scenario(d, v, a, rate_scale)))(
+                data, voices, agents)
+            traffic = asyncio.create_task(simulator.run_scenario(script), name="demo-traffic")
             helper = asyncio.create_task(_ready_missed_agents(server), name="demo-agents")
             try:
                 yield Demo(server, simulator, users, traffic)
@@ -92,7 +98,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
         await database.close()
 
 
-async def _create_users(server: Server, agents: list) -> list[dict[str, str]]:  # type: ignore[type-arg]
+async def _create_users(server: Server, agents: list[AgentProfile]) -> list[dict[str, str]]:
     store = UserStore(server.database.pool)
     rows = await server.database.pool.fetch("SELECT id, login FROM agents")
     agent_db_ids = {r["login"]: r["id"] for r in rows}

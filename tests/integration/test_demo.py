@@ -70,6 +70,7 @@ async def test_demo_runs_calls_to_an_outcome_records_answered_calls_and_leaves_n
         assert by_call.keys() == set(answered)
         assert all(kinds == {"mixed", "customer", "agent"} for kinds in by_call.values())
         assert any(c["ivr_path"] not in ("[]", None) for c in calls)
+        assert await conn.fetchval("SELECT count(*) FROM calls WHERE csat BETWEEN 1 AND 5") > 0
         assert len(listed["calls"]) == len(calls)
         states = await conn.fetchval("SELECT count(*) FROM agent_state_changes")
         assert states > 0
