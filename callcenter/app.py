@@ -131,7 +131,8 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     skills = load_skill_names(config / "skills.yaml")
     tracker = CallTracker()
     ami = AmiClient(settings.ami, metrics, clock=clock.now)
-    engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now)
+    engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now,
+                                      time_scale=clock.speed)
     agent_store = AgentStore(pool)
     agents = AgentService(engine, agent_store, known_skills=skills)
     offers = OfferAdapter(engine, ami.send, bridge_options="p,F(survey^s^1)"

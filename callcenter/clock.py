@@ -9,6 +9,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    speed: float  # clock seconds per real second
+
     def now(self) -> float:
         """Seconds since the epoch, in this clock's time."""
         ...
@@ -19,6 +21,8 @@ class Clock(Protocol):
 
 
 class WallClock:
+    speed = 1.0
+
     def now(self) -> float:
         return time.time()
 

@@ -36,12 +36,18 @@ class RoutingEngine:
         clock: wall-clock seconds (injectable for tests).
         policy_path: where :meth:`reload` reads the policy from.
         known_skills: skill names the policy may use (from ``skills.yaml``), if known.
+        time_scale: clock seconds per real second (the demo's and tests' scaled clocks run
+            faster than real time: pass the clock's ``speed``).
     """
 
     def __init__(self, router: Router, clock: Callable[[], float] = time.time,
-                 policy_path: Path | None = None, known_skills: Iterable[str] | None = None) -> None:
+                 policy_path: Path | None = None, known_skills: Iterable[str] | None = None,
+                 time_scale: float = 1.0) -> None:
         self.router = router
         self.clock = clock
+        self.time_scale = time_scale
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be > 0")
         self.policy_path = policy_path
         self.known_skills = list(known_skills) if known_skills is not None else None
         self._sinks: list[Sink] = []
@@ -54,11 +60,12 @@ class RoutingEngine:
     @classmethod
     def from_files(cls, policy_path: Path, agents: Iterable[AgentProfile] = (),
                    known_skills: Iterable[str] | None = None,
-                   clock: Callable[[], float] = time.time) -> RoutingEngine:
+                   clock: Callable[[], float] = time.time,
+                   time_scale: float = 1.0) -> RoutingEngine:
         """Raises: RoutingPolicyError (names the field)."""
         known = list(known_skills) if known_skills is not None else None
         policy = load_policy(policy_path, known)
-        return cls(Router(policy, agents, start=clock()), clock, policy_path, known)
+        return cls(Router(policy, agents, start=clock()), clock, policy_path, known, time_scale)
 
     def add_sink(self, sink: Sink) -> None:
         """``sink(decisions)`` after every event that decided something (never raises into us)."""
@@ -111,11 +118,17 @@ class RoutingEngine:
         return self.router.statistics(self.clock())
 
     async def run(self, max_sleep_s: float = 1.0) -> None:
-        """Fire the router's timers on time, forever (cancel to stop)."""
+        """Fire the router's timers on time, forever (cancel to stop).
+
+        ``max_sleep_s`` is real time; a timer ``d`` clock seconds away is waited for
+        ``d / time_scale`` real seconds (waiting ``d`` real seconds, capped at ``max_sleep_s``,
+        fired timers up to ``max_sleep_s * time_scale`` clock seconds late on a scaled clock).
+        """
         while True:
             self._wake.clear()
             due = self.router.next_due()
-            delay = max_sleep_s if due is None else min(max_sleep_s, max(0.0, due - self.clock()))
+            delay = max_sleep_s if due is None else min(
+                max_sleep_s, max(0.0, due - self.clock()) / self.time_scale)
             if delay > 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), delay)
