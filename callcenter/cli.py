@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
 
     routing_cli.add_parser(sub)
 
+    from callcenter.staffing import cli as staffing_cli
+
+    staffing_cli.add_parser(sub)
+
     replay = sub.add_parser("replay", help="replay an AMI capture and print one JSON line per call")
     replay.add_argument("transcript", type=Path)
     return parser
@@ -46,6 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ivr.cli import run as run_ivr
 
         return run_ivr(args)
+    if args.command == "staffing":
+        from callcenter.staffing import cli as staffing_cli
+
+        return staffing_cli.run(args)
     if args.command == "routing":
         from callcenter.routing import cli as routing_cli
 

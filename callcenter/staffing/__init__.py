@@ -1,0 +1,1 @@
+"""Staffing: how many agents an interval needs (Erlang C)."""
