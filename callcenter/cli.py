@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
 
     staffing_cli.add_parser(sub)
 
+    load = sub.add_parser("loadtest", help="drive the server with the PBX simulator and print JSON")
+    load.add_argument("--calls", type=int, required=True)
+    load.add_argument("--agents", type=int, required=True)
+    load.add_argument("--speed", type=float, default=10.0)
+    load.add_argument("--window", type=float, help="simulated seconds over which calls arrive")
+
     replay = sub.add_parser("replay", help="replay an AMI capture and print one JSON line per call")
     replay.add_argument("transcript", type=Path)
     return parser
@@ -68,6 +74,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log.level)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "loadtest":
+        from callcenter.demo.loadtest import run_loadtest
+
+        if args.calls < 1 or args.agents < 1 or not 0.1 <= args.speed <= 100:
+            print("callcenter loadtest: need --calls >= 1, --agents >= 1, 0.1 <= --speed <= 100",
+                  file=sys.stderr)
+            return 2
+        result = asyncio.run(run_loadtest(settings, args.calls, args.agents, args.speed, args.window))
+        print(json.dumps(result))
+        return 0 if result["lost"] == 0 else 1
     if args.command == "demo":
         from callcenter.demo.run import run_demo
 
