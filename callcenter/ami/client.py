@@ -78,6 +78,9 @@ class AmiProtocol(_PanoramiskProtocol):  # type: ignore[misc]
         self.closed = False
         loop = asyncio.get_running_loop()
         self.banner: asyncio.Future[str] = loop.create_future()
+        # A link that closes before its banner is reported by _connect when it waits; if it
+        # never waits (closing), the exception must not be left unretrieved.
+        self.banner.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         self.lost: asyncio.Future[None] = loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
