@@ -11,6 +11,8 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from callcenter.simulator.sounds import RATE
 
 
@@ -106,21 +108,28 @@ class AudioLog:
 
 def render(start: float, stop: float, pieces: list[tuple[Segment, float, float]],
            muted: list[tuple[float, float]]) -> array[int]:
-    """One track: ``(stop - start)`` seconds at 8 kHz, pieces summed, muted spans silent."""
+    """One track: ``(stop - start)`` seconds at 8 kHz, pieces summed, muted spans silent.
+
+    Vectorised: a busy simulator renders many long recordings at once, and a per-sample
+    Python loop would stall its event loop (and the AMI link) for seconds."""
     length = max(0, round((stop - start) * RATE))
-    out = [0] * length
+    out = np.zeros(length, dtype=np.int32)
     for segment, lo, hi in pieces:
         first = round((lo - start) * RATE)
         offset = round((lo - segment.start) * RATE)
+        if first < 0:
+            offset, first = offset - first, 0
         count = min(round((hi - lo) * RATE), length - first, len(segment.samples) - offset)
-        samples = segment.samples
-        for i in range(max(0, count)):
-            out[first + i] += samples[offset + i]
+        if count > 0 and offset >= 0:
+            samples = np.frombuffer(segment.samples, dtype=np.int16)
+            out[first:first + count] += samples[offset:offset + count]
     for lo, hi in muted:
         a, b = max(0, round((lo - start) * RATE)), min(length, round((hi - start) * RATE))
-        out[a:b] = [0] * max(0, b - a)
-    return array("h", (max(-32768, min(32767, v)) for v in out))
+        if b > a:
+            out[a:b] = 0
+    return array("h", np.clip(out, -32768, 32767).astype(np.int16).tobytes())
 
 
 def mix(a: array[int], b: array[int]) -> array[int]:
-    return array("h", (max(-32768, min(32767, x + y)) for x, y in zip(a, b, strict=True)))
+    total = np.frombuffer(a, dtype=np.int16).astype(np.int32) + np.frombuffer(b, dtype=np.int16)
+    return array("h", np.clip(total, -32768, 32767).astype(np.int16).tobytes())
