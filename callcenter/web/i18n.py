@@ -1,33 +1,64 @@
-"""String catalogues for the pages: English and Simplified Chinese, chosen per user."""
+"""String catalogues for the pages: English and Simplified Chinese, chosen per user.
+
+Each feature keeps its strings in ``locales/<feature>.json`` as ``{"en": {...}, "zh-CN": {...}}``;
+the catalogues are their union. A key defined by two files, or missing from a language, is a
+packaging error caught by the tests (``missing_keys``/``load_catalogs``).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from aiohttp import web
 
-CATALOGS: dict[str, dict[str, str]] = {
-    "en": {
-        "app.name": "After-sales call center",
-        "login.title": "Log in",
-        "login.user": "User",
-        "login.password": "Password",
-        "login.submit": "Log in",
-        "login.failed": "Wrong user or password.",
-    },
-    "zh-CN": {
-        "app.name": "售后呼叫中心",
-        "login.title": "登录",
-        "login.user": "用户名",
-        "login.password": "密码",
-        "login.submit": "登录",
-        "login.failed": "用户名或密码错误。",
-    },
-}
-LANGUAGES = tuple(CATALOGS)
+LOCALES = Path(__file__).with_name("locales")
+LANGUAGES = ("en", "zh-CN")
+
+
+def load_catalogs(directory: Path = LOCALES) -> dict[str, dict[str, str]]:
+    """Merge every ``*.json`` catalogue in ``directory``.
+
+    Raises:
+        ValueError: a file is malformed, names an unknown language, or redefines a key.
+    """
+    merged: dict[str, dict[str, str]] = {lang: {} for lang in LANGUAGES}
+    origin: dict[tuple[str, str], str] = {}
+    for path in sorted(directory.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{path.name}: must be an object of languages")
+        for lang, strings in data.items():
+            if lang not in merged or not isinstance(strings, dict):
+                raise ValueError(f"{path.name}: unknown language {lang!r} or not an object")
+            for key, value in strings.items():
+                if not isinstance(value, str):
+                    raise ValueError(f"{path.name}: {lang}.{key} must be a string")
+                if (lang, key) in origin:
+                    raise ValueError(f"{path.name}: {lang}.{key} already defined in {origin[lang, key]}")
+                origin[lang, key] = path.name
+                merged[lang][key] = value
+    return merged
+
+
+CATALOGS = load_catalogs()
+
+
+def missing_keys(catalogs: dict[str, dict[str, str]] | None = None) -> dict[str, list[str]]:
+    """Per language, the keys some other language has and it lacks."""
+    catalogs = CATALOGS if catalogs is None else catalogs
+    every = set().union(*(set(c) for c in catalogs.values()))
+    return {lang: sorted(every - set(c)) for lang, c in catalogs.items() if every - set(c)}
 
 
 def text(lang: str, key: str) -> str:
     """The string for ``key`` in ``lang``, falling back to English, then to the key itself."""
     return CATALOGS.get(lang, {}).get(key) or CATALOGS["en"].get(key, key)
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """Every string of ``lang`` (English where it lacks one), for pages that render in the browser."""
+    return {**CATALOGS["en"], **CATALOGS.get(lang, {})}
 
 
 def pick_language(request: web.Request) -> str:

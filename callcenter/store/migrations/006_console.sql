@@ -1,0 +1,2 @@
+-- 006_console: the agent console: dispositions, ticket workflow additions.
+SELECT 1;

