@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import structlog
 
 from callcenter.ami.agi import AgiResult
-from callcenter.ami.errors import AgiChannelGone, AmiError
+from callcenter.ami.errors import AgiChannelGone, AmiError, AmiLinkLost, AmiNotConnected
 from callcenter.ami.messages import AmiEvent
 from callcenter.logsetup import bind_call, unbind_call
 from callcenter.orders.provider import OrderContextProvider
@@ -101,6 +101,10 @@ class RunnerSettings:
     max_digits: int = 64
     max_failures: int = 4
     remember_calls: int = 10_000
+    # AMI link lost under a command: wait this long for it to come back, then send the command
+    # again (the channel still waits in AsyncAGI); at most link_retries times per command
+    link_wait_s: float = 30.0
+    link_retries: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +446,34 @@ class IvrRunner:
     # --- AGI -----------------------------------------------------------------------------
 
     async def _agi(self, session: _Session, command: str, timeout: float | None = None) -> AgiResult:
-        """One AGI command, abandoned as soon as the channel leaves AGI (bridge, hangup)."""
+        """One AGI command, abandoned as soon as the channel leaves AGI (bridge, hangup).
+
+        When the AMI link drops under it (or is down), the command is sent again once the link is
+        back: Asterisk keeps the channel in AsyncAGI, waiting for commands, so the caller hears
+        the prompt again instead of silence until they hang up."""
+        for attempt in range(self.settings.link_retries + 1):
+            try:
+                return await self._agi_once(session, command, timeout)
+            except (AmiLinkLost, AmiNotConnected):
+                if attempt == self.settings.link_retries or not await self._link_back(session):
+                    raise
+                log.info("ivr_agi_resent", channel=session.start.channel, attempt=attempt + 1)
+        raise AssertionError("unreachable")
+
+    async def _link_back(self, session: _Session) -> bool:
+        """Wait for the AMI link to be up again (False: it did not come back, or the caller left)."""
+        wait_connected = getattr(self._link, "wait_connected", None)
+        if wait_connected is None:
+            return False
+        up = asyncio.ensure_future(wait_connected(self.settings.link_wait_s))
+        done, _ = await asyncio.wait({up, session.left}, return_when=asyncio.FIRST_COMPLETED)
+        if up not in done:
+            up.cancel()
+            up.add_done_callback(_consume)
+            return False
+        return up.exception() is None
+
+    async def _agi_once(self, session: _Session, command: str, timeout: float | None) -> AgiResult:
         if session.left.done():
             raise _Stop(session.left.result())
         wait = timeout if timeout is not None else self.settings.command_timeout_s

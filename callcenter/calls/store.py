@@ -131,6 +131,8 @@ class CallStore:
         for path in row["recording_paths"]:
             if path not in call.recordings:
                 call.recordings.append(path)
+        if call.state is CallState.IVR and call.queued_at is not None:
+            call.state = CallState.QUEUED  # on hold in the queue: AGI too, as seen in the lists
         if call.state is CallState.ENDED and row["outcome"] and call.outcome is None:
             call.outcome = Outcome(row["outcome"])
 

@@ -656,8 +656,12 @@ class CallTracker:
                     self._by_name[leg.channel] = uid
                 changed.add(key)
             else:
-                if mine.state != call.state or mine.agent_uniqueid != call.agent_uniqueid:
-                    mine.state, mine.agent_uniqueid = call.state, call.agent_uniqueid
+                state = call.state
+                if state is CallState.IVR and mine.queued_at is not None:
+                    # the lists cannot tell the queue's hold from the IVR (both run AGI)
+                    state = CallState.QUEUED
+                if mine.state != state or mine.agent_uniqueid != call.agent_uniqueid:
+                    mine.state, mine.agent_uniqueid = state, call.agent_uniqueid
                     if call.bridged_at is not None and mine.bridged_at is None:
                         mine.bridged_at = mine.answered_at = call.bridged_at
                     changed.add(mine.linkedid)

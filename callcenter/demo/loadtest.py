@@ -6,8 +6,8 @@ this process with M agents logged in and ready. When every call is over, the sto
 are counted and one JSON object is printed:
 
 ``{"calls_offered", "answered", "abandoned", "failed", "ivr_only", "lost", "stuck_agents",
-"route_latency_ms": {"p50", "p95", "p99", "max"}, "server_cpu_pct", "server_peak_rss_mb",
-"sim_seconds", "wall_seconds"}``
+"peak_live_calls", "route_latency_ms": {"p50", "p95", "p99", "max"}, "server_cpu_pct",
+"server_peak_rss_mb", "sim_seconds", "wall_seconds"}``
 
 ``lost`` counts placed calls with no stored outcome (it must be 0); route latency is the time
 the router and the offer adapter take from a call's hand-over to the decision to ring a ready
@@ -107,16 +107,18 @@ def _free_port() -> int:
 
 
 async def run_loadtest(settings: Settings, calls: int, agents: int, speed: float,
-                       window_s: float | None = None) -> dict[str, Any]:
+                       window_s: float | None = None, *, record: bool = True) -> dict[str, Any]:
+    """Run the load and return the counts. ``record=False`` leaves MixMonitor out (a long,
+    large run would otherwise write gigabytes of WAVs the measurement does not need)."""
     work = Path(tempfile.mkdtemp(prefix="cc-load-"))
     try:
-        return await _run(settings, calls, agents, speed, window_s, work)
+        return await _run(settings, calls, agents, speed, window_s, work, record)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 async def _run(settings: Settings, calls: int, agents: int, speed: float, window_s: float | None,
-               work: Path) -> dict[str, Any]:
+               work: Path, record: bool) -> dict[str, Any]:
     config = prepare_config(settings.config_dir, work / "config")
     (config / "agents.yaml").write_text(yaml.safe_dump(agents_yaml(agents)), encoding="utf-8")
     voices = await asyncio.to_thread(ensure_voices, settings.state_dir / "voices")
@@ -140,10 +142,11 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
         ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=secret,
                                 reconnect_min_s=0.1, reconnect_max_s=0.5),
         http=dataclasses.replace(settings.http, port=0),
-        recording=RecordingSettings(local_dir=str(recordings), grace_s=1.0))
+        recording=RecordingSettings(enabled=record, local_dir=str(recordings), grace_s=1.0))
     database = await open_database(settings.database, settings.state_dir)
     started_wall, started_cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
     latencies: list[float] = []
+    peak = [0]
     try:
         await migrate(database.pool)
         await seed_shop(database.pool)
@@ -153,7 +156,9 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
             _measure_routing(server.engine, latencies)
             for agent in server.agents.statuses():
                 server.agents.login(agent.agent_id, ready=True)
+            sampler = asyncio.create_task(_sample_peak(server.tracker.live_calls, peak))
             await sim.wait()
+            sampler.cancel()
             await _wait_calls_over(server.tracker.live_calls, 60.0)
             await server.clock.sleep(10.0)
             await server.recorder.flush()
@@ -177,7 +182,7 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
         "calls_offered": calls, "answered": counts.get("answered", 0),
         "abandoned": counts.get("abandoned", 0), "failed": counts.get("failed", 0),
         "ivr_only": counts.get("ivr_hangup", 0), "lost": max(0, calls - stored),
-        "stuck_agents": stuck,
+        "stuck_agents": stuck, "peak_live_calls": peak[0],
         "route_latency_ms": {"p50": round(percentile(latencies, 50), 3),
                              "p95": round(percentile(latencies, 95), 3),
                              "p99": round(percentile(latencies, 99), 3),
@@ -186,6 +191,13 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
         "server_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "sim_seconds": round(sim_seconds, 1), "wall_seconds": round(wall, 1),
     }
+
+
+async def _sample_peak(live: Any, peak: list[int]) -> None:
+    """Track the most calls up at once (sampled every 0.2 s of real time)."""
+    while True:
+        peak[0] = max(peak[0], len(live()))
+        await asyncio.sleep(0.2)
 
 
 async def _wait_calls_over(live: Any, timeout_s: float) -> None:

@@ -82,6 +82,14 @@ class PbxSimulator:
             self._server = None
         self.pbx.recorders.stop_all(self.clock.now())
 
+    def drop_clients(self) -> int:
+        """Cut every AMI client's connection (a network fault); the calls go on. Returns how
+        many were cut."""
+        sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+        return len(sessions)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = AmiSession(self.pbx, reader, writer)
         self._sessions.add(session)
