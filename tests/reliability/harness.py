@@ -107,3 +107,15 @@ async def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str,
             raise AssertionError(f"timed out waiting for {what}"
                                  + (f": {detail()}" if detail is not None else ""))
         await asyncio.sleep(0.05)
+
+
+def settings_toml(settings: Settings) -> str:
+    """The parts of ``settings`` a server in another process needs, as a settings file."""
+    ami, rec = settings.ami, settings.recording
+    return "\n".join([
+        f'state_dir = "{settings.state_dir}"', f'config_dir = "{settings.config_dir}"',
+        "[ami]", f'host = "{ami.host}"', f"port = {ami.port}", f'secret = "{ami.secret.reveal()}"',
+        f"reconnect_min_s = {ami.reconnect_min_s}", f"reconnect_max_s = {ami.reconnect_max_s}",
+        "[database]", f'url = "{settings.database.url.reveal()}"',
+        "[http]", "port = 0",
+        "[recording]", f'local_dir = "{rec.local_dir}"', f"grace_s = {rec.grace_s}", ""])
