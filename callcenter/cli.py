@@ -95,10 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 0
     if args.command == "serve":
-        from callcenter.app import serve
+        from callcenter.leadership import serve_with_standby
 
         try:
-            return asyncio.run(serve(settings))
+            return asyncio.run(serve_with_standby(settings))
         except SettingsError as exc:
             print(f"callcenter: bad settings: {exc}", file=sys.stderr)
             return 2

@@ -50,15 +50,17 @@ class Rig:
 
 def refund_callers(count: int, spread_s: float, patience_s: float = 900.0, first: int = 1
                    ) -> tuple[CallerScript, ...]:
-    """``count`` demo customers from number ``first`` on who choose refunds (2, 2) and wait.
+    """``count`` standard-tier demo customers from number ``first`` on who choose refunds (2, 2)
+    and wait (VIPs are routed to their own team).
     Tests sharing a database use different ``first``: a repeat caller's IVR differs."""
     customers = generate().customers
+    standard = [i for i in range(first, len(customers) + 1) if customers[i - 1][4] == "standard"]
     callers = []
-    for n in range(count):
-        language = customers[first + n - 1][5]
+    for n, index in enumerate(standard[:count]):
+        language = customers[index - 1][5]
         at = MENU_AT_S.get(language, 4.5)
         callers.append(CallerScript(
-            number=phone_for(first + n), name=f"Caller {first + n}", language=language,
+            number=phone_for(index), name=f"Caller {index}", language=language,
             arrival=Arrival(at_s=(0.5 + spread_s * n / max(1, count - 1),)),
             behaviour=Behaviour(presses=(Press(at, "2"), Press(at + 3.0, "2")), patience_s=patience_s)))
     return tuple(callers)
@@ -73,7 +75,10 @@ def agent_phones(count: int, talk_s: float) -> tuple[AgentScript, ...]:
 @contextlib.asynccontextmanager
 async def rig(db_url: str, work: Path, agents: int, speed: float) -> AsyncIterator[Rig]:
     config = prepare_config(REPO / "config", work / "config")
-    (config / "agents.yaml").write_text(yaml.safe_dump(agents_yaml(agents)), encoding="utf-8")
+    team = agents_yaml(agents)
+    for agent in team["agents"]:  # the callers here all want refunds
+        agent["skills"]["refunds"] = 3
+    (config / "agents.yaml").write_text(yaml.safe_dump(team), encoding="utf-8")
     recordings = (work / "recordings").resolve()
     recordings.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(12)
