@@ -3,7 +3,7 @@ simulated minutes, with the PBX simulator in its own process.
 
     python benchmarks/load.py [--agents 150] [--minutes 30] [--rate 3.5] [--speed 10] [--record]
 
-Callers arrive evenly over the window at ``--rate`` calls per simulated second (3.5/s against
+Callers arrive evenly over the window at ``--rate`` calls per simulated second (3.2/s against
 150 agents who talk 25-60 s keeps about 300 calls in the IVR, the queue or talking), go
 through the IVR, wait (abandoning after 60-600 s), talk, and hang up; one agent in twenty never
 answers. Recording is off unless ``--record`` (thousands of calls would write gigabytes of WAVs).
@@ -36,7 +36,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=150)
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--rate", type=float, default=3.5, help="calls per simulated second")
+    parser.add_argument("--rate", type=float, default=3.2, help="calls per simulated second")
     parser.add_argument("--speed", type=float, default=10.0, help="simulated seconds per real second")
     parser.add_argument("--record", action="store_true", help="record every call (MixMonitor)")
     args = parser.parse_args()
