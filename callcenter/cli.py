@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
 
     staffing_cli.add_parser(sub)
 
+    from asr import cli as asr_cli
+
+    asr_cli.add_transcribe_parser(sub)
+    asr_cli.add_models_parser(sub)
+    worker = sub.add_parser("worker", help="run a background worker (speech-to-text or QA)")
+    worker.add_argument("kind", choices=("asr", "qa"))
+    worker.add_argument("--metrics-port", type=int, help="serve /metrics on 127.0.0.1:PORT")
+
     load = sub.add_parser("loadtest", help="drive the server with the PBX simulator and print JSON")
     load.add_argument("--calls", type=int, required=True)
     load.add_argument("--agents", type=int, required=True)
@@ -74,6 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log.level)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command in ("transcribe", "models"):
+        from asr import cli as asr_cli
+
+        return (asr_cli.run_transcribe if args.command == "transcribe" else asr_cli.run_models)(
+            args, settings)
+    if args.command == "worker":
+        return _worker(args, settings)
     if args.command == "loadtest":
         from callcenter.demo.loadtest import run_loadtest
 
@@ -105,6 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             return 0
     return 2
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    if args.kind == "asr":
+        from asr.worker import run_worker
+
+        return asyncio.run(run_worker(settings, metrics_port=args.metrics_port))
+    from qa.worker import run_worker as run_qa_worker
+
+    return asyncio.run(run_qa_worker(settings, metrics_port=args.metrics_port))
 
 
 def _replay(path: Path) -> int:

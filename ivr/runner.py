@@ -207,6 +207,7 @@ class IvrRunner:
         self._calls_of_channel: dict[str, str] = {}
         self.started = 0
         self.finished: dict[str, int] = {}
+        self._sensitive_listeners: list[Callable[[str, bool], None]] = []
 
     # --- AMI events ----------------------------------------------------------------------
 
@@ -538,9 +539,23 @@ class IvrRunner:
             raise _Stop(f"returned to dialplan: {effect.reason}")
         raise TypeError(f"unknown effect {effect!r}")
 
+    def add_sensitive_listener(self, listener: Callable[[str, bool], None]) -> None:
+        """``listener(call_id, active)`` when a caller starts and stops keying a sensitive value
+        (the recording is paused meanwhile). It must not block; errors are logged."""
+        self._sensitive_listeners.append(listener)
+
+    def _tell_sensitive(self, session: _Session, active: bool) -> None:
+        for listener in self._sensitive_listeners:
+            try:
+                listener(session.start.linkedid, active)
+            except Exception:
+                log.exception("ivr_sensitive_listener_failed")
+
     async def _get_digits(self, session: _Session, effect: GetDigits) -> Event:
         prompts = effect.prompts or ("silence/1",)
         session.sensitive = effect.sensitive
+        if effect.sensitive:
+            self._tell_sensitive(session, True)
         try:
             for prompt in prompts[:-1]:
                 result = self._check(await self._agi(session, cmd.stream_file(prompt, effect.interrupt)))
@@ -554,6 +569,8 @@ class IvrRunner:
             return DigitsEntered(cmd.get_data_digits(result), timed_out=result.timed_out)
         finally:
             session.sensitive = False
+            if effect.sensitive:
+                self._tell_sensitive(session, False)
 
     async def _lookup(self, effect: Lookup) -> Event:
         try:

@@ -19,6 +19,8 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from callcenter.jobs.queue import JobQueue
+
 log = structlog.get_logger("callcenter.recording")
 
 WAV_HEADER_BYTES = 44
@@ -68,16 +70,18 @@ class RecordingRegistry:
     """
 
     def __init__(self, pool: asyncpg.Pool, local_path: Callable[[str], Path],
-                 grace_s: float = 30.0, clock: Callable[[], float] = time.time) -> None:
+                 grace_s: float = 30.0, clock: Callable[[], float] = time.time,
+                 queue: JobQueue | None = None) -> None:
         self._pool = pool
         self._local = local_path
         self._grace = grace_s
         self._clock = clock
+        self._queue = queue
 
     async def sweep(self) -> int:
         """Finalise every open recording whose call ended more than ``grace_s`` ago."""
         rows = await self._pool.fetch(
-            """SELECT r.id, r.path FROM recordings r JOIN calls c ON c.id = r.call_id
+            """SELECT r.id, r.path, r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id
                WHERE r.status = 'recording' AND c.ended_at IS NOT NULL AND c.ended_at < $1
                ORDER BY r.id LIMIT 500""",
             datetime.fromtimestamp(self._clock() - self._grace, UTC))
@@ -92,7 +96,22 @@ class RecordingRegistry:
             if facts.status != "final":
                 log.warning("recording_flagged", recording_id=row["id"], status=facts.status,
                             problem=facts.problem)
+        if self._queue is not None:
+            await self._transcribe({row["call_id"] for row in rows})
         return len(rows)
+
+    async def _transcribe(self, call_ids: set[int]) -> None:
+        """Queue speech-to-text for each call whose files are all judged and one is final."""
+        if not call_ids:
+            return
+        ready = await self._pool.fetch(
+            """SELECT call_id FROM recordings WHERE call_id = ANY($1::bigint[])
+               GROUP BY call_id
+               HAVING bool_and(status <> 'recording') AND bool_or(status = 'final')""",
+            sorted(call_ids))
+        assert self._queue is not None
+        for row in ready:
+            await self._queue.enqueue("asr", str(row["call_id"]), {"call_id": row["call_id"]})
 
     async def run(self, interval_s: float = 1.0) -> None:
         while True:

@@ -1,0 +1,279 @@
+"""``callcenter worker asr``: turns each answered call's recordings into a stored transcript.
+
+Its own process: the vosk model is loaded once and shared by a capped pool of threads, one
+recognizer per decode. A job (``asr``, key = the call id) decodes the customer's and the agent's
+files side by side (or the mixed one when the split files are not there), masks card and phone
+numbers, and stores utterances + transcript + the follow-up ``qa`` job in one transaction with
+the job's completion — so a job retried after a crash stores its result exactly once.
+Broken audio (empty, truncated, corrupt) ends the job as failed with the reason; silence gives
+an empty transcript. Progress and throughput are exported on ``/metrics`` (``--metrics-port``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from asr.audio import AudioError, read_wav
+from asr.redact import RedactionRules, redact_text, redact_words
+from asr.transcriber import Utterance, merge, transcribe
+from callcenter.jobs.queue import Job, JobQueue
+from callcenter.settings import AsrSettings, Settings
+
+log = structlog.get_logger("asr.worker")
+
+SPEAKER_OF_KIND = {"customer": "customer", "agent": "agent", "mixed": "mixed"}
+
+
+class AsrMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.jobs = Counter("asr_jobs_total", "ASR jobs finished, by result", ["result"],
+                            registry=self.registry)
+        self.audio_s = Counter("asr_audio_seconds_total", "Seconds of audio decoded", registry=self.registry)
+        self.decode_s = Counter("asr_decode_seconds_total", "Wall seconds spent decoding",
+                                registry=self.registry)
+        self.utterances = Counter("asr_utterances_total", "Utterances stored", registry=self.registry)
+        self.busy = Gauge("asr_jobs_in_progress", "Jobs being decoded now", registry=self.registry)
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    speaker: str
+    path: Path
+
+
+class NoAudio(Exception):
+    """The call has no recording to transcribe."""
+
+
+class LeaseLost(Exception):
+    """Another worker took the job over; this result must not be stored."""
+
+
+def pick_tracks(rows: list[asyncpg.Record], local: Callable[[str], Path]) -> list[Track]:
+    """The customer and agent files when both are final, else the mixed one.
+
+    Raises:
+        NoAudio: no final recording.
+    """
+    final = {row["kind"]: row["path"] for row in rows if row["status"] == "final"}
+    if "customer" in final and "agent" in final:
+        return [Track("customer", local(final["customer"])), Track("agent", local(final["agent"]))]
+    if "mixed" in final:
+        return [Track("mixed", local(final["mixed"]))]
+    states = ", ".join(f"{row['kind']}={row['status']}" for row in rows) or "none"
+    raise NoAudio(f"no final recording to transcribe ({states})")
+
+
+def decode_file(model: Any, speaker: str, path: Path) -> tuple[list[Utterance], float]:
+    """Blocking: one file's utterances and its duration. A stereo file gives customer (left)
+    and agent (right)."""
+    channels = read_wav(path)
+    if len(channels) == 2:
+        tracks = [transcribe(model, "customer", channels[0]), transcribe(model, "agent", channels[1])]
+        return merge(tracks), channels[0].duration_s
+    return transcribe(model, speaker, channels[0]), channels[0].duration_s
+
+
+def redact(utterances: list[Utterance], rules: RedactionRules) -> list[tuple[Utterance, str, int]]:
+    """(masked utterance, original text, runs masked) for each utterance."""
+    out = []
+    for u in utterances:
+        original = u.text
+        text, n = redact_text(u.text, rules)
+        words = [dict(w) for w in u.words]
+        n = max(n, redact_words(words, rules))
+        if n:
+            text = " ".join(str(w["word"]) for w in words) if words else text
+            text, _ = redact_text(text, rules)
+        out.append((Utterance(u.speaker, u.start, u.end, text, words), original, n))
+    return out
+
+
+class AsrWorker:
+    def __init__(self, pool: asyncpg.Pool, queue: JobQueue, model: Any, model_name: str,
+                 settings: AsrSettings, local: Callable[[str], Path], worker_id: str,
+                 metrics: AsrMetrics | None = None, language: str = "") -> None:
+        self._pool = pool
+        self._queue = queue
+        self._model = model
+        self._model_name = model_name
+        self._settings = settings
+        self._local = local
+        self.worker_id = worker_id
+        self.metrics = metrics or AsrMetrics()
+        self._language = language
+        self._rules = RedactionRules(settings.redact_cards, settings.redact_phones)
+        self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="vosk")
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                worked = await self.run_once()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("asr_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
+                worked = False
+            if not worked:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle_s)
+
+    async def run_once(self) -> bool:
+        """Claim and do one job; False when none is due."""
+        job = await self._queue.claim("asr", self.worker_id)
+        if job is None:
+            return False
+        structlog.contextvars.bind_contextvars(job_id=job.id, call_id=job.key)
+        self.metrics.busy.inc()
+        beat = asyncio.create_task(self._heartbeat(job))
+        try:
+            await self._process(job)
+        except (NoAudio, AudioError) as exc:
+            status = await self._queue.fail(job, self.worker_id, str(exc), permanent=True)
+            self.metrics.jobs.labels("failed").inc()
+            log.warning("asr_job_failed", error=str(exc), status=status)
+        except LeaseLost:
+            self.metrics.jobs.labels("lease_lost").inc()
+            log.warning("asr_job_lease_lost")
+        except Exception as exc:
+            status = await self._queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}")
+            self.metrics.jobs.labels("error").inc()
+            log.warning("asr_job_error", error=f"{type(exc).__name__}: {exc}", status=status)
+        finally:
+            beat.cancel()
+            self.metrics.busy.dec()
+            structlog.contextvars.unbind_contextvars("job_id", "call_id")
+        return True
+
+    async def _heartbeat(self, job: Job) -> None:
+        while True:
+            await asyncio.sleep(self._queue.lease_s / 3)
+            await self._queue.heartbeat(job, self.worker_id)
+
+    async def _process(self, job: Job) -> None:
+        call_id = int(job.payload["call_id"])
+        rows = await self._pool.fetch(
+            "SELECT kind, path, status FROM recordings WHERE call_id = $1 ORDER BY id", call_id)
+        tracks = pick_tracks(rows, self._local)
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        results = await asyncio.gather(*(
+            loop.run_in_executor(self._executor, decode_file, self._model, t.speaker, t.path)
+            for t in tracks))
+        decode_s = time.perf_counter() - started
+        audio_s = max(duration for _, duration in results)
+        utterances = redact(merge([u for u, _ in results]), self._rules)
+        await self._store(job, call_id, utterances, audio_s, decode_s)
+        self.metrics.jobs.labels("done").inc()
+        self.metrics.audio_s.inc(sum(duration for _, duration in results))
+        self.metrics.decode_s.inc(decode_s)
+        self.metrics.utterances.inc(len(utterances))
+        log.info("asr_job_done", utterances=len(utterances), audio_s=round(audio_s, 1),
+                 rtf=round(decode_s / audio_s, 3) if audio_s else 0.0)
+
+    async def _store(self, job: Job, call_id: int, utterances: list[tuple[Utterance, str, int]],
+                     audio_s: float, decode_s: float) -> None:
+        keep = self._settings.keep_unredacted
+        records = [(call_id, seq, u.speaker, u.start, u.end, u.text, json.dumps(u.words),
+                    original if keep and n else None)
+                   for seq, (u, original, n) in enumerate(utterances)]
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await self._queue.complete(job, self.worker_id, conn):
+                raise LeaseLost
+            await conn.execute("DELETE FROM utterances WHERE call_id = $1", call_id)
+            await conn.executemany(
+                """INSERT INTO utterances (call_id, seq, speaker, start_s, end_s, text, words,
+                                           text_unredacted)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)""", records)
+            await conn.execute(
+                """INSERT INTO transcripts (call_id, model, language, audio_s, decode_s, redacted)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (call_id) DO UPDATE SET model = EXCLUDED.model,
+                       language = EXCLUDED.language, audio_s = EXCLUDED.audio_s,
+                       decode_s = EXCLUDED.decode_s, redacted = EXCLUDED.redacted, created_at = now()""",
+                call_id, self._model_name, self._language, audio_s, decode_s,
+                sum(n for _, _, n in utterances))
+            await self._queue.enqueue("qa", str(call_id), {"call_id": call_id}, conn=conn, again=True)
+
+
+async def run_worker(settings: Settings, *, worker_id: str | None = None,
+                     stop: asyncio.Event | None = None, metrics_port: int | None = None,
+                     lease_s: float = 60.0) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop``); returns the exit status."""
+    from asr.models import ModelError, describe, model_dir
+    from asr.transcriber import load_model
+    from callcenter.recording.registry import path_mapper
+    from callcenter.store.db import open_database
+    from callcenter.store.errors import DatabaseUnavailable
+    from callcenter.store.migrate import migrate
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        path = model_dir(settings)
+        model = await asyncio.to_thread(load_model, path)
+    except ModelError as exc:
+        log.error("asr_worker_stopping", reason=str(exc))
+        return 2
+    try:
+        database = await open_database(settings.database, settings.state_dir)
+    except DatabaseUnavailable as exc:
+        log.error("asr_worker_stopping", reason=str(exc))
+        return 1
+    worker_id = worker_id or f"asr-{socket.gethostname()}-{os.getpid()}"
+    info = describe(path)
+    worker = AsrWorker(database.pool, JobQueue(database.pool, lease_s=lease_s,
+                                               retry_base_s=settings.asr.retry_base_s,
+                                               max_attempts=settings.asr.max_attempts),
+                       model, str(path), settings.asr,
+                       path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
+                       worker_id, language=str(info.get("language", "")))
+    runner = await _serve_metrics(worker.metrics, metrics_port) if metrics_port is not None else None
+    try:
+        await migrate(database.pool)
+        log.info("asr_worker_started", worker_id=worker_id, model=str(path), threads=settings.asr.threads)
+        await worker.run(stop)
+        return 0
+    finally:
+        worker.close()
+        if runner is not None:
+            await runner.cleanup()
+        await database.close()
+
+
+async def _serve_metrics(metrics: AsrMetrics, port: int) -> Any:
+    from aiohttp import web
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(),
+                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+    app = web.Application()
+    app.router.add_get("/metrics", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
