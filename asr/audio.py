@@ -3,6 +3,7 @@ one stereo file (a speaker per channel). Anything else is refused with a clear r
 
 from __future__ import annotations
 
+import struct
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,9 @@ def read_wav(path: Path) -> list[Audio]:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             declared = wav.getnframes()
             data = wav.readframes(declared)
-    except (wave.Error, EOFError) as exc:
-        raise AudioError(f"{path.name}: not a readable WAV file ({exc})") from None
+    except (wave.Error, EOFError, RuntimeError, ValueError, struct.error) as exc:
+        # the wave module signals some corrupt chunk layouts with RuntimeError/struct.error
+        raise AudioError(f"{path.name}: not a readable WAV file ({exc or type(exc).__name__})") from None
     if width != 2:
         raise AudioError(f"{path.name}: {8 * width}-bit samples; 16-bit PCM is needed")
     if rate not in RATES:

@@ -126,6 +126,8 @@ async def get_call(request: web.Request) -> web.Response:
         call_id = int(request.match_info["call_id"])
     except ValueError:
         raise api_error(404, "no such call", "not_found") from None
+    if not 0 < call_id < 2**63:
+        raise api_error(404, "no such call", "not_found")
     row = await request.app[POOL].fetchrow(f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id)
     if row is None:
         raise api_error(404, "no such call", "not_found")
