@@ -10,23 +10,41 @@ Definitions (each call is counted in the period its ``arrived_at`` falls in, ``[
 * **wait** of a call: from ``queued_at`` (falling back to ``arrived_at`` when the call was never
   marked queued) to ``answered_at``, or to ``ended_at`` for an abandon. Time spent in the IVR is
   self-service, not waiting for an agent, so it is left out.
-* **short abandons**: abandons whose wait was at most ``short_abandon_s`` (default 5 s).
+* **short abandons**: abandons whose wait was under ``short_abandon_s`` (default 5 s).
 * **service level**: answered with a wait of at most ``target_s`` seconds, divided by the
   offered calls that have finished (answered + abandoned + failed) minus the short abandons.
   ``None`` when that is 0.
 * **ASA**: mean wait of the answered calls, seconds.
-* **AHT**: mean talk time ``ended_at − answered_at`` of answered, ended calls, seconds. Hold time
-  and after-call work are not tracked yet, so this is talk time only.
-* **FCR** (first-contact resolution): among answered calls with a caller number, the share with
-  no other call from the same ``caller_number`` arriving in the following ``fcr_days`` (default
-  7) days. Any later call counts as a repeat, whatever its outcome, and it may arrive after the
-  period's end: figures for the last ``fcr_days`` days before now are provisional.
+* **talk**: ``ended_at − answered_at`` of an answered, ended call. The caller stays connected to
+  the agent while on hold, so talk *includes* hold time.
+* **hold**: the stored pauses of the call's recording whose ``reason`` is ``hold``
+  (``calls.recording_pauses``, closed ones), reported separately as ``hold_s``; nothing else in
+  the database records a hold, so calls never put on hold that way count 0.
+* **wrap-up**: the agent's ``wrap_up`` state after the call (``agent_state_changes``): the first
+  ``wrap_up`` row of ``calls.agent_id`` whose ``call_id`` is the call's linkedid, or, when the
+  row names no call, that starts within 30 s after ``ended_at``; it lasts until the agent's next
+  state change (a wrap-up still running is not counted). 0 when there is none.
+* **AHT** (average handling time): mean of talk + wrap-up over answered, ended calls, seconds
+  (hold is inside talk, so it is not added twice). ``talk_s``, ``hold_s`` and ``wrap_up_s`` give
+  the parts (means over the same calls).
+* **FCR** (first-contact resolution): among answered calls about something identifiable, the
+  share with no repeat call in the following ``fcr_days`` (default 7) days. A call is *about*
+  the orders it names: the order number keyed in the IVR (``context->>'order_number'``) and the
+  orders of tickets created on it (``tickets.call_id``). A later call is a repeat when it is
+  about one of the same orders, or, having no order itself, comes from the same caller number.
+  A call naming no order falls back on its caller number (any later call from that number is a
+  repeat); calls with neither are not counted. The repeat may arrive after the period's end:
+  figures for the last ``fcr_days`` days before now are provisional.
+* **QA**: mean score of the calls that have QA results (table ``qa_results``, when it exists:
+  the per-call mean of its score column); ``qa_count`` of them. ``None`` when there are none.
 * **CSAT**: mean of ``calls.csat`` (1–5, the post-call survey) over the calls that have one.
 
 Groupings: ``total`` (one row), ``agent`` (``calls.agent_id``; calls nobody answered fall
 under ``None``), ``skill`` (``calls.context->>'route.skill'``, which the IVR's ``set`` nodes
-write; calls routed without one fall under ``None``), ``day`` and ``hour`` (of ``arrived_at``
-in the time zone ``tz``; keys are a ``date`` and a naive local ``datetime``).
+write; calls routed without one fall under ``None``), ``queue`` (skill and caller language,
+``returns/zh``: the router keeps one queue per skill and serves the language within it),
+``day`` and ``hour`` (of ``arrived_at`` in the time zone ``tz``; keys are a ``date`` and a naive
+local ``datetime``).
 
 Tickets (:func:`ticket_kpis`): **opened** = ``created_at`` in the period; **closed** = status now
 ``resolved`` or ``closed`` and the time it got there in the period (the last ``ticket_history``
@@ -39,32 +57,71 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
-Grouping = Literal["total", "agent", "skill", "day", "hour"]
-GROUPINGS: tuple[Grouping, ...] = ("total", "agent", "skill", "day", "hour")
+Grouping = Literal["total", "agent", "skill", "queue", "day", "hour"]
+GROUPINGS: tuple[Grouping, ...] = ("total", "agent", "skill", "queue", "day", "hour")
 GroupKey = int | str | date | datetime | None
 
 _GROUP_SQL: dict[str, str] = {
     "total": "NULL::text",
     "agent": "c.agent_id",
     "skill": "nullif(c.context->>'route.skill', '')",
+    "queue": "nullif(concat_ws('/', nullif(c.context->>'route.skill', ''),"
+             " nullif(c.context->>'language', '')), '')",
     "day": "(c.arrived_at AT TIME ZONE $6)::date",
     "hour": "date_trunc('hour', c.arrived_at AT TIME ZONE $6)",
 }
 
+# calls -> the orders they are about (IVR order number, orders of tickets created on the call)
+_ABOUT = """
+SELECT id, array_agg(DISTINCT key) AS keys FROM (
+    SELECT id, context->>'order_number' AS key FROM calls
+    WHERE arrived_at >= $1 AND arrived_at < $2::timestamptz + make_interval(days => $5)
+      AND coalesce(context->>'order_number', '') <> ''
+    UNION ALL
+    SELECT x.id, o.order_number FROM tickets t JOIN orders o ON o.id = t.order_id
+                                 JOIN calls x ON x.id = t.call_id
+    WHERE x.arrived_at >= $1 AND x.arrived_at < $2::timestamptz + make_interval(days => $5)
+) AS k GROUP BY id
+"""
+
 _CALLS_SQL = """
-WITH c AS (
+WITH about AS ({about}),
+c AS (
     SELECT c.id, c.caller_number, c.outcome, c.arrived_at, c.answered_at, c.ended_at, c.csat,
            coalesce(c.queued_at, c.arrived_at) AS wait_from,
            {group} AS grp,
-           (c.answered_at IS NOT NULL AND coalesce(c.caller_number, '') <> '') AS fcr_eligible,
-           EXISTS (SELECT 1 FROM calls r
-                   WHERE r.caller_number = c.caller_number AND r.id <> c.id
-                     AND r.arrived_at > c.arrived_at
-                     AND r.arrived_at <= c.arrived_at + make_interval(days => $5)) AS repeated
-    FROM calls c
+           extract(epoch FROM c.ended_at - c.answered_at) AS talk,
+           (SELECT coalesce(sum(extract(epoch FROM (p->>'end')::timestamptz
+                                               - (p->>'start')::timestamptz)), 0)
+            FROM jsonb_array_elements(c.recording_pauses) AS p
+            WHERE p->>'reason' = 'hold' AND coalesce(p->>'end', '') <> '') AS hold,
+           coalesce((SELECT extract(epoch FROM nxt.at - w.at)
+                     FROM agent_state_changes w
+                     CROSS JOIN LATERAL (SELECT n.at FROM agent_state_changes n
+                                         WHERE n.agent_id = w.agent_id AND n.at > w.at
+                                         ORDER BY n.at LIMIT 1) AS nxt
+                     WHERE c.agent_id IS NOT NULL AND c.ended_at IS NOT NULL
+                       AND w.agent_id = c.agent_id AND w.state = 'wrap_up'
+                       AND (w.call_id = c.linkedid
+                            OR (w.call_id = '' AND w.at >= c.ended_at - interval '1 second'
+                                AND w.at <= c.ended_at + interval '30 seconds'))
+                     ORDER BY (w.call_id = c.linkedid) DESC, w.at LIMIT 1), 0) AS wrap,
+           {qa} AS qa,
+           ca.keys AS keys,
+           (c.answered_at IS NOT NULL
+            AND (ca.keys IS NOT NULL OR coalesce(c.caller_number, '') <> '')) AS fcr_eligible,
+           EXISTS (SELECT 1 FROM calls r LEFT JOIN about ra ON ra.id = r.id
+                   WHERE r.id <> c.id AND r.arrived_at > c.arrived_at
+                     AND r.arrived_at <= c.arrived_at + make_interval(days => $5)
+                     AND CASE WHEN ca.keys IS NOT NULL
+                              THEN ra.keys && ca.keys
+                                   OR (ra.keys IS NULL AND r.caller_number = c.caller_number)
+                              ELSE r.caller_number = c.caller_number END) AS repeated
+    FROM calls c LEFT JOIN about ca ON ca.id = c.id
     WHERE c.arrived_at >= $1 AND c.arrived_at < $2
       AND c.state <> 'ivr' AND c.outcome IS DISTINCT FROM 'ivr_hangup'
       AND ($6::text IS NOT NULL)  -- names $6 (tz) for groupings that do not use it
@@ -74,22 +131,44 @@ SELECT grp,
        count(*) FILTER (WHERE answered_at IS NOT NULL) AS answered,
        count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
        count(*) FILTER (WHERE outcome = 'abandoned'
-                          AND ended_at - wait_from <= make_interval(secs => $4)) AS short_abandons,
+                          AND ended_at - wait_from < make_interval(secs => $4)) AS short_abandons,
        count(*) FILTER (WHERE outcome IN ('answered', 'abandoned', 'failed')) AS finished,
        count(*) FILTER (WHERE answered_at IS NOT NULL
                           AND answered_at - wait_from <= make_interval(secs => $3)) AS within_target,
        avg(extract(epoch FROM answered_at - wait_from))
            FILTER (WHERE answered_at IS NOT NULL)::float8 AS asa_s,
-       avg(extract(epoch FROM ended_at - answered_at))
-           FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS aht_s,
+       avg(talk + wrap) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS aht_s,
+       avg(talk) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS talk_s,
+       avg(hold) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS hold_s,
+       avg(wrap) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS wrap_up_s,
        count(*) FILTER (WHERE fcr_eligible) AS fcr_eligible,
        count(*) FILTER (WHERE fcr_eligible AND NOT repeated) AS fcr_resolved,
        count(csat) AS csat_responses,
-       avg(csat)::float8 AS csat_avg
+       avg(csat)::float8 AS csat_avg,
+       count(qa) AS qa_count,
+       avg(qa)::float8 AS qa_avg
 FROM c
 GROUP BY grp
 ORDER BY grp NULLS LAST
 """
+
+# the score column of qa_results, in order of preference (the table may not exist yet)
+_QA_SCORE_COLUMNS = ("final_score", "score", "total_score", "total")
+
+
+async def _qa_expression(db: asyncpg.Pool | asyncpg.Connection) -> str:
+    """SQL for a call's mean QA score, or NULL when ``qa_results`` is missing or has no usable
+    columns."""
+    columns = {r["column_name"]: r["data_type"] for r in await db.fetch(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name = 'qa_results'")}
+    score = next((c for c in _QA_SCORE_COLUMNS if c in columns
+                  and columns[c] in ("integer", "smallint", "bigint", "numeric", "real",
+                                     "double precision")), None)
+    if "call_id" not in columns or score is None:
+        return "NULL::float8"
+    return f"(SELECT avg(q.{score})::float8 FROM qa_results q WHERE q.call_id = c.id)"
+
 
 _TICKETS_SQL = """
 SELECT
@@ -124,11 +203,16 @@ class CallKpis:
     service_level: float | None
     asa_s: float | None
     aht_s: float | None
+    talk_s: float | None
+    hold_s: float | None
+    wrap_up_s: float | None
     fcr_eligible: int
     fcr_resolved: int
     fcr_rate: float | None
     csat_responses: int
     csat_avg: float | None
+    qa_count: int = 0
+    qa_avg: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = self.__dict__.copy()
@@ -153,6 +237,14 @@ def service_level(within_target: int, finished: int, short_abandons: int) -> flo
     return _ratio(within_target, finished - short_abandons)
 
 
+def check_tz(tz: str) -> None:
+    """An IANA time zone name (checked here, since PostgreSQL only looks at it when a row needs it)."""
+    try:
+        ZoneInfo(tz)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise KpiError(f"bad time zone {tz!r}: use an IANA name such as Asia/Shanghai") from None
+
+
 def _check_period(start: datetime, end: datetime) -> None:
     if start.tzinfo is None or end.tzinfo is None:
         raise KpiError("start and end must be timezone-aware")
@@ -167,18 +259,20 @@ async def call_kpis(db: asyncpg.Pool | asyncpg.Connection, start: datetime, end:
     """Call KPIs of the calls that arrived in ``[start, end)``, one row per group, ordered by the
     group key (``None`` last). ``total`` gives one row, with zeros for an empty period."""
     _check_period(start, end)
+    check_tz(tz)
     if group_by not in _GROUP_SQL:
         raise KpiError(f"unknown grouping {group_by!r}; one of {', '.join(GROUPINGS)}")
     if target_s < 0 or short_abandon_s < 0 or fcr_days < 1:
         raise KpiError("target_s and short_abandon_s must be >= 0 and fcr_days >= 1")
-    sql = _CALLS_SQL.format(group=_GROUP_SQL[group_by])
+    sql = _CALLS_SQL.format(group=_GROUP_SQL[group_by], about=_ABOUT, qa=await _qa_expression(db))
     try:
         rows = await db.fetch(sql, start, end, float(target_s), float(short_abandon_s), fcr_days, tz)
     except asyncpg.InvalidParameterValueError as exc:
         raise KpiError(f"bad time zone {tz!r}: {exc}") from None
     result = [_call_row(row) for row in rows]
     if group_by == "total" and not result:
-        result = [CallKpis(None, 0, 0, 0, 0, 0, None, None, None, 0, 0, None, 0, None)]
+        result = [CallKpis(None, 0, 0, 0, 0, 0, None, None, None, None, None, None, 0, 0, None, 0,
+                           None)]
     return result
 
 
@@ -193,11 +287,16 @@ def _call_row(row: asyncpg.Record) -> CallKpis:
         service_level=service_level(row["within_target"], row["finished"], row["short_abandons"]),
         asa_s=row["asa_s"],
         aht_s=row["aht_s"],
+        talk_s=row["talk_s"],
+        hold_s=row["hold_s"],
+        wrap_up_s=row["wrap_up_s"],
         fcr_eligible=row["fcr_eligible"],
         fcr_resolved=row["fcr_resolved"],
         fcr_rate=_ratio(row["fcr_resolved"], row["fcr_eligible"]),
         csat_responses=row["csat_responses"],
         csat_avg=row["csat_avg"],
+        qa_count=row["qa_count"],
+        qa_avg=row["qa_avg"],
     )
 
 
@@ -210,3 +309,75 @@ async def ticket_kpis(db: asyncpg.Pool | asyncpg.Connection, start: datetime, en
     row = await db.fetchrow(_TICKETS_SQL, start, end, now)
     assert row is not None
     return TicketKpis(opened=row["opened"], closed=row["closed"], overdue=row["overdue"])
+
+
+@dataclass(frozen=True)
+class GroupTickets:
+    """Ticket counts of one group (see :func:`ticket_kpis_by`)."""
+
+    group: GroupKey
+    opened: int
+    closed: int
+    missed_deadline: int
+
+
+_TICKET_GROUP_SQL: dict[str, str] = {
+    "total": "NULL::text",
+    "agent": "owner_agent_id",
+    "skill": "skill",
+    "queue": "queue",
+    "day": "({at} AT TIME ZONE $4)::date",
+    "hour": "date_trunc('hour', {at} AT TIME ZONE $4)",
+}
+
+_TICKETS_BY_SQL = """
+WITH t AS (
+    SELECT t.id, t.created_at, t.reply_due_at, t.owner_agent_id,
+           nullif(cl.context->>'route.skill', '') AS skill,
+           nullif(concat_ws('/', nullif(cl.context->>'route.skill', ''),
+                            nullif(cl.context->>'language', '')), '') AS queue,
+           CASE WHEN t.status IN ('resolved', 'closed') THEN
+               coalesce((SELECT max(h.at) FROM ticket_history h
+                         WHERE h.ticket_id = t.id AND h.field = 'status'
+                           AND h.new_value IN ('resolved', 'closed')), t.updated_at) END AS closed_at
+    FROM tickets t LEFT JOIN calls cl ON cl.id = t.call_id
+    WHERE ($4::text IS NOT NULL)
+)
+SELECT grp, sum(opened)::int AS opened, sum(closed)::int AS closed, sum(missed)::int AS missed
+FROM (
+    SELECT {created} AS grp, 1 AS opened, 0 AS closed, 0 AS missed FROM t
+    WHERE created_at >= $1 AND created_at < $2
+    UNION ALL
+    SELECT {closed}, 0, 1, 0 FROM t WHERE closed_at >= $1 AND closed_at < $2
+    UNION ALL
+    SELECT {due}, 0, 0, 1 FROM t
+    WHERE reply_due_at >= $1 AND reply_due_at < $2 AND reply_due_at < $3
+      AND (closed_at IS NULL OR closed_at > reply_due_at)
+) AS x
+GROUP BY grp ORDER BY grp NULLS LAST
+"""
+
+
+async def ticket_kpis_by(db: asyncpg.Pool | asyncpg.Connection, start: datetime, end: datetime,
+                         now: datetime, group_by: Grouping = "total", *,
+                         tz: str = "UTC") -> list[GroupTickets]:
+    """Tickets opened, closed and missing their reply deadline in ``[start, end)``, per group
+    (see the module docstring). ``total`` gives one row, zeros for an empty period."""
+    _check_period(start, end)
+    if now.tzinfo is None:
+        raise KpiError("now must be timezone-aware")
+    check_tz(tz)
+    if group_by not in _TICKET_GROUP_SQL:
+        raise KpiError(f"unknown grouping {group_by!r}; one of {', '.join(GROUPINGS)}")
+    template = _TICKET_GROUP_SQL[group_by]
+    sql = _TICKETS_BY_SQL.format(created=template.format(at="created_at"),
+                                 closed=template.format(at="closed_at"),
+                                 due=template.format(at="reply_due_at"))
+    try:
+        rows = await db.fetch(sql, start, end, now, tz)
+    except asyncpg.InvalidParameterValueError as exc:
+        raise KpiError(f"bad time zone {tz!r}: {exc}") from None
+    result = [GroupTickets(r["grp"], r["opened"], r["closed"], r["missed"]) for r in rows]
+    if group_by == "total" and not result:
+        result = [GroupTickets(None, 0, 0, 0)]
+    return result

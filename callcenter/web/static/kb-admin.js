@@ -1,0 +1,184 @@
+// /kb: article management for supervisors and admins (list, create, edit, preview, publish,
+// version history, open rates of suggestions), through /api/kb. No inline HTML from data:
+// everything is built with DOM calls; previews are the server's safe Markdown rendering.
+
+const T = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
+const t = (key) => T[key] || key;
+const state = { csrf: "", editing: null };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value !== false && value != null) node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children) {
+    if (child == null) continue;
+    node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+  }
+  return node;
+}
+
+async function api(path, method = "GET", body) {
+  const options = { method, credentials: "same-origin", headers: {} };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.headers["X-CSRF-Token"] = state.csrf;
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.message || `${response.status}`);
+  return data;
+}
+
+const labels = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
+const main = document.getElementById("kb-admin");
+const listBox = el("section", { class: "kb-list-box" });
+const editorBox = el("section", { class: "kb-editor", hidden: true });
+const statsBox = el("section", { class: "kb-stats" });
+const message = el("p", { class: "kb-message", role: "status" });
+
+async function loadList() {
+  const language = document.getElementById("kb-filter-language").value;
+  const status = document.getElementById("kb-filter-status").value;
+  const query = new URLSearchParams();
+  if (language) query.set("language", language);
+  if (status) query.set("status", status);
+  const { articles } = await api(`/api/kb/articles?${query}`);
+  const rows = articles.map((a) => el("tr", { "data-id": a.id },
+    el("td", {}, a.title), el("td", {}, a.language),
+    el("td", { class: `kb-status-${a.status}` }, t(`kb.admin.status_${a.status}`)),
+    el("td", {}, a.version), el("td", {}, (a.updated_at || "").slice(0, 16).replace("T", " ")),
+    el("td", {}, el("button", { type: "button", class: "kb-edit", onclick: () => edit(a.id) }, t("kb.admin.edit")))));
+  listBox.querySelector("tbody").replaceChildren(...rows);
+}
+
+function field(id, label, input) {
+  input.id = id;
+  return el("label", { for: id }, label, input);
+}
+
+function buildEditor() {
+  const form = el("form", { class: "kb-form" },
+    field("kb-slug", t("kb.admin.slug"), el("input", { required: true, maxlength: 80, pattern: "[a-z0-9][a-z0-9-]*" })),
+    field("kb-language", t("kb.admin.col_language"), el("select", {}, el("option", { value: "en" }, "en"),
+      el("option", { value: "zh-CN" }, "zh-CN"))),
+    field("kb-title", t("kb.admin.field_title"), el("input", { required: true, maxlength: 200 })),
+    field("kb-tags", t("kb.admin.tags"), el("input", {})),
+    field("kb-skills", t("kb.admin.skills"), el("input", {})),
+    field("kb-categories", t("kb.admin.categories"), el("input", {})),
+    field("kb-body", t("kb.admin.body"), el("textarea", { rows: 14, required: true })),
+    el("div", { class: "kb-actions" },
+      el("button", { type: "submit", id: "kb-save" }, t("kb.admin.save")),
+      el("button", { type: "button", id: "kb-preview-button", onclick: preview }, t("kb.admin.preview")),
+      el("button", { type: "button", id: "kb-publish", onclick: togglePublish }, t("kb.admin.publish")),
+      el("button", { type: "button", id: "kb-close", onclick: () => { editorBox.hidden = true; } }, t("kb.admin.cancel"))));
+  form.addEventListener("submit", (event) => { event.preventDefault(); save(); });
+  editorBox.replaceChildren(form, el("div", { class: "kb-preview", id: "kb-preview" }),
+    el("h2", {}, t("kb.admin.history")), el("ol", { class: "kb-history", id: "kb-history" }));
+}
+
+const value = (id) => document.getElementById(id).value;
+
+function fill(article) {
+  document.getElementById("kb-slug").value = article.slug || "";
+  document.getElementById("kb-language").value = article.language || "en";
+  document.getElementById("kb-title").value = article.title || "";
+  document.getElementById("kb-tags").value = (article.tags || []).join(", ");
+  document.getElementById("kb-skills").value = (article.skills || []).join(", ");
+  document.getElementById("kb-categories").value = (article.categories || []).join(", ");
+  document.getElementById("kb-body").value = article.body_md || "";
+}
+
+function showEditor(article) {
+  state.editing = article;
+  fill(article || {});
+  const publish = document.getElementById("kb-publish");
+  publish.hidden = !article;
+  publish.textContent = article && article.status === "published" ? t("kb.admin.unpublish") : t("kb.admin.publish");
+  document.getElementById("kb-preview").replaceChildren();
+  document.getElementById("kb-history").replaceChildren();
+  editorBox.hidden = false;
+  editorBox.scrollIntoView({ block: "start" });
+}
+
+async function edit(id) {
+  try {
+    const article = await api(`/api/kb/articles/${id}`);
+    showEditor(article);
+    const { versions } = await api(`/api/kb/articles/${id}/versions`);
+    document.getElementById("kb-history").replaceChildren(...versions.map((v) => el("li", {},
+      `v${v.version} · ${t(`kb.admin.status_${v.status}`)} · ${v.title} · ${t("kb.admin.edited_by")} ${v.edited_by} · ${v.edited_at.slice(0, 16).replace("T", " ")} `,
+      el("button", { type: "button", class: "kb-restore", onclick: () => fill({ ...state.editing, ...v }) }, t("kb.admin.restore")))));
+  } catch (error) { message.textContent = error.message; }
+}
+
+function payload() {
+  return { slug: value("kb-slug"), language: value("kb-language"), title: value("kb-title"),
+    body_md: value("kb-body"), tags: labels(value("kb-tags")), skills: labels(value("kb-skills")),
+    categories: labels(value("kb-categories")) };
+}
+
+async function save() {
+  try {
+    const article = state.editing
+      ? await api(`/api/kb/articles/${state.editing.id}`, "PUT", { ...payload(), expected_version: state.editing.version })
+      : await api("/api/kb/articles", "POST", payload());
+    message.textContent = t("kb.admin.saved");
+    await loadList();
+    await edit(article.id);
+  } catch (error) { message.textContent = error.message; }
+}
+
+async function togglePublish() {
+  if (!state.editing) return;
+  const status = state.editing.status === "published" ? "draft" : "published";
+  try {
+    await api(`/api/kb/articles/${state.editing.id}/status`, "POST", { status });
+    await loadList();
+    await edit(state.editing.id);
+  } catch (error) { message.textContent = error.message; }
+}
+
+async function preview() {
+  try {
+    const { html } = await api("/api/kb/preview", "POST", { body_md: value("kb-body") });
+    document.getElementById("kb-preview").innerHTML = html; // server-escaped safe subset
+  } catch (error) { message.textContent = error.message; }
+}
+
+async function loadStats() {
+  const { articles } = await api("/api/kb/suggestions/stats");
+  statsBox.replaceChildren(el("h2", {}, t("kb.admin.open_rates")), el("table", {},
+    el("thead", {}, el("tr", {}, el("th", {}, t("kb.admin.col_title")), el("th", {}, t("kb.admin.suggested")),
+      el("th", {}, t("kb.admin.opened")), el("th", {}, t("kb.admin.open_rate")))),
+    el("tbody", {}, ...articles.map((a) => el("tr", {}, el("td", {}, `${a.title} (${a.language})`),
+      el("td", {}, a.suggested), el("td", {}, a.opened),
+      el("td", {}, a.open_rate == null ? "—" : `${Math.round(a.open_rate * 100)}%`))))));
+}
+
+async function start() {
+  const me = await api("/api/me");
+  state.csrf = me.csrf_token;
+  const filters = el("div", { class: "kb-filters" },
+    field("kb-filter-language", t("kb.admin.filter_language"), el("select", { onchange: loadList },
+      el("option", { value: "" }, t("kb.admin.all")), el("option", { value: "en" }, "en"),
+      el("option", { value: "zh-CN" }, "zh-CN"))),
+    field("kb-filter-status", t("kb.admin.filter_status"), el("select", { onchange: loadList },
+      el("option", { value: "" }, t("kb.admin.all")),
+      el("option", { value: "draft" }, t("kb.admin.status_draft")),
+      el("option", { value: "published" }, t("kb.admin.status_published")))),
+    el("button", { type: "button", id: "kb-new", onclick: () => showEditor(null) }, t("kb.admin.new")));
+  listBox.replaceChildren(filters, el("table", { class: "kb-table" },
+    el("thead", {}, el("tr", {}, ...["col_title", "col_language", "col_status", "col_version", "col_updated"]
+      .map((k) => el("th", {}, t(`kb.admin.${k}`))), el("th", {}))), el("tbody", {})));
+  buildEditor();
+  main.replaceChildren(message, listBox, editorBox, statsBox);
+  await loadList();
+  await loadStats();
+  main.dataset.ready = "true";
+}
+
+start().catch((error) => { message.textContent = error.message; main.append(message); });
