@@ -18,6 +18,7 @@ import signal
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -35,9 +36,11 @@ from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock, WallClock
+from callcenter.jobs.queue import JobQueue
 from callcenter.metrics import Metrics
 from callcenter.orders.postgres import PgOrderContextProvider
 from callcenter.orders.tickets import CallbackTickets
+from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.recording.starter import RecordingStarter
@@ -47,12 +50,16 @@ from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
+from callcenter.web import api_kb, api_kpis, api_recordings, kb_page, reports_page
 from callcenter.web.app import Health, make_app
 from ivr.heartbeat import run_heartbeat
 from ivr.registry import FlowRegistry
 from ivr.runner import IvrRunner
 from ivr.sinks import AmiRedirector
 from ivr.validate import Checks
+
+# web features that need nothing but the database
+KNOWLEDGE_AND_REPORTS = (api_kb.register, kb_page.register, api_kpis.register, reports_page.register)
 
 log = structlog.get_logger("callcenter.app")
 
@@ -170,9 +177,15 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     ami.observe_actions(recorder.on_action)
     ami.subscribe(offers.on_ami_event)
     ami.subscribe(ivr.on_event)
-    registry = RecordingRegistry(
-        pool, path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
-        settings.recording.grace_s, clock.now)
+    local_recordings = path_mapper(settings.recording.monitor_dir, settings.recording.local_dir)
+    registry = RecordingRegistry(pool, local_recordings, settings.recording.grace_s, clock.now,
+                                 queue=JobQueue(pool, retry_base_s=settings.asr.retry_base_s,
+                                                max_attempts=settings.asr.max_attempts))
+    pauser = RecordingPauser(RecordingPolicy(settings.recording.monitor_dir, settings.recording.enabled),
+                             ami.send, pool, tracker.calls.get, clock.now)
+    ivr.add_sensitive_listener(pauser.on_sensitive_input)
+    recording_access = api_recordings.RecordingAccess(
+        local_recordings, Path(settings.recording.local_dir or settings.recording.monitor_dir), pauser)
 
     async def database_health() -> tuple[bool, str]:
         ok = await database.ping()
@@ -180,7 +193,9 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         return ok, "up" if ok else "unreachable"
 
     health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
-    runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine),
+    features = [api_recordings.feature(recording_access), *KNOWLEDGE_AND_REPORTS]
+    runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
+                                    features=features),
                            access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)

@@ -127,9 +127,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         from asr.worker import run_worker
 
         return asyncio.run(run_worker(settings, metrics_port=args.metrics_port))
-    from qa.worker import run_worker as run_qa_worker
+    import importlib
 
-    return asyncio.run(run_qa_worker(settings, metrics_port=args.metrics_port))
+    try:
+        qa_worker = importlib.import_module("qa.worker")
+    except ImportError as exc:
+        print(f"callcenter worker qa: not available: {exc}", file=sys.stderr)
+        return 2
+    return int(asyncio.run(qa_worker.run_worker(settings, metrics_port=args.metrics_port)))
 
 
 def _replay(path: Path) -> int:
