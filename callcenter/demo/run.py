@@ -26,6 +26,8 @@ from callcenter.demo.data import DemoData, generate
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, prepare_config
 from callcenter.demo.voices import ensure_voices
+from callcenter.demo.workers import available_kinds, start_workers, stop_workers
+from callcenter.kb.store import seed_articles
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
 from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
 from callcenter.store.db import open_database
@@ -71,6 +73,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
         await migrate(database.pool)
         data = generate()
         await seed_shop(database.pool, data)
+        await seed_articles(database.pool, config_dir / "kb")
         skills = load_skill_names(config_dir / "skills.yaml")
         agents = load_agents(config_dir / "agents.yaml", skills)
         server_settings = dataclasses.replace(
@@ -128,7 +131,7 @@ async def run_demo(settings: Settings, speed: float, http_port: int,
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_demo(settings, speed) as demo:
+    async with running_demo(settings, speed) as demo, _workers(demo) as kinds:
         base = f"http://{settings.http.host}:{demo.server.http_port}"
         say(f"\ncallcenter demo is running (speed x{speed:g}). Calls are arriving now.\n")
         say(f"  Log in:      {base}/login")
@@ -137,10 +140,25 @@ async def run_demo(settings: Settings, speed: float, http_port: int,
         say(f"\n  Demo logins (password '{DEMO_PASSWORD}', demo mode only):")
         for user in demo.users:
             say(f"    {user['login']:<12} {user['role']:<11} {user['name']}")
+        if kinds:
+            say(f"\n  Workers: {', '.join(kinds)} (recordings become transcripts and QA scores)")
         say(f"\n  Data stays in {settings.state_dir.resolve()}. Press Ctrl-C to stop.\n")
         await stop.wait()
         say("stopping…")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _workers(demo: Demo) -> AsyncIterator[list[str]]:
+    server = demo.server
+    embedded = server.database.embedded
+    url = embedded.dsn() if embedded is not None else server.settings.database.url.reveal()
+    kinds = available_kinds()
+    procs = await start_workers(server.settings, url, kinds)
+    try:
+        yield kinds
+    finally:
+        await stop_workers(procs)
 
 
 def fast_settings(settings: Settings, state_dir: Path) -> Settings:
