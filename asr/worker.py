@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -264,7 +264,11 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None,
         await database.close()
 
 
-async def _serve_metrics(metrics: AsrMetrics, port: int) -> Any:
+class RendersMetrics(Protocol):
+    def render(self) -> bytes: ...
+
+
+async def _serve_metrics(metrics: RendersMetrics, port: int) -> Any:
     from aiohttp import web
 
     async def handler(_: web.Request) -> web.Response:
