@@ -38,7 +38,7 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock, WallClock
 from callcenter.jobs.queue import JobQueue
 from callcenter.metrics import Metrics
-from callcenter.orders.postgres import PgOrderContextProvider
+from callcenter.orders.factory import make_provider
 from callcenter.orders.tickets import CallbackTickets
 from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
@@ -166,8 +166,9 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         return call is not None and call.answered_at is not None
 
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now)
+    orders = make_provider(settings, pool)
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
-                    PgOrderContextProvider(pool), CallbackTickets(pool),
+                    orders, CallbackTickets(pool),
                     redirector=AmiRedirector(ami), answered=answered,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     calls = CallStore(pool)
