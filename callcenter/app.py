@@ -50,7 +50,16 @@ from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
-from callcenter.web import api_kb, api_kpis, api_qa, api_recordings, kb_page, qa_page, reports_page
+from callcenter.web import (
+    api_kb,
+    api_kpis,
+    api_qa,
+    api_recordings,
+    kb_page,
+    qa_page,
+    reports_page,
+    wallboard,
+)
 from callcenter.web.app import Health, make_app
 from ivr.heartbeat import run_heartbeat
 from ivr.registry import FlowRegistry
@@ -60,7 +69,7 @@ from ivr.validate import Checks
 
 # web features that need nothing but the database
 KNOWLEDGE_AND_REPORTS = (api_kb.register, kb_page.register, api_kpis.register, reports_page.register,
-                         api_qa.register, qa_page.register)
+                         api_qa.register, qa_page.register, wallboard.register)
 
 log = structlog.get_logger("callcenter.app")
 

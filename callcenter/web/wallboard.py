@@ -1,0 +1,179 @@
+"""``/supervisor``: the live wallboard (roles supervisor, admin).
+
+One snapshot — waiting per skill, longest wait, service level, abandon rate, agents by state,
+who is on which call — is served at ``GET /api/wallboard`` and pushed every second over the
+WebSocket ``/ws/wallboard`` (authenticated by the session cookie, Origin checked). Live numbers
+come from the routing engine; the day's totals (since midnight UTC) from the stored calls, with
+abandons under 5 seconds left out of the abandon rate (callers who hung up at once were never
+really waiting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import WSMsgType, web
+
+from callcenter.web.api_agents import AGENTS, ENGINE
+from callcenter.web.api_calls import POOL
+from callcenter.web.auth import current_session, require
+from callcenter.web.kb_page import check_page_role, page_shell
+from callcenter.web.openapi import Api, Route
+
+ROLES = ("supervisor", "admin")
+SHORT_ABANDON_S = 5.0
+PUSH_EVERY_S = 1.0
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("wallboard_sockets")
+
+DAY_SQL = """
+SELECT count(*) FILTER (WHERE state <> 'ivr' OR outcome <> 'ivr_hangup') AS offered,
+       count(*) FILTER (WHERE outcome = 'answered') AS answered,
+       count(*) FILTER (WHERE outcome = 'abandoned'
+                        AND ended_at - coalesce(queued_at, arrived_at) >= make_interval(secs => $2))
+           AS abandoned,
+       count(*) FILTER (WHERE outcome = 'abandoned'
+                        AND ended_at - coalesce(queued_at, arrived_at) < make_interval(secs => $2))
+           AS short_abandons,
+       avg(extract(epoch FROM answered_at - coalesce(queued_at, arrived_at)))
+           FILTER (WHERE outcome = 'answered' AND answered_at IS NOT NULL) AS asa_s,
+       avg(csat) AS csat
+FROM calls WHERE arrived_at >= $1"""
+
+LIVE_SQL = """SELECT linkedid, caller_number, caller_name, answered_at, arrived_at, state
+              FROM calls WHERE state <> 'ended' AND linkedid = ANY($1::text[])"""
+
+
+def day_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: dict[str, dict[str, Any]],
+                   names: dict[str, str], now: float) -> dict[str, Any]:
+    """The wallboard's JSON from the routing statistics, the day's totals and the live calls."""
+    answered, abandoned = int(day.get("answered") or 0), int(day.get("abandoned") or 0)
+    finished = answered + abandoned
+    tiles = {
+        "waiting": routing["waiting"] if routing else 0,
+        "longest_wait_s": round(routing["longest_wait_s"], 1) if routing else 0.0,
+        "service_level": routing["service_level"] if routing else None,
+        "offered_today": int(day.get("offered") or 0),
+        "answered_today": answered,
+        "abandoned_today": abandoned,
+        "short_abandons_today": int(day.get("short_abandons") or 0),
+        "abandon_rate_today": round(abandoned / finished, 4) if finished else None,
+        "asa_today_s": round(float(day["asa_s"]), 1) if day.get("asa_s") is not None else None,
+        "csat_today": round(float(day["csat"]), 2) if day.get("csat") is not None else None,
+    }
+    agents = []
+    by_state: dict[str, int] = {}
+    for detail in (routing or {}).get("agent_details", []):
+        by_state[detail["state"]] = by_state.get(detail["state"], 0) + 1
+        call = live.get(detail.get("call_id") or "")
+        started = call and (call.get("answered_at") or call.get("arrived_at"))
+        agents.append({
+            "agent_id": detail["agent_id"], "name": names.get(detail["agent_id"], detail["agent_id"]),
+            "state": detail["state"], "reason": detail.get("reason", ""),
+            "since_s": round(max(0.0, now - detail["since"]), 0), "reachable": detail.get("reachable", True),
+            "answered": detail.get("answered", 0),
+            "call": None if not call else {
+                "caller_number": call.get("caller_number") or "",
+                "caller_name": call.get("caller_name") or "",
+                "duration_s": round(max(0.0, time.time() - started.timestamp()), 0) if started else None},
+        })
+    skills = [{k: s[k] for k in ("skill", "waiting", "longest_wait_s", "entered", "answered", "abandoned",
+                                  "service_level", "service_level_target_s", "abandon_rate", "asa_s")}
+              for s in (routing or {}).get("skills", [])]
+    return {"at": datetime.now(UTC).isoformat(), "tiles": tiles, "agents_by_state": by_state,
+            "skills": skills, "agents": sorted(agents, key=lambda a: (a["state"], a["name"]))}
+
+
+async def snapshot(app: web.Application) -> dict[str, Any]:
+    pool: asyncpg.Pool = app[POOL]
+    engine = app.get(ENGINE)
+    routing = engine.statistics().to_json() if engine is not None else None
+    day_row = await pool.fetchrow(DAY_SQL, day_start(datetime.now(UTC)), SHORT_ABANDON_S)
+    call_ids = [d["call_id"] for d in (routing or {}).get("agent_details", []) if d.get("call_id")]
+    live = {r["linkedid"]: dict(r) for r in await pool.fetch(LIVE_SQL, call_ids)} if call_ids else {}
+    service = app.get(AGENTS)
+    names = {}
+    if service is not None and routing is not None:
+        for detail in routing["agent_details"]:
+            with contextlib.suppress(Exception):
+                names[detail["agent_id"]] = service.profile(detail["agent_id"]).name
+    now = engine.now() if engine is not None else time.time()
+    return build_snapshot(routing, dict(day_row) if day_row else {}, live, names, now)
+
+
+async def get_wallboard(request: web.Request) -> web.Response:
+    require(request, *ROLES)
+    return web.json_response(await snapshot(request.app))
+
+
+def same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser page: cookies are not sent cross-site without one
+    host = request.headers.get("Host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+async def wallboard_socket(request: web.Request) -> web.StreamResponse:
+    session = current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    if session.user.role not in ROLES:
+        raise web.HTTPForbidden(text="supervisors and admins only")
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    pusher = asyncio.create_task(_push(request.app, ws))
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.ERROR:
+                break  # clients only listen; anything they send is ignored
+    finally:
+        pusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pusher
+    return ws
+
+
+async def _push(app: web.Application, ws: web.WebSocketResponse) -> None:
+    while not ws.closed:
+        try:
+            await ws.send_json(await snapshot(app))
+        except (ConnectionResetError, RuntimeError):
+            return
+        except (asyncpg.PostgresError, OSError) as exc:
+            with contextlib.suppress(ConnectionResetError, RuntimeError):
+                await ws.send_json({"error": f"database: {type(exc).__name__}"})
+        await asyncio.sleep(PUSH_EVERY_S)
+
+
+async def supervisor_page(request: web.Request) -> web.Response:
+    check_page_role(request, ROLES)
+    return page_shell(request, prefix="wallboard.", title_key="wallboard.title", script="wallboard.js",
+                      css="wallboard.css", body='<main id="wallboard" class="wallboard"></main>')
+
+
+async def _close_sockets(app: web.Application) -> None:
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=1001, message=b"server shutdown")
+
+
+def register(app: web.Application, api: Api) -> None:
+    app[SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/supervisor", supervisor_page)
+    app.router.add_get("/ws/wallboard", wallboard_socket)
+    api.add(Route("GET", "/api/wallboard", get_wallboard,
+                  "The wallboard snapshot: tiles, skills, agents and their calls", ROLES))

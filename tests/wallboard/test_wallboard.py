@@ -1,0 +1,134 @@
+"""The supervisor's wallboard: the snapshot, who may see it, the WebSocket, and the live page."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from playwright.async_api import async_playwright
+
+from callcenter.app import Server, build_server
+from callcenter.web.users import UserStore
+from callcenter.web.wallboard import build_snapshot, day_start
+from tests.amifake import FakeAmi
+from tests.integration.test_serve import settings_for
+
+REPO = Path(__file__).resolve().parents[2]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def test_snapshot_counts_tiles_states_and_who_is_on_which_call() -> None:
+    now = time.time()
+    routing = {"waiting": 3, "longest_wait_s": 74.26, "service_level": 0.75,
+               "skills": [{"skill": "refunds", "waiting": 3, "longest_wait_s": 74.3, "entered": 9, "answered": 6,
+                           "abandoned": 1, "service_level": 0.75, "service_level_target_s": 20, "abandon_rate": 0.14,
+                           "asa_s": 12.0}],
+               "agent_details": [
+                   {"agent_id": "sam", "state": "talking", "reason": "", "since": now - 30, "call_id": "17.1",
+                    "reachable": True, "answered": 4},
+                   {"agent_id": "li", "state": "paused", "reason": "lunch", "since": now - 600, "call_id": None},
+                   {"agent_id": "wei", "state": "talking", "reason": "", "since": now - 5, "call_id": "gone.9"}]}
+    day = {"offered": 20, "answered": 16, "abandoned": 2, "short_abandons": 2, "asa_s": 11.25, "csat": 4.5}
+    live = {"17.1": {"caller_number": "13800000001", "caller_name": "Chen", "answered_at":
+                     datetime.now(UTC) - timedelta(seconds=42), "arrived_at": datetime.now(UTC)}}
+    snap = build_snapshot(routing, day, live, {"sam": "Sam Lee", "li": "Li Na"}, now)
+    tiles = snap["tiles"]
+    assert tiles["waiting"] == 3 and tiles["longest_wait_s"] == 74.3
+    assert tiles["abandon_rate_today"] == pytest.approx(2 / 18, abs=1e-4)  # short abandons left out
+    assert tiles["short_abandons_today"] == 2 and tiles["asa_today_s"] == 11.2
+    assert snap["agents_by_state"] == {"talking": 2, "paused": 1}
+    sam = next(a for a in snap["agents"] if a["agent_id"] == "sam")
+    assert sam["name"] == "Sam Lee" and sam["call"]["caller_number"] == "13800000001"
+    assert 41 <= sam["call"]["duration_s"] <= 44 and sam["since_s"] == 30
+    assert next(a for a in snap["agents"] if a["agent_id"] == "wei")["call"] is None
+    assert build_snapshot(None, {}, {}, {}, now)["tiles"]["abandon_rate_today"] is None
+
+
+def test_the_day_starts_at_midnight_utc() -> None:
+    assert day_start(datetime(2026, 11, 24, 17, 5, tzinfo=UTC)) == datetime(2026, 11, 24, tzinfo=UTC)
+
+
+@pytest.fixture
+async def server(db_url: str, tmp_path: Path) -> AsyncIterator[Server]:
+    async with FakeAmi() as ami:
+        settings = dataclasses.replace(settings_for(ami.port, db_url, tmp_path), config_dir=REPO / "config")
+        async with build_server(settings) as server:
+            pool = server.database.pool
+            await pool.execute("TRUNCATE users, sessions CASCADE")
+            users = UserStore(pool)
+            await users.create_user("boss", "Boss", "supervisor", "demo", language="zh-CN")
+            sam = await pool.fetchval("SELECT id FROM agents WHERE login = 'sam'")
+            await users.create_user("agent1", "Sam", "agent", "demo", agent_id=sam)
+            yield server
+
+
+async def login(http: aiohttp.ClientSession, base: str, user: str) -> str:
+    response = await http.post(f"{base}/login", json={"login": user, "password": "demo"})
+    assert response.status == 200
+    return str((await response.json())["csrf_token"])
+
+
+async def test_only_supervisors_get_the_wallboard_and_its_socket(server: Server) -> None:
+    base = f"http://127.0.0.1:{server.http_port}"
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        assert (await http.get(f"{base}/api/wallboard")).status == 401
+        with pytest.raises(aiohttp.WSServerHandshakeError) as no_session:
+            await http.ws_connect(f"{base}/ws/wallboard")
+        assert no_session.value.status == 401
+        await login(http, base, "agent1")
+        assert (await http.get(f"{base}/api/wallboard")).status == 403
+        assert (await http.get(f"{base}/supervisor")).status == 403
+        http.cookie_jar.clear()
+        await login(http, base, "boss")
+        body = await (await http.get(f"{base}/api/wallboard")).json()
+        assert {"tiles", "skills", "agents", "agents_by_state"} <= set(body)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as forged:
+            await http.ws_connect(f"{base}/ws/wallboard", headers={"Origin": "https://evil.example"})
+        assert forged.value.status == 403
+        async with http.ws_connect(f"{base}/ws/wallboard", headers={"Origin": base}) as ws:
+            first = await ws.receive_json(timeout=5)
+            assert "tiles" in first
+            await ws.send_str("x" * 10000)  # oversized: the server closes instead of reading it
+            closed = await ws.receive(timeout=5)
+            assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+
+
+async def test_the_page_shows_counts_change_live(server: Server) -> None:
+    base = f"http://127.0.0.1:{server.http_port}"
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+        try:
+            page = await browser.new_page()
+            errors: list[Any] = []
+            page.on("pageerror", lambda exc: errors.append(exc))
+            await page.goto(base + "/login")
+            await page.fill("input[name=login]", "boss")
+            await page.fill("input[name=password]", "demo")
+            await page.click("button[type=submit]")
+            await page.wait_for_url(base + "/supervisor")
+            await page.wait_for_selector("#agents tbody tr")
+            assert "监控大屏" in await page.title()  # the boss reads Chinese
+            before = await page.locator(".state[data-state=ready]").count()
+            server.agents.login("sam", ready=True)
+            server.agents.login("maria", ready=True)
+            for _ in range(60):
+                text = await page.text_content(".state[data-state=ready]") if await page.locator(
+                    ".state[data-state=ready]").count() else ""
+                if text and text.endswith(": 2"):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"the page never showed 2 ready agents (had {before})")
+            state = await page.text_content("#agents tr[data-agent=sam] .agent-state")
+            assert state == "就绪"
+            assert not errors, errors
+        finally:
+            await browser.close()
