@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import playwright.async_api as playwright
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -22,7 +23,6 @@ from callcenter.web import api_kb, api_kpis, kb_page, reports_page
 from callcenter.web.app import Health, make_app
 from callcenter.web.users import UserStore
 
-playwright = pytest.importorskip("playwright.async_api")
 pytestmark = pytest.mark.integration
 SEED = Path(__file__).resolve().parents[2] / "config" / "kb"
 CHROMIUM = "/usr/bin/chromium"
@@ -45,7 +45,7 @@ async def console_stub(request: web.Request) -> web.Response:
 @pytest.fixture
 async def server(pool: asyncpg.Pool) -> AsyncIterator[tuple[TestServer, int]]:
     if not HAVE_CHROMIUM:
-        pytest.skip("no Chromium at /usr/bin/chromium")
+        pytest.fail("no Chromium at /usr/bin/chromium: scripts/bootstrap installs Debian's chromium")
     await pool.execute("TRUNCATE users, sessions, kb_articles, calls RESTART IDENTITY CASCADE")
     await seed_articles(pool, SEED)
     agent = await pool.fetchval(
