@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from callcenter.settings import Settings
+from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.errors import DatabaseUnavailable
 from callcenter.store.migrate import migrate
@@ -106,7 +106,12 @@ class Leadership:
 
 async def serve_with_standby(settings: Settings) -> int:
     """``callcenter serve``: wait for the control lock, then run the server until SIGINT/SIGTERM,
-    until the AMI login is refused, or until the lock is lost (exit 1: restart as a standby)."""
+    until the AMI login is refused, or until the lock is lost (exit 1: restart as a standby).
+
+    Raises:
+        SettingsError: the AMI secret is missing.
+    """
+    require_ami_secret(settings)  # a bad setting stops us before anything starts
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
