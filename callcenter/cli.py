@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
 
     asr_cli.add_transcribe_parser(sub)
     asr_cli.add_models_parser(sub)
+    from qa import cli as qa_cli
+
+    qa_cli.add_parsers(sub)
     worker = sub.add_parser("worker", help="run a background worker (speech-to-text or QA)")
     worker.add_argument("kind", choices=("asr", "qa"))
     worker.add_argument("--metrics-port", type=int, help="serve /metrics on 127.0.0.1:PORT")
@@ -89,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args, settings)
     if args.command == "worker":
         return _worker(args, settings)
+    if args.command in ("qa", "sentiment"):
+        from qa import cli as qa_cli
+
+        return (qa_cli.run_build if args.command == "qa" else qa_cli.run_sentiment)(args, settings)
     if args.command == "loadtest":
         from callcenter.demo.loadtest import run_loadtest
 
@@ -127,14 +134,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         from asr.worker import run_worker
 
         return asyncio.run(run_worker(settings, metrics_port=args.metrics_port))
-    import importlib
+    from qa.worker import run_worker as run_qa_worker
 
-    try:
-        qa_worker = importlib.import_module("qa.worker")
-    except ImportError as exc:
-        print(f"callcenter worker qa: not available: {exc}", file=sys.stderr)
-        return 2
-    return int(asyncio.run(qa_worker.run_worker(settings, metrics_port=args.metrics_port)))
+    return asyncio.run(run_qa_worker(settings, metrics_port=args.metrics_port))
 
 
 def _replay(path: Path) -> int:
