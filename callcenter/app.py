@@ -36,6 +36,7 @@ from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock, WallClock
+from callcenter.console.hub import ConsoleHub
 from callcenter.jobs.queue import JobQueue
 from callcenter.metrics import Metrics
 from callcenter.orders.factory import make_provider
@@ -51,10 +52,12 @@ from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
 from callcenter.web import (
+    agent_page,
     api_kb,
     api_kpis,
     api_qa,
     api_recordings,
+    api_tickets,
     kb_page,
     qa_page,
     reports_page,
@@ -69,7 +72,7 @@ from ivr.validate import Checks
 
 # web features that need nothing but the database
 KNOWLEDGE_AND_REPORTS = (api_kb.register, kb_page.register, api_kpis.register, reports_page.register,
-                         api_qa.register, qa_page.register, wallboard.register)
+                         api_qa.register, qa_page.register, wallboard.register, api_tickets.register)
 
 log = structlog.get_logger("callcenter.app")
 
@@ -152,7 +155,15 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                                       time_scale=clock.speed)
     agent_store = AgentStore(pool)
     agents = AgentService(engine, agent_store, known_skills=skills)
-    offers = OfferAdapter(engine, ami.send, bridge_options="p,F(survey^s^1)"
+    orders = make_provider(settings, pool)
+
+    def ivr_summary(call_id: str) -> dict[str, Any]:
+        return ivr.summary(call_id)
+
+    console = ConsoleHub(orders, pool, ivr_summary)
+    agents.add_listener(console.on_agent_state)
+    offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
+                          bridge_options="p,F(survey^s^1)"
                           if settings.ivr.post_call_survey else "p")
     engine.add_sink(offers.carry_out)
     seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []
@@ -164,6 +175,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         call = tracker.calls.get(key)
         if call is not None:
             starter.on_call_changed(call)
+            console.on_call_changed(call)
             offers.on_call_changed(call)
 
     flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
@@ -175,7 +187,6 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         return call is not None and call.answered_at is not None
 
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now)
-    orders = make_provider(settings, pool)
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     orders, CallbackTickets(pool),
                     redirector=AmiRedirector(ami), answered=answered,
@@ -204,7 +215,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         return ok, "up" if ok else "unreachable"
 
     health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
-    features = [api_recordings.feature(recording_access), *KNOWLEDGE_AND_REPORTS]
+    features = [api_recordings.feature(recording_access), agent_page.feature(console), *KNOWLEDGE_AND_REPORTS]
     runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
                                     features=features),
                            access_log=None)
@@ -236,6 +247,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         yield server
     finally:
         await ivr.close()
+        await console.close()
         await offers.close()
         await ami.close()
         for task in server.tasks.values():

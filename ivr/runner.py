@@ -80,6 +80,9 @@ class FlowSource(Protocol):
     def get(self, flow_id: str) -> Flow: ...
 
 
+MAX_REMEMBERED_STEPS = 30
+
+
 @dataclass(frozen=True, slots=True)
 class RunnerSettings:
     """Dialplan names and limits. Contexts must match ``asterisk-conf/extensions.conf``."""
@@ -208,6 +211,7 @@ class IvrRunner:
         self.started = 0
         self.finished: dict[str, int] = {}
         self._sensitive_listeners: list[Callable[[str, bool], None]] = []
+        self._steps: dict[str, list[dict[str, Any]]] = {}
 
     # --- AMI events ----------------------------------------------------------------------
 
@@ -424,6 +428,12 @@ class IvrRunner:
         while len(self._memory) > self.settings.remember_calls:
             self._memory.popitem(last=False)
         if step.path:
+            steps = self._steps.setdefault(call_id, [])
+            steps.extend({"node": e.node, "kind": e.kind, **_loggable(e.data)} for e in step.path
+                         if e.kind in ("input", "route", "lookup_result", "callback", "fallback"))
+            del steps[:-MAX_REMEMBERED_STEPS]
+            while len(self._steps) > self.settings.remember_calls:
+                self._steps.pop(next(iter(self._steps)))
             await self._record(session, step.path)
             for entry in step.path:
                 if entry.kind in ("input", "fallback", "error", "route", "lookup_result", "callback"):
@@ -538,6 +548,15 @@ class IvrRunner:
             await self._agi(session, cmd.asyncagi_break())
             raise _Stop(f"returned to dialplan: {effect.reason}")
         raise TypeError(f"unknown effect {effect!r}")
+
+    def summary(self, call_id: str) -> dict[str, Any]:
+        """What the caller did in the IVR, for the agent's screen: language, the public context
+        (entered order number, chosen topic...; sensitive values are never in it) and the
+        steps that mattered (choices, lookups, the route)."""
+        remembered = self._memory.get(call_id)
+        return {"language": remembered[0] if remembered else "",
+                "context": dict(remembered[1]) if remembered else {},
+                "steps": list(self._steps.get(call_id, []))}
 
     def add_sensitive_listener(self, listener: Callable[[str, bool], None]) -> None:
         """``listener(call_id, active)`` when a caller starts and stops keying a sensitive value

@@ -66,6 +66,8 @@ async def set_state(request: web.Request) -> web.Response:
     try:
         if state == "ready" and service.status(agent_id).state.value == "offline":
             service.login(agent_id, ready=True)
+        elif state == "ready" and service.status(agent_id).state.value == "wrap_up":
+            service.wrap_up_done(agent_id)
         elif state == "ready":
             service.ready(agent_id)
         elif state == "paused":

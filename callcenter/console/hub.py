@@ -1,0 +1,225 @@
+"""Per-agent event feeds and the screen-pop.
+
+The routing layer calls :meth:`ConsoleHub.on_ringing` the moment an agent's phone starts
+ringing. That never waits: the pop is built in a task. If the order lookup answers within
+``deadline_s`` the agent gets the full pop at once; otherwise they get it at once marked
+``pending`` and the rest follows as ``pop_update`` (or ``unavailable``). Each agent's events
+carry increasing sequence numbers and the last ``keep`` are kept, so a browser that lost its
+connection asks for what came after its last number and catches up; one that is too far behind
+gets a snapshot (the current call's pop and the agent's state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+
+from callcenter.calls.model import Call, CallState
+from callcenter.console.pop import context_json, ivr_json
+from callcenter.orders.model import CustomerContext, OrderContext
+from callcenter.orders.provider import OrderContextProvider, OrderLookupError
+from callcenter.routing.decisions import AgentStateChanged
+from callcenter.routing.offers import OfferRinging
+
+log = structlog.get_logger("callcenter.console")
+
+OPEN_TICKETS_SQL = """
+SELECT t.id, t.kind, t.status, t.subject, t.reply_due_at, o.order_number
+FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
+WHERE t.customer_id = $1 AND t.status NOT IN ('resolved', 'closed')
+ORDER BY t.reply_due_at NULLS LAST, t.id LIMIT 10"""
+
+
+@dataclass
+class Feed:
+    keep: int
+    seq: int = 0
+    events: deque[dict[str, Any]] = field(default_factory=deque)
+    queues: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
+    pop: dict[str, Any] | None = None  # the current call's pop (for snapshots)
+    state: dict[str, Any] | None = None
+
+
+class ConsoleHub:
+    def __init__(self, provider: OrderContextProvider, pool: asyncpg.Pool,
+                 ivr_summary: Callable[[str], dict[str, Any]], *, deadline_s: float = 0.25,
+                 lookup_timeout_s: float = 5.0, keep: int = 200) -> None:
+        self._provider = provider
+        self._pool = pool
+        self._ivr = ivr_summary
+        self._deadline = deadline_s
+        self._lookup_timeout = lookup_timeout_s
+        self._keep = keep
+        self._feeds: dict[str, Feed] = {}
+        self._agent_of_call: dict[str, str] = {}
+        self._answered: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.pops = 0
+
+    # --- feeds ---------------------------------------------------------------------------
+
+    def feed(self, agent_id: str) -> Feed:
+        return self._feeds.setdefault(agent_id, Feed(self._keep))
+
+    def publish(self, agent_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        feed = self.feed(agent_id)
+        feed.seq += 1
+        stamped = {**event, "seq": feed.seq, "sent_at": time.time()}
+        feed.events.append(stamped)
+        while len(feed.events) > feed.keep:
+            feed.events.popleft()
+        for queue in list(feed.queues):
+            try:
+                queue.put_nowait(stamped)
+            except asyncio.QueueFull:  # a stuck browser: it will catch up from the buffer
+                feed.queues.discard(queue)
+        return stamped
+
+    def since(self, agent_id: str, seq: int) -> list[dict[str, Any]] | None:
+        """Events after ``seq``; None when some of them are no longer kept (snapshot needed)."""
+        feed = self.feed(agent_id)
+        if seq >= feed.seq:
+            return []
+        if not feed.events or feed.events[0]["seq"] > seq + 1:
+            return None
+        return [e for e in feed.events if e["seq"] > seq]
+
+    def snapshot(self, agent_id: str) -> dict[str, Any]:
+        feed = self.feed(agent_id)
+        return {"type": "snapshot", "seq": feed.seq, "pop": feed.pop, "state": feed.state}
+
+    @contextlib.contextmanager
+    def listen(self, agent_id: str) -> Any:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(500)
+        self.feed(agent_id).queues.add(queue)
+        try:
+            yield queue
+        finally:
+            self.feed(agent_id).queues.discard(queue)
+
+    # --- from routing and the tracker ----------------------------------------------------
+
+    def on_ringing(self, ringing: OfferRinging) -> None:
+        """OfferAdapter hook: the agent's phone rings. Never blocks routing."""
+        self._agent_of_call[ringing.call_id] = ringing.agent_id
+        self._spawn(self._pop(ringing))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _record(self, sql: str, *args: Any) -> None:
+        """Who took the call, who called: written on the call row (the call store leaves these
+        columns alone). A customer unknown to this database (an HTTP provider's) is skipped."""
+        try:
+            await self._pool.execute(sql, *args)
+        except asyncpg.ForeignKeyViolationError:
+            pass
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.warning("call_attribution_failed", error=str(exc))
+
+    def on_agent_state(self, change: AgentStateChanged) -> None:
+        """AgentService listener: the agent's own state, for their screen."""
+        state = {"state": change.state.value, "reason": change.reason, "call_id": change.call_id,
+                 "since": change.at}
+        self.feed(change.agent_id).state = state
+        self.publish(change.agent_id, {"type": "state", **state})
+
+    def on_call_changed(self, call: Call) -> None:
+        agent = self._agent_of_call.get(call.linkedid)
+        if agent is None:
+            return
+        if call.state is CallState.TALKING and call.linkedid not in self._answered:
+            self._answered.add(call.linkedid)
+            self._spawn(self._record(
+                "UPDATE calls SET agent_id = (SELECT id FROM agents WHERE login = $2) WHERE linkedid = $1",
+                call.linkedid, agent))
+            self.publish(agent, {"type": "answered", "call_id": call.linkedid,
+                                 "answered_at": call.answered_at or time.time()})
+        elif call.state is CallState.ENDED:
+            self._agent_of_call.pop(call.linkedid, None)
+            self._answered.discard(call.linkedid)
+            self.publish(agent, {"type": "call_ended", "call_id": call.linkedid, "outcome":
+                                 call.outcome.value if call.outcome else None})
+
+    def forget_offer(self, call_id: str, agent_id: str) -> None:
+        """The offer went elsewhere (no answer): take the pop off this agent's screen."""
+        if self._agent_of_call.get(call_id) == agent_id:
+            self._agent_of_call.pop(call_id, None)
+            self.publish(agent_id, {"type": "pop_cancelled", "call_id": call_id})
+
+    # --- the pop -------------------------------------------------------------------------
+
+    async def _pop(self, ringing: OfferRinging) -> None:
+        try:
+            call_db_id = await self._pool.fetchval("SELECT id FROM calls WHERE linkedid = $1",
+                                                   ringing.call_id)
+        except (asyncpg.PostgresError, OSError):
+            call_db_id = None
+        summary = self._ivr(ringing.call_id)
+        base = {"type": "pop", "call_id": ringing.call_id, "call_db_id": call_db_id, "skill": ringing.skill,
+                "agent_id": ringing.agent_id, "ringing_at": ringing.at,
+                "caller": {"number": ringing.caller_number, "name": ringing.caller_name},
+                "ivr": ivr_json(summary)}
+        lookup = asyncio.ensure_future(self._lookup(ringing.call_id, ringing.caller_number,
+                                                    base["ivr"].get("order_number")))
+        done, _ = await asyncio.wait({lookup}, timeout=self._deadline)
+        if done:
+            pop = {**base, **lookup.result()}
+            self._show(ringing.agent_id, pop)
+            return
+        self._show(ringing.agent_id, {**base, **context_json(None, None, "pending", [])})
+        try:
+            rest = await lookup
+        except Exception as exc:  # the lookup itself never raises; belt and braces
+            log.warning("pop_lookup_failed", error=str(exc))
+            rest = context_json(None, None, "unavailable", [])
+        if self._agent_of_call.get(ringing.call_id) == ringing.agent_id:
+            self._show(ringing.agent_id, {**base, **rest, "type": "pop_update"})
+
+    def _show(self, agent_id: str, pop: dict[str, Any]) -> None:
+        self.feed(agent_id).pop = pop
+        self.pops += 1
+        self.publish(agent_id, pop)
+
+    async def _lookup(self, call_id: str, number: str, order_number: Any) -> dict[str, Any]:
+        found: CustomerContext | None = None
+        asked: OrderContext | None = None
+        try:
+            async with asyncio.timeout(self._lookup_timeout):
+                if number:
+                    found = await self._provider.customer_by_phone(number)
+                if isinstance(order_number, str) and order_number:
+                    asked = await self._provider.order_by_number(order_number)
+        except (OrderLookupError, TimeoutError) as exc:
+            log.warning("pop_context_unavailable", error=str(exc) or type(exc).__name__)
+            return context_json(None, None, "unavailable", [])
+        customer = found.customer if found else asked.customer if asked else None
+        tickets: list[dict[str, Any]] = []
+        if customer is not None:
+            await self._record(
+                "UPDATE calls SET customer_id = $2 WHERE linkedid = $1 AND customer_id IS NULL",
+                call_id, customer.id)
+            try:
+                rows = await self._pool.fetch(OPEN_TICKETS_SQL, customer.id)
+                tickets = [{"id": r["id"], "kind": r["kind"], "status": r["status"], "subject": r["subject"],
+                            "order_number": r["order_number"],
+                            "reply_due_at": r["reply_due_at"].isoformat() if r["reply_due_at"] else None}
+                           for r in rows]
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("pop_tickets_unavailable", error=str(exc))
+        return context_json(found, asked, "ok" if customer else "unknown_caller", tickets)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

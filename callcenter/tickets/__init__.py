@@ -1,0 +1,1 @@
+"""After-sales tickets: the workflow (pure) and its store."""

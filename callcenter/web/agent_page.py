@@ -1,0 +1,105 @@
+"""``/agent`` (role agent) and its WebSocket ``/ws/agent?since=N``.
+
+The socket is authenticated by the session cookie and refused from another origin. On connect
+the server sends ``hello`` with its latest sequence number, then either every event after
+``since`` or, when the browser is too far behind, a ``snapshot`` (the current pop and state),
+then live events. Messages from the browser are not needed and are capped at 1 KiB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from aiohttp import WSMsgType, web
+
+from callcenter.console.hub import ConsoleHub
+from callcenter.web.api_calls import POOL
+from callcenter.web.auth import current_session
+from callcenter.web.kb_page import check_page_role, page_shell
+from callcenter.web.openapi import Api
+from callcenter.web.wallboard import same_origin
+
+HUB = web.AppKey("console_hub", ConsoleHub)
+
+
+async def agent_login(request: web.Request, agent_db_id: int | None) -> str | None:
+    if agent_db_id is None:
+        return None
+    login: str | None = await request.app[POOL].fetchval("SELECT login FROM agents WHERE id = $1",
+                                                          agent_db_id)
+    return login
+
+
+async def agent_page(request: web.Request) -> web.Response:
+    check_page_role(request, ("agent",))
+    session = current_session(request)
+    assert session is not None
+    login = await agent_login(request, session.user.agent_id) or ""
+    body = (f'<main id="console" class="console" data-agent="{login}"></main>'
+            '<aside><section id="kb-panel"></section></aside>'
+            '<script type="module" src="/static/kb-panel.js"></script>'
+            '<link rel="stylesheet" href="/static/kb-panel.css">')
+    return page_shell(request, prefix="console.", title_key="console.title", script="console-agent.js",
+                      css="console-agent.css", body=body)
+
+
+async def agent_socket(request: web.Request) -> web.StreamResponse:
+    session = current_session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    if session.user.role != "agent":
+        raise web.HTTPForbidden(text="agents only")
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+    login = await agent_login(request, session.user.agent_id)
+    if login is None:
+        raise web.HTTPForbidden(text="this user is not linked to an agent")
+    try:
+        since = int(request.query.get("since", "0"))
+    except ValueError:
+        since = 0
+    hub = request.app[HUB]
+    ws = web.WebSocketResponse(heartbeat=15.0, max_msg_size=1024)
+    await ws.prepare(request)
+    with hub.listen(login) as queue:
+        feed = hub.feed(login)
+        await ws.send_json({"type": "hello", "seq": feed.seq, "agent_id": login})
+        backlog = hub.since(login, since) if since >= 0 else None
+        if backlog is None or since == 0:
+            await ws.send_json(hub.snapshot(login))
+        else:
+            for event in backlog:
+                await ws.send_json(event)
+        sent = feed.seq
+        sender = asyncio.create_task(_forward(ws, queue, sent))
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    return ws
+
+
+async def _forward(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, object]], sent: int) -> None:
+    while not ws.closed:
+        event = await queue.get()
+        if int(str(event.get("seq", 0))) <= sent:
+            continue
+        try:
+            await ws.send_json(event)
+        except (ConnectionResetError, RuntimeError):
+            return
+
+
+def feature(hub: ConsoleHub) -> Callable[[web.Application, Api], None]:
+    def register(app: web.Application, api: Api) -> None:
+        app[HUB] = hub
+        app.router.add_get("/agent", agent_page)
+        app.router.add_get("/ws/agent", agent_socket)
+
+    return register
