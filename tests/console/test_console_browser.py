@@ -92,6 +92,9 @@ async def test_agent_gets_the_pop_before_answering_opens_a_refund_ticket_and_wra
                 orders = await page.locator(".order").evaluate_all("nodes => nodes.map(n => n.dataset.order)")
                 assert orders and set(orders) <= numbers and orders[0] in numbers
                 assert "returns_menu" in await text(page, ".pop-ivr") or "main_menu" in await text(page, ".pop-ivr")
+                # the knowledge-base panel beside the pop suggests articles for this call
+                await until(lambda: page.locator("#kb-panel .kb-open").count(), lambda v: v >= 1,
+                            "knowledge-base suggestions")
 
                 # answered: the timer runs
                 await until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "talking",
