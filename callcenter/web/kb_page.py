@@ -32,11 +32,29 @@ def page_shell(request: web.Request, *, prefix: str, title_key: str, script: str
 <script type="application/json" id="page-i18n">{data}</script>
 <script type="module" src="/static/{script}"></script></head>
 <body><header class="page-header"><h1>{title}</h1>
-<nav><a href="/supervisor">{html.escape(strings.get(prefix + "nav.home", "Home"))}</a>
-<a href="/kb">{html.escape(strings.get(prefix + "nav.kb", "Knowledge base"))}</a>
-<a href="/reports">{html.escape(strings.get(prefix + "nav.reports", "Reports"))}</a></nav></header>
+<nav>{navigation(request, lang)}</nav></header>
 {body}
 </body></html>""")
+
+
+# the pages, and who may open them (the navigation shows each user only theirs)
+PAGES = (("/agent", "nav.agent", ("agent",)),
+         ("/supervisor", "nav.supervisor", ("supervisor", "admin")),
+         ("/qa", "nav.qa", ("qa", "supervisor", "admin")),
+         ("/reports", "nav.reports", ("supervisor", "admin")),
+         ("/kb", "nav.kb", ("supervisor", "admin")))
+
+
+def navigation(request: web.Request, lang: str) -> str:
+    session = current_session(request)
+    role = session.user.role if session is not None else ""
+    strings = catalog(lang)
+    links = []
+    for path, key, roles in PAGES:
+        if role in roles:
+            current = ' aria-current="page"' if request.path == path else ""
+            links.append(f'<a href="{path}"{current}>{html.escape(strings.get(key, key))}</a>')
+    return "".join(links)
 
 
 def check_page_role(request: web.Request, roles: tuple[str, ...]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import aiohttp
@@ -15,6 +16,7 @@ from tests.integration.test_serve import settings_for
 REPO = Path(__file__).resolve().parents[2]
 # path -> the roles that may GET it (everyone else: 403; nobody logged in: 401 or to /login)
 ACCESS = {
+    "/agent": {"agent"},
     "/qa": {"qa", "supervisor", "admin"},
     "/api/qa/calls": {"qa", "supervisor", "admin"},
     "/api/qa/calls.csv": {"qa", "supervisor", "admin"},
@@ -52,5 +54,12 @@ async def test_each_role_reaches_only_its_pages_and_apis(db_url: str, tmp_path: 
                         response = await http.get(base + path, allow_redirects=False)
                         expected = 200 if role in allowed else 403
                         assert response.status == expected, (role, path, response.status)
+                    home = {"agent": "/agent", "qa": "/qa"}.get(role, "/supervisor")
+                    page = await (await http.get(base + home)).text()
+                    nav = re.search(r"<nav>(.*?)</nav>", page, re.S)
+                    assert nav is not None
+                    links = set(re.findall(r'href="([^"]+)"', nav.group(1)))
+                    assert home in links
+                    assert all(role in ACCESS.get(link, {role}) for link in links), (role, links)
             actions = {r["action"] for r in await pool.fetch("SELECT DISTINCT action FROM audit_log")}
             assert "login" in actions or "login_ok" in actions or any("login" in a for a in actions)
