@@ -217,7 +217,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
     features = [api_recordings.feature(recording_access), agent_page.feature(console), *KNOWLEDGE_AND_REPORTS]
     runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
-                                    features=features),
+                                    features=features, trust_proxy=settings.http.trust_proxy),
                            access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)

@@ -96,8 +96,12 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """``trust_proxy``: believe ``X-Forwarded-Proto`` from a TLS-terminating reverse proxy (the
+    session cookie is then marked Secure); leave false when clients reach the server directly."""
+
     host: str = "127.0.0.1"
     port: int = 8080
+    trust_proxy: bool = False
 
     def __post_init__(self) -> None:
         _check(0 <= self.port < 65536, "http.port", "must be between 0 and 65535")

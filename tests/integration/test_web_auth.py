@@ -121,3 +121,15 @@ async def test_pages_carry_security_headers_and_api_needs_login(client: TestClie
     assert page.headers["X-Frame-Options"] == "DENY"
     doc = await (await client.get("/api/openapi.json")).json()
     assert "/api/calls" in doc["paths"] and doc["openapi"].startswith("3.")
+
+
+async def test_behind_a_trusted_tls_proxy_the_session_cookie_is_secure(pool: asyncpg.Pool) -> None:
+    await UserStore(pool).create_user("tlsboss", "TLS Boss", "supervisor", "demo")
+    for trusted, secure in ((True, True), (False, False)):
+        app = make_app(Health(ami=lambda: (True, "up"), database=_db_ok), Metrics(), pool, trust_proxy=trusted)
+        async with TestClient(TestServer(app)) as test_client:
+            response = await test_client.post("/login", json={"login": "tlsboss", "password": "demo"},
+                                              headers={"X-Forwarded-Proto": "https"})
+            assert response.status == 200
+            cookie = response.headers.get("Set-Cookie", "")
+            assert ("Secure" in cookie) is secure, cookie
