@@ -13,7 +13,7 @@ from aiohttp import web
 from callcenter.agents.service import AgentService
 from callcenter.metrics import Metrics
 from callcenter.routing.engine import RoutingEngine
-from callcenter.web import api_agents, api_calls, login
+from callcenter.web import api_agents, api_calls, api_users, login
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import (
     SESSION,
@@ -81,6 +81,7 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
         app[THROTTLE] = LoginThrottle()
         api = Api()
         login.register(app, api)
+        api_users.register(app, api)
         api_calls.register(api)
         if agents is not None and engine is not None:
             app[api_agents.AGENTS] = agents
