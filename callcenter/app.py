@@ -163,7 +163,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     console = ConsoleHub(orders, pool, ivr_summary)
     agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
-                          bridge_options="p,F(survey^s^1)"
+                          bridge_options="pF(survey^s^1)"
                           if settings.ivr.post_call_survey else "p")
     engine.add_sink(offers.carry_out)
     seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []

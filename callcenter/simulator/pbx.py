@@ -59,6 +59,8 @@ class Pbx:
         self.events_emitted = 0
         self.idle_waiters: list[Callable[[], None]] = []
         self.globals: dict[str, str] = {}
+        # what Asterisk would write as WARNING to its log: (module, message)
+        self.warnings: list[tuple[str, str]] = []
 
     # --- events ------------------------------------------------------------------------------
 
@@ -69,6 +71,11 @@ class Pbx:
                 listener(pairs)
             except Exception:
                 log.exception("simulator event listener failed")
+
+    def warn(self, module: str, message: str) -> None:
+        """A WARNING line of Asterisk's log (kept for the tests; nothing on AMI)."""
+        self.warnings.append((module, message))
+        log.warning("asterisk %s: %s", module, message)
 
     def channel_event(self, ch: Channel, name: str, *extra: tuple[str, str]) -> None:
         self.emit(frames.channel_event(name, ch, *extra))
