@@ -96,6 +96,7 @@ class Server:
     http_port: int
     clock: Clock
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    console: ConsoleHub | None = None
 
     async def resync(self) -> None:
         """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
@@ -224,7 +225,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.http.port
     server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
-                    offers, ivr, runner, port, clock)
+                    offers, ivr, runner, port, clock, console=console)
 
     async def on_link(state: str) -> None:
         if state == "up":

@@ -34,3 +34,24 @@ async def test_answered_call_with_the_survey_gives_asterisk_no_option_warning(
         assert h.simulator.pbx.warnings == []
     [row] = rows
     assert row["outcome"] == "answered"
+
+
+async def test_a_missed_offer_takes_the_pop_off_the_agents_screen_and_snapshot(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("nora", "1001", {"refunds": 5}), agent_entry("rita", "1002", {"refunds": 2})]
+    phones = [phone("1001", never_answers=True), phone("1002", hangup_after_s=5.0)]
+    policy = {"defaults": {"ring_timeout_s": 6, "wrap_up_s": 3}, "skills": {"refunds": REFUNDS}}
+    async with running(tmp_path, fresh_db, policy=policy, agents=agents, phones=phones) as h:
+        console = h.server.console
+        assert console is not None
+        h.call(caller(EN_CUSTOMERS[0]))
+        await h.wait_for(lambda: console.feed("nora").pop is not None, 60, "pop for nora")
+        call_id = console.feed("nora").pop["call_id"]  # type: ignore[index]
+        await h.wait_for(lambda: len(h.probe.offers()) == 2, 60, "re-offered to rita")
+        await h.wait_for(lambda: console.snapshot("nora")["pop"] is None, 5, "nora's pop cancelled")
+        kinds = [e["type"] for e in console.feed("nora").events if e.get("call_id") == call_id]
+        assert kinds[-1] == "pop_cancelled" and "pop" in kinds
+        await h.wait_for(lambda: console.snapshot("rita")["pop"] is not None, 30, "rita's pop")
+        assert console.snapshot("rita")["pop"]["call_id"] == call_id
+        await h.finish()
+        assert console.snapshot("nora")["pop"] is None
