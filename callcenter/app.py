@@ -187,7 +187,8 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         call = tracker.calls.get(linkedid)
         return call is not None and call.answered_at is not None
 
-    handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now)
+    handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now,
+                             on_queued=lambda key: recorder.mark_changed({key}))
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     orders, CallbackTickets(pool),
                     redirector=AmiRedirector(ami), answered=answered,

@@ -55,3 +55,22 @@ async def test_a_missed_offer_takes_the_pop_off_the_agents_screen_and_snapshot(
         assert console.snapshot("rita")["pop"]["call_id"] == call_id
         await h.finish()
         assert console.snapshot("nora")["pop"] is None
+
+
+async def test_queued_at_is_when_the_call_became_ready_to_route_even_if_offered_before_hold_music(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("rita", "1002", {"refunds": 3})]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents,
+                       phones=[phone("1002", answer_after_s=0.5, hangup_after_s=5.0)]) as h:
+        h.call(caller(EN_CUSTOMERS[0]))
+        await h.wait_for(lambda: bool(h.probe.offers()), 60, "offer")
+        [row] = await h.finish()
+        [enqueued] = h.probe.enqueued()
+        [offer] = h.probe.offers()
+    assert row["outcome"] == "answered"
+    assert row["queued_at"] is not None
+    assert abs(row["queued_at"].timestamp() - enqueued.at) <= 0.1
+    # what the KPIs report as this call's answer time is what the router measured
+    assert row["answered_at"].timestamp() - row["queued_at"].timestamp() == pytest.approx(
+        row["answered_at"].timestamp() - enqueued.at, abs=0.1)
+    assert offer.at - enqueued.at < 0.5
