@@ -64,7 +64,7 @@ from callcenter.web import (
     wallboard,
 )
 from callcenter.web.app import Health, make_app
-from ivr.heartbeat import run_heartbeat
+from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
 from ivr.runner import IvrRunner
 from ivr.sinks import AmiRedirector
@@ -97,9 +97,19 @@ class Server:
     clock: Clock
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     console: ConsoleHub | None = None
+    reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
+    reconciled: bool = False  # done since the link last came up (healthz)
 
     async def resync(self) -> None:
         """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
+        self.reconciling = True
+        try:
+            await self._resync()
+            self.reconciled = True
+        finally:
+            self.reconciling = False
+
+    async def _resync(self) -> None:
         channels = await self.ami.send(messages.core_show_channels())
         bridges = await self.ami.send(messages.bridge_list())
         changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now())
@@ -216,7 +226,17 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         metrics.db_up.set(1 if ok else 0)
         return ok, "up" if ok else "unreachable"
 
-    health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
+    heartbeat = Heartbeat(ami.send)
+
+    def calls_health() -> tuple[bool, str]:
+        if server.reconciling:
+            return False, "reconciling with Asterisk"
+        if not server.reconciled:
+            return False, "not reconciled with Asterisk since the link came up"
+        return True, "reconciled"
+
+    health = Health(ami=lambda: (ami.connected, ami.state), database=database_health,
+                    checks={"ivr": heartbeat.status, "calls": calls_health})
     features = [api_recordings.feature(recording_access), agent_page.feature(console), *KNOWLEDGE_AND_REPORTS]
     runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
                                     features=features, trust_proxy=settings.http.trust_proxy),
@@ -234,7 +254,10 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                 await server.resync()
             except AmiError as exc:
                 log.warning("ami_resync_failed", error=str(exc))
+        else:
+            server.reconciled = False
 
+    ami.observe_link(heartbeat.on_link)  # first: the IVR is alive for the dialplan at once
     ami.observe_link(on_link)
     ami.observe_link(offers.on_link)
     _spawn(server, "ami", ami.run())
@@ -244,7 +267,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     _spawn(server, "agent-states", agents.run())
     _spawn(server, "ivr-log", ivr_log.run())
     _spawn(server, "ivr-flows", flows.watch(2.0))
-    _spawn(server, "ivr-heartbeat", run_heartbeat(ami.send))
+    _spawn(server, "ivr-heartbeat", heartbeat.run())
     try:
         yield server
     finally:

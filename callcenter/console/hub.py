@@ -22,11 +22,11 @@ from typing import Any
 import asyncpg
 import structlog
 
+from callcenter.agents.model import AgentState
 from callcenter.calls.model import Call, CallState
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
 from callcenter.orders.provider import OrderContextProvider, OrderLookupError
-from callcenter.agents.model import AgentState
 from callcenter.routing.decisions import AgentStateChanged
 from callcenter.routing.offers import OfferRinging
 

@@ -9,6 +9,7 @@ Everything here is synchronous and driven by the :class:`~.clock.Clock`: no I/O,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable
@@ -61,6 +62,9 @@ class Pbx:
         self.globals: dict[str, str] = {}
         # what Asterisk would write as WARNING to its log: (module, message)
         self.warnings: list[tuple[str, str]] = []
+        # cleared while the AMI side is frozen (a stopped Asterisk seen from the AMI client)
+        self.ami_thawed = asyncio.Event()
+        self.ami_thawed.set()
 
     # --- events ------------------------------------------------------------------------------
 

@@ -90,6 +90,16 @@ class PbxSimulator:
             session.close()
         return len(sessions)
 
+    def freeze_ami(self) -> None:
+        """The AMI side stops (as ``kill -STOP`` looks to the client): nothing is read, answered
+        or sent, new connections get no banner, and the events of what happens meanwhile (the
+        calls go on: callers hang up, agents leave) are lost to every client."""
+        self.pbx.ami_thawed.clear()
+
+    def thaw_ami(self) -> None:
+        """The AMI side goes on (``kill -CONT``): what clients sent meanwhile is read now."""
+        self.pbx.ami_thawed.set()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = AmiSession(self.pbx, reader, writer)
         self._sessions.add(session)
