@@ -205,12 +205,14 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     calls = CallStore(pool)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,
-                            on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active)
+                            on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active,
+                            on_ended_saved=lambda _: registry.wake())
     # Order matters: the tracker sees each event before routing and the IVR act on it.
     ami.subscribe(recorder.on_event)
     ami.observe_actions(recorder.on_action)
     ami.subscribe(offers.on_ami_event)
     ami.subscribe(ivr.on_event)
+    ami.subscribe(lambda event: registry.on_ami_event(event))
     local_recordings = path_mapper(settings.recording.monitor_dir, settings.recording.local_dir)
     registry = RecordingRegistry(pool, local_recordings, settings.recording.grace_s, clock.now,
                                  queue=JobQueue(pool, retry_base_s=settings.asr.retry_base_s,

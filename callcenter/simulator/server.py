@@ -168,20 +168,23 @@ class PbxSimulator:
         await sleep(self.clock, seconds)
 
     async def wait_idle(self, timeout_s: float | None = None) -> None:
-        """Wait until no channel is left (``timeout_s`` in real seconds).
+        """Wait until no channel is left and every recording file is closed (``timeout_s`` in
+        real seconds).
 
         Raises:
             TimeoutError: channels were still up after ``timeout_s``.
         """
-        if not self.pbx.channels:
-            return
-        idle = asyncio.Event()
-        self.pbx.idle_waiters.append(idle.set)
-        try:
-            await asyncio.wait_for(idle.wait(), timeout_s)
-        finally:
-            if idle.set in self.pbx.idle_waiters:
-                self.pbx.idle_waiters.remove(idle.set)
+        async with asyncio.timeout(timeout_s):
+            if self.pbx.channels:
+                idle = asyncio.Event()
+                self.pbx.idle_waiters.append(idle.set)
+                try:
+                    await idle.wait()
+                finally:
+                    if idle.set in self.pbx.idle_waiters:
+                        self.pbx.idle_waiters.remove(idle.set)
+            while self.pbx.recorders.closing:
+                await asyncio.sleep(0.005)
 
     # --- inspection ------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Each test runs the whole server against the PBX simulator (``sim_harness.running
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -74,3 +75,34 @@ async def test_queued_at_is_when_the_call_became_ready_to_route_even_if_offered_
     assert row["answered_at"].timestamp() - row["queued_at"].timestamp() == pytest.approx(
         row["answered_at"].timestamp() - enqueued.at, abs=0.1)
     assert offer.at - enqueued.at < 0.5
+
+
+async def test_recordings_are_final_right_after_the_hang_up_not_after_the_grace_time(
+        fresh_db: str, tmp_path: Path) -> None:
+    talk_s = 30.0
+    agents = [agent_entry("rita", "1002", {"refunds": 3})]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, speed=10.0, grace_s=30.0,
+                       phones=[phone("1002", answer_after_s=1.0, hangup_after_s=talk_s)]) as h:
+        h.call(caller(EN_CUSTOMERS[0], survey=None))
+        pool = h.server.database.pool
+        final_at: list[float] = []
+
+        async def probe() -> None:
+            while True:
+                states = await pool.fetch("SELECT status FROM recordings")
+                if states and all(r["status"] != "recording" for r in states):
+                    final_at.append(h.now)
+                    return
+                await asyncio.sleep(0.01)
+
+        watcher = asyncio.create_task(probe())
+        await h.wait_for(lambda: bool(final_at), 300, "recordings final")
+        await watcher
+        [row] = await h.finish()
+        recordings = await pool.fetch("SELECT status, duration_s FROM recordings")
+    assert row["outcome"] == "answered"
+    assert len(recordings) == 3 and {r["status"] for r in recordings} == {"final"}
+    assert all(r["duration_s"] >= talk_s - 2 for r in recordings)
+    ended = row["ended_at"].timestamp()
+    # well inside the 30 s fallback: within a few percent of the call's length
+    assert final_at[0] - ended <= 0.1 * talk_s, final_at[0] - ended
