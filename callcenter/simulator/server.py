@@ -15,7 +15,7 @@ from callcenter.simulator.clock import ScaledClock, epoch, sleep
 from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.model import STATE_DESC
 from callcenter.simulator.pbx import Pbx
-from callcenter.simulator.recorder import RecordingInfo
+from callcenter.simulator.recorder import CLOSE_DELAY_S, RecordingInfo
 from callcenter.simulator.scenario import CallerScript, Scenario, load_scenario
 from callcenter.simulator.session import AmiSession
 
@@ -183,8 +183,8 @@ class PbxSimulator:
                 finally:
                     if idle.set in self.pbx.idle_waiters:
                         self.pbx.idle_waiters.remove(idle.set)
-            while self.pbx.recorders.closing:
-                await asyncio.sleep(0.005)
+            if self.pbx.recorders.closing:  # closed CLOSE_DELAY_S after their stop
+                await self.sleep(2 * CLOSE_DELAY_S)
 
     # --- inspection ------------------------------------------------------------------------
 
