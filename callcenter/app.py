@@ -32,6 +32,7 @@ from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.calls.handoff import RoutingHandoff
 from callcenter.calls.ivr_log import IvrLog
+from callcenter.calls.model import CallState
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
@@ -66,7 +67,7 @@ from callcenter.web import (
 from callcenter.web.app import Health, make_app
 from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
-from ivr.runner import IvrRunner
+from ivr.runner import CallStart, IvrRunner
 from ivr.sinks import AmiRedirector
 from ivr.validate import Checks
 
@@ -99,6 +100,7 @@ class Server:
     console: ConsoleHub | None = None
     reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
     reconciled: bool = False  # done since the link last came up (healthz)
+    resyncs: int = 0
 
     async def resync(self) -> None:
         """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
@@ -110,9 +112,11 @@ class Server:
             self.reconciling = False
 
     async def _resync(self) -> None:
+        asked_at = self.clock.now()
         channels = await self.ami.send(messages.core_show_channels())
         bridges = await self.ami.send(messages.bridge_list())
-        changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now())
+        changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now(),
+                                       asked_at=asked_at)
         live = [c.linkedid for c in self.tracker.live_calls()]
         stored = await self.calls.load_live(live)
         for call in self.tracker.live_calls():
@@ -121,8 +125,29 @@ class Server:
                 self.calls.restore(call, record)
         self.recorder.resume_sequences(await self.calls.event_sequences(
             [uid for c in self.tracker.live_calls() for uid in c.legs]))
+        # calls stored as live that Asterisk no longer has: from a previous run of the server
+        # (or one this run lost sight of), ended with an honest reason
+        closed = await self.calls.close_unseen(
+            [c.linkedid for c in self.tracker.calls.values()], asked_at,
+            "link_down" if self.resyncs else "server_down")
+        self.resyncs += 1
         self.recorder.mark_changed(changed)
-        log.info("ami_resynced", live_calls=len(live), changed=len(changed))
+        fixed = self.offers.reconcile(self.tracker.calls.get)
+        adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
+        log.info("ami_resynced", live_calls=len(live), changed=len(changed), closed=len(closed),
+                 ivr_adopted=len(adopted), **fixed)
+
+    def _may_start_ivr(self, start: CallStart, kind: str) -> bool:
+        """A channel in AGI that no IVR session serves: restart its flow unless it is a caller
+        holding a place in the queue (hold music runs under AGI too) or already answered."""
+        if kind != "inbound":
+            return True
+        key = self.tracker.call_key_for_uniqueid(start.uniqueid) or start.linkedid
+        call = self.tracker.calls.get(key)
+        if call is not None and (call.queued_at is not None or call.answered_at is not None
+                                 or call.state is not CallState.IVR):
+            return False
+        return self.engine.router.call_status(key) is None
 
 
 def _spawn(server: Server, name: str, coro: Coroutine[Any, Any, None]) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -233,16 +233,46 @@ class IvrRunner:
 
     def _agi_start(self, event: AmiEvent) -> None:
         start = CallStart.from_event(event)
+        kind = self._kind(start.context)
+        if kind is not None:
+            self.start_call(start, kind)
+
+    def adopt(self, channels: Iterable[AmiEvent], may_start: Callable[[CallStart, str], bool]
+              ) -> list[str]:
+        """After a reconnect or a restart: start the flow for every channel Asterisk reports in
+        AsyncAGI (``CoreShowChannel`` items) that no session here serves, in an IVR or survey
+        context, when ``may_start(start, kind)`` agrees (a caller on hold also runs AGI: the
+        caller's place in the queue decides). Their ``AsyncAGIStart`` was lost with the link;
+        they would wait in silence forever. Returns the channels started."""
+        started: list[str] = []
+        for item in channels:
+            if item.get("Application") != "AGI":
+                continue
+            channel = item.get("Channel")
+            if not channel or channel in self._sessions:
+                continue
+            start = CallStart(channel=channel, linkedid=item.get("Linkedid") or item.get("Uniqueid"),
+                              uniqueid=item.get("Uniqueid"), context=item.get("Context"),
+                              extension=item.get("Extension") or item.get("Exten"),
+                              caller_number=item.get("CallerIDNum"), caller_name=item.get("CallerIDName"),
+                              answered=item.get("ChannelState") == "6")
+            kind = self._kind(start.context)
+            if kind is None or not may_start(start, kind):
+                continue
+            log.info("ivr_call_adopted", call_id=start.linkedid, channel=channel, kind=kind)
+            self.start_call(start, kind)
+            started.append(channel)
+        return started
+
+    def _kind(self, context: str) -> str | None:
         settings = self.settings
-        if start.context in settings.inbound_contexts:
-            kind = "inbound"
-        elif start.context in settings.survey_contexts:
-            kind = "survey"
-        elif start.context in settings.fallback_contexts:
-            kind = "fallback"
-        else:
-            return
-        self.start_call(start, kind)
+        if context in settings.inbound_contexts:
+            return "inbound"
+        if context in settings.survey_contexts:
+            return "survey"
+        if context in settings.fallback_contexts:
+            return "fallback"
+        return None
 
     def start_call(self, start: CallStart, kind: str = "inbound") -> asyncio.Task[None]:
         """Start the flow for a channel that entered AGI (a previous run on it is ended)."""

@@ -103,6 +103,8 @@ class Call:
     first_hangup: tuple[str, str] | None = None  # (uniqueid, event name)
     server_hangup: bool = False
     in_survey: bool = False
+    # set when the end was not seen: "link_down" (reconciled after a reconnect), "server_down"
+    end_reason: str = ""
 
     @property
     def caller(self) -> Leg | None:
@@ -133,6 +135,7 @@ class Call:
             "digits": self.digits,
             "hangup_cause": self.hangup_cause,
             "hangup_by": self.hangup_by or None,
+            "end_reason": self.end_reason or None,
             "arrived_at": iso(self.arrived_at),
             "queued_at": iso(self.queued_at),
             "answered_at": iso(self.answered_at),

@@ -13,11 +13,13 @@ from callcenter.calls.model import Call, CallState, Outcome
 _UPSERT_CALLS = """
 INSERT INTO calls (linkedid, caller_channel, caller_number, caller_name, state, outcome,
                    agent_channel, digits, hangup_cause, hangup_by, arrived_at, queued_at,
-                   answered_at, bridged_at, ended_at, offers, recording_pauses, updated_at)
+                   answered_at, bridged_at, ended_at, offers, recording_pauses, end_reason,
+                   updated_at)
 SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                              $6::text[], $7::text[], $8::text[], $9::int[], $10::text[],
                              $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
-                             $14::timestamptz[], $15::timestamptz[], $16::jsonb[], $17::jsonb[])
+                             $14::timestamptz[], $15::timestamptz[], $16::jsonb[], $17::jsonb[],
+                             $18::text[])
 ON CONFLICT (linkedid) DO UPDATE SET
     caller_channel = EXCLUDED.caller_channel, caller_number = EXCLUDED.caller_number,
     caller_name = EXCLUDED.caller_name, state = EXCLUDED.state, outcome = EXCLUDED.outcome,
@@ -26,7 +28,8 @@ ON CONFLICT (linkedid) DO UPDATE SET
     arrived_at = LEAST(calls.arrived_at, EXCLUDED.arrived_at), queued_at = EXCLUDED.queued_at,
     answered_at = EXCLUDED.answered_at, bridged_at = EXCLUDED.bridged_at,
     ended_at = EXCLUDED.ended_at, offers = EXCLUDED.offers,
-    recording_pauses = EXCLUDED.recording_pauses, updated_at = now()
+    recording_pauses = EXCLUDED.recording_pauses,
+    end_reason = coalesce(EXCLUDED.end_reason, calls.end_reason), updated_at = now()
 """
 
 _UPSERT_LEGS = """
@@ -72,7 +75,7 @@ class CallStore:
     async def save_calls(self, calls: list[Call]) -> None:
         if not calls:
             return
-        call_cols: list[list[Any]] = [[] for _ in range(17)]
+        call_cols: list[list[Any]] = [[] for _ in range(18)]
         leg_cols: list[list[Any]] = [[] for _ in range(9)]
         rec_cols: list[list[Any]] = [[] for _ in range(4)]
         for call in calls:
@@ -82,7 +85,8 @@ class CallStore:
                    record["agent_channel"], call.digits, call.hangup_cause, call.hangup_by or None,
                    _ts(call.arrived_at), _ts(call.queued_at), _ts(call.answered_at),
                    _ts(call.bridged_at), _ts(call.ended_at), json.dumps(record["offers"]),
-                   json.dumps([[_iso(a), _iso(b)] for a, b in call.recording_pauses])]
+                   json.dumps([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
+                   call.end_reason or None]
             for col, value in zip(call_cols, row, strict=True):
                 col.append(value)
             for leg in call.legs.values():
@@ -135,6 +139,22 @@ class CallStore:
             call.state = CallState.QUEUED  # on hold in the queue: AGI too, as seen in the lists
         if call.state is CallState.ENDED and row["outcome"] and call.outcome is None:
             call.outcome = Outcome(row["outcome"])
+
+    async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:
+        """End the stored calls still live in the database that Asterisk no longer has (not in
+        ``live``, arrived before ``before``): their end was never seen, so ``end_reason`` says
+        why, ``hangup_by`` is unknown and the outcome is what is known (answered, hung up in
+        the IVR, else failed). Returns their linkedids."""
+        rows = await self._pool.fetch(
+            """UPDATE calls SET state = 'ended', end_reason = $3, hangup_by = 'unknown',
+                   ended_at = coalesce(ended_at, greatest(arrived_at, updated_at)),
+                   outcome = coalesce(outcome, CASE WHEN answered_at IS NOT NULL THEN 'answered'
+                                                    WHEN state = 'ivr' THEN 'ivr_hangup'
+                                                    ELSE 'failed' END)
+               WHERE state <> 'ended' AND linkedid <> ALL($1::text[]) AND arrived_at < $2
+               RETURNING linkedid""",
+            live, datetime.fromtimestamp(before, UTC), reason)
+        return [row["linkedid"] for row in rows]
 
     async def event_sequences(self, scopes: list[str]) -> dict[str, int]:
         if not scopes:

@@ -618,13 +618,15 @@ class CallTracker:
 
     # --- resync ---------------------------------------------------------------------------
 
-    def rebuild(self, channels: Iterable[AmiEvent], bridges: Iterable[AmiEvent], now: float
-                ) -> set[str]:
+    def rebuild(self, channels: Iterable[AmiEvent], bridges: Iterable[AmiEvent], now: float,
+                asked_at: float | None = None) -> set[str]:
         """Rebuild live calls from ``CoreShowChannels`` and ``BridgeList`` answers.
 
         Calls this tracker thought live but Asterisk no longer has are ended (``hangup_by``
-        ``unknown``); calls it did not know are created; known calls keep what events taught.
-        Returns the keys of the calls that changed.
+        ``unknown``, ``end_reason`` ``link_down``), and so are such legs of live calls; calls it
+        did not know are created; known calls keep what events taught. Calls and legs that
+        appeared after the lists were asked for (``asked_at``) are not in them and are left
+        alone. Returns the keys of the calls that changed.
         """
         fresh = CallTracker(self.config)
         items = sorted(channels, key=lambda e: _uid_order(e.get("Uniqueid")))
@@ -635,16 +637,18 @@ class CallTracker:
         del bridges  # bridge membership is carried by each channel's BridgeId
         changed: set[str] = set()
         live_uids = {item.get("Uniqueid") for item in items}
+        since = now if asked_at is None else asked_at
         for call in list(self.calls.values()):
             if not call.live:
                 continue
             caller = call.caller
-            if caller is not None and caller.uniqueid not in live_uids:
+            if caller is not None and caller.uniqueid not in live_uids and caller.created_at < since:
                 for leg in call.legs.values():
                     if leg.ended_at is None:
                         leg.ended_at = now
                         self._by_name.pop(leg.channel, None)
                 call.hangup_by = "unknown"
+                call.end_reason = "link_down"
                 self._end_call_unknown(call, now)
                 changed.add(call.linkedid)
         for key, call in fresh.calls.items():
@@ -656,12 +660,23 @@ class CallTracker:
                     self._by_name[leg.channel] = uid
                 changed.add(key)
             else:
+                # legs Asterisk no longer has ended while the link was down
+                for uid, leg in mine.legs.items():
+                    if leg.ended_at is None and uid not in live_uids and leg.created_at < since:
+                        leg.ended_at = now
+                        self._by_name.pop(leg.channel, None)
+                        changed.add(mine.linkedid)
                 state = call.state
+                agent_uid = call.agent_uniqueid
                 if state is CallState.IVR and mine.queued_at is not None:
                     # the lists cannot tell the queue's hold from the IVR (both run AGI)
                     state = CallState.QUEUED
-                if mine.state != state or mine.agent_uniqueid != call.agent_uniqueid:
-                    mine.state, mine.agent_uniqueid = state, call.agent_uniqueid
+                if mine.answered_at is not None and state is not CallState.TALKING:
+                    # answered before: the agent left meanwhile (the caller may be in the
+                    # survey); the call keeps its agent and stays answered
+                    state, agent_uid = CallState.TALKING, agent_uid or mine.agent_uniqueid
+                if mine.state != state or mine.agent_uniqueid != agent_uid:
+                    mine.state, mine.agent_uniqueid = state, agent_uid
                     if call.bridged_at is not None and mine.bridged_at is None:
                         mine.bridged_at = mine.answered_at = call.bridged_at
                     changed.add(mine.linkedid)

@@ -23,13 +23,14 @@ busy *and* unregistered, so the tracker reads the cause); an unregistered phone 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from callcenter.agents.model import device_of
+from callcenter.agents.model import AgentState, device_of
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError, AmiLinkLost, AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
@@ -44,11 +45,18 @@ log = structlog.get_logger("callcenter.routing")
 Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
 
 _FAILED_RESULTS = ("no_answer", "busy", "unavailable", "failed")
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-fA-F]+(;[12])?$")
 _DOWN_DEVICE_STATES = ("UNAVAILABLE", "INVALID")
 _UP_DEVICE_STATES = ("NOT_INUSE", "INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD")
 _CONTACT = {"Reachable": True, "Created": True, "NonQualified": True, "Updated": True,
             "Unreachable": False, "Removed": False}
 _PEER = {"Reachable": True, "Registered": True, "Unreachable": False, "Unregistered": False}
+
+
+def channel_device(channel: str) -> str:
+    """The device a channel belongs to: ``PJSIP/1002-0000001a`` → ``PJSIP/1002``,
+    ``Local/1001@sim-agent-00000007;1`` → ``Local/1001@sim-agent``."""
+    return _CHANNEL_SUFFIX.sub("", channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,8 @@ class OfferAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self.originates_sent = 0
         self.originate_errors = 0
+        self._last_event_at = engine.now()
+        self._blind_since: float | None = None
 
     # --- from the IVR ------------------------------------------------------------------------
 
@@ -163,7 +173,15 @@ class OfferAdapter:
         try:
             await self._send(originate)
             self.originates_sent += 1
-        except (AmiNotConnected, AmiLinkLost) as exc:
+        except AmiLinkLost as exc:
+            # written, but the link went before the answer: Asterisk may still carry it out
+            # (a frozen PBX reads it when it resumes). The reconcile after the reconnect looks
+            # for the agent's leg and decides; until then no other offer is made.
+            self.originate_errors += 1
+            log.warning("routing_offer_unconfirmed", call_id=decision.call_id,
+                        agent_id=decision.agent_id, error=str(exc))
+            self._engine.submit(ev.OffersSuspended(self._engine.now()))
+        except AmiNotConnected as exc:
             self.originate_errors += 1
             log.warning("routing_offer_not_sent", call_id=decision.call_id,
                         agent_id=decision.agent_id, error=str(exc))
@@ -289,6 +307,7 @@ class OfferAdapter:
 
     def on_ami_event(self, event: AmiEvent) -> None:
         """Feed every AMI event (cheap for the ones that are not about phones)."""
+        self._last_event_at = self._engine.now()
         name = event.name
         if name == "DeviceStateChange":
             state = event.get("State")
@@ -331,7 +350,100 @@ class OfferAdapter:
         if state == "up":
             self._engine.submit(ev.OffersResumed(now))
         elif state == "down":
+            if self._blind_since is None:
+                # the server has been blind since the last event it got (a frozen PBX is
+                # noticed only when its pings time out)
+                self._blind_since = self._last_event_at
             self._engine.submit(ev.OffersSuspended(now))
+
+    def reconcile(self, call_of: Callable[[str], Call | None]) -> dict[str, int]:
+        """After a reconnect, once the tracker holds what Asterisk reports: make every agent's
+        routing state match the legs that really exist. Returns what was corrected, by kind.
+
+        - offered, but the call is gone: the call is hung up for routing; offered with no agent
+          leg at all: the offer was never carried out (not a miss); offered and bridged: answered;
+        - talking, but the call is gone or the agent's leg is: the talk is over (wrap-up);
+        - an agent with a live leg bridged to a call the router does not see them on: answered
+          there (reality wins);
+        - paused "missed" for an offer that timed out while the server was blind: ready again.
+        """
+        router = self._engine.router
+        now = self._engine.now()
+        fixed: dict[str, int] = {}
+
+        def note(kind: str) -> None:
+            fixed[kind] = fixed.get(kind, 0) + 1
+
+        legs = self._live_agent_legs(call_of)
+        for status in router.agent_statuses():
+            agent_id, call_id = status.agent_id, status.call_id
+            leg_call = legs.get(agent_id)
+            if status.state is AgentState.OFFERED and call_id is not None:
+                call = call_of(call_id)
+                if call is None or not call.live:
+                    self._forget(call_id)
+                    self._engine.submit(ev.CallHungUp(call_id, now))
+                    note("offer_call_gone")
+                elif leg_call is not None and leg_call[0] == call_id and leg_call[1]:
+                    self._answered(call_id, agent_id, now)
+                    note("offer_answered")
+                elif leg_call is None or leg_call[0] != call_id:
+                    self._pending.pop(call_id, None)
+                    self._engine.submit(ev.OfferFailed(call_id, agent_id, "not_sent", now))
+                    note("offer_without_leg")
+            elif status.state is AgentState.TALKING and call_id is not None:
+                call = call_of(call_id)
+                if call is None or not call.live:
+                    self._forget(call_id)
+                    self._engine.submit(ev.CallHungUp(call_id, now))
+                    note("talk_call_gone")
+                elif leg_call is None or leg_call[0] != call_id:
+                    queued = self._calls.get(call_id)
+                    if queued is not None:
+                        queued.talk_ended = True
+                    self._engine.submit(ev.TalkEnded(call_id, now))
+                    note("talk_without_leg")
+            elif leg_call is not None and leg_call[1] and status.call_id != leg_call[0] \
+                    and status.state is not AgentState.TALKING:
+                self._answered(leg_call[0], agent_id, now)
+                note("answered_unseen")
+            elif status.state is AgentState.PAUSED and status.reason == "missed" \
+                    and self._blind_since is not None and status.since >= self._blind_since:
+                self._engine.submit(ev.AgentReady(agent_id, now))
+                note("missed_while_blind")
+        self._blind_since = None
+        if fixed:
+            log.warning("routing_reconciled", **fixed)
+        return fixed
+
+    def _live_agent_legs(self, call_of: Callable[[str], Call | None]) -> dict[str, tuple[str, bool]]:
+        """Agent id -> (call id, bridged) for every live agent leg of a call routing knows."""
+        out: dict[str, tuple[str, bool]] = {}
+        for call_id in list(self._calls) + [s.call_id for s in self._engine.router.agent_statuses()
+                                             if s.call_id]:
+            call = call_of(call_id)
+            if call is None or not call.live:
+                continue
+            for leg in call.legs.values():
+                if leg.uniqueid == call.caller_uniqueid or leg.ended_at is not None:
+                    continue
+                agent_id = self._agent_for_device(channel_device(leg.channel))
+                if agent_id is not None:
+                    bridged = call.agent is leg and call.bridged_at is not None
+                    if bridged or agent_id not in out:
+                        out[agent_id] = (call_id, bridged)
+        return out
+
+    def _answered(self, call_id: str, agent_id: str, now: float) -> None:
+        self._pending.pop(call_id, None)
+        queued = self._calls.get(call_id)
+        if queued is not None:
+            queued.answered_by = agent_id
+        self._engine.submit(ev.OfferAnswered(call_id, agent_id, now))
+
+    def _forget(self, call_id: str) -> None:
+        self._calls.pop(call_id, None)
+        self._pending.pop(call_id, None)
 
     # --- housekeeping ------------------------------------------------------------------------
 

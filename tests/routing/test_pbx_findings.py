@@ -27,7 +27,7 @@ def fresh_db(new_database: Callable[[], str]) -> str:
 async def test_answered_call_with_the_survey_gives_asterisk_no_option_warning(
         fresh_db: str, tmp_path: Path) -> None:
     agents = [agent_entry("rita", "1002", {"refunds": 3})]
-    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents,
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, speed=10.0,
                        phones=[phone("1002", hangup_after_s=5.0)]) as h:
         h.call(caller(EN_CUSTOMERS[0]))
         await h.wait_for(lambda: bool(h.probe.offers()), 60, "offer")
@@ -42,7 +42,8 @@ async def test_a_missed_offer_takes_the_pop_off_the_agents_screen_and_snapshot(
     agents = [agent_entry("nora", "1001", {"refunds": 5}), agent_entry("rita", "1002", {"refunds": 2})]
     phones = [phone("1001", never_answers=True), phone("1002", hangup_after_s=5.0)]
     policy = {"defaults": {"ring_timeout_s": 6, "wrap_up_s": 3}, "skills": {"refunds": REFUNDS}}
-    async with running(tmp_path, fresh_db, policy=policy, agents=agents, phones=phones) as h:
+    async with running(tmp_path, fresh_db, policy=policy, agents=agents, phones=phones,
+                       speed=10.0) as h:
         console = h.server.console
         assert console is not None
         h.call(caller(EN_CUSTOMERS[0]))
@@ -61,7 +62,7 @@ async def test_a_missed_offer_takes_the_pop_off_the_agents_screen_and_snapshot(
 async def test_queued_at_is_when_the_call_became_ready_to_route_even_if_offered_before_hold_music(
         fresh_db: str, tmp_path: Path) -> None:
     agents = [agent_entry("rita", "1002", {"refunds": 3})]
-    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents,
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, speed=10.0,
                        phones=[phone("1002", answer_after_s=0.5, hangup_after_s=5.0)]) as h:
         h.call(caller(EN_CUSTOMERS[0]))
         await h.wait_for(lambda: bool(h.probe.offers()), 60, "offer")
