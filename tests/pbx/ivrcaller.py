@@ -29,3 +29,16 @@ async def press_at(ami: TestAmi, phone: Phone, channel: str, prompt: str, digits
                              timeout_s, f"AGIExecStart {prompt} on {channel}", since)
     phone.dtmf(digits)
     return started
+
+
+async def linkedid_of(ami: TestAmi, channel: str, timeout_s: float = 10.0) -> str:
+    seen = await ami.wait(lambda e: e.frame.event == "Newchannel" and e.get("Channel") == channel,
+                          timeout_s, f"Newchannel {channel}")
+    return seen.get("Linkedid") or seen.get("Uniqueid")
+
+
+async def through_menus(ami: TestAmi, phone: Phone, channel: str, steps: list[tuple[str, str]],
+                        since: float) -> None:
+    """Answer each (prompt, digits) in turn, each when its prompt plays."""
+    for prompt, digits in steps:
+        await press_at(ami, phone, channel, prompt, digits, since)

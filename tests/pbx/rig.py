@@ -143,6 +143,24 @@ class Rig:
                                      f"{self.deployment.server.tail()}")
             await asyncio.sleep(0.25)
 
+    async def call_row(self, linkedid: str, ended: bool = True, timeout_s: float = 30.0) -> dict[str, Any]:
+        """The stored call (once ended, with ``ended``)."""
+        conn = await self.db()
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                row = await conn.fetchrow("SELECT * FROM calls WHERE linkedid = $1", linkedid)
+                if row is not None and (row["state"] == "ended" or not ended):
+                    return dict(row)
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"call {linkedid} not stored as ended: {row and dict(row)}")
+                await asyncio.sleep(0.3)
+        finally:
+            await conn.close()
+
+    async def agent_state(self, login: str) -> dict[str, Any]:
+        return (await self.agents_json())[login]
+
     def capture(self, name: str, since: float) -> Path:
         """Save the server's AMI stream since ``since`` as ``tests/data/pbx-captures/NAME.jsonl``."""
         path = CAPTURES / f"{name}.jsonl"
@@ -150,8 +168,14 @@ class Rig:
         return path
 
 
-def make_config(work: Path, agents: list[Agent]) -> Path:
+def make_config(work: Path, agents: list[Agent], ring_timeout_s: int | None = None) -> Path:
+    """The shipped config/ (business hours around the clock, as the demo runs it), the test's
+    agents, and optionally a shorter ring timeout (a routing-policy choice) to keep calls short."""
     config = prepare_config(REPO / "config", work / "config")
+    if ring_timeout_s is not None:
+        policy = yaml.safe_load((config / "routing.yaml").read_text(encoding="utf-8"))
+        policy["defaults"]["ring_timeout_s"] = ring_timeout_s
+        (config / "routing.yaml").write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
     (config / "agents.yaml").write_text(yaml.safe_dump({"agents": [a.yaml() for a in agents]}),
                                         encoding="utf-8")
     return config
@@ -181,7 +205,7 @@ async def create_users(db_url: str, agents: list[Agent]) -> None:
 
 @contextlib.contextmanager
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
-                spec: OverlaySpec | None = None) -> Iterator[Rig]:
+                spec: OverlaySpec | None = None, ring_timeout_s: int | None = None) -> Iterator[Rig]:
     """Start everything; stop everything on the way out, whatever happened."""
     spec = spec or OverlaySpec(agents=tuple(a.extension for a in agents))
     pbx = Pbx(bundle, work / "pbx", spec)
@@ -192,7 +216,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
         pbx.start()
         recorder.start()
         run_in_thread(lambda: prepare_database(db_url))
-        deployment = Deployment(work, config_dir=make_config(work, agents), db_url=db_url,
+        deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s), db_url=db_url,
                                 ami_port=recorder.port, ami_secret=spec.ami_secret,
                                 monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work))
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents})
