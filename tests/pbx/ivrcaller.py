@@ -25,8 +25,16 @@ async def caller_channel(ami: TestAmi, number: str, since: float, timeout_s: flo
 async def press_at(ami: TestAmi, phone: Phone, channel: str, prompt: str, digits: str,
                    since: float, timeout_s: float = 30.0) -> Seen:
     """When the command playing ``prompt`` starts on ``channel``, press ``digits``."""
-    started = await ami.wait(on_channel("AGIExecStart", channel, prompt),  # type: ignore[arg-type]
-                             timeout_s, f"AGIExecStart {prompt} on {channel}", since)
+    try:
+        started = await ami.wait(on_channel("AGIExecStart", channel, prompt),  # type: ignore[arg-type]
+                                 timeout_s, f"AGIExecStart {prompt} on {channel}", since)
+    except AssertionError as exc:
+        if ami.find(lambda e: e.frame.event == "Newexten" and e.get("Channel") == channel
+                    and e.get("Context") == "cc-safety-net", since):
+            raise AssertionError(f"{channel} never heard {prompt!r}: the dialplan's safety net took "
+                                 "the call (the server's IVR heartbeat CC_IVR_HEARTBEAT was stale "
+                                 "or missing)") from exc
+        raise
     phone.dtmf(digits)
     return started
 
