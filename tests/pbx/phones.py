@@ -187,3 +187,22 @@ def caller_phone(bundle: Bundle, workdir: Path, number: str, *, sip_port: int, r
 
 def did_uri(did: str, pbx_sip_port: int) -> str:
     return f"sip:{did}@127.0.0.1:{pbx_sip_port}"
+
+
+def agent_group(bundle: Bundle, workdir: Path, name: str, accounts: list[tuple[str, str]], *,
+                sip_port: int, pbx_sip_port: int, rtp_port: int, play: Path | None = None,
+                talk_s: float | None = None) -> Phone:
+    """Several agents' softphones in one pjsua process (one account each, all answering)."""
+    args: list[str] = []
+    for n, (extension, password) in enumerate(accounts):
+        if n:
+            args.append("--next-account")
+        args += ["--id", f"sip:{extension}@127.0.0.1", "--registrar", f"sip:127.0.0.1:{pbx_sip_port}",
+                 "--realm", "*", "--username", extension, "--password", password]
+    args += ["--bound-addr", "127.0.0.1", "--local-port", str(sip_port), "--rtp-port", str(rtp_port),
+             "--auto-answer", "200", "--max-calls", str(len(accounts))]
+    if play is not None:
+        args += ["--play-file", str(play), "--auto-play"]
+    if talk_s is not None:
+        args += ["--duration", str(int(talk_s))]
+    return Phone(bundle, workdir, name, args)

@@ -32,7 +32,7 @@ from tests.pbx.amiproxy import AmiRecorder
 from tests.pbx.bundle import REPO, Bundle
 from tests.pbx.overlay import OverlaySpec
 from tests.pbx.pbx import Pbx
-from tests.pbx.phones import Phone, agent_phone, caller_phone
+from tests.pbx.phones import Phone, agent_group, agent_phone, caller_phone
 from tests.pbx.server import Deployment, Web, sentiment_model
 
 PASSWORD = "pbx-test-pw"
@@ -73,6 +73,15 @@ class Rig:
         phone = agent_phone(self.bundle, self.work, agent.extension, self.pbx.spec.password(agent.extension),
                             sip_port=next(self._sip_ports), pbx_sip_port=self.pbx.spec.sip_port,
                             rtp_port=next(self._rtp_ports), mode=mode, **kwargs).start()
+        self.phones.append(phone)
+        return phone
+
+    def agent_group(self, name: str, logins: list[str], **kwargs: Any) -> Phone:
+        accounts = [(self.agents[a].extension, self.pbx.spec.password(self.agents[a].extension))
+                    for a in logins]
+        phone = agent_group(self.bundle, self.work, name, accounts, sip_port=next(self._sip_ports),
+                            pbx_sip_port=self.pbx.spec.sip_port, rtp_port=next(self._rtp_ports),
+                            **kwargs).start()
         self.phones.append(phone)
         return phone
 
@@ -168,13 +177,19 @@ class Rig:
         return path
 
 
-def make_config(work: Path, agents: list[Agent], ring_timeout_s: int | None = None) -> Path:
+def make_config(work: Path, agents: list[Agent], ring_timeout_s: int | None = None,
+                wrap_up_s: int | None = None) -> Path:
     """The shipped config/ (business hours around the clock, as the demo runs it), the test's
     agents, and optionally a shorter ring timeout (a routing-policy choice) to keep calls short."""
     config = prepare_config(REPO / "config", work / "config")
+    policy = yaml.safe_load((config / "routing.yaml").read_text(encoding="utf-8"))
     if ring_timeout_s is not None:
-        policy = yaml.safe_load((config / "routing.yaml").read_text(encoding="utf-8"))
         policy["defaults"]["ring_timeout_s"] = ring_timeout_s
+    if wrap_up_s is not None:
+        policy["defaults"]["wrap_up_s"] = wrap_up_s
+        for skill in policy["skills"].values():
+            skill.pop("wrap_up_s", None)
+    if ring_timeout_s is not None or wrap_up_s is not None:
         (config / "routing.yaml").write_text(yaml.safe_dump(policy, sort_keys=False), encoding="utf-8")
     (config / "agents.yaml").write_text(yaml.safe_dump({"agents": [a.yaml() for a in agents]}),
                                         encoding="utf-8")
@@ -205,7 +220,8 @@ async def create_users(db_url: str, agents: list[Agent]) -> None:
 
 @contextlib.contextmanager
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
-                spec: OverlaySpec | None = None, ring_timeout_s: int | None = None) -> Iterator[Rig]:
+                spec: OverlaySpec | None = None, ring_timeout_s: int | None = None,
+                wrap_up_s: int | None = None) -> Iterator[Rig]:
     """Start everything; stop everything on the way out, whatever happened."""
     spec = spec or OverlaySpec(agents=tuple(a.extension for a in agents))
     pbx = Pbx(bundle, work / "pbx", spec)
@@ -216,7 +232,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
         pbx.start()
         recorder.start()
         run_in_thread(lambda: prepare_database(db_url))
-        deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s), db_url=db_url,
+        deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s, wrap_up_s), db_url=db_url,
                                 ami_port=recorder.port, ami_secret=spec.ami_secret,
                                 monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work))
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents})
