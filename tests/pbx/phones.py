@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tests.pbx.bundle import Bundle
 from tests.pbx.overlay import CARRIER_ADDRESS
+from tests.pbx.server import die_with_parent
 
 # answer: 200 at once; ring: 180 and the test answers; busy: 486; never: rings forever
 MODES = {"answer": "200", "ring": "180", "busy": "486", "never": "180"}
@@ -53,7 +54,8 @@ class Phone:
             self.process = subprocess.Popen(
                 ["stdbuf", "-oL", "-eL", str(self.bundle.pjsua), "--null-audio", "--no-tcp",
                  "--no-color", "--no-vad", "--log-level", "3", "--app-log-level", "3", *self.args],
-                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=self.bundle.env())
+                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=self.bundle.env(),
+                preexec_fn=die_with_parent)
         return self
 
     def send(self, text: str) -> None:

@@ -221,7 +221,7 @@ async def create_users(db_url: str, agents: list[Agent]) -> None:
 @contextlib.contextmanager
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 spec: OverlaySpec | None = None, ring_timeout_s: int | None = None,
-                wrap_up_s: int | None = None) -> Iterator[Rig]:
+                wrap_up_s: int | None = None, survey: bool = True) -> Iterator[Rig]:
     """Start everything; stop everything on the way out, whatever happened."""
     spec = spec or OverlaySpec(agents=tuple(a.extension for a in agents))
     pbx = Pbx(bundle, work / "pbx", spec)
@@ -234,7 +234,8 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
         run_in_thread(lambda: prepare_database(db_url))
         deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s, wrap_up_s), db_url=db_url,
                                 ami_port=recorder.port, ami_secret=spec.ami_secret,
-                                monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work))
+                                monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work),
+                                survey=survey)
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents})
         started = time.time()
         deployment.server.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -26,6 +27,12 @@ from tests.pbx.bundle import REPO
 # (CALLCENTER_TEST_*, CI) leaks into it.
 _KEEP_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "XDG_CACHE_HOME", "HF_HOME",
              "TRANSFORMERS_OFFLINE", "HF_HUB_OFFLINE")
+
+
+def die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -58,7 +65,8 @@ class Process:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "callcenter", *self.args],
                                             stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                            cwd=REPO, start_new_session=True)
+                                            cwd=REPO, start_new_session=True,
+                                            preexec_fn=die_with_parent)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -91,7 +99,7 @@ class Deployment:
     """Settings file, environment and processes of one server with its two workers."""
 
     def __init__(self, work: Path, *, config_dir: Path, db_url: str, ami_port: int, ami_secret: str,
-                 monitor_dir: Path, sentiment: Path) -> None:
+                 monitor_dir: Path, sentiment: Path, survey: bool = True) -> None:
         self.work = work
         self.http_port = free_port()
         self.settings = work / "callcenter.toml"
@@ -104,6 +112,7 @@ class Deployment:
             "[recording]", f'monitor_dir = "{monitor_dir}"', 'local_dir = ""', "grace_s = 1.0",
             "[asr]", "threads = 1", "retry_base_s = 1.0",
             "[qa]", f'sentiment_model_dir = "{sentiment}"',
+            "[ivr]", f"post_call_survey = {'true' if survey else 'false'}",
             "[log]", 'level = "info"', ""]), encoding="utf-8")
         base = {k: v for k, v in os.environ.items() if k in _KEEP_ENV}
         self.env = {**base, "CALLCENTER_AMI_SECRET": ami_secret, "DATABASE_URL": db_url,
