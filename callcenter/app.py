@@ -64,7 +64,7 @@ from callcenter.web import (
     wallboard,
 )
 from callcenter.web.app import Health, make_app
-from ivr.heartbeat import run_heartbeat
+from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
 from ivr.runner import IvrRunner
 from ivr.sinks import AmiRedirector
@@ -96,9 +96,20 @@ class Server:
     http_port: int
     clock: Clock
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    console: ConsoleHub | None = None
+    reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
+    reconciled: bool = False  # done since the link last came up (healthz)
 
     async def resync(self) -> None:
         """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
+        self.reconciling = True
+        try:
+            await self._resync()
+            self.reconciled = True
+        finally:
+            self.reconciling = False
+
+    async def _resync(self) -> None:
         channels = await self.ami.send(messages.core_show_channels())
         bridges = await self.ami.send(messages.bridge_list())
         changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now())
@@ -163,7 +174,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     console = ConsoleHub(orders, pool, ivr_summary)
     agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
-                          bridge_options="p,F(survey^s^1)"
+                          bridge_options="pF(survey^s^1)"
                           if settings.ivr.post_call_survey else "p")
     engine.add_sink(offers.carry_out)
     seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []
@@ -186,19 +197,22 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         call = tracker.calls.get(linkedid)
         return call is not None and call.answered_at is not None
 
-    handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now)
+    handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=clock.now,
+                             on_queued=lambda key: recorder.mark_changed({key}))
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     orders, CallbackTickets(pool),
                     redirector=AmiRedirector(ami), answered=answered,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     calls = CallStore(pool)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,
-                            on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active)
+                            on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active,
+                            on_ended_saved=lambda _: registry.wake())
     # Order matters: the tracker sees each event before routing and the IVR act on it.
     ami.subscribe(recorder.on_event)
     ami.observe_actions(recorder.on_action)
     ami.subscribe(offers.on_ami_event)
     ami.subscribe(ivr.on_event)
+    ami.subscribe(lambda event: registry.on_ami_event(event))
     local_recordings = path_mapper(settings.recording.monitor_dir, settings.recording.local_dir)
     registry = RecordingRegistry(pool, local_recordings, settings.recording.grace_s, clock.now,
                                  queue=JobQueue(pool, retry_base_s=settings.asr.retry_base_s,
@@ -214,7 +228,17 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         metrics.db_up.set(1 if ok else 0)
         return ok, "up" if ok else "unreachable"
 
-    health = Health(ami=lambda: (ami.connected, ami.state), database=database_health)
+    heartbeat = Heartbeat(ami.send)
+
+    def calls_health() -> tuple[bool, str]:
+        if server.reconciling:
+            return False, "reconciling with Asterisk"
+        if not server.reconciled:
+            return False, "not reconciled with Asterisk since the link came up"
+        return True, "reconciled"
+
+    health = Health(ami=lambda: (ami.connected, ami.state), database=database_health,
+                    checks={"ivr": heartbeat.status, "calls": calls_health})
     features = [api_recordings.feature(recording_access), agent_page.feature(console), *KNOWLEDGE_AND_REPORTS]
     runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
                                     features=features, trust_proxy=settings.http.trust_proxy),
@@ -224,7 +248,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.http.port
     server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
-                    offers, ivr, runner, port, clock)
+                    offers, ivr, runner, port, clock, console=console)
 
     async def on_link(state: str) -> None:
         if state == "up":
@@ -232,7 +256,10 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                 await server.resync()
             except AmiError as exc:
                 log.warning("ami_resync_failed", error=str(exc))
+        else:
+            server.reconciled = False
 
+    ami.observe_link(heartbeat.on_link)  # first: the IVR is alive for the dialplan at once
     ami.observe_link(on_link)
     ami.observe_link(offers.on_link)
     _spawn(server, "ami", ami.run())
@@ -242,7 +269,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     _spawn(server, "agent-states", agents.run())
     _spawn(server, "ivr-log", ivr_log.run())
     _spawn(server, "ivr-flows", flows.watch(2.0))
-    _spawn(server, "ivr-heartbeat", run_heartbeat(ami.send))
+    _spawn(server, "ivr-heartbeat", heartbeat.run())
     try:
         yield server
     finally:

@@ -56,7 +56,24 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="replay an AMI capture and print one JSON line per call")
     replay.add_argument("transcript", type=Path)
+
+    from callcenter import users_cli
+
+    users_cli.add_parser(sub)
+    _config_anywhere(sub)
     return parser
+
+
+def _config_anywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``--config`` is accepted after the sub-command too (``callcenter serve --config F``)."""
+    for command in sub.choices.values():
+        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            for inner in nested:
+                _config_anywhere(inner)
+        elif not any("--config" in a.option_strings for a in command._actions):
+            command.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                                 help="settings file (TOML); also accepted before the sub-command")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log.level)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "users":
+        from callcenter import users_cli
+
+        return users_cli.run(args, settings)
     if args.command in ("transcribe", "models"):
         from asr import cli as asr_cli
 

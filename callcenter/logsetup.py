@@ -14,13 +14,24 @@ from typing import Any, TextIO
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"secret|password|passwd|token|cookie|authorization|card|pan$", re.I)
+# A key is secret when one of its words (split at ``_``, ``-``, ``.`` and camelCase) is one of
+# these: ``csrf_token``, ``ami_secret``, ``cardNumber`` are masked; ``scorecards`` or
+# ``tokens_per_second`` are not (whole words only, no substrings).
+_SECRET_WORDS = frozenset({"secret", "secrets", "password", "passwd", "pwd", "passphrase", "token",
+                           "cookie", "authorization", "auth", "credential", "credentials", "apikey",
+                           "card", "pan", "cvv", "cvc", "iban"})
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a log field named ``key`` holds a secret (word match, see ``_SECRET_WORDS``)."""
+    return any(word.lower() in _SECRET_WORDS for word in _WORD.findall(key))
 
 
 def _mask_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
-        if _SECRET_KEYS.search(key):
+        if is_secret_key(key):
             event_dict[key] = "********"
         else:
             value = event_dict[key]

@@ -8,6 +8,7 @@ error or a log line, and :class:`Secret` hides itself from ``repr``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import tomllib
 import typing
@@ -254,10 +255,17 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """Apply ``CALLCENTER_<SECTION>_<KEY>`` and ``CALLCENTER_<TOP_LEVEL_KEY>`` overrides.
+
+    A name in a settings section must be a known key (a misspelt key stops start-up); a name
+    whose first word is no settings section is another tool's variable and is ignored, unless it
+    looks like a misspelt section (``CALLCENTER_AMII_PORT``).
+    """
     if env.get("DATABASE_URL"):
         raw.setdefault("database", {})["url"] = env["DATABASE_URL"]
     hints = _resolved_hints(Settings)
     sections = {name for name, tp in hints.items() if dataclasses.is_dataclass(tp)}
+    top_level = {f.name for f in dataclasses.fields(Settings)} - sections
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX):
             continue
@@ -271,10 +279,14 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
             if not isinstance(target, dict):
                 raise SettingsError(f"{section}: must be a table")
             target[key] = value
-        elif rest in {f.name for f in dataclasses.fields(Settings)}:
+        elif rest in top_level:
             raw[rest] = value
         else:
-            raise SettingsError(f"{name}: unknown setting")
+            near = (difflib.get_close_matches(section, sorted(sections), n=1, cutoff=0.75)
+                    or difflib.get_close_matches(rest, sorted(top_level), n=1, cutoff=0.75))
+            if near:
+                raise SettingsError(f"{name}: unknown setting (did you mean a {near[0]} setting?)")
+            # not a setting: other tools' keys (CALLCENTER_TEST_DATABASE_URL, ...) are left alone
 
 
 def _read_secret_file(path: str, key: str) -> str:

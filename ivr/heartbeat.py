@@ -3,12 +3,14 @@
 ``AGI(agi:async)`` waits for commands forever when no server sends any, so a caller arriving
 while the server is down would hear silence. The ``[inbound]`` context skips the AGI when the
 heartbeat is older than ``CC_HEARTBEAT_MAX`` seconds and goes straight to the safety net (a
-hunt group, then voicemail). Run :func:`run_heartbeat` as a task next to the AMI link.
+hunt group, then voicemail). Run :class:`Heartbeat` as a task next to the AMI link and let it
+observe the link, so the first heartbeat goes out the moment the link is logged in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -26,19 +28,64 @@ def heartbeat_action(now: float, variable: str = VARIABLE) -> Action:
     return Action("Setvar", (("Variable", variable), ("Value", str(int(now)))))
 
 
+class Heartbeat:
+    """Sends the heartbeat every ``interval_s`` seconds, and at once whenever the AMI link comes
+    up (:meth:`on_link`), so callers arriving right after a start or a reconnect get the IVR.
+
+    A failed send is retried every ``retry_s`` (and at once on link up), never only at the next
+    interval. :attr:`ready` is whether the dialplan currently sees the IVR as alive: the last send
+    succeeded and the link has not gone down since (``/healthz`` reports it).
+    """
+
+    def __init__(self, send: Callable[[Action], Awaitable[object]], interval_s: float = 10.0,
+                 clock: Callable[[], float] = time.time, variable: str = VARIABLE,
+                 retry_s: float = 1.0) -> None:
+        self._send = send
+        self._interval = interval_s
+        self._retry = retry_s
+        self._clock = clock
+        self._variable = variable
+        self._wake = asyncio.Event()
+        self.ready = False
+        self.sent = 0
+
+    def on_link(self, state: str) -> None:
+        """``AmiClient.observe_link``: send at once on ``up``; not ready on ``down``."""
+        if state == "up":
+            self._wake.set()
+        else:
+            self.ready = False
+
+    def status(self) -> tuple[bool, str]:
+        return self.ready, "alive" if self.ready else "not yet told to the dialplan"
+
+    async def run(self) -> None:
+        """Send until cancelled (link errors are retried)."""
+        failing = False
+        while True:
+            self._wake.clear()
+            try:
+                await self._send(heartbeat_action(self._clock(), self._variable))
+            except AmiError as exc:
+                self.ready = False
+                if not failing:
+                    log.warning("ivr_heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+                failing = True
+            else:
+                self.ready = True
+                self.sent += 1
+                if failing:
+                    log.info("ivr_heartbeat_recovered")
+                failing = False
+            wait = self._retry if failing else self._interval
+            if wait <= 0:
+                await asyncio.sleep(0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+
 async def run_heartbeat(send: Callable[[Action], Awaitable[object]], interval_s: float = 10.0,
                         clock: Callable[[], float] = time.time, variable: str = VARIABLE) -> None:
     """Send the heartbeat every ``interval_s`` seconds until cancelled (link errors are retried)."""
-    failing = False
-    while True:
-        try:
-            await send(heartbeat_action(clock(), variable))
-        except AmiError as exc:
-            if not failing:
-                log.warning("ivr_heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
-            failing = True
-        else:
-            if failing:
-                log.info("ivr_heartbeat_recovered")
-            failing = False
-        await asyncio.sleep(interval_s)
+    await Heartbeat(send, interval_s, clock, variable, retry_s=interval_s).run()

@@ -44,12 +44,15 @@ class RoutingHandoff:
         pool: for the repeat-caller and ticket-owner facts.
         call_of: the tracker's call for a linkedid (caller number and name).
         lookup_timeout_s: how long the facts may take before the call is queued without them.
+        on_queued: told the linkedid when the call's ``queued_at`` was set (to store it).
     """
 
     def __init__(self, offers: OfferAdapter, engine: RoutingEngine, pool: asyncpg.Pool,
                  call_of: Callable[[str], Call | None], lookup_timeout_s: float = 0.3,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_queued: Callable[[str], None] | None = None) -> None:
         self._clock = clock
+        self._on_queued = on_queued
         self._offers = offers
         self._engine = engine
         self._pool = pool
@@ -75,6 +78,12 @@ class RoutingHandoff:
         request = ev.CallRequest(call_id, requirements.skill, requirements.min_level,
                                  requirements.language, requirements.priority, frozenset(tags),
                                  order_value, preferred_agent=owner)
+        if call is not None and call.queued_at is None:
+            # ready to route from now: the router may offer before hold music starts, and the
+            # KPIs (ASA, service level) count from here, as the router does
+            call.queued_at = self._clock()
+            if self._on_queued is not None:
+                self._on_queued(call_id)
         self._offers.enqueue(request, channel, number, name)
 
     async def withdraw(self, call_id: str) -> bool:

@@ -52,13 +52,17 @@ class CallRecorder:
         events: the batched event log writer.
         calls: where changed calls are upserted.
         on_call_changed: called (synchronously) with each changed call key, for live pushes.
+        on_ended_saved: called with the linkedids of ended calls once their rows are written
+            (their recordings can be finalised then).
     """
 
     def __init__(self, tracker: CallTracker, events: EventLogWriter, calls: CallSink,
                  metrics: Metrics | None = None,
                  on_call_changed: Callable[[str], None] | None = None,
-                 sensitive: Callable[[str], bool] | None = None) -> None:
+                 sensitive: Callable[[str], bool] | None = None,
+                 on_ended_saved: Callable[[list[str]], None] | None = None) -> None:
         self._sensitive = sensitive
+        self._on_ended_saved = on_ended_saved
         self.tracker = tracker
         self._events = events
         self._calls = calls
@@ -131,6 +135,11 @@ class CallRecorder:
             except BaseException:
                 self._dirty |= taken
                 raise
+            if ended and self._on_ended_saved is not None:
+                try:
+                    self._on_ended_saved(ended)
+                except Exception:
+                    log.exception("ended_calls_listener_failed")
             for key in merged:
                 self.tracker.merged.pop(key, None)
             for key in ended:

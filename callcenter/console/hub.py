@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from callcenter.agents.model import AgentState
 from callcenter.calls.model import Call, CallState
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
@@ -133,6 +134,11 @@ class ConsoleHub:
                  "since": change.at}
         self.feed(change.agent_id).state = state
         self.publish(change.agent_id, {"type": "state", **state})
+        if change.previous is AgentState.OFFERED and change.state is not AgentState.TALKING:
+            # the offer is over unanswered (missed, rejected, busy, caller gone): no pop left
+            for call_id, agent in list(self._agent_of_call.items()):
+                if agent == change.agent_id and call_id not in self._answered:
+                    self.forget_offer(call_id, agent)
 
     def on_call_changed(self, call: Call) -> None:
         agent = self._agent_of_call.get(call.linkedid)
@@ -155,6 +161,9 @@ class ConsoleHub:
         """The offer went elsewhere (no answer): take the pop off this agent's screen."""
         if self._agent_of_call.get(call_id) == agent_id:
             self._agent_of_call.pop(call_id, None)
+            feed = self.feed(agent_id)
+            if feed.pop is not None and feed.pop.get("call_id") == call_id:
+                feed.pop = None
             self.publish(agent_id, {"type": "pop_cancelled", "call_id": call_id})
 
     # --- the pop -------------------------------------------------------------------------
@@ -173,6 +182,9 @@ class ConsoleHub:
         lookup = asyncio.ensure_future(self._lookup(ringing.call_id, ringing.caller_number,
                                                     base["ivr"].get("order_number")))
         done, _ = await asyncio.wait({lookup}, timeout=self._deadline)
+        if self._agent_of_call.get(ringing.call_id) != ringing.agent_id:
+            lookup.cancel()  # the offer was over before the pop was ready
+            return
         if done:
             pop = {**base, **lookup.result()}
             self._show(ringing.agent_id, pop)

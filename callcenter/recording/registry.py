@@ -1,13 +1,19 @@
 """Closes the books on each recording after its call ends: size, duration, sha256, status.
 
 A file that never appeared is marked ``missing`` and an empty or header-only one ``empty``
-(flagged, never silently dropped). Asterisk closes MixMonitor files a moment after the hang-up,
-so a file is only judged once its call has been over for ``grace_s`` seconds.
+(flagged, never silently dropped). Asterisk closes a MixMonitor file a moment after the
+recorded channel hangs up (or after ``StopMixMonitor``, reported as ``MixMonitorStop``), and
+only then writes the WAV header's sizes. So as soon as the call is stored as ended (or
+MixMonitor reports it stopped) the registry is woken (:meth:`RecordingRegistry.wake`) and
+finalises every file whose header says it is closed, at once; a file still open is looked at
+again every ``recheck_s``, and judged as it is once its call has been over for ``grace_s``
+seconds (the timed sweep is only the fallback).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 import wave
@@ -19,6 +25,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from callcenter.ami.messages import AmiEvent
 from callcenter.jobs.queue import JobQueue
 
 log = structlog.get_logger("callcenter.recording")
@@ -28,7 +35,7 @@ WAV_HEADER_BYTES = 44
 
 @dataclass(frozen=True, slots=True)
 class FileFacts:
-    status: str  # final, missing, empty
+    status: str  # final, missing, empty; open while the writer has not closed it
     size_bytes: int | None = None
     duration_s: float | None = None
     sha256: str | None = None
@@ -43,6 +50,8 @@ def inspect_recording(path: Path) -> FileFacts:
         return FileFacts("missing", problem="file not found")
     except OSError as exc:
         return FileFacts("missing", problem=f"cannot read: {exc.strerror}")
+    if not wav_closed(path, size):
+        return FileFacts("open", size, problem="WAV header not written yet (file still open)")
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -58,6 +67,28 @@ def inspect_recording(path: Path) -> FileFacts:
     return FileFacts("final", size, round(duration, 3), digest.hexdigest())
 
 
+def wav_closed(path: Path, size: int) -> bool:
+    """Whether a RIFF/WAV file's header matches its length: Asterisk (and any WAV writer)
+    fills the RIFF and ``data`` sizes in when it closes the file. Files that are not RIFF at
+    all count as closed (they are judged by :func:`inspect_recording`)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return True
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return True
+    if int.from_bytes(head[4:8], "little") + 8 != size:
+        return False
+    offset = 12
+    while offset + 8 <= len(head):
+        chunk, length = head[offset:offset + 4], int.from_bytes(head[offset + 4:offset + 8], "little")
+        if chunk == b"data":
+            return offset + 8 + length <= size
+        offset += 8 + length + (length & 1)
+    return False
+
+
 class RecordingRegistry:
     """Finalises recordings in PostgreSQL.
 
@@ -66,27 +97,53 @@ class RecordingRegistry:
             ago" is judged by it too, also when the demo runs faster than real time).
         pool: a migrated pool.
         local_path: maps the path Asterisk wrote to the path this server reads.
-        grace_s: how long after the call's end a file may still be closing.
+        grace_s: how long after the call's end a file may still be closing (the fallback).
+        recheck_s: how often (real seconds) files of ended calls that are still open are
+            looked at again.
     """
 
     def __init__(self, pool: asyncpg.Pool, local_path: Callable[[str], Path],
                  grace_s: float = 30.0, clock: Callable[[], float] = time.time,
-                 queue: JobQueue | None = None) -> None:
+                 queue: JobQueue | None = None, recheck_s: float = 0.2) -> None:
         self._pool = pool
         self._local = local_path
         self._grace = grace_s
         self._clock = clock
         self._queue = queue
+        self._recheck = recheck_s
+        self._wake = asyncio.Event()
+        self.waiting = 0  # recordings of ended calls whose files are still open
+        self.finalised = 0
+
+    def wake(self) -> None:
+        """A call was stored as ended, or MixMonitor stopped: look at its files now."""
+        self._wake.set()
+
+    def on_ami_event(self, event: AmiEvent) -> None:
+        """``MixMonitorStop``: Asterisk has stopped a recording (its file is being closed)."""
+        if event.name == "MixMonitorStop":
+            self._wake.set()
 
     async def sweep(self) -> int:
-        """Finalise every open recording whose call ended more than ``grace_s`` ago."""
+        """Finalise the recordings of ended calls: each file whose writer has closed it at once,
+        the others once their call ended more than ``grace_s`` ago. Returns how many."""
         rows = await self._pool.fetch(
-            """SELECT r.id, r.path, r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id
-               WHERE r.status = 'recording' AND c.ended_at IS NOT NULL AND c.ended_at < $1
+            """SELECT r.id, r.path, r.call_id, c.ended_at < $1 AS overdue
+               FROM recordings r JOIN calls c ON c.id = r.call_id
+               WHERE r.status = 'recording' AND c.ended_at IS NOT NULL
                ORDER BY r.id LIMIT 500""",
             datetime.fromtimestamp(self._clock() - self._grace, UTC))
+        done: list[asyncpg.Record] = []
+        waiting = 0
         for row in rows:
             facts = await asyncio.to_thread(inspect_recording, self._local(row["path"]))
+            if facts.status != "final" and not row["overdue"]:
+                waiting += 1  # Asterisk may still be closing it: look again soon
+                continue
+            if facts.status == "open":
+                facts = FileFacts("empty", facts.size_bytes, 0.0, None,
+                                  problem="never closed: " + facts.problem)
+            done.append(row)
             await self._pool.execute(
                 """UPDATE recordings SET status = $2, size_bytes = $3, duration_s = $4, sha256 = $5,
                        ended_at = coalesce(ended_at, $6)
@@ -96,9 +153,11 @@ class RecordingRegistry:
             if facts.status != "final":
                 log.warning("recording_flagged", recording_id=row["id"], status=facts.status,
                             problem=facts.problem)
+        self.waiting = waiting
+        self.finalised += len(done)
         if self._queue is not None:
-            await self._transcribe({row["call_id"] for row in rows})
-        return len(rows)
+            await self._transcribe({row["call_id"] for row in done})
+        return len(done)
 
     async def _transcribe(self, call_ids: set[int]) -> None:
         """Queue speech-to-text for each call whose files are all judged and one is final."""
@@ -114,12 +173,17 @@ class RecordingRegistry:
             await self._queue.enqueue("asr", str(row["call_id"]), {"call_id": row["call_id"]})
 
     async def run(self, interval_s: float = 1.0) -> None:
+        """Sweep when woken, every ``recheck_s`` while files of ended calls are still open,
+        and every ``interval_s`` anyway (the fallback)."""
         while True:
+            self._wake.clear()
             try:
                 await self.sweep()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("recording_sweep_failed", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(),
+                                       self._recheck if self.waiting else interval_s)
 
 
 def path_mapper(monitor_dir: str, local_dir: str) -> Callable[[str], Path]:

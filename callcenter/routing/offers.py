@@ -96,7 +96,8 @@ class OfferAdapter:
         caller_id_name: the name shown on the agent's phone (``{skill}`` is replaced).
         bridge_options: options of the ``Bridge`` the agent leg runs: ``p`` (a tone to the
             caller), plus ``F(survey^s^1)`` to send the caller to the post-call survey when the
-            agent hangs up first (as in the ``post_call_survey`` capture).
+            agent hangs up first: one option string, ``pF(survey^s^1)`` (a comma between
+            options is an unrecognised option to Asterisk's Bridge).
     """
 
     def __init__(self, engine: RoutingEngine, send: Send, *,

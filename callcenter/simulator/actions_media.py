@@ -48,7 +48,7 @@ def stop_mix_monitor(pbx: Pbx, state: SessionState, frame: Frame, aid: str | Non
         return err(aid, "Could not stop specified MixMonitor")
 
     def stop() -> None:
-        pbx.recorders.stop(ch.name, pbx.clock.now())
+        pbx.recorders.stop(ch.name, pbx.clock.now(), pbx.clock.call_later)
         pbx.channel_event(ch, "MixMonitorStop")
 
     return ok(aid, None, stop)

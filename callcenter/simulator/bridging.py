@@ -22,6 +22,33 @@ _AFTER = re.compile(r"F\(([^^)]*)\^([^^)]*)\^(\d+)\)")
 CONNECTED_UPDATE_S = 0.42  # the bridge re-reports peers when connected-line updates settle
 
 
+# Bridge()'s options (Asterisk 22 main/features.c): single letters, ``F`` and ``S``/``L`` take an
+# optional/required ``(argument)``. All options are one argument: ``pF(survey^s^1)``.
+_BRIDGE_FLAGS = frozenset("pFhHkKLSTtwWxn")
+
+
+def option_warnings(options: str) -> list[str]:
+    """What ``ast_app_parse_options`` warns about in a Bridge options string: every character
+    that is not an option (a ``,`` between options included), as Asterisk logs it."""
+    warnings: list[str] = []
+    i = 0
+    while i < len(options):
+        c = options[i]
+        if c not in _BRIDGE_FLAGS:
+            warnings.append(f"Unrecognized option: '{c}'")
+            i += 1
+            continue
+        i += 1
+        if i < len(options) and options[i] == "(":
+            depth = 0
+            while i < len(options):
+                depth += {"(": 1, ")": -1}.get(options[i], 0)
+                i += 1
+                if depth == 0:
+                    break
+    return warnings
+
+
 class InBridge:
     """The activity of a channel inside a bridge (by its own ``Bridge()`` or pulled in)."""
 
@@ -56,6 +83,8 @@ class Bridging:
     def bridge_app(self, agent: Channel, data: str) -> None:
         """Run ``Bridge(data)`` on ``agent`` (an Originate with ``Application: Bridge``)."""
         target_name, _, options = data.partition(",")
+        for warning in option_warnings(options):
+            self.pbx.warn("app_bridge", warning)
         agent.app, agent.app_data, agent.in_bridge_app = "Bridge", data, True
         target = self.pbx.find(target_name.strip())
         if target is None or target is agent or not target.alive:

@@ -112,4 +112,4 @@ class Hangups:
             self.pbx.bridging.leave(ch)
         self.pbx.audio.cut_channel(ch.name, now)
         self.pbx.audio.leave(ch.name, now)
-        self.pbx.recorders.stop(ch.name, now)
+        self.pbx.recorders.stop(ch.name, now, self.pbx.clock.call_later)

@@ -9,6 +9,7 @@ Everything here is synchronous and driven by the :class:`~.clock.Clock`: no I/O,
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable
@@ -59,6 +60,11 @@ class Pbx:
         self.events_emitted = 0
         self.idle_waiters: list[Callable[[], None]] = []
         self.globals: dict[str, str] = {}
+        # what Asterisk would write as WARNING to its log: (module, message)
+        self.warnings: list[tuple[str, str]] = []
+        # cleared while the AMI side is frozen (a stopped Asterisk seen from the AMI client)
+        self.ami_thawed = asyncio.Event()
+        self.ami_thawed.set()
 
     # --- events ------------------------------------------------------------------------------
 
@@ -69,6 +75,11 @@ class Pbx:
                 listener(pairs)
             except Exception:
                 log.exception("simulator event listener failed")
+
+    def warn(self, module: str, message: str) -> None:
+        """A WARNING line of Asterisk's log (kept for the tests; nothing on AMI)."""
+        self.warnings.append((module, message))
+        log.warning("asterisk %s: %s", module, message)
 
     def channel_event(self, ch: Channel, name: str, *extra: tuple[str, str]) -> None:
         self.emit(frames.channel_event(name, ch, *extra))

@@ -11,6 +11,7 @@ import logging
 import re
 import wave
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -21,6 +22,9 @@ log = logging.getLogger("callcenter.simulator")
 
 ASTERISK_MONITOR_DIR = PurePosixPath("/var/spool/asterisk/monitor")
 _OPTION = re.compile(r"([rt])\(([^)]*)\)")
+# Asterisk's recording thread closes the files (and writes the WAV sizes) a moment after the
+# recorded channel hangs up or StopMixMonitor: this long, in simulated seconds.
+CLOSE_DELAY_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,18 +85,33 @@ class MixMonitor:
         return RecordingInfo(self.channel, self.file, self.read_file, self.write_file,
                              self.started_at, self.stopped_at, muted)
 
-    def stop(self, at: float, audio: AudioLog) -> None:
-        """Render and write the files for ``[started_at, at]``."""
+    def paths(self) -> list[Path]:
+        return [p for p in (self.file, self.read_file, self.write_file) if p is not None]
+
+    def open_files(self) -> None:
+        """As Asterisk does at the start: the files exist with a header whose sizes are not
+        written yet (they are filled in when the file is closed)."""
+        for path in self.paths():
+            write_open_header(path)
+
+    def stop(self, at: float, audio: AudioLog) -> Callable[[], None]:
+        """Render the audio of ``[started_at, at]``; returns what closes the files (writes
+        them whole), which Asterisk's recording thread does a moment after the stop."""
         if self.stopped_at is not None:
-            return
+            return lambda: None
         self.stopped_at = at
         read_pieces, write_pieces = audio.heard_by(self.channel, self.started_at, at)
         read = render(self.started_at, at, read_pieces, self._spans("read", at))
         written = render(self.started_at, at, write_pieces, self._spans("write", at))
-        for path, samples in ((self.file, mix(read, written)), (self.read_file, read),
-                              (self.write_file, written)):
-            if path is not None:
+        files = [(path, samples) for path, samples in ((self.file, mix(read, written)),
+                                                       (self.read_file, read), (self.write_file, written))
+                 if path is not None]
+
+        def close() -> None:
+            for path, samples in files:
                 write_wav(path, samples)
+
+        return close
 
     def _spans(self, side: str, stop: float) -> list[tuple[float, float]]:
         return [(float(s[0] or 0.0), float(s[1] if s[1] is not None else stop))
@@ -111,6 +130,19 @@ def write_wav(path: Path, samples: array[int]) -> None:
         log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
 
 
+def write_open_header(path: Path) -> None:
+    """A WAV file as a writer leaves it before closing: RIFF and data sizes still 0."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = (b"RIFF" + (0).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+                  + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + RATE.to_bytes(4, "little")
+                  + (RATE * 2).to_bytes(4, "little") + (2).to_bytes(2, "little")
+                  + (16).to_bytes(2, "little") + b"data" + (0).to_bytes(4, "little"))
+        path.write_bytes(header)
+    except OSError as exc:
+        log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
+
+
 class Recorders:
     """Every MixMonitor of the simulator, active and finished."""
 
@@ -118,6 +150,7 @@ class Recorders:
         self.recording_dir = recording_dir
         self.audio = audio
         self.all: list[MixMonitor] = []
+        self.closing = 0  # files stopped but not closed yet
 
     def start(self, channel: str, file: str, options: str, at: float) -> MixMonitor:
         flags = parse_options(options)
@@ -126,22 +159,36 @@ class Recorders:
             resolve(flags["r"], self.recording_dir) if "r" in flags else None,
             resolve(flags["t"], self.recording_dir) if "t" in flags else None, at)
         self.all.append(monitor)
+        monitor.open_files()
         return monitor
 
     def active(self, channel: str) -> list[MixMonitor]:
         return [m for m in self.all if m.channel == channel and m.stopped_at is None]
 
-    def stop(self, channel: str, at: float) -> int:
+    def stop(self, channel: str, at: float, later: Callable[[float, Callable[[], None]], object] | None = None
+             ) -> int:
+        """Stop the channel's recordings; their files are closed ``CLOSE_DELAY_S`` later through
+        ``later(delay, callback)`` (at once without it)."""
         stopped = 0
         for monitor in self.active(channel):
-            monitor.stop(at, self.audio)
+            close = monitor.stop(at, self.audio)
+            if later is None:
+                close()
+            else:
+                self.closing += 1
+
+                def closed(close: Callable[[], None] = close) -> None:
+                    self.closing -= 1
+                    close()
+
+                later(CLOSE_DELAY_S, closed)
             stopped += 1
         self.prune(at)
         return stopped
 
     def stop_all(self, at: float) -> None:
         for monitor in self.all:
-            monitor.stop(at, self.audio)
+            monitor.stop(at, self.audio)()
 
     def prune(self, now: float) -> None:
         """Forget audio no active recording can still need."""

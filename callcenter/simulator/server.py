@@ -15,7 +15,7 @@ from callcenter.simulator.clock import ScaledClock, epoch, sleep
 from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.model import STATE_DESC
 from callcenter.simulator.pbx import Pbx
-from callcenter.simulator.recorder import RecordingInfo
+from callcenter.simulator.recorder import CLOSE_DELAY_S, RecordingInfo
 from callcenter.simulator.scenario import CallerScript, Scenario, load_scenario
 from callcenter.simulator.session import AmiSession
 
@@ -90,6 +90,16 @@ class PbxSimulator:
             session.close()
         return len(sessions)
 
+    def freeze_ami(self) -> None:
+        """The AMI side stops (as ``kill -STOP`` looks to the client): nothing is read, answered
+        or sent, new connections get no banner, and the events of what happens meanwhile (the
+        calls go on: callers hang up, agents leave) are lost to every client."""
+        self.pbx.ami_thawed.clear()
+
+    def thaw_ami(self) -> None:
+        """The AMI side goes on (``kill -CONT``): what clients sent meanwhile is read now."""
+        self.pbx.ami_thawed.set()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = AmiSession(self.pbx, reader, writer)
         self._sessions.add(session)
@@ -158,20 +168,23 @@ class PbxSimulator:
         await sleep(self.clock, seconds)
 
     async def wait_idle(self, timeout_s: float | None = None) -> None:
-        """Wait until no channel is left (``timeout_s`` in real seconds).
+        """Wait until no channel is left and every recording file is closed (``timeout_s`` in
+        real seconds).
 
         Raises:
             TimeoutError: channels were still up after ``timeout_s``.
         """
-        if not self.pbx.channels:
-            return
-        idle = asyncio.Event()
-        self.pbx.idle_waiters.append(idle.set)
-        try:
-            await asyncio.wait_for(idle.wait(), timeout_s)
-        finally:
-            if idle.set in self.pbx.idle_waiters:
-                self.pbx.idle_waiters.remove(idle.set)
+        async with asyncio.timeout(timeout_s):
+            if self.pbx.channels:
+                idle = asyncio.Event()
+                self.pbx.idle_waiters.append(idle.set)
+                try:
+                    await idle.wait()
+                finally:
+                    if idle.set in self.pbx.idle_waiters:
+                        self.pbx.idle_waiters.remove(idle.set)
+            if self.pbx.recorders.closing:  # closed CLOSE_DELAY_S after their stop
+                await self.sleep(2 * CLOSE_DELAY_S)
 
     # --- inspection ------------------------------------------------------------------------
 

@@ -37,11 +37,13 @@ class AmiSession:
         self.pbx.listeners.append(self.on_event)
         parser = FrameParser(MAX_FRAME_BYTES, kinds=("Action",))
         try:
+            await self.pbx.ami_thawed.wait()  # frozen: the connection is accepted, nothing said
             self.writer.write(BANNER)
             while not self.closed:
                 data = await self.reader.read(65536)
                 if not data:
                     break
+                await self.pbx.ami_thawed.wait()  # frozen: read later, as a stopped process would
                 for item in parser.feed(data):
                     if self.closed:
                         break
@@ -84,7 +86,8 @@ class AmiSession:
             self.send(frames.error(aid, "Missing action in request"))
 
     def on_event(self, pairs: frames.Pairs) -> None:
-        if self.state.authenticated and self.state.events and not self.closed:
+        if self.state.authenticated and self.state.events and not self.closed \
+                and self.pbx.ami_thawed.is_set():
             self.send(pairs)
 
     def send(self, pairs: frames.Pairs) -> None:

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -13,7 +14,7 @@ from aiohttp import web
 from callcenter.agents.service import AgentService
 from callcenter.metrics import Metrics
 from callcenter.routing.engine import RoutingEngine
-from callcenter.web import api_agents, api_calls, login
+from callcenter.web import api_agents, api_calls, api_users, login
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import (
     SESSION,
@@ -35,6 +36,8 @@ class Health:
 
     ami: Callable[[], tuple[bool, str]]
     database: Callable[[], Awaitable[tuple[bool, str]]]
+    # more readiness checks by name (the IVR heartbeat, reconciling after a reconnect)
+    checks: Mapping[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
 
 
 # A feature of the web app (a page, a group of API routes, a WebSocket): it stores what it needs
@@ -50,10 +53,15 @@ async def healthz(request: web.Request) -> web.Response:
     health = request.app[HEALTH]
     ami_ok, ami_detail = health.ami()
     db_ok, db_detail = await health.database()
-    body = {"status": "ok" if ami_ok and db_ok else "degraded",
-            "ami": {"ok": ami_ok, "state": ami_detail},
-            "database": {"ok": db_ok, "state": db_detail}}
-    return web.json_response(body, status=200 if ami_ok and db_ok else 503)
+    body: dict[str, Any] = {"ami": {"ok": ami_ok, "state": ami_detail},
+                            "database": {"ok": db_ok, "state": db_detail}}
+    ok = ami_ok and db_ok
+    for name, check in health.checks.items():
+        check_ok, detail = check()
+        body[name] = {"ok": check_ok, "state": detail}
+        ok = ok and check_ok
+    body = {"status": "ok" if ok else "degraded", **body}
+    return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -81,6 +89,7 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
         app[THROTTLE] = LoginThrottle()
         api = Api()
         login.register(app, api)
+        api_users.register(app, api)
         api_calls.register(api)
         if agents is not None and engine is not None:
             app[api_agents.AGENTS] = agents

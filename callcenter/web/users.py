@@ -84,20 +84,71 @@ class UserStore:
         Raises:
             ValueError: unknown role or a password shorter than 4 characters.
         """
+        user = await self._insert(login, display_name, role, password, language, agent_id, replace=True)
+        assert user is not None
+        return user
+
+    async def add_user(self, login: str, display_name: str, role: str, password: str, *,
+                       language: str = "en", agent_id: int | None = None) -> User | None:
+        """Create an account; None when the login is taken (nothing is changed then).
+
+        Raises:
+            ValueError: unknown role or a password shorter than 4 characters.
+        """
+        return await self._insert(login, display_name, role, password, language, agent_id, replace=False)
+
+    async def _insert(self, login: str, display_name: str, role: str, password: str, language: str,
+                      agent_id: int | None, *, replace: bool) -> User | None:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if len(password) < 4:
             raise ValueError("password must have at least 4 characters")
         digest = await hash_password(password)
-        row = await self._pool.fetchrow(
-            """INSERT INTO users (login, display_name, role, password_hash, language, agent_id)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (login) DO UPDATE SET display_name = EXCLUDED.display_name,
+        conflict = ("""DO UPDATE SET display_name = EXCLUDED.display_name,
                    role = EXCLUDED.role, password_hash = EXCLUDED.password_hash,
-                   language = EXCLUDED.language, agent_id = EXCLUDED.agent_id, disabled = false
+                   language = EXCLUDED.language, agent_id = EXCLUDED.agent_id, disabled = false"""
+                    if replace else "DO NOTHING")
+        row = await self._pool.fetchrow(
+            f"""INSERT INTO users (login, display_name, role, password_hash, language, agent_id)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (login) {conflict}
                RETURNING *""",
             login, display_name, role, digest, language, agent_id)
-        return _user(row)
+        return None if row is None else _user(row)
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        """Every account (never its hash), with the agent it stands for and its last log-in."""
+        rows = await self._pool.fetch(
+            """SELECT u.id, u.login, u.display_name, u.role, u.language, u.disabled, u.created_at,
+                      a.login AS agent,
+                      (SELECT max(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at
+               FROM users u LEFT JOIN agents a ON a.id = u.agent_id ORDER BY u.login""")
+        return [{"id": r["id"], "login": r["login"], "display_name": r["display_name"],
+                 "role": r["role"], "language": r["language"], "agent": r["agent"],
+                 "disabled": r["disabled"], "created_at": r["created_at"].isoformat(),
+                 "last_seen_at": r["last_seen_at"].isoformat() if r["last_seen_at"] else None}
+                for r in rows]
+
+    async def set_disabled(self, login: str, disabled: bool) -> bool:
+        """Disable (ending every session of) or re-enable an account; False when unknown."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            user_id = await conn.fetchval(
+                "UPDATE users SET disabled = $2 WHERE login = $1 RETURNING id", login, disabled)
+            if user_id is not None and disabled:
+                await conn.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+        return user_id is not None
+
+    async def set_password(self, login: str, password: str) -> bool:
+        """Replace an account's password and end its sessions; False when the login is unknown."""
+        if len(password) < 4:
+            raise ValueError("password must have at least 4 characters")
+        digest = await hash_password(password)
+        async with self._pool.acquire() as conn, conn.transaction():
+            user_id = await conn.fetchval(
+                "UPDATE users SET password_hash = $2 WHERE login = $1 RETURNING id", login, digest)
+            if user_id is not None:
+                await conn.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+        return user_id is not None
 
     async def authenticate(self, login: str, password: str) -> User | None:
         row = await self._pool.fetchrow(

@@ -114,3 +114,33 @@ def test_music_on_hold_default_class_uses_the_debian_opsound_folder() -> None:
     moh = sections((CONF / "musiconhold.conf").read_text(encoding="utf-8"))
     assert "directory=/usr/share/asterisk/moh" in moh["default"] and "mode=files" in moh["default"]
     assert RunnerSettings().record_format == "wav"
+
+
+async def test_heartbeat_is_sent_at_once_when_the_link_comes_up_not_an_interval_later() -> None:
+    from ivr.heartbeat import Heartbeat
+
+    sent: list[Action] = []
+    link_up = False
+
+    async def send(action: Action) -> object:
+        sent.append(action)
+        if not link_up:
+            raise AmiNotConnected("AMI link is connecting")
+        return None
+
+    beat = Heartbeat(send, interval_s=3600, retry_s=3600, clock=lambda: 100.0)
+    task = asyncio.create_task(beat.run())
+    try:
+        await asyncio.sleep(0.05)
+        assert len(sent) == 1 and not beat.ready
+        link_up = True
+        beat.on_link("up")
+        for _ in range(100):
+            if beat.ready:
+                break
+            await asyncio.sleep(0.01)
+        assert beat.ready and len(sent) == 2
+        beat.on_link("down")
+        assert beat.status()[0] is False
+    finally:
+        task.cancel()

@@ -100,3 +100,22 @@ async def test_registry_finalises_present_files_and_flags_missing_ones(pool: asy
     assert status[rows[1]["path"]][0] == "empty"
     assert status[rows[2]["path"]][0] == "missing"
     assert await registry.sweep() == 0
+
+
+def test_a_wav_file_whose_header_is_not_written_yet_is_open_not_empty(tmp_path: Path) -> None:
+    from callcenter.recording.registry import inspect_recording, wav_closed
+    from callcenter.simulator.recorder import write_open_header
+
+    path = tmp_path / "x.wav"
+    write_open_header(path)
+    with open(path, "ab") as fh:
+        fh.write(b"\x01\x00" * 8000)  # a second of audio written, the file not closed yet
+    assert not wav_closed(path, path.stat().st_size)
+    assert inspect_recording(path).status == "open"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x01\x00" * 8000)
+    facts = inspect_recording(path)
+    assert facts.status == "final" and facts.duration_s == 1.0

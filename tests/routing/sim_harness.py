@@ -178,8 +178,8 @@ def write_yaml(path: Path, data: Any) -> None:
 @contextlib.asynccontextmanager
 async def running(tmp_path: Path, db_url: str, *, policy: dict[str, Any],
                   agents: Iterable[dict[str, Any]], phones: Iterable[AgentScript],
-                  ready: Iterable[str] | None = None, speed: float = SPEED
-                  ) -> AsyncIterator[Harness]:
+                  ready: Iterable[str] | None = None, speed: float = SPEED,
+                  grace_s: float | None = None) -> AsyncIterator[Harness]:
     """The server and the simulator with ``policy`` (routing.yaml as data), ``agents``
     (agents.yaml entries) and ``phones``; the agents in ``ready`` (default: all) are logged in
     ready."""
@@ -203,7 +203,8 @@ async def running(tmp_path: Path, db_url: str, *, policy: dict[str, Any],
         ami=dataclasses.replace(AmiSettings(), host="127.0.0.1", port=port, secret=Secret(secret),
                                 reconnect_min_s=0.2, reconnect_max_s=2.0),
         recording=RecordingSettings(monitor_dir="/var/spool/asterisk/monitor",
-                                    local_dir=str(recordings), grace_s=5.0 / speed))
+                                    local_dir=str(recordings),
+                                    grace_s=5.0 / speed if grace_s is None else grace_s))
     database = await open_database(settings.database, state)
     try:
         await migrate(database.pool)

@@ -256,3 +256,13 @@ def test_channel_event_header_order_is_the_captures() -> None:
                     "Language", "AccountCode", "Context", "Exten", "Priority", "Uniqueid",
                     "Linkedid", "Cause", "Cause-txt"]
     assert b"ConnectedLineNum: <unknown>" in text and text.endswith(b"\r\n\r\n")
+
+
+def test_bridge_options_warn_like_asterisk_on_a_comma_between_options() -> None:
+    from callcenter.simulator.bridging import option_warnings
+
+    assert option_warnings("p") == []
+    assert option_warnings("pF(survey^s^1)") == []
+    assert option_warnings("pF") == []
+    assert option_warnings("p,F(survey^s^1)") == ["Unrecognized option: ','"]
+    assert option_warnings("pZ") == ["Unrecognized option: 'Z'"]

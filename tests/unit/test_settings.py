@@ -83,3 +83,35 @@ async def test_log_lines_are_json_with_call_id_per_task_and_no_secrets() -> None
     assert sorted(line["call_id"] for line in lines) == ["a", "b"]
     assert all(line["secret"] == "********" for line in lines)
     assert all("4111" not in line["digits"] for line in lines)
+
+
+def test_other_tools_environment_keys_are_not_settings() -> None:
+    env = {"CALLCENTER_TEST_DATABASE_URL": "postgresql://postgres@127.0.0.1/postgres",
+           "CALLCENTER_ASTERISK_LAB": "/work/shared/asterisk-lab", "CALLCENTER_SKIP_MODEL_BUILD": "1",
+           "CALLCENTER_AMI_PORT": "6000"}
+    settings = load_settings(None, env=env)
+    assert settings.ami.port == 6000
+    assert settings.database.url.reveal() == ""
+
+
+@pytest.mark.parametrize("name", ["CALLCENTER_AMI_PROT", "CALLCENTER_AMII_PORT", "CALLCENTER_HTPP_PORT",
+                                  "CALLCENTER_STATE_DIRR"])
+def test_misspelt_settings_in_the_environment_are_still_refused(name: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(None, env={name: "1"})
+    assert str(info.value).startswith(name)
+
+
+@pytest.mark.parametrize(("key", "masked"), [
+    ("secret", True), ("ami_secret", True), ("csrf_token", True), ("password_hash", True),
+    ("cardNumber", True), ("card_number", True), ("http_token", True), ("Authorization", True),
+    ("session_cookie", True), ("pan", True),
+    ("scorecards", False), ("scorecard", False), ("span", False), ("tokens_per_s", False),
+    ("caller_id", False), ("discard_reason", False), ("company", False),
+])
+def test_secret_fields_are_found_by_whole_words(key: str, masked: bool) -> None:
+    out = io.StringIO()
+    configure_logging("info", out)
+    structlog.get_logger().info("step", **{key: "value"})
+    line = json.loads(out.getvalue())
+    assert (line[key] == "********") is masked
