@@ -636,9 +636,18 @@ class IvrRunner:
 
     async def _route(self, session: _Session, effect: Route, node: str) -> Event:
         call_id = session.start.linkedid
-        await asyncio.wait_for(self._router.enqueue(call_id, session.start.channel, effect.requirements,
-                                                    effect.context), self.settings.sink_timeout_s)
+        # "routed" goes out before the router may offer the call: an offer answered at once
+        # bridges the caller out of AsyncAGI, and a SET VARIABLE queued behind that is never
+        # run (real Asterisk), so the caller would come back from the agent to [ivr-fallback]
+        # and be routed a second time.
         await self._set_state(session, "routed")
+        try:
+            await asyncio.wait_for(self._router.enqueue(call_id, session.start.channel,
+                                                        effect.requirements, effect.context),
+                                   self.settings.sink_timeout_s)
+        except Exception:
+            await self._set_state(session, "active")
+            raise
         await self._record(session, [PathEntry(self._now(), node, "queued",
                                                effect.requirements.to_json())])
         max_wait = effect.max_wait_s

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import yaml
 from callcenter.ami.errors import AgiChannelGone
 from callcenter.orders.model import Customer, CustomerContext, Order, OrderContext, Shipment
 from ivr.effects import RouteRequirements
+from ivr.model import Scalar
 from ivr.registry import FlowRegistry
 from ivr.runner import IvrRunner, RunnerSettings
 from ivr.validate import Checks, load_skills
@@ -449,3 +451,35 @@ async def test_flows_can_be_chosen_by_dialled_number(tmp_path: Path, extension: 
     line.runner.on_event(START)
     await settle(line.runner)
     assert line.recorder.path[CALL][0]["flow"] == "hotline"
+
+
+async def test_given_route_then_routed_state_is_sent_before_the_router_may_offer_the_call() -> None:
+    """On the real PBX an offer answered at once bridges the caller out of AsyncAGI; an AGI
+    command queued after that never runs. So CC_IVR=routed must be on the channel before the
+    router has the call, or the caller returns from the agent into [ivr-fallback]."""
+    line = Line()
+    seen_when_enqueued: list[list[str]] = []
+    enqueue = line.router.enqueue
+
+    async def recording_enqueue(call_id: str, channel: str, requirements: RouteRequirements,
+                                context: Mapping[str, Scalar]) -> None:
+        seen_when_enqueued.append(list(line.agi.commands))
+        await enqueue(call_id, channel, requirements, context)
+
+    line.router.enqueue = recording_enqueue  # type: ignore[method-assign]
+    line.agi.keys = [key("1"), key("0")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    (commands,) = seen_when_enqueued
+    assert "SET VARIABLE CC_IVR routed" in commands
+
+
+async def test_given_router_refuses_the_call_then_state_goes_back_to_active() -> None:
+    line = Line()
+    line.router.failure = RuntimeError("router down")
+    line.agi.keys = [key("1"), key("0")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    commands = line.agi.commands
+    routed = commands.index("SET VARIABLE CC_IVR routed")
+    assert "SET VARIABLE CC_IVR active" in commands[routed + 1:]

@@ -1,0 +1,212 @@
+"""Offer latency on the real Asterisk 22: ours against Asterisk's own app_queue, same machine,
+same run, same SIP phones.
+
+- Ours: VIP callers dial in through the carrier's address, the shipped IVR greets them and hands
+  them to the router. From the instant the call is ready to route (the AsyncAGIExec that ends
+  the route node's prompt on the caller's channel: the server enqueues on it) to the agent leg's
+  Newchannel (the Originate the router sent; matched to its call by the CC_CALL variable).
+- app_queue: the same callers Originated into ``Queue(bench)`` (queues.conf: strategy
+  leastrecent, dynamic members added with QueueAdd, the same agents' phones); from
+  QueueCallerJoin to AgentCalled.
+
+Both instants are read off one AMI link, so both sides are timed the same way. Goal: our p50
+no more than 2x app_queue's. Prints one JSON object.
+
+    .venv/bin/python benchmarks/offer_latency.py [--calls 55] [--agents 5] [--callers 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.pbx.amiclient import TestAmi
+from tests.pbx.bundle import Bundle, _locate
+from tests.pbx.overlay import CARRIER_ADDRESS, OverlaySpec
+from tests.pbx.phones import Phone, did_uri
+from tests.pbx.rig import Agent, Rig, running_rig
+
+QUEUES_CONF = """[general]
+persistentmembers = no
+[bench]
+strategy = leastrecent
+timeout = 15
+retry = 1
+wrapuptime = 1
+ringinuse = no
+joinempty = yes
+announce-frequency = 0
+periodic-announce-frequency = 0
+"""
+TALK_S = 1
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def progress(message: str) -> None:
+    print(f"offer_latency: {message}", file=sys.stderr, flush=True)
+
+
+async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int) -> list[float]:
+    since = time.time()
+    uri = did_uri("4001", rig.pbx.spec.sip_port)
+
+    async def caller(number: str) -> None:
+        phone = rig.caller(number, dial=False)
+        await asyncio.sleep(0.5)
+        for n in range(per_caller):
+            phone.call(uri)
+            await phone.wait_state("DISCONNECTED", 60, count=n + 1)
+
+    await asyncio.gather(*(caller(number) for number in numbers))
+    events = ami.find(lambda e: True, since)
+    tag = {e.get("Channel"): e.get("Value") for e in events
+           if e.frame.event == "VarSet" and e.get("Variable") == "CC_CALL"}
+    linked_channel = {e.get("Linkedid"): e.get("Channel") for e in events
+                      if e.frame.event == "Newchannel" and e.get("Channel").startswith("PJSIP/carrier-")}
+    latencies = []
+    offered: set[str] = set()
+    for created in (e for e in events if e.frame.event == "Newchannel"
+                    and e.get("Channel").startswith("PJSIP/12")):
+        call = tag.get(created.get("Channel"))
+        if call is None or call in offered:  # the first offer of each call
+            continue
+        offered.add(call)
+        caller_channel = linked_channel.get(call)
+        ready = [e for e in events if e.frame.event == "AsyncAGIExec" and e.get("Channel") == caller_channel
+                 and e.at <= created.at]
+        if ready:
+            latencies.append(created.at - ready[-1].at)
+    return latencies
+
+
+async def app_queue(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int,
+                    agents: list[Agent]) -> list[float]:
+    for agent in agents:
+        await ami.send({"Action": "QueueAdd", "Queue": "bench", "Interface": f"PJSIP/{agent.extension}"})
+    since = time.time()
+
+    async def caller(number: str) -> None:
+        phone = rig.caller(number, dial=False)
+        phone.args += ["--auto-answer", "200", "--duration", str(TALK_S + 3)]
+        phone.stop()
+        phone.start()
+        port = int(phone.args[phone.args.index("--local-port") + 1])
+        await asyncio.sleep(0.5)
+        for n in range(per_caller):
+            await ami.send({"Action": "Originate", "Channel": f"PJSIP/carrier/sip:{number}@{CARRIER_ADDRESS}:{port}",
+                            "Application": "Queue", "Data": "bench,,,,30", "CallerID": number,
+                            "Async": "true"})
+            await phone.wait_state("DISCONNECTED", 60, count=n + 1)
+
+    await asyncio.gather(*(caller(number) for number in numbers))
+    events = ami.find(lambda e: True, since)
+    joined = {e.get("Channel"): e.at for e in events if e.frame.event == "QueueCallerJoin"}
+    latencies = []
+    called: set[str] = set()
+    for seen in events:
+        if seen.frame.event == "AgentCalled" and seen.get("Channel") not in called \
+                and seen.get("Channel") in joined:
+            called.add(seen.get("Channel"))
+            latencies.append(seen.at - joined[seen.get("Channel")])
+    return latencies
+
+
+async def run(bundle: Bundle, db_url: str, work: Path, calls: int, agent_count: int,
+              callers: int) -> dict[str, object]:
+    agents = [Agent(f"bench{n}", str(1200 + n), {"vip": 4, "general": 3}) for n in range(1, agent_count + 1)]
+    numbers = [f"+861394400{n:04d}" for n in range(1, callers + 1)]
+    per_caller = -(-calls // callers)
+    spec = OverlaySpec(agents=tuple(a.extension for a in agents), extra_files={"queues.conf": QUEUES_CONF})
+    conn = await asyncpg.connect(db_url)
+    await conn.close()
+    with running_rig(bundle, work, db_url, agents, spec=spec, wrap_up_s=1, survey=False) as rig:
+        conn = await asyncpg.connect(db_url)
+        try:
+            await conn.executemany("INSERT INTO customers (phone, name, tier, language) "
+                                   "VALUES ($1, $2, 'vip', 'en')", [(n, f"Bench {n}") for n in numbers])
+        finally:
+            await conn.close()
+        ami = await rig.ami()
+        phones: list[Phone] = []
+        try:
+            for agent in agents:
+                phones.append(rig.agent_phone(agent.login, mode="answer", talk_s=TALK_S))
+            for agent in agents:
+                await rig.wait_registered(agent.extension)
+            await rig.ready(*[a.login for a in agents])
+            progress(f"ours: {per_caller * callers} calls through the IVR and the router")
+            mine = await ours(rig, ami, numbers, per_caller)
+            await rig.offline(*[a.login for a in agents])
+            rig.stop_phones()
+            for agent in agents:
+                rig.agent_phone(agent.login, mode="answer", talk_s=TALK_S)
+            for agent in agents:
+                await rig.wait_registered(agent.extension)
+            progress(f"app_queue: {per_caller * callers} calls into Queue(bench)")
+            theirs = await app_queue(rig, ami, numbers, per_caller, agents)
+        finally:
+            await ami.close()
+    p50_ours, p50_queue = statistics.median(mine), statistics.median(theirs)
+    return {"benchmark": "offer_latency", "calls_ours": len(mine), "calls_app_queue": len(theirs),
+            "agents": agent_count,
+            "ours_p50_ms": round(p50_ours * 1000, 2), "ours_p99_ms": round(percentile(mine, 0.99) * 1000, 2),
+            "app_queue_p50_ms": round(p50_queue * 1000, 2),
+            "app_queue_p99_ms": round(percentile(theirs, 0.99) * 1000, 2),
+            "ratio_p50": round(p50_ours / p50_queue, 3) if p50_queue else None,
+            "goal_ratio_p50": 2.0, "met": bool(p50_queue and p50_ours / p50_queue <= 2.0)}
+
+
+async def with_database(args: argparse.Namespace, bundle: Bundle) -> dict[str, object]:
+    name = f"cc_bench_offer_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(args.database)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base, _, _ = args.database.rpartition("/")
+    try:
+        with tempfile.TemporaryDirectory(prefix="offer-latency-") as work:
+            return await run(bundle, f"{base}/{name}", Path(work), args.calls, args.agents, args.callers)
+    finally:
+        admin = await asyncpg.connect(args.database)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=55)
+    parser.add_argument("--agents", type=int, default=5)
+    parser.add_argument("--callers", type=int, default=5)
+    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="admin URL of a PostgreSQL server (a database is created and dropped)")
+    args = parser.parse_args()
+    found = _locate()
+    if isinstance(found, str):
+        print(json.dumps({"benchmark": "offer_latency", "error": found}))
+        return 1
+    # SIGTERM ends the run like Ctrl-C: Asterisk, the server and the phones are stopped
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with contextlib.redirect_stdout(sys.stderr):  # only the JSON line goes to stdout
+        result = asyncio.run(with_database(args, found))
+    print(json.dumps(result))
+    return 0 if result["met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

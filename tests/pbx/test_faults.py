@@ -1,0 +1,169 @@
+"""Faults on the real PBX: the server killed mid-call and restarted, Asterisk frozen for 20 s
+(SIGSTOP) and resumed, Asterisk restarted while idle. In each: no call lost (every call is
+stored as ended with the right outcome and agent), no agent stuck (nobody left "talking" or
+"offered" once the calls are over), and callers who were in the IVR hear their prompt again."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.pbx.amiclient import TestAmi
+from tests.pbx.bundle import Bundle
+from tests.pbx.ivrcaller import on_channel, press_at
+from tests.pbx.rig import LAB_RECORDINGS, Agent, Rig, running_rig
+from tests.pbx.test_scenarios import Call, offline_after
+
+AGENTS = [Agent("fay", "1021", {"general": 5}), Agent("gus", "1022", {"general": 4}),
+          Agent("hal", "1023", {"returns": 5})]
+
+
+@pytest.fixture(scope="module")
+def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-faults"), db_url, AGENTS,
+                     ring_timeout_s=6) as running:
+        yield running
+
+
+async def at_main_menu(rig: Rig, ami: TestAmi, number: str) -> Call:
+    """A caller who chose a language and now listens to the main menu without pressing."""
+    call = Call(rig, ami, number)
+    from tests.pbx.ivrcaller import caller_channel, linkedid_of
+
+    call.channel = await caller_channel(ami, number, call.since)
+    call.linkedid = await linkedid_of(ami, call.channel)
+    await press_at(ami, call.phone, call.channel, "choose-language", "1", call.since)
+    await ami.wait(on_channel("AGIExecStart", call.channel, "main-menu"),  # type: ignore[arg-type]
+                   20, "main menu", call.since)
+    return call
+
+
+async def nobody_stuck(rig: Rig, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        states = await rig.agents_json()
+        stuck = {k: v for k, v in states.items()
+                 if v["state"] in ("talking", "offered", "busy") or v.get("call_id")}
+        if not stuck:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"agents stuck after every call ended: {stuck}")
+        await asyncio.sleep(0.5)
+
+
+async def answered_by(rig: Rig, linkedid: str, login: str) -> None:
+    row = await rig.call_row(linkedid, timeout_s=40)
+    conn = await rig.db()
+    try:
+        agent_id = await conn.fetchval("SELECT id FROM agents WHERE login = $1", login)
+    finally:
+        await conn.close()
+    assert row["outcome"] == "answered" and row["agent_id"] == agent_id, row
+
+
+async def test_server_killed_mid_call_and_restarted(rig: Rig) -> None:
+    """Fay talks to caller 1, caller 2 listens to the main menu, caller 3 waits on hold; the
+    server is SIGKILLed and started again. Caller 2 hears the menu again and is routed to Hal,
+    caller 3 keeps waiting and reaches Gus once he is ready, caller 1's call is stored answered."""
+    ami = await rig.ami()
+    try:
+        fay = rig.agent_phone("fay", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav", talk_s=25)
+        gus = rig.agent_phone("gus", mode="answer", talk_s=4)
+        hal = rig.agent_phone("hal", mode="answer", talk_s=4)
+        for extension in ("1021", "1022", "1023"):
+            await rig.wait_registered(extension)
+        await rig.ready("fay", "hal")
+        first = await Call(rig, ami, "+8613911210001").dial("general")
+        await fay.wait_state("CONFIRMED", 20)
+        third = await Call(rig, ami, "+8613911210003").dial("general")
+        await third.hold()
+        second = await at_main_menu(rig, ami, "+8613911210002")
+
+        rig.deployment.server.kill()
+        await asyncio.sleep(2.0)
+        restarted = time.time()
+        rig.deployment.server.start()
+        await rig.deployment.wait_healthy(60)
+        # caller 2 hears the menu again, and chooses returns
+        try:
+            await press_at(ami, second.phone, second.channel, "main-menu", "2", restarted, 30)
+        except AssertionError as exc:
+            raise AssertionError("after the restart the server did not take back the caller who "
+                                 "was in the IVR (AsyncAGI): the caller hears silence") from exc
+        await press_at(ami, second.phone, second.channel, "returns-menu", "1", restarted, 30)
+        await hal.wait_state("CONFIRMED", 30)
+        await rig.ready("gus")
+        await gus.wait_state("CONFIRMED", 30)
+        await fay.wait_state("DISCONNECTED", 40)
+        for call in (first, second, third):
+            await call.phone.wait_state("CONFIRMED", 1)
+            if call.phone.count("DISCONNECTED") == 0:
+                await call.hang_up()
+        await answered_by(rig, first.linkedid, "fay")
+        await answered_by(rig, second.linkedid, "hal")
+        await answered_by(rig, third.linkedid, "gus")
+        await nobody_stuck(rig)
+    finally:
+        await ami.close()
+        await offline_after(rig, "fay", "gus", "hal")
+
+
+async def test_asterisk_frozen_for_20_seconds_then_resumed(rig: Rig) -> None:
+    ami = await rig.ami()
+    try:
+        fay = rig.agent_phone("fay", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav", talk_s=30)
+        gus = rig.agent_phone("gus", mode="answer", talk_s=4)
+        for extension in ("1021", "1022"):
+            await rig.wait_registered(extension)
+        await rig.ready("fay", "gus")
+        first = await Call(rig, ami, "+8613911220001").dial("general")
+        await fay.wait_state("CONFIRMED", 20)
+        await rig.ready("gus")
+        second = await at_main_menu(rig, ami, "+8613911220002")
+
+        rig.pbx.freeze()
+        try:
+            await asyncio.sleep(20.0)
+        finally:
+            rig.pbx.thaw()
+        thawed = time.time()
+        await rig.deployment.wait_healthy(60)
+        await press_at(ami, second.phone, second.channel, "main-menu", "0", thawed, 40)
+        await gus.wait_state("CONFIRMED", 30)
+        await fay.wait_state("DISCONNECTED", 40)
+        await gus.wait_state("DISCONNECTED", 20)
+        for call in (first, second):
+            if call.phone.count("DISCONNECTED") == 0:
+                await call.hang_up()
+        await answered_by(rig, first.linkedid, "fay")
+        await answered_by(rig, second.linkedid, "gus")
+        await nobody_stuck(rig)
+    finally:
+        await ami.close()
+        await offline_after(rig, "fay", "gus")
+
+
+async def test_asterisk_restarted_while_idle(rig: Rig) -> None:
+    """After Asterisk restarts, the next call runs the IVR (not the dialplan's safety net) and
+    reaches the agent who was ready before."""
+    gus = rig.agent_phone("gus", mode="answer", talk_s=3)
+    await rig.wait_registered("1022")
+    await rig.ready("gus")
+    rig.pbx.restart()
+    await rig.wait_registered("1022")  # contacts survive in Asterisk's database
+    await rig.deployment.wait_healthy(60)
+    ami = await rig.ami()
+    try:
+        call = await Call(rig, ami, "+8613911230001").dial("general")
+        await gus.wait_state("CONFIRMED", 30)
+        await gus.wait_state("DISCONNECTED", 20)
+        if call.phone.count("DISCONNECTED") == 0:
+            await call.hang_up()
+        await answered_by(rig, call.linkedid, "gus")
+        await nobody_stuck(rig)
+    finally:
+        await ami.close()
+        await offline_after(rig, "gus")
