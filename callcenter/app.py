@@ -196,7 +196,8 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     def ivr_summary(call_id: str) -> dict[str, Any]:
         return ivr.summary(call_id)
 
-    console = ConsoleHub(orders, pool, ivr_summary)
+    console = ConsoleHub(orders, pool, ivr_summary,
+                         agent_for_channel=lambda channel: offers.agent_for_channel(channel))
     agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
                           bridge_options="pF(survey^s^1)"

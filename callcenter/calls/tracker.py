@@ -94,6 +94,7 @@ class CallTracker:
             "Newchannel": self._newchannel,
             "Newstate": self._newstate,
             "NewCallerid": self._newcallerid,
+            "DialBegin": self._dialbegin,
             "DialState": self._dialstate,
             "DialEnd": self._dialend,
             "AsyncAGIStart": self._agi_start,
@@ -332,6 +333,20 @@ class CallTracker:
         call, leg = found
         leg.caller_number = _clean(event.get("CallerIDNum"))
         leg.caller_name = _clean(event.get("CallerIDName"))
+        return call.linkedid
+
+    def _dialbegin(self, event: AmiEvent) -> str | None:
+        """The caller's own channel dials someone (the dialplan's safety net rings the agents'
+        hunt group): the destination is an agent leg of this call, answered when it bridges."""
+        found = self._leg(event)
+        if found is None:
+            return None
+        call, leg = found
+        dest = call.legs.get(event.get("DestUniqueid"))
+        if leg.uniqueid != call.caller_uniqueid or dest is None or dest is leg \
+                or dest.side is Side.AGENT:
+            return call.linkedid
+        dest.side, dest.role = Side.AGENT, "agent"
         return call.linkedid
 
     def _dialstate(self, event: AmiEvent) -> str | None:

@@ -52,7 +52,9 @@ class Feed:
 class ConsoleHub:
     def __init__(self, provider: OrderContextProvider, pool: asyncpg.Pool,
                  ivr_summary: Callable[[str], dict[str, Any]], *, deadline_s: float = 0.25,
-                 lookup_timeout_s: float = 5.0, keep: int = 200) -> None:
+                 lookup_timeout_s: float = 5.0, keep: int = 200,
+                 agent_for_channel: Callable[[str], str | None] | None = None) -> None:
+        self._agent_for_channel = agent_for_channel
         self._provider = provider
         self._pool = pool
         self._ivr = ivr_summary
@@ -142,6 +144,13 @@ class ConsoleHub:
 
     def on_call_changed(self, call: Call) -> None:
         agent = self._agent_of_call.get(call.linkedid)
+        if agent is None and call.state is CallState.TALKING and call.agent is not None \
+                and self._agent_for_channel is not None:
+            # connected without an offer (the dialplan's safety net rang the agents' phones):
+            # the agent is whoever owns the phone that answered
+            agent = self._agent_for_channel(call.agent.channel)
+            if agent is not None:
+                self._agent_of_call[call.linkedid] = agent
         if agent is None:
             return
         if call.state is CallState.TALKING and call.linkedid not in self._answered:

@@ -334,6 +334,10 @@ class OfferAdapter:
         self._engine.submit(ev.PhoneReachable(agent_id, now) if up else
                             ev.PhoneUnreachable(agent_id, now))
 
+    def agent_for_channel(self, channel: str) -> str | None:
+        """The agent whose phone ``channel`` is (``PJSIP/1002-0000001a``), if any."""
+        return self._agent_for_device(channel_device(channel))
+
     def _agent_for_device(self, device: str) -> str | None:
         book = self._engine.router.book
         if self._devices_version != book.profiles_version:

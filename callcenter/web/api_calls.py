@@ -24,12 +24,14 @@ CALL_SCHEMA: dict[str, Any] = {
         ("id", "integer"), ("linkedid", "string"), ("caller_number", "string"),
         ("caller_name", "string"), ("state", "string"), ("outcome", "string"),
         ("agent_channel", "string"), ("digits", "string"), ("hangup_cause", "integer"),
-        ("hangup_by", "string"), ("arrived_at", "string"), ("answered_at", "string"),
+        ("hangup_by", "string"), ("end_reason", "string"), ("arrived_at", "string"),
+        ("answered_at", "string"),
         ("ended_at", "string"), ("duration_s", "number"))},
 }
 
 _COLUMNS = ("id, linkedid, caller_number, caller_name, state, outcome, agent_channel, digits,"
-            " hangup_cause, hangup_by, arrived_at, queued_at, answered_at, bridged_at, ended_at,"
+            " hangup_cause, hangup_by, end_reason, arrived_at, queued_at, answered_at, bridged_at,"
+            " ended_at,"
             " agent_id, offers, ivr_path")
 
 

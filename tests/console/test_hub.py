@@ -102,3 +102,29 @@ async def test_a_reconnecting_browser_gets_what_it_missed_or_a_snapshot() -> Non
     assert hub.since("sam", 2) is None  # events 3, 4 are gone: a snapshot is needed
     assert [e["seq"] for e in hub.since("sam", 6) or []] == [7, 8, 9, 10]
     assert hub.snapshot("sam")["seq"] == 10
+
+
+class RecordingDb(NoDb):
+    def __init__(self) -> None:
+        self.executed: list[tuple[Any, ...]] = []
+
+    async def execute(self, *args: Any) -> str:
+        self.executed.append(args)
+        return "UPDATE 1"
+
+
+async def test_a_call_the_safety_net_connected_is_attributed_to_the_agent_whose_phone_answered() -> None:
+    from callcenter.calls.model import Call, CallState, Leg, Side
+
+    db = RecordingDb()
+    hub = ConsoleHub(Shop(), db, summary,  # type: ignore[arg-type]
+                     agent_for_channel=lambda ch: "sam" if ch.startswith("PJSIP/1001-") else None)
+    call = Call(linkedid="1700.9", arrived_at=1.0, caller_uniqueid="1700.9", agent_uniqueid="1700.10",
+                state=CallState.TALKING, answered_at=3.0)
+    call.legs["1700.9"] = Leg("1700.9", "PJSIP/pstn-9", "1700.9", "caller", Side.CALLER, 1.0)
+    call.legs["1700.10"] = Leg("1700.10", "PJSIP/1001-0000000a", "1700.9", "agent", Side.AGENT, 2.0)
+    hub.on_call_changed(call)
+    [answered] = await events(hub, "sam", 1)
+    assert answered["type"] == "answered" and answered["call_id"] == "1700.9"
+    await asyncio.sleep(0.05)
+    assert any("agent_id" in str(args[0]) and args[1:] == ("1700.9", "sam") for args in db.executed)

@@ -68,3 +68,41 @@ def test_given_agent_leg_filed_under_the_wrong_call_when_its_tag_arrives_then_on
     assert t.call_key_for_uniqueid(uid) == "1700000000.1"
     assert t.call_key_for_uniqueid("1700000000.2") == "1700000000.2"
     assert t.calls["1700000000.2"].caller is not None
+
+
+def test_a_call_the_dialplans_safety_net_connects_to_an_agent_is_answered_by_that_agent() -> None:
+    """[cc-safety-net] Dial()s the hunt group: the agent's leg shares the caller's Linkedid and is
+    only known as the Dial's destination. The call is answered by that agent, not abandoned."""
+    t = CallTracker()
+    uid, chan = "1700000000.1", "PJSIP/pstn-00000001"
+    t.apply_event(ev(0.0, "Newchannel", Channel=chan, Uniqueid=uid, Linkedid=uid, Context="inbound",
+                     CallerIDNum="13800000001", ChannelStateDesc="Ring"))
+    t.apply_event(ev(0.1, "Newexten", Channel=chan, Uniqueid=uid, Linkedid=uid, Context="cc-safety-net",
+                     Application="Dial", AppData="PJSIP/1001&PJSIP/1002,45,m(default)"))
+    t.apply_event(ev(0.5, "Newstate", Channel=chan, Uniqueid=uid, Linkedid=uid, ChannelStateDesc="Up"))
+    legs = {"PJSIP/1001-00000002": "1700000000.2", "PJSIP/1002-00000003": "1700000000.3"}
+    for agent_chan, agent_uid in legs.items():
+        t.apply_event(ev(1.0, "Newchannel", Channel=agent_chan, Uniqueid=agent_uid, Linkedid=uid,
+                         Context="agents", ChannelStateDesc="Down"))
+        t.apply_event(ev(1.0, "DialBegin", Channel=chan, Uniqueid=uid, Linkedid=uid,
+                         DestChannel=agent_chan, DestUniqueid=agent_uid, DestLinkedid=uid,
+                         DialString=agent_chan.split("-")[0].split("/")[1]))
+    t.apply_event(ev(3.0, "Newstate", Channel="PJSIP/1002-00000003", Uniqueid="1700000000.3",
+                     Linkedid=uid, ChannelStateDesc="Up"))
+    t.apply_event(ev(3.0, "DialEnd", Channel=chan, Uniqueid=uid, Linkedid=uid,
+                     DestChannel="PJSIP/1002-00000003", DestUniqueid="1700000000.3", DialStatus="ANSWER"))
+    t.apply_event(ev(3.0, "Hangup", Channel="PJSIP/1001-00000002", Uniqueid="1700000000.2", Linkedid=uid,
+                     Cause="26"))
+    for member_chan, member_uid in ((chan, uid), ("PJSIP/1002-00000003", "1700000000.3")):
+        t.apply_event(ev(3.1, "BridgeEnter", Channel=member_chan, Uniqueid=member_uid, Linkedid=uid,
+                         BridgeUniqueid="b-1"))
+    call = t.calls[uid]
+    assert call.state is CallState.TALKING and call.answered_at == 3.0
+    assert call.agent is not None and call.agent.channel == "PJSIP/1002-00000003"
+    t.apply_event(ev(30.0, "HangupRequest", Channel="PJSIP/1002-00000003", Uniqueid="1700000000.3",
+                     Linkedid=uid, Cause="16"))
+    t.apply_event(ev(30.0, "Hangup", Channel="PJSIP/1002-00000003", Uniqueid="1700000000.3", Linkedid=uid,
+                     Cause="16"))
+    t.apply_event(ev(30.1, "Hangup", Channel=chan, Uniqueid=uid, Linkedid=uid, Cause="16"))
+    assert call.outcome is Outcome.ANSWERED and call.hangup_by == "agent"
+    assert call.to_record()["agent_channel"] == "PJSIP/1002-00000003"
