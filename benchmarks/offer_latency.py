@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import statistics
 import sys
@@ -52,6 +53,9 @@ announce-frequency = 0
 periodic-announce-frequency = 0
 """
 TALK_S = 1
+# app_queue's callers come back after this pause, as ours do after our IVR's greeting: the
+# same arrival pattern, so an agent is as often free for a new caller on both sides
+IVR_PACE_S = 6.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -114,12 +118,18 @@ async def app_queue(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int,
                             "Application": "Queue", "Data": "bench,,,,30", "CallerID": number,
                             "Async": "true"})
             await phone.wait_state("DISCONNECTED", 60, count=n + 1)
+            await asyncio.sleep(IVR_PACE_S)
 
     await asyncio.gather(*(caller(number) for number in numbers))
     events = ami.find(lambda e: True, since)
     joined = {e.get("Channel"): e.at for e in events if e.frame.event == "QueueCallerJoin"}
     latencies = []
     called: set[str] = set()
+    if os.environ.get("OFFER_LATENCY_DEBUG"):
+        for seen in events:
+            if seen.frame.event.startswith(("Queue", "Agent")) or seen.frame.event == "Newchannel":
+                progress(f"{seen.at:.3f} {seen.frame.event} {seen.get('Channel')} {seen.get('Interface')}"
+                         f" {seen.get('Status')} {seen.get('Paused')}")
     for seen in events:
         if seen.frame.event == "AgentCalled" and seen.get("Channel") not in called \
                 and seen.get("Channel") in joined:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import sys
 import time
 import wave
 from collections.abc import Iterator
@@ -25,7 +27,6 @@ import yaml
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import prepare_config
 from callcenter.store.migrate import migrate
-from callcenter.web.users import UserStore
 from tests.integration.conftest import run_in_thread
 from tests.pbx.amiclient import TestAmi
 from tests.pbx.amiproxy import AmiRecorder
@@ -171,8 +172,10 @@ class Rig:
         return (await self.agents_json())[login]
 
     def capture(self, name: str, since: float) -> Path:
-        """Save the server's AMI stream since ``since`` as ``tests/data/pbx-captures/NAME.jsonl``."""
-        path = CAPTURES / f"{name}.jsonl"
+        """Save the server's AMI stream since ``since`` as NAME.jsonl: in the test's folder, or in
+        ``tests/data/pbx-captures/`` (the committed captures) with CALLCENTER_RECORD_CAPTURES=1."""
+        folder = CAPTURES if os.environ.get("CALLCENTER_RECORD_CAPTURES") == "1" else self.work / "captures"
+        path = folder / f"{name}.jsonl"
         self.recorder.capture(path, since)
         return path
 
@@ -205,24 +208,36 @@ async def prepare_database(db_url: str) -> None:
         await pool.close()
 
 
-async def create_users(db_url: str, agents: list[Agent]) -> None:
-    pool = await asyncpg.create_pool(db_url, min_size=1, max_size=2)
+async def create_users(deployment: Deployment, agents: list[Agent]) -> None:
+    """As a deployer does: the first admin with ``callcenter users add``, the others through
+    ``/api/users`` as that admin."""
+    secret = deployment.work / "admin-password"
+    secret.write_text(PASSWORD + "\n", encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter", "users", "add", "admin", "--role", "admin", "--name", "Admin",
+        "--password-file", str(secret), "--config", str(deployment.settings), env=deployment.env,
+        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        raise AssertionError(f"callcenter users add failed: {output.decode(errors='replace')}")
+    admin = await Web(deployment.url).login("admin", PASSWORD)
     try:
-        users = UserStore(pool)
-        await users.create_user("supervisor", "Supervisor", "supervisor", PASSWORD)
-        ids = {r["login"]: r["id"] for r in await pool.fetch("SELECT id, login FROM agents")}
+        await admin.post("/api/users", {"login": "supervisor", "display_name": "Supervisor",
+                                        "role": "supervisor", "password": PASSWORD})
         for agent in agents:
-            await users.create_user(agent.login, agent.login.title(), "agent", PASSWORD,
-                                    agent_id=ids[agent.login])
+            await admin.post("/api/users", {"login": agent.login, "display_name": agent.login.title(),
+                                            "role": "agent", "password": PASSWORD, "agent": agent.login})
     finally:
-        await pool.close()
+        await admin.close()
 
 
 @contextlib.contextmanager
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 spec: OverlaySpec | None = None, ring_timeout_s: int | None = None,
-                wrap_up_s: int | None = None, survey: bool = True) -> Iterator[Rig]:
-    """Start everything; stop everything on the way out, whatever happened."""
+                wrap_up_s: int | None = None, survey: bool = True, workers: bool = False
+                ) -> Iterator[Rig]:
+    """Start everything (the ASR and QA workers with ``workers``); stop everything on the way
+    out, whatever happened."""
     spec = spec or OverlaySpec(agents=tuple(a.extension for a in agents))
     pbx = Pbx(bundle, work / "pbx", spec)
     recorder = AmiRecorder(spec.ami_port)
@@ -248,11 +263,12 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 await rig.wait_heartbeat(ami, started)
             finally:
                 await ami.close()
-            await create_users(db_url, agents)
+            await create_users(deployment, agents)
 
         run_in_thread(ready)
-        deployment.asr.start()
-        deployment.qa.start()
+        if workers:
+            deployment.asr.start()
+            deployment.qa.start()
         yield rig
     finally:
         if rig is not None:

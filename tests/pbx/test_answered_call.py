@@ -26,7 +26,8 @@ UNKNOWN_CALLER = "+8613911110001"  # not a shop customer: the IVR asks for the l
 
 @pytest.fixture(scope="module")
 def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with running_rig(bundle, tmp_path_factory.mktemp("pbx-answered"), db_url, AGENTS) as running:
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-answered"), db_url, AGENTS,
+                     workers=True) as running:
         yield running
 
 

@@ -65,7 +65,7 @@ async def test_sixty_concurrent_calls_thirty_agent_phones_none_lost_none_stuck(r
         def carrier_legs(e: Seen) -> bool:
             return e.get("Channel").startswith("PJSIP/carrier-") and e.frame.event in ("Newchannel", "Hangup")
 
-        # every caller's phone hangs up after the survey gave up on them (or was answered)
+        # every caller's phone is hung up after the survey gave up on them
         deadline = time.monotonic() + 150
         while sum(c.count("DISCONNECTED") for c in callers) < total:
             assert time.monotonic() < deadline, (

@@ -91,6 +91,7 @@ async def test_caller_abandons_on_hold(rig: Rig) -> None:
         assert row["queued_at"] is not None, "calls.queued_at empty for a call that waited on hold"
         stats = await (await rig.web("supervisor")).get("/api/routing/stats")
         assert stats["waiting"] == 0 and stats["abandoned"] >= 1, stats
+        rig.capture("abandon_on_hold", call.since)
     finally:
         await ami.close()
         await offline_after(rig)
@@ -190,6 +191,7 @@ async def test_post_call_survey_after_the_agent_hangs_up(rig: Rig) -> None:
         await call.phone.wait_state("DISCONNECTED", 20)  # the survey thanks and hangs up
         row = await rig.call_row(call.linkedid)
         assert row["outcome"] == "answered" and row["csat"] == 4, row
+        rig.capture("post_call_survey", call.since)
         warnings = rig.pbx.log.read_text(errors="replace")
         assert "Unrecognized option" not in warnings, "Asterisk refused part of the Bridge data"
     finally:
@@ -239,6 +241,7 @@ async def test_payment_pause_leaves_silence_in_the_recording(rig: Rig) -> None:
         # the file ends when the agent's leg ends; it is as long as the bridge lasted
         start = agent_gone.at - customer["duration_s"]
         mute_from, mute_to = muted.at - start, unmuted.at - start
+        rig.capture("payment_pause", call.since)
         path = Path(customer["path"])
         assert mute_to - mute_from > 3.0
         assert wav_rms(path, mute_from + 0.4, mute_to - 0.4) < 30, "speech recorded during the pause"
