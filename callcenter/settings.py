@@ -199,6 +199,20 @@ class OrdersSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """``/healthz`` turns 503 when a task, loop or writer of the server has made no progress for
+    ``stall_s``, or when jobs of a kind have waited ``worker_stall_s`` with no worker touching
+    any job of that kind."""
+
+    stall_s: float = 60.0
+    worker_stall_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        _check(self.stall_s > 0, "health.stall_s", "must be > 0")
+        _check(self.worker_stall_s > 0, "health.worker_stall_s", "must be > 0")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
 
@@ -223,6 +237,7 @@ class Settings:
     qa: QaSettings = field(default_factory=QaSettings)
     orders: OrdersSettings = field(default_factory=OrdersSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 def _check(ok: bool, key: str, problem: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -68,6 +69,7 @@ class CallRecorder:
         self._dirty: set[str] = set()
         self._flush_lock = asyncio.Lock()
         self.flush_failures = 0
+        self.last_progress = time.monotonic()  # of the last flush that succeeded (watchdog)
 
     # --- hot path -------------------------------------------------------------------------
 
@@ -160,6 +162,7 @@ class CallRecorder:
                     log.warning("call_flush_failed", error=f"{type(exc).__name__}: {exc}")
                 failing = True
             else:
+                self.last_progress = time.monotonic()
                 if failing:
                     log.info("call_flush_recovered")
                 failing = False

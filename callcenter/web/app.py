@@ -35,6 +35,8 @@ class Health:
 
     ami: Callable[[], tuple[bool, str]]
     database: Callable[[], Awaitable[tuple[bool, str]]]
+    # the parts making no progress (task, loop, writer, worker) with why; empty when all are
+    progress: Callable[[], Awaitable[dict[str, str]]] | None = None
 
 
 # A feature of the web app (a page, a group of API routes, a WebSocket): it stores what it needs
@@ -50,14 +52,17 @@ async def healthz(request: web.Request) -> web.Response:
     health = request.app[HEALTH]
     ami_ok, ami_detail = health.ami()
     db_ok, db_detail = await health.database()
-    body = {"status": "ok" if ami_ok and db_ok else "degraded",
+    stalled = await health.progress() if health.progress is not None else {}
+    ok = ami_ok and db_ok and not stalled
+    body = {"status": "ok" if ok else "degraded",
             "ami": {"ok": ami_ok, "state": ami_detail},
-            "database": {"ok": db_ok, "state": db_detail}}
-    return web.json_response(body, status=200 if ami_ok and db_ok else 503)
+            "database": {"ok": db_ok, "state": db_detail},
+            "progress": {"ok": not stalled, "stalled": stalled}}
+    return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[METRICS].render(),
+    return web.Response(body=await request.app[METRICS].collect(),
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
