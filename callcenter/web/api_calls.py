@@ -129,10 +129,9 @@ async def get_call(request: web.Request) -> web.Response:
     if not 0 < call_id < 2**63:
         raise api_error(404, "no such call", "not_found")
     row = await request.app[POOL].fetchrow(f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id)
-    if row is None:
+    # another agent's call and no call at all look the same: ids must not leak which exist
+    if row is None or (session.user.role == "agent" and row["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    if session.user.role == "agent" and row["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     return web.json_response(_row(row))
 
 

@@ -67,10 +67,9 @@ def _id(request: web.Request, name: str) -> int:
 
 async def _call_for(request: web.Request, session: Session, call_id: int) -> asyncpg.Record:
     row = await request.app[POOL].fetchrow("SELECT id, linkedid, agent_id FROM calls WHERE id = $1", call_id)
-    if row is None:
+    # another agent's call and no call at all look the same: ids must not leak which exist
+    if row is None or (session.user.role == "agent" and row["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    if session.user.role == "agent" and row["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     return row
 
 
@@ -103,10 +102,9 @@ async def audio(request: web.Request) -> web.StreamResponse:
     row = await request.app[POOL].fetchrow(
         "SELECT r.path, r.status, r.call_id, c.agent_id FROM recordings r JOIN calls c ON c.id = r.call_id"
         " WHERE r.id = $1", _id(request, "recording_id"))
-    if row is None or row["status"] != "final":
+    if row is None or row["status"] != "final" or (
+            session.user.role == "agent" and row["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such recording", "not_found")
-    if session.user.role == "agent" and row["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     access = request.app[ACCESS]
     path = access.local(row["path"]).resolve()
     if not path.is_relative_to(access.root.resolve()) or not path.is_file():

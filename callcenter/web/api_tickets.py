@@ -67,8 +67,8 @@ async def _may_see(request: web.Request, session: Session, ticket: dict[str, Any
     took = await request.app[POOL].fetchval(
         "SELECT EXISTS (SELECT 1 FROM calls WHERE agent_id = $1 AND customer_id = $2)", agent,
         ticket["customer_id"])
-    if not took:
-        raise api_error(403, "this ticket belongs to another agent's customer", "forbidden")
+    if not took:  # the same answer as for a ticket that does not exist
+        raise api_error(404, "no such ticket", "not_found")
 
 
 async def list_tickets(request: web.Request) -> web.Response:
@@ -113,15 +113,23 @@ async def create_ticket(request: web.Request) -> web.Response:
     session = require(request, *ROLES)
     body = await _body(request)
     customer_id = _optional_int(body, "customer_id")
-    if customer_id is None:
-        raise api_error(400, "customer_id is required", "bad_body")
     call_id = _optional_int(body, "call_id")
     if session.user.role == "agent":
+        # An agent reaches a customer only through a call of theirs: the ticket is for that
+        # call's customer. Another agent's call, another customer and ids that do not exist
+        # all get the same 404.
         if call_id is None:
             raise api_error(400, "an agent opens tickets from a call: call_id is required", "bad_body")
-        owner = await request.app[POOL].fetchval("SELECT agent_id FROM calls WHERE id = $1", call_id)
-        if owner != session.user.agent_id:
-            raise api_error(403, "this call belongs to another agent", "forbidden")
+        call = await request.app[POOL].fetchrow(
+            "SELECT agent_id, customer_id FROM calls WHERE id = $1", call_id)
+        if call is None or call["agent_id"] != session.user.agent_id:
+            raise api_error(404, "no such call", "not_found")
+        if customer_id is None:
+            customer_id = call["customer_id"]
+        if customer_id is None or customer_id != call["customer_id"]:
+            raise api_error(404, "no such customer on this call", "not_found")
+    if customer_id is None:
+        raise api_error(400, "customer_id is required", "bad_body")
     try:
         ticket = await TicketStore(request.app[POOL]).create(
             session.user.login, customer_id=customer_id, kind=str(body.get("kind", "")),
@@ -145,6 +153,8 @@ async def update_ticket(request: web.Request) -> web.Response:
         raise api_error(404, "no such ticket", "not_found")
     await _may_see(request, session, current)
     body = await _body(request)
+    if "order_id" in body:
+        _optional_int(body, "order_id")
     try:
         ticket = await store.update(session.user.login, ticket_id, body)
     except TicketError as exc:
@@ -167,10 +177,8 @@ async def set_disposition(request: web.Request) -> web.Response:
         raise api_error(400, "note must be text of at most 2000 characters", "bad_body")
     pool = request.app[POOL]
     owner = await pool.fetchrow("SELECT agent_id FROM calls WHERE id = $1", call_id)
-    if owner is None:
+    if owner is None or (session.user.role == "agent" and owner["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    if session.user.role == "agent" and owner["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     await pool.execute("UPDATE calls SET disposition = $2, disposition_note = $3, disposition_at = now()"
                        " WHERE id = $1", call_id, code, note)
     await request.app[SESSION].audit(session.user.login, "call.disposition", target=f"call:{call_id}",

@@ -125,8 +125,8 @@ async def test_paths_outside_the_recording_directory_and_guessed_ids_are_not_ser
 async def test_an_agent_reaches_only_their_own_calls(setup: tuple[TestClient, Rig, dict[str, int]]) -> None:
     client, _, ids = setup
     await login(client, "agent2")
-    assert (await client.get(f"/api/recordings/{ids['recording']}/audio")).status == 403
-    assert (await client.get(f"/api/calls/{ids['call']}/transcript")).status == 403
+    assert (await client.get(f"/api/recordings/{ids['recording']}/audio")).status == 404
+    assert (await client.get(f"/api/calls/{ids['call']}/transcript")).status == 404
     client.session.cookie_jar.clear()
     await login(client, "agent1")
     assert (await client.get(f"/api/recordings/{ids['recording']}/audio")).status == 200
@@ -154,4 +154,4 @@ async def test_the_agent_pauses_and_resumes_the_recording_and_the_gap_is_stored(
     other = await login(client, "agent2")
     refused = await client.post(f"/api/calls/{ids['call']}/recording/pause", json={},
                                 headers={"X-CSRF-Token": other})
-    assert refused.status == 403
+    assert refused.status == 404  # another agent's call looks like no call
