@@ -18,6 +18,7 @@ from callcenter.web.api_calls import POOL, _time
 from callcenter.web.auth import require
 from callcenter.web.errors import api_error
 from callcenter.web.i18n import catalog, pick_language
+from callcenter.web.ids import path_id
 from callcenter.web.openapi import Api, Param, Route
 from callcenter.web.users import Session
 
@@ -63,13 +64,7 @@ _BIGINT = 2**63
 
 
 def _article_id(request: web.Request) -> int:
-    try:
-        article_id = int(request.match_info["article_id"])
-    except ValueError:
-        raise api_error(404, "no such article", "not_found") from None
-    if not 0 < article_id < _BIGINT:
-        raise api_error(404, "no such article", "not_found")
-    return article_id
+    return path_id(request, "article_id", "no such article")
 
 
 def _language(raw: str | None) -> str | None:
