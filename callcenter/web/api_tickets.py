@@ -16,6 +16,7 @@ from callcenter.tickets.workflow import DISPOSITIONS, KINDS, STATUSES, TicketErr
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import SESSION, remote_of, require
 from callcenter.web.errors import api_error
+from callcenter.web.ids import BIGINT_MAX, path_id, query_int
 from callcenter.web.openapi import Api, Param, Route
 from callcenter.web.users import Session
 
@@ -40,13 +41,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 def _id(request: web.Request, name: str) -> int:
-    try:
-        value = int(request.match_info[name])
-    except ValueError:
-        raise api_error(404, "not found", "not_found") from None
-    if not 0 < value < 2**63:
-        raise api_error(404, "not found", "not_found")
-    return value
+    return path_id(request, name)
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
@@ -81,14 +76,9 @@ async def list_tickets(request: web.Request) -> web.Response:
         if q.get(name) and q[name] not in allowed:
             raise api_error(400, f"{name} must be one of {', '.join(allowed)}", "bad_parameter",
                             parameter=name)
-    try:
-        limit = max(1, min(200, int(q.get("limit", "50"))))
-        offset = max(0, min(100_000, int(q.get("offset", "0"))))
-        customer = int(q["customer_id"]) if q.get("customer_id") else None
-    except ValueError:
-        raise api_error(400, "limit, offset and customer_id must be integers", "bad_parameter") from None
-    if customer is not None and not 0 < customer < 2**63:
-        raise api_error(400, "customer_id is out of range", "bad_parameter", parameter="customer_id")
+    limit = query_int(request, "limit", 50, 1, 200)
+    offset = query_int(request, "offset", 0, 0, 100_000)
+    customer = query_int(request, "customer_id", 0, 1, BIGINT_MAX) or None
     try:
         tickets = await TicketStore(request.app[POOL]).search(
             text=text, status=q.get("status", ""), kind=q.get("kind", ""), customer_id=customer,

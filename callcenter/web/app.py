@@ -23,6 +23,7 @@ from callcenter.web.auth import (
     security_headers,
     session_middleware,
 )
+from callcenter.web.guard import input_guard
 from callcenter.web.openapi import Api
 from callcenter.web.users import UserStore
 
@@ -71,7 +72,7 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
              trust_proxy: bool = False, features: Sequence[WebFeature] = ()) -> web.Application:
     """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served;
     with one, log-in, the calls and agents API and each of ``features``."""
-    middlewares = [security_headers]
+    middlewares = [security_headers, input_guard]
     if pool is not None:
         middlewares.append(session_middleware)
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)

@@ -189,7 +189,8 @@ def _check_csrf(request: web.Request) -> None:
     if session is None:
         return  # the handler answers 401; nothing to forge without a session
     sent = request.headers.get("X-CSRF-Token", "")
-    if not sent or not secrets.compare_digest(sent, session.csrf_token):
+    if not sent or not secrets.compare_digest(sent.encode("utf-8", "replace"),
+                                              session.csrf_token.encode("utf-8")):
         raise api_error(403, "missing or wrong CSRF token", "csrf_failed")
 
 
@@ -207,5 +208,6 @@ def new_login_csrf(request: web.Request, response: web.StreamResponse) -> str:
 
 def check_login_csrf(request: web.Request, sent: str) -> None:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not sent or not secrets.compare_digest(cookie, sent):
+    if not cookie or not sent or not secrets.compare_digest(cookie.encode("utf-8", "replace"),
+                                                            sent.encode("utf-8", "replace")):
         raise api_error(403, "missing or wrong CSRF token: reload the log-in page", "csrf_failed")

@@ -20,6 +20,7 @@ from callcenter.web.auth import (
     throttle_address,
 )
 from callcenter.web.errors import api_error
+from callcenter.web.guard import bad_text
 from callcenter.web.i18n import pick_language, text
 from callcenter.web.openapi import Api, Route
 
@@ -71,6 +72,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         check_login_csrf(request, str(form.get("csrf_token", "")))
         login_name, password = str(form.get("login", "")), str(form.get("password", ""))
+    if bad_text(login_name) or bad_text(password):
+        raise api_error(400, "the login or password holds invalid characters", "bad_login")
     login_name = login_name.strip().lower()[:MAX_FIELD]
     password = password[:MAX_FIELD]
     remote = remote_of(request)
