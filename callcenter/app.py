@@ -53,6 +53,7 @@ from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
+from callcenter.store.roles import restricted_database
 from callcenter.watchdog import Watchdog, install_loop_handler
 from callcenter.web import (
     agent_page,
@@ -144,8 +145,13 @@ async def build_server(settings: Settings, database: Database | None = None,
     database = database or await open_database(settings.database, settings.state_dir)
     try:
         await migrate(database.pool)
-        async with _parts(settings, database, metrics, clock) as server:
-            yield server
+        restricted = await restricted_database(database, settings.database)
+        try:
+            async with _parts(settings, restricted, metrics, clock) as server:
+                yield server
+        finally:
+            if restricted is not database:
+                await restricted.close()
     finally:
         if owns_database:
             await database.close()

@@ -79,9 +79,16 @@ class AmiSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """``url`` empty means: run the embedded PostgreSQL in ``<state_dir>/pgdata``."""
+    """``url`` empty means: run the embedded PostgreSQL in ``<state_dir>/pgdata``.
+
+    ``url`` is the schema owner's: migrations run with it. The server itself runs as a
+    restricted role (``run_as_app_role``): ``app_url`` when given, else a role the owner
+    provisions (``app_role``, default ``<database>_app``); see :mod:`callcenter.store.roles`."""
 
     url: Secret = field(default_factory=lambda: Secret(""))
+    app_url: Secret = field(default_factory=lambda: Secret(""))
+    app_role: str = ""
+    run_as_app_role: bool = True
     pool_min: int = 1
     pool_max: int = 10
     command_timeout_s: float = 30.0
@@ -90,6 +97,9 @@ class DatabaseSettings:
         url = self.url.reveal()
         _check(not url or url.startswith(("postgres://", "postgresql://")), "database.url",
                "must start with postgresql:// (or be empty for the embedded server)")
+        app_url = self.app_url.reveal()
+        _check(not app_url or app_url.startswith(("postgres://", "postgresql://")),
+               "database.app_url", "must start with postgresql:// (or be empty)")
         _check(1 <= self.pool_min <= self.pool_max, "database.pool_min",
                "must be >= 1 and <= database.pool_max")
 
