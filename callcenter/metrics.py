@@ -59,6 +59,11 @@ class Metrics:
             registry=r)
         self.jobs_running = Gauge("callcenter_jobs_running", "Jobs being worked on, per kind",
                                   ["kind"], registry=r)
+        self.worker_restarts = Counter("callcenter_worker_restarts",
+                                       "Worker processes started again after they died", ["kind"],
+                                       registry=r)
+        self.worker_up = Gauge("callcenter_worker_up", "1 while the supervised worker process runs",
+                               ["kind"], registry=r)
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
 
     def add_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:

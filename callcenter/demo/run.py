@@ -26,7 +26,7 @@ from callcenter.demo.data import DemoData, generate
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, prepare_config
 from callcenter.demo.voices import ensure_voices
-from callcenter.demo.workers import available_kinds, start_workers, stop_workers
+from callcenter.demo.workers import WorkerSupervisor, available_kinds, worker_env
 from callcenter.kb.store import seed_articles
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
 from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
@@ -154,11 +154,12 @@ async def _workers(demo: Demo) -> AsyncIterator[list[str]]:
     embedded = server.database.embedded
     url = embedded.dsn() if embedded is not None else server.settings.database.url.reveal()
     kinds = available_kinds()
-    procs = await start_workers(server.settings, url, kinds)
+    supervisor = WorkerSupervisor(worker_env(server.settings, url), kinds, server.metrics)
+    await supervisor.start()
     try:
         yield kinds
     finally:
-        await stop_workers(procs)
+        await supervisor.stop()
 
 
 def fast_settings(settings: Settings, state_dir: Path) -> Settings:
