@@ -63,6 +63,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     config_dir = prepare_config(settings.config_dir, state / "demo-config")
     recordings = (state / "recordings").resolve()
     recordings.mkdir(parents=True, exist_ok=True)
+    recordings.chmod(0o750)  # personal data: no access for other users of the machine
     secret = secrets.token_urlsafe(16)
     simulator = PbxSimulator(SimulatorConfig(
         host="127.0.0.1", port=0, secret=secret, time_scale=speed,
