@@ -32,6 +32,7 @@ from callcenter.staffing.cli import to_json as staffing_json
 from callcenter.staffing.pool import IntervalInput, StaffingBusy, StaffingPool
 from callcenter.web.api_calls import POOL, _time
 from callcenter.web.auth import require
+from callcenter.web.csv_cells import safe_cell
 from callcenter.web.errors import api_error
 from callcenter.web.openapi import Api, Param, Route
 
@@ -138,9 +139,7 @@ async def kpis(request: web.Request) -> web.Response:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 4)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # no formulas in spreadsheets (agent names are user data)
-    return "" if value is None else value
+    return safe_cell(value)  # no formulas in spreadsheets (agent names are user data)
 
 
 async def kpis_csv(request: web.Request) -> web.Response:

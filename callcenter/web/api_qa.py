@@ -14,6 +14,7 @@ from aiohttp import web
 
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import SESSION, remote_of, require
+from callcenter.web.csv_cells import safe_cell
 from callcenter.web.errors import api_error
 from callcenter.web.ids import path_id, query_int
 from callcenter.web.openapi import Api, Param, Route
@@ -123,9 +124,8 @@ async def list_calls(request: web.Request) -> web.Response:
     return web.json_response({"calls": [_row(r) for r in rows], "limit": limit, "offset": offset})
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _cell(value: Any) -> Any:
+    return safe_cell(value)
 
 
 async def export_csv(request: web.Request) -> web.Response:
