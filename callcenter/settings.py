@@ -64,9 +64,18 @@ class AmiSettings:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     max_frame_bytes: int = 1_048_576
+    # AMI over TLS (Asterisk's manager.conf ``tlsenable``, port 5039 by default) for a PBX on
+    # another host: the certificate is verified against ``tls_ca_file`` (empty: the system's
+    # CAs) and ``tls_server_name`` (empty: ``host``).
+    tls: bool = False
+    tls_ca_file: str = ""
+    tls_server_name: str = ""
+    tls_verify: bool = True
 
     def __post_init__(self) -> None:
         _check(0 < self.port < 65536, "ami.port", "must be between 1 and 65535")
+        _check(not self.tls_ca_file or Path(self.tls_ca_file).is_file(), "ami.tls_ca_file",
+               "must be a readable PEM file")
         _check(bool(self.host), "ami.host", "must not be empty")
         _check(bool(self.username), "ami.username", "must not be empty")
         for name in ("ping_interval_s", "ping_timeout_s", "action_timeout_s", "connect_timeout_s",

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,20 @@ class _Pending:
 class _AgiWait:
     channel: str
     future: asyncio.Future[AgiResult]
+
+
+def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
+    """The client TLS context for ``ami.tls`` (None: plain TCP). Verification is on unless
+    ``ami.tls_verify`` is false (then logged at every connect: it invites a man in the middle)."""
+    if not settings.tls:
+        return None
+    context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not settings.tls_verify:
+        log.warning("ami_tls_unverified", host=settings.host)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class AmiProtocol(_PanoramiskProtocol):  # type: ignore[misc]
@@ -185,7 +200,7 @@ class AmiClient:
                 log.error("ami_login_refused", host=self.settings.host, port=self.settings.port,
                           username=self.settings.username)
                 raise
-            except (OSError, AmiError, TimeoutError) as exc:
+            except (OSError, AmiError, TimeoutError) as exc:  # ssl.SSLError is an OSError
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("ami_connect_failed", error=self.last_error, attempt=attempt)
             else:
@@ -230,8 +245,11 @@ class AmiClient:
     async def _connect(self) -> AmiProtocol:
         self.state = "connecting"
         loop = asyncio.get_running_loop()
+        tls = tls_context(self.settings)
         _, protocol = await asyncio.wait_for(
-            loop.create_connection(lambda: AmiProtocol(self), self.settings.host, self.settings.port),
+            loop.create_connection(
+                lambda: AmiProtocol(self), self.settings.host, self.settings.port, ssl=tls,
+                server_hostname=(self.settings.tls_server_name or self.settings.host) if tls else None),
             self.settings.connect_timeout_s)
         self._protocol = protocol
         try:
