@@ -99,3 +99,23 @@ async def test_given_nul_in_an_ivr_step_then_the_journal_of_other_calls_is_writt
     await journal.append_path("4.2", [{"node": "later"}])
     await journal.flush()
     assert "later" in await pool.fetchval("SELECT ivr_path::text FROM calls WHERE linkedid = '4.2'")
+
+
+async def test_an_event_row_the_database_refuses_is_counted_in_metrics_and_the_rest_stored(
+        pool: asyncpg.Pool) -> None:
+    from datetime import UTC, datetime
+
+    from callcenter.store.events import EventRow
+
+    metrics = Metrics()
+    events = EventLogWriter(pool)
+    recorder = CallRecorder(CallTracker(), events, CallStore(pool), metrics)
+    at = datetime.now(UTC)
+    events.add(EventRow("5.1", "5.1", 2**40, "Newchannel", "Event: Newchannel", at))  # seq beyond int
+    events.add(EventRow("5.2", "5.2", 1, "Newchannel", "Event: Newchannel", at))
+    await recorder.flush()
+    assert await pool.fetchval("SELECT count(*) FROM call_events WHERE scope = '5.2'") == 1
+    assert rejected(metrics, "event_log") == 1
+    events.add(EventRow("5.3", "5.3", 1, "Hangup", "Event: Hangup", at))
+    await recorder.flush()
+    assert await pool.fetchval("SELECT count(*) FROM call_events WHERE scope = '5.3'") == 1
