@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Coroutine
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock, WallClock
 from callcenter.console.hub import ConsoleHub
 from callcenter.jobs.queue import JobQueue
+from callcenter.jobs.stats import job_stats, publish
 from callcenter.metrics import Metrics
 from callcenter.orders.factory import make_provider
 from callcenter.orders.tickets import CallbackTickets
@@ -52,6 +54,8 @@ from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
+from callcenter.store.roles import restricted_database
+from callcenter.watchdog import Watchdog, install_loop_handler
 from callcenter.web import (
     agent_page,
     api_kb,
@@ -96,6 +100,7 @@ class Server:
     http: web.AppRunner
     http_port: int
     clock: Clock
+    watchdog: Watchdog
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     console: ConsoleHub | None = None
     reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
@@ -150,8 +155,11 @@ class Server:
         return self.engine.router.call_status(key) is None
 
 
-def _spawn(server: Server, name: str, coro: Coroutine[Any, Any, None]) -> None:
-    server.tasks[name] = asyncio.create_task(coro, name=name)
+def _spawn(server: Server, name: str, factory: Callable[[], Coroutine[Any, Any, None]],
+           restart: bool = True) -> None:
+    """A background task under the watchdog: an exception is logged, counted and shown by
+    ``/healthz``; the task is started again unless ``restart`` is off."""
+    server.tasks[name] = server.watchdog.supervise(name, factory, restart=restart)
 
 
 @contextlib.asynccontextmanager
@@ -168,12 +176,18 @@ async def build_server(settings: Settings, database: Database | None = None,
     require_ami_secret(settings)
     clock = clock or WallClock()
     metrics = Metrics()
+    install_loop_handler(metrics)
     owns_database = database is None
     database = database or await open_database(settings.database, settings.state_dir)
     try:
         await migrate(database.pool)
-        async with _parts(settings, database, metrics, clock) as server:
-            yield server
+        restricted = await restricted_database(database, settings.database)
+        try:
+            async with _parts(settings, restricted, metrics, clock) as server:
+                yield server
+        finally:
+            if restricted is not database:
+                await restricted.close()
     finally:
         if owns_database:
             await database.close()
@@ -217,7 +231,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
 
     flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
     flows.reload()
-    ivr_log = IvrLog(pool)
+    ivr_log = IvrLog(pool, metrics=metrics)
 
     def answered(linkedid: str) -> bool:
         call = tracker.calls.get(linkedid)
@@ -230,7 +244,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                     redirector=AmiRedirector(ami), variables=AmiChannelVariables(ami),
                     answered=answered,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
-    calls = CallStore(pool)
+    calls = CallStore(pool, metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,
                             on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active,
                             on_ended_saved=lambda _: registry.wake())
@@ -264,8 +278,34 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
             return False, "not reconciled with Asterisk since the link came up"
         return True, "reconciled"
 
+
+    watchdog = Watchdog(metrics, stall_s=settings.health.stall_s)
+    watch_progress(watchdog, recorder, ivr_log, agent_store, engine, clock)
+
+    async def publish_jobs() -> dict[str, str]:
+        stats = await job_stats(pool)
+        publish(stats, metrics)
+        return {f"worker:{kind}": why for kind, s in stats.items()
+                if (why := s.stalled(settings.health.worker_stall_s))}
+
+    async def progress() -> dict[str, str]:
+        stalled = watchdog.problems()
+        try:
+            stalled.update(await publish_jobs())
+        except Exception as exc:  # the database check reports the database itself
+            log.debug("job_stats_unavailable", error=type(exc).__name__)
+        for name in ("asr", "qa"):
+            metrics.progress_stalled.labels(f"worker:{name}").set(
+                1 if f"worker:{name}" in stalled else 0)
+        return stalled
+
+    async def refresh_metrics() -> None:
+        await progress()
+
+    metrics.add_refresher(refresh_metrics)
     health = Health(ami=lambda: (ami.connected, ami.state), database=database_health,
-                    checks={"ivr": heartbeat.status, "calls": calls_health})
+                    checks={"ivr": heartbeat.status, "calls": calls_health},
+                    progress=progress)
     features = [api_recordings.feature(recording_access), agent_page.feature(console), *KNOWLEDGE_AND_REPORTS]
     runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
                                     features=features, trust_proxy=settings.http.trust_proxy),
@@ -275,7 +315,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.http.port
     server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
-                    offers, ivr, runner, port, clock, console=console)
+                    offers, ivr, runner, port, clock, watchdog, console=console)
 
     async def on_link(state: str) -> None:
         if state == "up":
@@ -289,14 +329,15 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     ami.observe_link(heartbeat.on_link)  # first: the IVR is alive for the dialplan at once
     ami.observe_link(on_link)
     ami.observe_link(offers.on_link)
-    _spawn(server, "ami", ami.run())
-    _spawn(server, "recorder", recorder.run())
-    _spawn(server, "recordings", registry.run())
-    _spawn(server, "routing", engine.run())
-    _spawn(server, "agent-states", agents.run())
-    _spawn(server, "ivr-log", ivr_log.run())
-    _spawn(server, "ivr-flows", flows.watch(2.0))
-    _spawn(server, "ivr-heartbeat", heartbeat.run())
+    _spawn(server, "ami", ami.run, restart=False)  # a refused login stops the server
+    _spawn(server, "recorder", recorder.run)
+    _spawn(server, "recordings", registry.run)
+    _spawn(server, "routing", engine.run)
+    _spawn(server, "agent-states", agents.run)
+    _spawn(server, "ivr-log", ivr_log.run)
+    _spawn(server, "ivr-flows", lambda: flows.watch(2.0))
+    _spawn(server, "ivr-heartbeat", heartbeat.run)
+    _spawn(server, "watchdog", watchdog.run)
     try:
         yield server
     finally:
@@ -313,6 +354,25 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
             except Exception as exc:
                 log.warning("final_flush_failed", part=flush.__qualname__, error=str(exc))
         await runner.cleanup()
+
+
+def watch_progress(watchdog: Watchdog, recorder: CallRecorder, ivr_log: IvrLog,
+                   agent_store: AgentStore, engine: RoutingEngine, clock: Clock) -> None:
+    """The loops and writers whose progress ``/healthz`` checks."""
+    watchdog.watch("writer:calls", lambda: recorder.last_progress)
+    watchdog.watch("writer:ivr-journal", lambda: ivr_log.last_progress)
+    watchdog.watch("writer:agent-states", lambda: agent_store.last_progress)
+
+    def routing_timers() -> float:
+        # a timer due long ago that has not fired: the routing loop is stuck
+        now = time.monotonic()
+        due = engine.router.next_due()
+        if due is None:
+            return now
+        late = max(0.0, clock.now() - due) / max(clock.speed, 1e-9)
+        return now - late
+
+    watchdog.watch("loop:routing-timers", routing_timers)
 
 
 async def serve(settings: Settings) -> int:

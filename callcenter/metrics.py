@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+log = structlog.get_logger("callcenter.metrics")
 
 
 class Metrics:
@@ -14,6 +19,9 @@ class Metrics:
         self.ami_events = Counter("callcenter_ami_events", "AMI events received", registry=r)
         self.ami_bad_frames = Counter("callcenter_ami_bad_frames", "AMI frames skipped as malformed",
                                       registry=r)
+        self.ami_sanitized = Counter(
+            "callcenter_ami_sanitized", "AMI frames cleaned at the edge (control characters,"
+            " over-long values, numbers out of range)", ["kind"], registry=r)
         self.ami_reconnects = Counter("callcenter_ami_reconnects", "AMI reconnect attempts",
                                       registry=r)
         self.ami_link_up = Gauge("callcenter_ami_link_up", "1 when the AMI link is logged in",
@@ -25,8 +33,51 @@ class Metrics:
         )
         self.live_calls = Gauge("callcenter_live_calls", "Calls not yet ended", registry=r)
         self.db_up = Gauge("callcenter_database_up", "1 when the database answers", registry=r)
+        self.db_rows_rejected = Counter(
+            "callcenter_db_rows_rejected", "Rows a writer left out because the database refused"
+            " them (logged with the call id); the rest of the batch was stored", ["writer"],
+            registry=r)
         self.events_pending = Gauge("callcenter_event_log_pending",
                                     "AMI events waiting to be written to the event log", registry=r)
+
+        self.task_failures = Counter("callcenter_task_failures",
+                                     "Background tasks that raised (logged, then restarted)",
+                                     ["task"], registry=r)
+        self.progress_stalled = Gauge("callcenter_progress_stalled",
+                                      "1 while a task, loop, writer or worker makes no progress",
+                                      ["part"], registry=r)
+        self.loop_lag = Gauge("callcenter_event_loop_lag_seconds",
+                              "How late the event loop woke up at its last tick", registry=r)
+        self.jobs_queued = Gauge("callcenter_jobs_queued", "Jobs waiting, per kind", ["kind"],
+                                 registry=r)
+        self.jobs_oldest_age = Gauge("callcenter_jobs_oldest_age_seconds",
+                                     "How long the oldest due job of a kind has waited", ["kind"],
+                                     registry=r)
+        self.jobs_expired_leases = Gauge(
+            "callcenter_jobs_expired_leases",
+            "Running jobs whose worker's lease ran out (the worker died or hangs)", ["kind"],
+            registry=r)
+        self.jobs_running = Gauge("callcenter_jobs_running", "Jobs being worked on, per kind",
+                                  ["kind"], registry=r)
+        self.worker_restarts = Counter("callcenter_worker_restarts",
+                                       "Worker processes started again after they died", ["kind"],
+                                       registry=r)
+        self.worker_up = Gauge("callcenter_worker_up", "1 while the supervised worker process runs",
+                               ["kind"], registry=r)
+        self._refreshers: list[Callable[[], Awaitable[None]]] = []
+
+    def add_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """``refresh()`` runs before each :meth:`collect` (gauges read from the database)."""
+        self._refreshers.append(refresh)
+
+    async def collect(self) -> bytes:
+        """Refresh the gauges that are read on demand, then render (never raises for them)."""
+        for refresh in self._refreshers:
+            try:
+                await refresh()
+            except Exception as exc:
+                log.warning("metrics_refresh_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+        return self.render()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -65,9 +65,18 @@ class AmiSettings:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     max_frame_bytes: int = 1_048_576
+    # AMI over TLS (Asterisk's manager.conf ``tlsenable``, port 5039 by default) for a PBX on
+    # another host: the certificate is verified against ``tls_ca_file`` (empty: the system's
+    # CAs) and ``tls_server_name`` (empty: ``host``).
+    tls: bool = False
+    tls_ca_file: str = ""
+    tls_server_name: str = ""
+    tls_verify: bool = True
 
     def __post_init__(self) -> None:
         _check(0 < self.port < 65536, "ami.port", "must be between 1 and 65535")
+        _check(not self.tls_ca_file or Path(self.tls_ca_file).is_file(), "ami.tls_ca_file",
+               "must be a readable PEM file")
         _check(bool(self.host), "ami.host", "must not be empty")
         _check(bool(self.username), "ami.username", "must not be empty")
         for name in ("ping_interval_s", "ping_timeout_s", "action_timeout_s", "connect_timeout_s",
@@ -80,9 +89,16 @@ class AmiSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    """``url`` empty means: run the embedded PostgreSQL in ``<state_dir>/pgdata``."""
+    """``url`` empty means: run the embedded PostgreSQL in ``<state_dir>/pgdata``.
+
+    ``url`` is the schema owner's: migrations run with it. The server itself runs as a
+    restricted role (``run_as_app_role``): ``app_url`` when given, else a role the owner
+    provisions (``app_role``, default ``<database>_app``); see :mod:`callcenter.store.roles`."""
 
     url: Secret = field(default_factory=lambda: Secret(""))
+    app_url: Secret = field(default_factory=lambda: Secret(""))
+    app_role: str = ""
+    run_as_app_role: bool = True
     pool_min: int = 1
     pool_max: int = 10
     command_timeout_s: float = 30.0
@@ -91,6 +107,9 @@ class DatabaseSettings:
         url = self.url.reveal()
         _check(not url or url.startswith(("postgres://", "postgresql://")), "database.url",
                "must start with postgresql:// (or be empty for the embedded server)")
+        app_url = self.app_url.reveal()
+        _check(not app_url or app_url.startswith(("postgres://", "postgresql://")),
+               "database.app_url", "must start with postgresql:// (or be empty)")
         _check(1 <= self.pool_min <= self.pool_max, "database.pool_min",
                "must be >= 1 and <= database.pool_max")
 
@@ -200,6 +219,20 @@ class OrdersSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """``/healthz`` turns 503 when a task, loop or writer of the server has made no progress for
+    ``stall_s``, or when jobs of a kind have waited ``worker_stall_s`` with no worker touching
+    any job of that kind."""
+
+    stall_s: float = 60.0
+    worker_stall_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        _check(self.stall_s > 0, "health.stall_s", "must be > 0")
+        _check(self.worker_stall_s > 0, "health.worker_stall_s", "must be > 0")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "info"
 
@@ -224,6 +257,7 @@ class Settings:
     qa: QaSettings = field(default_factory=QaSettings)
     orders: OrdersSettings = field(default_factory=OrdersSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 def _check(ok: bool, key: str, problem: str) -> None:

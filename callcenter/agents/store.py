@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ class AgentStore:
         self._max_buffer = max_buffer
         self._lock = asyncio.Lock()
         self.dropped = 0
+        self.last_progress = time.monotonic()  # of the last flush that succeeded (watchdog)
         self.written = 0
 
     # --- profiles ----------------------------------------------------------------------------
@@ -160,6 +162,7 @@ class AgentStore:
                     log.warning("agent_state_flush_failed", error=f"{type(exc).__name__}: {exc}")
                 failing = True
             else:
+                self.last_progress = time.monotonic()
                 if failing:
                     log.info("agent_state_flush_recovered")
                 failing = False

@@ -11,8 +11,18 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-_RESULT = re.compile(r"^(?P<code>\d{3})(?:[ -](?P<rest>.*))?$", re.S)
+_RESULT = re.compile(r"^(?P<code>[0-9]{3})(?:[ -](?P<rest>.*))?$", re.S)
 _KV = re.compile(r"(?P<key>[a-z]+)=(?P<value>\S*)(?:\s*\((?P<data>[^)]*)\))?")
+_INT = re.compile(r"-?[0-9]{1,10}")
+_INT32 = 2**31 - 1
+
+
+def _int(value: str) -> int | None:
+    """ASCII digits within int32, else None (``٤``, ``99999999999`` are not results)."""
+    if _INT.fullmatch(value) is None:
+        return None
+    number = int(value)
+    return number if -_INT32 <= number <= _INT32 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +51,7 @@ class AgiResult:
     @property
     def digit(self) -> str:
         """WAIT FOR DIGIT / STREAM FILE return an ASCII code; 0 means none."""
-        if self.result is None or self.result <= 0:
+        if self.result is None or self.result <= 0 or self.result > 127:
             return ""
         return chr(self.result)
 
@@ -63,17 +73,11 @@ def parse_agi_result(encoded: str) -> AgiResult:
     for kv in _KV.finditer(match["rest"] or ""):
         key, value = kv["key"], kv["value"]
         if key == "result":
-            value_text = value
-            try:
-                result = int(value) if value else None
-            except ValueError:
-                result = None
+            value_text = value if value.isascii() else ""
+            result = _int(value)
             data = kv["data"] or ""
         elif key == "endpos":
-            try:
-                endpos = int(value)
-            except ValueError:
-                endpos = None
+            endpos = _int(value)
     return AgiResult(code=code, result=result, data=data, endpos=endpos, value=value_text, raw=text)
 
 

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from callcenter.ami.errors import (
     AgiChannelGone,
     AmiActionFailed,
     AmiError,
+    AmiInvalidAction,
     AmiLinkLost,
     AmiLoginFailed,
     AmiNotConnected,
@@ -43,6 +45,7 @@ from callcenter.ami.errors import (
 )
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import BadFrame, Banner, Frame, FrameParser
+from callcenter.ami.sanitize import sanitize_frame
 from callcenter.metrics import Metrics
 from callcenter.settings import AmiSettings
 
@@ -66,6 +69,20 @@ class _Pending:
 class _AgiWait:
     channel: str
     future: asyncio.Future[AgiResult]
+
+
+def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
+    """The client TLS context for ``ami.tls`` (None: plain TCP). Verification is on unless
+    ``ami.tls_verify`` is false (then logged at every connect: it invites a man in the middle)."""
+    if not settings.tls:
+        return None
+    context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not settings.tls_verify:
+        log.warning("ami_tls_unverified", host=settings.host)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class AmiProtocol(_PanoramiskProtocol):  # type: ignore[misc]
@@ -138,6 +155,7 @@ class AmiClient:
         self.version = ""
         self.events_received = 0
         self.bad_frames = 0
+        self.sanitized = 0
         self.reconnects = 0
 
     # --- subscriptions -------------------------------------------------------------------
@@ -161,7 +179,7 @@ class AmiClient:
     def statistics(self) -> dict[str, Any]:
         return {"state": self.state, "pending_actions": len(self._pending),
                 "pending_agi": len(self._agi), "events_received": self.events_received,
-                "bad_frames": self.bad_frames, "reconnects": self.reconnects,
+                "bad_frames": self.bad_frames, "sanitized": self.sanitized, "reconnects": self.reconnects,
                 "last_error": self.last_error}
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -182,7 +200,7 @@ class AmiClient:
                 log.error("ami_login_refused", host=self.settings.host, port=self.settings.port,
                           username=self.settings.username)
                 raise
-            except (OSError, AmiError, TimeoutError) as exc:
+            except (OSError, AmiError, TimeoutError) as exc:  # ssl.SSLError is an OSError
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("ami_connect_failed", error=self.last_error, attempt=attempt)
             else:
@@ -227,8 +245,11 @@ class AmiClient:
     async def _connect(self) -> AmiProtocol:
         self.state = "connecting"
         loop = asyncio.get_running_loop()
+        tls = tls_context(self.settings)
         _, protocol = await asyncio.wait_for(
-            loop.create_connection(lambda: AmiProtocol(self), self.settings.host, self.settings.port),
+            loop.create_connection(
+                lambda: AmiProtocol(self), self.settings.host, self.settings.port, ssl=tls,
+                server_hostname=(self.settings.tls_server_name or self.settings.host) if tls else None),
             self.settings.connect_timeout_s)
         self._protocol = protocol
         try:
@@ -310,9 +331,14 @@ class AmiClient:
         action_id = f"{self._prefix}-{next(self._ids)}"
         future: asyncio.Future[AmiResponse] = asyncio.get_running_loop().create_future()
         sent_at = time.perf_counter()
+        try:
+            data = action.render(action_id)
+        except ValueError as exc:
+            log.error("ami_action_refused", action=action.name, error=str(exc))
+            raise AmiInvalidAction(f"{action.name} not sent: {exc}") from None
         self._pending[action_id] = _Pending(action, future, sent_at)
         try:
-            protocol.send(action.render(action_id))
+            protocol.send(data)
             for observer in self._action_observers:
                 try:
                     observer(action, action_id, self._clock())
@@ -359,6 +385,7 @@ class AmiClient:
         events = 0
         for item in items:
             if type(item) is Frame:
+                self._sanitize(item)
                 if "Event" in item.fields:
                     events += 1
                     self._on_event(AmiEvent(item, now))
@@ -375,6 +402,21 @@ class AmiClient:
         self.events_received += events
         if events and self._metrics is not None:
             self._metrics.ami_events.inc(events)
+
+    def _sanitize(self, frame: Frame) -> None:
+        """Clean what the PBX sent before any handler sees it (:mod:`callcenter.ami.sanitize`)."""
+        report = sanitize_frame(frame)
+        if not report:
+            return
+        self.sanitized += 1
+        if self._metrics is not None:
+            for kind, names in (("control", report.control), ("truncated", report.truncated),
+                                ("numeric", report.numeric)):
+                if names:
+                    self._metrics.ami_sanitized.labels(kind).inc()
+        log.warning("ami_frame_sanitized", ami_event=frame.fields.get("Event", "")[:40],
+                    control=list(report.control)[:10], truncated=list(report.truncated)[:10],
+                    out_of_range=list(report.numeric)[:10])
 
     def _on_response(self, frame: Frame) -> None:
         pending = self._pending.get(frame.get("ActionID"))

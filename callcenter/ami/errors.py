@@ -6,6 +6,7 @@
      ├── AmiTimeout        no answer within the action's timeout
      ├── AmiLoginFailed    Asterisk refused the credentials (retrying will not help)
      ├── AmiActionFailed   Asterisk answered ``Response: Error``
+     ├── AmiInvalidAction  the action cannot be sent as built (a CR/LF/NUL in a header): not sent
      └── AgiChannelGone    the channel hung up or left AGI before the command ran
 """
 
@@ -37,6 +38,10 @@ class AmiActionFailed(AmiError):
         super().__init__(f"{action} failed: {message}")
         self.action = action
         self.message = message
+
+
+class AmiInvalidAction(AmiError):
+    """An action whose header would break the AMI framing; nothing was sent."""
 
 
 class AgiChannelGone(AmiError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from callcenter.ami.agi import AgiResult, parse_agi_result
 from callcenter.ami.parser import Frame
+from callcenter.ami.sanitize import bounded_int, clean_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +51,7 @@ class AmiEvent:
 
     @property
     def cause(self) -> int | None:
-        value = self.frame.fields.get("Cause", "")
-        return int(value) if value.isdigit() else None
+        return bounded_int(self.frame.fields.get("Cause", ""), 0, 65_535)
 
     def agi_result(self) -> AgiResult:
         return parse_agi_result(self.frame.fields.get("Result", ""))
@@ -104,8 +104,9 @@ class Action:
 
 
 def _check_header(key: str, value: str) -> None:
-    """A CR or LF inside a header would let one action smuggle another: refuse it."""
-    if any(c in key or c in value for c in "\r\n") or not key or ":" in key:
+    """A CR or LF inside a header would let one action smuggle another, a NUL would cut it
+    short: refuse them."""
+    if any(c in key or c in value for c in "\r\n\x00") or not key or ":" in key:
         raise ValueError(f"invalid AMI header {key!r}")
 
 
@@ -150,7 +151,10 @@ class Originate:
         else:
             pairs += [("Context", self.context), ("Exten", self.exten),
                       ("Priority", self.priority if self.priority is not None else 1)]
-        pairs += [("CallerID", self.caller_id), ("Async", "true"), ("Timeout", self.timeout_ms)]
+        # The caller ID shown on the agent's phone comes from the caller: never let a control
+        # character in it break the Originate (the offer would fail and the agent be paused).
+        pairs += [("CallerID", clean_text(self.caller_id, limit=256)), ("Async", "true"),
+                  ("Timeout", self.timeout_ms)]
         pairs += [("Variable", f"{k}={v}") for k, v in self.variables.items()]
         return Action("Originate", _headers(pairs))
 

@@ -9,13 +9,16 @@ does. A survey answer (``survey.csat``) also lands in ``calls.csat``.
 from __future__ import annotations
 
 import asyncio
-import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 import structlog
+
+from callcenter.metrics import Metrics
+from callcenter.store.rows import db_json, db_text, write_isolating
 
 log = structlog.get_logger("callcenter.calls")
 
@@ -38,13 +41,21 @@ class _Pending:
 class IvrLog:
     """Implements the IVR runner's ``IvrRecorder``: cheap to call, written by :meth:`flush`.
 
+    A call's steps the database refuses (a value it cannot store) are logged with the call id,
+    counted (``rejected``, ``callcenter_db_rows_rejected{writer="ivr_journal"}``) and dropped;
+    the other calls' steps are written.
+
     Args:
         pool: a migrated pool.
         max_attempts: flushes a call's steps wait for its row before they are dropped (logged).
     """
 
-    def __init__(self, pool: asyncpg.Pool, max_attempts: int = 50) -> None:
+    def __init__(self, pool: asyncpg.Pool, max_attempts: int = 50,
+                 metrics: Metrics | None = None) -> None:
         self._pool = pool
+        self._metrics = metrics
+        self.rejected = 0
+        self.last_progress = time.monotonic()  # of the last flush that succeeded (watchdog)
         self._pending: dict[str, _Pending] = {}
         self._max_attempts = max_attempts
         self._lock = asyncio.Lock()
@@ -61,16 +72,31 @@ class IvrLog:
                 return
             batch, self._pending = self._pending, {}
             ids = list(batch)
-            csat = [_csat(batch[k].context.get("survey.csat")) for k in ids]
-            try:
+            written: set[str] = set()
+            rejected: set[str] = set()
+
+            async def write(part: Sequence[str]) -> int:
                 rows = await self._pool.fetch(
-                    _APPLY, ids, [json.dumps(batch[k].path, default=str) for k in ids],
-                    [json.dumps(batch[k].context, default=str) for k in ids], csat)
+                    _APPLY, [db_text(k) for k in part], [db_json(batch[k].path) for k in part],
+                    [db_json(batch[k].context) for k in part],
+                    [_csat(batch[k].context.get("survey.csat")) for k in part])
+                written.update(r["linkedid"] for r in rows)
+                return len(rows)
+
+            def reject(call_id: str, exc: BaseException) -> None:
+                rejected.add(call_id)
+                self.rejected += 1
+                if self._metrics is not None:
+                    self._metrics.db_rows_rejected.labels("ivr_journal").inc()
+                log.error("ivr_steps_rejected", call_id=call_id, steps=len(batch[call_id].path),
+                          error=f"{type(exc).__name__}: {exc}"[:300])
+
+            try:
+                await write_isolating(ids, write, reject)
             except BaseException:
-                self._requeue(batch, ids)
+                self._requeue(batch, [k for k in ids if k not in written and k not in rejected])
                 raise
-            written = {r["linkedid"] for r in rows}
-            self._requeue(batch, [k for k in ids if k not in written])
+            self._requeue(batch, [k for k in ids if k not in written and k not in rejected])
 
     def _requeue(self, batch: dict[str, _Pending], ids: list[str]) -> None:
         for call_id in ids:
@@ -92,6 +118,10 @@ class IvrLog:
                 await self.flush()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("ivr_log_flush_failed", error=type(exc).__name__)
+            except Exception:
+                log.exception("ivr_log_flush_failed")
+            else:
+                self.last_progress = time.monotonic()
 
 
 def _csat(value: Any) -> int | None:

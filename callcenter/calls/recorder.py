@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -72,6 +73,8 @@ class CallRecorder:
         self._dirty: set[str] = set()
         self._flush_lock = asyncio.Lock()
         self.flush_failures = 0
+        self._events_rejected_seen = 0
+        self.last_progress = time.monotonic()  # of the last flush that succeeded (watchdog)
 
     # --- hot path -------------------------------------------------------------------------
 
@@ -120,7 +123,10 @@ class CallRecorder:
         """Write pending events and changed calls. Raises when the database is unreachable;
         nothing is lost: what was not written stays pending for the next flush."""
         async with self._flush_lock:
-            await self._events.flush()
+            try:
+                await self._events.flush()
+            finally:
+                self._count_rejected_events()
             # Take the changes now: calls that change while the rows are being written are
             # marked again and go in the next flush (never lost to a stale clean-up).
             taken, self._dirty = self._dirty, set()
@@ -150,6 +156,16 @@ class CallRecorder:
                 self._metrics.live_calls.set(len(self.tracker.live_calls()))
                 self._metrics.events_pending.set(self._events.statistics()["pending"])
 
+    def _count_rejected_events(self) -> None:
+        """Event rows the database refused (logged by the writer with their call id) go to
+        ``callcenter_db_rows_rejected{writer="event_log"}``."""
+        rejected = self._events.statistics()["rejected"]
+        if rejected > self._events_rejected_seen:
+            if self._metrics is not None:
+                self._metrics.db_rows_rejected.labels("event_log").inc(
+                    rejected - self._events_rejected_seen)
+            self._events_rejected_seen = rejected
+
     def _prune_sequences(self) -> None:
         if len(self._seq) < 50_000:
             return
@@ -169,6 +185,7 @@ class CallRecorder:
                     log.warning("call_flush_failed", error=f"{type(exc).__name__}: {exc}")
                 failing = True
             else:
+                self.last_progress = time.monotonic()
                 if failing:
                     log.info("call_flush_recovered")
                 failing = False

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import structlog
 
 from callcenter.calls.model import Call, CallState, Outcome
+from callcenter.metrics import Metrics
+from callcenter.store.rows import ROW_ERRORS, db_int, db_json, db_text, write_isolating
+
+log = structlog.get_logger("callcenter.calls")
 
 _UPSERT_CALLS = """
 INSERT INTO calls (linkedid, caller_channel, caller_number, caller_name, state, outcome,
@@ -66,45 +72,79 @@ def recording_kind(path: str) -> str:
     return "mixed"
 
 
-class CallStore:
-    """Writes tracker calls; reads back what a restarted server needs."""
+@dataclass(slots=True)
+class _CallRows:
+    """One call's rows: written together, refused together."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    linkedid: str
+    call: list[Any]
+    legs: list[list[Any]]
+    recordings: list[list[Any]]
+
+
+def _call_rows(call: Call) -> _CallRows:
+    record = call.to_record()
+    t = db_text
+    row = [t(call.linkedid), t(record["caller_channel"]), t(record["caller_number"]),
+           t(record["caller_name"]), call.state.value, record["outcome"],
+           t(record["agent_channel"]), t(call.digits), db_int(call.hangup_cause),
+           t(call.hangup_by or None), _ts(call.arrived_at), _ts(call.queued_at),
+           _ts(call.answered_at), _ts(call.bridged_at), _ts(call.ended_at),
+           db_json(record["offers"]),
+           db_json([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
+           t(call.end_reason or None)]
+    legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(leg.role), _ts(leg.created_at),
+             _ts(leg.answered_at), _ts(leg.ended_at), db_int(leg.hangup_cause),
+             t(leg.dial_status or None)] for leg in call.legs.values()]
+    started = call.bridged_at or call.arrived_at
+    recordings = [[t(call.linkedid), recording_kind(path), t(path), _ts(started)]
+                  for path in call.recordings]
+    return _CallRows(call.linkedid, row, legs, recordings)
+
+
+class CallStore:
+    """Writes tracker calls; reads back what a restarted server needs.
+
+    A call the database refuses (see :mod:`callcenter.store.rows`) is logged with its id,
+    counted (``rejected``, metric ``callcenter_db_rows_rejected{writer="calls"}``) and left
+    out; the other calls of the batch are stored.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, metrics: Metrics | None = None) -> None:
         self._pool = pool
+        self._metrics = metrics
+        self.rejected = 0
 
     async def save_calls(self, calls: list[Call]) -> None:
         if not calls:
             return
-        call_cols: list[list[Any]] = [[] for _ in range(18)]
-        leg_cols: list[list[Any]] = [[] for _ in range(9)]
-        rec_cols: list[list[Any]] = [[] for _ in range(4)]
+        bundles: list[_CallRows] = []
         for call in calls:
-            record = call.to_record()
-            row = [call.linkedid, record["caller_channel"], record["caller_number"],
-                   record["caller_name"], call.state.value, record["outcome"],
-                   record["agent_channel"], call.digits, call.hangup_cause, call.hangup_by or None,
-                   _ts(call.arrived_at), _ts(call.queued_at), _ts(call.answered_at),
-                   _ts(call.bridged_at), _ts(call.ended_at), json.dumps(record["offers"]),
-                   json.dumps([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
-                   call.end_reason or None]
-            for col, value in zip(call_cols, row, strict=True):
-                col.append(value)
-            for leg in call.legs.values():
-                for col, value in zip(leg_cols, [
-                        call.linkedid, leg.uniqueid, leg.channel, leg.role, _ts(leg.created_at),
-                        _ts(leg.answered_at), _ts(leg.ended_at), leg.hangup_cause,
-                        leg.dial_status or None], strict=True):
-                    col.append(value)
-            started = call.bridged_at or call.arrived_at
-            for path in call.recordings:
-                for col, value in zip(rec_cols, [call.linkedid, recording_kind(path), path,
-                                                 _ts(started)], strict=True):
-                    col.append(value)
+            try:
+                bundles.append(_call_rows(call))
+            except ROW_ERRORS as exc:
+                self._reject(call.linkedid, exc)
+        await write_isolating(bundles, self._write,
+                              lambda rows, exc: self._reject(rows.linkedid, exc))
+
+    def _reject(self, linkedid: str, exc: BaseException) -> None:
+        self.rejected += 1
+        if self._metrics is not None:
+            self._metrics.db_rows_rejected.labels("calls").inc()
+        log.error("call_row_rejected", call_id=linkedid, error=f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _write(self, bundles: Sequence[_CallRows]) -> int:
+        call_cols: list[list[Any]] = [list(col) for col in zip(*(b.call for b in bundles), strict=True)]
+        legs = [leg for b in bundles for leg in b.legs]
+        recs = [rec for b in bundles for rec in b.recordings]
+        leg_cols: list[list[Any]] = [list(col) for col in zip(*legs, strict=True)] or [[]] * 9
+        rec_cols: list[list[Any]] = [list(col) for col in zip(*recs, strict=True)]
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT_CALLS, *call_cols)
             await conn.execute(_UPSERT_LEGS, *leg_cols)
-            if rec_cols[0]:
+            if rec_cols:
                 await conn.execute(_INSERT_RECORDINGS, *rec_cols)
+        return len(bundles)
 
     async def drop_calls(self, linkedids: list[str]) -> None:
         """Remove rows of calls the tracker merged into another; call after :meth:`save_calls`

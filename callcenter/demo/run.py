@@ -26,7 +26,7 @@ from callcenter.demo.data import DemoData, generate
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, prepare_config
 from callcenter.demo.voices import ensure_voices
-from callcenter.demo.workers import available_kinds, start_workers, stop_workers
+from callcenter.demo.workers import WorkerSupervisor, available_kinds, worker_env
 from callcenter.kb.store import seed_articles
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
 from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
@@ -63,6 +63,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     config_dir = prepare_config(settings.config_dir, state / "demo-config")
     recordings = (state / "recordings").resolve()
     recordings.mkdir(parents=True, exist_ok=True)
+    recordings.chmod(0o750)  # personal data: no access for other users of the machine
     secret = secrets.token_urlsafe(16)
     simulator = PbxSimulator(SimulatorConfig(
         host="127.0.0.1", port=0, secret=secret, time_scale=speed,
@@ -154,11 +155,12 @@ async def _workers(demo: Demo) -> AsyncIterator[list[str]]:
     embedded = server.database.embedded
     url = embedded.dsn() if embedded is not None else server.settings.database.url.reveal()
     kinds = available_kinds()
-    procs = await start_workers(server.settings, url, kinds)
+    supervisor = WorkerSupervisor(worker_env(server.settings, url), kinds, server.metrics)
+    await supervisor.start()
     try:
         yield kinds
     finally:
-        await stop_workers(procs)
+        await supervisor.stop()
 
 
 def fast_settings(settings: Settings, state_dir: Path) -> Settings:

@@ -302,7 +302,7 @@ class ArticleStore:
         there is no such call."""
         if ref is None or isinstance(ref, bool):
             return None
-        if isinstance(ref, int) or ref.isdigit():
+        if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
             number = int(ref)
             if 0 < number < 2**63:
                 found = await self._pool.fetchval("SELECT id FROM calls WHERE id = $1", number)

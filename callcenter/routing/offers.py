@@ -39,6 +39,7 @@ from callcenter.calls.model import Offer as TrackedOffer
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision, Offer
 from callcenter.routing.engine import RoutingEngine
+from callcenter.watchdog import report_failure
 
 log = structlog.get_logger("callcenter.routing")
 
@@ -455,6 +456,7 @@ class OfferAdapter:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(report_failure)
 
     async def wait_idle(self) -> None:
         """Wait until every AMI action started so far has been answered (tests, shutdown)."""

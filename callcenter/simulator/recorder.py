@@ -8,6 +8,7 @@ A muted direction records silence but the files keep their length, as Asterisk's
 from __future__ import annotations
 
 import logging
+import os
 import re
 import wave
 from array import array
@@ -118,10 +119,30 @@ class MixMonitor:
                 for s in self.mutes[side]]
 
 
+FILE_MODE = 0o640  # recordings are personal data: owner and group (the server), nobody else
+DIR_MODE = 0o750
+
+
+def make_dirs(folder: Path) -> None:
+    """``folder`` and any missing parents, each ``DIR_MODE`` whatever the umask."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(created, DIR_MODE)
+
+
 def write_wav(path: Path, samples: array[int]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(path), "wb") as out:
+        make_dirs(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # also when the file was there before, and whatever the umask
+        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
             out.setnchannels(1)
             out.setsampwidth(2)
             out.setframerate(RATE)

@@ -34,11 +34,19 @@ class Database:
     """The pool plus, in embedded mode, the server it runs on. Close it to release both."""
 
     def __init__(self, pool: asyncpg.Pool, dsn_for_logs: str,
-                 embedded: EmbeddedPostgres | None = None) -> None:
+                 embedded: EmbeddedPostgres | None = None, *, owns_embedded: bool = True,
+                 connect_url: str = "") -> None:
         self._pool = pool
         self._dsn_for_logs = dsn_for_logs
         self._embedded = embedded
+        self._owns_embedded = owns_embedded
+        self._connect_url = connect_url
         self._closed = False
+
+    @property
+    def connect_url(self) -> str:
+        """The URL the pool connects with (a secret: for asyncpg only, never for logs)."""
+        return self._connect_url
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -73,7 +81,7 @@ class Database:
             log.warning("database_close_timeout", dsn=self._dsn_for_logs, timeout_s=timeout_s)
             self._pool.terminate()
         finally:
-            if self._embedded is not None:
+            if self._embedded is not None and self._owns_embedded:
                 await stop_embedded(self._embedded)
 
 
@@ -114,7 +122,7 @@ async def open_database(settings: DatabaseSettings, state_dir: Path, *,
             f"cannot connect to PostgreSQL at {describe_dsn(url)}: {safe_reason(exc, url)}") from None
     log.info("database_open", dsn=shown, embedded=embedded is not None,
              pool_min=settings.pool_min, pool_max=settings.pool_max)
-    return Database(pool, shown, embedded)
+    return Database(pool, shown, embedded, connect_url=url)
 
 
 def mask_dsn(dsn: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.agents.errors import AgentError
+from callcenter.agents.errors import AgentError, UnknownAgent
 from callcenter.agents.service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.errors import RoutingPolicyError
@@ -59,7 +59,8 @@ async def set_state(request: web.Request) -> web.Response:
     session = require(request, "agent", *STAFF)
     agent_id = request.match_info["agent"]
     if session.user.role == "agent" and agent_id != await _own_agent_login(request, session.user.agent_id):
-        raise api_error(403, "agents change only their own state", "forbidden")
+        # another agent looks exactly like an agent that does not exist
+        raise _agent_error(UnknownAgent(f"no agent {agent_id!r}"))
     body = await _json_body(request)
     state, reason = body.get("state"), body.get("reason", "")
     service = request.app[AGENTS]

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from callcenter.web.auth import require
 from callcenter.web.errors import api_error
+from callcenter.web.ids import path_id, query_int
 from callcenter.web.openapi import Api, Param, Route
 
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -50,17 +51,7 @@ def _row(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise api_error(400, f"{name} must be an integer", "bad_parameter", parameter=name) from None
-    if not low <= value <= high:
-        raise api_error(400, f"{name} must be between {low} and {high}", "bad_parameter",
-                        parameter=name)
-    return value
+    return query_int(request, name, default, low, high)
 
 
 def _time(request: web.Request, name: str) -> datetime | None:
@@ -124,17 +115,11 @@ async def list_calls(request: web.Request) -> web.Response:
 
 async def get_call(request: web.Request) -> web.Response:
     session = require(request, "supervisor", "admin", "qa", "agent")
-    try:
-        call_id = int(request.match_info["call_id"])
-    except ValueError:
-        raise api_error(404, "no such call", "not_found") from None
-    if not 0 < call_id < 2**63:
-        raise api_error(404, "no such call", "not_found")
+    call_id = path_id(request, "call_id", "no such call")
     row = await request.app[POOL].fetchrow(f"SELECT {_COLUMNS} FROM calls WHERE id = $1", call_id)
-    if row is None:
+    # another agent's call and no call at all look the same: ids must not leak which exist
+    if row is None or (session.user.role == "agent" and row["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    if session.user.role == "agent" and row["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     return web.json_response(_row(row))
 
 

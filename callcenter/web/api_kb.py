@@ -18,7 +18,9 @@ from callcenter.web.api_calls import POOL, _time
 from callcenter.web.auth import require
 from callcenter.web.errors import api_error
 from callcenter.web.i18n import catalog, pick_language
+from callcenter.web.ids import path_id
 from callcenter.web.openapi import Api, Param, Route
+from callcenter.web.users import Session
 
 ARTICLES = web.AppKey("kb_articles", ArticleStore)
 READERS = ("agent", "supervisor", "admin", "qa")
@@ -62,13 +64,7 @@ _BIGINT = 2**63
 
 
 def _article_id(request: web.Request) -> int:
-    try:
-        article_id = int(request.match_info["article_id"])
-    except ValueError:
-        raise api_error(404, "no such article", "not_found") from None
-    if not 0 < article_id < _BIGINT:
-        raise api_error(404, "no such article", "not_found")
-    return article_id
+    return path_id(request, "article_id", "no such article")
 
 
 def _language(raw: str | None) -> str | None:
@@ -98,6 +94,26 @@ def _call_ref(value: Any) -> int | str | None:
     return None
 
 
+# An agent's call: answered by them, or still unanswered and offered to their phone (the pop
+# arrives while it rings).
+_AGENTS_CALL = """
+SELECT EXISTS (SELECT 1 FROM calls c WHERE c.id = $1 AND (c.agent_id = $2 OR (c.agent_id IS NULL
+    AND EXISTS (SELECT 1 FROM jsonb_array_elements(c.offers) o JOIN agents a ON a.id = $2
+                WHERE o->>'dial_string' = a.dial_string))))
+"""
+
+
+async def _own_call(request: web.Request, session: Session, store: ArticleStore,
+                    ref: Any) -> int | None:
+    """The call a view or suggestion is recorded on: for an agent only a call of theirs.
+    Another agent's call is treated exactly like a call that does not exist (no call)."""
+    call_id = await store.resolve_call(_call_ref(ref))
+    if call_id is None or session.user.role != "agent":
+        return call_id
+    mine = await request.app[POOL].fetchval(_AGENTS_CALL, call_id, session.user.agent_id)
+    return call_id if mine else None
+
+
 async def strings(request: web.Request) -> web.Response:
     """The panel's strings in the user's language (the console page is not ours to template)."""
     require(request)
@@ -117,12 +133,12 @@ async def search(request: web.Request) -> web.Response:
 
 
 async def suggest(request: web.Request) -> web.Response:
-    require(request, *READERS)
+    session = require(request, *READERS)
     pop = await _body(request)
     found = signals(pop, datetime.now(UTC))
     store = _store(request)
     hits = await store.suggest(found, limit=5) if found.words else []
-    call_id = await store.resolve_call(_call_ref(pop.get("call_id")))
+    call_id = await _own_call(request, session, store, pop.get("call_id"))
     recorded = await store.record_suggestions(call_id, hits, "; ".join(found.reasons))
     return web.json_response({"call_id": call_id, "reasons": list(found.reasons),
                               "recorded": recorded, "articles": [h.to_json() for h in hits]})
@@ -134,7 +150,7 @@ async def open_article(request: web.Request) -> web.Response:
     body = await _body(request)
     source = body.get("source", "search")
     store = _store(request)
-    call_id = await store.resolve_call(_call_ref(body.get("call_id")))
+    call_id = await _own_call(request, session, store, body.get("call_id"))
     try:
         article = await store.get(_article_id(request))
         if article.status != "published" and session.user.role not in EDITORS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,15 +29,20 @@ from callcenter.kpi.report import (
     ticket_kpis_by,
 )
 from callcenter.staffing.cli import to_json as staffing_json
-from callcenter.staffing.erlang import StaffingError, staff_interval
+from callcenter.staffing.pool import IntervalInput, StaffingBusy, StaffingPool
 from callcenter.web.api_calls import POOL, _time
 from callcenter.web.auth import require
+from callcenter.web.csv_cells import safe_cell
 from callcenter.web.errors import api_error
 from callcenter.web.openapi import Api, Param, Route
 
 ROLES = ("supervisor", "admin")
 MAX_DAYS = 400
 MAX_INTERVALS = 2000
+# Erlang C costs O(agents) per interval: bound the traffic so one request stays bounded work.
+MAX_ERLANGS = 20_000.0
+MAX_TOTAL_ERLANGS = 400_000.0
+STAFFING_POOL = web.AppKey("staffing_pool", StaffingPool)
 CSV_COLUMNS = ("group", "label", "offered", "answered", "abandoned", "short_abandons",
                "answered_within_target", "service_level", "asa_s", "aht_s", "talk_s", "hold_s",
                "wrap_up_s", "fcr_eligible", "fcr_resolved", "fcr_rate", "csat_responses", "csat_avg",
@@ -133,9 +139,7 @@ async def kpis(request: web.Request) -> web.Response:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, float):
         return round(value, 4)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # no formulas in spreadsheets (agent names are user data)
-    return "" if value is None else value
+    return safe_cell(value)  # no formulas in spreadsheets (agent names are user data)
 
 
 async def kpis_csv(request: web.Request) -> web.Response:
@@ -190,19 +194,35 @@ async def staffing(request: web.Request) -> web.Response:
         raise api_error(400, f"intervals must be a list of 1 to {MAX_INTERVALS} objects"
                              " {interval_start, calls[, aht_s]} (or give calls_per_hour)",
                         "bad_parameter", parameter="intervals")
-    out = []
+    rows: list[IntervalInput] = []
+    given: list[tuple[float, float]] = []
+    total_erlangs = 0.0
     for n, item in enumerate(raw, 1):
         if not isinstance(item, dict):
             raise api_error(400, f"interval {n} must be an object", "bad_parameter", parameter="intervals")
         calls = _number(item, "calls")
         row_aht = _number(item, "aht_s", required=False) or aht
         assert calls is not None
-        try:
-            result = staff_interval(calls * 60.0 / minutes, row_aht, target, within, shrinkage, max_occ)
-        except StaffingError as exc:
-            raise api_error(400, f"interval {n}: {exc}", "bad_parameter", parameter="intervals") from None
-        out.append({"interval_start": str(item.get("interval_start", "")), "calls": calls,
-                    "aht_s": row_aht, **staffing_json(result)})
+        erlangs = calls * 60.0 / minutes * row_aht / 3600.0 if calls >= 0 and row_aht > 0 else 0.0
+        if erlangs > MAX_ERLANGS:
+            raise api_error(400, f"interval {n}: more than {MAX_ERLANGS:g} Erlangs of traffic",
+                            "bad_parameter", parameter="intervals")
+        total_erlangs += erlangs
+        rows.append(IntervalInput(calls * 60.0 / minutes, row_aht, target, within, shrinkage, max_occ))
+        given.append((calls, row_aht))
+    if total_erlangs > MAX_TOTAL_ERLANGS:
+        raise api_error(400, f"the intervals add up to more than {MAX_TOTAL_ERLANGS:g} Erlangs",
+                        "bad_parameter", parameter="intervals")
+    try:
+        results = await request.app[STAFFING_POOL].run(rows)
+    except StaffingBusy as exc:
+        raise api_error(503, str(exc), "busy") from None
+    out = []
+    for n, (item, result) in enumerate(zip(raw, results, strict=True), 1):
+        if isinstance(result, str):
+            raise api_error(400, f"interval {n}: {result}", "bad_parameter", parameter="intervals")
+        out.append({"interval_start": str(item.get("interval_start", ""))[:64],
+                    "calls": given[n - 1][0], "aht_s": given[n - 1][1], **staffing_json(result)})
     peak = max(r["agents"] for r in out)
     return web.json_response({"interval_minutes": minutes, "intervals": out, "peak_agents": peak,
                               "peak_scheduled_agents": max((r.get("scheduled_agents", 0) for r in out),
@@ -249,7 +269,14 @@ async def staffing_history(request: web.Request) -> web.Response:
                               "intervals": intervals})
 
 
+async def _staffing_pool(app: web.Application) -> AsyncIterator[None]:
+    app[STAFFING_POOL] = StaffingPool()
+    yield
+    app[STAFFING_POOL].close()
+
+
 def register(app: web.Application, api: Api) -> None:
+    app.cleanup_ctx.append(_staffing_pool)
     period = (Param("from", "query", {"type": "string", "format": "date-time"},
                     "default: 7 days before to"),
               Param("to", "query", {"type": "string", "format": "date-time"}, "default: now"))

@@ -14,7 +14,9 @@ from aiohttp import web
 
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import SESSION, remote_of, require
+from callcenter.web.csv_cells import safe_cell
 from callcenter.web.errors import api_error
+from callcenter.web.ids import path_id, query_int
 from callcenter.web.openapi import Api, Param, Route
 from qa.scorecard.model import ItemResult
 from qa.scorecard.score import total_of
@@ -115,19 +117,15 @@ def _row(row: Any) -> dict[str, Any]:
 async def list_calls(request: web.Request) -> web.Response:
     require(request, *ROLES)
     where, args = filters(request)
-    try:
-        limit = max(1, min(500, int(request.query.get("limit", "100"))))
-        offset = max(0, min(1_000_000, int(request.query.get("offset", "0"))))
-    except ValueError:
-        raise api_error(400, "limit and offset must be integers", "bad_parameter") from None
+    limit = query_int(request, "limit", 100, 1, 500)
+    offset = query_int(request, "offset", 0, 0, 1_000_000)
     rows = await request.app[POOL].fetch(LIST_SQL.format(where=where) + f" LIMIT {limit} OFFSET {offset}",
                                          *args)
     return web.json_response({"calls": [_row(r) for r in rows], "limit": limit, "offset": offset})
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _cell(value: Any) -> Any:
+    return safe_cell(value)
 
 
 async def export_csv(request: web.Request) -> web.Response:
@@ -151,13 +149,7 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 def _call_id(request: web.Request) -> int:
-    try:
-        value = int(request.match_info["call_id"])
-    except ValueError:
-        raise api_error(404, "no such call", "not_found") from None
-    if not 0 < value < 2**63:
-        raise api_error(404, "no such call", "not_found")
-    return value
+    return path_id(request, "call_id", "no such call")
 
 
 async def get_call(request: web.Request) -> web.Response:

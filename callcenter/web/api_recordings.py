@@ -28,6 +28,7 @@ from callcenter.recording.pause import PauseError, RecordingPauser
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import SESSION, remote_of, require
 from callcenter.web.errors import api_error
+from callcenter.web.ids import path_id
 from callcenter.web.openapi import Api, Param, Route
 from callcenter.web.users import Session
 
@@ -56,21 +57,14 @@ def feature(access: RecordingAccess) -> Callable[[web.Application, Api], None]:
 
 
 def _id(request: web.Request, name: str) -> int:
-    try:
-        value = int(request.match_info[name])
-    except ValueError:
-        raise api_error(404, "not found", "not_found") from None
-    if not 0 < value < 2**63:
-        raise api_error(404, "not found", "not_found")
-    return value
+    return path_id(request, name)
 
 
 async def _call_for(request: web.Request, session: Session, call_id: int) -> asyncpg.Record:
     row = await request.app[POOL].fetchrow("SELECT id, linkedid, agent_id FROM calls WHERE id = $1", call_id)
-    if row is None:
+    # another agent's call and no call at all look the same: ids must not leak which exist
+    if row is None or (session.user.role == "agent" and row["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    if session.user.role == "agent" and row["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     return row
 
 
@@ -100,23 +94,29 @@ async def list_recordings(request: web.Request) -> web.Response:
 
 async def audio(request: web.Request) -> web.StreamResponse:
     session = require(request, *READERS)
+    recording_id = _id(request, "recording_id")
     row = await request.app[POOL].fetchrow(
         "SELECT r.path, r.status, r.call_id, c.agent_id FROM recordings r JOIN calls c ON c.id = r.call_id"
-        " WHERE r.id = $1", _id(request, "recording_id"))
-    if row is None or row["status"] != "final":
+        " WHERE r.id = $1", recording_id)
+    if row is None or row["status"] != "final" or (
+            session.user.role == "agent" and row["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such recording", "not_found")
-    if session.user.role == "agent" and row["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     access = request.app[ACCESS]
     path = access.local(row["path"]).resolve()
     if not path.is_relative_to(access.root.resolve()) or not path.is_file():
         raise api_error(404, "the recording file is not available", "file_missing")
     download = request.query.get("download") == "1"
-    if "Range" not in request.headers or request.headers["Range"].startswith("bytes=0-"):
-        await request.app[SESSION].audit(session.user.login,
-                                         "recording.download" if download else "recording.play",
-                                         target=f"recording:{request.match_info['recording_id']}",
-                                         remote=remote_of(request), detail={"call_id": row["call_id"]})
+    # Every request that can return bytes of the recording is audited, once, before a byte
+    # leaves: a Range request (``bytes=-N``, ``bytes=1-``, several ranges) reads audio as
+    # surely as a plain GET. The target is the canonical id, never the path text.
+    detail: dict[str, object] = {"call_id": row["call_id"]}
+    ranges = request.headers.get("Range")
+    if ranges is not None:
+        detail["range"] = ranges[:100]
+    await request.app[SESSION].audit(session.user.login,
+                                     "recording.download" if download else "recording.play",
+                                     target=f"recording:{recording_id}",
+                                     remote=remote_of(request), detail=detail)
     headers = {"Cache-Control": "private, no-store"}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="call-{row["call_id"]}-{path.name}"'

@@ -16,6 +16,7 @@ from callcenter.tickets.workflow import DISPOSITIONS, KINDS, STATUSES, TicketErr
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import SESSION, remote_of, require
 from callcenter.web.errors import api_error
+from callcenter.web.ids import BIGINT_MAX, path_id, query_int
 from callcenter.web.openapi import Api, Param, Route
 from callcenter.web.users import Session
 
@@ -40,13 +41,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 
 def _id(request: web.Request, name: str) -> int:
-    try:
-        value = int(request.match_info[name])
-    except ValueError:
-        raise api_error(404, "not found", "not_found") from None
-    if not 0 < value < 2**63:
-        raise api_error(404, "not found", "not_found")
-    return value
+    return path_id(request, name)
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
@@ -67,8 +62,8 @@ async def _may_see(request: web.Request, session: Session, ticket: dict[str, Any
     took = await request.app[POOL].fetchval(
         "SELECT EXISTS (SELECT 1 FROM calls WHERE agent_id = $1 AND customer_id = $2)", agent,
         ticket["customer_id"])
-    if not took:
-        raise api_error(403, "this ticket belongs to another agent's customer", "forbidden")
+    if not took:  # the same answer as for a ticket that does not exist
+        raise api_error(404, "no such ticket", "not_found")
 
 
 async def list_tickets(request: web.Request) -> web.Response:
@@ -81,14 +76,9 @@ async def list_tickets(request: web.Request) -> web.Response:
         if q.get(name) and q[name] not in allowed:
             raise api_error(400, f"{name} must be one of {', '.join(allowed)}", "bad_parameter",
                             parameter=name)
-    try:
-        limit = max(1, min(200, int(q.get("limit", "50"))))
-        offset = max(0, min(100_000, int(q.get("offset", "0"))))
-        customer = int(q["customer_id"]) if q.get("customer_id") else None
-    except ValueError:
-        raise api_error(400, "limit, offset and customer_id must be integers", "bad_parameter") from None
-    if customer is not None and not 0 < customer < 2**63:
-        raise api_error(400, "customer_id is out of range", "bad_parameter", parameter="customer_id")
+    limit = query_int(request, "limit", 50, 1, 200)
+    offset = query_int(request, "offset", 0, 0, 100_000)
+    customer = query_int(request, "customer_id", 0, 1, BIGINT_MAX) or None
     try:
         tickets = await TicketStore(request.app[POOL]).search(
             text=text, status=q.get("status", ""), kind=q.get("kind", ""), customer_id=customer,
@@ -113,15 +103,23 @@ async def create_ticket(request: web.Request) -> web.Response:
     session = require(request, *ROLES)
     body = await _body(request)
     customer_id = _optional_int(body, "customer_id")
-    if customer_id is None:
-        raise api_error(400, "customer_id is required", "bad_body")
     call_id = _optional_int(body, "call_id")
     if session.user.role == "agent":
+        # An agent reaches a customer only through a call of theirs: the ticket is for that
+        # call's customer. Another agent's call, another customer and ids that do not exist
+        # all get the same 404.
         if call_id is None:
             raise api_error(400, "an agent opens tickets from a call: call_id is required", "bad_body")
-        owner = await request.app[POOL].fetchval("SELECT agent_id FROM calls WHERE id = $1", call_id)
-        if owner != session.user.agent_id:
-            raise api_error(403, "this call belongs to another agent", "forbidden")
+        call = await request.app[POOL].fetchrow(
+            "SELECT agent_id, customer_id FROM calls WHERE id = $1", call_id)
+        if call is None or call["agent_id"] != session.user.agent_id:
+            raise api_error(404, "no such call", "not_found")
+        if customer_id is None:
+            customer_id = call["customer_id"]
+        if customer_id is None or customer_id != call["customer_id"]:
+            raise api_error(404, "no such customer on this call", "not_found")
+    if customer_id is None:
+        raise api_error(400, "customer_id is required", "bad_body")
     try:
         ticket = await TicketStore(request.app[POOL]).create(
             session.user.login, customer_id=customer_id, kind=str(body.get("kind", "")),
@@ -145,6 +143,8 @@ async def update_ticket(request: web.Request) -> web.Response:
         raise api_error(404, "no such ticket", "not_found")
     await _may_see(request, session, current)
     body = await _body(request)
+    if "order_id" in body:
+        _optional_int(body, "order_id")
     try:
         ticket = await store.update(session.user.login, ticket_id, body)
     except TicketError as exc:
@@ -167,10 +167,8 @@ async def set_disposition(request: web.Request) -> web.Response:
         raise api_error(400, "note must be text of at most 2000 characters", "bad_body")
     pool = request.app[POOL]
     owner = await pool.fetchrow("SELECT agent_id FROM calls WHERE id = $1", call_id)
-    if owner is None:
+    if owner is None or (session.user.role == "agent" and owner["agent_id"] != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    if session.user.role == "agent" and owner["agent_id"] != session.user.agent_id:
-        raise api_error(403, "this call belongs to another agent", "forbidden")
     await pool.execute("UPDATE calls SET disposition = $2, disposition_note = $3, disposition_at = now()"
                        " WHERE id = $1", call_id, code, note)
     await request.app[SESSION].audit(session.user.login, "call.disposition", target=f"call:{call_id}",

@@ -24,6 +24,7 @@ from callcenter.web.auth import (
     security_headers,
     session_middleware,
 )
+from callcenter.web.guard import input_guard
 from callcenter.web.openapi import Api
 from callcenter.web.users import UserStore
 
@@ -38,6 +39,8 @@ class Health:
     database: Callable[[], Awaitable[tuple[bool, str]]]
     # more readiness checks by name (the IVR heartbeat, reconciling after a reconnect)
     checks: Mapping[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
+    # the parts making no progress (task, loop, writer, worker) with why; empty when all are
+    progress: Callable[[], Awaitable[dict[str, str]]] | None = None
 
 
 # A feature of the web app (a page, a group of API routes, a WebSocket): it stores what it needs
@@ -53,19 +56,21 @@ async def healthz(request: web.Request) -> web.Response:
     health = request.app[HEALTH]
     ami_ok, ami_detail = health.ami()
     db_ok, db_detail = await health.database()
+    stalled = await health.progress() if health.progress is not None else {}
     body: dict[str, Any] = {"ami": {"ok": ami_ok, "state": ami_detail},
                             "database": {"ok": db_ok, "state": db_detail}}
-    ok = ami_ok and db_ok
+    ok = ami_ok and db_ok and not stalled
     for name, check in health.checks.items():
         check_ok, detail = check()
         body[name] = {"ok": check_ok, "state": detail}
         ok = ok and check_ok
+    body["progress"] = {"ok": not stalled, "stalled": stalled}
     body = {"status": "ok" if ok else "degraded", **body}
     return web.json_response(body, status=200 if ok else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[METRICS].render(),
+    return web.Response(body=await request.app[METRICS].collect(),
                         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
@@ -74,7 +79,7 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
              trust_proxy: bool = False, features: Sequence[WebFeature] = ()) -> web.Application:
     """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served;
     with one, log-in, the calls and agents API and each of ``features``."""
-    middlewares = [security_headers]
+    middlewares = [security_headers, input_guard]
     if pool is not None:
         middlewares.append(session_middleware)
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)

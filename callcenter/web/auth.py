@@ -5,15 +5,18 @@
 - Every state-changing request (POST/PUT/PATCH/DELETE) needs the session's CSRF token in the
   ``X-CSRF-Token`` header (the pages send it with ``fetch``); the log-in form itself is
   protected by a double-submit cookie, since there is no session yet.
-- Failed log-ins are throttled per remote address and per login, and audited.
+- Failed log-ins are throttled per client address and per login, and audited; the check and
+  the count are one step, before the password hash.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import secrets
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from aiohttp import web
 
@@ -31,7 +34,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class LoginThrottle:
-    """At most ``max_failures`` failed log-ins per key (address, login) within ``window_s``."""
+    """At most ``max_failures`` failed log-ins per key (address, login) within ``window_s``.
+
+    :meth:`begin` checks and counts an attempt in one step, before the slow password hash, so
+    parallel guesses cannot all pass the check while the first ones are still being hashed.
+    A good password then takes its own attempt back (:meth:`succeeded`) without forgiving the
+    address's earlier failures: an attacker cannot reset their counter with their own login.
+    """
 
     def __init__(self, max_failures: int = 5, window_s: float = 300.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -54,21 +63,65 @@ class LoginThrottle:
                 wait = max(wait, self._window - (now - times[0]))
         return wait
 
-    def failed(self, keys: Iterable[str]) -> None:
+    def begin(self, keys: Sequence[str]) -> tuple[float, float]:
+        """Check and count one attempt atomically (no await in between).
+
+        Returns ``(wait, ticket)``: ``wait`` > 0 means refused (nothing counted); else the
+        attempt is counted as a failure until :meth:`succeeded` is called with ``ticket``.
+        """
+        wait = self.retry_after(keys)
+        if wait > 0:
+            return wait, 0.0
         now = self._clock()
+        self.failed(keys, now)
+        return 0.0, now
+
+    def failed(self, keys: Iterable[str], at: float | None = None) -> None:
+        now = self._clock() if at is None else at
         for key in keys:
             self._failures[key].append(now)
         if len(self._failures) > 10_000:
             self._failures = defaultdict(deque, {k: v for k, v in self._failures.items()
                                                  if v and now - v[-1] <= self._window})
 
-    def succeeded(self, keys: Iterable[str]) -> None:
+    def succeeded(self, keys: Iterable[str], ticket: float, forgive: Iterable[str] = ()) -> None:
+        """The attempt counted by :meth:`begin` (``ticket``) was right: take it back from each of
+        ``keys``; the keys in ``forgive`` (the account itself) lose all their failures."""
         for key in keys:
+            times = self._failures.get(key)
+            if times is not None:
+                with contextlib.suppress(ValueError):
+                    times.remove(ticket)
+        for key in forgive:
             self._failures.pop(key, None)
 
 
 def remote_of(request: web.Request) -> str:
-    return request.remote or ""
+    """The client's address: the peer's, or behind a trusted proxy (``http.trust_proxy``) the
+    last address of ``X-Forwarded-For`` (the one the proxy itself saw). Never a header the
+    client controls when the proxy is not trusted."""
+    peer = request.remote or ""
+    if not request.app.get(TRUST_PROXY, False):
+        return peer
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if not hops:
+        return peer
+    try:
+        return str(ipaddress.ip_address(hops[-1]))
+    except ValueError:
+        return peer
+
+
+def throttle_address(address: str) -> str:
+    """The throttle's key for an address: IPv6 clients by /64 (one host owns a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip.ipv4_mapped or ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
 
 
 def is_tls(request: web.Request) -> bool:
@@ -136,7 +189,8 @@ def _check_csrf(request: web.Request) -> None:
     if session is None:
         return  # the handler answers 401; nothing to forge without a session
     sent = request.headers.get("X-CSRF-Token", "")
-    if not sent or not secrets.compare_digest(sent, session.csrf_token):
+    if not sent or not secrets.compare_digest(sent.encode("utf-8", "replace"),
+                                              session.csrf_token.encode("utf-8")):
         raise api_error(403, "missing or wrong CSRF token", "csrf_failed")
 
 
@@ -154,5 +208,6 @@ def new_login_csrf(request: web.Request, response: web.StreamResponse) -> str:
 
 def check_login_csrf(request: web.Request, sent: str) -> None:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not sent or not secrets.compare_digest(cookie, sent):
+    if not cookie or not sent or not secrets.compare_digest(cookie.encode("utf-8", "replace"),
+                                                            sent.encode("utf-8", "replace")):
         raise api_error(403, "missing or wrong CSRF token: reload the log-in page", "csrf_failed")

@@ -13,12 +13,17 @@ def api_error(status: int, message: str, error_id: str, **extra: object) -> web.
                       ensure_ascii=False)
     cls: type[web.HTTPException] = web.HTTPException
     for candidate in (web.HTTPBadRequest, web.HTTPUnauthorized, web.HTTPForbidden, web.HTTPNotFound,
-                      web.HTTPConflict, web.HTTPRequestEntityTooLarge, web.HTTPTooManyRequests,
-                      web.HTTPServiceUnavailable):
+                      web.HTTPConflict, web.HTTPRequestURITooLong, web.HTTPUnsupportedMediaType,
+                      web.HTTPRequestRangeNotSatisfiable, web.HTTPRequestEntityTooLarge,
+                      web.HTTPTooManyRequests, web.HTTPServiceUnavailable):
         if candidate.status_code == status:
             cls = candidate
             break
-    exc = cls(text=body, content_type="application/json")
+    if cls is web.HTTPRequestEntityTooLarge:  # its constructor wants the sizes
+        exc: web.HTTPException = web.HTTPRequestEntityTooLarge(
+            max_size=0, text=body, content_type="application/json")
+    else:
+        exc = cls(text=body, content_type="application/json")
     if cls is web.HTTPException:
         exc.set_status(status)
     return exc

@@ -17,8 +17,10 @@ from callcenter.web.auth import (
     remote_of,
     require,
     set_session_cookie,
+    throttle_address,
 )
 from callcenter.web.errors import api_error
+from callcenter.web.guard import bad_text
 from callcenter.web.i18n import pick_language, text
 from callcenter.web.openapi import Api, Route
 
@@ -70,13 +72,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         check_login_csrf(request, str(form.get("csrf_token", "")))
         login_name, password = str(form.get("login", "")), str(form.get("password", ""))
+    if bad_text(login_name) or bad_text(password):
+        raise api_error(400, "the login or password holds invalid characters", "bad_login")
     login_name = login_name.strip().lower()[:MAX_FIELD]
     password = password[:MAX_FIELD]
     remote = remote_of(request)
-    keys = (f"ip:{remote}", f"login:{login_name}")
+    keys = (f"ip:{throttle_address(remote)}", f"login:{login_name}")
     throttle = request.app[THROTTLE]
     users = request.app[SESSION]
-    wait = throttle.retry_after(keys)
+    wait, ticket = throttle.begin(keys)  # counted now, before the slow hash
     if wait > 0:
         await users.audit(login_name or "?", "login_throttled", remote=remote)
         exc = api_error(429, "too many failed log-ins: try again later", "login_throttled",
@@ -85,7 +89,6 @@ async def login(request: web.Request) -> web.StreamResponse:
         raise exc
     user = await users.authenticate(login_name, password) if login_name and password else None
     if user is None:
-        throttle.failed(keys)
         await users.audit(login_name or "?", "login_failed", remote=remote)
         if wants_json:
             raise api_error(401, "wrong login or password", "login_failed")
@@ -93,7 +96,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         page = web.Response(content_type="text/html", status=401)
         page.text = _page(lang, new_login_csrf(request, page), text(lang, "login.failed"))
         return page
-    throttle.succeeded(keys)
+    throttle.succeeded(keys, ticket, forgive=[f"login:{login_name}"])
     token, session = await users.open_session(user, remote)
     await users.audit(user.login, "login", remote=remote)
     home = HOME_BY_ROLE.get(user.role, "/")

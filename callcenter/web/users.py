@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,8 @@ from typing import Any
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from callcenter.store.rows import db_json, db_text
 
 ROLES = ("agent", "supervisor", "qa", "admin")
 _HASHER = PasswordHasher()
@@ -188,5 +189,5 @@ class UserStore:
                     detail: dict[str, Any] | None = None) -> None:
         await self._pool.execute(
             "INSERT INTO audit_log (actor, action, target, remote, detail) VALUES ($1, $2, $3, $4, $5)",
-            actor[:200], action, target[:500], remote[:100],
-            json.dumps(detail or {}, ensure_ascii=False))
+            db_text(actor[:200]), action, db_text(target[:500]), db_text(remote[:100]),
+            db_json(detail or {}))

@@ -109,6 +109,8 @@ def new_database(pg_server_url: str, request: pytest.FixtureRequest) -> Iterator
 
     def drop(name: str) -> None:
         run_in_thread(lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # the restricted role a server provisioned for it (callcenter.store.roles)
+        run_in_thread(lambda: admin(f'DROP ROLE IF EXISTS "{name.lower()}_app"'))
 
     yield create
     for name in created:

@@ -96,7 +96,7 @@ async def test_supervisor_lists_all_calls_agent_only_their_own(client: TestClien
     mine = (await (await client.get("/api/calls")).json())["calls"]
     assert len(mine) == 1
     other = next(c for c in calls if c["id"] != mine[0]["id"])
-    assert (await client.get(f"/api/calls/{other['id']}")).status == 403
+    assert (await client.get(f"/api/calls/{other['id']}")).status == 404
     assert (await client.get(f"/api/calls/{mine[0]['id']}")).status == 200
 
 

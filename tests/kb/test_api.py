@@ -136,7 +136,8 @@ async def test_agents_cannot_open_drafts(client: TestClient) -> None:
 async def test_suggestions_for_a_pop_are_recorded_and_opens_give_open_rates(
         client: TestClient, pool: asyncpg.Pool) -> None:
     call_id = await pool.fetchval(
-        "INSERT INTO calls (linkedid, state, arrived_at) VALUES ('1700.1', 'talking', now()) RETURNING id")
+        "INSERT INTO calls (linkedid, state, arrived_at, agent_id) VALUES ('1700.1', 'talking', now(),"
+        " (SELECT id FROM agents WHERE login = 'agent1')) RETURNING id")
     delivered = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     pop = {"call_id": call_id, "skill": "delivery",
            "ivr": {"path": ["lang_zh", "main_menu", "damaged_delivery"], "order_number": "12345678"},
@@ -183,7 +184,8 @@ async def test_panel_strings_follow_the_users_language(client: TestClient) -> No
 
 async def test_a_pop_may_name_its_call_by_linkedid(client: TestClient, pool: asyncpg.Pool) -> None:
     call_id = await pool.fetchval(
-        "INSERT INTO calls (linkedid, state, arrived_at) VALUES ('1700.77', 'talking', now()) RETURNING id")
+        "INSERT INTO calls (linkedid, state, arrived_at, offers) VALUES ('1700.77', 'offered', now(),"
+        " '[{\"dial_string\": \"PJSIP/1001\", \"result\": \"ringing\"}]') RETURNING id")  # ringing agent1
     csrf = await login(client, "agent1")
     result = await (await client.post("/api/kb/suggest", headers=csrf,
                                       json={"call_id": "1700.77", "skill": "refunds"})).json()

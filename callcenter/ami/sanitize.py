@@ -1,0 +1,130 @@
+"""Everything the PBX sends is cleaned here, once, before anything else reads it.
+
+A compromised or buggy PBX (or a caller who controls their caller ID name) can put anything in
+a header: NUL bytes (PostgreSQL text cannot hold them), lone CR or LF (which would smuggle a
+second header into an action built from the value: ``CallerID`` of an Originate), other control
+characters, 100 KB values, invalid UTF-8 (already replaced by U+FFFD in the parser) and numbers
+beyond any column's range. :func:`sanitize_frame` makes every event safe for every consumer:
+
+- control characters (C0 except tab, DEL, C1) become a space; keys lose them entirely;
+- the URL-encoded headers (``Env`` of ``AsyncAGIStart``, ``Result`` of ``AsyncAGIExec``) are
+  decoded, cleaned the same way (``Env`` keeps its line feeds: they separate its lines) and
+  encoded again, so ``%00`` cannot slip through;
+- a value longer than ``max_value_chars`` is cut (``…`` marks the cut);
+- the numeric headers the product reads (``Cause``, ``ChannelState``, ``Priority``…) hold ASCII
+  digits in their range or nothing: ``Cause: 99999999999`` and ``Cause: ٤`` both become ``""``.
+
+The pure function returns what it changed, so the link can log and count it (metric
+``callcenter_ami_sanitized_total``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from callcenter.ami.parser import Frame
+
+MAX_VALUE_CHARS = 4096
+MAX_KEY_CHARS = 64
+INT32_MAX = 2**31 - 1
+
+# Header -> (low, high): what the product parses as a number.
+NUMERIC_HEADERS: dict[str, tuple[int, int]] = {
+    "Cause": (0, 65_535),
+    "ChannelState": (0, 255),
+    "Priority": (0, INT32_MAX),
+    "Reason": (0, 255),
+    "DurationMs": (0, INT32_MAX),
+    "Duration": (0, INT32_MAX),
+    "Seconds": (0, INT32_MAX),
+    "BridgeNumChannels": (0, 100_000),
+    "Port": (0, 65_535),
+}
+URL_ENCODED = frozenset({"Env", "Result"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL_KEEP_LF = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_KEY_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f:]")
+_ASCII_INT = re.compile(r"[0-9]{1,12}")
+_RAW_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_RAW_CHARS = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class Sanitized:
+    """What :func:`sanitize_frame` changed: header names, by kind of change."""
+
+    control: tuple[str, ...] = ()
+    truncated: tuple[str, ...] = ()
+    numeric: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.control or self.truncated or self.numeric)
+
+
+def clean_text(value: str, *, keep_newlines: bool = False, limit: int = MAX_VALUE_CHARS) -> str:
+    """``value`` without control characters (a space instead) and at most ``limit`` chars."""
+    pattern = _CONTROL_KEEP_LF if keep_newlines else _CONTROL
+    cleaned = pattern.sub(" ", value)
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return cleaned
+
+
+def bounded_int(value: str, low: int = 0, high: int = INT32_MAX) -> int | None:
+    """ASCII digits within ``[low, high]`` as an int; anything else (Unicode digits, signs,
+    too big) is None."""
+    if _ASCII_INT.fullmatch(value) is None:
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
+def sanitize_frame(frame: Frame, max_value_chars: int = MAX_VALUE_CHARS) -> Sanitized:
+    """Clean ``frame`` in place (fields, repeated headers and ``raw``); says what changed."""
+    control: list[str] = []
+    truncated: list[str] = []
+    numeric: list[str] = []
+
+    def clean(key: str, value: str) -> tuple[str, str]:
+        new_key = key
+        if _KEY_BAD.search(key) or len(key) > MAX_KEY_CHARS:
+            new_key = _KEY_BAD.sub("", key)[:MAX_KEY_CHARS] or "X-Bad-Key"
+            control.append(new_key)
+        new = value
+        if key in URL_ENCODED and "%" in value:
+            decoded = unquote(value)
+            cleaned = clean_text(decoded, keep_newlines=key == "Env", limit=10**9)
+            if cleaned != decoded:
+                control.append(key)
+                new = quote(cleaned, safe="")
+        if _CONTROL.search(new):
+            new = _CONTROL.sub(" ", new)
+            control.append(key)
+        if len(new) > max_value_chars:
+            new = new[: max_value_chars - 1] + "…"
+            truncated.append(key)
+        bounds = NUMERIC_HEADERS.get(key)
+        if bounds is not None and new and bounded_int(new, *bounds) is None:
+            new = ""
+            numeric.append(key)
+        return new_key, new
+
+    fields: dict[str, str] = {}
+    for key, value in frame.fields.items():
+        new_key, new = clean(key, value)
+        fields.setdefault(new_key, new)
+    repeated = [clean(key, value) for key, value in frame.repeated]
+    report = Sanitized(tuple(control), tuple(truncated), tuple(numeric))
+    if report:
+        frame.fields.clear()
+        frame.fields.update(fields)
+        frame.repeated[:] = repeated
+        frame.raw = "\r\n".join(f"{k}: {v}" for k, v in [*fields.items(), *repeated])
+    elif _RAW_BAD.search(frame.raw):  # in a line the parser skipped as malformed
+        frame.raw = _RAW_BAD.sub(" ", frame.raw)
+    if len(frame.raw) > MAX_RAW_CHARS:
+        frame.raw = frame.raw[:MAX_RAW_CHARS - 1] + "…"
+    return report
