@@ -1,0 +1,82 @@
+"""Cutting one speaker's track into speech segments (an energy gate with a noise floor).
+
+Per-speaker call recordings are mostly silence (the other party is talking); Whisper invents
+words on silence and loses speech after long silent stretches, so it is only ever given the
+segments found here. A frame (30 ms) is speech when its level is above both an absolute floor
+and the track's own noise floor (its quietest tenth) by a margin: steady noise (line hiss, hum,
+comfort noise) never opens the gate however loud it is. Segments closer than ``join_s`` are
+joined (one utterance per stretch of talk), padded by ``pad_s``, and cut below ``max_s`` at
+their quietest frame so that each fits Whisper's 30-second window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FRAME_S = 0.03
+ABSOLUTE_DB = -50.0  # dBFS: below this a frame is never speech
+MARGIN_DB = 12.0  # above the track's noise floor
+FLOOR_PERCENTILE = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: float  # seconds
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def frame_levels(samples: np.ndarray, rate: int, frame_s: float = FRAME_S) -> np.ndarray:
+    """Each frame's level in dB relative to 16-bit full scale."""
+    n = max(1, int(rate * frame_s))
+    count = samples.size // n
+    if count == 0:
+        return np.zeros(0)
+    frames = samples[: count * n].astype(np.float64).reshape(count, n) / 32768.0
+    return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+
+
+def speech_segments(samples: np.ndarray, rate: int, *, join_s: float = 0.8, pad_s: float = 0.2,
+                    min_speech_s: float = 0.25, max_s: float = 28.0) -> list[Segment]:
+    """The speech segments of 16-bit samples at ``rate`` Hz, in order."""
+    levels = frame_levels(samples, rate)
+    if levels.size == 0:
+        return []
+    floor = float(np.percentile(levels, FLOOR_PERCENTILE))
+    threshold = max(ABSOLUTE_DB, floor + MARGIN_DB)
+    active = levels > threshold
+    if not active.any():
+        return []
+    # runs of active frames
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], active.astype(np.int8), [0]))))
+    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    join = round(join_s / FRAME_S)
+    merged: list[list[int]] = []
+    for a, b in runs:
+        if merged and a - merged[-1][1] <= join:
+            merged[-1][1] = b
+            merged[-1][2] += b - a
+        else:
+            merged.append([a, b, b - a])
+    total = samples.size / rate
+    out: list[Segment] = []
+    for a, b, speech in merged:
+        if speech * FRAME_S < min_speech_s:
+            continue
+        for lo, hi in _split(levels, a, b, round(max_s / FRAME_S)):
+            out.append(Segment(max(0.0, lo * FRAME_S - pad_s), min(total, hi * FRAME_S + pad_s)))
+    return out
+
+
+def _split(levels: np.ndarray, a: int, b: int, limit: int) -> list[tuple[int, int]]:
+    """Frames [a, b) cut at their quietest frame until every piece is at most ``limit`` long."""
+    if b - a <= limit:
+        return [(a, b)]
+    lo = a + limit // 2
+    cut = lo + int(np.argmin(levels[lo:a + limit]))
+    return [(a, cut), *_split(levels, cut, b, limit)]
