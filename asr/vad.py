@@ -4,7 +4,9 @@ Per-speaker call recordings are mostly silence (the other party is talking); Whi
 words on silence and loses speech after long silent stretches, so it is only ever given the
 segments found here. A frame (30 ms) is speech when its level is above both an absolute floor
 and the track's own noise floor (its quietest tenth) by a margin: steady noise (line hiss, hum,
-comfort noise) never opens the gate however loud it is. Segments closer than ``join_s`` are
+comfort noise) never opens the gate however loud it is. A segment must also hold voiced frames
+(a harmonic spectrum in the telephone band, spectral flatness below ``VOICED_FLATNESS``): hiss,
+crackle and clicks are flat and are dropped. Segments closer than ``join_s`` are
 joined (one utterance per stretch of talk), padded by ``pad_s``, and cut below ``max_s`` at
 their quietest frame so that each fits Whisper's 30-second window.
 """
@@ -19,6 +21,9 @@ FRAME_S = 0.03
 ABSOLUTE_DB = -50.0  # dBFS: below this a frame is never speech
 MARGIN_DB = 12.0  # above the track's noise floor
 FLOOR_PERCENTILE = 10.0
+VOICED_FLATNESS = 0.3  # white noise is near 1, vowels near 0
+MIN_VOICED_S = 0.15
+BAND_HZ = (250.0, 3400.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,21 @@ def frame_levels(samples: np.ndarray, rate: int, frame_s: float = FRAME_S) -> np
         return np.zeros(0)
     frames = samples[: count * n].astype(np.float64).reshape(count, n) / 32768.0
     return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+
+
+def spectral_flatness(samples: np.ndarray, rate: int, frame_s: float = FRAME_S) -> np.ndarray:
+    """Each frame's spectral flatness in the telephone band (geometric / arithmetic mean power)."""
+    n = max(8, int(rate * frame_s))
+    count = samples.size // n
+    if count == 0:
+        return np.zeros(0)
+    frames = samples[: count * n].astype(np.float64).reshape(count, n) * np.hanning(n)
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2 + 1e-9
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
+    band = power[:, (freqs >= BAND_HZ[0]) & (freqs <= BAND_HZ[1])]
+    if band.shape[1] == 0:
+        return np.ones(count)
+    return np.asarray(np.exp(np.log(band).mean(axis=1)) / band.mean(axis=1))
 
 
 def speech_segments(samples: np.ndarray, rate: int, *, join_s: float = 0.8, pad_s: float = 0.2,
@@ -64,10 +84,15 @@ def speech_segments(samples: np.ndarray, rate: int, *, join_s: float = 0.8, pad_
         else:
             merged.append([a, b, b - a])
     total = samples.size / rate
+    n = max(1, int(rate * FRAME_S))
     out: list[Segment] = []
     for a, b, speech in merged:
         if speech * FRAME_S < min_speech_s:
             continue
+        flatness = spectral_flatness(samples[a * n:b * n], rate)
+        voiced = int(np.count_nonzero(active[a:b][: flatness.size] & (flatness < VOICED_FLATNESS)))
+        if voiced * FRAME_S < MIN_VOICED_S:
+            continue  # loud but not voice: hiss, crackle, clicks
         for lo, hi in _split(levels, a, b, round(max_s / FRAME_S)):
             out.append(Segment(max(0.0, lo * FRAME_S - pad_s), min(total, hi * FRAME_S + pad_s)))
     return out
