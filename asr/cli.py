@@ -68,7 +68,7 @@ def run_transcribe(args: argparse.Namespace, settings: Settings) -> int:
         engines = configured(settings)
         if args.model:  # the language as given, with the model as given
             language = normalise_language(args.language or engines.default_language)
-            engine = load_engine(parse_spec(args.model), settings.state_dir)
+            engine = load_engine(parse_spec(args.model), settings.state_dir, settings.asr.beam_size)
         else:
             language = engines.language_for(args.language or "")
             engine = engines.get(language)

@@ -133,7 +133,7 @@ def words_with_times(text: str, pieces: list[tuple[str, float]], start: float, e
 class WhisperEngine:
     """One loaded Whisper model; decodes are serialised (one torch thread per process)."""
 
-    def __init__(self, path: Path, name: str) -> None:
+    def __init__(self, path: Path, name: str, beam_size: int = 5) -> None:
         import torch
 
         from asr.whisper import WhisperModel
@@ -141,6 +141,7 @@ class WhisperEngine:
         torch.set_num_threads(1)
         self.path = path
         self.name = name
+        self.beam_size = beam_size
         self.model = WhisperModel(path)
         self._lock = threading.Lock()
 
@@ -154,7 +155,7 @@ class WhisperEngine:
             clip = samples[int(segment.start * audio.rate):int(segment.end * audio.rate)]
             with self._lock:
                 decoded = self.model.decode(resample(clip.astype(np.float32) / 32768.0, audio.rate),
-                                            language)
+                                            language, self.beam_size)
             if not decoded.is_speech:
                 continue
             text = to_simplified(decoded.text) if language == "zh" else decoded.text
@@ -193,7 +194,7 @@ def resolve(spec: Spec, state_dir: Path) -> Path:
     return converted_dir(state_dir, spec.model)
 
 
-def load_engine(spec: Spec, state_dir: Path) -> Engine:
+def load_engine(spec: Spec, state_dir: Path, beam_size: int = 5) -> Engine:
     """Load one engine (seconds).
 
     Raises:
@@ -210,14 +211,17 @@ def load_engine(spec: Spec, state_dir: Path) -> Engine:
         verify_converted(path)
     elif not path.is_dir():
         raise ModelError(f"Whisper model directory not found: {path}")
-    return WhisperEngine(path, f"whisper-{spec.model}" if not spec.model.startswith("/") else path.name)
+    return WhisperEngine(path, f"whisper-{spec.model}" if not spec.model.startswith("/") else path.name,
+                         beam_size)
 
 
 class Engines:
     """The configured engine of each language, loaded on first use and kept."""
 
-    def __init__(self, specs: dict[str, Spec], default_language: str, state_dir: Path) -> None:
+    def __init__(self, specs: dict[str, Spec], default_language: str, state_dir: Path,
+                 beam_size: int = 5) -> None:
         self.specs = specs
+        self.beam_size = beam_size
         self.default_language = default_language
         self._state_dir = state_dir
         self._loaded: dict[str, Engine] = {}
@@ -236,7 +240,7 @@ class Engines:
             if engine is None:
                 spec = self.specs[code]
                 same = next((e for c, e in self._loaded.items() if self.specs[c] == spec), None)
-                engine = same or load_engine(spec, self._state_dir)
+                engine = same or load_engine(spec, self._state_dir, self.beam_size)
                 self._loaded[code] = engine
             return engine
 
@@ -258,4 +262,4 @@ def configured(settings: Any) -> Engines:
     default = normalise_language(settings.asr.default_language)
     if default not in specs:
         raise ModelError(f"asr.default_language {default!r} has no engine in asr.languages")
-    return Engines(specs, default, Path(settings.state_dir))
+    return Engines(specs, default, Path(settings.state_dir), int(settings.asr.beam_size))

@@ -216,38 +216,74 @@ class WhisperModel:
         log = torch.maximum(log, log.max() - 8.0)
         return ((log + 4.0) / 4.0).unsqueeze(0)
 
-    def decode(self, samples: np.ndarray, language: str) -> Decoded:
-        """Greedy transcription of one speech segment (16 kHz float32, at most 30 s)."""
+    def decode(self, samples: np.ndarray, language: str, beam_size: int = 1) -> Decoded:
+        """Transcription of one speech segment (16 kHz float32, at most 30 s): greedy
+        (``beam_size`` 1) or beam search, the best finished hypothesis by mean log-probability."""
         torch = self._torch
         prompt = self.tokens.prompt(language)
         duration = samples.size / SAMPLE_RATE
         budget = min(self._max_target - len(prompt) - 1, int(duration * 12) + 16)
+        beams = max(1, beam_size)
+        eot = self.tokens.eot
         with torch.inference_mode():
             encoded = self._model.model.encoder(self.features(samples)).last_hidden_state
             decoder = self._model.model.decoder
-            out = decoder(input_ids=torch.tensor([prompt]), encoder_hidden_states=encoded, use_cache=True)
+            out = decoder(input_ids=torch.tensor([prompt] * beams), encoder_hidden_states=encoded.expand(
+                beams, -1, -1), use_cache=True)
+            encoded = encoded.expand(beams, -1, -1)
             cache = out.past_key_values
             first = self._model.proj_out(out.last_hidden_state[0])
             no_speech = 0.0
             if self.tokens.no_speech >= 0:
                 no_speech = float(torch.softmax(first[0], -1)[self.tokens.no_speech])
-            logits = first[-1]
-            ids: list[int] = []
-            logprobs: list[float] = []
+            logits = self._model.proj_out(out.last_hidden_state[:, -1])
+            # the live hypotheses: (tokens, their log-probabilities), summed score
+            live: list[tuple[list[int], list[float]]] = [([], [])] * beams
+            scores = torch.full((beams,), -math.inf)
+            scores[0] = 0.0  # the beams start identical: only one is alive at first
+            done: list[tuple[list[int], list[float]]] = []
             for step in range(budget):
                 logits = logits.masked_fill(self._suppress, -math.inf)
                 if step == 0 and self._suppress_begin:
-                    logits[self._suppress_begin] = -math.inf
+                    logits[:, self._suppress_begin] = -math.inf
                 logp = torch.log_softmax(logits, -1)
-                token = int(torch.argmax(logp))
-                logprobs.append(float(logp[token]))
-                if token == self.tokens.eot:
+                total = (scores[:, None] + logp).reshape(-1)
+                top_scores, top = torch.topk(total, 2 * beams)
+                keep: list[int] = []
+                next_live: list[tuple[list[int], list[float]]] = []
+                next_scores: list[float] = []
+                vocab = logp.shape[-1]
+                for rank, (score, flat) in enumerate(zip(top_scores.tolist(), top.tolist(), strict=True)):
+                    if score == -math.inf:
+                        break
+                    beam, token = divmod(int(flat), vocab)
+                    ids, lps = live[beam]
+                    hypothesis = (ids + [token], lps + [float(logp[beam, token])])
+                    if token == eot:
+                        if rank < beams:  # an ending that ranks among the best is a finished hypothesis
+                            done.append(hypothesis)
+                    elif len(next_live) < beams:
+                        next_live.append(hypothesis)
+                        next_scores.append(score)
+                        keep.append(beam)
+                if len(done) >= beams or not next_live:
                     break
-                ids.append(token)
-                out = decoder(input_ids=torch.tensor([[token]]), encoder_hidden_states=encoded,
-                              use_cache=True, **{self._cache_arg: cache})
+                while len(next_live) < beams:  # pad with dead copies
+                    next_live.append(next_live[0])
+                    next_scores.append(-math.inf)
+                    keep.append(keep[0])
+                live = next_live
+                scores = torch.tensor(next_scores)
+                if beams > 1:
+                    cache.reorder_cache(torch.tensor(keep))
+                out = decoder(input_ids=torch.tensor([[ids[-1]] for ids, _ in live]),
+                              encoder_hidden_states=encoded, use_cache=True, **{self._cache_arg: cache})
                 cache = out.past_key_values
-                logits = self._model.proj_out(out.last_hidden_state[0, -1])
+                logits = self._model.proj_out(out.last_hidden_state[:, -1])
+        if not done:  # out of budget: the best live hypothesis (a loop, cut below)
+            done = [h for h, sc in zip(live, scores.tolist(), strict=True) if sc > -math.inf][:1] or [([], [])]
+        ids, logprobs = max(done, key=lambda h: sum(h[1]) / max(1, len(h[1])))
+        ids = [t for t in ids if t != eot]
         text = self._tokenizer.decode(ids, skip_special_tokens=True).strip()
         pieces = self._pieces(ids, logprobs)
         avg = sum(logprobs) / len(logprobs) if logprobs else -math.inf
