@@ -42,8 +42,13 @@ def frame_levels(samples: np.ndarray, rate: int, frame_s: float = FRAME_S) -> np
     count = samples.size // n
     if count == 0:
         return np.zeros(0)
-    frames = samples[: count * n].astype(np.float64).reshape(count, n) / 32768.0
-    return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+    frames = samples[: count * n].reshape(count, n)
+    out = np.empty(count)
+    block = 20000  # frames at a time: an hour-long track never becomes one float64 copy
+    for i in range(0, count, block):
+        part = frames[i:i + block].astype(np.float32) / 32768.0
+        out[i:i + block] = np.mean(part * part, axis=1, dtype=np.float64)
+    return 10.0 * np.log10(out + 1e-12)
 
 
 def spectral_flatness(samples: np.ndarray, rate: int, frame_s: float = FRAME_S) -> np.ndarray:

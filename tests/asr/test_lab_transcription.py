@@ -149,3 +149,14 @@ def test_transcribe_command_reports_broken_audio(capsys: pytest.CaptureFixture[s
     args = argparse.Namespace(files=[Path("/nonexistent/x-customer.wav")], speaker=[], model=None, language=None)
     assert run_transcribe(args, Settings(state_dir=STATE)) == 1
     assert "x-customer.wav: file not found" in capsys.readouterr().err
+
+
+def test_an_hour_long_track_is_cut_to_its_speech(whisper_en: Any, tmp_path: Path) -> None:
+    speech, _ = read_samples(LAB / "customer-refund.wav")
+    track = np.zeros(8000 * 3600, dtype=np.int16)
+    at = 8000 * 3540
+    track[at:at + speech.size] = speech
+    [audio] = read_wav(write_wav(tmp_path / "hour.wav", track))
+    utterances = whisper_en.transcribe("customer", audio, "en")
+    assert len(utterances) == 1 and 3539.5 <= utterances[0].start and utterances[0].end <= 3541 + speech.size / 8000
+    assert "refund" in utterances[0].text.lower()

@@ -174,3 +174,43 @@ async def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once
     assert await pool.fetchval("SELECT count(*) FROM jobs WHERE kind = 'qa'") == 1
 
 
+
+
+async def test_a_mandarin_call_is_transcribed_by_its_languages_model_in_simplified_characters(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    """The IVR chose Mandarin: the multilingual model writes Chinese (simplified), not English."""
+    from callcenter.demo.voices import ensure_voices
+
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    voices = ensure_voices(tmp_path / "voices")
+    call_id = await recorded_call(pool, tmp_path, "1700000400.1", {"mixed": voices["customer-refund-zh"]})
+    await pool.execute("""UPDATE calls SET context = '{"language": "zh-CN"}' WHERE id = $1""", call_id)
+    await JobQueue(pool).enqueue("asr", str(call_id), {"call_id": call_id})
+    worker = worker_for(pool, asr_engines, tmp_path)
+    try:
+        assert await drain(worker) == 1
+    finally:
+        worker.close()
+    transcript = await pool.fetchrow("SELECT model, language FROM transcripts WHERE call_id = $1", call_id)
+    assert (transcript["model"], transcript["language"]) == ("whisper-base", "zh")
+    text = "".join(r["text"] for r in await pool.fetch("SELECT text FROM utterances WHERE call_id = $1", call_id))
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    assert len(han) >= 8, text  # Chinese characters, not English words
+    import zhconv
+
+    assert zhconv.convert(text, "zh-cn") == text  # simplified
+
+
+async def test_a_call_in_a_language_without_an_engine_uses_the_default(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    call_id = await recorded_call(pool, tmp_path, "1700000500.1", {"mixed": LAB / "customer-refund.wav"})
+    await pool.execute("""UPDATE calls SET context = '{"language": "de"}' WHERE id = $1""", call_id)
+    await JobQueue(pool).enqueue("asr", str(call_id), {"call_id": call_id})
+    worker = worker_for(pool, asr_engines, tmp_path)
+    try:
+        assert await drain(worker) == 1
+    finally:
+        worker.close()
+    transcript = await pool.fetchrow("SELECT model, language FROM transcripts WHERE call_id = $1", call_id)
+    assert (transcript["model"], transcript["language"]) == ("whisper-tiny.en", "en")
