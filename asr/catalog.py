@@ -181,7 +181,7 @@ def convert(model_bin: list[Path], tokenizer: Path, ct2_config: Path | None, out
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         say(f"whisper {name}: writing {out}")
-        model.half().save_pretrained(str(tmp), safe_serialization=True)
+        model.half().save_pretrained(str(tmp), safe_serialization=True)  # type: ignore[no-untyped-call]
         shutil.copyfile(tokenizer, tmp / "tokenizer.json")
         weights = tmp / "model.safetensors"
         meta = {"name": name, "origin": origin, "source_sha256": source_sha256,

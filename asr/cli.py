@@ -27,7 +27,8 @@ def add_transcribe_parser(sub: Any) -> None:
 
 
 def add_models_parser(sub: Any) -> None:
-    parser = sub.add_parser("models", help="each language's speech engine, model, checksum and whether it loads")
+    parser = sub.add_parser("models",
+                            help="each language's speech engine, model, checksum and whether it loads")
     parser.add_argument("--no-load", action="store_true", help="do not try to load them")
     actions = parser.add_subparsers(dest="models_action")
     prep = actions.add_parser("prepare", help="check and convert the built-in Whisper models into"

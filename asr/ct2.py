@@ -138,7 +138,8 @@ def whisper_shape(model: Ct2Model) -> WhisperShape:
     heads = d_model // 64  # Whisper's heads are 64 wide
     return WhisperShape(
         vocab_size=int(vocab), d_model=int(d_model), encoder_layers=enc, decoder_layers=dec,
-        encoder_heads=_scalar(v, "encoder/num_heads", heads), decoder_heads=_scalar(v, "decoder/num_heads", heads),
+        encoder_heads=_scalar(v, "encoder/num_heads", heads),
+        decoder_heads=_scalar(v, "decoder/num_heads", heads),
         ffn_dim=int(v["encoder/layer_0/ffn/linear_0/weight"].shape[0]),
         num_mel_bins=int(v["encoder/conv1/weight"].shape[1]),
         max_source_positions=int(v["encoder/position_encodings/encodings"].shape[0]),
@@ -149,7 +150,8 @@ def _f32(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
-def _linear(out: dict[str, np.ndarray], hf: str, v: dict[str, np.ndarray], ct: str, bias: bool = True) -> None:
+def _linear(out: dict[str, np.ndarray], hf: str, v: dict[str, np.ndarray], ct: str,
+            bias: bool = True) -> None:
     out[f"{hf}.weight"] = _f32(v[f"{ct}/weight"])
     if bias:
         out[f"{hf}.bias"] = _f32(v[f"{ct}/bias"])

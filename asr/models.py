@@ -28,7 +28,8 @@ def packaged_model_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def describe(language: str, spec_text: str, settings: Settings, *, load: bool, default: bool) -> dict[str, Any]:
+def describe(language: str, spec_text: str, settings: Settings, *, load: bool,
+             default: bool) -> dict[str, Any]:
     """One language's engine, model, where it is, its checksum and (``load``) whether it loads."""
     from asr.catalog import BUILTINS, read_meta
     from asr.engines import load_engine, parse_spec, resolve
@@ -75,7 +76,8 @@ def list_models(settings: Settings, *, load: bool = True) -> list[dict[str, Any]
     """Every configured language's model, the default language first."""
     from asr.engines import DEFAULT_LANGUAGES, normalise_language
 
-    specs = {normalise_language(k): v for k, v in {**DEFAULT_LANGUAGES, **settings.asr.languages}.items() if v}
+    merged = {**DEFAULT_LANGUAGES, **settings.asr.languages}
+    specs = {normalise_language(k): v for k, v in merged.items() if v}
     default = normalise_language(settings.asr.default_language)
     order = sorted(specs, key=lambda code: (code != default, code))
     out = [describe(code, specs[code], settings, load=load, default=code == default) for code in order]

@@ -52,7 +52,10 @@ def _digits(run: str) -> str:
     out = []
     for unit in _UNIT_RE.findall(run):
         low = unit.lower()
-        out.append(unit if unit.isdigit() and unit.isascii() else _WORD_DIGITS.get(low) or _HAN_DIGITS.get(unit, ""))
+        if unit.isdigit() and unit.isascii():
+            out.append(unit)
+        else:
+            out.append(_WORD_DIGITS.get(low) or _HAN_DIGITS.get(unit, ""))
     return "".join(out)
 
 

@@ -80,7 +80,8 @@ class Tokens:
         return cls(int(data["eot"]), int(data["sot"]), int(data["transcribe"]), int(data["no_timestamps"]),
                    int(data["no_speech"]), {str(k): int(v) for k, v in data["languages"].items()},
                    tuple(int(i) for i in data.get("suppress", ())),
-                   tuple(int(i) for i in data.get("suppress_begin", ())), bool(data.get("multilingual", True)))
+                   tuple(int(i) for i in data.get("suppress_begin", ())),
+                   bool(data.get("multilingual", True)))
 
 
 def tokens_from_tokenizer(tokenizer_json: dict[str, Any], vocab_size: int, suppress: list[int] | None = None,
@@ -170,18 +171,17 @@ class WhisperModel:
             from tokenizers import Tokenizer
             from transformers import WhisperForConditionalGeneration
             from transformers.audio_utils import mel_filter_bank
-
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
-            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
             try:
                 model = WhisperForConditionalGeneration.from_pretrained(
                     str(path), local_files_only=True, dtype=torch.float32)
             except (OSError, ValueError, RuntimeError) as exc:
                 raise ModelError(f"transformers could not load the Whisper model in {path}: {exc}") from None
             self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        model.eval()
+        model.eval()  # type: ignore[no-untyped-call]
         self._model = model
         self._torch = torch
         n_mels = int(model.config.num_mel_bins)
@@ -258,7 +258,7 @@ class WhisperModel:
                         break
                     beam, token = divmod(int(flat), vocab)
                     ids, lps = live[beam]
-                    hypothesis = (ids + [token], lps + [float(logp[beam, token])])
+                    hypothesis = ([*ids, token], [*lps, float(logp[beam, token])])
                     if token == eot:
                         if rank < beams:  # an ending that ranks among the best is a finished hypothesis
                             done.append(hypothesis)
@@ -281,7 +281,8 @@ class WhisperModel:
                 cache = out.past_key_values
                 logits = self._model.proj_out(out.last_hidden_state[:, -1])
         if not done:  # out of budget: the best live hypothesis (a loop, cut below)
-            done = [h for h, sc in zip(live, scores.tolist(), strict=True) if sc > -math.inf][:1] or [([], [])]
+            alive = [h for h, sc in zip(live, scores.tolist(), strict=True) if sc > -math.inf]
+            done = alive[:1] or [([], [])]
         ids, logprobs = max(done, key=lambda h: sum(h[1]) / max(1, len(h[1])))
         ids = [t for t in ids if t != eot]
         text = self._tokenizer.decode(ids, skip_special_tokens=True).strip()

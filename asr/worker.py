@@ -5,8 +5,8 @@ on first use, and decodes with one torch thread (``asr.threads`` decodes at once
 processes for more cores). A job (``asr``, key = the call id) picks the engine of the call's
 language (the IVR's choice, else the customer's profile, else ``asr.default_language``), decodes
 the customer's and the agent's files (or the mixed one when the split files are not there),
-masks card and phone numbers, and stores utterances + transcript + the follow-up ``qa`` job in one transaction with
-the job's completion — so a job retried after a crash stores its result exactly once.
+masks card and phone numbers, and stores utterances + transcript + the follow-up ``qa`` job in
+one transaction with the job's completion — so a job retried after a crash stores its result exactly once.
 Broken audio (empty, truncated, corrupt) ends the job as failed with the reason; silence gives
 an empty transcript. Progress and throughput are exported on ``/metrics`` (``--metrics-port``).
 """

@@ -29,8 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asr.audio import read_wav  # noqa: E402
-from asr.engines import Spec, load_engine  # noqa: E402
+from asr.audio import read_wav
+from asr.engines import Spec, load_engine
 
 LAB = Path("/work/shared/asterisk-lab/recordings")
 GREET = "Thank you for calling Happy Shop, my name is Sam. How can I help you today?"
@@ -51,7 +51,7 @@ MANDARIN = (
     "请问还有其他问题吗？感谢您的来电，再见。",
     "我想退货，这双鞋的尺码不对。",
 )
-DIGITS = "zero one two three four five six seven eight nine".split()
+DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 
 
 def words(text: str) -> list[str]:

@@ -158,5 +158,5 @@ def test_an_hour_long_track_is_cut_to_its_speech(whisper_en: Any, tmp_path: Path
     track[at:at + speech.size] = speech
     [audio] = read_wav(write_wav(tmp_path / "hour.wav", track))
     utterances = whisper_en.transcribe("customer", audio, "en")
-    assert len(utterances) == 1 and 3539.5 <= utterances[0].start and utterances[0].end <= 3541 + speech.size / 8000
+    assert len(utterances) == 1 and utterances[0].start >= 3539.5 and utterances[0].end <= 3541 + speech.size / 8000
     assert "refund" in utterances[0].text.lower()
