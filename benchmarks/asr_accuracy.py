@@ -41,7 +41,9 @@ RESOLVE = ("I am so sorry about that. I have processed your refund right away. I
 ENGLISH = {
     "agent-greet.wav": GREET, "customer-refund.wav": REFUND, "agent-resolve.wav": RESOLVE,
     "refund-call-customer.wav": REFUND, "refund-call-agent.wav": f"{GREET} {RESOLVE}",
-    "sip-call-customer.wav": REFUND, "sip-call-agent.wav": f"{GREET} {RESOLVE}",
+    # after the answer the SIP agent's phone starts the greeting again (22.8 s, cut by the
+    # hang-up): it correlates with agent-greet.wav's start as well as the greeting at 0 s does
+    "sip-call-customer.wav": REFUND, "sip-call-agent.wav": f"{GREET} {RESOLVE} Thank you for calling Happy Shop",
 }
 MANDARIN = (
     "你好，我上周买的搅拌机坏了，我要退款。",
