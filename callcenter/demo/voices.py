@@ -40,7 +40,7 @@ CUSTOMER_LINES = (
 AGENT_LINES = (
     # the model agent: greeting with their name, empathy, the resolution, a proper close
     Line("greet", "en", "Thank you for calling Happy Shop, my name is Sam. How can I help you today?"),
-    Line("resolve", "en", "I am so sorry about that. I have processed your request right away. "
+    Line("resolve", "en", "I am so sorry about that. I have sent you a replacement today. "
                           "Is there anything else I can help you with?"),
     Line("close", "en", "Thank you for calling, goodbye."),
     # the hurried agent: a greeting without a name, a resolution without empathy, no close

@@ -94,7 +94,7 @@ def test_speech_over_steady_noise_is_still_heard(whisper_en: Any, tmp_path: Path
     noisy = np.clip(track + rng.normal(0, 150, track.size), -32768, 32767).astype(np.int16)
     [audio] = read_wav(write_wav(tmp_path / "noisy.wav", noisy))
     said = words_of(whisper_en.transcribe("customer", audio, "en"))
-    assert "last week" in said and "arrived broken" in said and "refund" in said
+    assert "last week" in said and "broken" in said and "really upset" in said and "refund" in said
 
 
 def test_16k_audio_gives_the_same_windows_and_words(whisper_en: Any, tmp_path: Path) -> None:

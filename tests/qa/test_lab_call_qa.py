@@ -115,3 +115,36 @@ def test_customer_sentiment_goes_from_negative_to_positive(asr_engines: Any, sen
     assert trajectory[0] < 0 < trajectory[-1]
     assert items(result)["sentiment_trend"].passed and not result.sentiment["customer_ended_negative"]
     write_wav(tmp_path / "call-customer.wav", tracks["customer"])  # kept for a look when it fails
+
+
+def test_the_demo_agents_styles_spread_the_scores(asr_engines: Any, sentiment: SentimentModel,
+                                                  tmp_path: Path) -> None:
+    """The demo's scripted agents (callcenter/demo/voices.py) speak their lines into a call
+    with the demo's upset customer: the scorecard tells the model agent from the hurried and
+    the rude one, on the words Whisper heard."""
+    from callcenter.demo.voices import AGENT_STYLES, ensure_voices
+
+    voices = ensure_voices(tmp_path / "voices")
+    length = 32 * RATE
+
+    def place(track: np.ndarray, at_s: float, key: str) -> None:
+        clip = np.frombuffer(read_wav(voices[key])[0].pcm, dtype="<i2")
+        at = int(at_s * RATE)
+        track[at:at + clip.size] = clip[: length - at]
+
+    totals, found, heard = {}, {}, {}
+    for style, (greet, answer, close) in AGENT_STYLES.items():
+        customer, agent = np.zeros(length, dtype=np.int16), np.zeros(length, dtype=np.int16)
+        place(customer, 4.5, "customer-refund-en")
+        place(agent, 0.5, f"agent-{greet}-en")
+        place(agent, 15.0, f"agent-{answer}-en")
+        if close:
+            place(agent, 24.0, f"agent-{close}-en")
+        result, utts = score(asr_engines, sentiment, {"customer": customer, "agent": agent})
+        totals[style], found[style] = result.total, items(result)
+        heard[style] = [u.text for u in utts]
+    model, hurried, rude = found["model"], found["hurried"], found["rude"]
+    assert all(model[i].passed for i in PHRASE_ITEMS), ({i: model[i].passed for i in PHRASE_ITEMS}, heard)
+    assert hurried["greeting"].passed and not hurried["empathy"].passed and hurried["resolution"].passed
+    assert not rude["greeting"].passed and not rude["prohibited"].passed and not rude["resolution"].passed
+    assert totals["model"] >= totals["plain"] > totals["hurried"] > totals["rude"], totals
