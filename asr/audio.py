@@ -1,5 +1,6 @@
-"""Reading call audio for the recognizer: 16-bit PCM WAV at 8 or 16 kHz, mono per speaker or
-one stereo file (a speaker per channel). Anything else is refused with a clear reason."""
+"""Reading call audio for the recognizer: WAV at 8 or 16 kHz, 16-bit PCM or G.711 (μ-law,
+A-law, decoded here to 16-bit), mono per speaker or one stereo file (a speaker per channel).
+Anything else is refused with a clear reason."""
 
 from __future__ import annotations
 
@@ -54,7 +55,12 @@ def read_wav(path: Path) -> list[Audio]:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             declared = wav.getnframes()
             data = wav.readframes(declared)
-    except (wave.Error, EOFError, RuntimeError, ValueError, struct.error) as exc:
+    except wave.Error as exc:
+        g711 = _read_g711(path) if "unknown format" in str(exc) else None
+        if g711 is None:
+            raise AudioError(f"{path.name}: not a readable WAV file ({exc})") from None
+        channels, width, rate, declared, data = g711
+    except (EOFError, RuntimeError, ValueError, struct.error) as exc:
         # the wave module signals some corrupt chunk layouts with RuntimeError/struct.error
         raise AudioError(f"{path.name}: not a readable WAV file ({exc or type(exc).__name__})") from None
     if width != 2:
@@ -72,3 +78,43 @@ def read_wav(path: Path) -> list[Audio]:
         return [Audio(data, rate)]
     samples = np.frombuffer(data, dtype="<i2").reshape(-1, 2)
     return [Audio(samples[:, 0].tobytes(), rate), Audio(samples[:, 1].tobytes(), rate)]
+
+
+def _ulaw_table() -> np.ndarray:
+    codes = ~np.arange(256, dtype=np.int32) & 0xFF
+    sign, exponent, mantissa = codes & 0x80, (codes >> 4) & 0x07, codes & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(sign, -magnitude, magnitude).astype("<i2")
+
+
+def _alaw_table() -> np.ndarray:
+    codes = np.arange(256, dtype=np.int32) ^ 0x55
+    sign, exponent, mantissa = codes & 0x80, (codes >> 4) & 0x07, codes & 0x0F
+    magnitude = np.where(exponent == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << (exponent - 1))
+    return np.where(sign, magnitude, -magnitude).astype("<i2")
+
+
+G711 = {7: _ulaw_table(), 6: _alaw_table()}  # WAVE format tags: 7 = μ-law, 6 = A-law
+
+
+def _read_g711(path: Path) -> tuple[int, int, int, int, bytes] | None:
+    """(channels, 2, rate, frames, 16-bit PCM) of a μ-law/A-law WAV; None when it is not one."""
+    raw = path.read_bytes()
+    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        return None
+    offset, fmt, data = 12, None, None
+    while offset + 8 <= len(raw):
+        chunk, size = raw[offset:offset + 4], struct.unpack_from("<I", raw, offset + 4)[0]
+        body = raw[offset + 8:offset + 8 + size]
+        if chunk == b"fmt " and len(body) >= 16:
+            fmt = struct.unpack_from("<HHIIHH", body)
+        elif chunk == b"data":
+            data = body
+            break
+        offset += 8 + size + (size & 1)
+    if fmt is None or data is None or fmt[0] not in G711 or fmt[5] != 8 or fmt[1] < 1:
+        return None
+    channels, rate = fmt[1], fmt[2]
+    frames = len(data) // channels
+    pcm = G711[fmt[0]][np.frombuffer(data[: frames * channels], dtype=np.uint8)].tobytes()
+    return channels, 2, rate, frames, pcm

