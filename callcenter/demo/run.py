@@ -107,8 +107,10 @@ async def _create_users(server: Server, agents: list[AgentProfile]) -> list[dict
     agent_db_ids = {r["login"]: r["id"] for r in rows}
     users = demo_users(agents)
     for user in users:
+        # a language the user chose in an earlier run stays theirs
+        language = await store.language_of(user["login"]) or user.get("language", "en")
         await store.create_user(user["login"], user["name"], user["role"], DEMO_PASSWORD,
-                                agent_id=agent_db_ids.get(user.get("agent_login", "")))
+                                language=language, agent_id=agent_db_ids.get(user.get("agent_login", "")))
     return [{"login": u["login"], "role": u["role"], "name": u["name"]} for u in users]
 
 

@@ -124,6 +124,8 @@ def demo_users(agents: list[AgentProfile]) -> list[dict[str, Any]]:
         {"login": "admin", "name": "Demo Admin", "role": "admin"},
     ]
     for n, agent in enumerate(agents, start=1):
+        # an agent who speaks Chinese and no English sees the pages in Chinese
+        language = "zh-CN" if "zh" in agent.languages and "en" not in agent.languages else "en"
         users.append({"login": f"agent{n}", "name": agent.name, "role": "agent",
-                      "agent_login": agent.agent_id})
+                      "agent_login": agent.agent_id, "language": language})
     return users
