@@ -40,7 +40,10 @@ async def start_workers(settings: Settings, database_url: str,
     for kind in kinds if kinds is not None else available_kinds():
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "callcenter", "worker", kind, env=worker_env(settings, database_url),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            # its own session: Ctrl-C in the terminal reaches the demo, which stops the workers
+            # with SIGTERM (they finish their job), not every process at once
+            start_new_session=True)
         log.info("demo_worker_started", kind=kind, pid=proc.pid)
         asyncio.get_running_loop().create_task(_relay(kind, proc))
         procs.append(proc)
