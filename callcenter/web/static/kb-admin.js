@@ -129,7 +129,7 @@ async function preview() {
 
 async function loadStats() {
   const { articles } = await api("/api/kb/suggestions/stats");
-  statsBox.replaceChildren(el("h2", {}, t("kb.admin.open_rates")), el("div", { class: "table-wrap" }, el("table", {},
+  statsBox.replaceChildren(el("h2", {}, t("kb.admin.open_rates")), el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("kb.admin.open_rates") }, el("table", {},
     el("thead", {}, el("tr", {}, el("th", {}, t("kb.admin.col_title")), el("th", {}, t("kb.admin.suggested")),
       el("th", {}, t("kb.admin.opened")), el("th", {}, t("kb.admin.open_rate")))),
     el("tbody", {}, ...articles.map((a) => el("tr", {}, el("td", {}, `${a.title} (${a.language})`),
@@ -147,7 +147,7 @@ async function start() {
       el("option", { value: "draft" }, t("kb.admin.status_draft")),
       el("option", { value: "published" }, t("kb.admin.status_published")))),
     el("button", { type: "button", id: "kb-new", onclick: () => showEditor(null) }, t("kb.admin.new")));
-  listBox.replaceChildren(filters, el("div", { class: "table-wrap" }, el("table", { class: "kb-table" },
+  listBox.replaceChildren(filters, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("kb.title") }, el("table", { class: "kb-table" },
     el("thead", {}, el("tr", {}, ...["col_title", "col_language", "col_status", "col_version", "col_updated"]
       .map((k) => el("th", { scope: "col" }, t(`kb.admin.${k}`))), el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, t("kb.admin.edit"))))),
     el("tbody", {}))));

@@ -83,7 +83,7 @@ async function showList() {
     el("td", {}, c.reviewer || "")));
   const head = el("tr", {}, ...["time", "agent", "skill", "caller", "score", "flags", "reviewed"]
     .map((c) => el("th", { scope: "col" }, t(`qa.col.${c}`))));
-  root.replaceChildren(form, el("div", { class: "table-wrap" }, el("table", { class: "qa-list", id: "qa-list" },
+  root.replaceChildren(form, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("qa.title") }, el("table", { class: "qa-list", id: "qa-list" },
     el("caption", { class: "visually-hidden" }, t("qa.title")), el("thead", {}, head), el("tbody", {}, ...rows))));
 }
 

@@ -170,7 +170,7 @@ async function computeStaffing() {
     out.replaceChildren(
       el("p", {}, `${t("reports.staffing.peak")}: ${result.peak_agents}`),
       barChart(t("reports.staffing.agents"), rows, ["agents"], { label: () => t("reports.staffing.agents") }),
-      el("div", { class: "table-wrap" }, el("table", { class: "r-table" }, el("thead", {}, el("tr", {},
+      el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("reports.staffing") }, el("table", { class: "r-table" }, el("thead", {}, el("tr", {},
         ...["start", "calls", "agents", "scheduled", "occupancy"].map((k) => el("th", {}, t(`reports.staffing.${k}`))),
         el("th", {}, t("reports.col.service_level")), el("th", {}, t("reports.col.asa_s")))),
       el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, r.label), el("td", {}, r.calls),

@@ -35,7 +35,7 @@ function tile(id, labelKey, key, text, value) {
 }
 
 function table(id, caption, head, rows) {
-  return el("div", { class: "table-wrap" }, el("table", { class: id, id },
+  return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, el("table", { class: id, id },
     el("caption", { class: "visually-hidden" }, caption),
     el("thead", {}, el("tr", {}, head.map((c) => el("th", { scope: "col", class: c.num ? "num" : "" }, c.text)))),
     el("tbody", {}, rows)));
