@@ -121,7 +121,7 @@ async def test_page_renders_fits_the_screen_and_is_accessible(
             assert response is not None
             expected = EXPECTED_STATUS.get(path, {}).get(user or "", 200)
             assert response.status == expected, (user, path, response.status)
-            await page.wait_for_selector(READY[path], timeout=30_000)
+            await page.wait_for_selector(READY[path] if expected == 200 else ".error-page", timeout=30_000)
             await page.wait_for_timeout(1500)  # the first live update
             name = f"{user or 'anonymous'}{path.replace('/', '-')}-{width}x{height}"
             await page.screenshot(path=str(output_dir / f"{name}.png"), full_page=True)
