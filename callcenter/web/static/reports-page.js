@@ -78,7 +78,7 @@ export function niceTicks(max, count = 4, integer = true) {
 function barChart(title, rows, series, { max = null, percent = false, label = (name) => t(`reports.col.${name}`) } = {}) {
   const width = 760, height = 260, left = 48, bottom = 64, top = 28;
   const highest = Math.max(0, ...rows.flatMap((r) => series.map((s) => r[s] || 0)));
-  const ticks = max != null ? { top: max, step: max / 4 } : niceTicks(highest);
+  const ticks = max != null ? { top: Math.max(max, highest), step: max / 4 } : niceTicks(highest);
   const top_ = ticks.top;
   const plotW = width - left - 8, plotH = height - top - bottom;
   const groupW = plotW / Math.max(1, rows.length);
