@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from callcenter.agents.config import load_agents, load_skill_names
+from callcenter.agents.model import AgentProfile
 from callcenter.demo.data import generate
 from callcenter.demo.setup import PLANS, STAFFING, WAVE, build_scenario, demo_users, prepare_config
 from callcenter.routing.policy import load_policy
@@ -18,7 +19,7 @@ SKILL_OF_DIGITS = {"22": "refunds", "21": "returns", "31": "delivery", "32": "de
                    "0": "general"}
 
 
-def staffing() -> list:  # type: ignore[type-arg]
+def staffing() -> list[AgentProfile]:
     return load_agents(STAFFING, load_skill_names(REPO / "config" / "skills.yaml"))
 
 
@@ -26,7 +27,7 @@ def test_every_skill_chinese_callers_need_has_a_chinese_speaker_at_its_first_lev
     agents = staffing()
     policy = load_policy(REPO / "config" / "routing.yaml", load_skill_names(REPO / "config" / "skills.yaml"))
     answering = agents[:-1]  # the last one never answers
-    for group, digits, *_ in (*PLANS, *WAVE):
+    for group, digits in [(p[0], p[1]) for p in PLANS] + [(w[0], w[1]) for w in WAVE]:
         if group != "zh":
             continue
         skill = SKILL_OF_DIGITS[digits]
