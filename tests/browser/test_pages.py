@@ -158,7 +158,13 @@ async def test_root_goes_to_log_in_or_home_and_the_favicon_is_served(demo_base: 
         icon = await http.get(demo_base + "/favicon.ico")
         assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
         assert "<svg" in await icon.text()
-        await http.post(demo_base + "/login", json={"login": "qa", "password": "demo"})
+        login = await http.post(demo_base + "/login", json={"login": "qa", "password": "demo"})
+        csrf = (await login.json())["csrf_token"]
+        bad = await http.post(demo_base + "/api/me/language", json={"language": "fr"},
+                              headers={"X-CSRF-Token": csrf})
+        assert bad.status == 400 and (await bad.json())["error_id"] == "bad_parameter"
+        forged = await http.post(demo_base + "/api/me/language", json={"language": "zh-CN"})
+        assert forged.status == 403  # no CSRF token
         home = await http.get(demo_base + "/", allow_redirects=False)
         assert home.status == 303 and home.headers["Location"] == "/qa"
         # API clients keep their JSON errors; browsers get a page
