@@ -92,7 +92,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     ``scenario`` replaces the demo's traffic (tests rehearse one flow with it)."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
-    with step(say, "preparing the callers' and agents' voices (first run: about a minute)"):
+    with step(say, "preparing the callers' and agents' voices"):
         voices = await asyncio.to_thread(ensure_voices, state / "voices")
     config_dir = prepare_config(settings.config_dir, state / "demo-config")
     recordings = (state / "recordings").resolve()

@@ -41,8 +41,8 @@ function field(id, label, input) {
 function buildEditor() {
   const form = el("form", { class: "kb-form" },
     field("kb-slug", t("kb.admin.slug"), el("input", { required: true, maxlength: 80, pattern: "[a-z0-9][a-z0-9-]*" })),
-    field("kb-language", t("kb.admin.col_language"), el("select", {}, el("option", { value: "en" }, "en"),
-      el("option", { value: "zh-CN" }, "zh-CN"))),
+    field("kb-language", t("kb.admin.col_language"), el("select", {}, el("option", { value: "en" }, label("lang", "en")),
+      el("option", { value: "zh-CN" }, label("lang", "zh-CN")))),
     field("kb-title", t("kb.admin.field_title"), el("input", { required: true, maxlength: 200 })),
     field("kb-tags", t("kb.admin.tags"), el("input", {})),
     field("kb-skills", t("kb.admin.skills"), el("input", {})),
@@ -140,8 +140,8 @@ async function loadStats() {
 async function start() {
   const filters = el("div", { class: "kb-filters" },
     field("kb-filter-language", t("kb.admin.filter_language"), el("select", { onchange: loadList },
-      el("option", { value: "" }, t("kb.admin.all")), el("option", { value: "en" }, "en"),
-      el("option", { value: "zh-CN" }, "zh-CN"))),
+      el("option", { value: "" }, t("kb.admin.all")), el("option", { value: "en" }, label("lang", "en")),
+      el("option", { value: "zh-CN" }, label("lang", "zh-CN")))),
     field("kb-filter-status", t("kb.admin.filter_status"), el("select", { onchange: loadList },
       el("option", { value: "" }, t("kb.admin.all")),
       el("option", { value: "draft" }, t("kb.admin.status_draft")),
