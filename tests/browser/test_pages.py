@@ -113,7 +113,11 @@ async def test_page_renders_fits_the_screen_and_is_accessible(
                                             locale="en-GB", timezone_id="Asia/Shanghai")
         page = await context.new_page()
         errors: list[Error] = []
-        page.on("pageerror", errors.append)
+
+        def record(exc: Error, bucket: list[Error] = errors) -> None:
+            bucket.append(exc)
+
+        page.on("pageerror", record)
         try:
             if user is not None:
                 await log_in(page, demo_base, user)
@@ -193,5 +197,69 @@ async def test_language_switch_is_stored_for_the_user(browser: Browser, demo_bas
         async with page.expect_navigation():
             await page.select_option("#language-switch", "en")
         assert await page.get_attribute("html", "lang") == "en"
+    finally:
+        await context.close()
+
+
+def pop_event(call_id: str, name: str, seq: int) -> dict[str, Any]:
+    return {"type": "pop", "seq": seq, "call_id": call_id, "call_db_id": None, "skill": "refunds",
+            "caller": {"number": "13800000001", "name": name}, "ivr": {"path": ["identify", "main_menu"]},
+            "context": {"status": "ok"}, "customer": None, "orders": [], "tickets": []}
+
+
+async def test_the_console_keeps_a_new_calls_pop_when_the_last_outcome_is_saved_late(
+        browser: Browser, demo_base: str) -> None:
+    """The wrap-up race: wrap-up times out with the outcome unsaved, the next call rings and is
+    answered, then the agent saves the first call's outcome: the live call's pop stays. Also no
+    literal "null", the countdown, the timer after a reload mid-call, and the KB panel cleared.
+    The feed is played into the page (Tom is logged off so no real call interferes)."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = await http.post(demo_base + "/login", json={"login": "supervisor", "password": "demo"})
+        csrf = (await login.json())["csrf_token"]
+        off = await http.post(demo_base + "/api/agents/tom/state", json={"state": "offline"},
+                              headers={"X-CSRF-Token": csrf})
+        assert off.status == 200
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    try:
+        await log_in(page, demo_base, "agent8")
+        await page.wait_for_selector("#console[data-connected=true]")
+        clock = await page.evaluate("() => Date.now() / 1000")
+
+        async def feed(*events: dict[str, Any]) -> None:
+            for event in events:
+                await page.evaluate("(e) => window.__consoleSocket.onmessage({ data: JSON.stringify(e) })", event)
+
+        await feed({"type": "hello", "seq": 1000, "clock": clock, "speed": 1},
+                   {"type": "state", "seq": 1001, "state": "offered", "reason": "", "since": clock},
+                   pop_event("A", "Caller A", 1002))
+        assert "null" not in (await page.text_content("#console") or "")
+        assert "Ringing" in (await page.text_content("#pop-phase") or "")
+        assert await page.is_visible("#ringing-alert")
+        await feed({"type": "answered", "seq": 1003, "call_id": "A", "answered_at": clock - 65},
+                   {"type": "state", "seq": 1004, "state": "talking", "reason": "", "since": clock})
+        assert (await page.text_content("#call-timer") or "").startswith("1:0")  # from the answer
+        await feed({"type": "call_ended", "seq": 1005, "call_id": "A"},
+                   {"type": "state", "seq": 1006, "state": "wrap_up", "reason": "", "since": clock})
+        assert await page.is_visible("#wrapup")
+        assert "0:4" in (await page.text_content("#wrapup-countdown") or "")  # refunds: 45 s
+        await feed({"type": "state", "seq": 1007, "state": "ready", "reason": "", "since": clock + 45})
+        assert await page.is_visible("#wrapup")  # the outcome is still to save
+        assert "over" in (await page.text_content("#wrapup-countdown") or "")
+        await feed(pop_event("B", "Caller B", 1008),
+                   {"type": "state", "seq": 1009, "state": "offered", "reason": "", "since": clock + 50},
+                   {"type": "answered", "seq": 1010, "call_id": "B", "answered_at": clock + 52},
+                   {"type": "state", "seq": 1011, "state": "talking", "reason": "", "since": clock + 52})
+        await page.click("#btn-done")
+        await page.wait_for_selector("#wrapup", state="hidden")
+        assert "Caller B" in (await page.text_content("#call-caller") or "")
+        assert not await page.locator("#pop.empty").count()
+        assert await page.get_attribute("#agent-state", "data-state") == "talking"
+        await feed({"type": "call_ended", "seq": 1012, "call_id": "B"},
+                   {"type": "state", "seq": 1013, "state": "wrap_up", "reason": "", "since": clock + 90})
+        assert "Caller B" in (await page.text_content("#wrapup-title") or "")
+        await page.click("#btn-done")
+        await page.wait_for_selector("#pop.empty")
+        assert await page.locator("#kb-panel .kb-open").count() == 0  # the last call's suggestions went
     finally:
         await context.close()

@@ -315,9 +315,11 @@ function wrapSeconds(skill) {
 }
 
 function startWrapUp(s) {
-  const call = state.wrap?.call && !state.wrap.saved ? state.wrap.call : state.pop;
+  // the call that just ended (its pop is on screen); else the one whose outcome is still unsaved
+  const call = state.pop || (state.wrap && !state.wrap.saved ? state.wrap.call : null);
   if (!call) return;
-  if (state.wrap && !state.wrap.saved && state.wrap.call === call && state.wrap.active) return;
+  if (state.wrap && !state.wrap.saved && state.wrap.call.call_id === call.call_id && state.wrap.active) return;
+  if (state.wrap?.call.call_id !== call.call_id) document.getElementById("wrapup").replaceChildren(); // a new form
   state.wrap = { call, startedAt: s.since || serverNow(), seconds: wrapSeconds(call.skill), saved: false, active: true };
   renderWrapUp();
   announce(t("console.wrap_up_started", { seconds: Math.round(state.wrap.seconds) }));
