@@ -12,10 +12,12 @@ import contextlib
 import dataclasses
 import secrets
 import signal
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import structlog
 
 from callcenter.agents.config import load_agents, load_skill_names
@@ -51,15 +53,47 @@ class Demo:
 ScenarioFactory = Callable[[DemoData, dict[str, Path], list[AgentProfile]], Scenario]
 
 
+# Calls a previous run left live (the demo was stopped mid-call) are closed: the PBX that
+# carried them is gone. Answered ones were answered; the others never reached anybody.
+CLOSE_LEFTOVERS_SQL = """
+UPDATE calls SET state = 'ended',
+       ended_at = coalesce(ended_at, greatest(updated_at, arrived_at)),
+       outcome = coalesce(outcome, CASE WHEN answered_at IS NOT NULL THEN 'answered'
+                                        WHEN state = 'ivr' THEN 'ivr_hangup' ELSE 'failed' END)
+WHERE state <> 'ended'"""
+
+
+async def close_leftover_calls(pool: asyncpg.Pool) -> int:
+    """End the calls a previous run left live; returns how many."""
+    result: str = await pool.execute(CLOSE_LEFTOVERS_SQL)
+    return int(result.rsplit(" ", 1)[-1] or 0)
+
+
+@contextlib.contextmanager
+def step(say: Callable[[str], None], what: str) -> Iterator[None]:
+    """Say what a start-up step does and, when done, how long it took."""
+    started = time.monotonic()
+    say(f"  {what}…")
+    yield
+    say(f"  {what}: done in {time.monotonic() - started:.1f} s")
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
 @contextlib.asynccontextmanager
 async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float = 1.0,
-                       scenario: ScenarioFactory | None = None) -> AsyncIterator[Demo]:
-    """Start the demo; yields once calls are flowing, stops everything on exit.
+                       scenario: ScenarioFactory | None = None,
+                       say: Callable[[str], None] = _quiet) -> AsyncIterator[Demo]:
+    """Start the demo; yields once calls are flowing, stops everything on exit. ``say``
+    hears about each start-up step and how long it took.
 
     ``scenario`` replaces the demo's traffic (tests rehearse one flow with it)."""
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
-    voices = await asyncio.to_thread(ensure_voices, state / "voices")
+    with step(say, "preparing the callers' and agents' voices"):
+        voices = await asyncio.to_thread(ensure_voices, state / "voices")
     config_dir = prepare_config(settings.config_dir, state / "demo-config")
     recordings = (state / "recordings").resolve()
     recordings.mkdir(parents=True, exist_ok=True)
@@ -69,12 +103,18 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
         host="127.0.0.1", port=0, secret=secret, time_scale=speed,
         sound_dirs=(REPO / "asterisk-conf" / "sounds", *STOCK_SOUNDS), recording_dir=recordings))
     port = await simulator.start()
-    database = await open_database(settings.database, state)
+    with step(say, "starting the database"):
+        database = await open_database(settings.database, state)
     try:
-        await migrate(database.pool)
-        data = generate()
-        await seed_shop(database.pool, data)
-        await seed_articles(database.pool, config_dir / "kb")
+        with step(say, "applying database migrations"):
+            await migrate(database.pool)
+        closed = await close_leftover_calls(database.pool)
+        if closed:
+            say(f"  closed {closed} call(s) left live by the previous run")
+        with step(say, "seeding the demo shop and the knowledge base"):
+            data = generate()
+            await seed_shop(database.pool, data)
+            await seed_articles(database.pool, config_dir / "kb")
         skills = load_skill_names(config_dir / "skills.yaml")
         agents = load_agents(config_dir / "agents.yaml", skills)
         server_settings = dataclasses.replace(
@@ -107,9 +147,15 @@ async def _create_users(server: Server, agents: list[AgentProfile]) -> list[dict
     rows = await server.database.pool.fetch("SELECT id, login FROM agents")
     agent_db_ids = {r["login"]: r["id"] for r in rows}
     users = demo_users(agents)
+    # the staffing may have changed since the last run: agentN may now be another agent
+    await server.database.pool.execute(
+        "UPDATE users SET agent_id = NULL, disabled = true WHERE login = ANY($1::text[])",
+        [u["login"] for u in users])
     for user in users:
+        # a language the user chose in an earlier run stays theirs
+        language = await store.language_of(user["login"]) or user.get("language", "en")
         await store.create_user(user["login"], user["name"], user["role"], DEMO_PASSWORD,
-                                agent_id=agent_db_ids.get(user.get("agent_login", "")))
+                                language=language, agent_id=agent_db_ids.get(user.get("agent_login", "")))
     return [{"login": u["login"], "role": u["role"], "name": u["name"]} for u in users]
 
 
@@ -132,7 +178,8 @@ async def run_demo(settings: Settings, speed: float, http_port: int,
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_demo(settings, speed) as demo, _workers(demo) as kinds:
+    say("Starting the callcenter demo:")
+    async with running_demo(settings, speed, say=say) as demo, _workers(demo, say) as kinds:
         base = f"http://{settings.http.host}:{demo.server.http_port}"
         say(f"\ncallcenter demo is running (speed x{speed:g}). Calls are arriving now.\n")
         say(f"  Log in:      {base}/login")
@@ -150,7 +197,7 @@ async def run_demo(settings: Settings, speed: float, http_port: int,
 
 
 @contextlib.asynccontextmanager
-async def _workers(demo: Demo) -> AsyncIterator[list[str]]:
+async def _workers(demo: Demo, say: Callable[[str], None] = _quiet) -> AsyncIterator[list[str]]:
     server = demo.server
     embedded = server.database.embedded
     url = embedded.dsn() if embedded is not None else server.settings.database.url.reveal()
@@ -160,6 +207,8 @@ async def _workers(demo: Demo) -> AsyncIterator[list[str]]:
     try:
         yield kinds
     finally:
+        if kinds:
+            say("stopping the workers…")
         await supervisor.stop()
 
 

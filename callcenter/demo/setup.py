@@ -2,10 +2,12 @@
 
 - The demo runs on a copy of ``config/`` in the state directory whose business hours are
   around the clock (so a visitor at any hour sees calls reach agents, not the closed message).
+- Its staffing (``staffing.yaml``): eight agents, five of them Chinese speakers, for callers
+  who are mostly Chinese-speaking.
 - Its scenario keeps calls coming: refunds, returns, late deliveries, complaints, VIP callers,
-  an impatient caller who abandons, and agents who answer, one who never answers (missed
-  calls), one whose phone is busy. Callers are the demo shop's customers, so the IVR's lookups
-  and the screen-pop find their orders.
+  waves of callers every twenty minutes (a peak that builds a queue and drains), an impatient
+  caller who abandons, and agents who answer, one who never answers (missed calls). Callers are
+  the demo shop's customers, so the IVR's lookups and the screen-pop find their orders.
 - Its people: ``supervisor``, ``qa``, ``admin`` and ``agent1``… (one per configured agent),
   all with the password ``demo`` — demo mode only.
 """
@@ -42,11 +44,17 @@ STYLE_ORDER = ("model", "hurried", "plain", "rude")
 SURVEY_AT_S = {"en": 6.0, "zh": 9.5}
 
 
-def prepare_config(source: Path, target: Path) -> Path:
-    """Copy ``source`` to ``target`` with every IVR calendar open around the clock."""
+STAFFING = Path(__file__).with_name("staffing.yaml")
+
+
+def prepare_config(source: Path, target: Path, staffing: Path | None = STAFFING) -> Path:
+    """Copy ``source`` to ``target`` with every IVR calendar open around the clock and the
+    demo's staffing (``staffing``, when given) as its agents."""
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(source, target)
+    if staffing is not None:
+        shutil.copyfile(staffing, target / "agents.yaml")
     for flow in (target / "ivr").glob("*.yaml"):
         raw = yaml.safe_load(flow.read_text(encoding="utf-8"))
         if not isinstance(raw, dict) or not isinstance(raw.get("calendars"), dict):
@@ -59,50 +67,81 @@ def prepare_config(source: Path, target: Path) -> Path:
     return target
 
 
-def _customer(data: DemoData, index: int) -> tuple[str, str, str, str]:
-    row = data.customers[index - 1]
-    return phone_for(index), row[2], row[5], row[4]  # number, name, language, tier
+def _customers_by_language(data: DemoData) -> dict[str, list[int]]:
+    """Customer indices (1-based) by language; VIP customers apart under ``vip``."""
+    out: dict[str, list[int]] = {"en": [], "zh": [], "vip": []}
+    for index, row in enumerate(data.customers, start=1):
+        out["vip" if row[4] == "vip" else row[5]].append(index)
+    return out
+
+
+# The demo's callers: (language, menu digits, what they say, calls per minute, patience, survey).
+# About 2.7 calls a simulated minute on average, three in five in Chinese, for seven answering
+# agents: a busy but healthy center (occupancy around 60-70 %), with waves of callers every
+# twenty minutes that make queues build and drain, and one impatient caller who abandons.
+PLANS: tuple[tuple[str, str, str, float, float | None, str | None], ...] = (
+    ("zh", "22", "refund", 0.45, 300.0, "5"),      # returns menu → refunds
+    ("zh", "31", "late", 0.4, 300.0, "4"),         # delivery menu → late delivery
+    ("en", "21", "return", 0.35, 300.0, "5"),      # returns menu → returns
+    ("zh", "4", "complaint", 0.25, 300.0, "2"),    # complaints
+    ("zh", "32", "late", 0.2, 300.0, "3"),         # delivery menu → damaged
+    ("vip", "", "vip", 0.2, 300.0, "5"),           # VIP: straight to senior agents
+    ("zh", "0", "refund", 0.15, 20.0, None),       # impatient: abandons when there is a queue
+    ("en", "22", "refund", 0.3, 300.0, "4"),
+    ("en", "31", "late", 0.2, 300.0, None),
+    ("zh", "0", "return", 0.2, 300.0, "4"),
+)
+WAVE_EVERY_S = 20 * 60.0  # a wave of callers (a peak) every twenty simulated minutes
+WAVE = (("zh", "22", "refund"), ("en", "31", "late"), ("zh", "31", "late"), ("zh", "0", "return"),
+        ("en", "21", "return"), ("zh", "4", "complaint"))
 
 
 def build_scenario(data: DemoData, voices: dict[str, Path], agents: list[AgentProfile],
                    rate_scale: float = 1.0, duration_s: float = 7 * 24 * 3600.0) -> Scenario:
-    """The demo's callers (Poisson arrivals) and the agents' phones."""
+    """The demo's callers (Poisson arrivals, waves, an opening burst) and the agents' phones."""
 
     def voice(kind: str, lang: str) -> Path:
         return voices.get(f"customer-{kind}-{lang}") or voices[f"customer-{kind}-en"]
 
-    callers: list[CallerScript] = []
-    # (customer index, menu digits, what they say, rate per minute, patience, survey)
-    plans: list[tuple[int, str, str, float, float | None, str | None]] = [
-        (1, "22", "refund", 0.8, 240.0, "5"),       # returns menu → refunds
-        (2, "31", "late", 0.7, 240.0, "4"),         # delivery menu → late delivery
-        (4, "21", "return", 0.6, 240.0, "5"),       # returns menu → returns
-        (5, "4", "complaint", 0.5, 240.0, "2"),     # complaints
-        (6, "32", "late", 0.4, 240.0, "3"),         # delivery menu → damaged
-        (3, "", "vip", 0.4, 300.0, "5"),            # VIP: straight to senior agents
-        (7, "0", "refund", 0.3, 25.0, None),        # impatient: abandons on hold
-        (8, "22", "refund", 0.4, 240.0, "4"),
-        (9, "31", "late", 0.3, 240.0, None),
-    ]
-    # An opening burst, so the first calls complete within a minute or so of starting.
-    plans += [(10, "0", "refund", 0.0, 240.0, "5"), (11, "0", "late", 0.0, 240.0, "4"),
-              (12, "0", "return", 0.0, 240.0, None)]
-    for seed, (index, digits, kind, rate, patience, survey) in enumerate(plans, start=1):
-        number, name, lang, _tier = _customer(data, index)
-        presses = []
-        if digits:
-            presses.append(Press(MENU_AT_S.get(lang, 4.5), digits[0]))
-            if len(digits) > 1:
-                presses.append(Press(MENU_AT_S.get(lang, 4.5) + 3.0, digits[1]))
-        callers.append(CallerScript(
-            number=number, name=name, language=lang,
-            arrival=Arrival(rate_per_min=rate * rate_scale, duration_s=duration_s, seed=seed)
-            if rate else Arrival(at_s=(2.5 * (seed - len(plans) + 3) + 1.0,)),  # 3.5, 6, 8.5 s
+    people = _customers_by_language(data)
+    used: dict[str, int] = {}
+
+    def customer(group: str) -> tuple[str, str, str]:
+        """The next customer of ``group`` (a language, or vip): number, name, language."""
+        pool = people[group] or people["en"] or people["zh"]
+        index = pool[used.get(group, 0) % len(pool)]
+        used[group] = used.get(group, 0) + 1
+        row = data.customers[index - 1]
+        return phone_for(index), row[2], row[5]
+
+    def script(group: str, digits: str, kind: str, arrival: Arrival, patience: float | None,
+               survey: str | None, hangup_after_s: float | None = None) -> CallerScript:
+        number, name, lang = customer(group)
+        at = MENU_AT_S.get(lang, 4.5)
+        presses = [Press(at, digits[0])] if digits else []
+        if len(digits) > 1:
+            presses.append(Press(at + 3.0, digits[1]))
+        return CallerScript(
+            number=number, name=name, language=lang, arrival=arrival,
             behaviour=Behaviour(presses=tuple(presses), patience_s=patience,
-                                talk=(Speech(6.5, voice(kind, lang)),),
-                                # the opening burst's callers keep it short: done within a minute
-                                hangup_after_s=None if rate else 45.0,
-                                survey=Survey(survey, SURVEY_AT_S[lang]) if survey else None)))
+                                talk=(Speech(6.5, voice(kind, lang)),), hangup_after_s=hangup_after_s,
+                                survey=Survey(survey, SURVEY_AT_S[lang]) if survey else None))
+
+    callers: list[CallerScript] = []
+    for seed, (group, digits, kind, rate, patience, survey) in enumerate(PLANS, start=1):
+        callers.append(script(group, digits, kind, Arrival(rate_per_min=rate * rate_scale,
+                                                           duration_s=duration_s, seed=seed),
+                              patience, survey))
+    # waves: the n-th caller of each wave arrives 15 s after the one before, every twenty minutes
+    waves = int(duration_s // WAVE_EVERY_S)
+    for n, (group, digits, kind) in enumerate(WAVE):
+        times = tuple(WAVE_EVERY_S * (w + 1) + 15.0 * n for w in range(waves))
+        if times:
+            callers.append(script(group, digits, kind, Arrival(at_s=times), 360.0, "4"))
+    # an opening burst, so the first calls complete within a minute or so of starting
+    for n, (group, kind) in enumerate((("zh", "refund"), ("en", "late"), ("zh", "return"))):
+        callers.append(script(group, "0", kind, Arrival(at_s=(1.0 + 2.5 * n,)), 240.0,
+                              "5" if n < 2 else None, hangup_after_s=45.0))
     scripts: list[AgentScript] = []
     for n, agent in enumerate(agents):
         lang = "zh" if "zh" in agent.languages and "en" not in agent.languages else "en"
@@ -133,6 +172,8 @@ def demo_users(agents: list[AgentProfile]) -> list[dict[str, Any]]:
         {"login": "admin", "name": "Demo Admin", "role": "admin"},
     ]
     for n, agent in enumerate(agents, start=1):
+        # an agent who speaks Chinese and no English sees the pages in Chinese
+        language = "zh-CN" if "zh" in agent.languages and "en" not in agent.languages else "en"
         users.append({"login": f"agent{n}", "name": agent.name, "role": "agent",
-                      "agent_login": agent.agent_id})
+                      "agent_login": agent.agent_id, "language": language})
     return users

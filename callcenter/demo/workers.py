@@ -119,7 +119,10 @@ class WorkerSupervisor:
     async def _spawn(self, worker: _Worker) -> None:
         proc = await asyncio.create_subprocess_exec(
             *self.command(worker.kind), env=self.env, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
+            stderr=asyncio.subprocess.PIPE,
+            # its own session: Ctrl-C in the terminal reaches the demo, which stops the workers
+            # with SIGTERM (they finish their job), not every process at once
+            start_new_session=True)
         worker.proc = proc
         worker.started_at = time.monotonic()
         if self.metrics is not None:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import json
+import time
 from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
 from callcenter.console.hub import ConsoleHub
+from callcenter.web.api_agents import ENGINE
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import current_session
-from callcenter.web.kb_page import check_page_role, page_shell
 from callcenter.web.openapi import Api
+from callcenter.web.pages import check_page_role, page_shell
 from callcenter.web.wallboard import same_origin
 
 HUB = web.AppKey("console_hub", ConsoleHub)
@@ -32,17 +36,27 @@ async def agent_login(request: web.Request, agent_db_id: int | None) -> str | No
     return login
 
 
+def wrap_up_seconds(request: web.Request) -> dict[str, float]:
+    """After-call work per skill (``*``: any other), from the routing policy in force."""
+    engine = request.app.get(ENGINE)
+    if engine is None:
+        return {"*": 20.0}
+    policy = engine.router.policy
+    return {"*": policy.defaults.wrap_up_s,
+            **{name: skill.wrap_up_s for name, skill in policy.skills.items()}}
+
+
 async def agent_page(request: web.Request) -> web.Response:
     check_page_role(request, ("agent",))
     session = current_session(request)
     assert session is not None
     login = await agent_login(request, session.user.agent_id) or ""
-    body = (f'<main id="console" class="console" data-agent="{login}"></main>'
-            '<aside><section id="kb-panel"></section></aside>'
-            '<script type="module" src="/static/kb-panel.js"></script>'
-            '<link rel="stylesheet" href="/static/kb-panel.css">')
+    body = (f'<main id="console" class="console" data-agent="{html.escape(login)}"></main>'
+            '<aside class="console-side"><section id="kb-panel" aria-labelledby="kb-panel-title">'
+            '</section></aside>'
+            '<script type="module" src="/static/kb-panel.js"></script>')
     return page_shell(request, prefix="console.", title_key="console.title", script="console-agent.js",
-                      css="console-agent.css", body=body)
+                      body=body, data={"wrapup": json.dumps(wrap_up_seconds(request))})
 
 
 async def agent_socket(request: web.Request) -> web.StreamResponse:
@@ -65,7 +79,11 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     with hub.listen(login) as queue:
         feed = hub.feed(login)
-        await ws.send_json({"type": "hello", "seq": feed.seq, "agent_id": login})
+        engine = request.app.get(ENGINE)
+        # the server's clock (scaled in the demo) and its speed, so the page's timers agree
+        await ws.send_json({"type": "hello", "seq": feed.seq, "agent_id": login,
+                            "clock": engine.now() if engine is not None else time.time(),
+                            "speed": engine.time_scale if engine is not None else 1.0})
         backlog = hub.since(login, since) if since >= 0 else None
         if backlog is None or since == 0:
             await ws.send_json(hub.snapshot(login))

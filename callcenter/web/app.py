@@ -14,7 +14,7 @@ from aiohttp import web
 from callcenter.agents.service import AgentService
 from callcenter.metrics import Metrics
 from callcenter.routing.engine import RoutingEngine
-from callcenter.web import api_agents, api_calls, api_users, login
+from callcenter.web import api_agents, api_calls, api_users, login, pages
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import (
     SESSION,
@@ -81,7 +81,7 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
     with one, log-in, the calls and agents API and each of ``features``."""
     middlewares = [security_headers, input_guard]
     if pool is not None:
-        middlewares.append(session_middleware)
+        middlewares += [session_middleware, pages.error_pages]
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app[HEALTH] = health
     app[METRICS] = metrics_registry
@@ -95,6 +95,7 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
         api = Api()
         login.register(app, api)
         api_users.register(app, api)
+        pages.register(app, api)
         api_calls.register(api)
         if agents is not None and engine is not None:
             app[api_agents.AGENTS] = agents

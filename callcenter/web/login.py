@@ -23,8 +23,8 @@ from callcenter.web.errors import api_error
 from callcenter.web.guard import bad_text
 from callcenter.web.i18n import pick_language, text
 from callcenter.web.openapi import Api, Route
+from callcenter.web.pages import HOME_BY_ROLE, LANGUAGE_NAMES, head
 
-HOME_BY_ROLE = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/supervisor"}
 MAX_FIELD = 200
 
 
@@ -33,19 +33,24 @@ def _page(lang: str, csrf: str, error: str = "") -> str:
         return html.escape(text(lang, key))
 
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
-    return f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{t("login.title")}</title>
-<link rel="stylesheet" href="/static/app.css"></head>
-<body class="login"><main><h1>{t("app.name")}</h1>{alert}
-<form method="post" action="/login">
+    other = "zh-CN" if lang == "en" else "en"
+    return f"""{head(lang, f'{text(lang, "login.title")} · {text(lang, "app.name")}')}
+<body class="login"><main class="login-card">
+<p class="brand"><span class="brand-mark" aria-hidden="true"></span>{t("app.name")}</p>
+<h1>{t("login.title")}</h1>{alert}
+<form method="post" action="/login" class="stack">
 <input type="hidden" name="csrf_token" value="{html.escape(csrf)}">
 <label>{t("login.user")}
   <input name="login" autocomplete="username" required maxlength="64" autofocus></label>
 <label>{t("login.password")}
   <input name="password" type="password" autocomplete="current-password" required maxlength="200">
 </label>
-<button type="submit">{t("login.submit")}</button>
-</form></main></body></html>"""
+<button type="submit" class="button-primary">{t("login.submit")}</button>
+</form>
+<p class="login-hint">{t("login.hint")}</p>
+<p class="login-language"><a href="/login?lang={other}" lang="{other}">
+{html.escape(LANGUAGE_NAMES[other])}</a></p>
+</main></body></html>"""
 
 
 async def login_page(request: web.Request) -> web.Response:

@@ -8,14 +8,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from callcenter.web.api_qa import ROLES
-from callcenter.web.kb_page import check_page_role, page_shell
 from callcenter.web.openapi import Api
+from callcenter.web.pages import check_page_role, page_shell
 
 
 async def qa_page(request: web.Request) -> web.Response:
     check_page_role(request, ROLES)
     return page_shell(request, prefix="qa.", title_key="qa.title", script="qa-review.js",
-                      css="qa-review.css", body='<main id="qa" class="qa"></main>')
+                      body='<main id="qa" class="qa"></main>')
 
 
 def register(app: web.Application, api: Api) -> None:

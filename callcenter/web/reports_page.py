@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.web.kb_page import check_page_role, page_shell
+from callcenter.web.pages import check_page_role, page_shell
 
 ROLES = ("supervisor", "admin")
 
@@ -16,7 +16,7 @@ ROLES = ("supervisor", "admin")
 async def reports_page(request: web.Request) -> web.Response:
     check_page_role(request, ROLES)
     return page_shell(request, prefix="reports.", title_key="reports.title",
-                      script="reports-page.js", css="reports-page.css",
+                      script="reports-page.js",
                       body='<main id="reports" class="reports"></main>')
 
 

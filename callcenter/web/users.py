@@ -151,6 +151,15 @@ class UserStore:
                 await conn.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
         return user_id is not None
 
+    async def set_language(self, user_id: int, language: str) -> None:
+        """Store the language the user chose for the pages (``en`` or ``zh-CN``)."""
+        await self._pool.execute("UPDATE users SET language = $2 WHERE id = $1", user_id, language)
+
+    async def language_of(self, login: str) -> str | None:
+        """The stored language of ``login``, or None when there is no such user."""
+        value: str | None = await self._pool.fetchval("SELECT language FROM users WHERE login = $1", login)
+        return value
+
     async def authenticate(self, login: str, password: str) -> User | None:
         row = await self._pool.fetchrow(
             "SELECT * FROM users WHERE login = $1 AND NOT disabled", login)

@@ -20,11 +20,14 @@ from typing import Any
 import asyncpg
 from aiohttp import WSMsgType, web
 
+from callcenter.agents.model import AgentState
+from callcenter.routing.router import Router
+from callcenter.routing.state import accepts
 from callcenter.web.api_agents import AGENTS, ENGINE
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import current_session, require
-from callcenter.web.kb_page import check_page_role, page_shell
 from callcenter.web.openapi import Api, Route
+from callcenter.web.pages import check_page_role, page_shell
 
 ROLES = ("supervisor", "admin")
 SHORT_ABANDON_S = 5.0
@@ -47,6 +50,31 @@ FROM calls WHERE arrived_at >= $1"""
 
 LIVE_SQL = """SELECT linkedid, caller_number, caller_name, answered_at, arrived_at, state
               FROM calls WHERE state <> 'ended' AND linkedid = ANY($1::text[])"""
+MAX_WAITING_SHOWN = 50
+
+
+def waiting_calls(router: Router, now: float) -> list[dict[str, Any]]:
+    """Why each call waits: its skill, level and language, and the agents able to take it under
+    the routing steps in force (logged in at all, and ready now). Read-only on the router."""
+    agents = list(router.book.agents.values())
+    out = []
+    for call in sorted(router.book.waiting.values(), key=lambda c: c.key)[:MAX_WAITING_SHOWN]:
+        able = [a for a in agents if a.state is not AgentState.OFFLINE
+                and any(accepts(t, a.profile) for t in call.targets)]
+        if call.held_for is not None:
+            able = [a for a in able if a.agent_id == call.held_for]
+        request = call.request
+        out.append({
+            "call_id": call.call_id, "skill": request.skill, "min_level": request.min_level,
+            "language": request.language, "wait_s": round(max(0.0, now - call.enqueued_at), 0),
+            "priority": round(call.priority, 1), "held_for": call.held_for,
+            "step": call.active, "steps": len(call.policy.steps),
+            "targets": [{"skill": t.skill, "min_level": t.min_level, "language": t.language}
+                        for t in call.targets],
+            "able": sorted(a.agent_id for a in able),
+            "able_ready": sorted(a.agent_id for a in able if a.offerable),
+        })
+    return out
 
 
 def day_start(now: datetime) -> datetime:
@@ -54,7 +82,8 @@ def day_start(now: datetime) -> datetime:
 
 
 def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: dict[str, dict[str, Any]],
-                   names: dict[str, str], now: float) -> dict[str, Any]:
+                   names: dict[str, str], now: float,
+                   waiting: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The wallboard's JSON from the routing statistics, the day's totals and the live calls."""
     answered, abandoned = int(day.get("answered") or 0), int(day.get("abandoned") or 0)
     finished = answered + abandoned
@@ -84,13 +113,19 @@ def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: di
             "call": None if not call else {
                 "caller_number": call.get("caller_number") or "",
                 "caller_name": call.get("caller_name") or "",
-                "duration_s": round(max(0.0, time.time() - started.timestamp()), 0) if started else None},
+                "duration_s": round(max(0.0, now - started.timestamp()), 0) if started else None},
         })
     skills = [{k: s[k] for k in ("skill", "waiting", "longest_wait_s", "entered", "answered", "abandoned",
                                   "service_level", "service_level_target_s", "abandon_rate", "asa_s")}
               for s in (routing or {}).get("skills", [])]
+    waiting_list = [{**w, "able": [names.get(a, a) for a in w["able"]],
+                     "able_ready": [names.get(a, a) for a in w["able_ready"]],
+                     "caller_number": (live.get(w["call_id"]) or {}).get("caller_number") or "",
+                     "caller_name": (live.get(w["call_id"]) or {}).get("caller_name") or ""}
+                    for w in waiting or []]
     return {"at": datetime.now(UTC).isoformat(), "tiles": tiles, "agents_by_state": by_state,
-            "skills": skills, "agents": sorted(agents, key=lambda a: (a["state"], a["name"]))}
+            "skills": skills, "agents": sorted(agents, key=lambda a: (a["state"], a["name"])),
+            "waiting_calls": waiting_list}
 
 
 async def snapshot(app: web.Application) -> dict[str, Any]:
@@ -98,7 +133,10 @@ async def snapshot(app: web.Application) -> dict[str, Any]:
     engine = app.get(ENGINE)
     routing = engine.statistics().to_json() if engine is not None else None
     day_row = await pool.fetchrow(DAY_SQL, day_start(datetime.now(UTC)), SHORT_ABANDON_S)
+    now = engine.now() if engine is not None else time.time()
+    waiting = waiting_calls(engine.router, now) if engine is not None else []
     call_ids = [d["call_id"] for d in (routing or {}).get("agent_details", []) if d.get("call_id")]
+    call_ids += [w["call_id"] for w in waiting]
     live = {r["linkedid"]: dict(r) for r in await pool.fetch(LIVE_SQL, call_ids)} if call_ids else {}
     service = app.get(AGENTS)
     names = {}
@@ -106,8 +144,7 @@ async def snapshot(app: web.Application) -> dict[str, Any]:
         for detail in routing["agent_details"]:
             with contextlib.suppress(Exception):
                 names[detail["agent_id"]] = service.profile(detail["agent_id"]).name
-    now = engine.now() if engine is not None else time.time()
-    return build_snapshot(routing, dict(day_row) if day_row else {}, live, names, now)
+    return build_snapshot(routing, dict(day_row) if day_row else {}, live, names, now, waiting)
 
 
 async def get_wallboard(request: web.Request) -> web.Response:
@@ -161,7 +198,7 @@ async def _push(app: web.Application, ws: web.WebSocketResponse) -> None:
 async def supervisor_page(request: web.Request) -> web.Response:
     check_page_role(request, ROLES)
     return page_shell(request, prefix="wallboard.", title_key="wallboard.title", script="wallboard.js",
-                      css="wallboard.css", body='<main id="wallboard" class="wallboard"></main>')
+                      body='<main id="wallboard" class="wallboard"></main>')
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -91,7 +91,10 @@ async def test_agent_gets_the_pop_before_answering_opens_a_refund_ticket_and_wra
                 assert "Ringing" in await text(page, "#pop-phase")
                 orders = await page.locator(".order").evaluate_all("nodes => nodes.map(n => n.dataset.order)")
                 assert orders and set(orders) <= numbers and orders[0] in numbers
-                assert "returns_menu" in await text(page, ".pop-ivr") or "main_menu" in await text(page, ".pop-ivr")
+                ivr = await text(page, ".pop-ivr")
+                assert "Returns menu" in ivr and "Main menu" in ivr  # people's words, not the step ids
+                assert "returns_menu" not in ivr and "main_menu" not in ivr
+                assert "null" not in await text(page, "#console")
                 # the knowledge-base panel beside the pop suggests articles for this call
                 await until(lambda: page.locator("#kb-panel .kb-open").count(), lambda v: v >= 1,
                             "knowledge-base suggestions")

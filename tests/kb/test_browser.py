@@ -37,7 +37,7 @@ async def _db_ok() -> tuple[bool, str]:
 
 async def console_stub(request: web.Request) -> web.Response:
     return web.Response(content_type="text/html", text="""<!doctype html><html><head>
-<meta charset="utf-8"><link rel="stylesheet" href="/static/kb-panel.css">
+<meta charset="utf-8"><link rel="stylesheet" href="/static/app.css">
 <script type="module" src="/static/kb-panel.js"></script></head>
 <body><main><section id="kb-panel"></section></main></body></html>""")
 

@@ -1,127 +1,246 @@
-// /agent: the agent console. State controls; the screen-pop (who calls, what they did in the
-// IVR, profile, orders with items and shipments, open tickets with deadlines) arriving while the
-// phone rings; the call timer; tickets opened or updated during the call; the disposition at
-// wrap-up. The event feed reconnects after a drop and asks for what it missed (?since=seq).
+// /agent: the agent desktop. At the top the call bar: the caller, the agent's state, the timer,
+// the ringing alert (sound, browser notification, screen-reader alert) and the state controls
+// (a pause asked for during a call shows as queued). Below it the wrap-up step (disposition,
+// countdown, more time) while it applies, then the screen-pop: context status, customer, what
+// they did in the IVR, orders with items and shipments, open tickets, a new ticket. The
+// knowledge base sits beside (static/kb-panel.js). The event feed reconnects after a drop and
+// asks for what it missed (?since=seq).
 
-const T = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
-const t = (key) => T[key] || key;
+import { announce, api, el, fill, format, label, t } from "./ui.js";
+
 const root = document.getElementById("console");
 const agentId = root.dataset.agent;
+const WRAP_UP_S = JSON.parse(document.body.dataset.wrapup || '{"*": 20}');
 const KINDS = ["refund", "return", "exchange", "repair", "complaint", "inquiry"];
 const STATUSES = ["open", "in_progress", "waiting_customer", "resolved", "closed"];
 const DISPOSITIONS = ["resolved", "ticket_opened", "ticket_updated", "callback_promised", "information_given",
   "transferred", "wrong_number", "no_action"];
-const state = { csrf: "", seq: Number(sessionStorage.getItem(`cc-seq-${agentId}`) || 0), pop: null,
-  phase: "idle", agentState: null, answeredAt: null, lastCall: null, retry: 0, timer: null };
+const PAUSE_REASONS = ["break", "lunch", "training", "meeting"];
+const EXTEND_REASON = "after_call_work";
+const ORDER_SEVERITY = { refunded: "ok", delivered: "ok", return_requested: "warn", cancelled: "warn" };
+const SHIPMENT_SEVERITY = { delivered: "ok", delayed: "warn", lost: "crit", returned_to_sender: "warn" };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (value !== false && value != null) node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child != null) node.append(typeof child === "object" ? child : String(child));
-  return node;
+const state = {
+  seq: Number(sessionStorage.getItem(`cc-seq-${agentId}`) || 0),
+  pop: null, // the pop on screen
+  phase: "idle", // idle, ringing, talking, ended
+  agent: null, // the agent's state {state, reason, since, call_id}
+  answeredAt: null, // server clock
+  wrap: null, // the call being wrapped up {call, startedAt, seconds, saved}
+  pendingPause: null,
+  clock: null, // {server, local, speed}: the server's (possibly scaled) clock
+  retry: 0,
+  ticker: null,
+  ringer: null,
+};
+
+// --- the server's clock ------------------------------------------------------------------------
+
+function serverNow() {
+  if (!state.clock) return Date.now() / 1000;
+  return state.clock.server + (performance.now() / 1000 - state.clock.local) * state.clock.speed;
 }
 
-async function api(method, path, body) {
-  const options = { method, credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.headers = { "Content-Type": "application/json", "X-CSRF-Token": state.csrf };
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  if (response.status === 401) { location.href = "/login"; throw new Error("logged out"); }
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.message || t("console.error"));
-  return data;
-}
-
-const money = (cents, currency) => `${(cents / 100).toFixed(2)} ${currency || ""}`;
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
-
-function setMessage(text, bad) {
+function setMessage(text, bad = false) {
   const box = document.getElementById("console-message");
-  if (box) { box.textContent = text; box.className = bad ? "message bad" : "message"; }
+  box.textContent = text;
+  box.className = bad ? "message bad" : "message";
 }
 
-// --- layout ----------------------------------------------------------------------------------
+// --- layout ------------------------------------------------------------------------------------
 
 function layout() {
-  root.replaceChildren(
-    el("section", { class: "console-state", id: "console-state" },
-      el("span", { id: "agent-state", class: "agent-state" }, "…"),
-      el("button", { type: "button", id: "btn-ready", onclick: () => changeState("ready") }, t("console.ready")),
-      el("select", { id: "pause-reason" }, ...["break", "lunch", "training", "meeting"].map((r) =>
-        el("option", { value: r }, t(`console.pause.${r}`)))),
-      el("button", { type: "button", id: "btn-pause", onclick: () => changeState("paused") }, t("console.pause")),
-      el("span", { id: "call-timer", class: "call-timer" }, ""),
-      el("span", { id: "connection", class: "connection" }, "")),
-    el("p", { id: "console-message", class: "message" }),
-    el("section", { id: "pop", class: "pop empty" }, t("console.waiting")),
-    el("section", { id: "wrapup", class: "wrapup hidden" }),
-  );
+  const reason = el("select", { id: "pause-reason" },
+    PAUSE_REASONS.map((r) => el("option", { value: r }, label("reason", r))));
+  fill(root,
+    el("section", { class: "call-bar", id: "call-bar", "aria-labelledby": "call-caller" },
+      el("div", { class: "call-who" },
+        el("h2", { class: "call-caller", id: "call-caller" }, t("console.waiting")),
+        el("div", { class: "call-line" },
+          el("span", { id: "agent-state", class: "badge", "data-state": "offline" }, "…"),
+          el("span", { id: "pop-phase", class: "pop-phase" }),
+          el("span", { id: "connection", class: "connection" }))),
+      el("div", { id: "call-timer", class: "call-timer", role: "timer", "aria-label": t("console.timer") }),
+      el("p", { id: "ringing-alert", class: "ringing-alert", hidden: true }, t("console.ringing")),
+      el("div", { class: "call-controls" },
+        el("button", { type: "button", id: "btn-ready", onclick: () => changeState("ready") }, t("console.ready")),
+        el("label", { class: "field", for: "pause-reason" }, t("console.pause_reason"), reason),
+        el("button", { type: "button", id: "btn-pause", class: "button-quiet", onclick: () => changeState("paused") },
+          t("console.pause")),
+        el("span", { id: "pending-pause", class: "pending-pause", hidden: true }),
+        el("button", { type: "button", id: "btn-alerts", class: "button-quiet", onclick: enableAlerts,
+          hidden: !("Notification" in window) || Notification.permission !== "default" }, t("console.alerts_on")))),
+    el("p", { id: "console-message", class: "message", role: "status" }),
+    el("section", { id: "wrapup", class: "wrapup", hidden: true, "aria-labelledby": "wrapup-title" }),
+    el("section", { id: "pop", class: "pop empty", "aria-label": t("console.pop") }, t("console.waiting")));
 }
 
-async function changeState(wanted) {
+// --- state -------------------------------------------------------------------------------------
+
+async function changeState(wanted, reason) {
   const body = { state: wanted };
-  if (wanted === "paused") body.reason = document.getElementById("pause-reason").value;
+  const current = state.agent?.state;
+  if (wanted === "paused") body.reason = reason || document.getElementById("pause-reason").value;
   try {
     const result = await api("POST", `/api/agents/${encodeURIComponent(agentId)}/state`, body);
-    showState({ state: result.state, reason: result.reason });
-  } catch (error) { setMessage(error.message, true); }
+    if (wanted === "paused" && ["offered", "talking"].includes(current)) {
+      state.pendingPause = body.reason; // the router pauses the agent after this call
+    } else if (wanted === "ready") {
+      state.pendingPause = null;
+    }
+    showPendingPause();
+    if (result.after_call) { state.pendingPause = result.after_call.replace(/^paused:/, ""); showPendingPause(); }
+    return result;
+  } catch (error) { setMessage(error.message, true); return null; }
+}
+
+function showPendingPause() {
+  const box = document.getElementById("pending-pause");
+  if (!state.pendingPause) { box.hidden = true; box.replaceChildren(); return; }
+  box.hidden = false;
+  fill(box, t("console.pause_queued", { reason: state.pendingPause === "offline" ? label("state", "offline")
+    : label("reason", state.pendingPause) }), " ",
+  el("button", { type: "button", class: "link-button", id: "btn-cancel-pause",
+    onclick: () => changeState("ready") }, t("console.cancel")));
 }
 
 function showState(s) {
-  state.agentState = s;
-  const label = document.getElementById("agent-state");
-  if (label) {
-    label.textContent = t(`console.state.${s.state}`) + (s.reason ? ` (${s.reason})` : "");
-    label.dataset.state = s.state;
+  const before = state.agent?.state;
+  state.agent = { ...s };
+  const badge = document.getElementById("agent-state");
+  badge.dataset.state = s.state;
+  badge.textContent = label("state", s.state) + (s.reason && s.state === "paused" ? ` · ${label("reason", s.reason)}` : "");
+  document.getElementById("call-bar").dataset.state = s.state;
+  if (["paused", "offline", "ready"].includes(s.state) && state.pendingPause) {
+    state.pendingPause = null; // it happened, or was cancelled
+    showPendingPause();
   }
-  if (s.state === "wrap_up") showWrapUp();
+  if (s.state !== before) {
+    announce(t("console.announce_state", { state: badge.textContent }));
+  }
+  if (s.state === "offered") ringing(true); else ringing(false);
+  if (s.state === "wrap_up") startWrapUp(s);
+  if (before === "wrap_up" && s.state !== "wrap_up") wrapUpEnded(s);
   if (["ready", "paused", "offline"].includes(s.state) && state.phase === "ringing") clearPop();
+  if (s.state === "talking" && state.answeredAt == null) state.answeredAt = s.since;
+  if (s.state !== "talking") state.answeredAt = null;
+  document.getElementById("btn-ready").disabled = s.state === "ready";
+  tick();
 }
 
-// --- the pop ---------------------------------------------------------------------------------
+// --- the ringing alert ----------------------------------------------------------------------------
+
+let audio = null;
+
+function enableAlerts() {
+  try {
+    audio = audio || new AudioContext();
+    audio.resume();
+  } catch (error) { audio = null; }
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().then(() => {
+      document.getElementById("btn-alerts").hidden = Notification.permission !== "default";
+    });
+  }
+}
+
+function beep() {
+  if (!audio || audio.state !== "running") return;
+  const now = audio.currentTime;
+  for (const [offset, freq] of [[0, 880], [0.25, 660]]) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.0001, now + offset);
+    gain.gain.exponentialRampToValueAtTime(0.2, now + offset + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + offset + 0.2);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now + offset);
+    osc.stop(now + offset + 0.22);
+  }
+}
+
+function ringing(on) {
+  const alert = document.getElementById("ringing-alert");
+  if (!on) {
+    alert.hidden = true;
+    clearInterval(state.ringer);
+    state.ringer = null;
+    return;
+  }
+  if (state.ringer) return;
+  alert.hidden = false;
+  beep();
+  state.ringer = setInterval(beep, 2000);
+  const who = callerText(state.pop) || t("console.unknown_caller");
+  announce(`${t("console.ringing")}: ${who}`, true);
+  if ("Notification" in window && Notification.permission === "granted" && document.visibilityState !== "visible") {
+    try { new Notification(t("console.notify_title"), { body: who, tag: "callcenter-ringing" }); } catch (error) { /* not allowed here */ }
+  }
+}
+
+// --- the pop -----------------------------------------------------------------------------------
+
+function callerText(pop) {
+  if (!pop) return "";
+  return [pop.customer?.name || pop.caller?.name, pop.caller?.number].filter(Boolean).join(" · ");
+}
+
+function severityChip(kind, code, severities) {
+  const sev = severities[code];
+  return el("span", { class: `status-chip${sev ? ` sev-${sev}` : ""}` }, label(kind, code));
+}
 
 function showPop(pop) {
   state.pop = pop;
   if (state.phase !== "talking") state.phase = "ringing";
+  document.getElementById("call-caller").textContent = callerText(pop) || t("console.unknown_caller");
+  showPhase();
   const box = document.getElementById("pop");
   box.className = `pop phase-${state.phase}`;
   const c = pop.customer;
   const status = pop.context?.status || "ok";
   const ivr = pop.ivr || {};
-  box.replaceChildren(
-    el("h2", { id: "pop-caller" }, `${pop.caller?.name || ""} ${pop.caller?.number || ""}`.trim()),
-    el("p", { id: "pop-phase", class: "pop-phase" }, t(state.phase === "talking" ? "console.talking" : "console.ringing"),
-      pop.skill ? ` · ${pop.skill}` : ""),
-    status !== "ok" ? el("p", { class: `context-status status-${status}`, id: "context-status" },
+  const path = ivr.path || [];
+  fill(box,
+    status !== "ok" ? el("p", { class: `context-status status-${status}`, id: "context-status", role: "status" },
       t(`console.context.${status}`)) : null,
-    el("section", { class: "pop-ivr" }, el("h3", {}, t("console.ivr")),
-      el("p", {}, (ivr.path || []).join(" → ") || "—"),
-      ivr.order_number ? el("p", { id: "pop-entered-order" }, `${t("console.entered_order")}: ${ivr.order_number}`) : null),
     c ? el("section", { class: "pop-customer", id: "pop-customer" }, el("h3", {}, t("console.customer")),
-      el("p", { class: `tier tier-${c.tier}` }, el("strong", { id: "pop-customer-name" }, c.name), ` · ${t(`console.tier.${c.tier}`)}`),
-      el("p", {}, [c.phone, c.email, c.language].filter(Boolean).join(" · "))) : null,
-    el("section", { class: "pop-orders" }, el("h3", {}, t("console.orders")),
-      ...(pop.orders || []).map((o) => el("div", { class: "order", "data-order": o.number },
-        el("p", {}, el("strong", {}, o.number), ` · ${o.status} · ${money(o.total_cents, o.currency)} · ${when(o.placed_at)}`),
-        el("ul", {}, ...o.items.map((i) => el("li", {}, `${i.quantity} × ${i.title} (${money(i.amount_cents, o.currency)})`))),
-        ...o.shipments.map((s) => el("p", { class: "shipment" },
-          `${s.carrier} ${s.tracking_number || ""} · ${s.status} · ${when(s.status_at)}`))))),
+      el("p", {}, el("strong", { id: "pop-customer-name" }, c.name), " ",
+        el("span", { class: `tier-${c.tier}` }, label("tier", c.tier))),
+      el("p", { class: "muted" }, [c.phone, c.email, c.language ? label("lang", c.language) : null].filter(Boolean).join(" · "))) : null,
+    el("section", { class: "pop-ivr" }, el("h3", {}, t("console.ivr")),
+      path.length ? el("ol", { class: "ivr-path" }, path.map((step) => el("li", { "data-step": step }, el("span", {}, label("ivr", step)))))
+        : el("p", { class: "muted" }, t("console.ivr_none")),
+      pop.skill ? el("p", {}, `${t("console.queue")}: ${label("skill", pop.skill)}`) : null,
+      ivr.order_number ? el("p", { id: "pop-entered-order" }, `${t("console.entered_order")}: ${ivr.order_number}`) : null),
+    el("section", { class: "pop-orders wide" }, el("h3", {}, t("console.orders")),
+      (pop.orders || []).length ? null : el("p", { class: "muted" }, t("console.no_orders")),
+      (pop.orders || []).map((o) => el("div", { class: "order", "data-order": o.number },
+        el("p", {}, el("strong", {}, o.number), " ", severityChip("order", o.status, ORDER_SEVERITY),
+          ` · ${format.money(o.total_cents, o.currency)} · ${format.dateTime(o.placed_at)}`),
+        el("ul", {}, (o.items || []).map((i) => el("li", {}, `${i.quantity} × ${i.title} (${format.money(i.amount_cents, o.currency)})`))),
+        (o.shipments || []).map((s) => el("p", { class: "shipment" },
+          `${s.carrier} ${s.tracking_number || ""} · `, severityChip("shipment", s.status, SHIPMENT_SEVERITY),
+          ` · ${format.dateTime(s.status_at)}`))))),
     el("section", { class: "pop-tickets" }, el("h3", {}, t("console.open_tickets")),
-      el("ul", { id: "pop-tickets" }, ...(pop.tickets || []).map((tk) => ticketRow(tk)))),
-    c ? ticketForm(pop) : null,
-  );
+      el("ul", { id: "pop-tickets", class: "ticket-list" }, (pop.tickets || []).map((tk) => ticketRow(tk))),
+      (pop.tickets || []).length ? null : el("p", { class: "muted", id: "no-tickets" }, t("console.no_tickets"))),
+    c ? ticketForm(pop) : null);
   document.dispatchEvent(new CustomEvent("callcenter:pop", { detail: pop }));
 }
 
+function showPhase() {
+  const key = { ringing: "console.ringing", talking: "console.talking", ended: "console.ended" }[state.phase];
+  const phase = document.getElementById("pop-phase");
+  phase.textContent = key ? t(key) : "";
+  if (state.pop?.skill && key) phase.textContent += ` · ${label("skill", state.pop.skill)}`;
+}
+
 function ticketRow(tk) {
-  const select = el("select", { class: "ticket-status", "data-ticket": tk.id },
-    ...STATUSES.map((s) => el("option", { value: s, selected: s === tk.status }, t(`console.status.${s}`))));
+  const id = `ticket-status-${tk.id}`;
+  const select = el("select", { class: "ticket-status", "data-ticket": tk.id, id },
+    STATUSES.map((s) => el("option", { value: s, selected: s === tk.status }, t(`console.status.${s}`))));
   select.addEventListener("change", async () => {
     try {
       await api("PATCH", `/api/tickets/${tk.id}`, { status: select.value });
@@ -129,20 +248,25 @@ function ticketRow(tk) {
     } catch (error) { setMessage(error.message, true); select.value = tk.status; }
   });
   const overdue = tk.reply_due_at && new Date(tk.reply_due_at) < new Date();
-  return el("li", { class: overdue ? "overdue" : "" }, `#${tk.id} ${t(`console.kind.${tk.kind}`)} · ${tk.subject} · `,
-    `${t("console.reply_due")} ${when(tk.reply_due_at)} `, select);
+  return el("li", { class: overdue ? "overdue" : "" },
+    el("span", {}, el("strong", {}, `#${tk.id} ${t(`console.kind.${tk.kind}`)}`), ` · ${tk.subject}`),
+    el("span", { class: "due" }, `${t(overdue ? "console.overdue" : "console.reply_due")} ${format.dateTime(tk.reply_due_at)}`),
+    el("label", { for: id, class: "visually-hidden" }, t("console.ticket_status", { id: tk.id })), select);
 }
 
 function ticketForm(pop) {
   const orders = pop.orders || [];
-  const form = el("form", { id: "ticket-form", class: "ticket-form" },
-    el("h3", {}, t("console.new_ticket")),
-    el("label", {}, t("console.kind"), el("select", { name: "kind" },
-      ...KINDS.map((k) => el("option", { value: k }, t(`console.kind.${k}`))))),
-    el("label", {}, t("console.order"), el("select", { name: "order_id" }, el("option", { value: "" }, "—"),
-      ...orders.map((o, i) => el("option", { value: o.id, selected: i === 0 }, o.number)))),
-    el("label", {}, t("console.subject"), el("input", { name: "subject", required: true, maxlength: 200 })),
-    el("label", {}, t("console.notes"), el("textarea", { name: "notes", rows: 3 })),
+  const field = (name, text, control) => el("label", { for: `ticket-${name}` }, text, control);
+  const form = el("form", { id: "ticket-form", class: "ticket-form wide", "aria-labelledby": "ticket-form-title" },
+    el("h3", { id: "ticket-form-title", class: "wide" }, t("console.new_ticket")),
+    field("kind", t("console.kind"), el("select", { name: "kind", id: "ticket-kind" },
+      KINDS.map((k) => el("option", { value: k }, t(`console.kind.${k}`))))),
+    field("order", t("console.order"), el("select", { name: "order_id", id: "ticket-order" }, el("option", { value: "" }, "—"),
+      orders.map((o, i) => el("option", { value: o.id, selected: i === 0 }, o.number)))),
+    el("label", { for: "ticket-subject", class: "wide" }, t("console.subject"),
+      el("input", { name: "subject", id: "ticket-subject", required: true, maxlength: 200 })),
+    el("label", { for: "ticket-notes", class: "wide" }, t("console.notes"),
+      el("textarea", { name: "notes", id: "ticket-notes", rows: 2 })),
     el("button", { type: "submit" }, t("console.create_ticket")));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -153,7 +277,10 @@ function ticketForm(pop) {
         order_id: data.get("order_id") ? Number(data.get("order_id")) : null,
         subject: data.get("subject"), notes: data.get("notes") || "" });
       document.getElementById("pop-tickets").append(ticketRow(ticket));
+      document.getElementById("no-tickets")?.remove();
       setMessage(`${t("console.ticket_created")} #${ticket.id}`);
+      const disposition = document.getElementById("disposition");
+      if (disposition) disposition.value = "ticket_opened";
       form.reset();
     } catch (error) { setMessage(error.message, true); }
   });
@@ -163,81 +290,171 @@ function ticketForm(pop) {
 function clearPop() {
   state.phase = "idle";
   state.pop = null;
-  const box = document.getElementById("pop");
-  box.className = "pop empty";
-  box.replaceChildren(t("console.waiting"));
+  document.getElementById("call-caller").textContent = t("console.waiting");
+  document.getElementById("pop-phase").textContent = "";
+  fill(document.getElementById("pop"), t("console.waiting")).className = "pop empty";
+  document.dispatchEvent(new CustomEvent("callcenter:pop-cleared"));
 }
 
-function startTimer(since) {
-  state.answeredAt = since;
-  clearInterval(state.timer);
-  const tick = () => {
-    const s = Math.max(0, Math.round(Date.now() / 1000 - state.answeredAt));
-    document.getElementById("call-timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-  };
-  tick();
-  state.timer = setInterval(tick, 1000);
+// --- the timer ---------------------------------------------------------------------------------
+
+function tick() {
+  const timer = document.getElementById("call-timer");
+  const s = state.agent;
+  if (!s) { timer.textContent = ""; return; }
+  const now = serverNow();
+  const since = s.state === "talking" && state.answeredAt != null ? state.answeredAt : s.since;
+  timer.textContent = since ? format.clock(now - since) : "";
+  if (state.wrap && !state.wrap.saved) showCountdown(now);
 }
 
-function showWrapUp() {
-  const call = state.lastCall || state.pop;
+// --- wrap-up -----------------------------------------------------------------------------------
+
+function wrapSeconds(skill) {
+  return Number(WRAP_UP_S[skill] ?? WRAP_UP_S["*"] ?? 20);
+}
+
+function startWrapUp(s) {
+  // the call that just ended (its pop is on screen); else the one whose outcome is still unsaved
+  const call = state.pop || (state.wrap && !state.wrap.saved ? state.wrap.call : null);
+  if (!call) return;
+  if (state.wrap && !state.wrap.saved && state.wrap.call.call_id === call.call_id && state.wrap.active) return;
+  if (state.wrap?.call.call_id !== call.call_id) document.getElementById("wrapup").replaceChildren(); // a new form
+  state.wrap = { call, startedAt: s.since || serverNow(), seconds: wrapSeconds(call.skill), saved: false, active: true };
+  renderWrapUp();
+  announce(t("console.wrap_up_started", { seconds: Math.round(state.wrap.seconds) }));
+}
+
+function wrapUpEnded(s) {
+  if (!state.wrap || state.wrap.saved) return;
+  if (s.state === "paused" && s.reason === EXTEND_REASON) {
+    state.wrap.extended = true;
+  } else {
+    state.wrap.active = false;
+    // the disposition can still be saved; the screen says the agent is taking calls again
+  }
+  renderWrapUp();
+}
+
+function renderWrapUp() {
   const box = document.getElementById("wrapup");
-  if (!call || !box.classList.contains("hidden")) return;
-  const select = el("select", { id: "disposition" }, ...DISPOSITIONS.map((d) => el("option", { value: d }, t(`console.disposition.${d}`))));
-  const note = el("input", { id: "disposition-note", maxlength: 2000, placeholder: t("console.notes") });
-  box.className = "wrapup";
-  box.replaceChildren(el("h3", {}, t("console.wrap_up")), select, note,
-    el("button", { type: "button", id: "btn-done", onclick: async () => {
-      try {
-        if (call.call_db_id) await api("POST", `/api/calls/${call.call_db_id}/disposition`, { code: select.value, note: note.value });
-        await changeState("ready");
-        box.className = "wrapup hidden";
-        box.replaceChildren();
-        state.lastCall = null;
-        clearPop();
-        setMessage(t("console.saved"));
-      } catch (error) { setMessage(error.message, true); }
-    } }, t("console.done_ready")));
+  const wrap = state.wrap;
+  if (!wrap || wrap.saved) { box.hidden = true; box.replaceChildren(); return; }
+  const keep = { disposition: document.getElementById("disposition")?.value, note: document.getElementById("disposition-note")?.value };
+  const select = el("select", { id: "disposition" }, DISPOSITIONS.map((d) => el("option", { value: d }, t(`console.disposition.${d}`))));
+  const note = el("input", { id: "disposition-note", maxlength: 2000 });
+  if (keep.disposition) select.value = keep.disposition;
+  if (keep.note) note.value = keep.note;
+  const who = callerText(wrap.call);
+  const stillWrapping = wrap.active && !wrap.extended;
+  box.hidden = false;
+  box.classList.toggle("late", !wrap.active);
+  fill(box,
+    el("h2", { id: "wrapup-title" }, t("console.wrap_up"), who ? ` · ${who}` : ""),
+    el("p", { class: "wrapup-countdown", id: "wrapup-countdown", "aria-live": "off" }),
+    stillWrapping ? el("div", { class: "wrapup-meter", "aria-hidden": "true" }, el("span", { id: "wrapup-meter" })) : null,
+    el("div", { class: "wrapup-row" },
+      el("label", { class: "field", for: "disposition" }, t("console.disposition"), select),
+      el("label", { class: "field", for: "disposition-note" }, t("console.notes"), note)),
+    el("div", { class: "wrapup-row" },
+      el("button", { type: "button", id: "btn-done", onclick: saveWrapUp },
+        wrap.active || wrap.extended ? t("console.done_ready") : t("console.save")),
+      stillWrapping ? el("button", { type: "button", id: "btn-extend", class: "button-quiet", onclick: extendWrapUp },
+        t("console.more_time")) : null));
+  showCountdown(serverNow());
+  box.scrollIntoView?.({ block: "nearest" });
 }
 
-// --- the feed --------------------------------------------------------------------------------
+function showCountdown(now) {
+  const wrap = state.wrap;
+  const line = document.getElementById("wrapup-countdown");
+  if (!wrap || !line) return;
+  if (wrap.extended) { line.textContent = t("console.wrap_up_extended"); return; }
+  if (!wrap.active) { line.textContent = t("console.wrap_up_over"); return; }
+  const left = Math.max(0, wrap.startedAt + wrap.seconds - now);
+  line.textContent = t("console.wrap_up_left", { time: format.clock(left) });
+  const meter = document.getElementById("wrapup-meter");
+  if (meter) meter.style.width = `${Math.min(100, (100 * left) / wrap.seconds)}%`;
+}
+
+async function extendWrapUp() {
+  const result = await changeState("paused", EXTEND_REASON);
+  if (result && state.wrap) { state.wrap.extended = true; renderWrapUp(); setMessage(t("console.wrap_up_extended")); }
+}
+
+async function saveWrapUp() {
+  const wrap = state.wrap;
+  if (!wrap) return;
+  const code = document.getElementById("disposition").value;
+  const noteText = document.getElementById("disposition-note").value;
+  try {
+    if (wrap.call.call_db_id) {
+      await api("POST", `/api/calls/${wrap.call.call_db_id}/disposition`, { code, note: noteText });
+    }
+    wrap.saved = true;
+    const current = state.agent?.state;
+    if (current === "wrap_up" || (current === "paused" && state.agent.reason === EXTEND_REASON)) {
+      await changeState("ready");
+    }
+    renderWrapUp();
+    // only the wrapped-up call's pop leaves the screen: a call that rang since stays
+    if (!state.pop || state.pop.call_id === wrap.call.call_id) clearPop();
+    state.wrap = null;
+    setMessage(t("console.saved"));
+    announce(t("console.saved"));
+  } catch (error) { setMessage(error.message, true); }
+}
+
+// --- the feed ----------------------------------------------------------------------------------
 
 function handle(event) {
   if (event.seq) { state.seq = event.seq; sessionStorage.setItem(`cc-seq-${agentId}`, String(event.seq)); }
   switch (event.type) {
     case "hello":
       if (event.seq < state.seq) state.seq = 0; // the server restarted: start over
-      break;
-    case "snapshot":
-      if (event.state) showState(event.state);
-      if (event.pop && event.state && ["offered", "talking", "wrap_up"].includes(event.state.state)) {
-        if (event.state.state === "talking") state.phase = "talking";
-        showPop(event.pop);
+      if (typeof event.clock === "number") {
+        state.clock = { server: event.clock, local: performance.now() / 1000, speed: Number(event.speed) || 1 };
       }
       break;
+    case "snapshot": {
+      const s = event.state;
+      if (event.pop && s && ["offered", "talking", "wrap_up"].includes(s.state)
+          && (!s.call_id || s.call_id === event.pop.call_id)) {
+        state.phase = s.state === "talking" ? "talking" : s.state === "wrap_up" ? "ended" : "ringing";
+        if (s.state === "talking") state.answeredAt = s.since;
+        showPop(event.pop);
+      }
+      if (s) showState(s);
+      break;
+    }
     case "state":
       showState(event);
       break;
     case "pop":
     case "pop_update":
-      state.phase = state.pop && state.pop.call_id === event.call_id ? state.phase : "ringing";
+      if (!(state.pop && state.pop.call_id === event.call_id)) state.phase = "ringing";
       showPop(event);
+      if (state.agent?.state === "offered") { ringing(false); ringing(true); }
       break;
     case "answered":
       state.phase = "talking";
-      if (state.pop) showPop(state.pop);
-      startTimer(event.answered_at);
+      state.answeredAt = event.answered_at;
+      ringing(false);
+      showPhase();
+      document.getElementById("pop").className = "pop phase-talking";
+      announce(t("console.talking"));
+      tick();
       break;
     case "call_ended":
-      clearInterval(state.timer);
-      state.lastCall = state.pop;
+      if (state.pop && state.pop.call_id !== event.call_id) break;
       state.phase = "ended";
-      document.getElementById("pop-phase")?.replaceChildren(t("console.ended"));
+      showPhase();
       document.dispatchEvent(new CustomEvent("callcenter:call-ended", { detail: { call_id: event.call_id } }));
-      if (state.agentState?.state === "wrap_up") showWrapUp();
+      announce(t("console.ended"));
+      if (state.agent?.state === "wrap_up") startWrapUp(state.agent);
       break;
     case "pop_cancelled":
-      if (state.pop?.call_id === event.call_id && state.phase === "ringing") clearPop();
+      if (state.pop?.call_id === event.call_id && state.phase === "ringing") { ringing(false); clearPop(); }
       break;
     default:
   }
@@ -251,7 +468,8 @@ function connect() {
   ws.onmessage = (message) => handle(JSON.parse(message.data));
   ws.onclose = () => {
     root.dataset.connected = "false";
-    document.getElementById("connection").textContent = t("console.reconnecting");
+    document.getElementById("connection").textContent = t("ui.reconnecting");
+    announce(t("ui.reconnecting"));
     state.retry = Math.min(state.retry + 1, 5);
     setTimeout(connect, 300 * 2 ** state.retry);
   };
@@ -260,10 +478,16 @@ function connect() {
 async function start() {
   layout();
   try {
-    state.csrf = (await api("GET", "/api/me")).csrf_token || "";
     const me = await api("GET", "/api/agents");
-    if (me.agents[0]) showState(me.agents[0]);
+    const own = me.agents[0];
+    if (own) {
+      if (own.after_call && own.after_call.startsWith("paused:")) state.pendingPause = own.after_call.slice(7);
+      else if (own.after_call === "offline") state.pendingPause = "offline";
+      showState(own);
+      showPendingPause();
+    }
   } catch (error) { setMessage(error.message, true); }
+  state.ticker = setInterval(tick, 1000);
   connect();
 }
 

@@ -2,35 +2,12 @@
 // version history, open rates of suggestions), through /api/kb. No inline HTML from data:
 // everything is built with DOM calls; previews are the server's safe Markdown rendering.
 
-const T = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
-const t = (key) => T[key] || key;
-const state = { csrf: "", editing: null };
+import { api as call, el, format, label, t } from "./ui.js";
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (value !== false && value != null) node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) {
-    if (child == null) continue;
-    node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
-  }
-  return node;
-}
+const state = { editing: null };
 
-async function api(path, method = "GET", body) {
-  const options = { method, credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.headers["Content-Type"] = "application/json";
-    options.headers["X-CSRF-Token"] = state.csrf;
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.message || `${response.status}`);
-  return data;
+function api(path, method = "GET", body) {
+  return call(method, path, body);
 }
 
 const labels = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -48,10 +25,11 @@ async function loadList() {
   if (status) query.set("status", status);
   const { articles } = await api(`/api/kb/articles?${query}`);
   const rows = articles.map((a) => el("tr", { "data-id": a.id },
-    el("td", {}, a.title), el("td", {}, a.language),
+    el("td", {}, a.title), el("td", {}, label("lang", a.language)),
     el("td", { class: `kb-status-${a.status}` }, t(`kb.admin.status_${a.status}`)),
-    el("td", {}, a.version), el("td", {}, (a.updated_at || "").slice(0, 16).replace("T", " ")),
-    el("td", {}, el("button", { type: "button", class: "kb-edit", onclick: () => edit(a.id) }, t("kb.admin.edit")))));
+    el("td", {}, a.version), el("td", {}, format.dateTime(a.updated_at)),
+    el("td", {}, el("button", { type: "button", class: "kb-edit button-quiet", "aria-label": `${t("kb.admin.edit")}: ${a.title}`,
+      onclick: () => edit(a.id) }, t("kb.admin.edit")))));
   listBox.querySelector("tbody").replaceChildren(...rows);
 }
 
@@ -63,8 +41,8 @@ function field(id, label, input) {
 function buildEditor() {
   const form = el("form", { class: "kb-form" },
     field("kb-slug", t("kb.admin.slug"), el("input", { required: true, maxlength: 80, pattern: "[a-z0-9][a-z0-9-]*" })),
-    field("kb-language", t("kb.admin.col_language"), el("select", {}, el("option", { value: "en" }, "en"),
-      el("option", { value: "zh-CN" }, "zh-CN"))),
+    field("kb-language", t("kb.admin.col_language"), el("select", {}, el("option", { value: "en" }, label("lang", "en")),
+      el("option", { value: "zh-CN" }, label("lang", "zh-CN")))),
     field("kb-title", t("kb.admin.field_title"), el("input", { required: true, maxlength: 200 })),
     field("kb-tags", t("kb.admin.tags"), el("input", {})),
     field("kb-skills", t("kb.admin.skills"), el("input", {})),
@@ -110,7 +88,7 @@ async function edit(id) {
     showEditor(article);
     const { versions } = await api(`/api/kb/articles/${id}/versions`);
     document.getElementById("kb-history").replaceChildren(...versions.map((v) => el("li", {},
-      `v${v.version} · ${t(`kb.admin.status_${v.status}`)} · ${v.title} · ${t("kb.admin.edited_by")} ${v.edited_by} · ${v.edited_at.slice(0, 16).replace("T", " ")} `,
+      `v${v.version} · ${t(`kb.admin.status_${v.status}`)} · ${v.title} · ${t("kb.admin.edited_by")} ${v.edited_by} · ${format.dateTime(v.edited_at)} `,
       el("button", { type: "button", class: "kb-restore", onclick: () => fill({ ...state.editing, ...v }) }, t("kb.admin.restore")))));
   } catch (error) { message.textContent = error.message; }
 }
@@ -151,29 +129,28 @@ async function preview() {
 
 async function loadStats() {
   const { articles } = await api("/api/kb/suggestions/stats");
-  statsBox.replaceChildren(el("h2", {}, t("kb.admin.open_rates")), el("table", {},
+  statsBox.replaceChildren(el("h2", {}, t("kb.admin.open_rates")), el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("kb.admin.open_rates") }, el("table", {},
     el("thead", {}, el("tr", {}, el("th", {}, t("kb.admin.col_title")), el("th", {}, t("kb.admin.suggested")),
       el("th", {}, t("kb.admin.opened")), el("th", {}, t("kb.admin.open_rate")))),
     el("tbody", {}, ...articles.map((a) => el("tr", {}, el("td", {}, `${a.title} (${a.language})`),
       el("td", {}, a.suggested), el("td", {}, a.opened),
-      el("td", {}, a.open_rate == null ? "—" : `${Math.round(a.open_rate * 100)}%`))))));
+      el("td", {}, a.open_rate == null ? "—" : `${Math.round(a.open_rate * 100)}%`)))))));
 }
 
 async function start() {
-  const me = await api("/api/me");
-  state.csrf = me.csrf_token;
   const filters = el("div", { class: "kb-filters" },
     field("kb-filter-language", t("kb.admin.filter_language"), el("select", { onchange: loadList },
-      el("option", { value: "" }, t("kb.admin.all")), el("option", { value: "en" }, "en"),
-      el("option", { value: "zh-CN" }, "zh-CN"))),
+      el("option", { value: "" }, t("kb.admin.all")), el("option", { value: "en" }, label("lang", "en")),
+      el("option", { value: "zh-CN" }, label("lang", "zh-CN")))),
     field("kb-filter-status", t("kb.admin.filter_status"), el("select", { onchange: loadList },
       el("option", { value: "" }, t("kb.admin.all")),
       el("option", { value: "draft" }, t("kb.admin.status_draft")),
       el("option", { value: "published" }, t("kb.admin.status_published")))),
     el("button", { type: "button", id: "kb-new", onclick: () => showEditor(null) }, t("kb.admin.new")));
-  listBox.replaceChildren(filters, el("table", { class: "kb-table" },
+  listBox.replaceChildren(filters, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("kb.title") }, el("table", { class: "kb-table" },
     el("thead", {}, el("tr", {}, ...["col_title", "col_language", "col_status", "col_version", "col_updated"]
-      .map((k) => el("th", {}, t(`kb.admin.${k}`))), el("th", {}))), el("tbody", {})));
+      .map((k) => el("th", { scope: "col" }, t(`kb.admin.${k}`))), el("th", { scope: "col" }, el("span", { class: "visually-hidden" }, t("kb.admin.edit"))))),
+    el("tbody", {}))));
   buildEditor();
   main.replaceChildren(message, listBox, editorBox, statsBox);
   await loadList();

@@ -4,23 +4,11 @@
 // so suggestions can be judged. Article HTML comes from the server's safe Markdown renderer;
 // everything else is set as text.
 
+import { el } from "./ui.js";
+
 const state = { callId: null, csrf: "", t: {}, lastList: null, ended: false };
 
 function t(key) { return state.t[key] || key; }
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value);
-  }
-  for (const child of children) {
-    if (child == null) continue;
-    node.append(typeof child === "string" ? document.createTextNode(child) : child);
-  }
-  return node;
-}
 
 async function api(path, body) {
   const options = body === undefined ? { credentials: "same-origin" } : {
@@ -117,6 +105,20 @@ async function search(root, query) {
   }
 }
 
+function clear(root) {
+  state.callId = null;
+  state.ended = false;
+  state.lastList = null;
+  root.classList.remove("kb-ended");
+  const p = parts(root);
+  p.article.hidden = true;
+  p.article.replaceChildren();
+  p.list.hidden = false;
+  p.heading.textContent = t("kb.panel.suggested");
+  p.reasons.textContent = "";
+  p.list.replaceChildren(el("li", { class: "kb-empty" }, t("kb.panel.none")));
+}
+
 function build(root) {
   const input = el("input", { type: "search", class: "kb-q", maxlength: "200",
     "aria-label": t("kb.panel.search"), placeholder: t("kb.panel.search") });
@@ -124,7 +126,7 @@ function build(root) {
     el("button", { type: "submit" }, t("kb.panel.search_button")));
   form.addEventListener("submit", (event) => { event.preventDefault(); search(root, input.value); });
   root.replaceChildren(
-    el("h2", {}, t("kb.panel.title")), form,
+    el("h2", { id: "kb-panel-title" }, t("kb.panel.title")), form,
     el("p", { class: "kb-status", role: "status" }),
     el("h3", { class: "kb-list-heading" }, t("kb.panel.suggested")),
     el("p", { class: "kb-reasons" }),
@@ -145,6 +147,8 @@ async function start() {
   }
   build(root);
   document.addEventListener("callcenter:pop", (event) => suggestFor(root, event.detail));
+  // the call is wrapped up: its suggestions leave with its pop
+  document.addEventListener("callcenter:pop-cleared", () => clear(root));
   document.addEventListener("callcenter:call-ended", (event) => {
     const ended = callRef(event.detail && event.detail.call_id);
     if (ended === null || String(ended) === String(state.callId)) {

@@ -2,37 +2,15 @@
 // audio (HTTP Range), the transcript coloured by sentiment and synced with playback, the
 // scorecard items with links to their evidence, and the reviewer's overrides.
 
-const T = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
-const t = (key) => T[key] || key;
+import { api as call, el, format, label, t } from "./ui.js";
+
 const root = document.getElementById("qa");
 const FLAGS = ["customer_ended_negative", "prohibited_word", "dead_air", "below_pass_mark", "no_speech"];
-const state = { csrf: "", filters: {} };
+const state = { filters: {} };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (value !== false && value != null) node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child != null) node.append(typeof child === "object" ? child : String(child));
-  return node;
+function api(path, body) {
+  return body === undefined ? call("GET", path) : call("POST", path, body);
 }
-
-async function api(path, body) {
-  const options = { credentials: "same-origin", headers: {} };
-  if (body !== undefined) {
-    options.method = "POST";
-    options.headers = { "Content-Type": "application/json", "X-CSRF-Token": state.csrf };
-    options.body = JSON.stringify(body);
-  }
-  const response = await fetch(path, options);
-  if (response.status === 401) { location.href = "/login"; throw new Error("logged out"); }
-  const data = await response.json();
-  if (!response.ok) throw new Error(data.message || t("qa.error"));
-  return data;
-}
-
 
 function isoOrEmpty(value) {
   return value ? new Date(value).toISOString() : "";
@@ -92,19 +70,21 @@ async function showList() {
     root.replaceChildren(form, el("p", { class: "qa-empty" }, t("qa.empty")));
     return;
   }
-  const rows = data.calls.map((call) => el("tr", { class: "qa-row", "data-call": call.call_id,
-    onclick: () => showCall(call.call_id) },
-    el("td", {}, new Date(call.arrived_at).toLocaleString()),
-    el("td", {}, call.agent_name || call.agent || "—"),
-    el("td", {}, call.skill || "—"),
-    el("td", {}, call.caller_number || "—"),
-    el("td", { class: "qa-score" }, call.final_score == null ? "—" : call.final_score.toFixed(1)),
-    el("td", {}, ...call.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`)))),
-    el("td", {}, call.reviewer || "")));
+  const open = (event, id) => { event.preventDefault(); showCall(id); };
+  const rows = data.calls.map((c) => el("tr", { class: "qa-row", "data-call": c.call_id,
+    onclick: (event) => { if (event.target.tagName !== "A") showCall(c.call_id); } },
+    el("td", {}, el("a", { href: `/qa?call=${encodeURIComponent(c.call_id)}`, class: "qa-open",
+      onclick: (event) => open(event, c.call_id) }, format.dateTime(c.arrived_at))),
+    el("td", {}, c.agent_name || c.agent || "—"),
+    el("td", {}, c.skill ? label("skill", c.skill) : "—"),
+    el("td", {}, c.caller_number || "—"),
+    el("td", { class: "qa-score num" }, c.final_score == null ? "—" : format.number(c.final_score, 1)),
+    el("td", {}, ...c.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`)))),
+    el("td", {}, c.reviewer || "")));
   const head = el("tr", {}, ...["time", "agent", "skill", "caller", "score", "flags", "reviewed"]
-    .map((c) => el("th", {}, t(`qa.col.${c}`))));
-  root.replaceChildren(form, el("table", { class: "qa-list", id: "qa-list" }, el("thead", {}, head),
-    el("tbody", {}, ...rows)));
+    .map((c) => el("th", { scope: "col" }, t(`qa.col.${c}`))));
+  root.replaceChildren(form, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("qa.title") }, el("table", { class: "qa-list", id: "qa-list" },
+    el("caption", { class: "visually-hidden" }, t("qa.title")), el("thead", {}, head), el("tbody", {}, ...rows))));
 }
 
 function sentimentClass(label) {
@@ -124,7 +104,8 @@ async function showCall(callId) {
   const audio = recording ? el("audio", { controls: true, preload: "metadata", src: recording.audio_url, id: "qa-audio" }) : null;
   const lines = call.utterances.map((u) => el("li", {
     class: `qa-utt speaker-${u.speaker} ${sentimentClass(u.sentiment)}`, "data-seq": u.seq,
-    "data-start": u.start, "data-end": u.end, onclick: () => seek(u.start) },
+    "data-start": u.start, "data-end": u.end, tabindex: "0", onclick: () => seek(u.start),
+    onkeydown: (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); seek(u.start); } } },
     el("span", { class: "qa-time" }, `${u.start.toFixed(1)}s`),
     el("span", { class: "qa-speaker" }, t(`qa.speaker.${u.speaker}`)),
     el("span", { class: "qa-text" }, u.text)));
@@ -143,6 +124,7 @@ async function showCall(callId) {
   root.replaceChildren(
     el("p", {}, el("a", { href: "#", id: "qa-back", onclick: (e) => { e.preventDefault(); showList(); } }, t("qa.back"))),
     el("h2", {}, `${t("qa.call")} ${call.call_id} · ${call.agent_name || call.agent || ""} · ${call.caller_number || ""}`),
+    el("p", { class: "muted" }, [call.arrived_at ? format.dateTime(call.arrived_at) : null, call.skill ? label("skill", call.skill) : null].filter(Boolean).join(" · ")),
     score, el("div", { class: "qa-flags" }, ...call.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`)))),
     el("section", { class: "qa-player" }, el("h3", {}, t("qa.audio")), audio || el("p", {}, t("qa.no_audio")), ...gaps),
     el("div", { class: "qa-columns" },
@@ -177,7 +159,8 @@ function itemView(call, item, override) {
           onclick: (event) => { event.preventDefault(); seek(Number(e.start || 0)); } }, e.note)
       : e.note,
     e.text ? el("q", {}, e.text) : null)));
-  const comment = el("input", { type: "text", name: "comment", placeholder: t("qa.override.comment"), maxlength: 2000 });
+  const comment = el("input", { type: "text", name: "comment", placeholder: t("qa.override.comment"),
+    "aria-label": `${t("qa.override.comment")}: ${item.label}`, maxlength: 2000 });
   const note = el("span", { class: "qa-saved" });
   const save = async (value) => {
     try {
@@ -204,11 +187,6 @@ function itemView(call, item, override) {
 }
 
 async function start() {
-  try {
-    state.csrf = (await api("/api/me")).csrf_token || "";
-  } catch (error) {
-    return;
-  }
   const wanted = new URLSearchParams(location.search).get("call");
   if (wanted) showCall(wanted); else showList();
 }

@@ -1,27 +1,13 @@
 // /reports: service KPIs (table + SVG charts drawn here, no library), CSV export, and the
 // Erlang C staffing calculator. Data from /api/kpis, /api/staffing, /api/staffing/history.
 
-const T = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
-const t = (key) => T[key] || key;
+import { TIME_ZONE, api as call, el, format as fmt, label as codeLabel, t } from "./ui.js";
+
 const SVG = "http://www.w3.org/2000/svg";
-const state = { csrf: "" };
 const COLUMNS = ["offered", "answered", "abandoned", "short_abandons", "service_level", "asa_s",
   "aht_s", "talk_s", "hold_s", "wrap_up_s", "fcr_rate", "csat_avg", "qa_avg", "tickets_opened",
   "tickets_closed", "tickets_missed_deadline"];
 const PERCENT = new Set(["service_level", "fcr_rate"]);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "class") node.className = value;
-    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else if (value !== false && value != null) node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) {
-    if (child != null) node.append(typeof child === "object" ? child : String(child));
-  }
-  return node;
-}
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
@@ -36,46 +22,75 @@ function format(key, value) {
   return Number.isInteger(value) ? String(value) : Number(value).toFixed(key.endsWith("_avg") ? 2 : 1);
 }
 
-async function api(path, body) {
-  const options = { credentials: "same-origin" };
-  if (body !== undefined) {
-    Object.assign(options, { method: "POST", body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": state.csrf } });
-  }
-  const response = await fetch(path, options);
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.message || `${response.status}`);
-  return data;
+function api(path, body) {
+  return body === undefined ? call("GET", path) : call("POST", path, body);
 }
 
-function isoDay(date) { return date.toISOString().slice(0, 10); }
+// a calendar day in the user's time zone, as the date input wants it
+function isoDay(date) {
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+// local midnight of a date input's value, as an instant
+function localMidnight(day) { return new Date(`${day}T00:00:00`).toISOString(); }
 
 function query() {
   const from = document.getElementById("r-from").value;
   const to = document.getElementById("r-to").value;
   const params = new URLSearchParams({
-    from: `${from}T00:00:00Z`, to: `${to}T00:00:00Z`,
+    from: localMidnight(from), to: localMidnight(to), tz: TIME_ZONE,
     group: document.getElementById("r-group").value,
     target_s: document.getElementById("r-target").value,
   });
   return params;
 }
 
+// a row's label as people read it: days and hours in the user's language, skills by name
+function rowLabel(group, row) {
+  const key = row.group ?? row.label;
+  if (key == null || key === "") return t("reports.none");
+  if (group === "day") {
+    const [y, m, d] = String(key).slice(0, 10).split("-").map(Number);
+    return fmt.day(new Date(y, m - 1, d));
+  }
+  if (group === "hour") return fmt.hour(new Date(String(key).slice(0, 19)));
+  if (group === "skill" || group === "queue") return codeLabel("skill", key);
+  return String(row.label ?? key);
+}
+
+// rows in time order (days, hours), else as the server sent them
+function ordered(group, rows) {
+  if (group !== "day" && group !== "hour") return rows;
+  return [...rows].sort((a, b) => String(a.group ?? a.label).localeCompare(String(b.group ?? b.label)));
+}
+
+// a "nice" axis: about `count` steps of 1, 2 or 5 × 10^n, never a fractional count
+export function niceTicks(max, count = 4, integer = true) {
+  if (!(max > 0)) return { top: integer ? count : 1, step: integer ? 1 : 0.25 };
+  let raw = max / count;
+  if (integer) raw = Math.max(1, raw);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw && (!integer || Number.isInteger(s)));
+  return { top: step * Math.ceil(max / step), step };
+}
+
 // grouped bars: one group of bars per row, one colour per series
 function barChart(title, rows, series, { max = null, percent = false, label = (name) => t(`reports.col.${name}`) } = {}) {
-  const width = 760, height = 240, left = 44, bottom = 56, top = 24;
-  const top_ = max ?? Math.max(1, ...rows.flatMap((r) => series.map((s) => r[s] || 0)));
+  const width = 760, height = 260, left = 48, bottom = 64, top = 28;
+  const highest = Math.max(0, ...rows.flatMap((r) => series.map((s) => r[s] || 0)));
+  const ticks = max != null ? { top: Math.max(max, highest), step: max / 4 } : niceTicks(highest);
+  const top_ = ticks.top;
   const plotW = width - left - 8, plotH = height - top - bottom;
   const groupW = plotW / Math.max(1, rows.length);
   const barW = Math.max(2, (groupW * 0.8) / series.length);
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "r-chart",
     "aria-label": title });
   chart.append(svg("title", {}, title));
-  for (let i = 0; i <= 4; i += 1) {
-    const y = top + plotH - (plotH * i) / 4;
+  for (let v = 0; v <= top_ + 1e-9; v += ticks.step) {
+    const y = top + plotH - (plotH * v) / top_;
     chart.append(svg("line", { x1: left, x2: width - 8, y1: y, y2: y, class: "r-grid" }));
-    const label = percent ? `${Math.round((top_ * i * 100) / 4)}%` : Math.round((top_ * i) / 4);
-    chart.append(svg("text", { x: left - 4, y: y + 4, class: "r-axis", "text-anchor": "end" }, label));
+    const text = percent ? fmt.percent(v, 0) : fmt.number(v);
+    chart.append(svg("text", { x: left - 4, y: y + 4, class: "r-axis", "text-anchor": "end" }, text));
   }
   rows.forEach((row, i) => {
     series.forEach((name, j) => {
@@ -93,19 +108,20 @@ function barChart(title, rows, series, { max = null, percent = false, label = (n
     }
   });
   series.forEach((name, j) => {
-    chart.append(svg("rect", { x: left + j * 130, y: 4, width: 10, height: 10, class: `r-bar r-s${j}` }));
-    chart.append(svg("text", { x: left + j * 130 + 14, y: 13, class: "r-legend" }, label(name)));
+    chart.append(svg("rect", { x: left + j * 150, y: 4, width: 10, height: 10, class: `r-bar r-s${j}` }));
+    chart.append(svg("text", { x: left + j * 150 + 14, y: 13, class: "r-legend" }, label(name)));
   });
   return el("figure", {}, el("figcaption", {}, title), chart);
 }
 
 function table(rows, total) {
-  const head = el("tr", {}, el("th", {}, t("reports.col.label")),
-    ...COLUMNS.map((c) => el("th", {}, t(`reports.col.${c}`))));
+  const head = el("tr", {}, el("th", { scope: "col" }, t("reports.col.label")),
+    ...COLUMNS.map((c) => el("th", { scope: "col", class: "num" }, t(`reports.col.${c}`))));
   const line = (row, cls) => el("tr", { class: cls }, el("th", { scope: "row" }, row.label),
     ...COLUMNS.map((c) => el("td", { "data-col": c }, format(c, row[c]))));
-  return el("table", { class: "r-table" }, el("thead", {}, head),
-    el("tbody", {}, ...rows.map((r) => line(r, "")), line(total, "r-total")));
+  return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("reports.table") },
+    el("table", { class: "r-table" }, el("thead", {}, head),
+      el("tbody", {}, ...rows.map((r) => line(r, "")), line({ ...total, label: t("reports.group.total") }, "r-total"))));
 }
 
 async function loadReport() {
@@ -114,14 +130,16 @@ async function loadReport() {
   document.getElementById("r-csv").setAttribute("href", `/api/kpis.csv?${params}`);
   try {
     const report = await api(`/api/kpis?${params}`);
-    const rows = report.rows;
+    const group = report.group || params.get("group");
+    const rows = ordered(group, report.rows).map((r) => ({ ...r, label: rowLabel(group, r) }));
     if (!rows.length || report.total.offered === 0 && report.total.tickets_opened === 0) {
       out.replaceChildren(el("p", {}, t("reports.empty")));
     } else {
       out.replaceChildren(
         el("p", { class: "r-overdue" }, `${t("reports.overdue_now")}: ${report.tickets_overdue_now}`),
-        barChart(t("reports.chart_volume"), rows, ["offered", "answered", "abandoned"]),
-        barChart(t("reports.chart_sl"), rows, ["service_level"], { max: 1, percent: true }),
+        el("div", { class: "r-charts" },
+          barChart(t("reports.chart_volume"), rows, ["offered", "answered", "abandoned"]),
+          barChart(t("reports.chart_sl"), rows, ["service_level"], { max: 1, percent: true })),
         table(rows, report.total));
     }
     out.dataset.ready = "true";
@@ -152,13 +170,13 @@ async function computeStaffing() {
     out.replaceChildren(
       el("p", {}, `${t("reports.staffing.peak")}: ${result.peak_agents}`),
       barChart(t("reports.staffing.agents"), rows, ["agents"], { label: () => t("reports.staffing.agents") }),
-      el("table", { class: "r-table" }, el("thead", {}, el("tr", {},
+      el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("reports.staffing") }, el("table", { class: "r-table" }, el("thead", {}, el("tr", {},
         ...["start", "calls", "agents", "scheduled", "occupancy"].map((k) => el("th", {}, t(`reports.staffing.${k}`))),
         el("th", {}, t("reports.col.service_level")), el("th", {}, t("reports.col.asa_s")))),
       el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, r.label), el("td", {}, r.calls),
         el("td", { "data-col": "agents" }, r.agents), el("td", {}, r.scheduled_agents ?? "—"),
         el("td", {}, `${(r.occupancy * 100).toFixed(1)}%`),
-        el("td", {}, `${(r.service_level * 100).toFixed(1)}%`), el("td", {}, r.asa_s.toFixed(1)))))));
+        el("td", {}, `${(r.service_level * 100).toFixed(1)}%`), el("td", {}, r.asa_s.toFixed(1))))))));
     out.dataset.ready = "true";
   } catch (error) {
     out.replaceChildren(el("p", { class: "r-error" }, error.message));
@@ -185,8 +203,6 @@ function input(id, label, attrs) {
 
 async function start() {
   const main = document.getElementById("reports");
-  const me = await api("/api/me");
-  state.csrf = me.csrf_token;
   const today = new Date();
   const weekAgo = new Date(today.getTime() - 7 * 86400000);
   const tomorrow = new Date(today.getTime() + 86400000);

@@ -1,0 +1,175 @@
+// The browser module every page shares: strings, DOM building, the API client, formatting in
+// the user's language and time zone, human labels for internal codes, screen-reader
+// announcements, and the header's language switch and log-out.
+
+const STRINGS = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
+export const LANG = document.documentElement.lang || "en";
+// dates and times: the user's language, the browser's (the user's) time zone
+export const LOCALE = LANG === "zh-CN" ? "zh-CN" : "en-GB";
+export const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+/** The string for `key`, with `{name}` placeholders filled from `vars`. */
+export function t(key, vars) {
+  let text = STRINGS[key];
+  if (text == null) text = key;
+  if (vars) for (const [name, value] of Object.entries(vars)) text = text.replaceAll(`{${name}}`, String(value));
+  return text;
+}
+
+export function has(key) { return key in STRINGS; }
+
+/** Build an element: `attrs` (class, on<event>, boolean and string attributes), then children
+ * (strings, numbers, nodes or arrays of them; null, undefined and false are left out). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === false || value == null) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children) {
+    if (child == null || child === false) continue;
+    if (Array.isArray(child)) append(node, child);
+    else node.append(typeof child === "object" ? child : String(child));
+  }
+}
+
+/** Replace the children of `node` (same rules as `el`). */
+export function fill(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+export function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") || "";
+}
+
+/** Call the API; JSON in and out. A 401 goes to the log-in page; other errors throw with the
+ * server's message. */
+export async function api(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  if (method !== "GET") options.headers["X-CSRF-Token"] = csrfToken();
+  const response = await fetch(path, options);
+  if (response.status === 401) { location.href = "/login"; throw new Error(t("ui.logged_out")); }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.message || t("ui.error.failed.title"));
+  return data;
+}
+
+// --- formatting ------------------------------------------------------------------------------
+
+const formats = {
+  dateTime: new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeStyle: "short", timeZone: TIME_ZONE }),
+  date: new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeZone: TIME_ZONE }),
+  day: new Intl.DateTimeFormat(LOCALE, { weekday: "short", month: "short", day: "numeric", timeZone: TIME_ZONE }),
+  hour: new Intl.DateTimeFormat(LOCALE, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: TIME_ZONE }),
+  time: new Intl.DateTimeFormat(LOCALE, { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: TIME_ZONE }),
+};
+
+function toDate(value) {
+  if (value == null || value === "") return null;
+  const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export const format = {
+  dateTime: (v) => { const d = toDate(v); return d ? formats.dateTime.format(d) : "—"; },
+  date: (v) => { const d = toDate(v); return d ? formats.date.format(d) : "—"; },
+  day: (v) => { const d = toDate(v); return d ? formats.day.format(d) : "—"; },
+  hour: (v) => { const d = toDate(v); return d ? formats.hour.format(d) : "—"; },
+  time: (v) => { const d = toDate(v); return d ? formats.time.format(d) : "—"; },
+  /** 75 → "1:15"; 3725 → "1:02:05" */
+  clock(seconds) {
+    if (seconds == null || Number.isNaN(seconds)) return "—";
+    const s = Math.max(0, Math.round(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
+  },
+  /** 42 → "42 s", 75 → "1:15" */
+  wait(seconds) {
+    if (seconds == null) return "—";
+    return seconds < 60 ? t("ui.seconds", { n: Math.round(seconds) }) : format.clock(seconds);
+  },
+  percent(value, digits = 1) {
+    if (value == null) return "—";
+    return new Intl.NumberFormat(LOCALE, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  },
+  number(value, digits = 0) {
+    if (value == null) return "—";
+    return new Intl.NumberFormat(LOCALE, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  },
+  money(cents, currency) {
+    if (cents == null) return "—";
+    try {
+      return new Intl.NumberFormat(LOCALE, { style: "currency", currency: currency || "CNY" }).format(cents / 100);
+    } catch (error) { return `${(cents / 100).toFixed(2)} ${currency || ""}`; }
+  },
+  /** "in 3 days" / "2 hours ago" */
+  relative(value) {
+    const d = toDate(value);
+    if (!d) return "—";
+    const diff = (d.getTime() - Date.now()) / 1000;
+    const rtf = new Intl.RelativeTimeFormat(LOCALE, { numeric: "auto" });
+    const units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (const [unit, size] of units) if (Math.abs(diff) >= size) return rtf.format(Math.round(diff / size), unit);
+    return rtf.format(Math.round(diff), "second");
+  },
+};
+
+// --- labels for codes ------------------------------------------------------------------------
+
+/** A code as people read it: `label("ivr", "main_menu")` → "Main menu" (from the catalogue
+ * `code.ivr.main_menu`, else the code made readable). */
+export function label(kind, code) {
+  if (code == null || code === "") return "—";
+  const key = `code.${kind}.${code}`;
+  if (key in STRINGS) return STRINGS[key];
+  const words = String(code).replace(/[_-]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// --- announcements ---------------------------------------------------------------------------
+
+/** Say `text` to screen readers (polite), or at once when `urgent`. */
+export function announce(text, urgent = false) {
+  const box = document.getElementById(urgent ? "alerter" : "announcer");
+  if (!box) return;
+  box.textContent = "";
+  setTimeout(() => { box.textContent = text; }, 50);
+}
+
+// --- the header ------------------------------------------------------------------------------
+
+function header() {
+  const select = document.getElementById("language-switch");
+  if (select && !select.dataset.bound) {
+    select.dataset.bound = "true";
+    select.addEventListener("change", async () => {
+      try {
+        await api("POST", "/api/me/language", { language: select.value });
+        location.reload();
+      } catch (error) { announce(error.message, true); }
+    });
+  }
+  const logout = document.getElementById("logout");
+  if (logout && !logout.dataset.bound) {
+    logout.dataset.bound = "true";
+    logout.addEventListener("click", async () => {
+      try { await api("POST", "/logout", {}); } catch (error) { /* the session is gone anyway */ }
+      location.href = "/login";
+    });
+  }
+}
+
+header();
