@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import structlog
 from aiohttp import web
 
@@ -276,12 +277,26 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
                     offers, ivr, runner, port, clock, console=console)
 
+    async def resync_once() -> bool:
+        try:
+            await server.resync()
+            return True
+        except (AmiError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("ami_resync_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
+
+    async def resync_until_done() -> None:
+        """A failed reconcile (the database away, an action refused) is tried again while the
+        link is up: /healthz stays 503 until it succeeds."""
+        while ami.connected and not server.reconciled:
+            await asyncio.sleep(1.0)
+            if ami.connected and not server.reconciled and await resync_once():
+                return
+
     async def on_link(state: str) -> None:
         if state == "up":
-            try:
-                await server.resync()
-            except AmiError as exc:
-                log.warning("ami_resync_failed", error=str(exc))
+            if not await resync_once():
+                _spawn(server, "resync-retry", resync_until_done())
         else:
             server.reconciled = False
 
