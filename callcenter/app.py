@@ -53,7 +53,6 @@ from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.offers import OfferAdapter
 from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
-from callcenter.store.errors import StoreError
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
 from callcenter.store.roles import restricted_database
@@ -82,9 +81,6 @@ KNOWLEDGE_AND_REPORTS = (api_kb.register, kb_page.register, api_kpis.register, r
                          api_qa.register, qa_page.register, wallboard.register, api_tickets.register)
 
 log = structlog.get_logger("callcenter.app")
-# what a reconcile after (re)connecting may meet: the link or the database breaking during it
-RESYNC_ERRORS = (AmiError, StoreError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError,
-                 TimeoutError)
 
 
 @dataclass
@@ -322,32 +318,26 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
                     offers, ivr, runner, port, clock, watchdog, console=console)
 
-    async def reconcile() -> bool:
+    async def resync_once() -> bool:
         try:
             await server.resync()
-        except RESYNC_ERRORS as exc:
-            log.warning("ami_resync_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            return True
+        except (AmiError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("ami_resync_failed", error=f"{type(exc).__name__}: {exc}")
             return False
-        return True
 
-    async def reconcile_until_done() -> None:
-        """Retry a reconcile that failed (the database or the link broke during it) while the
-        link stays up: until it succeeds /healthz says the calls are not reconciled."""
-        delay = 0.5
+    async def resync_until_done() -> None:
+        """A failed reconcile (the database away, an action refused) is tried again while the
+        link is up: /healthz stays 503 until it succeeds."""
         while ami.connected and not server.reconciled:
-            await asyncio.sleep(delay)
-            if ami.connected and not server.reconciling and await reconcile():
+            await asyncio.sleep(1.0)
+            if ami.connected and not server.reconciled and await resync_once():
                 return
-            delay = min(delay * 2, 10.0)
-
-    retries: set[asyncio.Task[None]] = set()
 
     async def on_link(state: str) -> None:
         if state == "up":
-            if not await reconcile():
-                task = asyncio.create_task(reconcile_until_done(), name="reconcile-retry")
-                retries.add(task)
-                task.add_done_callback(retries.discard)
+            if not await resync_once():
+                _spawn(server, "resync-retry", resync_until_done, restart=False)
         else:
             server.reconciled = False
 
@@ -366,8 +356,6 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     try:
         yield server
     finally:
-        for task in list(retries):
-            task.cancel()
         await ivr.close()
         await console.close()
         await offers.close()

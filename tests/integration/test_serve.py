@@ -40,11 +40,22 @@ async def get(port: int, path: str) -> tuple[int, str]:
         return response.status, await response.text()
 
 
+async def ready(port: int, timeout: float = 10.0) -> tuple[int, str]:
+    """/healthz once the server says it is ready (the link logged in, the IVR heartbeat told to
+    the dialplan, the calls reconciled): that takes a moment after the link comes up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = await get(port, "/healthz")
+        if status == 200 or time.monotonic() > deadline:
+            return status, body
+        await asyncio.sleep(0.05)
+
+
 async def test_given_ami_and_database_up_then_healthz_200_and_metrics_count_events(
         db_url: str, tmp_path: Path) -> None:
     async with FakeAmi() as ami, build_server(settings_for(ami.port, db_url, tmp_path)) as server:
         await server.ami.wait_connected(5)
-        status, body = await get(server.http_port, "/healthz")
+        status, body = await ready(server.http_port)
         assert status == 200 and '"ok": true' in body.replace('"ok":true', '"ok": true')
         ami.push(frame("Event: Newchannel", "Channel: PJSIP/pstn-00000001", "ChannelStateDesc: Ring",
                        "CallerIDNum: 13800000001", "CallerIDName: Alice", "Context: inbound",
@@ -76,7 +87,7 @@ async def test_given_ami_link_down_then_healthz_503_names_it_and_server_reconnec
         ami.silent.discard("Login")
         ami.drop()  # the half-logged-in retry
         await wait_for(lambda: server.ami.connected, timeout=10)
-        status, _ = await get(server.http_port, "/healthz")
+        status, _ = await ready(server.http_port)
         assert status == 200
 
 
@@ -96,7 +107,7 @@ async def test_given_database_outage_then_healthz_503_and_events_written_after(
         assert server.recorder.statistics()["pending"] >= 1
         proxy.restore()
         await wait_for(lambda: server.recorder.statistics()["pending"] == 0, timeout=10)
-        status, _ = await get(server.http_port, "/healthz")
+        status, _ = await ready(server.http_port)
         assert status == 200
     conn = await asyncpg.connect(db_url)
     try:
