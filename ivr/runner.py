@@ -609,20 +609,15 @@ class IvrRunner:
         # "routed" goes out before the router may offer the call: an offer answered at once
         # bridges the caller out of AsyncAGI, and a SET VARIABLE queued behind that is never
         # run (real Asterisk), so the caller would come back from the agent to [ivr-fallback]
-        # and be routed a second time. Its AGI action is on the link before the router's
-        # Originate can be (the router needs the enqueue first), so the two run side by side.
-        routed = asyncio.ensure_future(self._set_state(session, "routed"))
-        for _ in range(3):  # two task hops (runner, AMI client) until it is written to the link
-            await asyncio.sleep(0)
+        # and be routed a second time.
+        await self._set_state(session, "routed")
         try:
             await asyncio.wait_for(self._router.enqueue(call_id, session.start.channel,
                                                         effect.requirements, effect.context),
                                    self.settings.sink_timeout_s)
         except Exception:
-            await routed
             await self._set_state(session, "active")
             raise
-        await routed
         await self._record(session, [PathEntry(self._now(), node, "queued",
                                                effect.requirements.to_json())])
         max_wait = effect.max_wait_s
