@@ -73,7 +73,7 @@ from callcenter.web.app import Health, make_app
 from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
 from ivr.runner import CallStart, IvrRunner
-from ivr.sinks import AmiChannelVariables, AmiRedirector
+from ivr.sinks import AmiRedirector
 from ivr.validate import Checks
 
 # web features that need nothing but the database
@@ -242,8 +242,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                              on_queued=lambda key: recorder.mark_changed({key}))
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     orders, CallbackTickets(pool),
-                    redirector=AmiRedirector(ami), variables=AmiChannelVariables(ami),
-                    answered=answered,
+                    redirector=AmiRedirector(ami), answered=answered,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     calls = CallStore(pool, metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,

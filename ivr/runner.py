@@ -66,7 +66,7 @@ from ivr.errors import UnknownFlow
 from ivr.interpreter import InterpreterConfig, IvrState, ReturnToDialplan, Step
 from ivr.lookup import customer_values, order_context_values
 from ivr.model import Flow, Scalar
-from ivr.sinks import AgiLink, CallbackSink, ChannelVariables, IvrRecorder, Redirector, RouteSink
+from ivr.sinks import AgiLink, CallbackSink, IvrRecorder, Redirector, RouteSink
 from ivr.sounds import PROJECT_SOUNDS, PromptResolver, SoundIndex
 
 log = structlog.get_logger("ivr.runner")
@@ -181,7 +181,6 @@ class IvrRunner:
         orders: order-context provider for ``lookup`` nodes.
         callbacks: callback ticket writer.
         redirector: AMI Redirect for ``transfer`` to an extension (optional).
-        variables: AMI Setvar for the ``CC_IVR`` state (optional; AGI SET VARIABLE without).
         settings: dialplan names and limits.
         resolver: per-language prompt names (default: the project's sound folder).
         clock: timezone-aware now (injectable: business hours in tests).
@@ -191,7 +190,6 @@ class IvrRunner:
     def __init__(self, link: AgiLink, flows: FlowSource, recorder: IvrRecorder, router: RouteSink,
                  orders: OrderContextProvider, callbacks: CallbackSink, *,
                  redirector: Redirector | None = None, settings: RunnerSettings | None = None,
-                 variables: ChannelVariables | None = None,
                  resolver: PromptResolver | None = None, clock: Callable[[], datetime] = _utcnow,
                  answered: Callable[[str], bool] | None = None) -> None:
         self._link = link
@@ -201,7 +199,6 @@ class IvrRunner:
         self._orders = orders
         self._callbacks = callbacks
         self._redirector = redirector
-        self._variables = variables
         self.settings = settings or RunnerSettings()
         resolver = resolver or PromptResolver(SoundIndex.scan([PROJECT_SOUNDS]))
         self._config = InterpreterConfig(resolver=resolver, fallback_skill=self.settings.fallback_skill,
@@ -544,18 +541,7 @@ class IvrRunner:
         return result
 
     async def _set_state(self, session: _Session, value: str) -> None:
-        """Tell the dialplan where the IVR stands; a refused SET VARIABLE must not stop the call.
-        With AMI ``Setvar`` (``variables``) the value is on the channel when the call returns,
-        without waiting for AsyncAGI to pick a command up; else AGI ``SET VARIABLE``."""
-        if self._variables is not None:
-            try:
-                await asyncio.wait_for(self._variables.set_variable(
-                    session.start.channel, self.settings.state_variable, value),
-                    self.settings.command_timeout_s)
-                return
-            except Exception as exc:
-                log.warning("ivr_state_setvar_failed", value=value,
-                            error=f"{type(exc).__name__}: {exc}"[:200])
+        """Tell the dialplan where the IVR stands; a refused SET VARIABLE must not stop the call."""
         try:
             self._check(await self._agi(session, cmd.set_variable(self.settings.state_variable, value)))
         except _AgiError as exc:
@@ -650,18 +636,16 @@ class IvrRunner:
 
     async def _route(self, session: _Session, effect: Route, node: str) -> Event:
         call_id = session.start.linkedid
-        # "routed" is on the channel before the router may offer the call: an offer answered
-        # at once bridges the caller out of AsyncAGI, and a SET VARIABLE queued behind that is
-        # never run (real Asterisk), so the caller would come back from the agent into
-        # [ivr-fallback] and be routed a second time.
+        # "routed" goes out before the router may offer the call: an offer answered at once
+        # bridges the caller out of AsyncAGI, and a SET VARIABLE queued behind that is never
+        # run (real Asterisk), so the caller would come back from the agent to [ivr-fallback]
+        # and be routed a second time.
         await self._set_state(session, "routed")
         try:
             await asyncio.wait_for(self._router.enqueue(call_id, session.start.channel,
                                                         effect.requirements, effect.context),
                                    self.settings.sink_timeout_s)
         except Exception:
-            await self._set_state(session, "active")
-            raise
             await self._set_state(session, "active")
             raise
         await self._record(session, [PathEntry(self._now(), node, "queued",

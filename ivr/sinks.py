@@ -6,7 +6,6 @@
 - :class:`RouteSink`: skill-based routing takes the call from there.
 - :class:`CallbackSink`: ``callcenter.orders.tickets.CallbackTickets`` satisfies it.
 - :class:`Redirector`: AMI ``Redirect`` for transfers to an extension (:class:`AmiRedirector`).
-- :class:`ChannelVariables`: AMI ``Setvar`` on a channel (:class:`AmiChannelVariables`).
 - Order lookups go through ``callcenter.orders.provider.OrderContextProvider``.
 
 Any of them may raise; the runner logs it and sends the call to its fallback instead.
@@ -70,12 +69,6 @@ class Redirector(Protocol):
         ...
 
 
-class ChannelVariables(Protocol):
-    async def set_variable(self, channel: str, name: str, value: str) -> None:
-        """Set a channel variable at once (not through the channel's AGI queue)."""
-        ...
-
-
 class _Sender(Protocol):
     async def send(self, action: messages.Action, timeout: float | None = None) -> AmiResponse: ...
 
@@ -88,14 +81,3 @@ class AmiRedirector:
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int) -> None:
         await self._ami.send(messages.redirect(channel, context, exten, priority))
-
-
-class AmiChannelVariables:
-    """:class:`ChannelVariables` over an AMI client: ``Setvar`` with a channel."""
-
-    def __init__(self, ami: _Sender) -> None:
-        self._ami = ami
-
-    async def set_variable(self, channel: str, name: str, value: str) -> None:
-        await self._ami.send(messages.Action("Setvar", (("Channel", channel), ("Variable", name),
-                                                         ("Value", value))))

@@ -483,28 +483,3 @@ async def test_given_router_refuses_the_call_then_state_goes_back_to_active() ->
     commands = line.agi.commands
     routed = commands.index("SET VARIABLE CC_IVR routed")
     assert "SET VARIABLE CC_IVR active" in commands[routed + 1:]
-
-
-async def test_given_ami_setvar_then_state_is_set_on_the_channel_before_the_router_has_the_call() -> None:
-    """With AMI Setvar the state does not wait in the channel's AGI queue."""
-    line = Line()
-    order: list[str] = []
-
-    class Variables:
-        async def set_variable(self, channel: str, name: str, value: str) -> None:
-            order.append(f"{channel} {name}={value}")
-
-    line.runner._variables = Variables()
-    enqueue = line.router.enqueue
-
-    async def recording_enqueue(call_id: str, channel: str, requirements: RouteRequirements,
-                                context: Mapping[str, Scalar]) -> None:
-        order.append("enqueue")
-        await enqueue(call_id, channel, requirements, context)
-
-    line.router.enqueue = recording_enqueue  # type: ignore[method-assign]
-    line.agi.keys = [key("1"), key("0")]
-    line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
-    assert order.index(f"{CHANNEL} CC_IVR=routed") < order.index("enqueue")
-    assert "SET VARIABLE CC_IVR routed" not in line.agi.commands

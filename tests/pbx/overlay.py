@@ -85,6 +85,8 @@ def pjsip_conf(text: str, spec: OverlaySpec) -> str:
     text = _replace(text, "match=sip.carrier.example", f"match={CARRIER_ADDRESS}", "carrier match")
     text = _replace(text, "from_domain=sip.carrier.example", f"from_domain={CARRIER_ADDRESS}",
                     "carrier from_domain")
+    text = _replace(text, "username=CHANGE-ME-account", "username=test-carrier", "carrier account")
+    text = _replace(text, "password=CHANGE-ME-password", "password=test-carrier-secret", "carrier password")
     text = _sub(text, r"^\[carrier-registration\]\n(?:[^\[\n][^\n]*\n?)*", "", "carrier registration")
     return text
 

@@ -2,15 +2,16 @@
 AMI recorder between it and the server, ``callcenter serve`` with its ASR and QA workers on a
 fresh database, the test's own AMI link, and the SIP phones the tests start.
 
-Ports (no other suite uses them, so the suites can run side by side): AMI 15038, SIP 15060,
-Asterisk RTP 21000-21999, agents' phones SIP 16000+ / RTP 22000+, callers' phones on 127.0.0.2
-SIP 17000+ / RTP 26000+; HTTP and the AMI recorder on free ephemeral ports.
+Ports: one slot of :mod:`tests.pbx.slots` per rig (no other suite uses them, and several runs
+of this suite on one machine take different slots); HTTP and the AMI recorder on free
+ephemeral ports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import os
 import sys
@@ -35,6 +36,7 @@ from tests.pbx.overlay import OverlaySpec
 from tests.pbx.pbx import Pbx
 from tests.pbx.phones import Phone, agent_group, agent_phone, caller_phone
 from tests.pbx.server import Deployment, Web, sentiment_model
+from tests.pbx.slots import Ports, release, take_slot
 
 PASSWORD = "pbx-test-pw"
 LAB_RECORDINGS = REPO.parent / "shared" / "asterisk-lab" / "recordings"
@@ -62,11 +64,14 @@ class Rig:
     deployment: Deployment
     db_url: str
     agents: dict[str, Agent]
+    ports: Ports
     phones: list[Phone] = field(default_factory=list)
-    _sip_ports: Iterator[int] = field(default_factory=lambda: itertools.count(16000))
-    _rtp_ports: Iterator[int] = field(default_factory=lambda: itertools.count(22000, 40))
-    _caller_sip: Iterator[int] = field(default_factory=lambda: itertools.count(17000))
-    _caller_rtp: Iterator[int] = field(default_factory=lambda: itertools.count(26000, 40))
+
+    def __post_init__(self) -> None:
+        self._sip_ports = itertools.count(self.ports.agent_sip)
+        self._rtp_ports = itertools.count(self.ports.agent_rtp, 8)
+        self._caller_sip = itertools.count(self.ports.caller_sip)
+        self._caller_rtp = itertools.count(self.ports.caller_rtp, 8)
 
     # --- phones -------------------------------------------------------------------------------
     def agent_phone(self, login: str, mode: str = "answer", **kwargs: Any) -> Phone:
@@ -238,7 +243,10 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 ) -> Iterator[Rig]:
     """Start everything (the ASR and QA workers with ``workers``); stop everything on the way
     out, whatever happened."""
-    spec = spec or OverlaySpec(agents=tuple(a.extension for a in agents))
+    ports = take_slot()
+    spec = dataclasses.replace(spec or OverlaySpec(), agents=tuple(a.extension for a in agents),
+                               ami_port=ports.ami, sip_port=ports.sip, rtp_start=ports.rtp[0],
+                               rtp_end=ports.rtp[1])
     pbx = Pbx(bundle, work / "pbx", spec)
     recorder = AmiRecorder(spec.ami_port)
     deployment: Deployment | None = None
@@ -251,7 +259,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                                 ami_port=recorder.port, ami_secret=spec.ami_secret,
                                 monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work),
                                 survey=survey)
-        rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents})
+        rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents}, ports)
         started = time.time()
         deployment.server.start()
 
@@ -277,6 +285,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
             deployment.stop()
         recorder.stop()
         pbx.stop()
+        release(ports)
 
 
 # --- audio checks ----------------------------------------------------------------------------

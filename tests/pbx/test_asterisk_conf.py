@@ -10,12 +10,13 @@ from pathlib import Path
 from tests.pbx.bundle import Bundle
 from tests.pbx.overlay import OverlaySpec, write_overlay
 from tests.pbx.pbx import CONF, Pbx
+from tests.pbx.slots import release, take_slot
 
 # What a deployer edits; every other line of asterisk-conf/ must reach Asterisk unchanged.
 DEPLOYER_LINES = re.compile(
     r"^(port = |secret = |bind=|password=|contact=sip:|match=|from_domain=|rtpstart=|rtpend=|"
-    r"\[10\d\d\]|auth=10|aors=10|username=10|\[carrier-registration\]|transport=transport-udp|"
-    r"outbound_auth=carrier-auth|server_uri=|client_uri=|retry_interval=)")
+    r"\[10\d\d\]|auth=10|aors=10|username=|\[carrier-registration\]|transport=transport-udp|"
+    r"outbound_auth=carrier-auth|server_uri=|client_uri=|retry_interval=|type=registration)")
 # Asterisk modules that read the files asterisk-conf/ ships
 PROJECT_MODULES = ("pbx_config", "res_pjsip", "chan_pjsip", "manager", "app_voicemail",
                    "res_musiconhold", "rtp_engine", "res_rtp_asterisk", "app_mixmonitor")
@@ -41,7 +42,9 @@ def test_overlay_changes_only_secrets_addresses_ports_and_agent_sections(tmp_pat
 
 
 def test_real_asterisk_loads_asterisk_conf_without_warnings(bundle: Bundle, tmp_path: Path) -> None:
-    pbx = Pbx(bundle, tmp_path, OverlaySpec())
+    ports = take_slot()
+    pbx = Pbx(bundle, tmp_path, OverlaySpec(ami_port=ports.ami, sip_port=ports.sip,
+                                            rtp_start=ports.rtp[0], rtp_end=ports.rtp[1]))
     try:
         pbx.start()
         assert "AGI(agi:async)" in pbx.cli("dialplan show inbound")
@@ -53,6 +56,7 @@ def test_real_asterisk_loads_asterisk_conf_without_warnings(bundle: Bundle, tmp_
         assert "callcenter" in pbx.cli("manager show users")
     finally:
         pbx.stop()
+        release(ports)
     complaints = [line for line in pbx.log.read_text(errors="replace").splitlines()
                   if ("WARNING" in line or "ERROR" in line)
                   and any(f" {module}.c:" in line for module in PROJECT_MODULES)]

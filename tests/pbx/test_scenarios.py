@@ -179,13 +179,18 @@ async def test_phone_dying_mid_shift_stops_getting_offers(rig: Rig) -> None:
         await offline_after(rig, "dana", "eli")
 
 
-async def test_post_call_survey_after_the_agent_hangs_up(rig: Rig) -> None:
+async def _survey_after_agent(rig: Rig, number: str, answer_after_s: float | None) -> None:
     ami = await rig.ami()
     try:
-        sue = rig.agent_phone("sue", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav", talk_s=4)
+        sue = rig.agent_phone("sue", mode="ring" if answer_after_s else "answer",
+                              play=LAB_RECORDINGS / "agent-greet.wav", talk_s=4)
         await rig.wait_registered("1019")
         await rig.ready("sue")
-        call = await Call(rig, ami, "+8613911150001").dial("general")
+        call = await Call(rig, ami, number).dial("general")
+        if answer_after_s:
+            await sue.wait_state("EARLY", 30)
+            await asyncio.sleep(answer_after_s)
+            sue.answer()
         await sue.wait_state("DISCONNECTED", 30)
         await press_at(ami, call.phone, call.channel, "survey-question", "4", call.since)
         await call.phone.wait_state("DISCONNECTED", 20)  # the survey thanks and hangs up
@@ -197,6 +202,17 @@ async def test_post_call_survey_after_the_agent_hangs_up(rig: Rig) -> None:
     finally:
         await ami.close()
         await offline_after(rig, "sue")
+
+
+async def test_post_call_survey_after_the_agent_hangs_up(rig: Rig) -> None:
+    await _survey_after_agent(rig, "+8613911150001", answer_after_s=1.5)
+
+
+async def test_post_call_survey_when_the_agent_answered_at_once(rig: Rig) -> None:
+    """An agent's phone that answers the instant it rings bridges the caller out of AsyncAGI
+    before the IVR's hold-music command has run; that command must not be left queued on the
+    channel, or it runs when the survey starts and the caller hears hold music, not the survey."""
+    await _survey_after_agent(rig, "+8613911150002", answer_after_s=None)
 
 
 async def test_payment_pause_leaves_silence_in_the_recording(rig: Rig) -> None:
