@@ -8,8 +8,9 @@ beyond any column's range. :func:`sanitize_frame` makes every event safe for eve
 
 - control characters (C0 except tab, DEL, C1) become a space; keys lose them entirely;
 - the URL-encoded headers (``Env`` of ``AsyncAGIStart``, ``Result`` of ``AsyncAGIExec``) are
-  decoded, cleaned the same way (``Env`` keeps its line feeds: they separate its lines) and
-  encoded again, so ``%00`` cannot slip through;
+  decoded, cleaned the same way (keeping line feeds: they separate ``Env``'s lines and end every
+  AGI ``Result``) and, only when something was removed, encoded again, so ``%00`` cannot slip
+  through;
 - a value longer than ``max_value_chars`` is cut (``…`` marks the cut);
 - the numeric headers the product reads (``Cause``, ``ChannelState``, ``Priority``…) hold ASCII
   digits in their range or nothing: ``Cause: 99999999999`` and ``Cause: ٤`` both become ``""``.
@@ -96,7 +97,7 @@ def sanitize_frame(frame: Frame, max_value_chars: int = MAX_VALUE_CHARS) -> Sani
         new = value
         if key in URL_ENCODED and "%" in value:
             decoded = unquote(value)
-            cleaned = clean_text(decoded, keep_newlines=key == "Env", limit=10**9)
+            cleaned = clean_text(decoded, keep_newlines=True, limit=10**9)
             if cleaned != decoded:
                 control.append(key)
                 new = quote(cleaned, safe="")

@@ -90,3 +90,10 @@ def test_any_header_values_come_out_storable_and_safe(headers: dict[str, str]) -
             assert not any(ord(c) < 32 and c != "\t" for c in text), (key, value)
         assert len(value) <= MAX_VALUE_CHARS
     assert "\x00" not in frame.raw  # type: ignore[union-attr]
+
+
+def test_clean_url_encoded_values_are_left_exactly_as_asterisk_sent_them() -> None:
+    for key, value in (("Result", "200%20result%3D0%0A"), ("Result", "200%20result%3D49%20endpos%3D0%0A"),
+                       ("Env", "agi_request%3A%20async%0Aagi_channel%3A%20PJSIP%2Fa-1%0A%0A")):
+        ev = event("Event: AsyncAGIExec", f"{key}: {value}", "Uniqueid: 1.1")
+        assert ev.get(key) == value
