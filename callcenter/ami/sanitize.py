@@ -8,8 +8,9 @@ beyond any column's range. :func:`sanitize_frame` makes every event safe for eve
 
 - control characters (C0 except tab, DEL, C1) become a space; keys lose them entirely;
 - the URL-encoded headers (``Env`` of ``AsyncAGIStart``, ``Result`` of ``AsyncAGIExec``) are
-  decoded, cleaned the same way (``Env`` keeps its line feeds: they separate its lines) and
-  encoded again, so ``%00`` cannot slip through;
+  decoded, cleaned the same way (keeping line feeds: they separate ``Env``'s lines and end every
+  AGI ``Result``) and, only when something was removed, encoded again, so ``%00`` cannot slip
+  through;
 - a value longer than ``max_value_chars`` is cut (``…`` marks the cut);
 - the numeric headers the product reads (``Cause``, ``ChannelState``, ``Priority``…) hold ASCII
   digits in their range or nothing: ``Cause: 99999999999`` and ``Cause: ٤`` both become ``""``.
@@ -37,8 +38,6 @@ NUMERIC_HEADERS: dict[str, tuple[int, int]] = {
     "Priority": (0, INT32_MAX),
     "Reason": (0, 255),
     "DurationMs": (0, INT32_MAX),
-    "Duration": (0, INT32_MAX),
-    "Seconds": (0, INT32_MAX),
     "BridgeNumChannels": (0, 100_000),
     "Port": (0, 65_535),
 }
@@ -49,6 +48,8 @@ _CONTROL_KEEP_LF = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _KEY_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f:]")
 _ASCII_INT = re.compile(r"[0-9]{1,12}")
 _RAW_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# An encoded control character other than the line feed (%0A) URL-encoded values end with.
+_ENCODED_CONTROL = re.compile(r"%(?:0[0-9b-fB-F]|1[0-9a-fA-F]|7[fF]|[cC]2%[89][0-9a-fA-F])")
 MAX_RAW_CHARS = 65_536
 
 
@@ -62,6 +63,9 @@ class Sanitized:
 
     def __bool__(self) -> bool:
         return bool(self.control or self.truncated or self.numeric)
+
+
+_NOTHING = Sanitized()
 
 
 def clean_text(value: str, *, keep_newlines: bool = False, limit: int = MAX_VALUE_CHARS) -> str:
@@ -82,8 +86,29 @@ def bounded_int(value: str, low: int = 0, high: int = INT32_MAX) -> int | None:
     return number if low <= number <= high else None
 
 
+def _clean_already(frame: Frame, max_value_chars: int) -> bool:
+    """The fast path (most frames): nothing in ``frame`` needs cleaning."""
+    raw = frame.raw
+    if len(raw) > max_value_chars or _RAW_BAD.search(raw) is not None:
+        return False
+    crlf = raw.count("\r\n")
+    if raw.count("\r") != crlf or raw.count("\n") != crlf:  # a lone CR or LF inside a value
+        return False
+    if frame.repeated:
+        return False
+    for key, value in frame.fields.items():
+        if key in URL_ENCODED and _ENCODED_CONTROL.search(value) is not None:
+            return False
+        bounds = NUMERIC_HEADERS.get(key)
+        if bounds is not None and value and bounded_int(value, *bounds) is None:
+            return False
+    return True
+
+
 def sanitize_frame(frame: Frame, max_value_chars: int = MAX_VALUE_CHARS) -> Sanitized:
     """Clean ``frame`` in place (fields, repeated headers and ``raw``); says what changed."""
+    if _clean_already(frame, max_value_chars):
+        return _NOTHING
     control: list[str] = []
     truncated: list[str] = []
     numeric: list[str] = []
@@ -96,7 +121,7 @@ def sanitize_frame(frame: Frame, max_value_chars: int = MAX_VALUE_CHARS) -> Sani
         new = value
         if key in URL_ENCODED and "%" in value:
             decoded = unquote(value)
-            cleaned = clean_text(decoded, keep_newlines=key == "Env", limit=10**9)
+            cleaned = clean_text(decoded, keep_newlines=True, limit=10**9)
             if cleaned != decoded:
                 control.append(key)
                 new = quote(cleaned, safe="")

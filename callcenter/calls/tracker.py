@@ -786,7 +786,7 @@ def _clean(value: str) -> str:
 
 def _duration_s(value: str) -> float:
     parts = value.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
         return 0.0
     h, m, s = (int(p) for p in parts)
     return float(h * 3600 + m * 60 + s)

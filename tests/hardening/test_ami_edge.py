@@ -81,12 +81,21 @@ def test_an_originate_with_a_line_feed_in_the_caller_id_renders_safely() -> None
                                         "Env", "Result", "Priority", "ChannelState", "Exten\x00"]),
                        st.text(max_size=200), max_size=8))
 def test_any_header_values_come_out_storable_and_safe(headers: dict[str, str]) -> None:
-    frame = parse_frame("Event: Hangup")
+    text = "Event: Hangup\r\n" + "\r\n".join(f"{k}: {v}" for k, v in headers.items())
+    frame = parse_frame(text)
     assert hasattr(frame, "fields")
-    frame.fields.update(headers)  # type: ignore[union-attr]
     sanitize_frame(frame)  # type: ignore[arg-type]
-    for key, value in frame.fields.items():  # type: ignore[union-attr]
-        for text in (key, value, unquote(value) if key == "Result" else ""):
-            assert not any(ord(c) < 32 and c != "\t" for c in text), (key, value)
+    for key, value in [*frame.fields.items(), *frame.repeated]:  # type: ignore[union-attr]
+        for checked in (key, value, unquote(value) if key in ("Result", "Env") else ""):
+            assert not any(ord(c) < 32 and c not in "\t\n" for c in checked), (key, value)
+            if key not in ("Result", "Env"):
+                assert "\n" not in checked
         assert len(value) <= MAX_VALUE_CHARS
     assert "\x00" not in frame.raw  # type: ignore[union-attr]
+
+
+def test_clean_url_encoded_values_are_left_exactly_as_asterisk_sent_them() -> None:
+    for key, value in (("Result", "200%20result%3D0%0A"), ("Result", "200%20result%3D49%20endpos%3D0%0A"),
+                       ("Env", "agi_request%3A%20async%0Aagi_channel%3A%20PJSIP%2Fa-1%0A%0A")):
+        ev = event("Event: AsyncAGIExec", f"{key}: {value}", "Uniqueid: 1.1")
+        assert ev.get(key) == value

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from playwright.async_api import async_playwright
 
@@ -62,7 +63,12 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[Server]:
         settings = dataclasses.replace(settings_for(ami.port, db_url, tmp_path), config_dir=REPO / "config")
         async with build_server(settings) as server:
             pool = server.database.pool
-            await pool.execute("TRUNCATE users, sessions CASCADE")
+            # the server's own role may not TRUNCATE: the test clears the users as the owner
+            owner = await asyncpg.connect(db_url)
+            try:
+                await owner.execute("TRUNCATE users, sessions CASCADE")
+            finally:
+                await owner.close()
             users = UserStore(pool)
             await users.create_user("boss", "Boss", "supervisor", "demo", language="zh-CN")
             sam = await pool.fetchval("SELECT id FROM agents WHERE login = 'sam'")
