@@ -41,7 +41,7 @@ def test_bad_settings_name_their_key(env: dict[str, str], key: str) -> None:
 
 def test_specs_that_cannot_work_are_refused_with_the_reason() -> None:
     for bad in ("whisper:large-v9", "vosk:relative/dir", "whisper", ":x"):
-        with pytest.raises(ValueError, match="expected|unknown Whisper|absolute"):
+        with pytest.raises(ValueError, match=r"expected|unknown Whisper|absolute"):
             parse_spec(bad)
     settings = load_settings(None, env={"CALLCENTER_ASR_LANGUAGES": "en=", "CALLCENTER_ASR_DEFAULT_LANGUAGE": "en"})
     with pytest.raises(ModelError, match="default_language 'en' has no engine"):
