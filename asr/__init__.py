@@ -1,1 +1,2 @@
-"""Speech-to-text: audio loading, the vosk transcriber and its worker."""
+"""Speech-to-text: audio loading, speech segments, the engines per language (Whisper under
+transformers, vosk), redaction and the worker."""

@@ -48,7 +48,8 @@ AGENT_LINES = (
     Line("resolve-curt", "en", "Okay. A replacement goes out tomorrow."),
     # the rude agent: no greeting, prohibited words, no resolution
     Line("greet-rude", "en", "Yes? What is it?"),
-    Line("resolve-rude", "en", "Calm down. That is not my problem, talk to the courier."),
+    Line("resolve-rude", "en", "Whatever. Calm down, that is not my problem. You people never read "
+                               "the instructions. Talk to the courier."),
     Line("greet", "zh", "您好，欢迎致电快乐商城，我是小王，请问有什么可以帮您？"),
     Line("resolve", "zh", "非常抱歉给您带来不便，我已经为您处理好了。"),
     Line("close", "zh", "请问还有其他问题吗？感谢您的来电，再见。"),
