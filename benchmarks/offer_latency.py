@@ -3,8 +3,9 @@ same run, same SIP phones.
 
 - Ours: VIP callers dial in through the carrier's address, the shipped IVR greets them and hands
   them to the router. From the instant the call is ready to route (the AsyncAGIExec that ends
-  the route node's prompt on the caller's channel: the server enqueues on it) to the agent leg's
-  Newchannel (the Originate the router sent; matched to its call by the CC_CALL variable).
+  the route node's prompt on the caller's channel; the server's hand-off, CC_IVR=routed and
+  the enqueue, follows it) to the agent leg's Newchannel (the Originate the router sent;
+  matched to its call by the CC_CALL variable).
 - app_queue: the same callers Originated into ``Queue(bench)`` (queues.conf: strategy
   leastrecent, dynamic members added with QueueAdd, the same agents' phones); from
   QueueCallerJoin to AgentCalled.
@@ -93,8 +94,10 @@ async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int) -> l
             continue
         offered.add(call)
         caller_channel = linked_channel.get(call)
+        # the end of the route node's prompt (a STREAM FILE result carries endpos), not the
+        # SET VARIABLE the IVR sends after it: that round trip is part of our hand-off
         ready = [e for e in events if e.frame.event == "AsyncAGIExec" and e.get("Channel") == caller_channel
-                 and e.at <= created.at]
+                 and "endpos" in e.get("Result") and e.at <= created.at]
         if ready:
             latencies.append(created.at - ready[-1].at)
     return latencies
