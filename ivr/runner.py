@@ -164,6 +164,8 @@ class _Session:
     recordings: int = 0
     last_context: Mapping[str, Scalar] | None = None
     ended: str = ""
+    # set by AGIExecStart of the hold music: the command left AsyncAGI's queue and is playing
+    hold_started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _utcnow() -> datetime:
@@ -221,6 +223,11 @@ class IvrRunner:
             name = event.name
             if name == "AsyncAGIStart":
                 self._agi_start(event)
+            elif name == "AGIExecStart":
+                session = self._sessions.get(event.channel)
+                command = (event.get("Command") or "").upper()
+                if session is not None and command.startswith("EXEC MUSICONHOLD"):
+                    session.hold_started.set()
             elif name in ("BridgeEnter", "AsyncAGIEnd", "Hangup"):
                 session = self._sessions.get(event.channel)
                 if session is not None:
@@ -641,30 +648,58 @@ class IvrRunner:
         # run (real Asterisk), so the caller would come back from the agent to [ivr-fallback]
         # and be routed a second time.
         await self._set_state(session, "routed")
+        # The same holds for the hold music: a MusicOnHold still queued when the Bridge pulls the
+        # caller out of AGI runs the next time the channel enters AGI (the post-call survey),
+        # which would then play music instead of the survey. So the call is handed to the router
+        # only once Asterisk has started the hold (AGIExecStart).
+        max_wait = effect.max_wait_s
+        hold = self._hold(session, effect.hold, max_wait)
+        await self._wait_hold_started(session, hold)
         try:
             await asyncio.wait_for(self._router.enqueue(call_id, session.start.channel,
                                                         effect.requirements, effect.context),
                                    self.settings.sink_timeout_s)
         except Exception:
+            # the hold music plays on to its limit: the commands that follow queue behind it
+            hold.add_done_callback(_consume)
             await self._set_state(session, "active")
             raise
         await self._record(session, [PathEntry(self._now(), node, "queued",
                                                effect.requirements.to_json())])
-        max_wait = effect.max_wait_s
         while True:
-            if max_wait:
-                command = cmd.exec_app("MusicOnHold", f"{effect.hold},{max_wait}")
-                wait = max_wait + self.settings.command_timeout_s
-            else:
-                command = cmd.exec_app("MusicOnHold", effect.hold)
-                wait = self.settings.hold_timeout_s
-            self._check(await self._agi(session, command, wait))
+            self._check(await hold)
             if not max_wait:
                 raise _AgiError("hold music ended on its own (is the music-on-hold class configured?)")
             if await asyncio.wait_for(self._router.withdraw(call_id), self.settings.sink_timeout_s):
                 await self._set_state(session, "active")
                 return HoldEnded()
             max_wait = None  # an agent is being offered the call: keep holding
+            hold = self._hold(session, effect.hold, max_wait)
+
+    def _hold(self, session: _Session, music: str, max_wait: int | None) -> asyncio.Future[AgiResult]:
+        """Start the hold music (``max_wait`` seconds, or until the router takes the call)."""
+        session.hold_started.clear()
+        if max_wait:
+            command = cmd.exec_app("MusicOnHold", f"{music},{max_wait}")
+            wait = max_wait + self.settings.command_timeout_s
+        else:
+            command = cmd.exec_app("MusicOnHold", music)
+            wait = self.settings.hold_timeout_s
+        return asyncio.ensure_future(self._agi(session, command, wait))
+
+    async def _wait_hold_started(self, session: _Session, hold: asyncio.Future[AgiResult]) -> None:
+        """Until Asterisk runs the hold command, the command fails or the caller leaves; at most
+        ``command_timeout_s`` (a PBX that sends no AGIExecStart still gets its call routed)."""
+        started: asyncio.Future[Any] = asyncio.ensure_future(session.hold_started.wait())
+        waits: set[asyncio.Future[Any]] = {started, hold}
+        try:
+            await asyncio.wait(waits, timeout=self.settings.command_timeout_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            started.cancel()
+            started.add_done_callback(_consume)
+        if not session.hold_started.is_set() and not hold.done():
+            log.warning("ivr_hold_start_unseen", channel=session.start.channel)
 
     async def _callback(self, session: _Session, effect: CreateCallback) -> Event:
         request = CallbackRequest(call_id=session.start.linkedid, number=effect.number,
@@ -711,7 +746,7 @@ class IvrRunner:
         raise _Stop(f"redirected to {effect.exten}@{effect.context}")
 
 
-def _consume(future: asyncio.Future[AgiResult]) -> None:
+def _consume(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 

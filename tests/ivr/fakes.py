@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -52,6 +52,8 @@ class FakeAgi:
         self.gone = False
         self.broken: BaseException | None = None
         self.waiting = asyncio.Event()
+        # where Asterisk's AGIExecStart goes (the runner's on_event) when a command starts
+        self.exec_started: Callable[[AmiEvent], None] = lambda _event: None
 
     async def agi(self, channel: str, command: str, timeout: float) -> AgiResult:
         self.commands.append(command)
@@ -59,6 +61,9 @@ class FakeAgi:
             raise self.broken
         if self.gone:
             raise AgiChannelGone(f"{channel}: Channel does not exist.")
+        if command.startswith("EXEC MusicOnHold"):
+            asyncio.get_running_loop().call_soon(
+                self.exec_started, event("AGIExecStart", channel, "", Command=command))
         answer = self._answer(command)
         if isinstance(answer, BaseException):
             if isinstance(answer, AgiChannelGone):
@@ -118,11 +123,13 @@ class Router:
     def __init__(self) -> None:
         self.queued: list[tuple[str, str, RouteRequirements, Mapping[str, Scalar]]] = []
         self.failure: BaseException | None = None
+        self.entered = asyncio.Event()  # enqueue was called (whatever it answered)
         self.withdrawn: list[str] = []
         self.give_back = True
 
     async def enqueue(self, call_id: str, channel: str, requirements: RouteRequirements,
                       context: Mapping[str, Scalar]) -> None:
+        self.entered.set()
         if self.failure is not None:
             raise self.failure
         self.queued.append((call_id, channel, requirements, dict(context)))

@@ -14,6 +14,7 @@ import structlog.testing
 import yaml
 
 from callcenter.ami.errors import AgiChannelGone
+from callcenter.ami.messages import AmiEvent
 from callcenter.orders.model import Customer, CustomerContext, Order, OrderContext, Shipment
 from ivr.effects import RouteRequirements
 from ivr.model import Scalar
@@ -64,9 +65,16 @@ class Line:
         self.runner = IvrRunner(self.agi, self.registry, self.recorder, self.router, self.orders,
                                 self.callbacks, settings=RunnerSettings(sink_timeout_s=2.0, **settings),
                                 clock=lambda: now)
+        self.agi.exec_started = lambda event: self.runner.on_event(event)
 
     def path(self) -> list[str]:
         return self.recorder.kinds(CALL)
+
+    async def held(self) -> None:
+        """Until the caller hears hold music and the call went to the router (in that order:
+        the hold starts before the router may offer the call)."""
+        await asyncio.wait_for(self.agi.waiting.wait(), 5)
+        await asyncio.wait_for(self.router.entered.wait(), 5)
 
 
 # --- a whole call ----------------------------------------------------------------------------
@@ -76,7 +84,7 @@ async def test_given_unknown_caller_picks_chinese_and_asks_order_status_then_hea
     line.orders.orders["10000011"] = OrderContext(ORDER, ALICE)
     line.agi.keys = [key("2"), key("1"), key("10000011"), key("0")]
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)  # on hold now
+    await line.held()  # on hold now
 
     assert line.agi.commands[:3] == ["ANSWER", "SET VARIABLE CC_IVR active", "GET DATA choose-language 4000 1"]
     assert line.agi.played() == [
@@ -104,7 +112,7 @@ async def test_given_known_vip_caller_with_chinese_profile_then_no_language_menu
     line.orders.customers["13800000001"] = CustomerContext(
         Customer(3, "陈丽华", "13800000001", None, "vip", "zh"), (ORDER,))
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     assert line.agi.played() == ["zh/welcome", "zh/vip-welcome"]
     assert line.router.queued[0][2] == RouteRequirements("vip", 3, "zh", 9, ("vip",))
     line.runner.on_event(event("Hangup", CHANNEL, CALL, Cause="16"))
@@ -163,7 +171,7 @@ async def test_given_agi_error_then_call_goes_to_the_general_skill_instead_of_dr
     line.agi.keys = [key("1")]
     line.agi.script = [("STREAM FILE en/welcome", INVALID)]
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     assert line.router.queued[0][2].skill == "general"
     assert "fallback" in line.path() and "error" in line.path()
     assert line.agi.played()[-1] == "en/connecting-agent"
@@ -179,7 +187,7 @@ async def test_given_missing_prompt_then_agi_ends_and_the_dialplan_fallback_agi_
     assert line.router.queued == []
     # [ivr-fallback] runs AGI(agi:async) again on the same channel
     line.runner.on_event(retarget(START, Context="ivr-fallback", Exten="s", ChannelState="6"))
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     assert line.router.queued[0][2] == RouteRequirements("general", 1, "zh", 0, ())
     assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default"]
 
@@ -213,7 +221,7 @@ async def test_given_lookup_provider_down_then_call_carries_on_with_the_language
     line.orders.broken = True
     line.agi.keys = [key("1"), key("0")]
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     assert line.agi.played()[:2] == ["choose-language", "en/welcome"]
     assert line.router.queued[0][2].skill == "general"
 
@@ -259,7 +267,7 @@ async def test_given_interpreter_bug_then_call_is_routed_to_general(monkeypatch:
     line = Line()
     line.agi.keys = [key("1")]
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     assert line.router.queued[0][2] == RouteRequirements("general", 1, "en", 0, ())
 
 
@@ -298,7 +306,7 @@ async def test_given_caller_on_hold_when_agent_hangs_up_first_then_survey_takes_
     line = Line()
     line.agi.keys = [key("2"), key("0")]
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     line.agi.keys = [key("5")]
     # post_call_survey: the agent leg's Bridge(...,F(survey^s^1)) sends the caller into [survey];
     # the MusicOnHold it was running never gets an AsyncAGIExec.
@@ -439,7 +447,7 @@ async def test_given_broken_edit_then_refused_and_previous_version_keeps_serving
 async def test_given_inbound_flow_missing_then_every_call_is_routed_to_general() -> None:
     line = Line(inbound_flow="nonexistent")
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     assert line.router.queued[0][2].skill == "general"
 
 
@@ -469,7 +477,7 @@ async def test_given_route_then_routed_state_is_sent_before_the_router_may_offer
     line.router.enqueue = recording_enqueue  # type: ignore[method-assign]
     line.agi.keys = [key("1"), key("0")]
     line.runner.on_event(START)
-    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await line.held()
     (commands,) = seen_when_enqueued
     assert "SET VARIABLE CC_IVR routed" in commands
 
@@ -483,3 +491,23 @@ async def test_given_router_refuses_the_call_then_state_goes_back_to_active() ->
     commands = line.agi.commands
     routed = commands.index("SET VARIABLE CC_IVR routed")
     assert "SET VARIABLE CC_IVR active" in commands[routed + 1:]
+
+
+async def test_given_route_then_the_router_gets_the_call_only_once_the_hold_music_has_started() -> None:
+    """On the real PBX an offer answered at once bridges the caller out of AsyncAGI; a
+    MusicOnHold still queued then runs when the caller next enters AGI (the post-call survey)
+    and plays music instead of the survey. So the call goes to the router only after Asterisk
+    reports the hold running (AGIExecStart)."""
+    line = Line()
+    started: list[AmiEvent] = []
+    line.agi.exec_started = started.append  # Asterisk has not picked the command up yet
+    line.agi.keys = [key("1"), key("0")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    await asyncio.sleep(0.05)
+    assert line.agi.commands[-1].startswith("EXEC MusicOnHold")
+    assert line.router.queued == []
+    (hold_started,) = started
+    line.runner.on_event(hold_started)
+    await asyncio.wait_for(line.router.entered.wait(), 5)
+    assert [call_id for call_id, *_ in line.router.queued] == [CALL]
