@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +71,7 @@ from callcenter.web import (
     wallboard,
 )
 from callcenter.web.app import Health, make_app
+from ivr.effects import RouteRequirements
 from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
 from ivr.runner import CallStart, IvrRunner
@@ -104,6 +106,7 @@ class Server:
     watchdog: Watchdog
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     console: ConsoleHub | None = None
+    handoff: RoutingHandoff | None = None  # the IVR's way into routing (requeue after a restart)
     reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
     reconciled: bool = False  # done since the link last came up (healthz)
     resyncs: int = 0
@@ -140,8 +143,33 @@ class Server:
         self.recorder.mark_changed(changed)
         fixed = self.offers.reconcile(self.tracker.calls.get)
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
+        requeued = await self._requeue_held(stored)
         log.info("ami_resynced", live_calls=len(live), changed=len(changed), closed=len(closed),
-                 ivr_adopted=len(adopted), **fixed)
+                 ivr_adopted=len(adopted), requeued=len(requeued), **fixed)
+
+    async def _requeue_held(self, stored: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Callers waiting on hold whom the router does not know (a restarted server: the hold
+        music goes on under AGI, the queue was in the old process) are queued again with the
+        requirements the IVR stored, longest waiting first, so they keep their order."""
+        if self.handoff is None:
+            return []
+        held = sorted((c for c in self.tracker.live_calls()
+                       if c.queued_at is not None and c.answered_at is None and c.bridged_at is None
+                       and c.caller is not None and c.linkedid in stored
+                       and self.engine.router.call_status(c.linkedid) is None),
+                      key=lambda c: c.queued_at or 0.0)
+        requeued: list[str] = []
+        for call in held:
+            record = stored[call.linkedid]
+            requirements = queued_requirements(record["ivr_path"])
+            caller = call.caller
+            if requirements is None or caller is None:
+                continue
+            context = record["context"]
+            context = json.loads(context) if isinstance(context, str) else dict(context or {})
+            await self.handoff.enqueue(call.linkedid, caller.channel, requirements, context)
+            requeued.append(call.linkedid)
+        return requeued
 
     def _may_start_ivr(self, start: CallStart, kind: str) -> bool:
         """A channel in AGI that no IVR session serves: restart its flow unless it is a caller
@@ -154,6 +182,18 @@ class Server:
                                  or call.state is not CallState.IVR):
             return False
         return self.engine.router.call_status(key) is None
+
+
+def queued_requirements(path: Any) -> RouteRequirements | None:
+    """The routing requirements of the IVR's last ``queued`` step in a stored ``ivr_path``."""
+    entries = json.loads(path) if isinstance(path, str) else path
+    for entry in reversed(entries or []):
+        if isinstance(entry, dict) and entry.get("kind") == "queued" and entry.get("skill"):
+            tags = entry.get("tags") or []
+            return RouteRequirements(str(entry["skill"]), int(entry.get("min_level") or 1),
+                                     str(entry.get("language") or "en"), int(entry.get("priority") or 0),
+                                     tuple(str(t) for t in tags))
+    return None
 
 
 def _spawn(server: Server, name: str, factory: Callable[[], Coroutine[Any, Any, None]],
@@ -315,7 +355,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     await site.start()
     port = runner.addresses[0][1] if runner.addresses else settings.http.port
     server = Server(settings, database, metrics, ami, tracker, recorder, calls, engine, agents,
-                    offers, ivr, runner, port, clock, watchdog, console=console)
+                    offers, ivr, runner, port, clock, watchdog, console=console, handoff=handoff)
 
     async def resync_once() -> bool:
         try:

@@ -66,7 +66,8 @@ async def answered_by(rig: Rig, linkedid: str, login: str) -> None:
 
 async def test_server_killed_mid_call_and_restarted(rig: Rig) -> None:
     """Fay talks to caller 1, caller 2 listens to the main menu, caller 3 waits on hold; the
-    server is SIGKILLed and started again. Caller 2 hears the menu again and is routed to Hal,
+    server is SIGKILLed and started again. Caller 2 is taken back into the IVR (from its first
+    menu) and is routed to Hal,
     caller 3 keeps waiting and reaches Gus once he is ready, caller 1's call is stored answered."""
     ami = await rig.ami()
     try:
@@ -87,12 +88,14 @@ async def test_server_killed_mid_call_and_restarted(rig: Rig) -> None:
         restarted = time.time()
         rig.deployment.server.start()
         await rig.deployment.wait_healthy(60)
-        # caller 2 hears the menu again, and chooses returns
+        # caller 2 is taken back into the IVR (from its first menu: the restarted server does
+        # not know where the caller was), chooses the language again, then returns
         try:
-            await press_at(ami, second.phone, second.channel, "main-menu", "2", restarted, 30)
+            await press_at(ami, second.phone, second.channel, "choose-language", "1", restarted, 30)
         except AssertionError as exc:
             raise AssertionError("after the restart the server did not take back the caller who "
                                  "was in the IVR (AsyncAGI): the caller hears silence") from exc
+        await press_at(ami, second.phone, second.channel, "main-menu", "2", restarted, 30)
         await press_at(ami, second.phone, second.channel, "returns-menu", "1", restarted, 30)
         await hal.wait_state("CONFIRMED", 30)
         await rig.ready("gus")
