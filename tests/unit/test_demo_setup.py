@@ -11,6 +11,7 @@ from callcenter.agents.config import load_agents, load_skill_names
 from callcenter.agents.model import AgentProfile
 from callcenter.demo.data import generate
 from callcenter.demo.setup import PLANS, STAFFING, WAVE, build_scenario, demo_users, prepare_config
+from callcenter.demo.voices import AGENT_LINES, CUSTOMER_LINES
 from callcenter.routing.policy import load_policy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,9 +41,8 @@ def test_every_skill_chinese_callers_need_has_a_chinese_speaker_at_its_first_lev
 
 def test_the_traffic_is_busy_but_within_reach_with_waves_and_an_impatient_caller(tmp_path: Path) -> None:
     agents = staffing()
-    voices = {f"customer-{k}-{lang}": tmp_path / "x.wav" for k in ("refund", "late", "return", "complaint", "vip")
-              for lang in ("en", "zh")} | {f"agent-{k}-{lang}": tmp_path / "x.wav" for k in ("greet", "resolve")
-                                            for lang in ("en", "zh")}
+    voices = {f"{who}-{line.key}-{line.language}": tmp_path / "x.wav"
+              for who, lines in (("customer", CUSTOMER_LINES), ("agent", AGENT_LINES)) for line in lines}
     scenario = build_scenario(generate(), voices, agents, duration_s=3600.0)
     poisson = [c for c in scenario.callers if c.arrival.rate_per_min]
     rate = sum(c.arrival.rate_per_min for c in poisson)
