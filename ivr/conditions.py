@@ -11,16 +11,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from ivr.hours import calendar_state
-from ivr.model import (
-    AllOf,
-    AnyOf,
-    Calendar,
-    CalendarCondition,
-    Condition,
-    FieldCondition,
-    Not,
-    Scalar,
-)
+from ivr.model import Calendar, Scalar
+from ivr.rules import AllOf, AnyOf, CalendarCondition, Condition, FieldCondition, Not
 
 
 def evaluate(condition: Condition, context: Mapping[str, Scalar], calendars: Mapping[str, Calendar],

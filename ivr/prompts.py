@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.errors import Problem
-from ivr.loader import PROMPT_NAME, read_yaml
+from ivr.fields import PROMPT_NAME
+from ivr.loader import read_yaml
 from ivr.sounds import PROJECT_SOUNDS, SoundIndex
 
 DEFAULT_CATALOGUE = Path(__file__).resolve().parents[1] / "config" / "ivr" / "prompts.yaml"

@@ -16,29 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callcenter.schema.skills import read_skill_names
 from ivr.errors import Problem
 from ivr.inputs import rule_problem
 from ivr.loader import LoadResult, load_flow_file, read_yaml
 from ivr.model import (
     MENU_DIGITS,
-    AllOf,
-    AnyOf,
     BranchNode,
-    CalendarCondition,
     CallbackNode,
     CollectNode,
-    Condition,
     Flow,
     LookupNode,
     MenuNode,
     Node,
-    Not,
     RouteNode,
     SayNode,
     SetNode,
     TransferNode,
 )
 from ivr.prompts import check_catalogue
+from ivr.rules import AllOf, AnyOf, CalendarCondition, Condition, Not
 from ivr.sounds import DEFAULT_LANGUAGE, SoundIndex
 
 
@@ -57,19 +54,7 @@ def load_skills(path: Path) -> frozenset[str]:
     Raises:
         ValueError: the file is missing or malformed (the message names it).
     """
-    data, problems = read_yaml(path)
-    if problems:
-        raise ValueError(str(problems[0]))
-    items = data.get("skills") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ValueError(f"{path}: field 'skills': must be a non-empty list of {{name, description}}")
-    names = []
-    for index, item in enumerate(items):
-        name = item.get("name") if isinstance(item, dict) else item
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"{path}: field 'skills[{index}].name': must be a non-empty string")
-        names.append(name)
-    return frozenset(names)
+    return frozenset(read_skill_names(path))
 
 
 def validate_paths(paths: Sequence[Path], checks: Checks) -> dict[str, list[Problem]]:
@@ -133,6 +118,9 @@ class _Validator:
         flow = self.flow
         if flow.entry and not self.known(flow.entry):
             yield self.problem("", "entry", f"entry {flow.entry!r} is not a node")
+        if flow.default_language not in flow.languages:
+            yield self.problem("", "default_language", f"{flow.default_language!r} is not in languages "
+                               f"{list(flow.languages)}")
         if flow.fallback and not self.known(flow.fallback):
             yield self.problem("", "fallback", f"fallback {flow.fallback!r} is not a node")
         for node in flow.nodes.values():
@@ -281,49 +269,43 @@ class _Validator:
 
 
 def _strongly_connected(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, iterative (a long flow cannot overflow the stack)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
-    on_stack: set[str] = set()
     out: list[list[str]] = []
-    counter = 0
+
+    def enter(vertex: str) -> tuple[str, Iterator[str]]:
+        index[vertex] = low[vertex] = len(index)
+        stack.append(vertex)
+        return vertex, iter(graph[vertex])
+
     for root in graph:
         if root in index:
             continue
-        work: list[tuple[str, Iterator[str]]] = [(root, iter(graph[root]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
+        work = [enter(root)]
         while work:
             vertex, edges = work[-1]
-            advanced = False
-            for succ in edges:
+            succ = next(edges, None)
+            if succ is not None:
                 if succ not in index:
-                    index[succ] = low[succ] = counter
-                    counter += 1
-                    stack.append(succ)
-                    on_stack.add(succ)
-                    work.append((succ, iter(graph[succ])))
-                    advanced = True
-                    break
-                if succ in on_stack:
+                    work.append(enter(succ))
+                elif succ in stack:
                     low[vertex] = min(low[vertex], index[succ])
-            if advanced:
                 continue
             work.pop()
             if work:
                 low[work[-1][0]] = min(low[work[-1][0]], low[vertex])
             if low[vertex] == index[vertex]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == vertex:
-                        break
-                out.append(component)
+                out.append(_pop_component(stack, vertex))
     return out
+
+
+def _pop_component(stack: list[str], root: str) -> list[str]:
+    position = len(stack) - 1 - stack[::-1].index(root)
+    component = stack[position:][::-1]
+    del stack[position:]
+    return component
 
 
 def error_count(results: Mapping[str, Iterable[Problem]]) -> int:
