@@ -23,12 +23,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import Field, PlainValidator, ValidationError
 
 from callcenter.agents.model import MAX_LEVEL, MIN_LEVEL, AgentState, check_reason
 from callcenter.routing.errors import RoutingPolicyError
+from callcenter.schema.base import Schema, fail, located
+from callcenter.schema.fields import Flag, Integer, Number, Text, between
 
 
 class Strategy(StrEnum):
@@ -123,10 +126,74 @@ def default_policy() -> RoutingPolicy:
     return RoutingPolicy(SkillPolicy("*", (Step(0.0),)))
 
 
-# --- parsing -----------------------------------------------------------------------------------
+# --- the file -----------------------------------------------------------------------------------
 
-_SKILL_KEYS = {"strategy", "ring_timeout_s", "wrap_up_s", "service_level_s", "sticky_s",
-               "on_no_answer", "on_busy", "on_unavailable", "on_failed"}
+def _strategy(value: Any) -> Strategy:
+    try:
+        return Strategy(value)
+    except ValueError:
+        fail(f"unknown strategy {value!r} (one of {', '.join(s.value for s in Strategy)})")
+
+
+def _state(value: Any) -> str:
+    if value not in ("ready", "paused", "offline"):
+        fail("must be ready, paused or offline")
+    return str(value)
+
+
+class ReactionFile(Schema):
+    """``{state: paused, reason: missed}``; an unset state keeps the default reaction's."""
+
+    state: Annotated[str, PlainValidator(_state)] | None = None
+    reason: Text = ""
+
+
+class SkillSettings(Schema):
+    """What ``defaults`` sets for every skill, and each skill may set for itself."""
+
+    strategy: Annotated[Strategy, PlainValidator(_strategy)] | None = None
+    ring_timeout_s: Annotated[Number, between(1, 600)] | None = None
+    wrap_up_s: Annotated[Number, between(0, 3600)] | None = None
+    service_level_s: Annotated[Number, between(1, 3600)] | None = None
+    sticky_s: Annotated[Number, between(0, 3600)] | None = None
+    on_no_answer: ReactionFile | None = None
+    on_busy: ReactionFile | None = None
+    on_unavailable: ReactionFile | None = None
+    on_failed: ReactionFile | None = None
+
+
+class StepFile(Schema):
+    """One step: agents it adds (``skill``, default the call's own) or a callback offer."""
+
+    after_s: Annotated[Number, between(0, 86400)] | None = None
+    skill: Text | None = None
+    min_level: Annotated[Integer, between(MIN_LEVEL, MAX_LEVEL)] = MIN_LEVEL
+    any_language: Flag = False
+    offer_callback: Flag = False
+
+
+class SkillFile(SkillSettings):
+    steps: tuple[StepFile, ...] = ()
+
+
+class OrderValue(Schema):
+    points_per_unit: Annotated[Number, between(0, 1e6)] = 0.0
+    max_points: Annotated[Number, between(0, 1e6)] = 0.0
+
+
+class PriorityFile(Schema):
+    ivr: Annotated[Number, between(-1e6, 1e6)] = 10.0
+    tags: dict[str, Annotated[Number, between(-1e6, 1e6)]] = Field(default_factory=dict)
+    order_value: OrderValue = Field(default_factory=OrderValue)
+
+
+class PolicyFile(Schema):
+    version: Annotated[Integer, between(1, 1)] = 1
+    offer_grace_s: Annotated[Number, between(0, 600)] = 10.0
+    login_state: ReactionFile | None = None
+    defaults: SkillSettings = Field(default_factory=SkillSettings)
+    priority: PriorityFile = Field(default_factory=PriorityFile)
+    skills: dict[str, SkillFile] = Field(default_factory=dict)
 
 
 def parse_policy(data: Any, known_skills: Iterable[str] | None = None) -> RoutingPolicy:
@@ -138,31 +205,27 @@ def parse_policy(data: Any, known_skills: Iterable[str] | None = None) -> Routin
     Raises:
         RoutingPolicyError: the message starts with the bad field's path.
     """
+    try:
+        document = PolicyFile.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        raise RoutingPolicyError("; ".join(map(str, located(exc, PolicyFile)))) from None
     known = frozenset(known_skills) if known_skills is not None else None
-    root = _Fields(data if data is not None else {}, "")
-    root.only({"version", "defaults", "priority", "skills", "offer_grace_s", "login_state"})
-    version = root.integer("version", 1, 1, 1)
-    del version
-    base = SkillPolicy("*", (Step(0.0),))
-    defaults_data = root.sub("defaults")
-    defaults_data.only(_SKILL_KEYS)
-    defaults = _skill_settings(defaults_data, base)
+    defaults = _settings(document.defaults, SkillPolicy("*", (Step(0.0),)), "defaults")
     skills: dict[str, SkillPolicy] = {}
-    skills_data = root.sub("skills")
-    for name in skills_data.names():
+    for name, entry in document.skills.items():
         if known is not None and name not in known:
             raise RoutingPolicyError(f"skills.{name}: unknown skill (known: {', '.join(sorted(known))})")
-        entry = skills_data.sub(name)
-        entry.only(_SKILL_KEYS | {"steps"})
-        settings = _skill_settings(entry, replace(defaults, skill=name))
-        steps = _steps(entry, name, known)
-        skills[name] = replace(settings, steps=steps)
+        where = f"skills.{name}"
+        settings = _settings(entry, replace(defaults, skill=name), where)
+        skills[name] = replace(settings, steps=_steps(entry.steps, name, known, f"{where}.steps"))
+    weights = document.priority
     return RoutingPolicy(
         defaults=defaults,
         skills=MappingProxyType(skills),
-        priority=_priority(root.sub("priority")),
-        offer_grace_s=root.number("offer_grace_s", 10.0, 0.0, 600.0),
-        login_state=_reaction(root, "login_state", Reaction(AgentState.PAUSED, "login")),
+        priority=PriorityWeights(weights.ivr, MappingProxyType(dict(weights.tags)),
+                                 weights.order_value.points_per_unit, weights.order_value.max_points),
+        offer_grace_s=document.offer_grace_s,
+        login_state=_reaction(document.login_state, Reaction(AgentState.PAUSED, "login"), "login_state"),
     )
 
 
@@ -185,146 +248,56 @@ def load_policy(path: Path, known_skills: Iterable[str] | None = None) -> Routin
         raise RoutingPolicyError(f"{path}: {exc}") from None
 
 
-def _skill_settings(f: _Fields, base: SkillPolicy) -> SkillPolicy:
-    strategy_name = f.string("strategy", base.strategy.value)
-    try:
-        strategy = Strategy(strategy_name)
-    except ValueError:
-        raise RoutingPolicyError(f"{f.path('strategy')}: unknown strategy {strategy_name!r}"
-                                 f" (one of {', '.join(s.value for s in Strategy)})") from None
-    return replace(
-        base,
-        strategy=strategy,
-        ring_timeout_s=f.number("ring_timeout_s", base.ring_timeout_s, 1.0, 600.0),
-        wrap_up_s=f.number("wrap_up_s", base.wrap_up_s, 0.0, 3600.0),
-        service_level_s=f.number("service_level_s", base.service_level_s, 1.0, 3600.0),
-        sticky_s=f.number("sticky_s", base.sticky_s, 0.0, 3600.0),
-        on_no_answer=_reaction(f, "on_no_answer", base.on_no_answer),
-        on_busy=_reaction(f, "on_busy", base.on_busy),
-        on_unavailable=_reaction(f, "on_unavailable", base.on_unavailable),
-        on_failed=_reaction(f, "on_failed", base.on_failed),
-    )
+def _settings(given: SkillSettings, base: SkillPolicy, where: str) -> SkillPolicy:
+    """``base`` with what ``given`` sets (reactions checked against the base's)."""
+    values: dict[str, Any] = {name: getattr(given, name) for name in given.model_fields_set
+                              if name in SkillSettings.model_fields and getattr(given, name) is not None}
+    for name in ("on_no_answer", "on_busy", "on_unavailable", "on_failed"):
+        values[name] = _reaction(getattr(given, name), getattr(base, name), f"{where}.{name}")
+    return replace(base, **values)
 
 
-def _reaction(f: _Fields, key: str, default: Reaction) -> Reaction:
-    if key not in f.data:
+def _reaction(given: ReactionFile | None, default: Reaction, where: str) -> Reaction:
+    if given is None:
         return default
-    r = f.sub(key)
-    r.only({"state", "reason"})
-    state_name = r.string("state", default.state.value)
-    if state_name not in ("ready", "paused", "offline"):
-        raise RoutingPolicyError(f"{r.path('state')}: must be ready, paused or offline")
-    state = AgentState(state_name)
-    reason = r.string("reason", "")
+    state = AgentState(given.state or default.state.value)
     if state is AgentState.PAUSED:
-        if not reason:
-            raise RoutingPolicyError(f"{r.path('reason')}: required when the state is paused")
+        if not given.reason:
+            raise RoutingPolicyError(f"{where}.reason: required when the state is paused")
         try:
-            check_reason(reason, r.path("reason"))
+            check_reason(given.reason, f"{where}.reason")
         except ValueError as exc:
             raise RoutingPolicyError(str(exc)) from None
-    elif reason:
-        raise RoutingPolicyError(f"{r.path('reason')}: only a paused state has a reason")
-    return Reaction(state, reason)
+    elif given.reason:
+        raise RoutingPolicyError(f"{where}.reason: only a paused state has a reason")
+    return Reaction(state, given.reason)
 
 
-def _steps(f: _Fields, skill: str, known: frozenset[str] | None) -> tuple[Step, ...]:
-    items = f.list("steps")
+def _steps(items: tuple[StepFile, ...], skill: str, known: frozenset[str] | None,
+           where: str) -> tuple[Step, ...]:
     if not items:
-        raise RoutingPolicyError(f"{f.path('steps')}: at least one step is required")
+        raise RoutingPolicyError(f"{where}: at least one step is required")
     steps: list[Step] = []
     for i, item in enumerate(items):
-        s = _Fields(item, f.path(f"steps[{i}]"))
-        s.only({"after_s", "skill", "min_level", "any_language", "offer_callback"})
-        after = s.number("after_s", 0.0 if i == 0 else None, 0.0, 86400.0)
-        callback = s.boolean("offer_callback", False)
-        target = s.string("skill", "" if callback else skill) or None
-        if target is not None and known is not None and target not in known:
-            raise RoutingPolicyError(f"{s.path('skill')}: unknown skill {target!r}")
-        level = s.integer("min_level", MIN_LEVEL, MIN_LEVEL, MAX_LEVEL)
-        if i == 0 and after != 0:
-            raise RoutingPolicyError(f"{s.path('after_s')}: the first step must start at 0")
-        if steps and after <= steps[-1].after_s:
-            raise RoutingPolicyError(f"{s.path('after_s')}: must be later than the step before"
-                                     f" ({steps[-1].after_s:g})")
-        if target is None and not callback:
-            raise RoutingPolicyError(f"{s.path('skill')}: a step adds agents or offers a callback")
-        steps.append(Step(after, target, level, s.boolean("any_language", False), callback))
+        steps.append(_step(item, i, steps[-1] if steps else None, skill, known, f"{where}[{i}]"))
     if steps[0].skill is None:
-        raise RoutingPolicyError(f"{f.path('steps[0]')}: the first step must name agents")
+        raise RoutingPolicyError(f"{where}[0]: the first step must name agents")
     return tuple(steps)
 
 
-def _priority(f: _Fields) -> PriorityWeights:
-    f.only({"ivr", "tags", "order_value"})
-    tags_f = f.sub("tags")
-    tags = {name: tags_f.number(name, None, -1e6, 1e6) for name in tags_f.names()}
-    ov = f.sub("order_value")
-    ov.only({"points_per_unit", "max_points"})
-    return PriorityWeights(
-        ivr=f.number("ivr", 10.0, -1e6, 1e6),
-        tags=MappingProxyType(tags),
-        order_value_per_unit=ov.number("points_per_unit", 0.0, 0.0, 1e6),
-        order_value_max=ov.number("max_points", 0.0, 0.0, 1e6),
-    )
-
-
-class _Fields:
-    """Typed reads from one mapping, every error naming ``path.key``."""
-
-    def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, dict):
-            raise RoutingPolicyError(f"{path or 'policy'}: must be a mapping")
-        self.data: dict[str, Any] = data
-        self._path = path
-
-    def path(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
-
-    def names(self) -> list[str]:
-        return [str(k) for k in self.data]
-
-    def only(self, allowed: set[str]) -> None:
-        for key in self.data:
-            if key not in allowed:
-                raise RoutingPolicyError(f"{self.path(str(key))}: unknown key"
-                                         f" (expected one of {', '.join(sorted(allowed))})")
-
-    def sub(self, key: str) -> _Fields:
-        return _Fields(self.data.get(key) or {}, self.path(key))
-
-    def list(self, key: str) -> list[Any]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list):
-            raise RoutingPolicyError(f"{self.path(key)}: must be a list")
-        return value
-
-    def number(self, key: str, default: float | None, low: float, high: float) -> float:
-        value = self.data.get(key, default)
-        if value is None:
-            raise RoutingPolicyError(f"{self.path(key)}: required")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RoutingPolicyError(f"{self.path(key)}: must be a number")
-        if not low <= value <= high:
-            raise RoutingPolicyError(f"{self.path(key)}: must be between {low:g} and {high:g}")
-        return float(value)
-
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
-        value = self.data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise RoutingPolicyError(f"{self.path(key)}: must be an integer")
-        if not low <= value <= high:
-            raise RoutingPolicyError(f"{self.path(key)}: must be between {low} and {high}")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.data.get(key, default)
-        if not isinstance(value, bool):
-            raise RoutingPolicyError(f"{self.path(key)}: must be true or false")
-        return value
-
-    def string(self, key: str, default: str) -> str:
-        value = self.data.get(key, default)
-        if not isinstance(value, str):
-            raise RoutingPolicyError(f"{self.path(key)}: must be a string")
-        return value
+def _step(item: StepFile, i: int, before: Step | None, skill: str, known: frozenset[str] | None,
+          where: str) -> Step:
+    after = item.after_s if item.after_s is not None else (0.0 if i == 0 else None)
+    if after is None:
+        raise RoutingPolicyError(f"{where}.after_s: required")
+    target = item.skill if item.skill is not None else ("" if item.offer_callback else skill)
+    if target and known is not None and target not in known:
+        raise RoutingPolicyError(f"{where}.skill: unknown skill {target!r}")
+    if i == 0 and after != 0:
+        raise RoutingPolicyError(f"{where}.after_s: the first step must start at 0")
+    if before is not None and after <= before.after_s:
+        raise RoutingPolicyError(f"{where}.after_s: must be later than the step before"
+                                 f" ({before.after_s:g})")
+    if not target and not item.offer_callback:
+        raise RoutingPolicyError(f"{where}.skill: a step adds agents or offers a callback")
+    return Step(after, target or None, item.min_level, item.any_language, item.offer_callback)

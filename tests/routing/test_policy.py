@@ -47,7 +47,7 @@ def test_given_unlisted_skill_then_defaults_with_one_step_on_that_skill() -> Non
     ({"defaults": {"on_no_answer": {"state": "paused"}}}, "defaults.on_no_answer.reason: required"),
     ({"defaults": {"ring_timeout_s": "fast"}}, "defaults.ring_timeout_s: must be a number"),
     ({"skills": {"refunds": {"steps": [{"after_s": 0, "skil": "general"}]}}},
-     "skills.refunds.steps[0].skil: unknown key"),
+     "skills.refunds.steps[0].skil: unknown field"),
     ({"skills": {"warranty": {"steps": [{"after_s": 0}]}}}, "skills.warranty: unknown skill"),
     ({"skills": {"refunds": {"steps": [{"after_s": 0}, {"after_s": 9, "skill": "gardening"}]}}},
      "skills.refunds.steps[1].skill: unknown skill 'gardening'"),
