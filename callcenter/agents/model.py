@@ -72,42 +72,6 @@ class AgentProfile:
                 "max_concurrent": self.max_concurrent}
 
 
-def make_profile(data: Mapping[str, Any], path: str = "agent",
-                 known_skills: Iterable[str] | None = None) -> AgentProfile:
-    """Build and check a profile from plain data (``agents.yaml`` entry or an API body).
-
-    Raises:
-        AgentConfigError: the message starts with the bad field's path (``agents[2].skills.refunds``).
-    """
-    if not isinstance(data, Mapping):
-        raise AgentConfigError(f"{path}: must be a mapping")
-    allowed = {"login", "agent_id", "name", "dial_string", "skills", "languages", "max_concurrent"}
-    for key in data:
-        if key not in allowed:
-            raise AgentConfigError(f"{path}.{key}: unknown key (expected one of {sorted(allowed)})")
-    login = data.get("login", data.get("agent_id"))
-    if not isinstance(login, str) or not _LOGIN.match(login):
-        raise AgentConfigError(f"{path}.login: required; letters, digits and _.@- (at most 64)")
-    name = data.get("name", login)
-    if not isinstance(name, str) or not name.strip():
-        raise AgentConfigError(f"{path}.name: must be a non-empty string")
-    dial = data.get("dial_string")
-    if not isinstance(dial, str) or "/" not in dial or any(c in dial for c in "\r\n ,"):
-        raise AgentConfigError(f"{path}.dial_string: required, an Asterisk dial string such as"
-                               " PJSIP/1001")
-    skills = check_skills(data.get("skills", {}), f"{path}.skills", known_skills)
-    langs = data.get("languages", ["en"])
-    if isinstance(langs, str):
-        langs = [langs]
-    if not isinstance(langs, list) or not langs or not all(
-            isinstance(x, str) and re.match(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", x) for x in langs):
-        raise AgentConfigError(f"{path}.languages: a non-empty list of language codes such as en, zh")
-    max_concurrent = data.get("max_concurrent", 1)
-    if max_concurrent != 1 or isinstance(max_concurrent, bool):
-        raise AgentConfigError(f"{path}.max_concurrent: voice agents take one call at a time (1)")
-    return AgentProfile(login, name.strip(), dial, skills, frozenset(langs), 1)
-
-
 def check_skills(value: Any, path: str, known_skills: Iterable[str] | None = None) -> dict[str, int]:
     """``{skill: level}`` with levels 1–5 and, when ``known_skills`` is given, known names.
 
