@@ -1,18 +1,111 @@
-"""Loading scorecards from YAML, with errors that name the file and the field."""
+"""Loading scorecards from YAML through pydantic models, with errors that name the file and the field.
+
+    id: aftersales
+    version: 1                 # raise it when an item changes: calls are scored again
+    name: After-sales call
+    pass_mark: 70
+    items:
+      - {id: dead_air, label: No dead air, kind: dead_air, weight: 5, max_seconds: 10}
+
+An item takes the parameters of its ``kind`` only (:data:`PARAMS`), and ``phrases`` per language
+when its check listens for words.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, Field, PlainValidator, ValidationError, model_validator
 
+from callcenter.schema.base import Schema, fail, located
+from callcenter.schema.fields import Integer, Number, Text, between
 from qa.scorecard.items import CHECKS, NEEDS_PHRASES
 from qa.scorecard.model import Item, Scorecard
+
+PARAMS: dict[str, frozenset[str]] = {
+    "greeting_within": frozenset({"seconds"}), "agent_says": frozenset(),
+    "closing": frozenset({"last_utterances"}), "empathy_when_negative": frozenset({"window_s"}),
+    "prohibited_words": frozenset(), "dead_air": frozenset({"max_seconds"}),
+    "overtalk_ratio": frozenset({"max_ratio"}), "hold_time": frozenset({"max_seconds"}),
+    "agent_talk_ratio": frozenset({"min", "max"}), "sentiment_trend": frozenset({"span", "tolerance"}),
+}
 
 
 class ScorecardError(ValueError):
     """A scorecard file is invalid (the message names the file and the field)."""
+
+
+def _kind(value: Any) -> str:
+    if value not in CHECKS:
+        fail(f"unknown kind {value!r} (known: {', '.join(sorted(CHECKS))})")
+    return str(value)
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        fail(f"must be a number > 0, got {value!r}")
+    return value
+
+
+def _phrases(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        fail("must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _non_negative(value: float) -> float:
+    if value < 0:
+        fail(f"must be a number >= 0, got {value!r}")
+    return value
+
+
+Param = Annotated[Number, AfterValidator(_non_negative)] | None
+
+
+class ItemFile(Schema):
+    """One item: what is checked (``kind`` and its parameters), how much it weighs."""
+
+    id: Annotated[Text, Field(min_length=1)]
+    kind: Annotated[str, PlainValidator(_kind)]
+    weight: Annotated[Number, AfterValidator(_positive)]
+    label: Text | None = None
+    phrases: dict[str, Annotated[tuple[str, ...], PlainValidator(_phrases)]] = Field(default_factory=dict)
+    seconds: Param = None
+    last_utterances: Param = None
+    window_s: Param = None
+    max_seconds: Param = None
+    max_ratio: Param = None
+    minimum: Annotated[Param, Field(alias="min")] = None
+    maximum: Annotated[Param, Field(alias="max")] = None
+    span: Param = None
+    tolerance: Param = None
+
+    @model_validator(mode="after")
+    def _fits_the_kind(self) -> ItemFile:
+        if self.kind in NEEDS_PHRASES and not self.phrases:
+            fail(f"kind {self.kind} needs phrases", "phrases")
+        for key in self.params():
+            if key not in PARAMS[self.kind]:
+                known = ", ".join(sorted(PARAMS[self.kind])) or "none"
+                fail(f"a {self.kind} item does not take {key} (its parameters: {known})", key)
+        return self
+
+    def params(self) -> dict[str, float]:
+        given = self.model_dump(by_alias=True, exclude_unset=True)
+        return {key: given[key] for key in sorted(set().union(*PARAMS.values())) if key in given}
+
+    def item(self) -> Item:
+        return Item(self.id, self.kind, self.weight, self.label or self.id, self.params(), dict(self.phrases))
+
+
+class ScorecardFile(Schema):
+    id: Annotated[Text, Field(min_length=1)]
+    version: Annotated[Integer, between(1, 10**9)]
+    name: Text
+    pass_mark: Annotated[Number, between(0, 100)] = 70.0
+    items: Annotated[tuple[ItemFile, ...], Field(min_length=1)]
 
 
 def load_scorecard(path: Path) -> Scorecard:
@@ -25,55 +118,17 @@ def load_scorecard(path: Path) -> Scorecard:
 
 
 def parse_scorecard(raw: Any, where: str) -> Scorecard:
-    if not isinstance(raw, dict):
-        raise ScorecardError(f"{where}: must be a mapping")
-    for key in ("id", "version", "name", "items"):
-        if key not in raw:
-            raise ScorecardError(f"{where}: missing '{key}'")
-    if not isinstance(raw["version"], int) or raw["version"] < 1:
-        raise ScorecardError(f"{where}: version must be a positive integer")
-    if not isinstance(raw["items"], list) or not raw["items"]:
-        raise ScorecardError(f"{where}: items must be a non-empty list")
-    items, seen = [], set()
-    for n, entry in enumerate(raw["items"]):
-        item = _item(entry, f"{where}: items[{n}]")
+    """Raises: ScorecardError (``where: items[2].weight: must be a number > 0``)."""
+    try:
+        card = ScorecardFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ScorecardError(f"{where}: {located(exc, ScorecardFile)[0]}") from None
+    seen: set[str] = set()
+    for n, item in enumerate(card.items):
         if item.id in seen:
             raise ScorecardError(f"{where}: items[{n}].id '{item.id}' is used twice")
         seen.add(item.id)
-        items.append(item)
-    pass_mark = raw.get("pass_mark", 70)
-    if not isinstance(pass_mark, int | float) or not 0 <= pass_mark <= 100:
-        raise ScorecardError(f"{where}: pass_mark must be between 0 and 100")
-    return Scorecard(str(raw["id"]), raw["version"], str(raw["name"]), tuple(items), float(pass_mark))
-
-
-def _item(entry: Any, where: str) -> Item:
-    if not isinstance(entry, dict):
-        raise ScorecardError(f"{where}: must be a mapping")
-    kind = entry.get("kind")
-    if kind not in CHECKS:
-        raise ScorecardError(f"{where}.kind: unknown kind {kind!r} (known: {', '.join(sorted(CHECKS))})")
-    weight = entry.get("weight")
-    if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
-        raise ScorecardError(f"{where}.weight: must be a number > 0")
-    item_id = entry.get("id")
-    if not isinstance(item_id, str) or not item_id:
-        raise ScorecardError(f"{where}.id: must be a non-empty string")
-    phrases: dict[str, tuple[str, ...]] = {}
-    raw_phrases = entry.get("phrases", {})
-    if not isinstance(raw_phrases, dict):
-        raise ScorecardError(f"{where}.phrases: must map a language to a list of phrases")
-    for lang, values in raw_phrases.items():
-        if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
-            raise ScorecardError(f"{where}.phrases.{lang}: must be a list of non-empty strings")
-        phrases[str(lang)] = tuple(values)
-    if kind in NEEDS_PHRASES and not phrases:
-        raise ScorecardError(f"{where}.phrases: kind {kind} needs phrases")
-    params = {k: v for k, v in entry.items() if k not in ("id", "kind", "weight", "label", "phrases")}
-    for key, value in params.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ScorecardError(f"{where}.{key}: must be a number >= 0")
-    return Item(item_id, kind, float(weight), str(entry.get("label", item_id)), params, phrases)
+    return Scorecard(card.id, card.version, card.name, tuple(i.item() for i in card.items), card.pass_mark)
 
 
 def load_scorecards(directory: Path) -> dict[str, Scorecard]:

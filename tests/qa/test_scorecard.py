@@ -150,7 +150,7 @@ def test_an_override_changes_the_total() -> None:
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ({"id": "x", "version": 1, "name": "x"}, "missing 'items'"),
+    ({"id": "x", "version": 1, "name": "x"}, "items: missing"),
     ({"id": "x", "version": 0, "name": "x", "items": [{}]}, "version"),
     ({"id": "x", "version": 1, "name": "x", "items": [{"id": "a", "kind": "nope", "weight": 1}]}, "unknown kind"),
     ({"id": "x", "version": 1, "name": "x", "items": [{"id": "a", "kind": "dead_air", "weight": -1}]}, "weight"),
