@@ -51,3 +51,14 @@ def between(low: float, high: float) -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def at_least(low: float) -> AfterValidator:
+    """A lower bound only: ``Annotated[Number, at_least(0)]``."""
+
+    def check(value: float) -> float:
+        if value < low:
+            fail(f"must be >= {low:g}, got {value!r}")
+        return value
+
+    return AfterValidator(check)

@@ -23,13 +23,15 @@ Example (see ``callcenter/simulator/scenarios/example.yaml``)::
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import Field, PlainValidator, ValidationError, ValidationInfo, model_validator
+
+from callcenter.schema.base import Located, Schema, fail, located
+from callcenter.schema.fields import Flag, Integer, Number, at_least, between
 
 
 class ScenarioError(ValueError):
@@ -125,10 +127,170 @@ class Scenario:
     name: str = ""
 
 
-# --- loading ---------------------------------------------------------------------------------
+# --- the file --------------------------------------------------------------------------------
 
-_BEHAVIOUR_KEYS = {"answer_after_s", "never_answers", "busy", "presses", "says", "hangup_after_s",
-                   "patience_s", "survey", "talk"}
+def _line(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        fail(f"must be text, got {value!r}")
+    text = str(value)
+    if any(c in text for c in "\r\n"):
+        fail("must be one line")
+    return text
+
+
+def _digits(value: Any) -> str:
+    digits = _line(value)
+    if not digits or any(c not in "0123456789*#ABCD" for c in digits):
+        fail(f"must be DTMF digits 0-9 * # A-D, got {digits!r}")
+    return digits
+
+
+def _audio(value: Any, info: ValidationInfo) -> Path:
+    audio = Path(_line(value))
+    base = (info.context or {}).get("base", Path("."))
+    audio = audio if audio.is_absolute() else base / audio
+    if not audio.is_file():
+        fail(f"file not found: {audio}")
+    return audio
+
+
+Line = Annotated[str, PlainValidator(_line)]
+Seconds = Annotated[Number, at_least(0)]
+
+
+class PressFile(Schema):
+    after_s: Seconds
+    digits: Annotated[str, PlainValidator(_digits)]
+    duration_ms: Annotated[Number, between(40, 2000)] = 100
+
+    def press(self) -> Press:
+        return Press(self.after_s, self.digits, int(self.duration_ms))
+
+
+class SpeechFile(Schema):
+    after_s: Seconds
+    audio: Annotated[Path, PlainValidator(_audio)]
+
+
+class SurveyFile(Schema):
+    digits: Annotated[str, PlainValidator(_digits)]
+    after_s: Seconds = 1.0
+
+
+class ArrivalFile(Schema):
+    """``{at_s: [0, 45]}`` or ``{rate_per_min: 2, duration_s: 600, seed: 7}``."""
+
+    at_s: tuple[Seconds, ...] | None = None
+    rate_per_min: Seconds | None = None
+    duration_s: Seconds | None = None
+    seed: Integer | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ArrivalFile:
+        if self.at_s is not None and self.rate_per_min is not None:
+            fail("give either at_s or rate_per_min, not both")
+        if self.rate_per_min is not None:
+            if self.duration_s is None:
+                fail("missing", "duration_s")
+            if self.rate_per_min <= 0 or self.duration_s <= 0:
+                fail("rate and duration_s must be > 0", "rate_per_min")
+        return self
+
+    def arrival(self) -> Arrival:
+        if self.rate_per_min is not None:
+            return Arrival((), self.rate_per_min, self.duration_s or 0.0, self.seed)
+        return Arrival(at_s=self.at_s if self.at_s is not None else (0.0,))
+
+
+class BehaviourFile(Schema):
+    """What callers and agents share: timings, key presses, speech, the survey."""
+
+    answer_after_s: Seconds | None = None
+    never_answers: Flag = False
+    busy: Flag = False
+    presses: tuple[PressFile, ...] = ()
+    says: tuple[SpeechFile, ...] = ()
+    hangup_after_s: Seconds | None = None
+    patience_s: Seconds | None = None
+    survey: SurveyFile | None = None
+    talk: tuple[SpeechFile, ...] = ()
+
+    @model_validator(mode="after")
+    def _busy_or_silent(self) -> BehaviourFile:
+        if self.busy and self.never_answers:
+            fail("cannot be both busy and never_answers", "busy")
+        return self
+
+    def behaviour(self, answer_default: float) -> Behaviour:
+        survey = Survey(self.survey.digits, self.survey.after_s) if self.survey else None
+        return Behaviour(
+            answer_after_s=answer_default if self.answer_after_s is None else self.answer_after_s,
+            never_answers=self.never_answers, busy=self.busy,
+            presses=tuple(p.press() for p in self.presses),
+            says=tuple(Speech(s.after_s, s.audio) for s in self.says),
+            hangup_after_s=self.hangup_after_s, patience_s=self.patience_s, survey=survey,
+            talk=tuple(Speech(s.after_s, s.audio) for s in self.talk))
+
+
+def _number(value: Any) -> str:
+    number = _line(value)
+    if not number.lstrip("+").isdigit():
+        fail(f"must be digits, got {number!r}")
+    return number
+
+
+def _exten(value: Any) -> str:
+    exten = _line(value)
+    if not exten[:1].isdigit() or len(exten) < 2:
+        fail("must match [inbound] _X. (two or more digits)")
+    return exten
+
+
+def _dial(value: Any) -> str:
+    dial = _line(value)
+    if dial and not (dial.startswith("PJSIP/") or dial.startswith("Local/")):
+        fail("must be PJSIP/<endpoint> or Local/<exten>@<context>[/n]")
+    if dial.startswith("Local/") and "@" not in dial:
+        fail("a Local dial string needs @<context>")
+    return dial
+
+
+class CallerFile(BehaviourFile):
+    number: Annotated[str, PlainValidator(_number)]
+    name: Line = ""
+    language: Line = "en"
+    exten: Annotated[str, PlainValidator(_exten)] = "4001"
+    arrival: ArrivalFile = Field(default_factory=ArrivalFile)
+    endpoint: Line = ""
+    handset: Line = ""
+
+    def script(self) -> CallerScript:
+        return CallerScript(self.number, self.name, self.language, self.exten, self.arrival.arrival(),
+                            self.behaviour(answer_default=0.0), self.endpoint, self.handset)
+
+
+class RegistrationFile(Schema):
+    at_s: Seconds
+    registered: Flag = True
+
+
+class AgentFile(BehaviourFile):
+    extension: Line
+    dial: Annotated[str, PlainValidator(_dial)] = ""
+    registered: Flag = True
+    context: Line = "agents"
+    registration: tuple[RegistrationFile, ...] = ()
+
+    def script(self) -> AgentScript:
+        changes = tuple(RegistrationChange(r.at_s, r.registered) for r in self.registration)
+        return AgentScript(self.extension, self.dial, self.registered, self.context,
+                           self.behaviour(answer_default=1.0), changes)
+
+
+class ScenarioFile(Schema):
+    name: Line = ""
+    callers: tuple[CallerFile, ...] = ()
+    agents: tuple[AgentFile, ...] = ()
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -148,178 +310,20 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def parse_scenario(raw: Any, base_dir: Path) -> Scenario:
-    data = _mapping(raw, "scenario", {"name", "callers", "agents"})
-    callers = tuple(_caller(item, f"callers[{i}]", base_dir)
-                    for i, item in enumerate(_list(data.get("callers", []), "callers")))
-    agents = tuple(_agent(item, f"agents[{i}]", base_dir)
-                   for i, item in enumerate(_list(data.get("agents", []), "agents")))
+    """A scenario from parsed YAML; audio paths are relative to ``base_dir``.
+
+    Raises:
+        ScenarioError: the first bad field, named (``callers[0].presses[1].after_s: …``).
+    """
+    try:
+        data = ScenarioFile.model_validate(raw, context={"base": base_dir})
+    except ValidationError as exc:
+        first = located(exc, ScenarioFile)[0]
+        raise ScenarioError(str(Located(first.path or "scenario", first.message))) from None
+    agents = tuple(agent.script() for agent in data.agents)
     seen: set[str] = set()
     for i, agent in enumerate(agents):
         if agent.dial_string in seen:
             raise ScenarioError(f"agents[{i}].dial: {agent.dial_string} is used twice")
         seen.add(agent.dial_string)
-    return Scenario(callers, agents, str(data.get("name", "")))
-
-
-def _caller(raw: Any, where: str, base: Path) -> CallerScript:
-    keys = {"number", "name", "language", "exten", "arrival", "endpoint", "handset"}
-    data = _mapping(raw, where, keys | _BEHAVIOUR_KEYS)
-    number = _text(data, "number", where, required=True)
-    if not number.lstrip("+").isdigit():
-        raise ScenarioError(f"{where}.number: must be digits, got {number!r}")
-    exten = _text(data, "exten", where) or "4001"
-    if not exten[:1].isdigit() or len(exten) < 2:
-        raise ScenarioError(f"{where}.exten: must match [inbound] _X. (two or more digits)")
-    return CallerScript(number=number, name=_text(data, "name", where),
-                        language=_text(data, "language", where) or "en", exten=exten,
-                        arrival=_arrival(data.get("arrival"), f"{where}.arrival"),
-                        behaviour=_behaviour(data, where, base, answer_default=0.0),
-                        endpoint=_text(data, "endpoint", where),
-                        handset=_text(data, "handset", where))
-
-
-def _agent(raw: Any, where: str, base: Path) -> AgentScript:
-    keys = {"extension", "dial", "registered", "context", "registration"}
-    data = _mapping(raw, where, keys | _BEHAVIOUR_KEYS)
-    extension = _text(data, "extension", where, required=True)
-    dial = _text(data, "dial", where)
-    if dial and not (dial.startswith("PJSIP/") or dial.startswith("Local/")):
-        raise ScenarioError(f"{where}.dial: must be PJSIP/<endpoint> or Local/<exten>@<context>[/n]")
-    if dial.startswith("Local/") and "@" not in dial:
-        raise ScenarioError(f"{where}.dial: a Local dial string needs @<context>")
-    changes = tuple(
-        RegistrationChange(_number(c, "at_s", f"{where}.registration[{i}]", required=True),
-                           _flag(c, "registered", f"{where}.registration[{i}]", True))
-        for i, c in enumerate(_list(data.get("registration", []), f"{where}.registration"))
-        if _mapping(c, f"{where}.registration[{i}]", {"at_s", "registered"}) is not None)
-    return AgentScript(extension=extension, dial=dial,
-                       registered=_flag(data, "registered", where, True),
-                       context=_text(data, "context", where) or "agents",
-                       behaviour=_behaviour(data, where, base, answer_default=1.0),
-                       registration=changes)
-
-
-def _behaviour(data: Mapping[str, Any], where: str, base: Path, answer_default: float) -> Behaviour:
-    presses = tuple(_press(p, f"{where}.presses[{i}]")
-                    for i, p in enumerate(_list(data.get("presses", []), f"{where}.presses")))
-    says = tuple(_speech(s, f"{where}.says[{i}]", base)
-                 for i, s in enumerate(_list(data.get("says", []), f"{where}.says")))
-    talk = tuple(_speech(s, f"{where}.talk[{i}]", base)
-                 for i, s in enumerate(_list(data.get("talk", []), f"{where}.talk")))
-    survey = None
-    if data.get("survey") is not None:
-        raw = _mapping(data["survey"], f"{where}.survey", {"digits", "after_s"})
-        survey = Survey(_digits(raw, f"{where}.survey"),
-                        _number(raw, "after_s", f"{where}.survey", default=1.0))
-    behaviour = Behaviour(
-        answer_after_s=_number(data, "answer_after_s", where, default=answer_default),
-        never_answers=_flag(data, "never_answers", where, False),
-        busy=_flag(data, "busy", where, False), presses=presses, says=says,
-        hangup_after_s=_optional(data, "hangup_after_s", where),
-        patience_s=_optional(data, "patience_s", where), survey=survey, talk=talk)
-    if behaviour.busy and behaviour.never_answers:
-        raise ScenarioError(f"{where}.busy: cannot be both busy and never_answers")
-    return behaviour
-
-
-def _press(raw: Any, where: str) -> Press:
-    data = _mapping(raw, where, {"after_s", "digits", "duration_ms"})
-    duration = _number(data, "duration_ms", where, default=100.0)
-    if not 40 <= duration <= 2000:
-        raise ScenarioError(f"{where}.duration_ms: must be between 40 and 2000")
-    return Press(_number(data, "after_s", where, required=True), _digits(data, where), int(duration))
-
-
-def _speech(raw: Any, where: str, base: Path) -> Speech:
-    data = _mapping(raw, where, {"after_s", "audio"})
-    audio = Path(_text(data, "audio", where, required=True))
-    audio = audio if audio.is_absolute() else base / audio
-    if not audio.is_file():
-        raise ScenarioError(f"{where}.audio: file not found: {audio}")
-    return Speech(_number(data, "after_s", where, required=True), audio)
-
-
-def _arrival(raw: Any, where: str) -> Arrival:
-    if raw is None:
-        return Arrival()
-    data = _mapping(raw, where, {"at_s", "rate_per_min", "duration_s", "seed"})
-    if "at_s" in data and "rate_per_min" in data:
-        raise ScenarioError(f"{where}: give either at_s or rate_per_min, not both")
-    if "rate_per_min" in data:
-        rate = _number(data, "rate_per_min", where, required=True)
-        duration = _number(data, "duration_s", where, required=True)
-        if rate <= 0 or duration <= 0:
-            raise ScenarioError(f"{where}.rate_per_min: rate and duration_s must be > 0")
-        seed = data.get("seed")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ScenarioError(f"{where}.seed: must be an integer")
-        return Arrival(at_s=(), rate_per_min=rate, duration_s=duration, seed=seed)
-    times = _list(data.get("at_s", [0.0]), f"{where}.at_s")
-    return Arrival(at_s=tuple(_as_number(t, f"{where}.at_s[{i}]") for i, t in enumerate(times)))
-
-
-# --- field helpers ---------------------------------------------------------------------------
-
-def _mapping(raw: Any, where: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{where}: must be a mapping")
-    for key in raw:
-        if key not in allowed:
-            raise ScenarioError(f"{where}.{key}: unknown field (allowed: {', '.join(sorted(allowed))})")
-    return raw
-
-
-def _list(raw: Any, where: str) -> list[Any]:
-    if not isinstance(raw, list):
-        raise ScenarioError(f"{where}: must be a list")
-    return raw
-
-
-def _as_number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ScenarioError(f"{where}: must be a number, got {value!r}")
-    if value < 0:
-        raise ScenarioError(f"{where}: must be >= 0")
-    return float(value)
-
-
-def _number(data: Mapping[str, Any], key: str, where: str, default: float = 0.0,
-            required: bool = False) -> float:
-    if key not in data:
-        if required:
-            raise ScenarioError(f"{where}.{key}: missing")
-        return default
-    return _as_number(data[key], f"{where}.{key}")
-
-
-def _optional(data: Mapping[str, Any], key: str, where: str) -> float | None:
-    return None if data.get(key) is None else _number(data, key, where)
-
-
-def _text(data: Mapping[str, Any], key: str, where: str, required: bool = False) -> str:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise ScenarioError(f"{where}.{key}: missing")
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ScenarioError(f"{where}.{key}: must be text")
-    text = str(value)
-    if any(c in text for c in "\r\n"):
-        raise ScenarioError(f"{where}.{key}: must be one line")
-    return text
-
-
-def _flag(data: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise ScenarioError(f"{where}.{key}: must be true or false")
-    return value
-
-
-def _digits(data: Mapping[str, Any], where: str) -> str:
-    digits = _text(data, "digits", where, required=True)
-    if not digits or any(c not in "0123456789*#ABCD" for c in digits):
-        raise ScenarioError(f"{where}.digits: must be DTMF digits 0-9 * # A-D, got {digits!r}")
-    return digits
-
+    return Scenario(tuple(caller.script() for caller in data.callers), agents, data.name)

@@ -20,7 +20,7 @@ import yaml
 from pydantic import AfterValidator, Field, PlainValidator, ValidationError, model_validator
 
 from callcenter.schema.base import Schema, fail, located
-from callcenter.schema.fields import Integer, Number, Text, between
+from callcenter.schema.fields import Integer, Number, Text, at_least, between
 from qa.scorecard.items import CHECKS, NEEDS_PHRASES
 from qa.scorecard.model import Item, Scorecard
 
@@ -55,13 +55,7 @@ def _phrases(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _non_negative(value: float) -> float:
-    if value < 0:
-        fail(f"must be a number >= 0, got {value!r}")
-    return value
-
-
-Param = Annotated[Number, AfterValidator(_non_negative)] | None
+Param = Annotated[Number, at_least(0)] | None
 
 
 class ItemFile(Schema):
