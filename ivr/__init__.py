@@ -1,6 +1,8 @@
 """IVR: flow model, validator, interpreter and the AsyncAGI runner.
 
     model, loader      flows as frozen data, from config/ivr/*.yaml
+    schema, rules      the top of a flow file and its calendars; branch rules and conditions
+    fields             checked field types of flow files (node ids, prompts, context keys)
     validate, cli      `callcenter ivr validate FILE…`
     interpreter        the pure state machine: (state, event, now) -> (state, effect, path)
     effects            effects, events, route requirements, path entries

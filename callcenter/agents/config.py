@@ -20,7 +20,7 @@ from pydantic import Field, PlainValidator, ValidationError, model_validator
 
 from callcenter.agents.errors import AgentConfigError
 from callcenter.agents.model import MAX_LEVEL, MIN_LEVEL, AgentProfile
-from callcenter.schema.base import Schema, fail, located
+from callcenter.schema.base import Schema, fail, summary
 from callcenter.schema.fields import Integer, between
 from callcenter.schema.skills import read_skill_names
 
@@ -110,7 +110,7 @@ def parse_agents(data: Any, known_skills: Iterable[str] | None = None,
     try:
         entries = AgentsFile.model_validate(data).agents
     except ValidationError as exc:
-        raise AgentConfigError(str(located(exc, AgentsFile)[0])) from None
+        raise AgentConfigError(summary(exc, AgentsFile, "agents file")) from None
     known = set(known_skills) if known_skills is not None else None
     seen: dict[str, int] = {}
     for i, entry in enumerate(entries):

@@ -30,7 +30,7 @@ from pydantic import Field, PlainValidator, ValidationError
 
 from callcenter.agents.model import MAX_LEVEL, MIN_LEVEL, AgentState, check_reason
 from callcenter.routing.errors import RoutingPolicyError
-from callcenter.schema.base import Schema, fail, located
+from callcenter.schema.base import Schema, fail, summary
 from callcenter.schema.fields import Flag, Integer, Number, Text, between
 
 
@@ -208,7 +208,7 @@ def parse_policy(data: Any, known_skills: Iterable[str] | None = None) -> Routin
     try:
         document = PolicyFile.model_validate({} if data is None else data)
     except ValidationError as exc:
-        raise RoutingPolicyError("; ".join(map(str, located(exc, PolicyFile)))) from None
+        raise RoutingPolicyError(summary(exc, PolicyFile, "policy")) from None
     known = frozenset(known_skills) if known_skills is not None else None
     defaults = _settings(document.defaults, SkillPolicy("*", (Step(0.0),)), "defaults")
     skills: dict[str, SkillPolicy] = {}

@@ -77,6 +77,12 @@ def located(exc: ValidationError, root: Any) -> list[Located]:
             or not any(loc[:len(error["loc"])] == error["loc"] for loc in inner)]
 
 
+def summary(exc: ValidationError, root: Any, whole: str = "") -> str:
+    """Every error of ``exc`` on one line (``a.b: …; c[0]: …``); ``whole`` names the document
+    itself for errors about all of it (``scenario: must be a mapping``)."""
+    return "; ".join(str(Located(p.path or whole, p.message)) for p in located(exc, root))
+
+
 def join_path(*parts: str) -> str:
     """``join_path("agents[0]", "skills.x")`` → ``agents[0].skills.x``; empty parts are skipped."""
     return ".".join(part.lstrip(".") for part in parts if part).replace(".[", "[")

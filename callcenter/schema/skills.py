@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BeforeValidator, Field, ValidationError
 
-from callcenter.schema.base import Schema, located
+from callcenter.schema.base import Schema, summary
 from callcenter.schema.fields import Text
 
 
@@ -46,4 +46,4 @@ def read_skill_names(path: Path) -> list[str]:
     try:
         return [skill.name for skill in SkillsFile.model_validate(data).skills]
     except ValidationError as exc:
-        raise ValueError(f"{path}: {located(exc, SkillsFile)[0]}") from None
+        raise ValueError(f"{path}: {summary(exc, SkillsFile)}") from None

@@ -30,7 +30,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, PlainValidator, ValidationError, ValidationInfo, model_validator
 
-from callcenter.schema.base import Located, Schema, fail, located
+from callcenter.schema.base import Schema, fail, summary
 from callcenter.schema.fields import Flag, Integer, Number, at_least, between
 
 
@@ -318,8 +318,7 @@ def parse_scenario(raw: Any, base_dir: Path) -> Scenario:
     try:
         data = ScenarioFile.model_validate(raw, context={"base": base_dir})
     except ValidationError as exc:
-        first = located(exc, ScenarioFile)[0]
-        raise ScenarioError(str(Located(first.path or "scenario", first.message))) from None
+        raise ScenarioError(summary(exc, ScenarioFile, "scenario")) from None
     agents = tuple(agent.script() for agent in data.agents)
     seen: set[str] = set()
     for i, agent in enumerate(agents):

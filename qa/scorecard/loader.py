@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, Field, PlainValidator, ValidationError, model_validator
 
-from callcenter.schema.base import Schema, fail, located
+from callcenter.schema.base import Schema, fail, summary
 from callcenter.schema.fields import Integer, Number, Text, at_least, between
 from qa.scorecard.items import CHECKS, NEEDS_PHRASES
 from qa.scorecard.model import Item, Scorecard
@@ -116,7 +116,7 @@ def parse_scorecard(raw: Any, where: str) -> Scorecard:
     try:
         card = ScorecardFile.model_validate(raw)
     except ValidationError as exc:
-        raise ScorecardError(f"{where}: {located(exc, ScorecardFile)[0]}") from None
+        raise ScorecardError(f"{where}: {summary(exc, ScorecardFile)}") from None
     seen: set[str] = set()
     for n, item in enumerate(card.items):
         if item.id in seen:
