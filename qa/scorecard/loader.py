@@ -83,7 +83,7 @@ class ItemFile(Schema):
         for key in self.params():
             if key not in PARAMS[self.kind]:
                 known = ", ".join(sorted(PARAMS[self.kind])) or "none"
-                fail(f"a {self.kind} item does not take {key} (its parameters: {known})", key)
+                fail(f"an item of kind {self.kind} does not take {key} (its parameters: {known})", key)
         return self
 
     def params(self) -> dict[str, float]:
