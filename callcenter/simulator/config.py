@@ -6,13 +6,16 @@ A TOML or YAML file (by suffix) may hold them, either at the top level or under
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from callcenter.schema.base import Schema, located
+from callcenter.schema.fields import Integer, Number, Text
 
 DEFAULT_SOUND_DIRS = (Path("/usr/share/asterisk/sounds"), Path("/var/lib/asterisk/sounds"))
 
@@ -87,24 +90,34 @@ def load_config(path: str | Path) -> SimulatorConfig:
     return config_from_mapping(raw, path.parent)
 
 
+class SettingsFile(Schema):
+    """What a settings file may set; unset keys keep :class:`SimulatorConfig`'s defaults."""
+
+    host: Text | None = None
+    port: Integer | None = None
+    username: Text | None = None
+    secret: Text | None = None
+    sound_dirs: tuple[Text, ...] | None = None
+    time_scale: Number | None = None
+    recording_dir: Text | None = None
+    caller_channel_style: Text | None = None
+    trunk: Text | None = None
+    seed: Integer | None = None
+
+
 def config_from_mapping(raw: dict[str, Any], base: Path = Path(".")) -> SimulatorConfig:
-    known = {f.name: f for f in dataclasses.fields(SimulatorConfig)}
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ConfigError(f"simulator.{key}: unknown setting")
-        if key == "sound_dirs":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError("simulator.sound_dirs: must be a list of paths")
-            value = tuple(base / v for v in value)
-        elif key == "recording_dir":
-            if not isinstance(value, str):
-                raise ConfigError("simulator.recording_dir: must be a path")
-            value = base / value
-        elif key in ("port", "seed") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ConfigError(f"simulator.{key}: must be an integer")
-        elif key in ("host", "username", "secret", "caller_channel_style", "trunk") \
-                and not isinstance(value, str):
-            raise ConfigError(f"simulator.{key}: must be text")
-        values[key] = value
+    """Settings from a mapping; relative directories are relative to ``base``.
+
+    Raises:
+        ConfigError: an unknown key or a bad value, named (``simulator.port: must be an integer``).
+    """
+    try:
+        given = SettingsFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(f"simulator.{p}" for p in located(exc, SettingsFile))) from None
+    values: dict[str, Any] = {key: getattr(given, key) for key in given.model_fields_set}
+    if given.sound_dirs is not None:
+        values["sound_dirs"] = tuple(base / d for d in given.sound_dirs)
+    if given.recording_dir is not None:
+        values["recording_dir"] = base / given.recording_dir
     return SimulatorConfig(**values)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from callcenter.simulator.config import ConfigError, config_from_mapping, load_config
 from callcenter.simulator.scenario import ScenarioError, load_scenario, parse_scenario
 
 SHIPPED = sorted((Path(__file__).parents[2] / "callcenter" / "simulator" / "scenarios").glob("*.yaml"))
@@ -61,3 +62,12 @@ def test_given_defaults_then_callers_answer_at_once_and_agents_after_a_second(tm
 def test_the_shipped_scenarios_load(path: Path) -> None:
     scenario = load_scenario(path)
     assert scenario.callers and scenario.agents
+
+
+def test_the_shipped_settings_file_loads_and_refuses_unknown_keys(tmp_path: Path) -> None:
+    config = load_config(SHIPPED[0].parent / "example-config.toml")
+    assert config.port == 5038 and config.recording_dir.name == "recordings"
+    with pytest.raises(ConfigError, match=r"^simulator\.sound_dir: unknown field \(known: host, port"):
+        config_from_mapping({"sound_dir": "/tmp"})
+    with pytest.raises(ConfigError, match=r"^simulator\.sound_dirs\[1\]: must be a string, got 3"):
+        config_from_mapping({"sound_dirs": ["a", 3]})
