@@ -100,7 +100,7 @@ class _Node(Schema):
     TYPE: ClassVar[str] = ""
     WAITS: ClassVar[bool] = False
     id: Annotated[str, Field(exclude=True)]
-    description: Text | None = None
+    description: str | None = None
 
     def targets(self) -> Iterator[tuple[str, str]]:
         return iter(())
