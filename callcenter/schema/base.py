@@ -180,7 +180,10 @@ def _message(error: ErrorDetails, model: type[BaseModel] | None) -> str:
         return error["msg"]
     ctx = {k: str(v).replace("'", "") if k in ("discriminator", "expected_tags") else v
            for k, v in ctx.items()}
-    return template.format(input=error.get("input"), **ctx)
+    try:
+        return template.format(input=error.get("input"), **ctx)
+    except KeyError:  # a pydantic version without that context: its own words
+        return error["msg"]
 
 
 def _known(model: type[BaseModel] | None) -> list[str]:
