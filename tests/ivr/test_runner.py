@@ -263,7 +263,7 @@ async def test_given_interpreter_bug_then_call_is_routed_to_general(monkeypatch:
             raise KeyError("bug")
         return real(*args)
 
-    monkeypatch.setattr("ivr.runner.interpreter.advance", buggy)
+    monkeypatch.setattr("ivr.interpreter.advance", buggy)
     line = Line()
     line.agi.keys = [key("1")]
     line.runner.on_event(START)
