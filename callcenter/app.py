@@ -282,7 +282,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                              on_queued=lambda key: recorder.mark_changed({key}))
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     orders, CallbackTickets(pool),
-                    redirector=AmiRedirector(ami), answered=answered,
+                    redirector=AmiRedirector(ami), answered=answered, settings=settings.ivr,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     calls = CallStore(pool, metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,

@@ -16,10 +16,11 @@ import yaml
 from callcenter.ami.errors import AgiChannelGone
 from callcenter.ami.messages import AmiEvent
 from callcenter.orders.model import Customer, CustomerContext, Order, OrderContext, Shipment
+from callcenter.settings import IvrSettings
 from ivr.effects import RouteRequirements
 from ivr.model import Scalar
 from ivr.registry import FlowRegistry
-from ivr.runner import IvrRunner, RunnerSettings
+from ivr.runner import IvrRunner
 from ivr.validate import Checks, load_skills
 from tests.ivr.fakes import (
     HUNG_UP,
@@ -63,7 +64,7 @@ class Line:
         self.registry = FlowRegistry([folder], Checks(skills=SKILLS))
         self.registry.reload()
         self.runner = IvrRunner(self.agi, self.registry, self.recorder, self.router, self.orders,
-                                self.callbacks, settings=RunnerSettings(sink_timeout_s=2.0, **settings),
+                                self.callbacks, settings=IvrSettings(sink_timeout_s=2.0, **settings),
                                 clock=lambda: now)
         self.agi.exec_started = lambda event: self.runner.on_event(event)
 
