@@ -71,10 +71,11 @@ from callcenter.web import (
     wallboard,
 )
 from callcenter.web.app import Health, make_app
+from ivr.agi_session import CallStart
 from ivr.effects import RouteRequirements
 from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
-from ivr.runner import CallStart, IvrRunner
+from ivr.runner import IvrRunner
 from ivr.sinks import AmiRedirector
 from ivr.validate import Checks
 
