@@ -357,6 +357,16 @@ async def test_given_other_contexts_then_runner_ignores_them() -> None:
     assert line.agi.commands == [] and line.runner.statistics()["started"] == 0
 
 
+async def test_given_the_inbound_contexts_from_the_settings_then_only_those_run_the_inbound_flow() -> None:
+    line = Line(inbound_contexts=frozenset({"vip-inbound"}))
+    line.runner.on_event(START)  # context "inbound": not an IVR context here
+    await settle(line.runner)
+    assert line.runner.statistics()["started"] == 0
+    line.runner.on_event(retarget(START, Context="vip-inbound"))
+    await line.held()
+    assert line.runner.statistics()["started"] == 1 and line.agi.commands[0] == "ANSWER"
+
+
 # --- voicemail ---------------------------------------------------------------------------------
 
 async def test_given_caller_hangs_up_to_end_the_message_then_it_is_kept_with_a_ticket() -> None:
