@@ -9,33 +9,40 @@ masks card and phone numbers, and stores utterances + transcript + the follow-up
 one transaction with the job's completion — so a job retried after a crash stores its result exactly once.
 Broken audio (empty, truncated, corrupt) ends the job as failed with the reason; silence gives
 an empty transcript. Progress and throughput are exported on ``/metrics`` (``--metrics-port``).
+Claiming, the lease, retries, metrics and signals are the shared worker runtime's
+(:mod:`callcenter.jobs.worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import re
-import signal
-import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import Counter
 
 from asr.audio import AudioError, read_wav
 from asr.engines import Engine, Engines
 from asr.redact import RedactionRules, redact_text, redact_words
 from asr.transcriber import Utterance, merge
 from callcenter.jobs.queue import Job, JobQueue
+from callcenter.jobs.worker import (
+    Build,
+    JobWorker,
+    LeaseLost,
+    PermanentJobError,
+    WorkerMetrics,
+    WorkerSetupError,
+    run_worker_process,
+)
 from callcenter.settings import AsrSettings, Settings
 
 log = structlog.get_logger("asr.worker")
@@ -43,19 +50,13 @@ log = structlog.get_logger("asr.worker")
 SPEAKER_OF_KIND = {"customer": "customer", "agent": "agent", "mixed": "mixed"}
 
 
-class AsrMetrics:
+class AsrMetrics(WorkerMetrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.jobs = Counter("asr_jobs_total", "ASR jobs finished, by result", ["result"],
-                            registry=self.registry)
+        super().__init__("asr", "ASR", "decoded")
         self.audio_s = Counter("asr_audio_seconds_total", "Seconds of audio decoded", registry=self.registry)
         self.decode_s = Counter("asr_decode_seconds_total", "Wall seconds spent decoding",
                                 registry=self.registry)
         self.utterances = Counter("asr_utterances_total", "Utterances stored", registry=self.registry)
-        self.busy = Gauge("asr_jobs_in_progress", "Jobs being decoded now", registry=self.registry)
-
-    def render(self) -> bytes:
-        return bytes(generate_latest(self.registry))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +65,8 @@ class Track:
     path: Path
 
 
-class NoAudio(Exception):
+class NoAudio(PermanentJobError):
     """The call has no recording to transcribe."""
-
-
-class LeaseLost(Exception):
-    """Another worker took the job over; this result must not be stored."""
 
 
 def pick_tracks(rows: list[asyncpg.Record], local: Callable[[str], Path]) -> list[Track]:
@@ -123,67 +120,32 @@ def redact(utterances: list[Utterance], rules: RedactionRules) -> list[tuple[Utt
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-class AsrWorker:
+class AsrWorker(JobWorker):
+    """``asr`` jobs: the call's recordings → utterances, transcript and the ``qa`` job."""
+
+    kind = "asr"
+    permanent_errors = (NoAudio, AudioError)
+
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines,
                  settings: AsrSettings, local: Callable[[str], Path], worker_id: str,
                  metrics: AsrMetrics | None = None) -> None:
+        self.metrics: AsrMetrics = metrics or AsrMetrics()
+        super().__init__(queue, worker_id, self.metrics)
         self._pool = pool
-        self._queue = queue
         self._engines = engines
         self._settings = settings
         self._local = local
-        self.worker_id = worker_id
-        self.metrics = metrics or AsrMetrics()
         self._rules = RedactionRules(settings.redact_cards, settings.redact_phones)
         self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="asr")
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
-        while not stop.is_set():
-            try:
-                worked = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("asr_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
-                worked = False
-            if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_s)
+    def describe(self) -> dict[str, Any]:
+        return {"threads": self._settings.threads,
+                "languages": {code: str(spec) for code, spec in self._engines.specs.items()}}
 
-    async def run_once(self) -> bool:
-        """Claim and do one job; False when none is due."""
-        job = await self._queue.claim("asr", self.worker_id)
-        if job is None:
-            return False
-        structlog.contextvars.bind_contextvars(job_id=job.id, call_id=job.key)
-        self.metrics.busy.inc()
-        beat = asyncio.create_task(self._heartbeat(job))
-        try:
-            await self._process(job)
-        except (NoAudio, AudioError) as exc:
-            status = await self._queue.fail(job, self.worker_id, str(exc), permanent=True)
-            self.metrics.jobs.labels("failed").inc()
-            log.warning("asr_job_failed", error=str(exc), status=status)
-        except LeaseLost:
-            self.metrics.jobs.labels("lease_lost").inc()
-            log.warning("asr_job_lease_lost")
-        except Exception as exc:
-            status = await self._queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}")
-            self.metrics.jobs.labels("error").inc()
-            log.warning("asr_job_error", error=f"{type(exc).__name__}: {exc}", status=status)
-        finally:
-            beat.cancel()
-            self.metrics.busy.dec()
-            structlog.contextvars.unbind_contextvars("job_id", "call_id")
-        return True
-
-    async def _heartbeat(self, job: Job) -> None:
-        while True:
-            await asyncio.sleep(self._queue.lease_s / 3)
-            await self._queue.heartbeat(job, self.worker_id)
-
-    async def _process(self, job: Job) -> None:
+    async def process(self, job: Job) -> None:
         call_id = int(job.payload["call_id"])
         rows = await self._pool.fetch(
             "SELECT kind, path, status FROM recordings WHERE call_id = $1 ORDER BY id", call_id)
@@ -199,7 +161,6 @@ class AsrWorker:
         audio_s = max(duration for _, duration in results)
         utterances = redact(merge([u for u, _ in results]), self._rules)
         await self._store(job, call_id, utterances, audio_s, decode_s, engine.name, language)
-        self.metrics.jobs.labels("done").inc()
         self.metrics.audio_s.inc(sum(duration for _, duration in results))
         self.metrics.decode_s.inc(decode_s)
         self.metrics.utterances.inc(len(utterances))
@@ -214,7 +175,7 @@ class AsrWorker:
                     original if keep and n else None)
                    for seq, (u, original, n) in enumerate(utterances)]
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await self._queue.complete(job, self.worker_id, conn):
+            if not await self.queue.complete(job, self.worker_id, conn):
                 raise LeaseLost
             await conn.execute("DELETE FROM utterances WHERE call_id = $1", call_id)
             await conn.executemany(
@@ -229,72 +190,37 @@ class AsrWorker:
                        decode_s = EXCLUDED.decode_s, redacted = EXCLUDED.redacted, created_at = now()""",
                 call_id, model, language, audio_s, decode_s,
                 sum(n for _, _, n in utterances))
-            await self._queue.enqueue("qa", str(call_id), {"call_id": call_id}, conn=conn, again=True)
+            await self.queue.enqueue("qa", str(call_id), {"call_id": call_id}, conn=conn, again=True)
 
 
 async def run_worker(settings: Settings, *, worker_id: str | None = None,
                      stop: asyncio.Event | None = None, metrics_port: int | None = None,
                      lease_s: float = 60.0) -> int:
-    """Run until SIGINT/SIGTERM (or ``stop``); returns the exit status."""
+    """``callcenter worker asr``: run until SIGINT/SIGTERM (or ``stop``); returns the exit status."""
+
+    async def load() -> Build:
+        return await _load(settings, lease_s)
+
+    return await run_worker_process(settings, "asr", load, worker_id=worker_id, stop=stop,
+                                    metrics_port=metrics_port)
+
+
+async def _load(settings: Settings, lease_s: float) -> Build:
+    """Load the default language's model now (the others load on their first call)."""
     from asr.engines import configured
     from asr.models import ModelError
     from callcenter.recording.registry import path_mapper
-    from callcenter.store.db import open_database
-    from callcenter.store.errors import DatabaseUnavailable
-    from callcenter.store.migrate import migrate
 
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         engines = configured(settings)
-        # the default language's model must load now; the others load on their first call
         await asyncio.to_thread(engines.get, engines.default_language)
     except ModelError as exc:
-        log.error("asr_worker_stopping", reason=str(exc))
-        return 2
-    try:
-        database = await open_database(settings.database, settings.state_dir)
-    except DatabaseUnavailable as exc:
-        log.error("asr_worker_stopping", reason=str(exc))
-        return 1
-    worker_id = worker_id or f"asr-{socket.gethostname()}-{os.getpid()}"
-    worker = AsrWorker(database.pool, JobQueue(database.pool, lease_s=lease_s,
-                                               retry_base_s=settings.asr.retry_base_s,
-                                               max_attempts=settings.asr.max_attempts),
-                       engines, settings.asr,
-                       path_mapper(settings.recording.monitor_dir, settings.recording.local_dir),
-                       worker_id)
-    runner = await _serve_metrics(worker.metrics, metrics_port) if metrics_port is not None else None
-    try:
-        await migrate(database.pool)
-        log.info("asr_worker_started", worker_id=worker_id, threads=settings.asr.threads,
-                 languages={code: str(spec) for code, spec in engines.specs.items()})
-        await worker.run(stop)
-        return 0
-    finally:
-        worker.close()
-        if runner is not None:
-            await runner.cleanup()
-        await database.close()
+        raise WorkerSetupError(str(exc)) from exc
+    local = path_mapper(settings.recording.monitor_dir, settings.recording.local_dir)
 
+    def build(pool: asyncpg.Pool, worker_id: str) -> AsrWorker:
+        queue = JobQueue(pool, lease_s=lease_s, retry_base_s=settings.asr.retry_base_s,
+                         max_attempts=settings.asr.max_attempts)
+        return AsrWorker(pool, queue, engines, settings.asr, local, worker_id)
 
-class RendersMetrics(Protocol):
-    def render(self) -> bytes: ...
-
-
-async def _serve_metrics(metrics: RendersMetrics, port: int) -> Any:
-    from aiohttp import web
-
-    async def handler(_: web.Request) -> web.Response:
-        return web.Response(body=metrics.render(),
-                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
-
-    app = web.Application()
-    app.router.add_get("/metrics", handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
+    return build

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from callcenter.demo.loadtest import run_loadtest
 from callcenter.logsetup import configure_logging
-from callcenter.settings import load_settings
+from callcenter.settings.loader import load_settings
 
 
 def main() -> int:

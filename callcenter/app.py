@@ -71,10 +71,11 @@ from callcenter.web import (
     wallboard,
 )
 from callcenter.web.app import Health, make_app
+from ivr.agi_session import CallStart
 from ivr.effects import RouteRequirements
 from ivr.heartbeat import Heartbeat
 from ivr.registry import FlowRegistry
-from ivr.runner import CallStart, IvrRunner
+from ivr.runner import IvrRunner
 from ivr.sinks import AmiRedirector
 from ivr.validate import Checks
 
@@ -282,7 +283,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                              on_queued=lambda key: recorder.mark_changed({key}))
     ivr = IvrRunner(ami, flows, ivr_log, handoff,
                     orders, CallbackTickets(pool),
-                    redirector=AmiRedirector(ami), answered=answered,
+                    redirector=AmiRedirector(ami), answered=answered, settings=settings.ivr,
                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
     calls = CallStore(pool, metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, metrics,

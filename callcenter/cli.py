@@ -9,7 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from callcenter.settings import Settings, SettingsError, load_settings
+from callcenter.settings import Settings, SettingsError
+from callcenter.settings.loader import load_settings
 
 
 def _parser() -> argparse.ArgumentParser:

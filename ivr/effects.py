@@ -1,7 +1,7 @@
 """What the interpreter asks for (effects) and what it is told back (events).
 
-The interpreter (:mod:`ivr.interpreter`) is pure: it returns one effect at a time, the runner
-(:mod:`ivr.runner`) carries it out over AsyncAGI or a sink and feeds the outcome back as an event.
+The interpreter (:mod:`ivr.interpreter`) is pure: it returns one effect at a time, the performer
+(:mod:`ivr.perform`) carries it out over AsyncAGI or a sink and feeds the outcome back as an event.
 Prompt names in effects are already resolved for the caller's language (``zh/welcome``).
 """
 

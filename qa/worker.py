@@ -5,17 +5,14 @@ sentiment for every utterance (the transformers model runs in a thread of this p
 in the server), per-speaker averages and the customer's trajectory, the scorecard's items with
 their evidence, the 0-100 score and flags; all stored in one transaction with the job's
 completion (stored once). At start, calls scored with an older scorecard version are queued
-again. ``/metrics`` on ``--metrics-port``.
+again. ``/metrics`` on ``--metrics-port``. Claiming, the lease, retries, metrics and signals are
+the shared worker runtime's (:mod:`callcenter.jobs.worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
-import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,12 +20,21 @@ from typing import Any
 
 import asyncpg
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import Counter
 
 from callcenter.jobs.queue import Job, JobQueue
+from callcenter.jobs.worker import (
+    Build,
+    JobWorker,
+    LeaseLost,
+    PermanentJobError,
+    WorkerMetrics,
+    WorkerSetupError,
+    run_worker_process,
+)
 from callcenter.settings import Settings
 from qa.scorecard import CallFacts, Scorecard, Utt, load_scorecards, score_call
-from qa.scorecard.score import total_of
+from qa.scorecard.score import CardResult, total_of
 
 log = structlog.get_logger("qa.worker")
 
@@ -37,21 +43,11 @@ Scorer = Callable[[Sequence[str]], list[tuple[str, float]]]
 DEFAULT_SCORECARD = "aftersales"
 
 
-class QaMetrics:
+class QaMetrics(WorkerMetrics):
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.jobs = Counter("qa_jobs_total", "QA jobs finished, by result", ["result"],
-                            registry=self.registry)
+        super().__init__("qa", "QA", "scored")
         self.utterances = Counter("qa_utterances_scored_total", "Utterances given a sentiment",
                                   registry=self.registry)
-        self.busy = Gauge("qa_jobs_in_progress", "Jobs being scored now", registry=self.registry)
-
-    def render(self) -> bytes:
-        return bytes(generate_latest(self.registry))
-
-
-class LeaseLost(Exception):
-    pass
 
 
 def hold_seconds(pauses: Any) -> float:
@@ -66,21 +62,30 @@ def hold_seconds(pauses: Any) -> float:
     return total
 
 
-class QaWorker:
+class QaWorker(JobWorker):
+    """``qa`` jobs: a transcribed call's sentiment, scorecard items, score and flags."""
+
+    kind = "qa"
+
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, scorer: Scorer, cards: dict[str, Scorecard],
                  worker_id: str, model_name: str = "", metrics: QaMetrics | None = None,
                  batch_size: int = 32) -> None:
+        self.metrics: QaMetrics = metrics or QaMetrics()
+        super().__init__(queue, worker_id, self.metrics)
         self._pool = pool
-        self._queue = queue
         self._scorer = scorer
         self._cards = cards
-        self.worker_id = worker_id
         self._model_name = model_name
-        self.metrics = metrics or QaMetrics()
         self._batch = batch_size
 
     def card_for(self, _context: dict[str, Any]) -> Scorecard:
         return self._cards.get(DEFAULT_SCORECARD) or next(iter(self._cards.values()))
+
+    def describe(self) -> dict[str, Any]:
+        return {"scorecards": sorted(self._cards)}
+
+    async def prepare(self) -> None:
+        await self.requeue_outdated()
 
     async def requeue_outdated(self) -> int:
         """Queue again every call scored with an older version of its scorecard."""
@@ -89,57 +94,21 @@ class QaWorker:
             rows = await self._pool.fetch(
                 "SELECT call_id FROM qa_results WHERE scorecard = $1 AND version < $2", card.id, card.version)
             for row in rows:
-                await self._queue.enqueue("qa", str(row["call_id"]), {"call_id": row["call_id"]}, again=True)
+                await self.queue.enqueue("qa", str(row["call_id"]), {"call_id": row["call_id"]}, again=True)
             count += len(rows)
         if count:
             log.info("qa_rescoring", calls=count)
         return count
 
-    async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
-        await self.requeue_outdated()
-        while not stop.is_set():
-            try:
-                worked = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("qa_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
-                worked = False
-            if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_s)
-
-    async def run_once(self) -> bool:
-        job = await self._queue.claim("qa", self.worker_id)
-        if job is None:
-            return False
-        self.metrics.busy.inc()
-        try:
-            await self._process(job)
-            self.metrics.jobs.labels("done").inc()
-        except LeaseLost:
-            self.metrics.jobs.labels("lease_lost").inc()
-        except Exception as exc:
-            await self._queue.fail(job, self.worker_id, f"{type(exc).__name__}: {exc}")
-            self.metrics.jobs.labels("error").inc()
-            log.warning("qa_job_error", call_id=job.key, error=f"{type(exc).__name__}: {exc}")
-        finally:
-            self.metrics.busy.dec()
-        return True
-
-    async def _process(self, job: Job) -> None:
+    async def process(self, job: Job) -> None:
         call_id = int(job.payload["call_id"])
-        pool = self._pool
-        call = await pool.fetchrow("SELECT context, recording_pauses, arrived_at, ended_at FROM calls"
-                                   " WHERE id = $1", call_id)
+        call = await self._pool.fetchrow("SELECT context, recording_pauses, arrived_at, ended_at FROM calls"
+                                         " WHERE id = $1", call_id)
         if call is None:
-            await self._queue.fail(job, self.worker_id, "the call no longer exists", permanent=True)
-            return
-        rows = await pool.fetch("SELECT id, seq, speaker, start_s, end_s, text FROM utterances"
-                                " WHERE call_id = $1 ORDER BY seq", call_id)
-        texts = [r["text"] for r in rows]
-        loop = asyncio.get_running_loop()
-        labels: list[tuple[str, float]] = []
-        for i in range(0, len(texts), self._batch):
-            labels += await loop.run_in_executor(None, self._scorer, texts[i:i + self._batch])
+            raise PermanentJobError("the call no longer exists")
+        rows = await self._pool.fetch("SELECT id, seq, speaker, start_s, end_s, text FROM utterances"
+                                      " WHERE call_id = $1 ORDER BY seq", call_id)
+        labels = await self._sentiments([r["text"] for r in rows])
         context = json.loads(call["context"]) if isinstance(call["context"], str) else dict(call["context"])
         language = str(context.get("language", "en"))
         utts = [Utt(r["seq"], r["speaker"], r["start_s"], r["end_s"], r["text"], label, score)
@@ -148,12 +117,26 @@ class QaWorker:
         card = self.card_for(context)
         result = score_call(card, utts, CallFacts(duration, hold_seconds(call["recording_pauses"]),
                                                   language))
-        async with pool.acquire() as conn, conn.transaction():
-            if not await self._queue.complete(job, self.worker_id, conn):
+        sentiments = [(r["id"], label, float(score)) for r, (label, score) in zip(rows, labels, strict=True)]
+        await self._store(job, call_id, card, sentiments, result)
+        self.metrics.utterances.inc(len(rows))
+        log.info("qa_scored", call_id=call_id, total=result.total, flags=list(result.flags))
+
+    async def _sentiments(self, texts: list[str]) -> list[tuple[str, float]]:
+        """The scorer runs in a thread, ``batch_size`` texts at a time."""
+        loop = asyncio.get_running_loop()
+        labels: list[tuple[str, float]] = []
+        for i in range(0, len(texts), self._batch):
+            labels += await loop.run_in_executor(None, self._scorer, texts[i:i + self._batch])
+        return labels
+
+    async def _store(self, job: Job, call_id: int, card: Scorecard, sentiments: list[tuple[int, str, float]],
+                     result: CardResult) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await self.queue.complete(job, self.worker_id, conn):
                 raise LeaseLost
             await conn.executemany("UPDATE utterances SET sentiment = $2, sentiment_score = $3 WHERE id = $1",
-                                   [(r["id"], label, float(score)) for r, (label, score) in zip(rows, labels,
-                                                                                               strict=True)])
+                                   sentiments)
             overrides = {r["item_id"]: r["passed"] for r in await conn.fetch(
                 "SELECT DISTINCT ON (item_id) item_id, passed FROM qa_overrides WHERE call_id = $1"
                 " ORDER BY item_id, at DESC", call_id)}
@@ -169,8 +152,6 @@ class QaWorker:
                 call_id, card.id, card.version, result.total, total_of(result.items, overrides),
                 json.dumps(result.items_json(), ensure_ascii=False), list(result.flags),
                 json.dumps(result.sentiment), self._model_name)
-        self.metrics.utterances.inc(len(rows))
-        log.info("qa_scored", call_id=call_id, total=result.total, flags=list(result.flags))
 
 
 def model_scorer(directory: Path) -> Scorer:
@@ -187,49 +168,36 @@ def model_scorer(directory: Path) -> Scorer:
 
 async def run_worker(settings: Settings, *, worker_id: str | None = None, stop: asyncio.Event | None = None,
                      metrics_port: int | None = None, lease_s: float = 120.0) -> int:
-    from asr.worker import _serve_metrics
-    from callcenter.store.db import open_database
-    from callcenter.store.errors import DatabaseUnavailable
-    from callcenter.store.migrate import migrate
+    """``callcenter worker qa``: run until SIGINT/SIGTERM (or ``stop``); returns the exit status."""
+
+    async def load() -> Build:
+        return await _load(settings, lease_s)
+
+    return await run_worker_process(settings, "qa", load, worker_id=worker_id, stop=stop,
+                                    metrics_port=metrics_port)
+
+
+async def _load(settings: Settings, lease_s: float) -> Build:
+    """The scorecards and the sentiment model (built on first use)."""
     from qa.scorecard import ScorecardError
 
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
     try:
         cards = load_scorecards(settings.config_dir / "qa")
     except ScorecardError as exc:
-        log.error("qa_worker_stopping", reason=str(exc))
-        return 2
+        raise WorkerSetupError(str(exc)) from exc
     if not cards:
-        log.error("qa_worker_stopping", reason=f"no scorecard in {settings.config_dir / 'qa'}")
-        return 2
+        raise WorkerSetupError(f"no scorecard in {settings.config_dir / 'qa'}")
     try:
         from qa.sentiment import ensure_model
 
         directory = await asyncio.to_thread(ensure_model, settings)
         scorer = await asyncio.to_thread(model_scorer, directory)
     except Exception as exc:
-        log.error("qa_worker_stopping", reason=f"sentiment model: {type(exc).__name__}: {exc}")
-        return 2
-    try:
-        database = await open_database(settings.database, settings.state_dir)
-    except DatabaseUnavailable as exc:
-        log.error("qa_worker_stopping", reason=str(exc))
-        return 1
-    worker = QaWorker(database.pool, JobQueue(database.pool, lease_s=lease_s,
-                                              max_attempts=settings.qa.max_attempts),
-                      scorer, cards, worker_id or f"qa-{socket.gethostname()}-{os.getpid()}",
-                      str(directory), batch_size=settings.qa.batch_size)
-    runner = await _serve_metrics(worker.metrics, metrics_port) if metrics_port is not None else None
-    try:
-        await migrate(database.pool)
-        log.info("qa_worker_started", worker_id=worker.worker_id, scorecards=sorted(cards))
-        await worker.run(stop)
-        return 0
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-        await database.close()
+        raise WorkerSetupError(f"sentiment model: {type(exc).__name__}: {exc}") from exc
+
+    def build(pool: asyncpg.Pool, worker_id: str) -> QaWorker:
+        queue = JobQueue(pool, lease_s=lease_s, max_attempts=settings.qa.max_attempts)
+        return QaWorker(pool, queue, scorer, cards, worker_id, str(directory),
+                        batch_size=settings.qa.batch_size)
+
+    return build

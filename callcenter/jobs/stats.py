@@ -9,10 +9,10 @@ its workers are dead, hung, or were never started.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
-
-from callcenter.metrics import Metrics
+from prometheus_client import Gauge
 
 KINDS = ("asr", "qa")
 
@@ -64,7 +64,16 @@ async def job_stats(pool: asyncpg.Pool) -> dict[str, KindStats]:
     return out
 
 
-def publish(stats: dict[str, KindStats], metrics: Metrics) -> None:
+class JobGauges(Protocol):
+    """The server's per-kind job gauges (:class:`callcenter.metrics.Metrics` has them)."""
+
+    jobs_queued: Gauge
+    jobs_running: Gauge
+    jobs_expired_leases: Gauge
+    jobs_oldest_age: Gauge
+
+
+def publish(stats: dict[str, KindStats], metrics: JobGauges) -> None:
     for kind, s in stats.items():
         metrics.jobs_queued.labels(kind).set(s.queued)
         metrics.jobs_running.labels(kind).set(s.running)

@@ -8,7 +8,8 @@ import pytest
 
 from asr.engines import Spec, configured, normalise_language, parse_spec
 from asr.models import ModelError
-from callcenter.settings import SettingsError, load_settings
+from callcenter.settings import SettingsError
+from callcenter.settings.loader import load_settings
 
 
 def test_languages_come_from_a_toml_table_merged_over_the_defaults(tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ async def test_corrupt_audio_fails_its_job_clearly_and_the_worker_goes_on(
 
 CHILD = """
 import asyncio, sys
-from callcenter.settings import load_settings
+from callcenter.settings.loader import load_settings
 from asr.worker import run_worker
 sys.exit(asyncio.run(run_worker(load_settings(None), worker_id="doomed", lease_s=2.0)))
 """

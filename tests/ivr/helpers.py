@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from ivr import interpreter
 from ivr.effects import CallInfo, Event
-from ivr.interpreter import InterpreterConfig, Step
 from ivr.loader import parse_flow
 from ivr.model import Flow
 from ivr.sounds import PromptResolver, SoundIndex
+from ivr.steps import InterpreterConfig, IvrState, Step
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
@@ -60,7 +60,7 @@ class Driver:
         return self.step.effect
 
     @property
-    def state(self) -> interpreter.IvrState:
+    def state(self) -> IvrState:
         return self.step.state
 
     def send(self, event: Event) -> Any:

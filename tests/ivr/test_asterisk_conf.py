@@ -15,8 +15,8 @@ import pytest
 from callcenter.ami.errors import AmiNotConnected
 from callcenter.ami.messages import Action
 from callcenter.calls.tracker import TrackerConfig
+from callcenter.settings import IvrSettings
 from ivr.heartbeat import VARIABLE, heartbeat_action, run_heartbeat
-from ivr.runner import RunnerSettings
 from ivr.sounds import SYSTEM_SOUNDS, SoundIndex
 
 CONF = Path(__file__).resolve().parents[2] / "asterisk-conf"
@@ -50,7 +50,7 @@ def test_dialplan_passes_asterisklint() -> None:
 
 def test_contexts_the_runner_and_tracker_use_run_async_agi() -> None:
     contexts = sections(EXTENSIONS)
-    settings, tracker = RunnerSettings(), TrackerConfig()
+    settings, tracker = IvrSettings(), TrackerConfig()
     for name in settings.inbound_contexts | settings.survey_contexts | settings.fallback_contexts | \
             tracker.inbound_contexts | tracker.survey_contexts:
         assert any("AGI(agi:async)" in line for line in contexts[name]), name
@@ -63,7 +63,7 @@ def test_safety_net_follows_every_async_agi_and_knows_the_runners_states() -> No
     assert any('"${CC_IVR}" = "routed"' in line for line in after)
     assert any('"${CC_IVR}" = "failed"' in line and "cc-safety-net" in line for line in after)
     assert any("ivr-fallback" in line for line in after)
-    assert RunnerSettings().state_variable == "CC_IVR"
+    assert IvrSettings().state_variable == "CC_IVR"
     net = contexts["cc-safety-net"]
     assert any(line.startswith("same => n,Dial(${CC_HUNT_GROUP}") for line in net)
     assert any("VoiceMail(" in line for line in net)
@@ -113,7 +113,7 @@ def test_pjsip_agents_report_reachability_and_send_dtmf_the_ivr_hears() -> None:
 def test_music_on_hold_default_class_uses_the_debian_opsound_folder() -> None:
     moh = sections((CONF / "musiconhold.conf").read_text(encoding="utf-8"))
     assert "directory=/usr/share/asterisk/moh" in moh["default"] and "mode=files" in moh["default"]
-    assert RunnerSettings().record_format == "wav"
+    assert IvrSettings().record_format == "wav"
 
 
 async def test_heartbeat_is_sent_at_once_when_the_link_comes_up_not_an_interval_later() -> None:

@@ -28,8 +28,8 @@ from ivr.effects import (
     Transfer,
     TransferDone,
 )
-from ivr.interpreter import ReturnToDialplan
 from ivr.loader import load_flow
+from ivr.steps import ReturnToDialplan
 from tests.ivr.helpers import MONDAY_10, Driver, flow_of
 
 AFTERSALES = load_flow(Path(__file__).resolve().parents[2] / "config" / "ivr" / "aftersales.yaml")

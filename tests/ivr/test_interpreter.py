@@ -26,7 +26,7 @@ from ivr.effects import (
     Transfer,
     TransferDone,
 )
-from ivr.interpreter import ReturnToDialplan
+from ivr.steps import ReturnToDialplan
 from tests.ivr.helpers import MONDAY_10, SHANGHAI, UTC, Driver, config, flow_of
 
 BYE = {"type": "hangup", "prompts": ["goodbye"]}

@@ -16,10 +16,11 @@ import yaml
 from callcenter.ami.errors import AgiChannelGone
 from callcenter.ami.messages import AmiEvent
 from callcenter.orders.model import Customer, CustomerContext, Order, OrderContext, Shipment
+from callcenter.settings import IvrSettings
 from ivr.effects import RouteRequirements
 from ivr.model import Scalar
 from ivr.registry import FlowRegistry
-from ivr.runner import IvrRunner, RunnerSettings
+from ivr.runner import IvrRunner
 from ivr.validate import Checks, load_skills
 from tests.ivr.fakes import (
     HUNG_UP,
@@ -63,7 +64,7 @@ class Line:
         self.registry = FlowRegistry([folder], Checks(skills=SKILLS))
         self.registry.reload()
         self.runner = IvrRunner(self.agi, self.registry, self.recorder, self.router, self.orders,
-                                self.callbacks, settings=RunnerSettings(sink_timeout_s=2.0, **settings),
+                                self.callbacks, settings=IvrSettings(sink_timeout_s=2.0, **settings),
                                 clock=lambda: now)
         self.agi.exec_started = lambda event: self.runner.on_event(event)
 
@@ -263,7 +264,7 @@ async def test_given_interpreter_bug_then_call_is_routed_to_general(monkeypatch:
             raise KeyError("bug")
         return real(*args)
 
-    monkeypatch.setattr("ivr.runner.interpreter.advance", buggy)
+    monkeypatch.setattr("ivr.interpreter.advance", buggy)
     line = Line()
     line.agi.keys = [key("1")]
     line.runner.on_event(START)
@@ -354,6 +355,16 @@ async def test_given_other_contexts_then_runner_ignores_them() -> None:
     line.runner.on_event(event("Newexten", CHANNEL, CALL))
     await settle(line.runner)
     assert line.agi.commands == [] and line.runner.statistics()["started"] == 0
+
+
+async def test_given_the_inbound_contexts_from_the_settings_then_only_those_run_the_inbound_flow() -> None:
+    line = Line(inbound_contexts=frozenset({"vip-inbound"}))
+    line.runner.on_event(START)  # context "inbound": not an IVR context here
+    await settle(line.runner)
+    assert line.runner.statistics()["started"] == 0
+    line.runner.on_event(retarget(START, Context="vip-inbound"))
+    await line.held()
+    assert line.runner.statistics()["started"] == 1 and line.agi.commands[0] == "ANSWER"
 
 
 # --- voicemail ---------------------------------------------------------------------------------

@@ -1,10 +1,15 @@
 """The QA worker against a real PostgreSQL: sentiment per utterance, the scorecard with its
-evidence, flags, stored once; re-scored when the scorecard's version changes."""
+evidence, flags, stored once; re-scored when the scorecard's version changes; ``callcenter worker
+qa`` as its own process, stopped by SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import os
+import signal
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,3 +112,26 @@ async def test_a_job_taken_over_by_another_worker_is_not_stored_twice(pool: asyn
     async with pool.acquire() as conn, conn.transaction():
         assert not await queue.complete(job, "slow", conn)
     assert await pool.fetchval("SELECT count(*) FROM qa_results") == 1
+
+
+async def test_the_qa_worker_process_starts_and_stops_on_sigterm(db_url: str, pool: asyncpg.Pool) -> None:
+    await pool.execute("TRUNCATE jobs, calls, utterances, qa_results, qa_overrides CASCADE")
+    call_id = await a_transcribed_call(pool, "1700000900.1", LINES)
+    env = {**os.environ, "DATABASE_URL": db_url, "CALLCENTER_STATE_DIR": str(REPO / "state"),
+           "CALLCENTER_CONFIG_DIR": str(REPO / "config"), "CALLCENTER_LOG_LEVEL": "info"}
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "callcenter", "worker", "qa",
+                                                 cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE,
+                                                 stderr=asyncio.subprocess.STDOUT)
+    try:
+        assert child.stdout is not None
+        async with asyncio.timeout(180):
+            while b"qa_scored" not in (line := await child.stdout.readline()):
+                assert line, "the worker ended before scoring the call"
+        child.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(child.wait(), 30) == 0
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    assert await pool.fetchval("SELECT status FROM jobs WHERE kind = 'qa'") == "done"
+    assert await pool.fetchval("SELECT count(*) FROM qa_results WHERE call_id = $1", call_id) == 1

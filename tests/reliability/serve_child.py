@@ -11,7 +11,7 @@ from pathlib import Path
 from callcenter.app import build_server
 from callcenter.clock import clock_for
 from callcenter.logsetup import configure_logging
-from callcenter.settings import load_settings
+from callcenter.settings.loader import load_settings
 
 
 async def main(spec: dict[str, object]) -> None:

@@ -11,7 +11,8 @@ import pytest
 import structlog
 
 from callcenter.logsetup import bind_call, configure_logging
-from callcenter.settings import SettingsError, load_settings, require_ami_secret
+from callcenter.settings import IvrSettings, SettingsError, require_ami_secret
+from callcenter.settings.loader import load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,6 +22,21 @@ def test_sample_config_loads() -> None:
     assert settings.ami.port == 5038
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.ami.port = 1
+
+
+def test_the_sample_config_documents_the_ivr_defaults() -> None:
+    assert load_settings(REPO / "config" / "callcenter.toml", env={}).ivr == IvrSettings()
+
+
+def test_ivr_settings_come_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[ivr]\ninbound_contexts = ["inbound", "vip"]\nlink_retries = 5\n'
+                    '[ivr.flows_by_extension]\n"4002" = "hotline"\n')
+    ivr = load_settings(path, env={"CALLCENTER_IVR_SURVEY_CONTEXTS": "survey, survey-zh",
+                                   "CALLCENTER_IVR_SINK_TIMEOUT_S": "2.5"}).ivr
+    assert ivr.inbound_contexts == frozenset({"inbound", "vip"}) and ivr.link_retries == 5
+    assert ivr.survey_contexts == frozenset({"survey", "survey-zh"}) and ivr.sink_timeout_s == 2.5
+    assert ivr.flows_by_extension == {"4002": "hotline"}
 
 
 def test_environment_overrides_the_file(tmp_path: Path) -> None:
@@ -40,6 +56,12 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     ("", {"CALLCENTER_AMI_PINGINTERVAL": "1"}, "CALLCENTER_AMI_PINGINTERVAL"),
     ("ami = 3\n", {}, "ami"),
     ("not toml [", {}, "--config"),
+    ('[ivr]\ncommand_timeout_s = 0\n', {}, "ivr.command_timeout_s"),
+    ('[ivr]\ninbound_contexts = [1]\n', {}, "ivr.inbound_contexts"),
+    ('[ivr]\nsurvey_contexts = []\n', {}, "ivr.survey_contexts"),
+    ('[ivr]\nrecord_dir = "messages"\n', {}, "ivr.record_dir"),
+    ("", {"CALLCENTER_IVR_STATE_VARIABLE": "CC IVR"}, "ivr.state_variable"),
+    ("", {"CALLCENTER_IVR_LINK_RETRIES": "many"}, "ivr.link_retries"),
 ])
 def test_bad_settings_name_the_key(tmp_path: Path, text: str, env: dict[str, str], key: str) -> None:
     path = tmp_path / "c.toml"

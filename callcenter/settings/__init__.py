@@ -1,26 +1,16 @@
-"""Settings: one TOML file plus ``CALLCENTER_<SECTION>_<KEY>`` environment overrides.
+"""Settings: the sections of one TOML file, as frozen dataclasses.
 
-Everything is loaded into frozen dataclasses at start-up. A missing or invalid key raises
+Each section checks its values in ``__post_init__``: a missing or invalid key raises
 :class:`SettingsError` naming the key (``ami.port``); values of secret keys never appear in an
-error or a log line, and :class:`Secret` hides itself from ``repr``.
+error or a log line, and :class:`Secret` hides itself from ``repr``. The file and the
+``CALLCENTER_<SECTION>_<KEY>`` environment overrides are read by :mod:`callcenter.settings.loader`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import os
 import re
-import tomllib
-import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-T = TypeVar("T")
-
-ENV_PREFIX = "CALLCENTER_"
 
 
 class SettingsError(ValueError):
@@ -147,9 +137,55 @@ class RecordingSettings:
 
 @dataclass(frozen=True)
 class IvrSettings:
-    """``post_call_survey``: when the agent hangs up first, the caller goes to ``[survey]``."""
+    """The IVR over AsyncAGI. ``post_call_survey``: when the agent hangs up first, the caller goes
+    to ``[survey]``. The contexts must match ``asterisk-conf/extensions.conf``; an inbound call
+    runs the flow its dialled extension names in ``flows_by_extension``, else ``inbound_flow``."""
 
     post_call_survey: bool = True
+    inbound_flow: str = "aftersales"
+    survey_flow: str = "survey"
+    flows_by_extension: dict[str, str] = field(default_factory=dict)
+    inbound_contexts: frozenset[str] = frozenset({"inbound"})
+    survey_contexts: frozenset[str] = frozenset({"survey"})
+    fallback_contexts: frozenset[str] = frozenset({"ivr-fallback"})
+    fallback_skill: str = "general"
+    # the wait for one AGI command's answer; hold music without a limit; order lookups; the
+    # recorder, router and ticket writes
+    command_timeout_s: float = 60.0
+    hold_timeout_s: float = 4 * 3600.0
+    lookup_timeout_s: float = 3.0
+    sink_timeout_s: float = 5.0
+    record_dir: str = "/var/spool/asterisk/ivr-messages"
+    record_format: str = "wav"
+    # the channel variable that tells the dialplan where the IVR stands (active, routed, failed)
+    state_variable: str = "CC_IVR"
+    max_digits: int = 64
+    # effects failing in a row before the call is left to the dialplan's safety net
+    max_failures: int = 4
+    # calls whose IVR language, context and steps are kept for the agent's screen
+    remember_calls: int = 10_000
+    summary_steps: int = 30
+    # AMI link lost under a command: wait this long for it to come back, then send the command
+    # again (the channel still waits in AsyncAGI); at most link_retries times per command
+    link_wait_s: float = 30.0
+    link_retries: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("inbound_flow", "survey_flow", "fallback_skill", "record_format"):
+            _check(bool(getattr(self, name)), f"ivr.{name}", "must not be empty")
+        for name in ("inbound_contexts", "survey_contexts", "fallback_contexts"):
+            _check(bool(getattr(self, name)), f"ivr.{name}", "must name at least one context")
+        for name in ("command_timeout_s", "hold_timeout_s", "lookup_timeout_s", "sink_timeout_s",
+                     "link_wait_s"):
+            _check(getattr(self, name) > 0, f"ivr.{name}", "must be > 0")
+        _check(self.record_dir.startswith("/"), "ivr.record_dir", "must be an absolute path")
+        _check(bool(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.state_variable)), "ivr.state_variable",
+               "must be a channel variable name (letters, digits, _)")
+        _check(1 <= self.max_digits <= 1024, "ivr.max_digits", "must be between 1 and 1024")
+        _check(self.max_failures >= 0, "ivr.max_failures", "must be >= 0")
+        _check(self.remember_calls >= 1, "ivr.remember_calls", "must be >= 1")
+        _check(self.summary_steps >= 1, "ivr.summary_steps", "must be >= 1")
+        _check(0 <= self.link_retries <= 100, "ivr.link_retries", "must be between 0 and 100")
 
 
 @dataclass(frozen=True)
@@ -278,153 +314,6 @@ class Settings:
 def _check(ok: bool, key: str, problem: str) -> None:
     if not ok:
         raise SettingsError(f"{key}: {problem}")
-
-
-def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Load settings from a TOML file (optional) and the environment.
-
-    Args:
-        path: the TOML file given with ``--config``; ``None`` uses defaults plus environment.
-        env: the environment to read overrides from (``os.environ`` when ``None``).
-
-    Raises:
-        SettingsError: a key is unknown, missing, of the wrong type or out of range.
-    """
-    env = os.environ if env is None else env
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SettingsError(f"--config: file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"--config: {path} is not valid TOML: {exc}") from None
-    _apply_env(raw, env)
-    return _build(Settings, raw, "")
-
-
-def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
-    """Apply ``CALLCENTER_<SECTION>_<KEY>`` and ``CALLCENTER_<TOP_LEVEL_KEY>`` overrides.
-
-    A name in a settings section must be a known key (a misspelt key stops start-up); a name
-    whose first word is no settings section is another tool's variable and is ignored, unless it
-    looks like a misspelt section (``CALLCENTER_AMII_PORT``).
-    """
-    if env.get("DATABASE_URL"):
-        raw.setdefault("database", {})["url"] = env["DATABASE_URL"]
-    hints = _resolved_hints(Settings)
-    sections = {name for name, tp in hints.items() if dataclasses.is_dataclass(tp)}
-    top_level = {f.name for f in dataclasses.fields(Settings)} - sections
-    for name, value in env.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        rest = name[len(ENV_PREFIX):].lower()
-        section, _, key = rest.partition("_")
-        if section in sections and key:
-            known = {f.name for f in dataclasses.fields(hints[section])}
-            if key not in known and not (section == "ami" and key == "secret_file"):
-                raise SettingsError(f"{name}: unknown setting ({section}.{key})")
-            target = raw.setdefault(section, {})
-            if not isinstance(target, dict):
-                raise SettingsError(f"{section}: must be a table")
-            target[key] = value
-        elif rest in top_level:
-            raw[rest] = value
-        else:
-            near = (difflib.get_close_matches(section, sorted(sections), n=1, cutoff=0.75)
-                    or difflib.get_close_matches(rest, sorted(top_level), n=1, cutoff=0.75))
-            if near:
-                raise SettingsError(f"{name}: unknown setting (did you mean a {near[0]} setting?)")
-            # not a setting: other tools' keys (CALLCENTER_TEST_DATABASE_URL, ...) are left alone
-
-
-def _read_secret_file(path: str, key: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise SettingsError(f"{key}: cannot read {path}: {exc.strerror}") from None
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _resolved_hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls, globalns=globals())
-    return _HINTS[cls]
-
-
-def _build(cls: type[T], raw: Any, prefix: str) -> T:
-    where = prefix.rstrip(".") or "settings"
-    if not isinstance(raw, dict):
-        raise SettingsError(f"{where}: must be a table")
-    hints = _resolved_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    if cls is AmiSettings and "secret_file" in raw:
-        raw = dict(raw)
-        raw["secret"] = _read_secret_file(str(raw.pop("secret_file")), "ami.secret_file")
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise SettingsError(f"{prefix}{unknown[0]}: unknown setting")
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
-        values[name] = _convert(hints[name], value, f"{prefix}{name}")
-    return cls(**values)
-
-
-def _convert(tp: Any, value: Any, key: str) -> Any:
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _build(tp, value, f"{key}.")
-    if tp is Secret:
-        if not isinstance(value, str):
-            raise SettingsError(f"{key}: must be a string")
-        return Secret(value)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return value.lower() in ("1", "true", "yes", "on")
-        raise SettingsError(f"{key}: must be true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool):
-            raise SettingsError(f"{key}: must be an integer, got {value!r}")
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise SettingsError(f"{key}: must be an integer, got {value!r}") from None
-    if tp is float:
-        if isinstance(value, bool):
-            raise SettingsError(f"{key}: must be a number, got {value!r}")
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise SettingsError(f"{key}: must be a number, got {value!r}") from None
-    if tp is str:
-        if not isinstance(value, str):
-            raise SettingsError(f"{key}: must be a string, got {value!r}")
-        return value
-    if typing.get_origin(tp) is dict:
-        return _string_table(value, key)
-    if tp is Path:
-        if not isinstance(value, str) or not value:
-            raise SettingsError(f"{key}: must be a non-empty path")
-        return Path(value)
-    raise SettingsError(f"{key}: unsupported setting type {tp!r}")
-
-
-def _string_table(value: Any, key: str) -> dict[str, str]:
-    """A TOML table of strings, or (from the environment) ``"a=x,b=y"``."""
-    if isinstance(value, str):
-        table: dict[str, Any] = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
-            name, sep, text = item.partition("=")
-            if not sep or not name.strip():
-                raise SettingsError(f"{key}: expected name=value pairs separated by commas, got {item!r}")
-            table[name.strip()] = text.strip()
-        value = table
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise SettingsError(f"{key}: must be a table of strings")
-    return {str(k): str(v) for k, v in value.items()}
 
 
 def require_ami_secret(settings: Settings) -> str:

@@ -1,0 +1,103 @@
+"""The ``route`` effect: the caller holds (music on hold under AGI) while the router finds an agent.
+
+Asterisk facts this relies on (``shared/asterisk-lab``):
+
+- ``routed`` goes out before the router may offer the call: an offer answered at once bridges the
+  caller out of AsyncAGI, and a ``SET VARIABLE`` queued behind that is never run, so the caller
+  would come back from the agent to ``[ivr-fallback]`` and be routed a second time.
+- The same holds for the hold music: a ``MusicOnHold`` still queued when the Bridge pulls the
+  caller out of AGI runs the next time the channel enters AGI (the post-call survey), which would
+  then play music instead of the survey. So the call is handed to the router only once Asterisk
+  has started the hold (``AGIExecStart``, seen by the runner as ``session.hold_started``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from callcenter.ami.agi import AgiResult
+from callcenter.settings import IvrSettings
+from ivr import commands as cmd
+from ivr.agi_session import AgiError, AgiSession, check, consume
+from ivr.effects import Event, HoldEnded, PathEntry, Route
+from ivr.journal import IvrJournal
+from ivr.sinks import RouteSink
+
+log = structlog.get_logger("ivr.hold")
+
+
+class Holding:
+    """Args:
+        router: skill-based routing (queues the call, or gives it back after ``max_wait``).
+        journal: where the ``queued`` step is recorded.
+        settings: the command, hold and router timeouts.
+        clock: timezone-aware now.
+    """
+
+    def __init__(self, router: RouteSink, journal: IvrJournal, settings: IvrSettings,
+                 clock: Callable[[], datetime]) -> None:
+        self._router = router
+        self._journal = journal
+        self._settings = settings
+        self._clock = clock
+
+    async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
+        """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
+        the router gave the call back. A call an agent takes leaves AGI (:class:`Stop`)."""
+        await session.set_state("routed")
+        max_wait = effect.max_wait_s
+        hold = self._hold(session, effect.hold, max_wait)
+        await self._wait_hold_started(session, hold)
+        await self._enqueue(session, effect, hold)
+        await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
+                                                               effect.requirements.to_json())])
+        while True:
+            check(await hold)
+            if not max_wait:
+                raise AgiError("hold music ended on its own (is the music-on-hold class configured?)")
+            if await asyncio.wait_for(self._router.withdraw(session.call_id), self._settings.sink_timeout_s):
+                await session.set_state("active")
+                return HoldEnded()
+            max_wait = None  # an agent is being offered the call: keep holding
+            hold = self._hold(session, effect.hold, max_wait)
+
+    async def _enqueue(self, session: AgiSession, effect: Route, hold: asyncio.Future[AgiResult]) -> None:
+        try:
+            await asyncio.wait_for(self._router.enqueue(session.call_id, session.start.channel,
+                                                        effect.requirements, effect.context),
+                                   self._settings.sink_timeout_s)
+        except Exception:
+            # the hold music plays on to its limit: the commands that follow queue behind it
+            hold.add_done_callback(consume)
+            await session.set_state("active")
+            raise
+
+    def _hold(self, session: AgiSession, music: str, max_wait: int | None) -> asyncio.Future[AgiResult]:
+        """Start the hold music (``max_wait`` seconds, or until the router takes the call)."""
+        session.hold_started.clear()
+        if max_wait:
+            command = cmd.exec_app("MusicOnHold", f"{music},{max_wait}")
+            wait = max_wait + self._settings.command_timeout_s
+        else:
+            command = cmd.exec_app("MusicOnHold", music)
+            wait = self._settings.hold_timeout_s
+        return asyncio.ensure_future(session.send(command, wait))
+
+    async def _wait_hold_started(self, session: AgiSession, hold: asyncio.Future[AgiResult]) -> None:
+        """Until Asterisk runs the hold command, the command fails or the caller leaves; at most
+        ``command_timeout_s`` (a PBX that sends no AGIExecStart still gets its call routed)."""
+        started: asyncio.Future[Any] = asyncio.ensure_future(session.hold_started.wait())
+        waits: set[asyncio.Future[Any]] = {started, hold}
+        try:
+            await asyncio.wait(waits, timeout=self._settings.command_timeout_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            started.cancel()
+            started.add_done_callback(consume)
+        if not session.hold_started.is_set() and not hold.done():
+            log.warning("ivr_hold_start_unseen", channel=session.start.channel)
