@@ -18,7 +18,9 @@ from aiohttp import web
 from callcenter.web.auth import Handler, current_session, remote_of, require
 from callcenter.web.errors import api_error
 from callcenter.web.i18n import CATALOGS, LANGUAGES, catalog, pick_language, text
+from callcenter.web.keys import SESSION
 from callcenter.web.openapi import Api, Route
+from callcenter.web.params import json_object
 
 STATIC = Path(__file__).with_name("static")
 HOME_BY_ROLE = {"agent": "/agent", "supervisor": "/supervisor", "qa": "/qa", "admin": "/supervisor"}
@@ -176,14 +178,9 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
 # --- the language --------------------------------------------------------------------------------
 
 async def set_language(request: web.Request) -> web.Response:
-    from callcenter.web.auth import SESSION
-
     session = require(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise api_error(400, "body must be JSON", "bad_json") from None
-    language = body.get("language") if isinstance(body, dict) else None
+    body = await json_object(request)
+    language = body.get("language")
     if language not in LANGUAGES or language not in CATALOGS:
         raise api_error(400, f"language must be one of {', '.join(LANGUAGES)}", "bad_parameter",
                         parameter="language")

@@ -16,9 +16,10 @@ from playwright.async_api import Browser, async_playwright
 from callcenter.jobs.queue import JobQueue
 from callcenter.metrics import Metrics
 from callcenter.recording.registry import path_mapper
+from callcenter.store.users import UserStore
 from callcenter.web import api_qa, api_recordings, qa_page
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
+from callcenter.web.recording_access import RecordingAccess
 from qa.worker import QaWorker
 from tests.qa.test_worker import CARDS, LINES, a_transcribed_call, drain, keyword_scorer
 
@@ -53,7 +54,7 @@ async def site(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[str, d
         "INSERT INTO recordings (call_id, kind, path, started_at, ended_at, size_bytes, duration_s, sha256, status)"
         " VALUES ($1, 'mixed', $2, now(), now(), 1, 24.5, $3, 'final')", good, f"{MONITOR}/good-mixed.wav", "0" * 64)
     await drain(QaWorker(pool, JobQueue(pool), keyword_scorer, CARDS, "browser-test"))
-    access = api_recordings.RecordingAccess(path_mapper(MONITOR, str(tmp_path)), tmp_path)
+    access = RecordingAccess(path_mapper(MONITOR, str(tmp_path)), tmp_path)
     app = make_app(Health(ami=lambda: (True, "up"), database=_db_ok), Metrics(), pool,
                    features=[api_recordings.feature(access), api_qa.register, qa_page.register])
     server = TestServer(app)

@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import async_playwright
 
 from callcenter.app import Server, build_server
-from callcenter.web.users import UserStore
+from callcenter.store.users import UserStore
 from callcenter.web.wallboard import build_snapshot, day_start
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import settings_for
