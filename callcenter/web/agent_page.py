@@ -22,7 +22,7 @@ from callcenter.store.directory import agent_login
 from callcenter.web.auth import current_session, same_origin
 from callcenter.web.keys import CLOCK, ENGINE, HUB, POOL
 from callcenter.web.openapi import Api
-from callcenter.web.pages import check_page_role, page_shell
+from callcenter.web.shell import check_page_role, page_shell
 
 
 def wrap_up_seconds(request: web.Request) -> dict[str, float]:

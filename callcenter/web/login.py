@@ -23,8 +23,8 @@ from callcenter.web.guard import bad_text
 from callcenter.web.i18n import pick_language, text
 from callcenter.web.keys import SESSION, THROTTLE
 from callcenter.web.openapi import Api, Route
-from callcenter.web.pages import HOME_BY_ROLE, LANGUAGE_NAMES, head
 from callcenter.web.params import json_object
+from callcenter.web.shell import HOME_BY_ROLE, LANGUAGE_NAMES, skeleton
 
 MAX_FIELD = 200
 
@@ -35,8 +35,7 @@ def _page(lang: str, csrf: str, error: str = "") -> str:
 
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     other = "zh-CN" if lang == "en" else "en"
-    return f"""{head(lang, f'{text(lang, "login.title")} · {text(lang, "app.name")}')}
-<body class="login"><main class="login-card">
+    return skeleton(lang, text(lang, "login.title"), f"""<main class="login-card">
 <p class="brand"><span class="brand-mark" aria-hidden="true"></span>{t("app.name")}</p>
 <h1>{t("login.title")}</h1>{alert}
 <form method="post" action="/login" class="stack">
@@ -51,7 +50,7 @@ def _page(lang: str, csrf: str, error: str = "") -> str:
 <p class="login-hint">{t("login.hint")}</p>
 <p class="login-language"><a href="/login?lang={other}" lang="{other}">
 {html.escape(LANGUAGE_NAMES[other])}</a></p>
-</main></body></html>"""
+</main>""", body_class="login")
 
 
 async def login_page(request: web.Request) -> web.Response:

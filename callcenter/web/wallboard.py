@@ -27,7 +27,7 @@ from callcenter.store import wallboard as wallboard_store
 from callcenter.web.auth import current_session, require, same_origin
 from callcenter.web.keys import AGENTS, CLOCK, ENGINE, POOL, WALLBOARD_SOCKETS
 from callcenter.web.openapi import Api, Route
-from callcenter.web.pages import check_page_role, page_shell
+from callcenter.web.shell import check_page_role, page_shell
 
 ROLES = ("supervisor", "admin")
 SHORT_ABANDON_S = 5.0
