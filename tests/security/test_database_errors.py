@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.metrics import Metrics
@@ -18,6 +19,8 @@ from callcenter.store.users import Session, User, UserStore
 from callcenter.web.app import Health, make_app
 from callcenter.web.auth import SESSION_COOKIE
 from callcenter.web.keys import SESSION
+
+Client = TestClient[web.Request, web.Application]
 
 
 class BrokenPool:
@@ -53,7 +56,7 @@ async def _db_ok() -> tuple[bool, str]:
     return True, "up"
 
 
-async def _client(pool: BrokenPool, sessions: Sessions) -> TestClient:
+async def _client(pool: BrokenPool, sessions: Sessions) -> Client:
     app = make_app(Health(ami=lambda: (True, "up"), database=_db_ok), Metrics(),
                    cast(asyncpg.Pool, pool))
     app[SESSION] = cast(UserStore, sessions)
@@ -64,7 +67,7 @@ async def _client(pool: BrokenPool, sessions: Sessions) -> TestClient:
 
 
 @pytest.fixture
-async def broken() -> AsyncIterator[tuple[TestClient, BrokenPool, Sessions]]:
+async def broken() -> AsyncIterator[tuple[Client, BrokenPool, Sessions]]:
     pool, sessions = BrokenPool(DatabaseUnavailable("db:5432 refused")), Sessions()
     client = await _client(pool, sessions)
     yield client, pool, sessions
@@ -118,7 +121,7 @@ async def test_given_the_database_down_when_the_session_is_looked_up_then_503() 
 
 
 async def test_given_the_database_down_then_static_files_healthz_and_metrics_answer_without_a_session(
-        broken: tuple[TestClient, BrokenPool, Sessions]) -> None:
+        broken: tuple[Client, BrokenPool, Sessions]) -> None:
     client, pool, sessions = broken
     sessions.error = DatabaseUnavailable("down")
     for path in ("/healthz", "/metrics", "/static/app.css", "/static/dom.js", "/favicon.ico"):
