@@ -115,7 +115,7 @@ async function showCall(callId) {
   const s = call.sentiment || {};
   const sentiment = el("p", { class: "qa-sentiment" },
     `${t("qa.sentiment.customer")}: ${format.signed(s.customer)} · ${t("qa.sentiment.agent")}: ${format.signed(s.agent)} · `,
-    `${t("qa.sentiment.trajectory")}: ${(s.customer_trajectory || []).map(fmt).join(" → ")}`);
+    `${t("qa.sentiment.trajectory")}: ${(s.customer_trajectory || []).map(format.signed).join(" → ")}`);
   const gaps = call.gaps.map((g) => el("p", { class: "qa-gap" }, `${t("qa.gap")}: ${g.reason}`));
   root.replaceChildren(
     el("p", {}, el("a", { href: "#", id: "qa-back", onclick: (e) => { e.preventDefault(); showList(); } }, t("qa.back"))),
