@@ -13,7 +13,7 @@ from callcenter.web.auth import require
 from callcenter.web.errors import api_error
 from callcenter.web.keys import POOL
 from callcenter.web.openapi import Api, Param, Route
-from callcenter.web.params import path_id, query_choice, query_int, query_time
+from callcenter.web.params import path_id, query_choice, query_int, query_text, query_time
 
 STATES = ("ivr", "queued", "offered", "talking", "ended")
 OUTCOMES = ("answered", "abandoned", "failed", "ivr_hangup")
@@ -31,9 +31,7 @@ CALL_SCHEMA: dict[str, Any] = {
 
 async def list_calls(request: web.Request) -> web.Response:
     session = require(request, "supervisor", "admin", "qa", "agent")
-    number = request.query.get("caller_number", "")
-    if len(number) > 32:
-        raise api_error(400, "caller_number is too long", "bad_parameter", parameter="caller_number")
+    number = query_text(request, "caller_number", 32)
     wanted = CallFilter(
         agent_id=session.user.agent_id, only_agent=session.user.role == "agent",
         state=query_choice(request, "state", STATES), outcome=query_choice(request, "outcome", OUTCOMES),

@@ -21,6 +21,7 @@ from callcenter.web.params import (
     json_object,
     path_id,
     query_choice,
+    query_flag,
     query_float,
     query_int,
     query_text,
@@ -40,7 +41,7 @@ def filters(request: web.Request) -> QaFilter:
         min_score=query_float(request, "min_score", None, 0, 100),
         max_score=query_float(request, "max_score", None, 0, 100),
         flag=query_choice(request, "flag", FLAGS) or "",
-        ended_negative=request.query.get("ended_negative") in ("1", "true"))
+        ended_negative=query_flag(request, "ended_negative"))
 
 
 async def list_calls(request: web.Request) -> web.Response:

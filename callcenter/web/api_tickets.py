@@ -19,7 +19,15 @@ from callcenter.web.auth import remote_of, require
 from callcenter.web.errors import api_error
 from callcenter.web.keys import POOL, SESSION
 from callcenter.web.openapi import Api, Param, Route
-from callcenter.web.params import BIGINT_MAX, json_object, path_id, query_choice, query_int, query_text
+from callcenter.web.params import (
+    BIGINT_MAX,
+    json_object,
+    path_id,
+    query_choice,
+    query_flag,
+    query_int,
+    query_text,
+)
 
 ROLES = ("agent", "supervisor", "admin")
 MAX_BODY = 64 * 1024
@@ -69,7 +77,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         tickets = await TicketStore(request.app[POOL]).search(
             text=text, status=status or "", kind=kind or "", customer_id=customer,
             visible_to_agent=session.user.agent_id if session.user.role == "agent" else None,
-            overdue=q.get("overdue") in ("1", "true"), sort=q.get("sort", "reply_due"),
+            overdue=query_flag(request, "overdue"), sort=q.get("sort", "reply_due"),
             limit=limit, offset=offset)
     except TicketError as exc:
         raise _error(exc) from None

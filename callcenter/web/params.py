@@ -145,3 +145,8 @@ async def json_object(request: web.Request, error_id: str = "bad_json", max_byte
     if not isinstance(body, dict):
         raise api_error(400, "the body must be a JSON object", error_id)
     return body
+
+
+def query_flag(request: web.Request, name: str) -> bool:
+    """A yes/no query parameter: ``1`` or ``true`` is yes, anything else (or nothing) no."""
+    return request.query.get(name) in ("1", "true")
