@@ -24,7 +24,9 @@ from callcenter.agents.model import AgentState
 from callcenter.routing.router import Router
 from callcenter.routing.state import accepts
 from callcenter.store import wallboard as wallboard_store
+from callcenter.store.errors import DatabaseUnavailable
 from callcenter.web.auth import current_session, require, same_origin
+from callcenter.web.db_errors import MESSAGE, error_id_of
 from callcenter.web.keys import AGENTS, CLOCK, ENGINE, POOL, WALLBOARD_SOCKETS
 from callcenter.web.openapi import Api, Route
 from callcenter.web.shell import check_page_role, page_shell
@@ -180,9 +182,10 @@ async def _push(app: web.Application, ws: web.WebSocketResponse) -> None:
             await ws.send_json(await snapshot(app))
         except (ConnectionResetError, RuntimeError):
             return
-        except (asyncpg.PostgresError, OSError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, DatabaseUnavailable, OSError) as exc:
+            # the same body an API call gets (the page keeps its last numbers meanwhile)
             with contextlib.suppress(ConnectionResetError, RuntimeError):
-                await ws.send_json({"error": f"database: {type(exc).__name__}"})
+                await ws.send_json({"error": MESSAGE, "error_id": error_id_of(exc) or "db_unavailable"})
         await asyncio.sleep(PUSH_EVERY_S)
 
 
