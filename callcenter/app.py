@@ -71,6 +71,7 @@ from callcenter.web import (
     wallboard,
 )
 from callcenter.web.app import Health, make_app
+from callcenter.web.recording_access import RecordingAccess
 from ivr.agi_session import CallStart
 from ivr.effects import RouteRequirements
 from ivr.heartbeat import Heartbeat
@@ -302,7 +303,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
     pauser = RecordingPauser(RecordingPolicy(settings.recording.monitor_dir, settings.recording.enabled),
                              ami.send, pool, tracker.calls.get, clock.now)
     ivr.add_sensitive_listener(pauser.on_sensitive_input)
-    recording_access = api_recordings.RecordingAccess(
+    recording_access = RecordingAccess(
         local_recordings, Path(settings.recording.local_dir or settings.recording.monitor_dir), pauser)
 
     async def database_health() -> tuple[bool, str]:
@@ -349,7 +350,7 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
                     progress=progress)
     features = [api_recordings.feature(recording_access), agent_page.feature(console), *KNOWLEDGE_AND_REPORTS]
     runner = web.AppRunner(make_app(health, metrics, pool, agents=agents, engine=engine,
-                                    features=features, trust_proxy=settings.http.trust_proxy),
+                                    features=features, trust_proxy=settings.http.trust_proxy, clock=clock),
                            access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http.host, settings.http.port)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,15 +29,9 @@ from callcenter.orders.model import CustomerContext, OrderContext
 from callcenter.orders.provider import OrderContextProvider, OrderLookupError
 from callcenter.routing.decisions import AgentStateChanged
 from callcenter.routing.offers import OfferRinging
+from callcenter.store import console as console_store
 
 log = structlog.get_logger("callcenter.console")
-
-OPEN_TICKETS_SQL = """
-SELECT t.id, t.kind, t.status, t.subject, t.reply_due_at, o.order_number
-FROM tickets t LEFT JOIN orders o ON o.id = t.order_id
-WHERE t.customer_id = $1 AND t.status NOT IN ('resolved', 'closed')
-ORDER BY t.reply_due_at NULLS LAST, t.id LIMIT 10"""
-
 
 @dataclass
 class Feed:
@@ -120,11 +114,16 @@ class ConsoleHub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _record(self, sql: str, *args: Any) -> None:
-        """Who took the call, who called: written on the call row (the call store leaves these
-        columns alone). A customer unknown to this database (an HTTP provider's) is skipped."""
+    async def _record(self, _statement: str, linkedid: str, agent: str) -> None:
+        """Who took the call: written on the call row by the store (the call store leaves this
+        column alone); ``_statement`` only names the write."""
+        await self._attribute(console_store.set_call_agent(self._pool, linkedid, agent))
+
+    async def _attribute(self, write: Awaitable[None]) -> None:
+        """Who took the call, who called: written on the call row. A customer unknown to this
+        database (an HTTP provider's) is skipped."""
         try:
-            await self._pool.execute(sql, *args)
+            await write
         except asyncpg.ForeignKeyViolationError:
             pass
         except (asyncpg.PostgresError, OSError) as exc:
@@ -179,15 +178,15 @@ class ConsoleHub:
 
     async def _pop(self, ringing: OfferRinging) -> None:
         try:
-            call_db_id = await self._pool.fetchval("SELECT id FROM calls WHERE linkedid = $1",
-                                                   ringing.call_id)
+            call_db_id = await console_store.call_row_id(self._pool, ringing.call_id)
         except (asyncpg.PostgresError, OSError):
             call_db_id = None
         summary = self._ivr(ringing.call_id)
-        base = {"type": "pop", "call_id": ringing.call_id, "call_db_id": call_db_id, "skill": ringing.skill,
-                "agent_id": ringing.agent_id, "ringing_at": ringing.at,
-                "caller": {"number": ringing.caller_number, "name": ringing.caller_name},
-                "ivr": ivr_json(summary)}
+        base: dict[str, Any] = {
+            "type": "pop", "call_id": ringing.call_id, "call_db_id": call_db_id, "skill": ringing.skill,
+            "agent_id": ringing.agent_id, "ringing_at": ringing.at,
+            "caller": {"number": ringing.caller_number, "name": ringing.caller_name},
+            "ivr": ivr_json(summary)}
         lookup = asyncio.ensure_future(self._lookup(ringing.call_id, ringing.caller_number,
                                                     base["ivr"].get("order_number")))
         done, _ = await asyncio.wait({lookup}, timeout=self._deadline)
@@ -227,15 +226,9 @@ class ConsoleHub:
         customer = found.customer if found else asked.customer if asked else None
         tickets: list[dict[str, Any]] = []
         if customer is not None:
-            await self._record(
-                "UPDATE calls SET customer_id = $2 WHERE linkedid = $1 AND customer_id IS NULL",
-                call_id, customer.id)
+            await self._attribute(console_store.set_call_customer(self._pool, call_id, customer.id))
             try:
-                rows = await self._pool.fetch(OPEN_TICKETS_SQL, customer.id)
-                tickets = [{"id": r["id"], "kind": r["kind"], "status": r["status"], "subject": r["subject"],
-                            "order_number": r["order_number"],
-                            "reply_due_at": r["reply_due_at"].isoformat() if r["reply_due_at"] else None}
-                           for r in rows]
+                tickets = await console_store.open_tickets(self._pool, customer.id)
             except (asyncpg.PostgresError, OSError) as exc:
                 log.warning("pop_tickets_unavailable", error=str(exc))
         return context_json(found, asked, "ok" if customer else "unknown_caller", tickets)

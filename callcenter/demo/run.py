@@ -34,7 +34,7 @@ from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
 from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
-from callcenter.web.users import UserStore
+from callcenter.store.users import UserStore
 
 log = structlog.get_logger("callcenter.demo")
 REPO = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """Managing web log-ins for a deployment: create, list, disable/enable, set a password.
 
 One implementation behind both the ``callcenter users`` command and the admin API
-(``/api/users``). Passwords are hashed with argon2id (:mod:`callcenter.web.users`); they are
+(``/api/users``). Passwords are hashed with argon2id (:mod:`callcenter.store.users`); they are
 never taken from a command line, logged or returned. Every change is audited.
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 
 import asyncpg
 
-from callcenter.web.users import ROLES, UserStore
+from callcenter.store.directory import agent_db_id
+from callcenter.store.users import ROLES, UserStore
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 LANGUAGES = ("en", "zh-CN")
@@ -83,14 +84,14 @@ class Accounts:
 
     async def create(self, account: NewAccount, *, actor: str, remote: str = "") -> dict[str, Any]:
         check_new(account)
-        if await self._pool.fetchval("SELECT 1 FROM users WHERE login = $1", account.login):
+        if await self._users.login_exists(account.login):
             raise AccountError(f"login {account.login!r} exists", "login_taken", 409, "login")
         agent_id: int | None = None
         if account.agent:
-            agent_id = await self._pool.fetchval("SELECT id FROM agents WHERE login = $1", account.agent)
+            agent_id = await agent_db_id(self._pool, account.agent)
             if agent_id is None:
                 raise AccountError(f"no agent {account.agent!r}", "unknown_agent", 400, "agent")
-            taken = await self._pool.fetchval("SELECT login FROM users WHERE agent_id = $1", agent_id)
+            taken = await self._users.login_of_agent(agent_id)
             if taken is not None:
                 raise AccountError(f"agent {account.agent!r} already has the log-in {taken!r}",
                                    "agent_taken", 409, "agent")

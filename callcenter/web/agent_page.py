@@ -12,28 +12,17 @@ import asyncio
 import contextlib
 import html
 import json
-import time
 from collections.abc import Callable
 
 from aiohttp import WSMsgType, web
 
+from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
-from callcenter.web.api_agents import ENGINE
-from callcenter.web.api_calls import POOL
-from callcenter.web.auth import current_session
+from callcenter.store.directory import agent_login
+from callcenter.web.auth import current_session, same_origin
+from callcenter.web.keys import CLOCK, ENGINE, HUB, POOL
 from callcenter.web.openapi import Api
-from callcenter.web.pages import check_page_role, page_shell
-from callcenter.web.wallboard import same_origin
-
-HUB = web.AppKey("console_hub", ConsoleHub)
-
-
-async def agent_login(request: web.Request, agent_db_id: int | None) -> str | None:
-    if agent_db_id is None:
-        return None
-    login: str | None = await request.app[POOL].fetchval("SELECT login FROM agents WHERE id = $1",
-                                                          agent_db_id)
-    return login
+from callcenter.web.shell import check_page_role, page_shell
 
 
 def wrap_up_seconds(request: web.Request) -> dict[str, float]:
@@ -50,7 +39,7 @@ async def agent_page(request: web.Request) -> web.Response:
     check_page_role(request, ("agent",))
     session = current_session(request)
     assert session is not None
-    login = await agent_login(request, session.user.agent_id) or ""
+    login = await agent_login(request.app[POOL], session.user.agent_id) or ""
     body = (f'<main id="console" class="console" data-agent="{html.escape(login)}"></main>'
             '<aside class="console-side"><section id="kb-panel" aria-labelledby="kb-panel-title">'
             '</section></aside>'
@@ -59,7 +48,13 @@ async def agent_page(request: web.Request) -> web.Response:
                       body=body, data={"wrapup": json.dumps(wrap_up_seconds(request))})
 
 
-async def agent_socket(request: web.Request) -> web.StreamResponse:
+async def _socket_agent(request: web.Request) -> str:
+    """The login of the agent opening the console socket.
+
+    Raises:
+        web.HTTPException: 401 without a session; 403 for another role, another origin, or a
+            user not linked to an agent.
+    """
     session = current_session(request)
     if session is None:
         raise web.HTTPUnauthorized(text="log in first")
@@ -67,9 +62,28 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="agents only")
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-origin WebSocket refused")
-    login = await agent_login(request, session.user.agent_id)
+    login = await agent_login(request.app[POOL], session.user.agent_id)
     if login is None:
         raise web.HTTPForbidden(text="this user is not linked to an agent")
+    return login
+
+
+async def _catch_up(ws: web.WebSocketResponse, hub: ConsoleHub, login: str, since: int,
+                    clock: Clock) -> None:
+    """``hello`` with the server's clock (scaled in the demo) and speed, so the page's timers
+    agree; then what the browser missed, or a snapshot when it is too far behind."""
+    await ws.send_json({"type": "hello", "seq": hub.feed(login).seq, "agent_id": login,
+                        "clock": clock.now(), "speed": clock.speed})
+    backlog = hub.since(login, since) if since >= 0 else None
+    if backlog is None or since == 0:
+        await ws.send_json(hub.snapshot(login))
+        return
+    for event in backlog:
+        await ws.send_json(event)
+
+
+async def agent_socket(request: web.Request) -> web.StreamResponse:
+    login = await _socket_agent(request)
     try:
         since = int(request.query.get("since", "0"))
     except ValueError:
@@ -78,20 +92,8 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=15.0, max_msg_size=1024)
     await ws.prepare(request)
     with hub.listen(login) as queue:
-        feed = hub.feed(login)
-        engine = request.app.get(ENGINE)
-        # the server's clock (scaled in the demo) and its speed, so the page's timers agree
-        await ws.send_json({"type": "hello", "seq": feed.seq, "agent_id": login,
-                            "clock": engine.now() if engine is not None else time.time(),
-                            "speed": engine.time_scale if engine is not None else 1.0})
-        backlog = hub.since(login, since) if since >= 0 else None
-        if backlog is None or since == 0:
-            await ws.send_json(hub.snapshot(login))
-        else:
-            for event in backlog:
-                await ws.send_json(event)
-        sent = feed.seq
-        sender = asyncio.create_task(_forward(ws, queue, sent))
+        await _catch_up(ws, hub, login, since, request.app[CLOCK])
+        sender = asyncio.create_task(_forward(ws, queue, hub.feed(login).seq))
         try:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:

@@ -12,25 +12,19 @@ from aiohttp import web
 
 from callcenter.agents.errors import AgentError, UnknownAgent
 from callcenter.agents.service import AgentService
-from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.errors import RoutingPolicyError
-from callcenter.web.api_calls import POOL
+from callcenter.store.directory import agent_login
 from callcenter.web.auth import remote_of, require
 from callcenter.web.errors import api_error
+from callcenter.web.keys import AGENTS, ENGINE, POOL, SESSION
 from callcenter.web.openapi import Api, Param, Route
-from callcenter.web.users import UserStore
+from callcenter.web.params import json_object
 
-AGENTS = web.AppKey("agents", AgentService)
-ENGINE = web.AppKey("routing_engine", RoutingEngine)
 STAFF = ("supervisor", "admin")
 
 
 async def _own_agent_login(request: web.Request, agent_db_id: int | None) -> str | None:
-    if agent_db_id is None:
-        return None
-    login: str | None = await request.app[POOL].fetchval("SELECT login FROM agents WHERE id = $1",
-                                                          agent_db_id)
-    return login
+    return await agent_login(request.app[POOL], agent_db_id)
 
 
 def _agent_json(service: AgentService, agent_id: str) -> dict[str, Any]:
@@ -98,7 +92,7 @@ async def set_skills(request: web.Request) -> web.Response:
         await service.set_skills(agent_id, skills)
     except AgentError as exc:
         raise _agent_error(exc) from None
-    await UserStore(request.app[POOL]).audit(session.user.login, "agent_skills_changed",
+    await request.app[SESSION].audit(session.user.login, "agent_skills_changed",
                                              target=agent_id, remote=remote_of(request),
                                              detail={"skills": skills})
     return web.json_response(_agent_json(service, agent_id))
@@ -115,21 +109,13 @@ async def routing_reload(request: web.Request) -> web.Response:
         request.app[ENGINE].reload()
     except RoutingPolicyError as exc:
         raise api_error(400, f"policy not reloaded: {exc}", "invalid_policy") from None
-    await UserStore(request.app[POOL]).audit(session.user.login, "routing_policy_reloaded",
+    await request.app[SESSION].audit(session.user.login, "routing_policy_reloaded",
                                              remote=remote_of(request))
     return web.json_response({"ok": True})
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > 64 * 1024:
-        raise api_error(413, "body too large", "too_large")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise api_error(400, "body must be JSON", "bad_json") from None
-    if not isinstance(body, dict):
-        raise api_error(400, "body must be a JSON object", "bad_json")
-    return body
+    return await json_object(request, max_bytes=64 * 1024)
 
 
 def register(api: Api) -> None:

@@ -14,15 +14,15 @@ from aiohttp import web
 from callcenter.kb.markdown import render
 from callcenter.kb.store import LANGUAGES, STATUSES, ArticleInput, ArticleStore, KbError, NotFound
 from callcenter.kb.suggest import signals
-from callcenter.web.api_calls import POOL, _time
+from callcenter.store.call_history import is_agents_call
+from callcenter.store.users import Session
 from callcenter.web.auth import require
 from callcenter.web.errors import api_error
 from callcenter.web.i18n import catalog, pick_language
-from callcenter.web.ids import path_id
+from callcenter.web.keys import ARTICLES, CLOCK, POOL
 from callcenter.web.openapi import Api, Param, Route
-from callcenter.web.users import Session
+from callcenter.web.params import json_object, path_id, query_choice, query_time
 
-ARTICLES = web.AppKey("kb_articles", ArticleStore)
 READERS = ("agent", "supervisor", "admin", "qa")
 EDITORS = ("supervisor", "admin")
 
@@ -51,13 +51,7 @@ def _kb_error(exc: KbError) -> web.HTTPException:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise api_error(400, "body must be JSON", "bad_json") from None
-    if not isinstance(body, dict):
-        raise api_error(400, "body must be a JSON object", "bad_json")
-    return body
+    return await json_object(request)
 
 
 _BIGINT = 2**63
@@ -67,13 +61,8 @@ def _article_id(request: web.Request) -> int:
     return path_id(request, "article_id", "no such article")
 
 
-def _language(raw: str | None) -> str | None:
-    if raw in (None, ""):
-        return None
-    if raw not in LANGUAGES:
-        raise api_error(400, f"language must be one of {', '.join(LANGUAGES)}", "bad_parameter",
-                        parameter="language")
-    return raw
+def _language(request: web.Request) -> str | None:
+    return query_choice(request, "language", LANGUAGES)
 
 
 def _optional_int(value: Any, name: str) -> int | None:
@@ -94,15 +83,6 @@ def _call_ref(value: Any) -> int | str | None:
     return None
 
 
-# An agent's call: answered by them, or still unanswered and offered to their phone (the pop
-# arrives while it rings).
-_AGENTS_CALL = """
-SELECT EXISTS (SELECT 1 FROM calls c WHERE c.id = $1 AND (c.agent_id = $2 OR (c.agent_id IS NULL
-    AND EXISTS (SELECT 1 FROM jsonb_array_elements(c.offers) o JOIN agents a ON a.id = $2
-                WHERE o->>'dial_string' = a.dial_string))))
-"""
-
-
 async def _own_call(request: web.Request, session: Session, store: ArticleStore,
                     ref: Any) -> int | None:
     """The call a view or suggestion is recorded on: for an agent only a call of theirs.
@@ -110,7 +90,7 @@ async def _own_call(request: web.Request, session: Session, store: ArticleStore,
     call_id = await store.resolve_call(_call_ref(ref))
     if call_id is None or session.user.role != "agent":
         return call_id
-    mine = await request.app[POOL].fetchval(_AGENTS_CALL, call_id, session.user.agent_id)
+    mine = await is_agents_call(request.app[POOL], call_id, session.user.agent_id)
     return call_id if mine else None
 
 
@@ -127,7 +107,7 @@ async def search(request: web.Request) -> web.Response:
     query = request.query.get("q", "").strip()
     if len(query) > 200:
         raise api_error(400, "q is longer than 200 characters", "bad_parameter", parameter="q")
-    hits = await _store(request).search(query, language=_language(request.query.get("language")),
+    hits = await _store(request).search(query, language=_language(request),
                                         limit=10) if query else []
     return web.json_response({"q": query, "articles": [h.to_json() for h in hits]})
 
@@ -135,7 +115,7 @@ async def search(request: web.Request) -> web.Response:
 async def suggest(request: web.Request) -> web.Response:
     session = require(request, *READERS)
     pop = await _body(request)
-    found = signals(pop, datetime.now(UTC))
+    found = signals(pop, datetime.fromtimestamp(request.app[CLOCK].now(), UTC))
     store = _store(request)
     hits = await store.suggest(found, limit=5) if found.words else []
     call_id = await _own_call(request, session, store, pop.get("call_id"))
@@ -174,11 +154,8 @@ async def get_article(request: web.Request) -> web.Response:
 
 async def list_articles(request: web.Request) -> web.Response:
     require(request, *EDITORS)
-    status = request.query.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise api_error(400, f"status must be one of {', '.join(STATUSES)}", "bad_parameter",
-                        parameter="status")
-    articles = await _store(request).list_articles(_language(request.query.get("language")), status)
+    status = query_choice(request, "status", STATUSES)
+    articles = await _store(request).list_articles(_language(request), status)
     return web.json_response({"articles": [
         {k: v for k, v in a.to_json().items() if k != "body_md"} for a in articles]})
 
@@ -237,8 +214,8 @@ async def preview(request: web.Request) -> web.Response:
 
 async def suggestion_stats(request: web.Request) -> web.Response:
     require(request, *EDITORS)
-    end = _time(request, "to") or datetime.now(UTC)
-    start = _time(request, "from") or end - timedelta(days=30)
+    end = query_time(request, "to") or datetime.fromtimestamp(request.app[CLOCK].now(), UTC)
+    start = query_time(request, "from") or end - timedelta(days=30)
     if end <= start:
         raise api_error(400, "to must be after from", "bad_parameter", parameter="to")
     rows = await _store(request).suggestion_stats(start, end)
@@ -248,8 +225,17 @@ async def suggestion_stats(request: web.Request) -> web.Response:
 def register(app: web.Application, api: Api) -> None:
     """The knowledge-base API (needs the app's pool, see ``make_app``)."""
     app[ARTICLES] = ArticleStore(app[POOL])
-    path = "/api/kb/articles/{article_id}"
-    id_param = Param("article_id", "path", {"type": "integer"})
+    _reading(api)
+    _editing(api)
+
+
+_PATH = "/api/kb/articles/{article_id}"
+_ID = Param("article_id", "path", {"type": "integer"})
+
+
+def _reading(api: Api) -> None:
+    """What agents use from the console: search, suggestions, opening an article."""
+    path, id_param = _PATH, _ID
     api.add(Route("GET", "/api/kb/i18n", strings, "The knowledge-base panel's strings", ()))
     api.add(Route("GET", "/api/kb/search", search, "Search published articles", READERS,
                   params=(Param("q", "query", {"type": "string", "maxLength": 200}),
@@ -270,6 +256,11 @@ def register(app: web.Application, api: Api) -> None:
                       "source": {"type": "string", "enum": ["suggestion", "search", "browse"]}}}))
     api.add(Route("GET", path, get_article, "One article with its rendered HTML", READERS,
                   params=(id_param,)))
+
+
+def _editing(api: Api) -> None:
+    """What supervisors use to manage articles, and the suggestions' open rates."""
+    path, id_param = _PATH, _ID
     api.add(Route("GET", "/api/kb/articles", list_articles, "All articles, drafts too", EDITORS,
                   params=(Param("language", "query", {"type": "string", "enum": list(LANGUAGES)}),
                           Param("status", "query", {"type": "string", "enum": list(STATUSES)}))))

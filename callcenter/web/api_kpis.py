@@ -12,6 +12,7 @@ import csv
 import io
 import math
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from callcenter.kpi.report import (
     GROUPINGS,
     CallKpis,
     Grouping,
+    GroupTickets,
     KpiError,
     call_kpis,
     check_tz,
@@ -30,11 +32,14 @@ from callcenter.kpi.report import (
 )
 from callcenter.staffing.cli import to_json as staffing_json
 from callcenter.staffing.pool import IntervalInput, StaffingBusy, StaffingPool
-from callcenter.web.api_calls import POOL, _time
+from callcenter.store.arrivals import arrivals_by_slot
+from callcenter.store.directory import agent_names
 from callcenter.web.auth import require
 from callcenter.web.csv_cells import safe_cell
 from callcenter.web.errors import api_error
+from callcenter.web.keys import CLOCK, POOL, STAFFING_POOL
 from callcenter.web.openapi import Api, Param, Route
+from callcenter.web.params import json_object, query_choice, query_float, query_time
 
 ROLES = ("supervisor", "admin")
 MAX_DAYS = 400
@@ -42,7 +47,6 @@ MAX_INTERVALS = 2000
 # Erlang C costs O(agents) per interval: bound the traffic so one request stays bounded work.
 MAX_ERLANGS = 20_000.0
 MAX_TOTAL_ERLANGS = 400_000.0
-STAFFING_POOL = web.AppKey("staffing_pool", StaffingPool)
 CSV_COLUMNS = ("group", "label", "offered", "answered", "abandoned", "short_abandons",
                "answered_within_target", "service_level", "asa_s", "aht_s", "talk_s", "hold_s",
                "wrap_up_s", "fcr_eligible", "fcr_resolved", "fcr_rate", "csat_responses", "csat_avg",
@@ -50,22 +54,14 @@ CSV_COLUMNS = ("group", "label", "offered", "answered", "abandoned", "short_aban
 
 
 def _float_param(request: web.Request, name: str, default: float, low: float, high: float) -> float:
-    raw = request.query.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise api_error(400, f"{name} must be a number", "bad_parameter", parameter=name) from None
-    if not low <= value <= high:
-        raise api_error(400, f"{name} must be between {low:g} and {high:g}", "bad_parameter",
-                        parameter=name)
+    value = query_float(request, name, default, low, high)
+    assert value is not None
     return value
 
 
 def _period(request: web.Request) -> tuple[datetime, datetime]:
-    end = _time(request, "to") or datetime.now(UTC)
-    start = _time(request, "from") or end - timedelta(days=7)
+    end = query_time(request, "to") or datetime.fromtimestamp(request.app[CLOCK].now(), UTC)
+    start = query_time(request, "from") or end - timedelta(days=7)
     if end <= start:
         raise api_error(400, "to must be after from", "bad_parameter", parameter="to")
     if end - start > timedelta(days=MAX_DAYS):
@@ -78,40 +74,22 @@ def _key(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date | datetime) else value
 
 
-async def _agent_names(pool: asyncpg.Pool) -> dict[int, str]:
-    return {r["id"]: r["display_name"] for r in await pool.fetch("SELECT id, display_name FROM agents")}
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """How a report's rows are labelled and completed with the ticket counts."""
 
+    grouping: Grouping
+    names: dict[int, str]
+    tickets: dict[Any, GroupTickets]
 
-async def kpi_report(request: web.Request) -> dict[str, Any]:
-    """The report behind both the JSON and the CSV."""
-    start, end = _period(request)
-    group = request.query.get("group") or "day"
-    if group not in GROUPINGS:
-        raise api_error(400, f"group must be one of {', '.join(GROUPINGS)}", "bad_parameter",
-                        parameter="group")
-    grouping: Grouping = group
-    tz = request.query.get("tz") or "UTC"
-    target = _float_param(request, "target_s", 20.0, 0, 3600)
-    pool = request.app[POOL]
-    now = datetime.now(UTC)
-    try:
-        calls = await call_kpis(pool, start, end, grouping, target_s=target, tz=tz)
-        [total] = await call_kpis(pool, start, end, target_s=target, tz=tz)
-        tickets = {_key(t.group): t for t in await ticket_kpis_by(pool, start, end, now, grouping, tz=tz)}
-        [ticket_total] = await ticket_kpis_by(pool, start, end, now, tz=tz)
-        snapshot = await ticket_kpis(pool, start, end, now)
-    except KpiError as exc:
-        raise api_error(400, str(exc), "bad_parameter") from None
-    names = await _agent_names(pool) if grouping == "agent" else {}
-
-    def row(kpis: CallKpis | None, key: Any) -> dict[str, Any]:
+    def row(self, kpis: CallKpis | None, key: Any) -> dict[str, Any]:
         out: dict[str, Any] = dict.fromkeys(CSV_COLUMNS)
         if kpis is not None:
             out.update(kpis.to_json())
         out["group"] = key
-        out["label"] = names.get(key, str(key)) if grouping == "agent" and key is not None else \
+        out["label"] = self.names.get(key, str(key)) if self.grouping == "agent" and key is not None else \
             ("—" if key is None else str(key))
-        t = tickets.get(key)
+        t = self.tickets.get(key)
         out["tickets_opened"] = t.opened if t else 0
         out["tickets_closed"] = t.closed if t else 0
         out["tickets_missed_deadline"] = t.missed_deadline if t else 0
@@ -120,14 +98,32 @@ async def kpi_report(request: web.Request) -> dict[str, Any]:
             out[name] = out[name] or 0
         return out
 
+
+async def kpi_report(request: web.Request) -> dict[str, Any]:
+    """The report behind both the JSON and the CSV."""
+    start, end = _period(request)
+    grouping: Grouping = query_choice(request, "group", GROUPINGS) or "day"  # type: ignore[assignment]
+    tz = request.query.get("tz") or "UTC"
+    target = _float_param(request, "target_s", 20.0, 0, 3600)
+    pool = request.app[POOL]
+    now = datetime.fromtimestamp(request.app[CLOCK].now(), UTC)
+    try:
+        calls = await call_kpis(pool, start, end, grouping, target_s=target, tz=tz)
+        [total] = await call_kpis(pool, start, end, target_s=target, tz=tz)
+        tickets = {_key(t.group): t for t in await ticket_kpis_by(pool, start, end, now, grouping, tz=tz)}
+        [ticket_total] = await ticket_kpis_by(pool, start, end, now, tz=tz)
+        snapshot = await ticket_kpis(pool, start, end, now)
+    except KpiError as exc:
+        raise api_error(400, str(exc), "bad_parameter") from None
+    rows = _Rows(grouping, await agent_names(pool) if grouping == "agent" else {}, tickets)
     by_key = {_key(k.group): k for k in calls}
     keys = list(by_key) + [k for k in tickets if k not in by_key]
-    rows = [row(by_key.get(k), k) for k in keys] if grouping != "total" else [row(total, None)]
-    total_row = row(total, None)
+    total_row = rows.row(total, None)
     total_row.update(tickets_opened=ticket_total.opened, tickets_closed=ticket_total.closed,
                      tickets_missed_deadline=ticket_total.missed_deadline, label="total")
-    return {"from": start.isoformat(), "to": end.isoformat(), "group": group, "tz": tz,
-            "target_s": target, "rows": rows, "total": total_row,
+    listed = [rows.row(by_key.get(k), k) for k in keys] if grouping != "total" else [rows.row(total, None)]
+    return {"from": start.isoformat(), "to": end.isoformat(), "group": grouping, "tz": tz,
+            "target_s": target, "rows": listed, "total": total_row,
             "tickets_overdue_now": snapshot.overdue}
 
 
@@ -168,21 +164,19 @@ def _number(body: dict[str, Any], name: str, *, required: bool = True,
     return float(value)
 
 
-async def staffing(request: web.Request) -> web.Response:
-    require(request, *ROLES)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise api_error(400, "body must be JSON", "bad_json") from None
-    if not isinstance(body, dict):
-        raise api_error(400, "body must be a JSON object", "bad_json")
-    aht = _number(body, "aht_s")
-    target = _number(body, "target")
-    within = _number(body, "within_s")
-    shrinkage = _number(body, "shrinkage", required=False)
-    max_occ = _number(body, "max_occupancy", required=False)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A staffing request: the service goal, the interval length and the intervals' traffic."""
+
+    minutes: float
+    rows: list[IntervalInput]
+    given: list[tuple[float, float]]  # (calls, aht_s) of each interval as sent
+    raw: list[Any]
+
+
+def _intervals(body: dict[str, Any]) -> tuple[list[Any], float]:
     minutes = _number(body, "interval_minutes", default=30.0)
-    assert aht is not None and target is not None and within is not None and minutes is not None
+    assert minutes is not None
     if not 0 < minutes <= 1440:
         raise api_error(400, "interval_minutes must be in (0, 1440]", "bad_parameter",
                         parameter="interval_minutes")
@@ -194,8 +188,17 @@ async def staffing(request: web.Request) -> web.Response:
         raise api_error(400, f"intervals must be a list of 1 to {MAX_INTERVALS} objects"
                              " {interval_start, calls[, aht_s]} (or give calls_per_hour)",
                         "bad_parameter", parameter="intervals")
-    rows: list[IntervalInput] = []
-    given: list[tuple[float, float]] = []
+    return raw, minutes
+
+
+def _plan(body: dict[str, Any]) -> _Plan:
+    """The staffing request in ``body``, its traffic bounded (one request is bounded work)."""
+    aht, target, within = _number(body, "aht_s"), _number(body, "target"), _number(body, "within_s")
+    shrinkage = _number(body, "shrinkage", required=False)
+    max_occ = _number(body, "max_occupancy", required=False)
+    assert aht is not None and target is not None and within is not None
+    raw, minutes = _intervals(body)
+    plan = _Plan(minutes, [], [], raw)
     total_erlangs = 0.0
     for n, item in enumerate(raw, 1):
         if not isinstance(item, dict):
@@ -208,37 +211,31 @@ async def staffing(request: web.Request) -> web.Response:
             raise api_error(400, f"interval {n}: more than {MAX_ERLANGS:g} Erlangs of traffic",
                             "bad_parameter", parameter="intervals")
         total_erlangs += erlangs
-        rows.append(IntervalInput(calls * 60.0 / minutes, row_aht, target, within, shrinkage, max_occ))
-        given.append((calls, row_aht))
+        plan.rows.append(IntervalInput(calls * 60.0 / minutes, row_aht, target, within, shrinkage, max_occ))
+        plan.given.append((calls, row_aht))
     if total_erlangs > MAX_TOTAL_ERLANGS:
         raise api_error(400, f"the intervals add up to more than {MAX_TOTAL_ERLANGS:g} Erlangs",
                         "bad_parameter", parameter="intervals")
+    return plan
+
+
+async def staffing(request: web.Request) -> web.Response:
+    require(request, *ROLES)
+    plan = _plan(await json_object(request))
     try:
-        results = await request.app[STAFFING_POOL].run(rows)
+        results = await request.app[STAFFING_POOL].run(plan.rows)
     except StaffingBusy as exc:
         raise api_error(503, str(exc), "busy") from None
     out = []
-    for n, (item, result) in enumerate(zip(raw, results, strict=True), 1):
+    for n, (item, result) in enumerate(zip(plan.raw, results, strict=True), 1):
         if isinstance(result, str):
             raise api_error(400, f"interval {n}: {result}", "bad_parameter", parameter="intervals")
         out.append({"interval_start": str(item.get("interval_start", ""))[:64],
-                    "calls": given[n - 1][0], "aht_s": given[n - 1][1], **staffing_json(result)})
+                    "calls": plan.given[n - 1][0], "aht_s": plan.given[n - 1][1], **staffing_json(result)})
     peak = max(r["agents"] for r in out)
-    return web.json_response({"interval_minutes": minutes, "intervals": out, "peak_agents": peak,
+    return web.json_response({"interval_minutes": plan.minutes, "intervals": out, "peak_agents": peak,
                               "peak_scheduled_agents": max((r.get("scheduled_agents", 0) for r in out),
                                                            default=0) or None})
-
-
-_HISTORY_SQL = """
-SELECT (extract(epoch FROM (arrived_at AT TIME ZONE $3)::time)::int / $4) AS slot,
-       count(*) AS calls,
-       avg(extract(epoch FROM ended_at - answered_at))
-           FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS talk_s
-FROM calls
-WHERE arrived_at >= $1 AND arrived_at < $2 AND state <> 'ivr'
-  AND outcome IS DISTINCT FROM 'ivr_hangup'
-GROUP BY slot ORDER BY slot
-"""
 
 
 async def staffing_history(request: web.Request) -> web.Response:
@@ -258,12 +255,12 @@ async def staffing_history(request: web.Request) -> web.Response:
     days = max(1.0, (end - start).total_seconds() / 86400)
     pool = request.app[POOL]
     try:
-        rows = await pool.fetch(_HISTORY_SQL, start, end, tz, minutes * 60)
+        slots = await arrivals_by_slot(pool, start, end, tz, minutes * 60)
         [total] = await call_kpis(pool, start, end, tz=tz)
     except (asyncpg.InvalidParameterValueError, KpiError) as exc:
         raise api_error(400, f"bad time zone {tz!r}: {exc}", "bad_parameter", parameter="tz") from None
-    intervals = [{"interval_start": f"{r['slot'] * minutes // 60:02d}:{r['slot'] * minutes % 60:02d}",
-                  "calls": round(r["calls"] / days, 2)} for r in rows]
+    intervals = [{"interval_start": f"{slot * minutes // 60:02d}:{slot * minutes % 60:02d}",
+                  "calls": round(calls / days, 2)} for slot, calls in slots]
     return web.json_response({"from": start.isoformat(), "to": end.isoformat(), "days": round(days, 2),
                               "interval_minutes": minutes, "aht_s": total.aht_s,
                               "intervals": intervals})

@@ -11,14 +11,23 @@ from typing import Any
 
 from aiohttp import web
 
+from callcenter.store import call_history
+from callcenter.store.users import Session
 from callcenter.tickets.store import TicketStore
 from callcenter.tickets.workflow import DISPOSITIONS, KINDS, STATUSES, TicketError, check_disposition
-from callcenter.web.api_calls import POOL
-from callcenter.web.auth import SESSION, remote_of, require
+from callcenter.web.auth import remote_of, require
 from callcenter.web.errors import api_error
-from callcenter.web.ids import BIGINT_MAX, path_id, query_int
+from callcenter.web.keys import POOL, SESSION
 from callcenter.web.openapi import Api, Param, Route
-from callcenter.web.users import Session
+from callcenter.web.params import (
+    BIGINT_MAX,
+    json_object,
+    path_id,
+    query_choice,
+    query_flag,
+    query_int,
+    query_text,
+)
 
 ROLES = ("agent", "supervisor", "admin")
 MAX_BODY = 64 * 1024
@@ -29,15 +38,7 @@ def _error(exc: TicketError) -> web.HTTPException:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise api_error(413, "the body is too large", "too_large")
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise api_error(400, "the body must be JSON", "bad_body") from None
-    if not isinstance(body, dict):
-        raise api_error(400, "the body must be a JSON object", "bad_body")
-    return body
+    return await json_object(request, "bad_body", MAX_BODY)
 
 
 def _id(request: web.Request, name: str) -> int:
@@ -59,31 +60,24 @@ async def _may_see(request: web.Request, session: Session, ticket: dict[str, Any
     agent = session.user.agent_id
     if ticket["owner_agent_id"] == agent:
         return
-    took = await request.app[POOL].fetchval(
-        "SELECT EXISTS (SELECT 1 FROM calls WHERE agent_id = $1 AND customer_id = $2)", agent,
-        ticket["customer_id"])
-    if not took:  # the same answer as for a ticket that does not exist
+    # another agent's customer: the same answer as for a ticket that does not exist
+    if not await call_history.agent_took_customer(request.app[POOL], agent, ticket["customer_id"]):
         raise api_error(404, "no such ticket", "not_found")
 
 
 async def list_tickets(request: web.Request) -> web.Response:
     session = require(request, *ROLES)
     q = request.query
-    text = q.get("q", "")
-    if len(text) > 100 or "\x00" in text:
-        raise api_error(400, "q is too long or invalid", "bad_parameter", parameter="q")
-    for name, allowed in (("status", STATUSES), ("kind", KINDS)):
-        if q.get(name) and q[name] not in allowed:
-            raise api_error(400, f"{name} must be one of {', '.join(allowed)}", "bad_parameter",
-                            parameter=name)
+    text = query_text(request, "q", 100)
+    status, kind = query_choice(request, "status", STATUSES), query_choice(request, "kind", KINDS)
     limit = query_int(request, "limit", 50, 1, 200)
     offset = query_int(request, "offset", 0, 0, 100_000)
     customer = query_int(request, "customer_id", 0, 1, BIGINT_MAX) or None
     try:
         tickets = await TicketStore(request.app[POOL]).search(
-            text=text, status=q.get("status", ""), kind=q.get("kind", ""), customer_id=customer,
+            text=text, status=status or "", kind=kind or "", customer_id=customer,
             visible_to_agent=session.user.agent_id if session.user.role == "agent" else None,
-            overdue=q.get("overdue") in ("1", "true"), sort=q.get("sort", "reply_due"),
+            overdue=query_flag(request, "overdue"), sort=q.get("sort", "reply_due"),
             limit=limit, offset=offset)
     except TicketError as exc:
         raise _error(exc) from None
@@ -110,13 +104,12 @@ async def create_ticket(request: web.Request) -> web.Response:
         # all get the same 404.
         if call_id is None:
             raise api_error(400, "an agent opens tickets from a call: call_id is required", "bad_body")
-        call = await request.app[POOL].fetchrow(
-            "SELECT agent_id, customer_id FROM calls WHERE id = $1", call_id)
-        if call is None or call["agent_id"] != session.user.agent_id:
+        call = await call_history.call_owner(request.app[POOL], call_id)
+        if call is None or call.agent_id != session.user.agent_id:
             raise api_error(404, "no such call", "not_found")
         if customer_id is None:
-            customer_id = call["customer_id"]
-        if customer_id is None or customer_id != call["customer_id"]:
+            customer_id = call.customer_id
+        if customer_id is None or customer_id != call.customer_id:
             raise api_error(404, "no such customer on this call", "not_found")
     if customer_id is None:
         raise api_error(400, "customer_id is required", "bad_body")
@@ -166,11 +159,10 @@ async def set_disposition(request: web.Request) -> web.Response:
     if not isinstance(note, str) or len(note) > 2000:
         raise api_error(400, "note must be text of at most 2000 characters", "bad_body")
     pool = request.app[POOL]
-    owner = await pool.fetchrow("SELECT agent_id FROM calls WHERE id = $1", call_id)
-    if owner is None or (session.user.role == "agent" and owner["agent_id"] != session.user.agent_id):
+    owner = await call_history.call_owner(pool, call_id)
+    if owner is None or (session.user.role == "agent" and owner.agent_id != session.user.agent_id):
         raise api_error(404, "no such call", "not_found")
-    await pool.execute("UPDATE calls SET disposition = $2, disposition_note = $3, disposition_at = now()"
-                       " WHERE id = $1", call_id, code, note)
+    await call_history.set_disposition(pool, call_id, code, note)
     await request.app[SESSION].audit(session.user.login, "call.disposition", target=f"call:{call_id}",
                                      remote=remote_of(request), detail={"code": code})
     return web.json_response({"call_id": call_id, "disposition": code})

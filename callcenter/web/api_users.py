@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
+from callcenter.store.users import ROLES
 from callcenter.web.accounts import LANGUAGES, MAX_PASSWORD, MIN_PASSWORD, AccountError, Accounts, NewAccount
-from callcenter.web.api_calls import POOL
 from callcenter.web.auth import remote_of, require
 from callcenter.web.errors import api_error
+from callcenter.web.keys import POOL
 from callcenter.web.openapi import Api, Param, Route
-from callcenter.web.users import ROLES
+from callcenter.web.params import json_object
 
 
 def _error(exc: AccountError) -> web.HTTPException:
@@ -24,15 +25,7 @@ def _error(exc: AccountError) -> web.HTTPException:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > 16 * 1024:
-        raise api_error(413, "body too large", "too_large")
-    try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise api_error(400, "body must be JSON", "bad_json") from None
-    if not isinstance(body, dict):
-        raise api_error(400, "body must be a JSON object", "bad_json")
-    return body
+    return await json_object(request, max_bytes=16 * 1024)
 
 
 def _text(body: dict[str, Any], key: str, default: str | None = None) -> str:

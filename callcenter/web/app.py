@@ -12,21 +12,17 @@ import asyncpg
 from aiohttp import web
 
 from callcenter.agents.service import AgentService
+from callcenter.clock import Clock, WallClock
 from callcenter.metrics import Metrics
 from callcenter.routing.engine import RoutingEngine
+from callcenter.store.users import UserStore
 from callcenter.web import api_agents, api_calls, api_users, login, pages
-from callcenter.web.api_calls import POOL
-from callcenter.web.auth import (
-    SESSION,
-    THROTTLE,
-    TRUST_PROXY,
-    LoginThrottle,
-    security_headers,
-    session_middleware,
-)
+from callcenter.web.auth import security_headers, session_middleware
+from callcenter.web.db_errors import database_errors
 from callcenter.web.guard import input_guard
+from callcenter.web.keys import AGENTS, CLOCK, ENGINE, POOL, SESSION, THROTTLE, TRUST_PROXY
 from callcenter.web.openapi import Api
-from callcenter.web.users import UserStore
+from callcenter.web.throttle import LoginThrottle
 
 STATIC = Path(__file__).with_name("static")
 
@@ -76,16 +72,19 @@ async def metrics(request: web.Request) -> web.Response:
 
 def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | None = None, *,
              agents: AgentService | None = None, engine: RoutingEngine | None = None,
-             trust_proxy: bool = False, features: Sequence[WebFeature] = ()) -> web.Application:
+             trust_proxy: bool = False, features: Sequence[WebFeature] = (),
+             clock: Clock | None = None) -> web.Application:
     """The web application. Without a pool only ``/healthz`` and ``/metrics`` are served;
-    with one, log-in, the calls and agents API and each of ``features``."""
-    middlewares = [security_headers, input_guard]
+    with one, log-in, the calls and agents API and each of ``features``. ``clock`` is the
+    server's time (scaled under ``--speed``) for what the pages show as durations."""
+    middlewares = [security_headers, database_errors, input_guard]
     if pool is not None:
         middlewares += [session_middleware, pages.error_pages]
     app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
     app[HEALTH] = health
     app[METRICS] = metrics_registry
     app[TRUST_PROXY] = trust_proxy
+    app[CLOCK] = clock or WallClock()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     if pool is not None:
@@ -98,8 +97,8 @@ def make_app(health: Health, metrics_registry: Metrics, pool: asyncpg.Pool | Non
         pages.register(app, api)
         api_calls.register(api)
         if agents is not None and engine is not None:
-            app[api_agents.AGENTS] = agents
-            app[api_agents.ENGINE] = engine
+            app[AGENTS] = agents
+            app[ENGINE] = engine
             api_agents.register(api)
         for feature in features:
             feature(app, api)

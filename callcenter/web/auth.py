@@ -11,89 +11,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import secrets
-import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from callcenter.store.users import Session
 from callcenter.web.errors import api_error
-from callcenter.web.users import Session, UserStore
+from callcenter.web.keys import SESSION, TRUST_PROXY
 
 SESSION_COOKIE = "cc_session"
 LOGIN_CSRF_COOKIE = "cc_login_csrf"
-SESSION = web.AppKey("sessions", UserStore)
-THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
-TRUST_PROXY = web.AppKey("trust_proxy", bool)
 CURRENT_SESSION = web.RequestKey("session", Session)
+SESSIONLESS_PREFIXES = ("/static/",)
+SESSIONLESS_PATHS = frozenset({"/healthz", "/metrics", "/favicon.ico"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class LoginThrottle:
-    """At most ``max_failures`` failed log-ins per key (address, login) within ``window_s``.
-
-    :meth:`begin` checks and counts an attempt in one step, before the slow password hash, so
-    parallel guesses cannot all pass the check while the first ones are still being hashed.
-    A good password then takes its own attempt back (:meth:`succeeded`) without forgiving the
-    address's earlier failures: an attacker cannot reset their counter with their own login.
-    """
-
-    def __init__(self, max_failures: int = 5, window_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._max = max_failures
-        self._window = window_s
-        self._clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def retry_after(self, keys: Iterable[str]) -> float:
-        """Seconds until another attempt is allowed (0 when allowed now)."""
-        now = self._clock()
-        wait = 0.0
-        for key in keys:
-            times = self._failures.get(key)
-            if not times:
-                continue
-            while times and now - times[0] > self._window:
-                times.popleft()
-            if len(times) >= self._max:
-                wait = max(wait, self._window - (now - times[0]))
-        return wait
-
-    def begin(self, keys: Sequence[str]) -> tuple[float, float]:
-        """Check and count one attempt atomically (no await in between).
-
-        Returns ``(wait, ticket)``: ``wait`` > 0 means refused (nothing counted); else the
-        attempt is counted as a failure until :meth:`succeeded` is called with ``ticket``.
-        """
-        wait = self.retry_after(keys)
-        if wait > 0:
-            return wait, 0.0
-        now = self._clock()
-        self.failed(keys, now)
-        return 0.0, now
-
-    def failed(self, keys: Iterable[str], at: float | None = None) -> None:
-        now = self._clock() if at is None else at
-        for key in keys:
-            self._failures[key].append(now)
-        if len(self._failures) > 10_000:
-            self._failures = defaultdict(deque, {k: v for k, v in self._failures.items()
-                                                 if v and now - v[-1] <= self._window})
-
-    def succeeded(self, keys: Iterable[str], ticket: float, forgive: Iterable[str] = ()) -> None:
-        """The attempt counted by :meth:`begin` (``ticket``) was right: take it back from each of
-        ``keys``; the keys in ``forgive`` (the account itself) lose all their failures."""
-        for key in keys:
-            times = self._failures.get(key)
-            if times is not None:
-                with contextlib.suppress(ValueError):
-                    times.remove(ticket)
-        for key in forgive:
-            self._failures.pop(key, None)
 
 
 def remote_of(request: web.Request) -> str:
@@ -172,8 +106,16 @@ def _headers(response: web.StreamResponse) -> None:
     h.setdefault("Cache-Control", "no-store")
 
 
+def needs_session(path: str) -> bool:
+    """False for what anyone may fetch without a session lookup: the static files, the icon,
+    ``/healthz`` and ``/metrics`` (they must answer while the database is down)."""
+    return not (path.startswith(SESSIONLESS_PREFIXES) or path in SESSIONLESS_PATHS)
+
+
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not needs_session(request.path):
+        return await handler(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     if token:
         session = await request.app[SESSION].session(token)
@@ -211,3 +153,12 @@ def check_login_csrf(request: web.Request, sent: str) -> None:
     if not cookie or not sent or not secrets.compare_digest(cookie.encode("utf-8", "replace"),
                                                             sent.encode("utf-8", "replace")):
         raise api_error(403, "missing or wrong CSRF token: reload the log-in page", "csrf_failed")
+
+
+def same_origin(request: web.Request) -> bool:
+    """A WebSocket opened from our own pages (or by a client that is not a browser)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser page: cookies are not sent cross-site without one
+    host = request.headers.get("Host", "")
+    return origin.split("://", 1)[-1] == host

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.web.pages import PAGES, check_page_role, navigation, page_shell
-
-__all__ = ["PAGES", "check_page_role", "kb_page", "navigation", "page_shell", "register"]
+from callcenter.web.shell import check_page_role, page_shell
 
 EDITORS = ("supervisor", "admin")
 

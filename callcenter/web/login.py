@@ -7,10 +7,9 @@ import math
 
 from aiohttp import web
 
+from callcenter.store.users import User
 from callcenter.web.auth import (
-    SESSION,
     SESSION_COOKIE,
-    THROTTLE,
     check_login_csrf,
     current_session,
     new_login_csrf,
@@ -22,8 +21,10 @@ from callcenter.web.auth import (
 from callcenter.web.errors import api_error
 from callcenter.web.guard import bad_text
 from callcenter.web.i18n import pick_language, text
+from callcenter.web.keys import SESSION, THROTTLE
 from callcenter.web.openapi import Api, Route
-from callcenter.web.pages import HOME_BY_ROLE, LANGUAGE_NAMES, head
+from callcenter.web.params import json_object
+from callcenter.web.shell import HOME_BY_ROLE, LANGUAGE_NAMES, skeleton
 
 MAX_FIELD = 200
 
@@ -34,8 +35,7 @@ def _page(lang: str, csrf: str, error: str = "") -> str:
 
     alert = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     other = "zh-CN" if lang == "en" else "en"
-    return f"""{head(lang, f'{text(lang, "login.title")} · {text(lang, "app.name")}')}
-<body class="login"><main class="login-card">
+    return skeleton(lang, text(lang, "login.title"), f"""<main class="login-card">
 <p class="brand"><span class="brand-mark" aria-hidden="true"></span>{t("app.name")}</p>
 <h1>{t("login.title")}</h1>{alert}
 <form method="post" action="/login" class="stack">
@@ -50,7 +50,7 @@ def _page(lang: str, csrf: str, error: str = "") -> str:
 <p class="login-hint">{t("login.hint")}</p>
 <p class="login-language"><a href="/login?lang={other}" lang="{other}">
 {html.escape(LANGUAGE_NAMES[other])}</a></p>
-</main></body></html>"""
+</main>""", body_class="login")
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -63,15 +63,10 @@ async def login_page(request: web.Request) -> web.Response:
     return response
 
 
-async def login(request: web.Request) -> web.StreamResponse:
-    wants_json = request.content_type == "application/json"
-    if wants_json:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise api_error(400, "body must be JSON", "bad_json") from None
-        if not isinstance(body, dict):
-            raise api_error(400, "body must be a JSON object", "bad_json")
+async def _credentials(request: web.Request) -> tuple[str, str]:
+    """The login and password sent as JSON or by the form (whose CSRF cookie is checked)."""
+    if request.content_type == "application/json":
+        body = await json_object(request)
         login_name, password = str(body.get("login", "")), str(body.get("password", ""))
     else:
         form = await request.post()
@@ -79,31 +74,30 @@ async def login(request: web.Request) -> web.StreamResponse:
         login_name, password = str(form.get("login", "")), str(form.get("password", ""))
     if bad_text(login_name) or bad_text(password):
         raise api_error(400, "the login or password holds invalid characters", "bad_login")
-    login_name = login_name.strip().lower()[:MAX_FIELD]
-    password = password[:MAX_FIELD]
-    remote = remote_of(request)
-    keys = (f"ip:{throttle_address(remote)}", f"login:{login_name}")
-    throttle = request.app[THROTTLE]
+    return login_name.strip().lower()[:MAX_FIELD], password[:MAX_FIELD]
+
+
+def _throttled(wait: float) -> web.HTTPException:
+    exc = api_error(429, "too many failed log-ins: try again later", "login_throttled",
+                    retry_after_s=math.ceil(wait))
+    exc.headers["Retry-After"] = str(math.ceil(wait))
+    return exc
+
+
+def _failed(request: web.Request, wants_json: bool) -> web.Response:
+    if wants_json:
+        raise api_error(401, "wrong login or password", "login_failed")
+    lang = pick_language(request)
+    page = web.Response(content_type="text/html", status=401)
+    page.text = _page(lang, new_login_csrf(request, page), text(lang, "login.failed"))
+    return page
+
+
+async def _signed_in(request: web.Request, user: User, wants_json: bool) -> web.StreamResponse:
+    """Open the session, set its cookie, and answer with the user (JSON) or their home page."""
     users = request.app[SESSION]
-    wait, ticket = throttle.begin(keys)  # counted now, before the slow hash
-    if wait > 0:
-        await users.audit(login_name or "?", "login_throttled", remote=remote)
-        exc = api_error(429, "too many failed log-ins: try again later", "login_throttled",
-                        retry_after_s=math.ceil(wait))
-        exc.headers["Retry-After"] = str(math.ceil(wait))
-        raise exc
-    user = await users.authenticate(login_name, password) if login_name and password else None
-    if user is None:
-        await users.audit(login_name or "?", "login_failed", remote=remote)
-        if wants_json:
-            raise api_error(401, "wrong login or password", "login_failed")
-        lang = pick_language(request)
-        page = web.Response(content_type="text/html", status=401)
-        page.text = _page(lang, new_login_csrf(request, page), text(lang, "login.failed"))
-        return page
-    throttle.succeeded(keys, ticket, forgive=[f"login:{login_name}"])
-    token, session = await users.open_session(user, remote)
-    await users.audit(user.login, "login", remote=remote)
+    token, session = await users.open_session(user, remote_of(request))
+    await users.audit(user.login, "login", remote=remote_of(request))
     home = HOME_BY_ROLE.get(user.role, "/")
     if wants_json:
         response: web.StreamResponse = web.json_response(
@@ -115,6 +109,25 @@ async def login(request: web.Request) -> web.StreamResponse:
     if isinstance(response, web.HTTPException):
         raise response
     return response
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    wants_json = request.content_type == "application/json"
+    login_name, password = await _credentials(request)
+    remote = remote_of(request)
+    keys = (f"ip:{throttle_address(remote)}", f"login:{login_name}")
+    throttle = request.app[THROTTLE]
+    users = request.app[SESSION]
+    wait, ticket = throttle.begin(keys)  # counted now, before the slow hash
+    if wait > 0:
+        await users.audit(login_name or "?", "login_throttled", remote=remote)
+        raise _throttled(wait)
+    user = await users.authenticate(login_name, password) if login_name and password else None
+    if user is None:
+        await users.audit(login_name or "?", "login_failed", remote=remote)
+        return _failed(request, wants_json)
+    throttle.succeeded(keys, ticket, forgive=[f"login:{login_name}"])
+    return await _signed_in(request, user, wants_json)
 
 
 async def logout(request: web.Request) -> web.Response:

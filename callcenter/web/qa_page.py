@@ -9,7 +9,7 @@ from aiohttp import web
 
 from callcenter.web.api_qa import ROLES
 from callcenter.web.openapi import Api
-from callcenter.web.pages import check_page_role, page_shell
+from callcenter.web.shell import check_page_role, page_shell
 
 
 async def qa_page(request: web.Request) -> web.Response:

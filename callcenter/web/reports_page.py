@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from callcenter.web.pages import check_page_role, page_shell
+from callcenter.web.shell import check_page_role, page_shell
 
 ROLES = ("supervisor", "admin")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import weakref
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,33 +23,18 @@ from aiohttp import WSMsgType, web
 from callcenter.agents.model import AgentState
 from callcenter.routing.router import Router
 from callcenter.routing.state import accepts
-from callcenter.web.api_agents import AGENTS, ENGINE
-from callcenter.web.api_calls import POOL
-from callcenter.web.auth import current_session, require
+from callcenter.store import wallboard as wallboard_store
+from callcenter.store.errors import DatabaseUnavailable
+from callcenter.web.auth import current_session, require, same_origin
+from callcenter.web.db_errors import MESSAGE, error_id_of
+from callcenter.web.keys import AGENTS, CLOCK, ENGINE, POOL, WALLBOARD_SOCKETS
 from callcenter.web.openapi import Api, Route
-from callcenter.web.pages import check_page_role, page_shell
+from callcenter.web.shell import check_page_role, page_shell
 
 ROLES = ("supervisor", "admin")
 SHORT_ABANDON_S = 5.0
 PUSH_EVERY_S = 1.0
-SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("wallboard_sockets")
 
-DAY_SQL = """
-SELECT count(*) FILTER (WHERE state <> 'ivr' OR outcome <> 'ivr_hangup') AS offered,
-       count(*) FILTER (WHERE outcome = 'answered') AS answered,
-       count(*) FILTER (WHERE outcome = 'abandoned'
-                        AND ended_at - coalesce(queued_at, arrived_at) >= make_interval(secs => $2))
-           AS abandoned,
-       count(*) FILTER (WHERE outcome = 'abandoned'
-                        AND ended_at - coalesce(queued_at, arrived_at) < make_interval(secs => $2))
-           AS short_abandons,
-       avg(extract(epoch FROM answered_at - coalesce(queued_at, arrived_at)))
-           FILTER (WHERE outcome = 'answered' AND answered_at IS NOT NULL) AS asa_s,
-       avg(csat) AS csat
-FROM calls WHERE arrived_at >= $1"""
-
-LIVE_SQL = """SELECT linkedid, caller_number, caller_name, answered_at, arrived_at, state
-              FROM calls WHERE state <> 'ended' AND linkedid = ANY($1::text[])"""
 MAX_WAITING_SHOWN = 50
 
 
@@ -81,13 +66,10 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: dict[str, dict[str, Any]],
-                   names: dict[str, str], now: float,
-                   waiting: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The wallboard's JSON from the routing statistics, the day's totals and the live calls."""
+def _tiles(routing: dict[str, Any] | None, day: dict[str, Any]) -> dict[str, Any]:
     answered, abandoned = int(day.get("answered") or 0), int(day.get("abandoned") or 0)
     finished = answered + abandoned
-    tiles = {
+    return {
         "waiting": routing["waiting"] if routing else 0,
         "longest_wait_s": round(routing["longest_wait_s"], 1) if routing else 0.0,
         "service_level": routing["service_level"] if routing else None,
@@ -99,65 +81,76 @@ def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: di
         "asa_today_s": round(float(day["asa_s"]), 1) if day.get("asa_s") is not None else None,
         "csat_today": round(float(day["csat"]), 2) if day.get("csat") is not None else None,
     }
-    agents = []
+
+
+def _agent(detail: dict[str, Any], live: dict[str, dict[str, Any]], names: dict[str, str],
+           now: float) -> dict[str, Any]:
+    """One agent's line: state, how long in it, and the call they are on (durations in the
+    server's clock: ``now`` and the stored times are both from it)."""
+    call = live.get(detail.get("call_id") or "")
+    started = call and (call.get("answered_at") or call.get("arrived_at"))
+    return {
+        "agent_id": detail["agent_id"], "name": names.get(detail["agent_id"], detail["agent_id"]),
+        "state": detail["state"], "reason": detail.get("reason", ""),
+        "since_s": round(max(0.0, now - detail["since"]), 0), "reachable": detail.get("reachable", True),
+        "answered": detail.get("answered", 0),
+        "call": None if not call else {
+            "caller_number": call.get("caller_number") or "",
+            "caller_name": call.get("caller_name") or "",
+            "duration_s": round(max(0.0, now - started.timestamp()), 0) if started else None},
+    }
+
+
+def _waiting(waiting: list[dict[str, Any]], live: dict[str, dict[str, Any]],
+             names: dict[str, str]) -> list[dict[str, Any]]:
+    return [{**w, "able": [names.get(a, a) for a in w["able"]],
+             "able_ready": [names.get(a, a) for a in w["able_ready"]],
+             "caller_number": (live.get(w["call_id"]) or {}).get("caller_number") or "",
+             "caller_name": (live.get(w["call_id"]) or {}).get("caller_name") or ""}
+            for w in waiting]
+
+
+def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: dict[str, dict[str, Any]],
+                   names: dict[str, str], now: float,
+                   waiting: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The wallboard's JSON from the routing statistics, the day's totals and the live calls,
+    at ``now`` (the server's clock)."""
+    details = (routing or {}).get("agent_details", [])
     by_state: dict[str, int] = {}
-    for detail in (routing or {}).get("agent_details", []):
+    for detail in details:
         by_state[detail["state"]] = by_state.get(detail["state"], 0) + 1
-        call = live.get(detail.get("call_id") or "")
-        started = call and (call.get("answered_at") or call.get("arrived_at"))
-        agents.append({
-            "agent_id": detail["agent_id"], "name": names.get(detail["agent_id"], detail["agent_id"]),
-            "state": detail["state"], "reason": detail.get("reason", ""),
-            "since_s": round(max(0.0, now - detail["since"]), 0), "reachable": detail.get("reachable", True),
-            "answered": detail.get("answered", 0),
-            "call": None if not call else {
-                "caller_number": call.get("caller_number") or "",
-                "caller_name": call.get("caller_name") or "",
-                "duration_s": round(max(0.0, now - started.timestamp()), 0) if started else None},
-        })
+    agents = [_agent(detail, live, names, now) for detail in details]
     skills = [{k: s[k] for k in ("skill", "waiting", "longest_wait_s", "entered", "answered", "abandoned",
                                   "service_level", "service_level_target_s", "abandon_rate", "asa_s")}
               for s in (routing or {}).get("skills", [])]
-    waiting_list = [{**w, "able": [names.get(a, a) for a in w["able"]],
-                     "able_ready": [names.get(a, a) for a in w["able_ready"]],
-                     "caller_number": (live.get(w["call_id"]) or {}).get("caller_number") or "",
-                     "caller_name": (live.get(w["call_id"]) or {}).get("caller_name") or ""}
-                    for w in waiting or []]
-    return {"at": datetime.now(UTC).isoformat(), "tiles": tiles, "agents_by_state": by_state,
-            "skills": skills, "agents": sorted(agents, key=lambda a: (a["state"], a["name"])),
-            "waiting_calls": waiting_list}
+    return {"at": datetime.fromtimestamp(now, UTC).isoformat(), "tiles": _tiles(routing, day),
+            "agents_by_state": by_state, "skills": skills,
+            "agents": sorted(agents, key=lambda a: (a["state"], a["name"])),
+            "waiting_calls": _waiting(waiting or [], live, names)}
 
 
 async def snapshot(app: web.Application) -> dict[str, Any]:
-    pool: asyncpg.Pool = app[POOL]
+    pool = app[POOL]
     engine = app.get(ENGINE)
     routing = engine.statistics().to_json() if engine is not None else None
-    day_row = await pool.fetchrow(DAY_SQL, day_start(datetime.now(UTC)), SHORT_ABANDON_S)
-    now = engine.now() if engine is not None else time.time()
+    now = app[CLOCK].now()
+    day = await wallboard_store.day_totals(pool, day_start(datetime.fromtimestamp(now, UTC)), SHORT_ABANDON_S)
     waiting = waiting_calls(engine.router, now) if engine is not None else []
     call_ids = [d["call_id"] for d in (routing or {}).get("agent_details", []) if d.get("call_id")]
     call_ids += [w["call_id"] for w in waiting]
-    live = {r["linkedid"]: dict(r) for r in await pool.fetch(LIVE_SQL, call_ids)} if call_ids else {}
+    live = {key: asdict(call) for key, call in (await wallboard_store.live_calls(pool, call_ids)).items()}
     service = app.get(AGENTS)
     names = {}
     if service is not None and routing is not None:
         for detail in routing["agent_details"]:
             with contextlib.suppress(Exception):
                 names[detail["agent_id"]] = service.profile(detail["agent_id"]).name
-    return build_snapshot(routing, dict(day_row) if day_row else {}, live, names, now, waiting)
+    return build_snapshot(routing, day, live, names, now, waiting)
 
 
 async def get_wallboard(request: web.Request) -> web.Response:
     require(request, *ROLES)
     return web.json_response(await snapshot(request.app))
-
-
-def same_origin(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser page: cookies are not sent cross-site without one
-    host = request.headers.get("Host", "")
-    return origin.split("://", 1)[-1] == host
 
 
 async def wallboard_socket(request: web.Request) -> web.StreamResponse:
@@ -170,7 +163,7 @@ async def wallboard_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="cross-origin WebSocket refused")
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
+    request.app[WALLBOARD_SOCKETS].add(ws)
     pusher = asyncio.create_task(_push(request.app, ws))
     try:
         async for message in ws:
@@ -189,9 +182,10 @@ async def _push(app: web.Application, ws: web.WebSocketResponse) -> None:
             await ws.send_json(await snapshot(app))
         except (ConnectionResetError, RuntimeError):
             return
-        except (asyncpg.PostgresError, OSError) as exc:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, DatabaseUnavailable, OSError) as exc:
+            # the same body an API call gets (the page keeps its last numbers meanwhile)
             with contextlib.suppress(ConnectionResetError, RuntimeError):
-                await ws.send_json({"error": f"database: {type(exc).__name__}"})
+                await ws.send_json({"error": MESSAGE, "error_id": error_id_of(exc) or "db_unavailable"})
         await asyncio.sleep(PUSH_EVERY_S)
 
 
@@ -202,13 +196,13 @@ async def supervisor_page(request: web.Request) -> web.Response:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    sockets: weakref.WeakSet[web.WebSocketResponse] = app[SOCKETS]
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[WALLBOARD_SOCKETS]
     for ws in list(sockets):
         await ws.close(code=1001, message=b"server shutdown")
 
 
 def register(app: web.Application, api: Api) -> None:
-    app[SOCKETS] = weakref.WeakSet()
+    app[WALLBOARD_SOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/supervisor", supervisor_page)
     app.router.add_get("/ws/wallboard", wallboard_socket)

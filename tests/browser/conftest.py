@@ -15,22 +15,19 @@ import pytest
 
 from callcenter.demo.run import running_demo
 from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
+from tests.helpers.chromium import require_chromium
 from tests.integration.conftest import db_url, new_database, pg_server_url, pool
 
 __all__ = ["db_url", "new_database", "pg_server_url", "pool"]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO / "tools" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 OUTPUT = REPO / "test-output" / "browser"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SPEED = 10.0
 
 
 def require_tools() -> None:
-    if not CHROMIUM.exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: scripts/bootstrap installs Debian's chromium")
+    require_chromium()
     if not AXE.exists():
         pytest.fail(f"no axe-core at {AXE}: scripts/bootstrap installs it with npm")
 

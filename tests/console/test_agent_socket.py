@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 
 from callcenter.app import build_server
-from callcenter.web.agent_page import HUB
-from callcenter.web.users import UserStore
+from callcenter.store.users import UserStore
+from callcenter.web.keys import HUB
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import settings_for
 

@@ -5,14 +5,12 @@ without the CSRF token is refused."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from callcenter.agents.model import AgentProfile
 from callcenter.demo.data import DemoData, generate, phone_for
@@ -20,21 +18,10 @@ from callcenter.demo.run import running_demo
 from callcenter.demo.setup import MENU_AT_S
 from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario
+from tests.helpers.chromium import chromium
+from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-async def until(read: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], what: str,
-                timeout_s: float = 30.0) -> Any:
-    value = None
-    for _ in range(int(timeout_s / 0.1)):
-        value = await read()
-        if check(value):
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the page never showed {what} (last: {value!r})")
 
 
 async def text(page: Page, selector: str) -> str:
@@ -66,65 +53,61 @@ async def test_agent_gets_the_pop_before_answering_opens_a_refund_ticket_and_wra
         for status in server.agents.statuses():  # only the agent in the browser takes calls
             server.agents.logout(status.agent_id)
         base = f"http://127.0.0.1:{server.http_port}"
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-            try:
-                page = await browser.new_page()
-                errors: list[Any] = []
-                page.on("pageerror", lambda exc: errors.append(exc))
-                await page.goto(base + "/login")
-                await page.fill("input[name=login]", "agent1")
-                await page.fill("input[name=password]", "demo")
-                await page.click("button[type=submit]")
-                await page.wait_for_url(base + "/agent")
-                await until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
-                            "the feed connected")
-                await page.click("#btn-ready")
-                await until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "ready",
-                            "the agent ready")
+        async with chromium() as browser:
+            page = await browser.new_page()
+            errors: list[Any] = []
+            page.on("pageerror", lambda exc: errors.append(exc))
+            await page.goto(base + "/login")
+            await page.fill("input[name=login]", "agent1")
+            await page.fill("input[name=password]", "demo")
+            await page.click("button[type=submit]")
+            await page.wait_for_url(base + "/agent")
+            await wait_until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
+                             "the feed connected")
+            await page.click("#btn-ready")
+            await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "ready",
+                             "the agent ready")
 
-                # the pop, while the phone rings
-                shown = await until(lambda: text(page, "#pop-customer-name"), lambda v: v == name,
-                                    "the caller's name", timeout_s=60)
-                assert shown == name
-                assert await page.get_attribute("#agent-state", "data-state") == "offered"
-                assert "Ringing" in await text(page, "#pop-phase")
-                orders = await page.locator(".order").evaluate_all("nodes => nodes.map(n => n.dataset.order)")
-                assert orders and set(orders) <= numbers and orders[0] in numbers
-                ivr = await text(page, ".pop-ivr")
-                assert "Returns menu" in ivr and "Main menu" in ivr  # people's words, not the step ids
-                assert "returns_menu" not in ivr and "main_menu" not in ivr
-                assert "null" not in await text(page, "#console")
-                # the knowledge-base panel beside the pop suggests articles for this call
-                await until(lambda: page.locator("#kb-panel .kb-open").count(), lambda v: v >= 1,
-                            "knowledge-base suggestions")
+            # the pop, while the phone rings
+            shown = await wait_until(lambda: text(page, "#pop-customer-name"), lambda v: v == name,
+                                     "the caller's name", timeout_s=60)
+            assert shown == name
+            assert await page.get_attribute("#agent-state", "data-state") == "offered"
+            assert "Ringing" in await text(page, "#pop-phase")
+            orders = await page.locator(".order").evaluate_all("nodes => nodes.map(n => n.dataset.order)")
+            assert orders and set(orders) <= numbers and orders[0] in numbers
+            ivr = await text(page, ".pop-ivr")
+            assert "Returns menu" in ivr and "Main menu" in ivr  # people's words, not the step ids
+            assert "returns_menu" not in ivr and "main_menu" not in ivr
+            assert "null" not in await text(page, "#console")
+            # the knowledge-base panel beside the pop suggests articles for this call
+            await wait_until(lambda: page.locator("#kb-panel .kb-open").count(), lambda v: v >= 1,
+                             "knowledge-base suggestions")
 
-                # answered: the timer runs
-                await until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "talking",
-                            "the call answered", timeout_s=30)
-                await until(lambda: text(page, "#call-timer"), lambda v: ":" in v, "the call timer")
+            # answered: the timer runs
+            await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "talking",
+                             "the call answered", timeout_s=30)
+            await wait_until(lambda: text(page, "#call-timer"), lambda v: ":" in v, "the call timer")
 
-                # a forged request (no CSRF token) is refused and creates nothing
-                forged = await page.request.post(base + "/api/tickets", data=json.dumps(
-                    {"customer_id": 1, "kind": "refund", "subject": "forged"}),
-                    headers={"Content-Type": "application/json"})
-                assert forged.status == 403
+            # a forged request (no CSRF token) is refused and creates nothing
+            forged = await page.request.post(base + "/api/tickets", data=json.dumps(
+                {"customer_id": 1, "kind": "refund", "subject": "forged"}),
+                headers={"Content-Type": "application/json"})
+            assert forged.status == 403
 
-                await page.select_option("#ticket-form select[name=kind]", "refund")
-                await page.fill("#ticket-form input[name=subject]", "Blender arrived broken")
-                await page.fill("#ticket-form textarea[name=notes]", "Customer wants the money back")
-                await page.click("#ticket-form button[type=submit]")
-                await until(lambda: text(page, "#console-message"), lambda v: "Ticket created" in v, "the ticket")
+            await page.select_option("#ticket-form select[name=kind]", "refund")
+            await page.fill("#ticket-form input[name=subject]", "Blender arrived broken")
+            await page.fill("#ticket-form textarea[name=notes]", "Customer wants the money back")
+            await page.click("#ticket-form button[type=submit]")
+            await wait_until(lambda: text(page, "#console-message"), lambda v: "Ticket created" in v, "the ticket")
 
-                # the call ends: wrap-up with a disposition, then ready again
-                await until(lambda: page.locator("#disposition").count(), lambda v: v == 1, "wrap-up", 60)
-                await page.select_option("#disposition", "ticket_opened")
-                await page.click("#btn-done")
-                await until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "ready",
-                            "ready again")
-                assert not errors, errors
-            finally:
-                await browser.close()
+            # the call ends: wrap-up with a disposition, then ready again
+            await wait_until(lambda: page.locator("#disposition").count(), lambda v: v == 1, "wrap-up", timeout_s=60)
+            await page.select_option("#disposition", "ticket_opened")
+            await page.click("#btn-done")
+            await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "ready",
+                             "ready again")
+            assert not errors, errors
         await server.recorder.flush()
     conn = await asyncpg.connect(db_url)
     try:

@@ -13,6 +13,7 @@ from callcenter.console.hub import ConsoleHub
 from callcenter.orders.model import Customer, CustomerContext, Order, OrderContext
 from callcenter.orders.provider import OrderLookupError
 from callcenter.routing.offers import OfferRinging
+from tests.helpers.polling import wait_until
 
 CUSTOMER = Customer(3, "Chen Lihua", "13800000001", None, "vip", "zh")
 ORDER = Order(7, "A-1001", "delivered", 12900, "CNY", datetime(2026, 11, 1, tzinfo=UTC))
@@ -53,10 +54,8 @@ def summary(_: str) -> dict[str, Any]:
 
 
 async def events(hub: ConsoleHub, agent: str, count: int, timeout: float = 2.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while len(hub.feed(agent).events) < count:
-        assert time.monotonic() < deadline, list(hub.feed(agent).events)
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(hub.feed(agent).events) >= count, what=f"{count} events", timeout_s=timeout,
+                     every_s=0.01, detail=lambda: list(hub.feed(agent).events))
     return list(hub.feed(agent).events)
 
 

@@ -21,7 +21,8 @@ from callcenter.ami.client import AmiClient
 from callcenter.app import build_server
 from callcenter.settings import AmiSettings, Secret
 from callcenter.simulator import PbxSimulator, SimulatorConfig
-from tests.integration.test_serve import get, settings_for, wait_for
+from tests.helpers.polling import wait_until
+from tests.integration.test_serve import get, settings_for
 
 SECRET = "tls-secret"
 
@@ -101,8 +102,8 @@ async def test_a_pbx_certificate_that_does_not_verify_is_refused_before_the_logi
                                            tls_server_name=name, reconnect_min_s=0.05, reconnect_max_s=0.1,
                                            connect_timeout_s=2))
             task = asyncio.create_task(client.run())
-            await wait_for(lambda c=client: "CERTIFICATE_VERIFY_FAILED" in c.last_error
-                           or "certificate" in c.last_error.lower(), timeout=10)
+            await wait_until(lambda c=client: "CERTIFICATE_VERIFY_FAILED" in c.last_error
+                             or "certificate" in c.last_error.lower(), timeout_s=10)
             assert not client.connected
             await client.close()
             task.cancel()

@@ -12,10 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.metrics import Metrics
+from callcenter.store.users import UserStore
 from callcenter.web import api_kpis
 from callcenter.web.app import Health, make_app
 from callcenter.web.csv_cells import safe_cell
-from callcenter.web.users import UserStore
 
 RISKY = ["=1+2", "+SUM(A1)", "-2+3", "@SUM(A1)", "\t=cmd", "\r=cmd", "\n=cmd", "＝1+1", "＋1", "－1", "＠x"]
 

@@ -15,7 +15,8 @@ from callcenter.metrics import Metrics
 from callcenter.settings import HealthSettings
 from callcenter.watchdog import Watchdog
 from tests.amifake import FakeAmi
-from tests.integration.test_serve import get, settings_for, wait_for
+from tests.helpers.polling import wait_until
+from tests.integration.test_serve import get, settings_for
 
 
 async def test_given_a_task_that_raises_then_it_is_logged_counted_reported_and_restarted() -> None:
@@ -30,10 +31,10 @@ async def test_given_a_task_that_raises_then_it_is_logged_counted_reported_and_r
         await asyncio.sleep(3600)
 
     task = watchdog.supervise("flaky", flaky)
-    await wait_for(lambda: metrics.registry.get_sample_value(
+    await wait_until(lambda: metrics.registry.get_sample_value(
         "callcenter_task_failures_total", {"task": "flaky"}) == 1)
     assert "task:flaky" in watchdog.problems()
-    await wait_for(lambda: len(runs) == 2)
+    await wait_until(lambda: len(runs) == 2)
     assert watchdog.problems() == {}
     task.cancel()
 

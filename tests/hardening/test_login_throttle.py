@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.metrics import Metrics
+from callcenter.store.users import UserStore
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
 
 
 async def _db_ok() -> tuple[bool, str]:

@@ -13,9 +13,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.kb.store import seed_articles
 from callcenter.metrics import Metrics
+from callcenter.store.users import UserStore
 from callcenter.web import api_kb, api_tickets
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
 
 SEED = Path(__file__).resolve().parents[2] / "config" / "kb"
 

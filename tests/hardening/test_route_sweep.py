@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from callcenter.app import build_server
-from callcenter.web.users import UserStore
+from callcenter.store.users import UserStore
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import settings_for
 

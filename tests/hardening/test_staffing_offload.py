@@ -11,9 +11,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.metrics import Metrics
 from callcenter.staffing.pool import IntervalInput, StaffingBusy, StaffingPool
+from callcenter.store.users import UserStore
 from callcenter.web import api_kpis
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
 
 
 async def _db_ok() -> tuple[bool, str]:

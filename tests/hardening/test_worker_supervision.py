@@ -8,7 +8,7 @@ import sys
 
 from callcenter.demo.workers import WorkerSupervisor
 from callcenter.metrics import Metrics
-from tests.integration.test_serve import wait_for
+from tests.helpers.polling import wait_until
 
 
 def stand_in(kind: str) -> list[str]:
@@ -24,8 +24,8 @@ async def test_a_killed_worker_is_restarted_and_reported() -> None:
         first = supervisor.pid("asr")
         assert first is not None and supervisor.statistics()["asr"]["running"]
         os.kill(first, signal.SIGKILL)
-        await wait_for(lambda: supervisor.pid("asr") not in (None, first)
-                       and supervisor.statistics()["asr"]["running"], timeout=10)
+        await wait_until(lambda: supervisor.pid("asr") not in (None, first)
+                         and supervisor.statistics()["asr"]["running"], timeout_s=10)
         stats = supervisor.statistics()
         assert stats["asr"]["restarts"] == 1 and stats["asr"]["last_exit"] == -signal.SIGKILL
         assert stats["qa"]["restarts"] == 0

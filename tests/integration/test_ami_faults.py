@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from callcenter.ami.messages import AmiEvent
 from callcenter.ami.parser import Frame
 from callcenter.settings import AmiSettings, Secret
 from tests.amifake import FakeAmi, frame
+from tests.helpers.polling import wait_until
 
 
 def settings(port: int, **overrides: Any) -> AmiSettings:
@@ -39,14 +40,6 @@ async def running(client: AmiClient) -> AsyncIterator[asyncio.Task[None]]:
             await task
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
 async def test_given_link_never_up_when_sending_then_fails_at_once() -> None:
     client = AmiClient(settings(1))
     with pytest.raises(AmiNotConnected):
@@ -60,13 +53,13 @@ async def test_given_actions_in_flight_when_link_drops_then_they_fail_fast_and_l
         async with running(client):
             await client.wait_connected(5)
             pending = [asyncio.create_task(client.send(messages.status())) for _ in range(3)]
-            await wait_for(lambda: sum(f.fields.get("Action") == "Status" for f in ami.received) == 3)
+            await wait_until(lambda: sum(f.fields.get("Action") == "Status" for f in ami.received) == 3)
             started = time.monotonic()
             ami.drop()
             results = await asyncio.gather(*pending, return_exceptions=True)
             assert all(isinstance(r, AmiLinkLost) for r in results)
             assert time.monotonic() - started < 1.0
-            await wait_for(lambda: ami.connections == 2 and client.connected)
+            await wait_until(lambda: ami.connections == 2 and client.connected)
             assert (await client.send(messages.ping())).ok
             assert client.reconnects >= 1
 
@@ -89,7 +82,7 @@ async def test_given_half_open_link_when_pings_go_unanswered_then_link_is_marked
         client.observe_link(states.append)
         async with running(client):
             await client.wait_connected(5)
-            await wait_for(lambda: ami.connections >= 2, timeout=5)
+            await wait_until(lambda: ami.connections >= 2, timeout_s=5)
             assert "down" in states
             assert "ping" in client.last_error or client.connected
 
@@ -105,7 +98,7 @@ async def test_given_malformed_and_oversized_frames_then_they_are_skipped_and_th
             ami.push(b"Event: Big\r\nData: " + b"x" * 10_000 + b"\r\n\r\n")
             ami.push(b"Event: Bad\r\nCallerIDName: \xff\xfe broken\r\n\r\n")
             ami.push(frame("Event: Newchannel", "Channel: PJSIP/pstn-00000001", "Uniqueid: 1.1"))
-            await wait_for(lambda: any(e.name == "Newchannel" for e in events))
+            await wait_until(lambda: any(e.name == "Newchannel" for e in events))
             assert client.bad_frames == 2
             assert [e.name for e in events if e.name != "FullyBooted"] == ["Bad", "Newchannel"]
             assert events[-2].get("X-Invalid-UTF8") == "1"
@@ -127,7 +120,7 @@ async def test_given_a_handler_that_raises_then_the_link_survives_and_later_even
             await client.wait_connected(5)
             ami.push(frame("Event: One"))
             ami.push(frame("Event: Two"))
-            await wait_for(lambda: "Two" in seen)
+            await wait_until(lambda: "Two" in seen)
             assert client.connected and ami.connections == 1
 
 
@@ -157,7 +150,7 @@ async def test_given_pending_action_id_on_events_then_events_still_reach_handler
             response = await client.send(messages.Originate("PJSIP/1003", application="Bridge",
                                                             data="PJSIP/pstn-1,p", timeout_ms=15000))
             assert response.ok
-            await wait_for(lambda: any(e.name == "OriginateResponse" for e in events))
+            await wait_until(lambda: any(e.name == "OriginateResponse" for e in events))
             listing = await client.send(messages.core_show_channels())
             assert [i.channel for i in listing.items] == ["PJSIP/pstn-1", "PJSIP/1001-2"]
             assert sum(e.name == "CoreShowChannel" for e in events) == 2

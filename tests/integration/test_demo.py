@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -14,16 +11,11 @@ import asyncpg
 from callcenter.agents.model import AgentState
 from callcenter.demo.run import running_demo
 from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
+from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.2)
 SPEED = 25.0
 
 
@@ -35,7 +27,7 @@ async def test_demo_runs_calls_to_an_outcome_records_answered_calls_and_leaves_n
         server = demo.server
         await server.clock.sleep(240.0)  # four simulated minutes of traffic
         demo.traffic.cancel()  # no new calls; the ones in progress play out
-        await wait_until(lambda: not server.tracker.live_calls(), timeout=60)
+        await wait_until(lambda: not server.tracker.live_calls(), timeout_s=60, every_s=0.2)
         await server.clock.sleep(30.0)  # wrap-up, recordings' grace period, the last flushes
         await server.recorder.flush()
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:

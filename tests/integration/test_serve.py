@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -14,6 +13,7 @@ from callcenter.ami.parser import Frame
 from callcenter.app import build_server
 from callcenter.settings import AmiSettings, DatabaseSettings, HttpSettings, Secret, Settings
 from tests.amifake import FakeAmi, frame
+from tests.helpers.polling import wait_until
 from tests.integration.conftest import PgProxy
 
 
@@ -25,14 +25,6 @@ def settings_for(ami_port: int, db_url: str, state_dir: Path) -> Settings:
         database=DatabaseSettings(url=Secret(db_url)),
         http=HttpSettings(port=0),
     )
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
@@ -60,12 +52,12 @@ async def test_given_ami_and_database_up_then_healthz_200_and_metrics_count_even
         ami.push(frame("Event: Newchannel", "Channel: PJSIP/pstn-00000001", "ChannelStateDesc: Ring",
                        "CallerIDNum: 13800000001", "CallerIDName: Alice", "Context: inbound",
                        "Exten: 4001", "Uniqueid: 1700000000.1", "Linkedid: 1700000000.1"))
-        await wait_for(lambda: server.ami.events_received >= 2)
+        await wait_until(lambda: server.ami.events_received >= 2)
         status, text = await get(server.http_port, "/metrics")
         assert status == 200
         assert f"callcenter_ami_events_total {float(server.ami.events_received)}" in text
         assert "callcenter_ami_link_up 1.0" in text
-        await wait_for(lambda: server.recorder.statistics()["pending"] == 0)
+        await wait_until(lambda: server.recorder.statistics()["pending"] == 0)
         await server.recorder.flush()
         conn = await asyncpg.connect(db_url)
         try:
@@ -81,12 +73,12 @@ async def test_given_ami_link_down_then_healthz_503_names_it_and_server_reconnec
         await server.ami.wait_connected(5)
         ami.silent.add("Login")
         ami.drop()
-        await wait_for(lambda: not server.ami.connected)
+        await wait_until(lambda: not server.ami.connected)
         status, body = await get(server.http_port, "/healthz")
         assert status == 503 and '"ami"' in body and "degraded" in body
         ami.silent.discard("Login")
         ami.drop()  # the half-logged-in retry
-        await wait_for(lambda: server.ami.connected, timeout=10)
+        await wait_until(lambda: server.ami.connected, timeout_s=10)
         status, _ = await ready(server.http_port)
         assert status == 200
 
@@ -102,11 +94,11 @@ async def test_given_database_outage_then_healthz_503_and_events_written_after(
         ami.push(frame("Event: Newchannel", "Channel: PJSIP/pstn-00000002", "ChannelStateDesc: Ring",
                        "CallerIDNum: 13800000002", "CallerIDName: Bob", "Context: inbound",
                        "Exten: 4001", "Uniqueid: 1700000001.1", "Linkedid: 1700000001.1"))
-        await wait_for(lambda: server.ami.events_received >= 2)
+        await wait_until(lambda: server.ami.events_received >= 2)
         await asyncio.sleep(0.5)
         assert server.recorder.statistics()["pending"] >= 1
         proxy.restore()
-        await wait_for(lambda: server.recorder.statistics()["pending"] == 0, timeout=10)
+        await wait_until(lambda: server.recorder.statistics()["pending"] == 0, timeout_s=10)
         status, _ = await ready(server.http_port)
         assert status == 200
     conn = await asyncpg.connect(db_url)
@@ -131,7 +123,7 @@ async def test_given_live_calls_on_connect_then_resync_rebuilds_them(db_url: str
 
         ami.replies["CoreShowChannels"] = core_show_channels
         async with build_server(settings_for(ami.port, db_url, tmp_path)) as server:
-            await wait_for(lambda: any(c.linkedid == "1700000009.1" for c in server.tracker.live_calls()))
+            await wait_until(lambda: any(c.linkedid == "1700000009.1" for c in server.tracker.live_calls()))
             [call] = [c for c in server.tracker.live_calls() if c.linkedid == "1700000009.1"]
             assert call.caller is not None and call.caller.caller_name == "Carol"
             assert call.state.value == "ivr"

@@ -22,6 +22,7 @@ from callcenter.store.db import Database, describe_dsn, mask_dsn, open_database
 from callcenter.store.errors import BufferFull, DatabaseUnavailable, MigrationError
 from callcenter.store.events import EventLogWriter, EventRow
 from callcenter.store.migrate import Migration, load_migrations, migrate
+from tests.helpers.polling import wait_until
 from tests.integration.conftest import PgProxy
 
 pytestmark = pytest.mark.integration
@@ -251,14 +252,6 @@ async def test_given_rows_the_database_refuses_when_flushing_then_only_those_are
     assert got[1]["raw"] == "Event: Newstate\r\nCallerIDName: a\ufffdb\r\n\r\n"
     assert writer.statistics()["rejected"] == 1
     assert writer.statistics()["pending"] == 0
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    for _ in range(int(timeout_s / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"condition still false after {timeout_s}s")
 
 
 # --- opening the database -----------------------------------------------------------------------

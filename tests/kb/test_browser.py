@@ -12,23 +12,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import playwright.async_api as playwright
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from callcenter.kb.store import seed_articles
 from callcenter.metrics import Metrics
+from callcenter.store.users import UserStore
 from callcenter.web import api_kb, api_kpis, kb_page, reports_page
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
+from tests.helpers.chromium import chromium, require_chromium
 
 pytestmark = pytest.mark.integration
 SEED = Path(__file__).resolve().parents[2] / "config" / "kb"
-CHROMIUM = "/usr/bin/chromium"
-HAVE_CHROMIUM = Path(CHROMIUM).exists()
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 async def _db_ok() -> tuple[bool, str]:
@@ -44,8 +40,7 @@ async def console_stub(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def server(pool: asyncpg.Pool) -> AsyncIterator[tuple[TestServer, int]]:
-    if not HAVE_CHROMIUM:
-        pytest.fail("no Chromium at /usr/bin/chromium: scripts/bootstrap installs Debian's chromium")
+    require_chromium()
     await pool.execute("TRUNCATE users, sessions, kb_articles, calls RESTART IDENTITY CASCADE")
     await seed_articles(pool, SEED)
     agent = await pool.fetchval(
@@ -71,12 +66,8 @@ async def server(pool: asyncpg.Pool) -> AsyncIterator[tuple[TestServer, int]]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[object]:
-    async with playwright.async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def logged_in_page(browser: object, base: str, login: str) -> object:

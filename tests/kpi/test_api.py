@@ -13,9 +13,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.metrics import Metrics
+from callcenter.store.users import UserStore
 from callcenter.web import api_kpis, reports_page
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
 
 pytestmark = pytest.mark.integration
 DAY = datetime(2026, 5, 4, tzinfo=UTC)

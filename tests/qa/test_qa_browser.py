@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from callcenter.jobs.queue import JobQueue
 from callcenter.metrics import Metrics
 from callcenter.recording.registry import path_mapper
+from callcenter.store.users import UserStore
 from callcenter.web import api_qa, api_recordings, qa_page
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
+from callcenter.web.recording_access import RecordingAccess
 from qa.worker import QaWorker
+from tests.helpers.chromium import chromium
+from tests.helpers.polling import wait_until
 from tests.qa.test_worker import CARDS, LINES, a_transcribed_call, drain, keyword_scorer
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 LAB = Path("/work/shared/asterisk-lab/recordings")
 MONITOR = "/var/spool/asterisk/monitor"
 
@@ -53,7 +52,7 @@ async def site(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[str, d
         "INSERT INTO recordings (call_id, kind, path, started_at, ended_at, size_bytes, duration_s, sha256, status)"
         " VALUES ($1, 'mixed', $2, now(), now(), 1, 24.5, $3, 'final')", good, f"{MONITOR}/good-mixed.wav", "0" * 64)
     await drain(QaWorker(pool, JobQueue(pool), keyword_scorer, CARDS, "browser-test"))
-    access = api_recordings.RecordingAccess(path_mapper(MONITOR, str(tmp_path)), tmp_path)
+    access = RecordingAccess(path_mapper(MONITOR, str(tmp_path)), tmp_path)
     app = make_app(Health(ami=lambda: (True, "up"), database=_db_ok), Metrics(), pool,
                    features=[api_recordings.feature(access), api_qa.register, qa_page.register])
     server = TestServer(app)
@@ -64,24 +63,10 @@ async def site(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[str, d
         await server.close()
 
 
-async def until(read: Callable[[], Awaitable[Any]], wanted: Any, differ: bool = False) -> None:
-    """Poll the page (the CSP forbids the string evaluation wait_for_function uses)."""
-    for _ in range(100):
-        value = await read()
-        if (value != wanted) if differ else (value == wanted):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the page never showed {wanted!r} (last: {value!r})")
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def test_reviewer_filters_opens_a_call_and_overrides_an_item(
@@ -100,13 +85,13 @@ async def test_reviewer_filters_opens_a_call_and_overrides_an_item(
 
     await page.select_option("select[name=flag]", "prohibited_word")
     await page.click("#qa-filters button[type=submit]")
-    await until(lambda: page.locator(".qa-row").count(), 1)
+    await wait_until(lambda: page.locator(".qa-row").count(), lambda n: n == 1, "one row", timeout_s=5)
     assert await page.locator(".qa-row").get_attribute("data-call") == str(calls["rude"])
     assert "calls.csv?flag=prohibited_word" in (await page.get_attribute("#qa-export", "href") or "")
 
     await page.select_option("select[name=flag]", "")
     await page.click("#qa-filters button[type=submit]")
-    await until(lambda: page.locator(".qa-row").count(), 2)
+    await wait_until(lambda: page.locator(".qa-row").count(), lambda n: n == 2, "two rows", timeout_s=5)
     await page.click(f".qa-row[data-call='{calls['good']}']")
     await page.wait_for_selector("#qa-items")
     assert await page.locator("#qa-audio").get_attribute("src") is not None
@@ -118,7 +103,8 @@ async def test_reviewer_filters_opens_a_call_and_overrides_an_item(
     assert "i have processed" in (await resolution.text_content() or "")
     await resolution.locator("input[name=comment]").fill("refund was not actually confirmed")
     await resolution.locator(".qa-fail").click()
-    await until(lambda: page.text_content("#qa-final"), before, differ=True)
+    await wait_until(lambda: page.text_content("#qa-final"), lambda v: v != before, "a new final score",
+                     timeout_s=5)
     after = await page.text_content("#qa-final")
     assert after != before
     row = await pool.fetchrow("SELECT final_score, total, reviewer FROM qa_results WHERE call_id = $1",

@@ -19,9 +19,10 @@ from callcenter.metrics import Metrics
 from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import path_mapper
+from callcenter.store.users import UserStore
 from callcenter.web import api_recordings
 from callcenter.web.app import Health, make_app
-from callcenter.web.users import UserStore
+from callcenter.web.recording_access import RecordingAccess
 
 LAB = Path("/work/shared/asterisk-lab/recordings")
 MONITOR = "/var/spool/asterisk/monitor"
@@ -81,7 +82,7 @@ async def setup(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[TestC
     rig.calls["1700000500.1"] = Call("1700000500.1", time.time(), {leg.uniqueid: leg}, leg.uniqueid,
                                      state=CallState.TALKING, recordings=["x"])
     pauser = RecordingPauser(RecordingPolicy(), rig.send, pool, rig.calls.get, time.time)
-    access = api_recordings.RecordingAccess(path_mapper(MONITOR, str(tmp_path)), tmp_path, pauser)
+    access = RecordingAccess(path_mapper(MONITOR, str(tmp_path)), tmp_path, pauser)
     app = make_app(Health(ami=lambda: (True, "up"), database=_db_ok), Metrics(), pool,
                    features=[api_recordings.feature(access)])
     async with TestClient(TestServer(app)) as client:

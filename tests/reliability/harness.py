@@ -3,11 +3,9 @@ agents as a fault test needs, so the test can break things between them."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.server import PbxSimulator
 from callcenter.store.db import Database, open_database
 from callcenter.store.migrate import migrate
+from tests.helpers.polling import wait_until
 
 
 @dataclass
@@ -106,12 +105,7 @@ async def rig(db_url: str, work: Path, agents: int, speed: float) -> AsyncIterat
 
 async def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str,
                    detail: Callable[[], object] | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}"
-                                 + (f": {detail()}" if detail is not None else ""))
-        await asyncio.sleep(0.05)
+    await wait_until(predicate, what=what, timeout_s=timeout_s, detail=detail)
 
 
 def settings_toml(settings: Settings) -> str:

@@ -16,7 +16,7 @@ import aiohttp
 import asyncpg
 
 from callcenter.simulator import Scenario
-from callcenter.web.users import UserStore
+from callcenter.store.users import UserStore
 from tests.reliability.harness import agent_phones, refund_callers, rig, settings_toml, wait_for
 
 REPO = Path(__file__).resolve().parents[2]

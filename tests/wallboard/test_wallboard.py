@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -13,17 +12,16 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from playwright.async_api import async_playwright
 
 from callcenter.app import Server, build_server
-from callcenter.web.users import UserStore
+from callcenter.store.users import UserStore
 from callcenter.web.wallboard import build_snapshot, day_start
 from tests.amifake import FakeAmi
+from tests.helpers.chromium import chromium
+from tests.helpers.polling import wait_until
 from tests.integration.test_serve import settings_for
 
 REPO = Path(__file__).resolve().parents[2]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def test_snapshot_counts_tiles_states_and_who_is_on_which_call() -> None:
@@ -109,32 +107,27 @@ async def test_only_supervisors_get_the_wallboard_and_its_socket(server: Server)
 
 async def test_the_page_shows_counts_change_live(server: Server) -> None:
     base = f"http://127.0.0.1:{server.http_port}"
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
-        try:
-            page = await browser.new_page()
-            errors: list[Any] = []
-            page.on("pageerror", lambda exc: errors.append(exc))
-            await page.goto(base + "/login")
-            await page.fill("input[name=login]", "boss")
-            await page.fill("input[name=password]", "demo")
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/supervisor")
-            await page.wait_for_selector("#agents tbody tr")
-            assert "监控大屏" in await page.title()  # the boss reads Chinese
-            before = await page.locator(".state[data-state=ready]").count()
-            server.agents.login("sam", ready=True)
-            server.agents.login("maria", ready=True)
-            for _ in range(60):
-                text = await page.text_content(".state[data-state=ready]") if await page.locator(
-                    ".state[data-state=ready]").count() else ""
-                if text and text.endswith(": 2"):
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError(f"the page never showed 2 ready agents (had {before})")
-            state = await page.text_content("#agents tr[data-agent=sam] .agent-state")
-            assert state == "就绪"
-            assert not errors, errors
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await browser.new_page()
+        errors: list[Any] = []
+        page.on("pageerror", lambda exc: errors.append(exc))
+        await page.goto(base + "/login")
+        await page.fill("input[name=login]", "boss")
+        await page.fill("input[name=password]", "demo")
+        await page.click("button[type=submit]")
+        await page.wait_for_url(base + "/supervisor")
+        await page.wait_for_selector("#agents tbody tr")
+        assert "监控大屏" in await page.title()  # the boss reads Chinese
+        before = await page.locator(".state[data-state=ready]").count()
+        server.agents.login("sam", ready=True)
+        server.agents.login("maria", ready=True)
+
+        async def ready_tile() -> str:
+            ready = page.locator(".state[data-state=ready]")
+            return (await ready.text_content() or "") if await ready.count() else ""
+
+        await wait_until(ready_tile, lambda text: text.endswith(": 2"),
+                         f"2 ready agents on the page (had {before})", timeout_s=6, every_s=0.1)
+        state = await page.text_content("#agents tr[data-agent=sam] .agent-state")
+        assert state == "就绪"
+        assert not errors, errors

@@ -6,7 +6,7 @@
 // knowledge base sits beside (static/kb-panel.js). The event feed reconnects after a drop and
 // asks for what it missed (?since=seq).
 
-import { announce, api, el, fill, format, label, t } from "./ui.js";
+import { announce, api, el, fill, format, label, t } from "./dom.js";
 
 const root = document.getElementById("console");
 const agentId = root.dataset.agent;

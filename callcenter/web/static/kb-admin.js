@@ -2,13 +2,9 @@
 // version history, open rates of suggestions), through /api/kb. No inline HTML from data:
 // everything is built with DOM calls; previews are the server's safe Markdown rendering.
 
-import { api as call, el, format, label, t } from "./ui.js";
+import { api, el, format, label, t } from "./dom.js";
 
 const state = { editing: null };
-
-function api(path, method = "GET", body) {
-  return call(method, path, body);
-}
 
 const labels = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
 const main = document.getElementById("kb-admin");
@@ -23,7 +19,7 @@ async function loadList() {
   const query = new URLSearchParams();
   if (language) query.set("language", language);
   if (status) query.set("status", status);
-  const { articles } = await api(`/api/kb/articles?${query}`);
+  const { articles } = await api("GET", `/api/kb/articles?${query}`);
   const rows = articles.map((a) => el("tr", { "data-id": a.id },
     el("td", {}, a.title), el("td", {}, label("lang", a.language)),
     el("td", { class: `kb-status-${a.status}` }, t(`kb.admin.status_${a.status}`)),
@@ -84,9 +80,9 @@ function showEditor(article) {
 
 async function edit(id) {
   try {
-    const article = await api(`/api/kb/articles/${id}`);
+    const article = await api("GET", `/api/kb/articles/${id}`);
     showEditor(article);
-    const { versions } = await api(`/api/kb/articles/${id}/versions`);
+    const { versions } = await api("GET", `/api/kb/articles/${id}/versions`);
     document.getElementById("kb-history").replaceChildren(...versions.map((v) => el("li", {},
       `v${v.version} · ${t(`kb.admin.status_${v.status}`)} · ${v.title} · ${t("kb.admin.edited_by")} ${v.edited_by} · ${format.dateTime(v.edited_at)} `,
       el("button", { type: "button", class: "kb-restore", onclick: () => fill({ ...state.editing, ...v }) }, t("kb.admin.restore")))));
@@ -102,8 +98,8 @@ function payload() {
 async function save() {
   try {
     const article = state.editing
-      ? await api(`/api/kb/articles/${state.editing.id}`, "PUT", { ...payload(), expected_version: state.editing.version })
-      : await api("/api/kb/articles", "POST", payload());
+      ? await api("PUT", `/api/kb/articles/${state.editing.id}`, { ...payload(), expected_version: state.editing.version })
+      : await api("POST", "/api/kb/articles", payload());
     message.textContent = t("kb.admin.saved");
     await loadList();
     await edit(article.id);
@@ -114,7 +110,7 @@ async function togglePublish() {
   if (!state.editing) return;
   const status = state.editing.status === "published" ? "draft" : "published";
   try {
-    await api(`/api/kb/articles/${state.editing.id}/status`, "POST", { status });
+    await api("POST", `/api/kb/articles/${state.editing.id}/status`, { status });
     await loadList();
     await edit(state.editing.id);
   } catch (error) { message.textContent = error.message; }
@@ -122,13 +118,13 @@ async function togglePublish() {
 
 async function preview() {
   try {
-    const { html } = await api("/api/kb/preview", "POST", { body_md: value("kb-body") });
+    const { html } = await api("POST", "/api/kb/preview", { body_md: value("kb-body") });
     document.getElementById("kb-preview").innerHTML = html; // server-escaped safe subset
   } catch (error) { message.textContent = error.message; }
 }
 
 async function loadStats() {
-  const { articles } = await api("/api/kb/suggestions/stats");
+  const { articles } = await api("GET", "/api/kb/suggestions/stats");
   statsBox.replaceChildren(el("h2", {}, t("kb.admin.open_rates")), el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("kb.admin.open_rates") }, el("table", {},
     el("thead", {}, el("tr", {}, el("th", {}, t("kb.admin.col_title")), el("th", {}, t("kb.admin.suggested")),
       el("th", {}, t("kb.admin.opened")), el("th", {}, t("kb.admin.open_rate")))),

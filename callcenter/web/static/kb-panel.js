@@ -4,22 +4,11 @@
 // so suggestions can be judged. Article HTML comes from the server's safe Markdown renderer;
 // everything else is set as text.
 
-import { el } from "./ui.js";
+import { el, request as api, useCsrfToken } from "./dom.js";
 
-const state = { callId: null, csrf: "", t: {}, lastList: null, ended: false };
+const state = { callId: null, t: {}, lastList: null, ended: false };
 
 function t(key) { return state.t[key] || key; }
-
-async function api(path, body) {
-  const options = body === undefined ? { credentials: "same-origin" } : {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": state.csrf },
-    body: JSON.stringify(body),
-  };
-  const response = await fetch(path, options);
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
-  return response.json();
-}
 
 // the call as the pop names it: calls.id or linkedid (the server resolves either)
 function callRef(value) {
@@ -140,7 +129,7 @@ async function start() {
   root.classList.add("kb-panel");
   try {
     const [me, strings] = await Promise.all([api("/api/me"), api("/api/kb/i18n")]);
-    state.csrf = me.csrf_token || "";
+    useCsrfToken(me.csrf_token);
     state.t = strings.strings || {};
   } catch (error) {
     // not logged in or server down: still render, calls will report the error

@@ -2,15 +2,11 @@
 // audio (HTTP Range), the transcript coloured by sentiment and synced with playback, the
 // scorecard items with links to their evidence, and the reviewer's overrides.
 
-import { api as call, el, format, label, t } from "./ui.js";
+import { el, format, label, request as api, t } from "./dom.js";
 
 const root = document.getElementById("qa");
 const FLAGS = ["customer_ended_negative", "prohibited_word", "dead_air", "below_pass_mark", "no_speech"];
 const state = { filters: {} };
-
-function api(path, body) {
-  return body === undefined ? call("GET", path) : call("POST", path, body);
-}
 
 function isoOrEmpty(value) {
   return value ? new Date(value).toISOString() : "";
@@ -118,8 +114,8 @@ async function showCall(callId) {
     el("strong", { id: "qa-final" }, `${t("qa.score.final")}: ${call.final_score == null ? "—" : call.final_score.toFixed(1)}`));
   const s = call.sentiment || {};
   const sentiment = el("p", { class: "qa-sentiment" },
-    `${t("qa.sentiment.customer")}: ${fmt(s.customer)} · ${t("qa.sentiment.agent")}: ${fmt(s.agent)} · `,
-    `${t("qa.sentiment.trajectory")}: ${(s.customer_trajectory || []).map(fmt).join(" → ")}`);
+    `${t("qa.sentiment.customer")}: ${format.signed(s.customer)} · ${t("qa.sentiment.agent")}: ${format.signed(s.agent)} · `,
+    `${t("qa.sentiment.trajectory")}: ${(s.customer_trajectory || []).map(format.signed).join(" → ")}`);
   const gaps = call.gaps.map((g) => el("p", { class: "qa-gap" }, `${t("qa.gap")}: ${g.reason}`));
   root.replaceChildren(
     el("p", {}, el("a", { href: "#", id: "qa-back", onclick: (e) => { e.preventDefault(); showList(); } }, t("qa.back"))),
@@ -131,10 +127,6 @@ async function showCall(callId) {
       el("section", {}, el("h3", {}, t("qa.transcript")), sentiment, transcript),
       el("section", {}, el("h3", {}, t("qa.items")), el("ul", { class: "qa-items", id: "qa-items" }, ...items))));
   if (audio) audio.addEventListener("timeupdate", () => highlight(audio.currentTime));
-}
-
-function fmt(value) {
-  return value == null ? "—" : (value > 0 ? "+" : "") + Number(value).toFixed(2);
 }
 
 function seek(seconds) {

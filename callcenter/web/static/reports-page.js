@@ -1,7 +1,7 @@
 // /reports: service KPIs (table + SVG charts drawn here, no library), CSV export, and the
 // Erlang C staffing calculator. Data from /api/kpis, /api/staffing, /api/staffing/history.
 
-import { TIME_ZONE, api as call, el, format as fmt, label as codeLabel, t } from "./ui.js";
+import { TIME_ZONE, el, format as fmt, label as codeLabel, request as api, t } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLUMNS = ["offered", "answered", "abandoned", "short_abandons", "service_level", "asa_s",
@@ -20,10 +20,6 @@ function format(key, value) {
   if (value == null) return "—";
   if (PERCENT.has(key)) return `${(value * 100).toFixed(1)}%`;
   return Number.isInteger(value) ? String(value) : Number(value).toFixed(key.endsWith("_avg") ? 2 : 1);
-}
-
-function api(path, body) {
-  return body === undefined ? call("GET", path) : call("POST", path, body);
 }
 
 // a calendar day in the user's time zone, as the date input wants it

@@ -3,7 +3,7 @@
 // warning threshold and red at the critical one; each waiting call says why it waits (its skill,
 // language and level, and how many agents could take it, how many of them are ready).
 
-import { announce, el, fill, format, label, t } from "./ui.js";
+import { announce, el, fill, format, label, t } from "./dom.js";
 
 const root = document.getElementById("wallboard");
 let retry = 0;

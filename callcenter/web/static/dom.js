@@ -1,5 +1,6 @@
-// The browser module every page shares: strings, DOM building, the API client, formatting in
-// the user's language and time zone, human labels for internal codes, screen-reader
+// The browser module every page script imports (no page keeps its own copy): strings, DOM
+// building and text escaping, the API client (fetch with the CSRF token), formatting in the
+// user's language and time zone, human labels for internal codes, screen-reader
 // announcements, and the header's language switch and log-out.
 
 const STRINGS = JSON.parse(document.getElementById("page-i18n")?.textContent || "{}");
@@ -47,8 +48,19 @@ export function fill(node, ...children) {
   return node;
 }
 
+/** `text` safe to put inside HTML (for the rare string that is not built with `el`). */
+export function escapeText(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+let givenCsrf = "";
+
+/** The session's CSRF token for a page that has no `<meta name="csrf-token">` (a panel
+ * embedded in another page asks `/api/me` for it). */
+export function useCsrfToken(token) { givenCsrf = token || ""; }
+
 export function csrfToken() {
-  return document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") || "";
+  return document.querySelector('meta[name="csrf-token"]')?.getAttribute("content") || givenCsrf;
 }
 
 /** Call the API; JSON in and out. A 401 goes to the log-in page; other errors throw with the
@@ -65,6 +77,11 @@ export async function api(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.message || t("ui.error.failed.title"));
   return data;
+}
+
+/** GET `path`, or POST `body` to it. */
+export function request(path, body) {
+  return body === undefined ? api("GET", path) : api("POST", path, body);
 }
 
 // --- formatting ------------------------------------------------------------------------------
@@ -100,6 +117,10 @@ export const format = {
   wait(seconds) {
     if (seconds == null) return "—";
     return seconds < 60 ? t("ui.seconds", { n: Math.round(seconds) }) : format.clock(seconds);
+  },
+  /** 0.5 → "+0.50", -0.25 → "-0.25" (sentiment scores) */
+  signed(value) {
+    return value == null ? "—" : (value > 0 ? "+" : "") + Number(value).toFixed(2);
   },
   percent(value, digits = 1) {
     if (value == null) return "—";

@@ -160,6 +160,15 @@ class UserStore:
         value: str | None = await self._pool.fetchval("SELECT language FROM users WHERE login = $1", login)
         return value
 
+    async def login_exists(self, login: str) -> bool:
+        return bool(await self._pool.fetchval("SELECT 1 FROM users WHERE login = $1", login))
+
+    async def login_of_agent(self, agent_id: int) -> str | None:
+        """The log-in that stands for the agent row ``agent_id``, or None."""
+        login: str | None = await self._pool.fetchval("SELECT login FROM users WHERE agent_id = $1",
+                                                      agent_id)
+        return login
+
     async def authenticate(self, login: str, password: str) -> User | None:
         row = await self._pool.fetchrow(
             "SELECT * FROM users WHERE login = $1 AND NOT disabled", login)
