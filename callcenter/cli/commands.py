@@ -9,7 +9,7 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 
-from callcenter.cli import users
+from callcenter.cli.users import run as run_users
 from callcenter.routing import cli as routing_cli
 from callcenter.settings import Settings, SettingsError
 from callcenter.staffing import cli as staffing_cli
@@ -121,7 +121,7 @@ def _qa(args: argparse.Namespace, settings: Settings) -> int:
 WITH_SETTINGS: Mapping[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": _serve,
     "migrate": _migrate,
-    "users": users.run,
+    "users": run_users,
     "transcribe": _asr,
     "models": _asr,
     "worker": _worker,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from asr import cli as asr_cli
-from callcenter.cli import users
+from callcenter.cli.users import add_parser as add_users_parser
 from callcenter.routing import cli as routing_cli
 from callcenter.staffing import cli as staffing_cli
 from ivr import cli as ivr_cli
@@ -35,7 +35,7 @@ def make_parser(description: str | None) -> argparse.ArgumentParser:
     _add_loadtest_parser(sub)
     replay = sub.add_parser("replay", help="replay an AMI capture and print one JSON line per call")
     replay.add_argument("transcript", type=Path)
-    users.add_parser(sub)
+    add_users_parser(sub)
     _config_anywhere(sub)
     return parser
 
