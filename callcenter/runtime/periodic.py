@@ -89,6 +89,7 @@ async def _pause(delay: float, wake: asyncio.Event | None) -> None:
         await asyncio.sleep(0)
     elif wake is None:
         await asyncio.sleep(delay)
-    else:
+    else:  # not wait_for: it may swallow a cancel that comes as the event is set
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), delay)
+            async with asyncio.timeout(delay):
+                await wake.wait()
