@@ -87,8 +87,7 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
     """
     server, background = await _build(settings, database, metrics, clock)
     async with contextlib.AsyncExitStack() as stack:
-        await _start_http(server, background.heartbeat, background.features)
-        stack.push_async_callback(_closing, "http", server.http.cleanup)
+        await _start_http(server, background.heartbeat, background.features, stack)
         for name, flush in (("call-writer", server.recorder.flush), ("ivr-journal", background.ivr_log.flush),
                             ("agent-states", background.agent_store.flush)):
             stack.push_async_callback(_closing, f"final-flush:{name}", flush)
@@ -147,7 +146,9 @@ def _recording_access(settings: Settings, database: Database, path: CallPath, am
                                           Path(recording.local_dir or recording.monitor_dir), pauser)
 
 
-async def _start_http(server: Server, heartbeat: Heartbeat, features: list[WebFeature]) -> None:
+async def _start_http(server: Server, heartbeat: Heartbeat, features: list[WebFeature],
+                      stack: contextlib.AsyncExitStack) -> None:
+    """Serve HTTP; its cleanup goes on ``stack`` as soon as there is something to clean up."""
     settings = server.settings
     checks = ServerHealth(server, heartbeat)
     server.metrics.add_refresher(checks.refresh_metrics)
@@ -155,6 +156,7 @@ async def _start_http(server: Server, heartbeat: Heartbeat, features: list[WebFe
                                     agents=server.agents, engine=server.engine, features=features,
                                     trust_proxy=settings.http.trust_proxy), access_log=None)
     await runner.setup()
+    stack.push_async_callback(_closing, "http", runner.cleanup)
     await web.TCPSite(runner, settings.http.host, settings.http.port).start()
     server.http = runner
     server.http_port = runner.addresses[0][1] if runner.addresses else settings.http.port
