@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.routing.engine import RoutingEngine
+from callcenter.runtime.periodic import periodic
 from callcenter.runtime.supervisor import Supervisor
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.server.callpath import CallPath, CallPathInputs, build_call_path
@@ -176,12 +176,10 @@ def _watch_link(server: Server, heartbeat: Heartbeat) -> None:
             return False
 
     async def resync_until_done() -> None:
-        """A failed reconcile (the database away, an action refused) is tried again while the
-        link is up: /healthz stays 503 until it succeeds."""
-        while ami.connected and not server.reconciled:
-            await asyncio.sleep(1.0)
-            if ami.connected and not server.reconciled and await resync_once():
-                return
+        """A failed reconcile (the database away, an action refused) is tried again every
+        second while the link is up: /healthz stays 503 until it succeeds."""
+        await periodic("resync-retry", 1.0, resync_once, retry_on=(),
+                       until=lambda: not ami.connected or server.reconciled)
 
     async def on_link(state: str) -> None:
         if state == "up":
