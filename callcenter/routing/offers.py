@@ -39,7 +39,7 @@ from callcenter.calls.model import Offer as TrackedOffer
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision, Offer
 from callcenter.routing.engine import RoutingEngine
-from callcenter.watchdog import report_failure
+from callcenter.runtime.watchdog import report_failure
 
 log = structlog.get_logger("callcenter.routing")
 

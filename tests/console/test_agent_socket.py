@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.store.users import UserStore
 from callcenter.web.keys import HUB
 from tests.amifake import FakeAmi

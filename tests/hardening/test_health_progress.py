@@ -10,10 +10,11 @@ from pathlib import Path
 
 import asyncpg
 
-from callcenter.app import build_server
 from callcenter.metrics import Metrics
+from callcenter.runtime.supervisor import Supervisor
+from callcenter.runtime.watchdog import Watchdog
+from callcenter.server.build import build_server
 from callcenter.settings import HealthSettings
-from callcenter.watchdog import Watchdog
 from tests.amifake import FakeAmi
 from tests.helpers.polling import wait_until
 from tests.integration.test_serve import get, settings_for
@@ -21,7 +22,6 @@ from tests.integration.test_serve import get, settings_for
 
 async def test_given_a_task_that_raises_then_it_is_logged_counted_reported_and_restarted() -> None:
     metrics = Metrics()
-    watchdog = Watchdog(metrics, stall_s=60, restart_backoff_s=0.05)
     runs: list[int] = []
 
     async def flaky() -> None:
@@ -30,13 +30,13 @@ async def test_given_a_task_that_raises_then_it_is_logged_counted_reported_and_r
             raise RuntimeError("boom")
         await asyncio.sleep(3600)
 
-    task = watchdog.supervise("flaky", flaky)
-    await wait_until(lambda: metrics.registry.get_sample_value(
-        "callcenter_task_failures_total", {"task": "flaky"}) == 1)
-    assert "task:flaky" in watchdog.problems()
-    await wait_until(lambda: len(runs) == 2)
-    assert watchdog.problems() == {}
-    task.cancel()
+    async with Supervisor(metrics, restart_backoff_s=0.05) as supervisor:
+        supervisor.start("flaky", flaky)
+        await wait_until(lambda: metrics.registry.get_sample_value(
+            "callcenter_task_failures_total", {"task": "flaky"}) == 1)
+        assert "task:flaky" in supervisor.problems()
+        await wait_until(lambda: len(runs) == 2)
+        assert supervisor.problems() == {}
 
 
 async def test_given_a_stale_probe_then_it_is_a_problem_and_the_gauge_says_so() -> None:

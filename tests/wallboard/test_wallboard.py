@@ -13,7 +13,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from callcenter.app import Server, build_server
+from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.store.users import UserStore
 from callcenter.web.wallboard import build_snapshot, day_start
 from tests.amifake import FakeAmi
