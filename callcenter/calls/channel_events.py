@@ -238,7 +238,8 @@ def _connect(ix: CallIndex, call: Call, leg: Leg, at: float) -> None:
         answered(ix, call, leg.offer, at)
         action_id = leg.offer.action_id
     if before != (CallState.TALKING, leg.uniqueid):
-        ix.emit(Bridged(call.linkedid, at, leg.channel, leg.uniqueid, action_id, first))
+        ix.emit(Bridged(call.linkedid, at, leg.channel, leg.uniqueid, action_id, first,
+                        call.answered_at or at))
 
 
 def bridge_leave(ix: CallIndex, event: AmiEvent) -> str | None:

@@ -113,6 +113,7 @@ class Bridged(CallEvent):
     agent_uniqueid: str
     action_id: str
     first: bool
+    answered_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,8 +99,6 @@ def end_call_unseen(ix: CallIndex, call: Call, now: float) -> None:
         if leg.ended_at is None:
             leg.ended_at = now
             ix.by_name.pop(leg.channel, None)
-            if leg.uniqueid == call.agent_uniqueid:
-                ix.emit(AgentHungUp(call.linkedid, now, leg.channel, None))
     call.hangup_by = HangupBy.UNKNOWN
     call.end_reason = EndReason.LINK_DOWN
     call.ended_at = now

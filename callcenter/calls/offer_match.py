@@ -23,7 +23,7 @@ from callcenter.calls.model import (
     Side,
 )
 
-_CAUSE_RESULTS = {
+_CAUSE_RESULTS: dict[int, OfferResult] = {
     HangupCause.NO_ANSWER: OfferResult.NO_ANSWER,
     HangupCause.NO_USER_RESPONSE: OfferResult.NO_ANSWER,
     HangupCause.USER_BUSY: OfferResult.BUSY,
@@ -34,7 +34,7 @@ _CAUSE_RESULTS = {
     HangupCause.NETWORK_OUT_OF_ORDER: OfferResult.UNAVAILABLE,
     HangupCause.NORMAL_CLEARING: OfferResult.CANCELLED,
 }
-_REASON_RESULTS = {
+_REASON_RESULTS: dict[str, OfferResult] = {
     OriginateReason.NO_ANSWER: OfferResult.NO_ANSWER,
     OriginateReason.BUSY: OfferResult.BUSY,
     OriginateReason.CONGESTION: OfferResult.UNAVAILABLE,
@@ -108,7 +108,7 @@ def originate_response(ix: CallIndex, event: AmiEvent) -> str | None:
     if offer.open:
         offer.reason = event.get("Reason")
         if not offer.agent_uniqueid:
-            result = _REASON_RESULTS.get(_reason(offer.reason), OfferResult.UNAVAILABLE)
+            result = _REASON_RESULTS.get(offer.reason, OfferResult.UNAVAILABLE)
             if call is not None:
                 failed(ix, call, offer, result, event.received_at)
             offer.result = result
@@ -117,13 +117,6 @@ def originate_response(ix: CallIndex, event: AmiEvent) -> str | None:
     if call is not None and call.state is CallState.OFFERED and not any(o.open for o in call.offers):
         call.state = CallState.QUEUED
     return key if call is not None else None
-
-
-def _reason(value: str) -> OriginateReason | None:
-    try:
-        return OriginateReason(value)
-    except ValueError:
-        return None
 
 
 def tagged(ix: CallIndex, event: AmiEvent) -> str | None:

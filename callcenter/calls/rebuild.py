@@ -67,7 +67,7 @@ def _adopt(ix: CallIndex, key: str, call: Call, now: float) -> None:
         ix.emit(CallArrived(key, call.arrived_at, caller.channel, caller.caller_number, caller.caller_name))
     agent = call.agent
     if call.state is CallState.TALKING and agent is not None:
-        ix.emit(Bridged(key, now, agent.channel, agent.uniqueid, "", True))
+        ix.emit(Bridged(key, now, agent.channel, agent.uniqueid, "", True, call.answered_at or now))
 
 
 def _gone_legs(ix: CallIndex, mine: Call, live_uids: set[str], since: float, now: float) -> set[str]:
@@ -104,7 +104,8 @@ def _update(ix: CallIndex, mine: Call, call: Call, gone: set[str], now: float) -
         ix.by_name[leg.channel] = uid
     agent = mine.agent
     if connected and state is CallState.TALKING and agent is not None:
-        ix.emit(Bridged(mine.linkedid, now, agent.channel, agent.uniqueid, "", first))
+        ix.emit(Bridged(mine.linkedid, now, agent.channel, agent.uniqueid, "", first,
+                         mine.answered_at or now))
     if agent is not None and agent.uniqueid in gone:
         ix.emit(AgentHungUp(mine.linkedid, now, agent.channel, None))
     return bool(gone or connected or added)

@@ -20,9 +20,6 @@ from typing import Any
 import asyncpg
 from aiohttp import WSMsgType, web
 
-from callcenter.agents.model import AgentState
-from callcenter.routing.router import Router
-from callcenter.routing.state import accepts
 from callcenter.web.api_agents import AGENTS, ENGINE
 from callcenter.web.api_calls import POOL
 from callcenter.web.auth import current_session, require
@@ -50,31 +47,6 @@ FROM calls WHERE arrived_at >= $1"""
 
 LIVE_SQL = """SELECT linkedid, caller_number, caller_name, answered_at, arrived_at, state
               FROM calls WHERE state <> 'ended' AND linkedid = ANY($1::text[])"""
-MAX_WAITING_SHOWN = 50
-
-
-def waiting_calls(router: Router, now: float) -> list[dict[str, Any]]:
-    """Why each call waits: its skill, level and language, and the agents able to take it under
-    the routing steps in force (logged in at all, and ready now). Read-only on the router."""
-    agents = list(router.book.agents.values())
-    out = []
-    for call in sorted(router.book.waiting.values(), key=lambda c: c.key)[:MAX_WAITING_SHOWN]:
-        able = [a for a in agents if a.state is not AgentState.OFFLINE
-                and any(accepts(t, a.profile) for t in call.targets)]
-        if call.held_for is not None:
-            able = [a for a in able if a.agent_id == call.held_for]
-        request = call.request
-        out.append({
-            "call_id": call.call_id, "skill": request.skill, "min_level": request.min_level,
-            "language": request.language, "wait_s": round(max(0.0, now - call.enqueued_at), 0),
-            "priority": round(call.priority, 1), "held_for": call.held_for,
-            "step": call.active, "steps": len(call.policy.steps),
-            "targets": [{"skill": t.skill, "min_level": t.min_level, "language": t.language}
-                        for t in call.targets],
-            "able": sorted(a.agent_id for a in able),
-            "able_ready": sorted(a.agent_id for a in able if a.offerable),
-        })
-    return out
 
 
 def day_start(now: datetime) -> datetime:
@@ -134,7 +106,7 @@ async def snapshot(app: web.Application) -> dict[str, Any]:
     routing = engine.statistics().to_json() if engine is not None else None
     day_row = await pool.fetchrow(DAY_SQL, day_start(datetime.now(UTC)), SHORT_ABANDON_S)
     now = engine.now() if engine is not None else time.time()
-    waiting = waiting_calls(engine.router, now) if engine is not None else []
+    waiting = engine.why_waiting() if engine is not None else []
     call_ids = [d["call_id"] for d in (routing or {}).get("agent_details", []) if d.get("call_id")]
     call_ids += [w["call_id"] for w in waiting]
     live = {r["linkedid"]: dict(r) for r in await pool.fetch(LIVE_SQL, call_ids)} if call_ids else {}
