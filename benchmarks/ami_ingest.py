@@ -31,7 +31,7 @@ from callcenter.ami.client import AmiClient, AmiProtocol  # noqa: E402
 from callcenter.calls.recorder import CallRecorder  # noqa: E402
 from callcenter.calls.store import CallStore  # noqa: E402
 from callcenter.calls.tracker import CallTracker  # noqa: E402
-from callcenter.replay import read_transcript  # noqa: E402
+from callcenter.server.replay import read_transcript  # noqa: E402
 from callcenter.settings import AmiSettings  # noqa: E402
 from callcenter.store.events import EventLogWriter  # noqa: E402
 from callcenter.store.migrate import migrate  # noqa: E402

@@ -37,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml
 
-from callcenter.app import build_server
 from callcenter.clock import ScaledClock
 from callcenter.demo.data import generate, phone_for
 from callcenter.demo.run import REPO, STOCK_SOUNDS
@@ -45,6 +44,7 @@ from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import MENU_AT_S, prepare_config
 from callcenter.demo.workers import start_workers, stop_workers
 from callcenter.logsetup import configure_logging
+from callcenter.server.build import build_server
 from callcenter.settings import (
     AmiSettings,
     DatabaseSettings,

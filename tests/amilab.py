@@ -16,7 +16,7 @@ from pathlib import Path
 
 from callcenter.ami.messages import Action
 from callcenter.ami.parser import Frame, FrameParser, parse_frame
-from callcenter.replay import TranscriptLine, action_from_frame, read_transcript
+from callcenter.server.replay import TranscriptLine, action_from_frame, read_transcript
 
 LAB = Path(os.environ.get("CALLCENTER_ASTERISK_LAB",
                           Path(__file__).resolve().parents[2] / "shared" / "asterisk-lab"))

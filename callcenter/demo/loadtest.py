@@ -33,7 +33,6 @@ from typing import Any
 import yaml
 
 from callcenter.agents.model import AgentState
-from callcenter.app import build_server
 from callcenter.clock import clock_for
 from callcenter.demo.data import generate, phone_for
 from callcenter.demo.run import REPO, STOCK_SOUNDS
@@ -42,6 +41,7 @@ from callcenter.demo.setup import MENU_AT_S, prepare_config
 from callcenter.demo.voices import ensure_voices
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import Offer
+from callcenter.server.build import build_server
 from callcenter.settings import RecordingSettings, Secret, Settings
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate

@@ -22,7 +22,6 @@ import structlog
 
 from callcenter.agents.config import load_agents, load_skill_names
 from callcenter.agents.model import AgentProfile, AgentState
-from callcenter.app import Server, build_server
 from callcenter.clock import clock_for
 from callcenter.demo.data import DemoData, generate
 from callcenter.demo.seed import seed_shop
@@ -30,6 +29,8 @@ from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, pre
 from callcenter.demo.voices import ensure_voices
 from callcenter.demo.workers import WorkerSupervisor, available_kinds, worker_env
 from callcenter.kb.store import seed_articles
+from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
 from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
 from callcenter.store.db import open_database

@@ -46,7 +46,7 @@ from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision, Offer
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.phones import Phones
-from callcenter.watchdog import report_failure
+from callcenter.runtime.watchdog import report_failure
 
 log = structlog.get_logger("callcenter.routing")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.web.agent_page import HUB
 from callcenter.web.users import UserStore
 from tests.amifake import FakeAmi

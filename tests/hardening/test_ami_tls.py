@@ -18,7 +18,7 @@ import pytest
 
 from callcenter.ami import messages
 from callcenter.ami.client import AmiClient
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.settings import AmiSettings, Secret
 from callcenter.simulator import PbxSimulator, SimulatorConfig
 from tests.integration.test_serve import get, settings_for, wait_for

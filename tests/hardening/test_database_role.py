@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.settings import DatabaseSettings, Secret
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import asyncpg
 
-from callcenter.app import build_server
 from callcenter.metrics import Metrics
+from callcenter.runtime.watchdog import Watchdog
+from callcenter.server.build import build_server
 from callcenter.settings import HealthSettings
-from callcenter.watchdog import Watchdog
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import get, settings_for, wait_for
 

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.web.users import UserStore
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import settings_for

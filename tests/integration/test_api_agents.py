@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.web.users import UserStore
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import settings_for

@@ -11,7 +11,7 @@ from callcenter.calls.dispatch import CallDispatcher
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
-from callcenter.replay import events_and_actions, replay
+from callcenter.server.replay import events_and_actions, replay
 from callcenter.store.events import EventLogWriter
 from callcenter.store.migrate import migrate
 from tests.amilab import CAPTURES, capture

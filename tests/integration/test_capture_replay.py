@@ -15,7 +15,7 @@ from callcenter.ami.errors import AgiChannelGone, AmiActionFailed, AmiError
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls.model import Call, CallState, Outcome
 from callcenter.calls.tracker import CallTracker
-from callcenter.replay import replay_records
+from callcenter.server.replay import replay_records
 from callcenter.settings import AmiSettings, Secret
 from tests.amilab import CAPTURES, TRANSCRIPTS, CaptureServer, capture
 
@@ -168,7 +168,7 @@ async def test_resync_rebuilds_the_same_state_as_the_events() -> None:
     cut = next(i for i, line in enumerate(lines)
                if line.direction == "out" and line.frame.startswith("Action: CoreShowChannels"))
     before = lines[:cut]
-    from callcenter.replay import replay
+    from callcenter.server.replay import replay
 
     from_events = replay(before)
     run = await play("resync")
@@ -194,7 +194,7 @@ async def test_resync_merge_ends_calls_asterisk_no_longer_has_and_keeps_event_de
     lines = capture("resync")
     cut = next(i for i, line in enumerate(lines)
                if line.direction == "out" and line.frame.startswith("Action: CoreShowChannels"))
-    from callcenter.replay import replay
+    from callcenter.server.replay import replay
 
     tracker = replay(lines[:cut])
     [live] = tracker.live_calls()

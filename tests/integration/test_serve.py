@@ -11,7 +11,7 @@ import aiohttp
 import asyncpg
 
 from callcenter.ami.parser import Frame
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.settings import AmiSettings, DatabaseSettings, HttpSettings, Secret, Settings
 from tests.amifake import FakeAmi, frame
 from tests.integration.conftest import PgProxy

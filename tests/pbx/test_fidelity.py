@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callcenter.ami.parser import Frame, FrameParser
-from callcenter.app import build_server
 from callcenter.clock import clock_for
 from callcenter.demo.run import STOCK_SOUNDS
 from callcenter.demo.seed import seed_shop
+from callcenter.server.build import build_server
 from callcenter.settings import (
     AmiSettings,
     DatabaseSettings,

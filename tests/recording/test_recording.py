@@ -16,7 +16,7 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, inspect_recording, path_mapper
-from callcenter.replay import events_and_actions, replay
+from callcenter.server.replay import events_and_actions, replay
 from callcenter.store.events import EventLogWriter
 from tests.amilab import LAB, capture
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from callcenter.app import Server, build_server
 from callcenter.clock import clock_for
 from callcenter.demo.data import generate, phone_for
 from callcenter.demo.loadtest import agents_yaml
 from callcenter.demo.run import REPO, STOCK_SOUNDS
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import MENU_AT_S, prepare_config
+from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.settings import (
     AmiSettings,
     DatabaseSettings,

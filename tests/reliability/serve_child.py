@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from callcenter.app import build_server
 from callcenter.clock import clock_for
 from callcenter.logsetup import configure_logging
+from callcenter.server.build import build_server
 from callcenter.settings import load_settings
 
 

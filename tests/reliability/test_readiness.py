@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from callcenter.app import Server
+from callcenter.server.resync import Server
 from tests.reliability.harness import rig, wait_for
 
 

@@ -25,13 +25,14 @@ import asyncpg
 import yaml
 
 from callcenter.agents.model import AgentState
-from callcenter.app import Server, build_server
 from callcenter.clock import ScaledClock
 from callcenter.demo.data import generate, phone_for
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import MENU_AT_S, SURVEY_AT_S, prepare_config
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import AgentStateChanged, CancelOffer, Decision, Offer
+from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.settings import (
     AmiSettings,
     DatabaseSettings,

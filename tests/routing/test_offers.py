@@ -15,12 +15,12 @@ from callcenter.ami.messages import Action, AmiEvent, AmiResponse, Originate
 from callcenter.ami.parser import Frame
 from callcenter.calls.events import CallEvent
 from callcenter.calls.tracker import CallTracker
-from callcenter.replay import events_and_actions
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import AgentStateChanged, CancelOffer, Decision, Offer
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.offers import OfferAdapter, OfferRinging
 from callcenter.routing.router import Router
+from callcenter.server.replay import events_and_actions
 from tests.amilab import capture
 from tests.routing.helpers import agent, policy
 

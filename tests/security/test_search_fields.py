@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from callcenter.app import build_server
+from callcenter.server.build import build_server
 from callcenter.web.users import UserStore
 from tests.amifake import FakeAmi
 from tests.integration.test_serve import settings_for

@@ -19,7 +19,7 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.ami.parser import Frame, parse_frame
 from callcenter.calls.tracker import CallTracker
-from callcenter.replay import TranscriptLine, action_from_frame
+from callcenter.server.replay import TranscriptLine, action_from_frame
 from callcenter.settings import AmiSettings, Secret
 from callcenter.simulator import PbxSimulator, SimulatorConfig
 from tests.simulator.lab import lab_scenario, normalise_channel

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from callcenter.replay import replay_records
+from callcenter.server.replay import replay_records
 from callcenter.simulator import PbxSimulator
 from tests.amilab import CAPTURES, TRANSCRIPTS, capture
 from tests.simulator.driver import drive

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from callcenter.app import queued_requirements
+from callcenter.server.resync import queued_requirements
 from ivr.effects import RouteRequirements
 
 

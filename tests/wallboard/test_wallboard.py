@@ -15,7 +15,8 @@ import asyncpg
 import pytest
 from playwright.async_api import async_playwright
 
-from callcenter.app import Server, build_server
+from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.web.users import UserStore
 from callcenter.web.wallboard import build_snapshot, day_start
 from tests.amifake import FakeAmi

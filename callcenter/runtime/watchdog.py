@@ -28,7 +28,7 @@ import structlog
 
 from callcenter.metrics import Metrics
 
-log = structlog.get_logger("callcenter.watchdog")
+log = structlog.get_logger("callcenter.runtime.watchdog")
 
 Probe = Callable[[], float | None]  # monotonic time of the last progress; None: nothing to do
 

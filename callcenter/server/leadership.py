@@ -27,7 +27,7 @@ from callcenter.store.db import Database, open_database
 from callcenter.store.errors import DatabaseUnavailable
 from callcenter.store.migrate import migrate
 
-log = structlog.get_logger("callcenter.leadership")
+log = structlog.get_logger("callcenter.server.leadership")
 
 # pg_advisory_lock key of call control for the default PBX ("cc" + "ctrl")
 CONTROL_LOCK_KEY = 0x6363_6374_726C
@@ -135,7 +135,7 @@ async def serve_with_standby(settings: Settings) -> int:
 
 async def _lead(settings: Settings, database: Database, leadership: Leadership,
                 stop: asyncio.Event) -> int:
-    from callcenter.app import build_server
+    from callcenter.server.build import build_server
 
     async with build_server(settings, database) as server:
         log.info("server_started", http=f"http://{settings.http.host}:{server.http_port}",

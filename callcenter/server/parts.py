@@ -1,0 +1,200 @@
+"""Builds the server's parts, starts their loops and the HTTP side, and stops them in reverse.
+
+    settings → AMI link, routing engine, agents, IVR flows, recording registry
+             → the call path (:mod:`callcenter.server.callpath`)
+             → HTTP (health, metrics, log-in, API, pages)
+             → the loops, under the watchdog
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+
+from callcenter.agents.config import load_agents, load_skill_names
+from callcenter.agents.service import AgentService
+from callcenter.agents.store import AgentStore
+from callcenter.ami.client import AmiClient
+from callcenter.ami.errors import AmiError
+from callcenter.calls.ivr_log import IvrLog
+from callcenter.clock import Clock
+from callcenter.jobs.queue import JobQueue
+from callcenter.metrics import Metrics
+from callcenter.orders.factory import make_provider
+from callcenter.recording.pause import RecordingPauser
+from callcenter.recording.policy import RecordingPolicy
+from callcenter.recording.registry import RecordingRegistry, path_mapper
+from callcenter.routing.engine import RoutingEngine
+from callcenter.runtime.watchdog import Watchdog
+from callcenter.server.callpath import CallPath, CallPathInputs, build_call_path
+from callcenter.server.health import ServerHealth, watch_progress
+from callcenter.server.resync import Server
+from callcenter.settings import Settings
+from callcenter.store.db import Database
+from callcenter.web import (
+    agent_page,
+    api_kb,
+    api_kpis,
+    api_qa,
+    api_recordings,
+    api_tickets,
+    kb_page,
+    qa_page,
+    reports_page,
+    wallboard,
+)
+from callcenter.web.app import WebFeature, make_app
+from ivr.heartbeat import Heartbeat
+from ivr.registry import FlowRegistry
+from ivr.validate import Checks
+
+# web features that need nothing but the database
+KNOWLEDGE_AND_REPORTS = (api_kb.register, kb_page.register, api_kpis.register, reports_page.register,
+                         api_qa.register, qa_page.register, wallboard.register, api_tickets.register)
+
+log = structlog.get_logger("callcenter.server")
+
+
+def _spawn(server: Server, name: str, factory: Callable[[], Coroutine[Any, Any, None]],
+           restart: bool = True) -> None:
+    """A background task under the watchdog: an exception is logged, counted and shown by
+    ``/healthz``; the task is started again unless ``restart`` is off."""
+    server.tasks[name] = server.watchdog.supervise(name, factory, restart=restart)
+
+
+@contextlib.asynccontextmanager
+async def start_parts(settings: Settings, database: Database, metrics: Metrics, clock: Clock
+                      ) -> AsyncIterator[Server]:
+    """Build and start every part on an open (migrated) database; stop them all on exit."""
+    config = settings.config_dir
+    skills = load_skill_names(config / "skills.yaml")
+    engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now,
+                                      time_scale=clock.speed)
+    agent_store = AgentStore(database.pool)
+    agents = AgentService(engine, agent_store, known_skills=skills)
+    flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
+    flows.reload()
+    ami = AmiClient(settings.ami, metrics, clock=clock.now)
+    ivr_log = IvrLog(database.pool, metrics=metrics)
+    registry = _recording_registry(settings, database, clock)
+    path = build_call_path(CallPathInputs(settings, database, metrics, clock, ami, engine, agents,
+                                          make_provider(settings, database.pool), flows, ivr_log,
+                                          registry))
+    seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []
+    await agents.start(seed=seed)
+    watchdog = Watchdog(metrics, stall_s=settings.health.stall_s)
+    watch_progress(watchdog, path.recorder, ivr_log, agent_store, engine, clock)
+    server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
+                    agents, path.offers, path.ivr, clock, watchdog, console=path.console,
+                    handoff=path.handoff)
+    heartbeat = Heartbeat(ami.send)
+    recordings = _recording_access(settings, database, path, ami, clock)
+    await _start_http(server, heartbeat, [api_recordings.feature(recordings),
+                                          agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS])
+    _watch_link(server, heartbeat)
+    _start_loops(server, registry, flows, heartbeat, ivr_log)
+    try:
+        yield server
+    finally:
+        await _stop(server, ivr_log, agent_store)
+
+
+def _recording_registry(settings: Settings, database: Database, clock: Clock) -> RecordingRegistry:
+    local = path_mapper(settings.recording.monitor_dir, settings.recording.local_dir)
+    queue = JobQueue(database.pool, retry_base_s=settings.asr.retry_base_s,
+                     max_attempts=settings.asr.max_attempts)
+    return RecordingRegistry(database.pool, local, settings.recording.grace_s, clock.now, queue=queue)
+
+
+def _recording_access(settings: Settings, database: Database, path: CallPath, ami: AmiClient,
+                      clock: Clock) -> api_recordings.RecordingAccess:
+    """Serving recordings, and pausing them while the IVR takes sensitive input."""
+    recording = settings.recording
+    pauser = RecordingPauser(RecordingPolicy(recording.monitor_dir, recording.enabled),
+                             ami.send, database.pool, path.tracker.calls.get, clock.now)
+    path.ivr.add_sensitive_listener(pauser.on_sensitive_input)
+    return api_recordings.RecordingAccess(path_mapper(recording.monitor_dir, recording.local_dir),
+                                          Path(recording.local_dir or recording.monitor_dir), pauser)
+
+
+async def _start_http(server: Server, heartbeat: Heartbeat, features: list[WebFeature]) -> None:
+    settings = server.settings
+    checks = ServerHealth(server, heartbeat)
+    server.metrics.add_refresher(checks.refresh_metrics)
+    runner = web.AppRunner(make_app(checks.health(), server.metrics, server.database.pool,
+                                    agents=server.agents, engine=server.engine, features=features,
+                                    trust_proxy=settings.http.trust_proxy), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.http.host, settings.http.port).start()
+    server.http = runner
+    server.http_port = runner.addresses[0][1] if runner.addresses else settings.http.port
+
+
+def _watch_link(server: Server, heartbeat: Heartbeat) -> None:
+    """On each link-up: the IVR heartbeat first (the dialplan sees the IVR alive at once), then
+    the reconcile with Asterisk, then the offers."""
+    ami = server.ami
+
+    async def resync_once() -> bool:
+        try:
+            await server.resync()
+            return True
+        except (AmiError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("ami_resync_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
+
+    async def resync_until_done() -> None:
+        """A failed reconcile (the database away, an action refused) is tried again while the
+        link is up: /healthz stays 503 until it succeeds."""
+        while ami.connected and not server.reconciled:
+            await asyncio.sleep(1.0)
+            if ami.connected and not server.reconciled and await resync_once():
+                return
+
+    async def on_link(state: str) -> None:
+        if state == "up":
+            if not await resync_once():
+                _spawn(server, "resync-retry", resync_until_done, restart=False)
+        else:
+            server.reconciled = False
+
+    ami.observe_link(heartbeat.on_link)
+    ami.observe_link(on_link)
+    ami.observe_link(server.offers.on_link)
+
+
+def _start_loops(server: Server, registry: RecordingRegistry, flows: FlowRegistry, heartbeat: Heartbeat,
+                 ivr_log: IvrLog) -> None:
+    _spawn(server, "ami", server.ami.run, restart=False)  # a refused login stops the server
+    _spawn(server, "recorder", server.recorder.run)
+    _spawn(server, "recordings", registry.run)
+    _spawn(server, "routing", server.engine.run)
+    _spawn(server, "agent-states", server.agents.run)
+    _spawn(server, "ivr-log", ivr_log.run)
+    _spawn(server, "ivr-flows", lambda: flows.watch(2.0))
+    _spawn(server, "ivr-heartbeat", heartbeat.run)
+    _spawn(server, "watchdog", server.watchdog.run)
+
+
+async def _stop(server: Server, ivr_log: IvrLog, agent_store: AgentStore) -> None:
+    await server.ivr.close()
+    if server.console is not None:
+        await server.console.close()
+    await server.offers.close()
+    await server.ami.close()
+    for task in server.tasks.values():
+        task.cancel()
+    await asyncio.gather(*server.tasks.values(), return_exceptions=True)
+    for flush in (server.recorder.flush, ivr_log.flush, agent_store.flush):
+        try:
+            await flush()
+        except Exception as exc:
+            log.warning("final_flush_failed", part=flush.__qualname__, error=str(exc))
+    await server.http.cleanup()

@@ -1,0 +1,151 @@
+"""The running server, and how it rebuilds the live calls after the AMI link (re)connects.
+
+Asterisk's lists (``CoreShowChannels``, ``BridgeList``) are merged with the stored calls: calls
+stored as live that Asterisk no longer has are ended with an honest reason, IVR sessions are
+adopted, and callers left waiting on hold by a previous process are queued again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from callcenter.agents.service import AgentService
+from callcenter.ami import messages
+from callcenter.ami.client import AmiClient
+from callcenter.calls.handoff import RoutingHandoff
+from callcenter.calls.model import CallState
+from callcenter.calls.recorder import CallRecorder
+from callcenter.calls.store import CallStore
+from callcenter.calls.tracker import CallTracker
+from callcenter.clock import Clock
+from callcenter.console.hub import ConsoleHub
+from callcenter.metrics import Metrics
+from callcenter.routing.engine import RoutingEngine
+from callcenter.routing.offers import OfferAdapter
+from callcenter.runtime.watchdog import Watchdog
+from callcenter.settings import Settings
+from callcenter.store.db import Database
+from ivr.effects import RouteRequirements
+from ivr.runner import CallStart, IvrRunner
+
+log = structlog.get_logger("callcenter.server")
+
+
+@dataclass
+class Server:
+    """The running parts, for the CLI, the demo and the tests."""
+
+    settings: Settings
+    database: Database
+    metrics: Metrics
+    ami: AmiClient
+    tracker: CallTracker
+    recorder: CallRecorder
+    calls: CallStore
+    engine: RoutingEngine
+    agents: AgentService
+    offers: OfferAdapter
+    ivr: IvrRunner
+    clock: Clock
+    watchdog: Watchdog
+    http: web.AppRunner = field(init=False)  # set once HTTP is served
+    http_port: int = field(init=False, default=0)
+    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    console: ConsoleHub | None = None
+    handoff: RoutingHandoff | None = None  # the IVR's way into routing (requeue after a restart)
+    reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
+    reconciled: bool = False  # done since the link last came up (healthz)
+    resyncs: int = 0
+
+    async def resync(self) -> None:
+        """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
+        self.reconciling = True
+        try:
+            await self._resync()
+            self.reconciled = True
+        finally:
+            self.reconciling = False
+
+    async def _resync(self) -> None:
+        asked_at = self.clock.now()
+        channels = await self.ami.send(messages.core_show_channels())
+        bridges = await self.ami.send(messages.bridge_list())
+        changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now(),
+                                       asked_at=asked_at)
+        live = [c.linkedid for c in self.tracker.live_calls()]
+        stored = await self.calls.load_live(live)
+        for call in self.tracker.live_calls():
+            record = stored.get(call.linkedid)
+            if record is not None:
+                self.calls.restore(call, record)
+        self.recorder.resume_sequences(await self.calls.event_sequences(
+            [uid for c in self.tracker.live_calls() for uid in c.legs]))
+        # calls stored as live that Asterisk no longer has: from a previous run of the server
+        # (or one this run lost sight of), ended with an honest reason
+        closed = await self.calls.close_unseen(
+            [c.linkedid for c in self.tracker.calls.values()], asked_at,
+            "link_down" if self.resyncs else "server_down")
+        self.resyncs += 1
+        self.recorder.mark_changed(changed)
+        fixed = self.offers.reconcile(self.tracker.calls.get)
+        adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
+        requeued = await self._requeue_held(stored)
+        log.info("ami_resynced", live_calls=len(live), changed=len(changed), closed=len(closed),
+                 ivr_adopted=len(adopted), requeued=len(requeued), **fixed)
+
+    async def _requeue_held(self, stored: Mapping[str, Mapping[str, Any]]) -> list[str]:
+        """Callers waiting on hold whom the router does not know (a restarted server: the hold
+        music goes on under AGI, the queue was in the old process) are queued again with the
+        requirements the IVR stored, longest waiting first, so they keep their order."""
+        if self.handoff is None:
+            return []
+        held = sorted((c for c in self.tracker.live_calls()
+                       if c.queued_at is not None and c.answered_at is None and c.bridged_at is None
+                       and c.caller is not None and c.linkedid in stored
+                       and self.engine.router.call_status(c.linkedid) is None),
+                      key=lambda c: c.queued_at or 0.0)
+        requeued: list[str] = []
+        for call in held:
+            record = stored[call.linkedid]
+            requirements = queued_requirements(record["ivr_path"])
+            caller = call.caller
+            if requirements is None or caller is None:
+                continue
+            context = record["context"]
+            context = json.loads(context) if isinstance(context, str) else dict(context or {})
+            await self.handoff.enqueue(call.linkedid, caller.channel, requirements, context)
+            requeued.append(call.linkedid)
+        return requeued
+
+    def _may_start_ivr(self, start: CallStart, kind: str) -> bool:
+        """A channel in AGI that no IVR session serves: restart its flow unless it is a caller
+        holding a place in the queue (hold music runs under AGI too) or already answered."""
+        if kind != "inbound":
+            return True
+        key = self.tracker.call_key_for_uniqueid(start.uniqueid) or start.linkedid
+        call = self.tracker.calls.get(key)
+        if call is not None and (call.queued_at is not None or call.answered_at is not None
+                                 or call.state is not CallState.IVR):
+            return False
+        return self.engine.router.call_status(key) is None
+
+
+def queued_requirements(path: Any) -> RouteRequirements | None:
+    """The routing requirements of the IVR's last ``queued`` step in a stored ``ivr_path``."""
+    entries = json.loads(path) if isinstance(path, str) else path
+    for entry in reversed(entries or []):
+        if isinstance(entry, dict) and entry.get("kind") == "queued" and entry.get("skill"):
+            tags = entry.get("tags") or []
+            return RouteRequirements(str(entry["skill"]), int(entry.get("min_level") or 1),
+                                     str(entry.get("language") or "en"), int(entry.get("priority") or 0),
+                                     tuple(str(t) for t in tags))
+    return None
+
+
