@@ -36,7 +36,7 @@ def watch_progress(watchdog: Watchdog, recorder: CallRecorder, ivr_log: IvrLog,
     def routing_timers() -> float:
         # a timer due long ago that has not fired: the routing loop is stuck
         now = time.monotonic()
-        due = engine.router.next_due()
+        due = engine.next_due()
         if due is None:
             return now
         late = max(0.0, clock.now() - due) / max(clock.speed, 1e-9)

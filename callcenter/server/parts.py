@@ -93,7 +93,7 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
     watch_progress(watchdog, path.recorder, ivr_log, agent_store, engine, clock)
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
                     agents, path.offers, path.ivr, clock, watchdog, console=path.console,
-                    handoff=path.handoff)
+                    handoff=path.handoff, dispatcher=path.dispatcher)
     heartbeat = Heartbeat(ami.send)
     recordings = _recording_access(settings, database, path, ami, clock)
     await _start_http(server, heartbeat, [api_recordings.feature(recordings),
