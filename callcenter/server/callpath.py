@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from callcenter.agents.service import AgentService
 from callcenter.ami.client import AmiClient
 from callcenter.calls.dispatch import CallDispatcher, Stage, live_calls_gauge
 from callcenter.calls.ivr_log import IvrLog
@@ -29,6 +28,7 @@ from callcenter.orders.tickets import CallbackTickets
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry
 from callcenter.recording.starter import RecordingStarter
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from callcenter.agents.store import AgentStore
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.calls.recorder import CallRecorder
 from callcenter.clock import Clock
 from callcenter.jobs.stats import job_stats, publish
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.web.app import Health

@@ -19,8 +19,6 @@ import structlog
 from aiohttp import web
 
 from callcenter.agents.config import load_agents, load_skill_names
-from callcenter.agents.service import AgentService
-from callcenter.agents.store import AgentStore
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.calls.ivr_log import IvrLog
@@ -31,6 +29,8 @@ from callcenter.orders.factory import make_provider
 from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
+from callcenter.routing.agent_service import AgentService
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.server.callpath import CallPath, CallPathInputs, build_call_path

@@ -16,7 +16,6 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from callcenter.agents.service import AgentService
 from callcenter.ami import messages
 from callcenter.ami.client import AmiClient
 from callcenter.calls.dispatch import CallDispatcher
@@ -27,6 +26,7 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
 from callcenter.metrics import Metrics
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.agents.errors import AgentError, UnknownAgent
-from callcenter.agents.service import AgentService
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.errors import RoutingPolicyError
 from callcenter.web.api_calls import POOL

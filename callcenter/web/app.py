@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from callcenter.agents.service import AgentService
 from callcenter.metrics import Metrics
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.web import api_agents, api_calls, api_users, login, pages
 from callcenter.web.api_calls import POOL

@@ -17,8 +17,8 @@ import structlog
 
 from callcenter.agents.errors import InvalidAgentRequest, UnknownAgent
 from callcenter.agents.model import AgentProfile, AgentState, check_reason, check_skills
-from callcenter.agents.store import AgentStore
 from callcenter.routing import events as ev
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.decisions import AgentStateChanged, Decision
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.views import AgentStatus
