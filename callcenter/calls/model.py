@@ -138,6 +138,7 @@ class Offer:
     cause: int | None = None
     reason: str = ""
     ended_at: float | None = None
+    call_id: str = ""  # the call it rings for, as keyed when it was sent
 
     @property
     def open(self) -> bool:

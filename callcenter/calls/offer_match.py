@@ -74,7 +74,7 @@ def match_offer(ix: CallIndex, channel: str) -> tuple[str, Offer] | None:
 def ringing(ix: CallIndex, call: Call, offer: Offer, at: float) -> None:
     if offer.result is OfferResult.PENDING:
         offer.result = OfferResult.RINGING
-        ix.emit(AgentRinging(call.linkedid, at, offer.action_id, offer.agent_channel))
+        ix.emit(AgentRinging(offer.call_id or call.linkedid, at, offer.action_id, offer.agent_channel))
     if call.state in (CallState.IVR, CallState.QUEUED):
         call.state = CallState.OFFERED
 
@@ -83,17 +83,19 @@ def answered(ix: CallIndex, call: Call, offer: Offer, at: float) -> None:
     """The offer is answered (reported rung first, if its ringing was not seen)."""
     if offer.result is OfferResult.ANSWERED:
         return
+    call_id = offer.call_id or call.linkedid
     if offer.result is OfferResult.PENDING:
-        ix.emit(AgentRinging(call.linkedid, at, offer.action_id, offer.agent_channel))
+        ix.emit(AgentRinging(call_id, at, offer.action_id, offer.agent_channel))
     offer.result = OfferResult.ANSWERED
-    ix.emit(AgentAnswered(call.linkedid, at, offer.action_id, offer.agent_channel))
+    ix.emit(AgentAnswered(call_id, at, offer.action_id, offer.agent_channel))
 
 
 def failed(ix: CallIndex, call: Call, offer: Offer, result: OfferResult, at: float) -> None:
     """The offer ended unanswered; the call waits for the next one."""
     offer.result = result
     offer.ended_at = at
-    ix.emit(AgentLegFailed(call.linkedid, at, offer.action_id, result, offer.cause, offer.reason))
+    ix.emit(AgentLegFailed(offer.call_id or call.linkedid, at, offer.action_id, result, offer.cause,
+                           offer.reason))
 
 
 def originate_response(ix: CallIndex, event: AmiEvent) -> str | None:
@@ -149,7 +151,7 @@ def send_offer(ix: CallIndex, action: Action, action_id: str, at: float) -> str 
         if name == "Variable" and value.startswith(f"{ix.config.call_tag_variable}="):
             tag = value.split("=", 1)[1]
     dial = action.header("Channel")
-    offer = Offer(action_id, dial, caller_channel, at, call_tag=tag)
+    offer = Offer(action_id, dial, caller_channel, at, call_tag=tag, call_id=key)
     call = ix.calls[key]
     call.offers.append(offer)
     ix.offers_by_action[action_id] = (key, offer)

@@ -156,6 +156,7 @@ def _seed_offer(ix: CallIndex, item: AmiEvent, started: float) -> Offer:
     if key is None:
         key = f.get("Linkedid", "")
         ix.calls.setdefault(key, Call(linkedid=key, arrived_at=started))
+    offer.call_id = key
     ix.calls[key].offers.append(offer)
     ix.open_offers.append((channel, key, offer))
     return offer

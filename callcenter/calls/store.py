@@ -93,7 +93,7 @@ def _call_rows(call: Call) -> _CallRows:
            db_json(record["offers"]),
            db_json([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
            t(record["end_reason"])]
-    legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(leg.role.value), _ts(leg.created_at),
+    legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(str(leg.role)), _ts(leg.created_at),
              _ts(leg.answered_at), _ts(leg.ended_at), db_int(leg.hangup_cause),
              t(leg.dial_status or None)] for leg in call.legs.values()]
     started = call.bridged_at or call.arrived_at
