@@ -99,7 +99,10 @@ class CallDispatcher:
         self._recorder.log_event(masked, first_call_id(happened))
         self.deliver(happened)
         for listener in self._listeners:
-            self._call(listener, event)
+            try:
+                listener(event)
+            except Exception:
+                self._failed(listener)
 
     def on_action(self, action: Action, action_id: str, at: float) -> None:
         """``AmiClient.observe_actions``: one action the server sent."""
@@ -114,7 +117,10 @@ class CallDispatcher:
         for event in events:
             for stage in Stage:
                 for subscriber in self._subscribers[stage]:
-                    self._call(subscriber, event)
+                    try:
+                        subscriber(event)
+                    except Exception:
+                        self._failed(subscriber)
 
     def _mask(self, event: AmiEvent) -> AmiEvent:
         if self._sensitive is not None and event.frame.fields.get("Event") in SENSITIVE_EVENTS \
@@ -122,14 +128,10 @@ class CallDispatcher:
             return redact(event)
         return event
 
-    def _call(self, handler: Callable[[CallEvent], None] | Callable[[AmiEvent], None],
-              item: CallEvent | AmiEvent) -> None:
-        try:
-            handler(item)  # type: ignore[arg-type]
-        except Exception:
-            self.subscriber_failures += 1
-            log.exception("call_event_subscriber_failed",
-                          subscriber=getattr(handler, "__qualname__", repr(handler)))
+    def _failed(self, handler: object) -> None:
+        self.subscriber_failures += 1
+        log.exception("call_event_subscriber_failed",
+                      subscriber=getattr(handler, "__qualname__", repr(handler)))
 
 
 def live_calls_gauge(tracker: CallTracker, metrics: Metrics) -> Subscriber:

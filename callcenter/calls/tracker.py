@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
-from callcenter.calls.grouping import CallIndex, TrackerConfig
+from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hangup import hangup, hangup_request, server_hangup
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
@@ -55,9 +55,6 @@ class CallTracker(CallIndex):
     Args:
         config: inbound/survey contexts and the call-tag variable.
     """
-
-    def __init__(self, config: TrackerConfig | None = None) -> None:
-        super().__init__(config)
 
     def apply_event(self, event: AmiEvent) -> list[CallEvent]:
         """Reduce one event; returns what it made happen (empty when it is about no call)."""
