@@ -1,4 +1,4 @@
-"""Carries out the recording policy on the AMI link as calls change."""
+"""Carries out the recording policy on the AMI link: MixMonitor when a call is bridged."""
 
 from __future__ import annotations
 
