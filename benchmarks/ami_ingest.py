@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from callcenter.ami.client import AmiClient, AmiProtocol  # noqa: E402
+from callcenter.ami.client import AmiClient  # noqa: E402
+from callcenter.ami.protocol import AmiProtocol  # noqa: E402
 from callcenter.calls.recorder import CallRecorder  # noqa: E402
 from callcenter.calls.store import CallStore  # noqa: E402
 from callcenter.calls.tracker import CallTracker  # noqa: E402

@@ -15,7 +15,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        self._refreshers: list[Callable[[], Awaitable[None]]] = []
+        self._add_ami(self.registry)
+        self._add_calls(self.registry)
+        self._add_progress(self.registry)
+        self._add_jobs(self.registry)
+
+    def _add_ami(self, r: CollectorRegistry) -> None:
         self.ami_events = Counter("callcenter_ami_events", "AMI events received", registry=r)
         self.ami_bad_frames = Counter("callcenter_ami_bad_frames", "AMI frames skipped as malformed",
                                       registry=r)
@@ -31,6 +37,8 @@ class Metrics:
             ["action"], registry=r,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+
+    def _add_calls(self, r: CollectorRegistry) -> None:
         self.live_calls = Gauge("callcenter_live_calls", "Calls not yet ended", registry=r)
         self.db_up = Gauge("callcenter_database_up", "1 when the database answers", registry=r)
         self.db_rows_rejected = Counter(
@@ -40,14 +48,20 @@ class Metrics:
         self.events_pending = Gauge("callcenter_event_log_pending",
                                     "AMI events waiting to be written to the event log", registry=r)
 
+    def _add_progress(self, r: CollectorRegistry) -> None:
         self.task_failures = Counter("callcenter_task_failures",
-                                     "Background tasks that raised (logged, then restarted)",
+                                     "Background loops that raised (logged, then restarted)",
                                      ["task"], registry=r)
+        self.loop_age = Gauge("callcenter_loop_last_success_age_seconds",
+                              "Seconds since the loop's last successful turn (since its start"
+                              " when none yet)", ["loop"], registry=r)
         self.progress_stalled = Gauge("callcenter_progress_stalled",
                                       "1 while a task, loop, writer or worker makes no progress",
                                       ["part"], registry=r)
         self.loop_lag = Gauge("callcenter_event_loop_lag_seconds",
                               "How late the event loop woke up at its last tick", registry=r)
+
+    def _add_jobs(self, r: CollectorRegistry) -> None:
         self.jobs_queued = Gauge("callcenter_jobs_queued", "Jobs waiting, per kind", ["kind"],
                                  registry=r)
         self.jobs_oldest_age = Gauge("callcenter_jobs_oldest_age_seconds",
@@ -64,7 +78,6 @@ class Metrics:
                                        registry=r)
         self.worker_up = Gauge("callcenter_worker_up", "1 while the supervised worker process runs",
                                ["kind"], registry=r)
-        self._refreshers: list[Callable[[], Awaitable[None]]] = []
 
     def add_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:
         """``refresh()`` runs before each :meth:`collect` (gauges read from the database)."""

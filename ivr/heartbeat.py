@@ -10,16 +10,13 @@ observe the link, so the first heartbeat goes out the moment the link is logged 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-import structlog
-
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action
+from callcenter.runtime.periodic import Backoff, periodic
 
-log = structlog.get_logger("ivr.heartbeat")
 VARIABLE = "CC_IVR_HEARTBEAT"
 
 
@@ -60,29 +57,19 @@ class Heartbeat:
         return self.ready, "alive" if self.ready else "not yet told to the dialplan"
 
     async def run(self) -> None:
-        """Send until cancelled (link errors are retried)."""
-        failing = False
-        while True:
-            self._wake.clear()
+        """Send until cancelled (link errors are retried every ``retry_s``, and at once on link up)."""
+
+        async def beat() -> None:
             try:
                 await self._send(heartbeat_action(self._clock(), self._variable))
-            except AmiError as exc:
+            except AmiError:
                 self.ready = False
-                if not failing:
-                    log.warning("ivr_heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
-                failing = True
-            else:
-                self.ready = True
-                self.sent += 1
-                if failing:
-                    log.info("ivr_heartbeat_recovered")
-                failing = False
-            wait = self._retry if failing else self._interval
-            if wait <= 0:
-                await asyncio.sleep(0)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                raise
+            self.ready = True
+            self.sent += 1
+
+        await periodic("ivr-heartbeat", self._interval, beat, wake=self._wake, first_wait=False,
+                       retry_on=(AmiError,), backoff=Backoff(self._retry, wake=self._wake))
 
 
 async def run_heartbeat(send: Callable[[Action], Awaitable[object]], interval_s: float = 10.0,

@@ -9,7 +9,6 @@ whatever is reloaded meanwhile.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from callcenter.runtime.periodic import periodic
 from ivr.errors import Problem, UnknownFlow
 from ivr.loader import load_flow_file, read_yaml
 from ivr.model import Flow
@@ -125,12 +125,11 @@ class FlowRegistry:
 
     async def watch(self, interval_s: float = 2.0) -> None:
         """Reload every ``interval_s`` seconds, forever (run it as a task; cancel to stop)."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                self.reload()
-            except Exception:
-                log.exception("ivr_flow_reload_failed")
+
+        async def reload() -> None:
+            self.reload()
+
+        await periodic("ivr-flows", interval_s, reload)
 
     def statistics(self) -> dict[str, Any]:
         return {"flows": {f.id: f.version for f in self._flows.values()}, "reloads": self.reloads,

@@ -1,14 +1,12 @@
 """The AMI link: the one place that talks to Asterisk's manager interface.
 
 panoramisk 1.4 is the project's AMI library, but its ``Manager`` cannot be trusted against
-Asterisk 22 (DESIGN.md lists the defects). :class:`AmiProtocol` keeps panoramisk's protocol
-class as its base and replaces the methods that were wrong; :class:`AmiClient` replaces the
-``Manager``:
+Asterisk 22 (DESIGN.md lists the defects). :class:`~callcenter.ami.protocol.AmiProtocol` keeps
+panoramisk's protocol class as its base and replaces the methods that were wrong;
+:class:`AmiClient` replaces the ``Manager``:
 
-- frames are split as bytes (:mod:`callcenter.ami.parser`), so UTF-8 cut across reads survives;
-- every frame that is an event reaches the event handlers, even when it carries the ActionID of
-  an action in flight (``OriginateResponse``, list items);
-- AGI results are matched on ``CommandId`` case-insensitively;
+- frames are split as bytes (:mod:`callcenter.ami.protocol`);
+- responses, events and AGI results are put where they belong (:mod:`callcenter.ami.inbound`);
 - ``Originate`` is always async; every action has a timeout; an action sent while the link is
   down fails at once, and actions in flight fail when it drops;
 - a handler that raises is logged and never drops the link;
@@ -22,14 +20,11 @@ import asyncio
 import contextlib
 import itertools
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from panoramisk.ami_protocol import AMIProtocol as _PanoramiskProtocol
 
 from callcenter.ami import messages
 from callcenter.ami.agi import AgiResult
@@ -38,91 +33,21 @@ from callcenter.ami.errors import (
     AmiActionFailed,
     AmiError,
     AmiInvalidAction,
-    AmiLinkLost,
     AmiLoginFailed,
     AmiNotConnected,
     AmiTimeout,
 )
-from callcenter.ami.messages import Action, AmiEvent, AmiResponse
-from callcenter.ami.parser import BadFrame, Banner, Frame, FrameParser
-from callcenter.ami.sanitize import sanitize_frame
+from callcenter.ami.inbound import AgiWait, EventHandler, Inbound, PendingAction
+from callcenter.ami.messages import Action, AmiResponse
+from callcenter.ami.parser import BadFrame, Banner, Frame
+from callcenter.ami.protocol import AmiProtocol, tls_context
 from callcenter.metrics import Metrics
 from callcenter.settings import AmiSettings
 
 log = structlog.get_logger("callcenter.ami")
 
-EventHandler = Callable[[AmiEvent], None]
 ActionObserver = Callable[[Action, str, float], None]
 LinkObserver = Callable[[str], Awaitable[None] | None]
-
-
-@dataclass(slots=True)
-class _Pending:
-    action: Action
-    future: asyncio.Future[AmiResponse]
-    sent_at: float
-    response: Frame | None = None
-    items: list[AmiEvent] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _AgiWait:
-    channel: str
-    future: asyncio.Future[AgiResult]
-
-
-def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
-    """The client TLS context for ``ami.tls`` (None: plain TCP). Verification is on unless
-    ``ami.tls_verify`` is false (then logged at every connect: it invites a man in the middle)."""
-    if not settings.tls:
-        return None
-    context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not settings.tls_verify:
-        log.warning("ami_tls_unverified", host=settings.host)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-class AmiProtocol(_PanoramiskProtocol):  # type: ignore[misc]
-    """asyncio protocol: bytes to the client's frame handler, and a clean lost-connection signal."""
-
-    def __init__(self, client: AmiClient) -> None:
-        self._client = client
-        self._parser = FrameParser(client.settings.max_frame_bytes)
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        loop = asyncio.get_running_loop()
-        self.banner: asyncio.Future[str] = loop.create_future()
-        # A link that closes before its banner is reported by _connect when it waits; if it
-        # never waits (closing), the exception must not be left unretrieved.
-        self.banner.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-        self.lost: asyncio.Future[None] = loop.create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self._client._received(self, self._parser.feed(data))
-
-    def send(self, data: bytes) -> None:
-        if self.transport is None or self.closed or self.transport.is_closing():
-            raise AmiNotConnected("AMI link is not connected")
-        self.transport.write(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if not self.banner.done():
-            self.banner.set_exception(AmiLinkLost("connection closed before the AMI banner"))
-        self._client._lost(self, exc)
-        if not self.lost.done():
-            self.lost.set_result(None)
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
 
 
 class AmiClient:
@@ -139,12 +64,12 @@ class AmiClient:
         self.settings = settings
         self._metrics = metrics
         self._clock = clock
-        self._handlers: list[EventHandler] = []
+        self._inbound = Inbound(metrics, clock)
         self._action_observers: list[ActionObserver] = []
         self._link_observers: list[LinkObserver] = []
         self._protocol: AmiProtocol | None = None
-        self._pending: dict[str, _Pending] = {}
-        self._agi: dict[str, _AgiWait] = {}
+        self._pending = self._inbound.pending
+        self._agi = self._inbound.agi
         self._ids = itertools.count(1)
         self._prefix = f"cc-{random.getrandbits(32):08x}"
         self._up = asyncio.Event()
@@ -153,16 +78,13 @@ class AmiClient:
         self.state = "down"
         self.last_error = ""
         self.version = ""
-        self.events_received = 0
-        self.bad_frames = 0
-        self.sanitized = 0
         self.reconnects = 0
 
     # --- subscriptions -------------------------------------------------------------------
 
     def subscribe(self, handler: EventHandler) -> None:
         """Call ``handler(event)`` for every event, in arrival order, on the event loop."""
-        self._handlers.append(handler)
+        self._inbound.handlers.append(handler)
 
     def observe_actions(self, observer: ActionObserver) -> None:
         """Call ``observer(action, action_id, sent_at)`` for every action sent."""
@@ -176,11 +98,24 @@ class AmiClient:
     def connected(self) -> bool:
         return self.state == "up"
 
+    @property
+    def events_received(self) -> int:
+        return self._inbound.events_received
+
+    @property
+    def bad_frames(self) -> int:
+        return self._inbound.bad_frames
+
+    @property
+    def sanitized(self) -> int:
+        return self._inbound.sanitized
+
     def statistics(self) -> dict[str, Any]:
+        inbound = self._inbound
         return {"state": self.state, "pending_actions": len(self._pending),
-                "pending_agi": len(self._agi), "events_received": self.events_received,
-                "bad_frames": self.bad_frames, "sanitized": self.sanitized, "reconnects": self.reconnects,
-                "last_error": self.last_error}
+                "pending_agi": len(self._agi), "events_received": inbound.events_received,
+                "bad_frames": inbound.bad_frames, "sanitized": inbound.sanitized,
+                "reconnects": self.reconnects, "last_error": self.last_error}
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -336,7 +271,7 @@ class AmiClient:
         except ValueError as exc:
             log.error("ami_action_refused", action=action.name, error=str(exc))
             raise AmiInvalidAction(f"{action.name} not sent: {exc}") from None
-        self._pending[action_id] = _Pending(action, future, sent_at)
+        self._pending[action_id] = PendingAction(action, future, sent_at)
         try:
             protocol.send(data)
             for observer in self._action_observers:
@@ -365,7 +300,7 @@ class AmiClient:
         """
         command_id = f"{self._prefix}-agi-{next(self._ids)}"
         future: asyncio.Future[AgiResult] = asyncio.get_running_loop().create_future()
-        self._agi[command_id] = _AgiWait(channel, future)
+        self._agi[command_id] = AgiWait(channel, future)
         try:
             try:
                 await self.send(messages.agi(channel, command, command_id))
@@ -381,81 +316,7 @@ class AmiClient:
     # --- from the protocol ---------------------------------------------------------------
 
     def _received(self, protocol: AmiProtocol, items: list[Frame | Banner | BadFrame]) -> None:
-        now = self._clock()
-        events = 0
-        for item in items:
-            if type(item) is Frame:
-                self._sanitize(item)
-                if "Event" in item.fields:
-                    events += 1
-                    self._on_event(AmiEvent(item, now))
-                else:
-                    self._on_response(item)
-            elif isinstance(item, Banner):
-                if not protocol.banner.done():
-                    protocol.banner.set_result(item.version)
-            elif isinstance(item, BadFrame):
-                self.bad_frames += 1
-                if self._metrics is not None:
-                    self._metrics.ami_bad_frames.inc()
-                log.warning("ami_bad_frame", reason=item.reason, excerpt=item.excerpt[:80])
-        self.events_received += events
-        if events and self._metrics is not None:
-            self._metrics.ami_events.inc(events)
-
-    def _sanitize(self, frame: Frame) -> None:
-        """Clean what the PBX sent before any handler sees it (:mod:`callcenter.ami.sanitize`)."""
-        report = sanitize_frame(frame)
-        if not report:
-            return
-        self.sanitized += 1
-        if self._metrics is not None:
-            for kind, names in (("control", report.control), ("truncated", report.truncated),
-                                ("numeric", report.numeric)):
-                if names:
-                    self._metrics.ami_sanitized.labels(kind).inc()
-        log.warning("ami_frame_sanitized", ami_event=frame.fields.get("Event", "")[:40],
-                    control=list(report.control)[:10], truncated=list(report.truncated)[:10],
-                    out_of_range=list(report.numeric)[:10])
-
-    def _on_response(self, frame: Frame) -> None:
-        pending = self._pending.get(frame.get("ActionID"))
-        if pending is None or pending.future.done():
-            return
-        if pending.action.is_list and frame.fields.get("EventList") == "start":
-            pending.response = frame
-            return
-        pending.future.set_result(AmiResponse(frame))
-
-    def _on_event(self, event: AmiEvent) -> None:
-        fields = event.frame.fields
-        action_id = fields.get("ActionID")
-        if action_id is not None:
-            pending = self._pending.get(action_id)
-            if pending is not None and pending.action.is_list and not pending.future.done():
-                if fields.get("EventList") == "Complete":
-                    pending.future.set_result(AmiResponse(pending.response or event.frame,
-                                                          tuple(pending.items)))
-                else:
-                    pending.items.append(event)
-        name = fields["Event"]
-        if name == "AsyncAGIExec":
-            wait = self._agi.get(event.command_id)
-            if wait is not None and not wait.future.done():
-                wait.future.set_result(event.agi_result())
-        elif (name == "Hangup" or name == "AsyncAGIEnd") and self._agi:
-            self._fail_agi(fields.get("Channel", ""), name)
-        for handler in self._handlers:
-            try:
-                handler(event)
-            except Exception:
-                log.exception("ami_event_handler_failed", handler=getattr(handler, "__qualname__", "?"),
-                              ami_event=name)
-
-    def _fail_agi(self, channel: str, why: str) -> None:
-        for wait in self._agi.values():
-            if wait.channel == channel and not wait.future.done():
-                wait.future.set_exception(AgiChannelGone(f"{channel}: {why} before the AGI result"))
+        self._inbound.received(protocol.banner, items)
 
     def _lost(self, protocol: AmiProtocol, exc: Exception | None) -> None:
         if protocol is not self._protocol:
@@ -466,12 +327,7 @@ class AmiClient:
         if self._metrics is not None:
             self._metrics.ami_link_up.set(0)
         reason = "closed by us" if self._closing else f"lost: {exc or 'peer closed the connection'}"
-        for pending in list(self._pending.values()):
-            if not pending.future.done():
-                pending.future.set_exception(AmiLinkLost(f"{pending.action.name}: AMI link {reason}"))
-        for wait in self._agi.values():
-            if not wait.future.done():
-                wait.future.set_exception(AmiLinkLost(f"AGI on {wait.channel}: AMI link {reason}"))
+        self._inbound.fail_all(reason)
         if was_up:
             log.warning("ami_link_down", reason=reason)
             self._background.add(asyncio.get_running_loop().create_task(self._notify_link("down")))

@@ -22,7 +22,7 @@ The pure function returns what it changed, so the link can log and count it (met
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 from callcenter.ami.parser import Frame
@@ -105,44 +105,55 @@ def _clean_already(frame: Frame, max_value_chars: int) -> bool:
     return True
 
 
+@dataclass(slots=True)
+class _Changes:
+    control: list[str] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+    numeric: list[str] = field(default_factory=list)
+
+
+def _clean_pair(key: str, value: str, max_value_chars: int, changes: _Changes) -> tuple[str, str]:
+    """One header cleaned: the key's control characters, the value's control characters (also
+    URL-encoded ones), its length, and numbers out of range; each change is noted."""
+    new_key = key
+    if _KEY_BAD.search(key) or len(key) > MAX_KEY_CHARS:
+        new_key = _KEY_BAD.sub("", key)[:MAX_KEY_CHARS] or "X-Bad-Key"
+        changes.control.append(new_key)
+    new = value
+    if key in URL_ENCODED and "%" in value:
+        decoded = unquote(value)
+        cleaned = clean_text(decoded, keep_newlines=True, limit=10**9)
+        if cleaned != decoded:
+            changes.control.append(key)
+            new = quote(cleaned, safe="")
+    if _CONTROL.search(new):
+        new = _CONTROL.sub(" ", new)
+        changes.control.append(key)
+    if len(new) > max_value_chars:
+        new = new[: max_value_chars - 1] + "…"
+        changes.truncated.append(key)
+    bounds = NUMERIC_HEADERS.get(key)
+    if bounds is not None and new and bounded_int(new, *bounds) is None:
+        new = ""
+        changes.numeric.append(key)
+    return new_key, new
+
+
 def sanitize_frame(frame: Frame, max_value_chars: int = MAX_VALUE_CHARS) -> Sanitized:
     """Clean ``frame`` in place (fields, repeated headers and ``raw``); says what changed."""
     if _clean_already(frame, max_value_chars):
         return _NOTHING
-    control: list[str] = []
-    truncated: list[str] = []
-    numeric: list[str] = []
+    changes = _Changes()
 
     def clean(key: str, value: str) -> tuple[str, str]:
-        new_key = key
-        if _KEY_BAD.search(key) or len(key) > MAX_KEY_CHARS:
-            new_key = _KEY_BAD.sub("", key)[:MAX_KEY_CHARS] or "X-Bad-Key"
-            control.append(new_key)
-        new = value
-        if key in URL_ENCODED and "%" in value:
-            decoded = unquote(value)
-            cleaned = clean_text(decoded, keep_newlines=True, limit=10**9)
-            if cleaned != decoded:
-                control.append(key)
-                new = quote(cleaned, safe="")
-        if _CONTROL.search(new):
-            new = _CONTROL.sub(" ", new)
-            control.append(key)
-        if len(new) > max_value_chars:
-            new = new[: max_value_chars - 1] + "…"
-            truncated.append(key)
-        bounds = NUMERIC_HEADERS.get(key)
-        if bounds is not None and new and bounded_int(new, *bounds) is None:
-            new = ""
-            numeric.append(key)
-        return new_key, new
+        return _clean_pair(key, value, max_value_chars, changes)
 
     fields: dict[str, str] = {}
     for key, value in frame.fields.items():
         new_key, new = clean(key, value)
         fields.setdefault(new_key, new)
     repeated = [clean(key, value) for key, value in frame.repeated]
-    report = Sanitized(tuple(control), tuple(truncated), tuple(numeric))
+    report = Sanitized(tuple(changes.control), tuple(changes.truncated), tuple(changes.numeric))
     if report:
         frame.fields.clear()
         frame.fields.update(fields)

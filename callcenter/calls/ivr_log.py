@@ -18,6 +18,7 @@ import asyncpg
 import structlog
 
 from callcenter.metrics import Metrics
+from callcenter.runtime.periodic import periodic
 from callcenter.store.rows import db_json, db_text, write_isolating
 
 log = structlog.get_logger("callcenter.calls")
@@ -112,16 +113,13 @@ class IvrLog:
             self._pending[call_id] = item
 
     async def run(self, interval_s: float = 0.5) -> None:
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await self.flush()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("ivr_log_flush_failed", error=type(exc).__name__)
-            except Exception:
-                log.exception("ivr_log_flush_failed")
-            else:
-                self.last_progress = time.monotonic()
+        """Flush forever; a failing database is logged once per outage, then retried."""
+
+        async def flush() -> None:
+            await self.flush()
+            self.last_progress = time.monotonic()
+
+        await periodic("ivr-journal", interval_s, flush)
 
 
 def _csat(value: Any) -> int | None:

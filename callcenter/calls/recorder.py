@@ -22,6 +22,7 @@ from callcenter.calls.events import CallEvent
 from callcenter.calls.model import Call
 from callcenter.calls.tracker import CallTracker
 from callcenter.metrics import Metrics
+from callcenter.runtime.periodic import periodic
 from callcenter.store.events import EventLogWriter, EventRow
 
 log = structlog.get_logger("callcenter.calls")
@@ -152,21 +153,16 @@ class CallRecorder:
 
     async def run(self, interval_s: float = 0.2) -> None:
         """Flush forever; a failing database is logged once per outage, then retried."""
-        failing = False
-        while True:
-            await asyncio.sleep(interval_s)
+
+        async def flush() -> None:
             try:
                 await self.flush()
-            except Exception as exc:
+            except Exception:
                 self.flush_failures += 1
-                if not failing:
-                    log.warning("call_flush_failed", error=f"{type(exc).__name__}: {exc}")
-                failing = True
-            else:
-                self.last_progress = time.monotonic()
-                if failing:
-                    log.info("call_flush_recovered")
-                failing = False
+                raise
+            self.last_progress = time.monotonic()
+
+        await periodic("call-writer", interval_s, flush)
 
     def statistics(self) -> dict[str, Any]:
         return {"dirty_calls": len(self._dirty), "scopes": len(self._seq),

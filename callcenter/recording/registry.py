@@ -13,7 +13,6 @@ seconds (the timed sweep is only the fallback).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 import wave
@@ -27,6 +26,7 @@ import structlog
 
 from callcenter.ami.messages import AmiEvent
 from callcenter.jobs.queue import JobQueue
+from callcenter.runtime.periodic import periodic
 
 log = structlog.get_logger("callcenter.recording")
 
@@ -175,15 +175,9 @@ class RecordingRegistry:
     async def run(self, interval_s: float = 1.0) -> None:
         """Sweep when woken, every ``recheck_s`` while files of ended calls are still open,
         and every ``interval_s`` anyway (the fallback)."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.sweep()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("recording_sweep_failed", error=f"{type(exc).__name__}: {exc}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(),
-                                       self._recheck if self.waiting else interval_s)
+        await periodic("recordings", lambda: self._recheck if self.waiting else interval_s, self.sweep,
+                       wake=self._wake, first_wait=False,
+                       retry_on=(OSError, asyncpg.PostgresError, asyncpg.InterfaceError))
 
 
 def path_mapper(monitor_dir: str, local_dir: str) -> Callable[[str], Path]:

@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import structlog
 
 from callcenter.agents.errors import UnknownAgent
 from callcenter.agents.model import AgentProfile, AgentState
 from callcenter.routing.decisions import AgentStateChanged
-
-log = structlog.get_logger("callcenter.agents")
+from callcenter.runtime.periodic import periodic
 
 
 class AgentStore:
@@ -152,20 +150,12 @@ class AgentStore:
 
     async def run(self, interval_s: float = 0.5) -> None:
         """Flush forever; a failing database is logged once per outage."""
-        failing = False
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                await self.flush()
-            except Exception as exc:
-                if not failing:
-                    log.warning("agent_state_flush_failed", error=f"{type(exc).__name__}: {exc}")
-                failing = True
-            else:
-                self.last_progress = time.monotonic()
-                if failing:
-                    log.info("agent_state_flush_recovered")
-                failing = False
+
+        async def flush() -> None:
+            await self.flush()
+            self.last_progress = time.monotonic()
+
+        await periodic("agent-states", interval_s, flush)
 
     async def last_states(self) -> dict[str, tuple[AgentState, str, datetime]]:
         """Each agent's latest stored state (to restore after a restart)."""

@@ -25,6 +25,7 @@ from callcenter.routing.router import Router
 from callcenter.routing.stats import RoutingStatistics
 from callcenter.routing.views import AgentStatus, CallStatusView
 from callcenter.routing.waiting import why_waiting
+from callcenter.runtime.periodic import periodic
 
 log = structlog.get_logger("callcenter.routing")
 
@@ -168,16 +169,16 @@ class RoutingEngine:
         ``d / time_scale`` real seconds (waiting ``d`` real seconds, capped at ``max_sleep_s``,
         fired timers up to ``max_sleep_s * time_scale`` clock seconds late on a scaled clock).
         """
-        while True:
-            self._wake.clear()
+
+        def delay() -> float:
             due = self.router.next_due()
-            delay = max_sleep_s if due is None else min(
+            return max_sleep_s if due is None else min(
                 max_sleep_s, max(0.0, due - self.clock()) / self.time_scale)
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), delay)
-                    continue
-                except TimeoutError:
-                    pass
-            self.submit(ev.Tick(self.clock()))
-            await asyncio.sleep(0)
+
+        async def tick() -> None:
+            due = self.router.next_due()
+            if due is None or due <= self.clock():  # not when woken before the next timer
+                self.submit(ev.Tick(self.clock()))
+            self._wake.clear()  # the tick's own wake-up
+
+        await periodic("routing-timers", delay, tick, wake=self._wake, retry_on=())

@@ -3,9 +3,8 @@
 A server whose call writer stopped saving calls, whose routing timers stopped firing or whose
 event loop is blocked must not answer ``/healthz`` with 200. Each part is watched its own way:
 
-- **background tasks** (:meth:`Watchdog.supervise`): an exception never escapes unseen; it is
-  logged, counted (``callcenter_task_failures{task}``) and the task is restarted after a short
-  backoff; while it is down the task is reported;
+- **loops** run under :class:`~callcenter.runtime.supervisor.Supervisor`, which reports the
+  ones that failed or made no successful turn for too long;
 - **loops and writers** (:meth:`Watchdog.watch`): a probe says when the part last made
   progress (a flush that succeeded, a timer that fired on time); older than ``stall_s`` is a stall;
 - **the event loop**: :meth:`Watchdog.run` wakes every ``tick_s`` and measures how late it woke
@@ -20,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
 from callcenter.metrics import Metrics
+from callcenter.runtime.periodic import periodic
 
 log = structlog.get_logger("callcenter.runtime.watchdog")
 
@@ -34,17 +34,8 @@ Probe = Callable[[], float | None]  # monotonic time of the last progress; None:
 
 
 @dataclass(slots=True)
-class _Supervised:
-    name: str
-    task: asyncio.Task[None] | None = None
-    failures: int = 0
-    last_error: str = ""
-    down_since: float | None = None
-
-
-@dataclass(slots=True)
 class Watchdog:
-    """Watches tasks, loops and the event loop.
+    """Watches writers, timers and the event loop.
 
     Args:
         metrics: where failures, stalls and the loop lag are shown.
@@ -55,47 +46,9 @@ class Watchdog:
     metrics: Metrics | None = None
     stall_s: float = 60.0
     clock: Callable[[], float] = time.monotonic
-    restart_backoff_s: float = 1.0
     _probes: dict[str, Probe] = field(default_factory=dict)
-    _tasks: dict[str, _Supervised] = field(default_factory=dict)
     _lag_s: float = 0.0
     _lag_peak_s: float = 0.0
-
-    # --- background tasks -----------------------------------------------------------------
-
-    def supervise(self, name: str, factory: Callable[[], Coroutine[Any, Any, None]],
-                  restart: bool = True) -> asyncio.Task[None]:
-        """Run ``factory()`` as a task; an exception is logged, counted and (``restart``) the
-        coroutine started again after a backoff. Cancel the returned task to stop it."""
-        entry = self._tasks.setdefault(name, _Supervised(name))
-        task = asyncio.create_task(self._keep(entry, factory, restart), name=name)
-        entry.task = task
-        return task
-
-    async def _keep(self, entry: _Supervised, factory: Callable[[], Coroutine[Any, Any, None]],
-                    restart: bool) -> None:
-        backoff = self.restart_backoff_s
-        while True:
-            try:
-                await factory()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                entry.failures += 1
-                entry.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                entry.down_since = self.clock()
-                if self.metrics is not None:
-                    self.metrics.task_failures.labels(entry.name).inc()
-                log.exception("background_task_failed", task=entry.name, restart=restart)
-                if not restart:
-                    raise
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                entry.down_since = None
-                log.info("background_task_restarted", task=entry.name)
-                continue
-            else:
-                return
 
     # --- loops and writers ----------------------------------------------------------------
 
@@ -107,12 +60,6 @@ class Watchdog:
         """Every part that is not making progress, with why (empty: all well)."""
         now = self.clock()
         out: dict[str, str] = {}
-        for name, entry in self._tasks.items():
-            if entry.down_since is not None:
-                out[f"task:{name}"] = f"failed {now - entry.down_since:.0f}s ago: {entry.last_error}"
-            elif entry.task is not None and entry.task.done() and not entry.task.cancelled() \
-                    and entry.task.exception() is not None:
-                out[f"task:{name}"] = f"stopped: {entry.last_error}"
         for name, probe in self._probes.items():
             try:
                 last = probe()
@@ -124,23 +71,25 @@ class Watchdog:
         if self._lag_s > self.stall_s:
             out["event-loop"] = f"blocked for {self._lag_s:.1f}s"
         if self.metrics is not None:
-            for name in [*(f"task:{n}" for n in self._tasks), *self._probes, "event-loop"]:
+            for name in [*self._probes, "event-loop"]:
                 self.metrics.progress_stalled.labels(name).set(1 if name in out else 0)
         return out
 
     def statistics(self) -> dict[str, Any]:
-        return {"event_loop_lag_s": round(self._lag_s, 4), "event_loop_lag_peak_s":
-                round(self._lag_peak_s, 4),
-                "task_failures": {n: e.failures for n, e in self._tasks.items() if e.failures}}
+        return {"event_loop_lag_s": round(self._lag_s, 4),
+                "event_loop_lag_peak_s": round(self._lag_peak_s, 4)}
 
     # --- the event loop -------------------------------------------------------------------
 
     async def run(self, tick_s: float = 0.25) -> None:
         """Measure the event loop's lag forever (cancel to stop)."""
-        while True:
-            before = self.clock()
-            await asyncio.sleep(tick_s)
-            lag = max(0.0, self.clock() - before - tick_s)
+        before = self.clock()
+
+        async def measure() -> None:
+            nonlocal before
+            now = self.clock()
+            lag = max(0.0, now - before - tick_s)
+            before = now
             self._lag_s = lag
             self._lag_peak_s = max(self._lag_peak_s * 0.99, lag)
             if self.metrics is not None:
@@ -148,6 +97,7 @@ class Watchdog:
             if lag > 1.0:
                 log.warning("event_loop_blocked", lag_s=round(lag, 3))
 
+        await periodic("event-loop-lag", tick_s, measure, retry_on=())
 
 
 def report_failure(task: asyncio.Task[Any]) -> None:

@@ -56,7 +56,7 @@ class ServerHealth:
         ami = self._server.ami
         return Health(ami=lambda: (ami.connected, ami.state), database=self.database,
                       checks={"ivr": self._heartbeat.status, "calls": self.calls},
-                      progress=self.progress)
+                      progress=self.progress, loops=self._server.supervisor.liveness)
 
     async def database(self) -> tuple[bool, str]:
         ok = await self._server.database.ping()
@@ -73,6 +73,7 @@ class ServerHealth:
     async def progress(self) -> dict[str, str]:
         """Every part making no progress, with why; also refreshes the worker gauges."""
         stalled = self._server.watchdog.problems()
+        stalled.update(self._server.supervisor.problems())
         try:
             stalled.update(await self._workers())
         except Exception as exc:  # the database check reports the database itself

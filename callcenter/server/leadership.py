@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from callcenter.runtime.supervisor import LoopFailed
 from callcenter.settings import Settings, require_ami_secret
 from callcenter.store.db import Database, open_database
 from callcenter.store.errors import DatabaseUnavailable
@@ -137,33 +138,30 @@ async def _lead(settings: Settings, database: Database, leadership: Leadership,
                 stop: asyncio.Event) -> int:
     from callcenter.server.build import build_server
 
-    async with build_server(settings, database) as server:
-        log.info("server_started", http=f"http://{settings.http.host}:{server.http_port}",
-                 ami=f"{settings.ami.host}:{settings.ami.port}")
-        ami_task = server.tasks["ami"]
-        waits = {ami_task, asyncio.ensure_future(stop.wait()), asyncio.ensure_future(leadership.lost())}
-        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            if task is not ami_task:
-                task.cancel()
-        if ami_task in done and ami_task.exception() is not None:
-            log.error("server_stopping", reason=str(ami_task.exception()))
+    try:
+        async with build_server(settings, database) as server:
+            log.info("server_started", http=f"http://{settings.http.host}:{server.http_port}",
+                     ami=f"{settings.ami.host}:{settings.ami.port}")
+            if await _first(stop.wait(), leadership.lost()):
+                return 0
+            log.error("server_stopping", reason="control lock lost: another instance may take over")
             return 1
-        if stop.is_set():
-            return 0
-        log.error("server_stopping", reason="control lock lost: another instance may take over")
+    except ExceptionGroup as group:  # a loop failed for good (the AMI login refused, ...)
+        failed = group.subgroup(LoopFailed)
+        if failed is None:
+            raise
+        log.error("server_stopping", reason="; ".join(str(e) for e in failed.exceptions))
         return 1
 
 
-async def _first(acquire: Coroutine[Any, Any, None], stopped: Coroutine[Any, Any, Any]) -> bool:
-    """True when the lock was taken before a stop was asked for."""
-    lock = asyncio.ensure_future(acquire)
-    stop = asyncio.ensure_future(stopped)
-    done, _ = await asyncio.wait({lock, stop}, return_when=asyncio.FIRST_COMPLETED)
-    if lock in done:
-        stop.cancel()
-        return True
-    lock.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await lock
-    return False
+async def _first(wanted: Coroutine[Any, Any, Any], other: Coroutine[Any, Any, Any]) -> bool:
+    """Wait for whichever ends first; True when ``wanted`` did (the other is cancelled)."""
+    first = asyncio.ensure_future(wanted)
+    second = asyncio.ensure_future(other)
+    try:
+        done, _ = await asyncio.wait({first, second}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (first, second):
+            task.cancel()
+        await asyncio.gather(first, second, return_exceptions=True)
+    return first in done

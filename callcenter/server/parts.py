@@ -3,16 +3,16 @@
     settings → AMI link, routing engine, agents, IVR flows, recording registry
              → the call path (:mod:`callcenter.server.callpath`)
              → HTTP (health, metrics, log-in, API, pages)
-             → the loops, under the watchdog
+             → the loops, under one supervisor (:mod:`callcenter.runtime.supervisor`)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import structlog
@@ -32,6 +32,7 @@ from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.routing.agent_service import AgentService
 from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.engine import RoutingEngine
+from callcenter.runtime.supervisor import Supervisor
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.server.callpath import CallPath, CallPathInputs, build_call_path
 from callcenter.server.health import ServerHealth, watch_progress
@@ -62,17 +63,46 @@ KNOWLEDGE_AND_REPORTS = (api_kb.register, kb_page.register, api_kpis.register, r
 log = structlog.get_logger("callcenter.server")
 
 
-def _spawn(server: Server, name: str, factory: Callable[[], Coroutine[Any, Any, None]],
-           restart: bool = True) -> None:
-    """A background task under the watchdog: an exception is logged, counted and shown by
-    ``/healthz``; the task is started again unless ``restart`` is off."""
-    server.tasks[name] = server.watchdog.supervise(name, factory, restart=restart)
+@dataclass(frozen=True, slots=True)
+class _Background:
+    """The parts that only loops and HTTP use (not on :class:`Server`)."""
+
+    agent_store: AgentStore
+    ivr_log: IvrLog
+    flows: FlowRegistry
+    registry: RecordingRegistry
+    heartbeat: Heartbeat
+    features: list[WebFeature]
 
 
 @contextlib.asynccontextmanager
 async def start_parts(settings: Settings, database: Database, metrics: Metrics, clock: Clock
                       ) -> AsyncIterator[Server]:
-    """Build and start every part on an open (migrated) database; stop them all on exit."""
+    """Build and start every part on an open (migrated) database; on exit, close them all in
+    reverse order (each close runs even when an earlier one failed).
+
+    Raises:
+        ExceptionGroup: of :class:`~callcenter.runtime.supervisor.LoopFailed` when a loop failed
+            for good (the server stopped).
+    """
+    server, background = await _build(settings, database, metrics, clock)
+    async with contextlib.AsyncExitStack() as stack:
+        await _start_http(server, background.heartbeat, background.features)
+        stack.push_async_callback(_closing, "http", server.http.cleanup)
+        for name, flush in (("call-writer", server.recorder.flush), ("ivr-journal", background.ivr_log.flush),
+                            ("agent-states", background.agent_store.flush)):
+            stack.push_async_callback(_closing, f"final-flush:{name}", flush)
+        await stack.enter_async_context(server.supervisor)
+        for name, close in (("ami", server.ami.close), ("offers", server.offers.close),
+                            ("console", server.console.close), ("ivr", server.ivr.close)):
+            stack.push_async_callback(_closing, name, close)
+        _watch_link(server, background.heartbeat)
+        _start_loops(server, background)
+        yield server
+
+
+async def _build(settings: Settings, database: Database, metrics: Metrics, clock: Clock
+                 ) -> tuple[Server, _Background]:
     config = settings.config_dir
     skills = load_skill_names(config / "skills.yaml")
     engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now,
@@ -92,18 +122,11 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
     watchdog = Watchdog(metrics, stall_s=settings.health.stall_s)
     watch_progress(watchdog, path.recorder, ivr_log, agent_store, engine, clock)
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
-                    agents, path.offers, path.ivr, clock, watchdog, console=path.console,
-                    handoff=path.handoff, dispatcher=path.dispatcher)
-    heartbeat = Heartbeat(ami.send)
-    recordings = _recording_access(settings, database, path, ami, clock)
-    await _start_http(server, heartbeat, [api_recordings.feature(recordings),
-                                          agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS])
-    _watch_link(server, heartbeat)
-    _start_loops(server, registry, flows, heartbeat, ivr_log)
-    try:
-        yield server
-    finally:
-        await _stop(server, ivr_log, agent_store)
+                    agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
+                    path.handoff, dispatcher=path.dispatcher)
+    features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
+                agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS]
+    return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features)
 
 
 def _recording_registry(settings: Settings, database: Database, clock: Clock) -> RecordingRegistry:
@@ -161,7 +184,7 @@ def _watch_link(server: Server, heartbeat: Heartbeat) -> None:
     async def on_link(state: str) -> None:
         if state == "up":
             if not await resync_once():
-                _spawn(server, "resync-retry", resync_until_done, restart=False)
+                server.supervisor.start("resync-retry", resync_until_done)
         else:
             server.reconciled = False
 
@@ -170,31 +193,24 @@ def _watch_link(server: Server, heartbeat: Heartbeat) -> None:
     ami.observe_link(server.offers.on_link)
 
 
-def _start_loops(server: Server, registry: RecordingRegistry, flows: FlowRegistry, heartbeat: Heartbeat,
-                 ivr_log: IvrLog) -> None:
-    _spawn(server, "ami", server.ami.run, restart=False)  # a refused login stops the server
-    _spawn(server, "recorder", server.recorder.run)
-    _spawn(server, "recordings", registry.run)
-    _spawn(server, "routing", server.engine.run)
-    _spawn(server, "agent-states", server.agents.run)
-    _spawn(server, "ivr-log", ivr_log.run)
-    _spawn(server, "ivr-flows", lambda: flows.watch(2.0))
-    _spawn(server, "ivr-heartbeat", heartbeat.run)
-    _spawn(server, "watchdog", server.watchdog.run)
+def _start_loops(server: Server, background: _Background) -> None:
+    """Every loop under the supervisor. The AMI link is not restarted: a refused login stops the
+    server. The others make turns; one without a successful turn for ``health.stall_s`` turns
+    ``/healthz`` 503."""
+    stall_s = server.settings.health.stall_s
+    supervisor = server.supervisor
+    supervisor.start("ami", server.ami.run, restart=False)
+    for name, loop in (("recorder", server.recorder.run), ("recordings", background.registry.run),
+                       ("routing", server.engine.run), ("agent-states", server.agents.run),
+                       ("ivr-log", background.ivr_log.run),
+                       ("ivr-flows", lambda: background.flows.watch(2.0)),
+                       ("ivr-heartbeat", background.heartbeat.run), ("watchdog", server.watchdog.run)):
+        supervisor.start(name, loop, stall_s=stall_s)
 
 
-async def _stop(server: Server, ivr_log: IvrLog, agent_store: AgentStore) -> None:
-    await server.ivr.close()
-    if server.console is not None:
-        await server.console.close()
-    await server.offers.close()
-    await server.ami.close()
-    for task in server.tasks.values():
-        task.cancel()
-    await asyncio.gather(*server.tasks.values(), return_exceptions=True)
-    for flush in (server.recorder.flush, ivr_log.flush, agent_store.flush):
-        try:
-            await flush()
-        except Exception as exc:
-            log.warning("final_flush_failed", part=flush.__qualname__, error=str(exc))
-    await server.http.cleanup()
+async def _closing(name: str, close: Callable[[], Awaitable[object]]) -> None:
+    """Close one part on the way out; a failure is logged and the next part is closed anyway."""
+    try:
+        await close()
+    except Exception as exc:
+        log.exception("close_failed", part=name, error=f"{type(exc).__name__}: {exc}"[:300])

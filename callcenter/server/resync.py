@@ -7,7 +7,6 @@ adopted, and callers left waiting on hold by a previous process are queued again
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter
 from callcenter.routing.reconcile import reconcile
+from callcenter.runtime.supervisor import Supervisor
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.settings import Settings
 from callcenter.store.db import Database
@@ -57,15 +57,15 @@ class Server:
     ivr: IvrRunner
     clock: Clock
     watchdog: Watchdog
+    supervisor: Supervisor  # runs every loop
+    console: ConsoleHub
+    handoff: RoutingHandoff  # the IVR's way into routing (requeue after a restart)
+    dispatcher: CallDispatcher  # the calls' events (also those of the rebuilt calls)
     http: web.AppRunner = field(init=False)  # set once HTTP is served
     http_port: int = field(init=False, default=0)
-    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
-    console: ConsoleHub | None = None
-    handoff: RoutingHandoff | None = None  # the IVR's way into routing (requeue after a restart)
     reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
     reconciled: bool = False  # done since the link last came up (healthz)
     resyncs: int = 0
-    dispatcher: CallDispatcher | None = None  # where the rebuilt calls' events go
 
     async def resync(self) -> None:
         """Rebuild live calls from Asterisk after (re)connecting, merged with what is stored."""
@@ -97,8 +97,7 @@ class Server:
             [c.linkedid for c in self.tracker.calls.values()], asked_at,
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
-        if self.dispatcher is not None:
-            self.dispatcher.deliver(happened)
+        self.dispatcher.deliver(happened)
         fixed = reconcile(self.offers, self.engine, self.tracker.calls.get)
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
@@ -109,8 +108,6 @@ class Server:
         """Callers waiting on hold whom the router does not know (a restarted server: the hold
         music goes on under AGI, the queue was in the old process) are queued again with the
         requirements the IVR stored, longest waiting first, so they keep their order."""
-        if self.handoff is None:
-            return []
         held = sorted((c for c in self.tracker.live_calls()
                        if c.queued_at is not None and c.answered_at is None and c.bridged_at is None
                        and c.caller is not None and c.linkedid in stored

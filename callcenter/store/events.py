@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from callcenter.runtime.periodic import Backoff, periodic
 from callcenter.store.errors import BufferFull, DatabaseUnavailable
 
 __all__ = ["BufferFull", "EventLogWriter", "EventRow"]
@@ -164,25 +165,10 @@ class EventLogWriter:
         capped at ``max_backoff_s``) that arriving rows do not cut short; the rows wait in the
         buffer. After :meth:`stop`, one last flush is attempted before returning.
         """
-        backoff = 0.0
-        while not self._stopping:
-            if backoff:
-                await _wait(self._stop_requested, backoff)
-            else:
-                await _wait(self._wake, interval_s)
-            self._wake.clear()
-            if self._stopping:
-                break
-            try:
-                await self.flush()
-            except DatabaseUnavailable as exc:
-                if not backoff:
-                    log.warning("event_log_unavailable", error=str(exc), pending=len(self._pending))
-                backoff = min(max(backoff * 2, interval_s), max_backoff_s)
-                continue
-            if backoff:
-                log.info("event_log_recovered", pending=len(self._pending))
-            backoff = 0.0
+        await periodic("event-log", interval_s, self.flush, wake=self._wake,
+                       retry_on=(DatabaseUnavailable,),
+                       backoff=Backoff(interval_s, max_backoff_s, wake=self._stop_requested),
+                       until=lambda: self._stopping)
         with contextlib.suppress(DatabaseUnavailable):
             await self.flush()
 
@@ -258,11 +244,6 @@ class EventLogWriter:
                     + await self._write_isolating(batch[middle:]))
         self._duplicates += len(batch) - inserted
         return inserted
-
-
-async def _wait(event: asyncio.Event, timeout_s: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout_s)
 
 
 def _sanitized(row: EventRow) -> EventRow:

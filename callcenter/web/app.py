@@ -41,6 +41,8 @@ class Health:
     checks: Mapping[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
     # the parts making no progress (task, loop, writer, worker) with why; empty when all are
     progress: Callable[[], Awaitable[dict[str, str]]] | None = None
+    # each supervised loop: state, failures, age of its last successful turn
+    loops: Callable[[], Mapping[str, Any]] | None = None
 
 
 # A feature of the web app (a page, a group of API routes, a WebSocket): it stores what it needs
@@ -65,6 +67,8 @@ async def healthz(request: web.Request) -> web.Response:
         body[name] = {"ok": check_ok, "state": detail}
         ok = ok and check_ok
     body["progress"] = {"ok": not stalled, "stalled": stalled}
+    if health.loops is not None:
+        body["loops"] = health.loops()
     body = {"status": "ok" if ok else "degraded", **body}
     return web.json_response(body, status=200 if ok else 503)
 

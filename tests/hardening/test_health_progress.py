@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 
 from callcenter.metrics import Metrics
+from callcenter.runtime.supervisor import Supervisor
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.server.build import build_server
 from callcenter.settings import HealthSettings
@@ -20,7 +21,6 @@ from tests.integration.test_serve import get, settings_for, wait_for
 
 async def test_given_a_task_that_raises_then_it_is_logged_counted_reported_and_restarted() -> None:
     metrics = Metrics()
-    watchdog = Watchdog(metrics, stall_s=60, restart_backoff_s=0.05)
     runs: list[int] = []
 
     async def flaky() -> None:
@@ -29,13 +29,13 @@ async def test_given_a_task_that_raises_then_it_is_logged_counted_reported_and_r
             raise RuntimeError("boom")
         await asyncio.sleep(3600)
 
-    task = watchdog.supervise("flaky", flaky)
-    await wait_for(lambda: metrics.registry.get_sample_value(
-        "callcenter_task_failures_total", {"task": "flaky"}) == 1)
-    assert "task:flaky" in watchdog.problems()
-    await wait_for(lambda: len(runs) == 2)
-    assert watchdog.problems() == {}
-    task.cancel()
+    async with Supervisor(metrics, restart_backoff_s=0.05) as supervisor:
+        supervisor.start("flaky", flaky)
+        await wait_for(lambda: metrics.registry.get_sample_value(
+            "callcenter_task_failures_total", {"task": "flaky"}) == 1)
+        assert "task:flaky" in supervisor.problems()
+        await wait_for(lambda: len(runs) == 2)
+        assert supervisor.problems() == {}
 
 
 async def test_given_a_stale_probe_then_it_is_a_problem_and_the_gauge_says_so() -> None:
