@@ -1,1 +1,2 @@
-"""Agents: profiles (skills with levels, languages, phone), states, their storage and service."""
+"""Agents: profiles (skills with levels, languages, phone), their states, and the agents file;
+the service that changes their states and its storage live with routing."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -33,6 +33,74 @@ class Side(StrEnum):
     AGENT = "agent"
 
 
+class LegRole(StrEnum):
+    """What a channel is to its call: the caller's, the agent's, the other half of a Local
+    pair (``local``), or a channel of the caller's side the tracker cannot place (``other``)."""
+
+    CALLER = "caller"
+    AGENT = "agent"
+    LOCAL = "local"
+    OTHER = "other"
+
+
+class OfferResult(StrEnum):
+    """What became of one offer (an Originate ringing an agent for a call)."""
+
+    PENDING = "pending"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def open(self) -> bool:
+        return self in (OfferResult.PENDING, OfferResult.RINGING)
+
+
+class HangupBy(StrEnum):
+    """Who ended the call: ``system`` is the dialplan ending the IVR, ``unknown`` an end never
+    seen (the link was down)."""
+
+    CALLER = "caller"
+    AGENT = "agent"
+    SERVER = "server"
+    SYSTEM = "system"
+    UNKNOWN = "unknown"
+
+
+class EndReason(StrEnum):
+    """Why a call's end was not seen: reconciled after a reconnect, or after a restart."""
+
+    LINK_DOWN = "link_down"
+    SERVER_DOWN = "server_down"
+
+
+class HangupCause(IntEnum):
+    """The Q.850 causes of ``Hangup`` events this server reads."""
+
+    UNALLOCATED = 1
+    NO_ROUTE_DESTINATION = 3
+    NORMAL_CLEARING = 16
+    USER_BUSY = 17
+    NO_USER_RESPONSE = 18
+    NO_ANSWER = 19
+    SUBSCRIBER_ABSENT = 20
+    DESTINATION_OUT_OF_ORDER = 27
+    NETWORK_OUT_OF_ORDER = 38
+
+
+class OriginateReason(StrEnum):
+    """``OriginateResponse`` ``Reason`` of a failed Originate (0, a busy *or* unregistered
+    phone, is told apart by the Hangup cause)."""
+
+    NO_ANSWER = "3"
+    BUSY = "5"
+    CONGESTION = "8"
+
+
 @dataclass(slots=True)
 class Leg:
     """One Asterisk channel of a call. ``role`` is caller, agent or local (the other half of a
@@ -41,7 +109,7 @@ class Leg:
     uniqueid: str
     channel: str
     linkedid: str
-    role: str
+    role: LegRole
     side: Side
     created_at: float
     caller_number: str = ""
@@ -66,18 +134,19 @@ class Offer:
     call_tag: str = ""
     agent_channel: str = ""
     agent_uniqueid: str = ""
-    result: str = "pending"  # pending, ringing, answered, no_answer, busy, unavailable, failed, cancelled
+    result: OfferResult = OfferResult.PENDING
     cause: int | None = None
     reason: str = ""
     ended_at: float | None = None
+    call_id: str = ""  # the call it rings for, as keyed when it was sent
 
     @property
     def open(self) -> bool:
-        return self.result in ("pending", "ringing")
+        return self.result.open
 
     def to_json(self) -> dict[str, Any]:
         return {"dial_string": self.dial_string, "agent_channel": self.agent_channel,
-                "result": self.result, "cause": self.cause, "reason": self.reason,
+                "result": self.result.value, "cause": self.cause, "reason": self.reason,
                 "sent_at": iso(self.sent_at), "ended_at": iso(self.ended_at)}
 
 
@@ -95,16 +164,14 @@ class Call:
     queued_at: float | None = None
     ended_at: float | None = None
     hangup_cause: int | None = None
-    hangup_by: str = ""
+    hangup_by: HangupBy | None = None
     agent_uniqueid: str = ""
     recordings: list[str] = field(default_factory=list)
     recording_pauses: list[tuple[float, float | None]] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
     first_hangup: tuple[str, str] | None = None  # (uniqueid, event name)
-    server_hangup: bool = False
     in_survey: bool = False
-    # set when the end was not seen: "link_down" (reconciled after a reconnect), "server_down"
-    end_reason: str = ""
+    end_reason: EndReason | None = None  # set when the end was not seen
 
     @property
     def caller(self) -> Leg | None:
@@ -134,8 +201,8 @@ class Call:
             "agent_channel": agent.channel if agent else "",
             "digits": self.digits,
             "hangup_cause": self.hangup_cause,
-            "hangup_by": self.hangup_by or None,
-            "end_reason": self.end_reason or None,
+            "hangup_by": self.hangup_by.value if self.hangup_by else None,
+            "end_reason": self.end_reason.value if self.end_reason else None,
             "arrived_at": iso(self.arrived_at),
             "queued_at": iso(self.queued_at),
             "answered_at": iso(self.answered_at),

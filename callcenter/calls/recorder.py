@@ -1,8 +1,8 @@
-"""Feeds the tracker from the AMI link and persists what it learns, in batches.
+"""Persists what the tracker learns: the raw event log and the calls, in batches.
 
-Hot path (every AMI event): reduce it, give it a place in the append-only event log
-(``scope`` = the channel or bridge it is about, ``seq`` = its position in that scope), and note
-which call changed. Everything touching the database happens in :meth:`CallRecorder.flush`,
+Hot path (every AMI event, from the dispatcher): give the event a place in the append-only event
+log (``scope`` = the channel or bridge it is about, ``seq`` = its position in that scope), and
+note which call changed. Everything touching the database happens in :meth:`CallRecorder.flush`,
 so a slow or restarting database never slows down call handling; rows wait in memory
 (bounded by the event log writer) and are written when it is back.
 """
@@ -10,18 +10,15 @@ so a slow or restarting database never slows down call handling; rows wait in me
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import quote, unquote
 
 import structlog
 
-from callcenter.ami.messages import Action, AmiEvent
-from callcenter.ami.parser import Frame
+from callcenter.ami.messages import AmiEvent
+from callcenter.calls.events import CallEvent
 from callcenter.calls.model import Call
 from callcenter.calls.tracker import CallTracker
 from callcenter.metrics import Metrics
@@ -47,29 +44,25 @@ def event_scope(fields: dict[str, str]) -> str:
 
 
 class CallRecorder:
-    """Tracker + event log + call rows, wired to the AMI link's callbacks.
+    """Event log + call rows: the persistence subscriber of the dispatcher.
 
     Args:
-        tracker: the pure reducer.
+        tracker: the reducer whose calls are written (read only, and told to forget the
+            ended calls once they are stored).
         events: the batched event log writer.
         calls: where changed calls are upserted.
-        on_call_changed: called (synchronously) with each changed call key, for live pushes.
         on_ended_saved: called with the linkedids of ended calls once their rows are written
             (their recordings can be finalised then).
     """
 
     def __init__(self, tracker: CallTracker, events: EventLogWriter, calls: CallSink,
                  metrics: Metrics | None = None,
-                 on_call_changed: Callable[[str], None] | None = None,
-                 sensitive: Callable[[str], bool] | None = None,
                  on_ended_saved: Callable[[list[str]], None] | None = None) -> None:
-        self._sensitive = sensitive
         self._on_ended_saved = on_ended_saved
         self.tracker = tracker
         self._events = events
         self._calls = calls
         self._metrics = metrics
-        self._on_change = on_call_changed
         self._seq: dict[str, int] = {}
         self._dirty: set[str] = set()
         self._flush_lock = asyncio.Lock()
@@ -79,38 +72,24 @@ class CallRecorder:
 
     # --- hot path -------------------------------------------------------------------------
 
-    def on_event(self, event: AmiEvent) -> None:
-        if self._sensitive is not None and event.frame.fields.get("Event") in SENSITIVE_EVENTS \
-                and self._sensitive(event.frame.fields.get("Channel", "")):
-            event = redact(event)
+    def log_event(self, event: AmiEvent, call_id: str | None) -> None:
+        """Give the (already redacted) event its row in the event log, filed under its call."""
         fields = event.frame.fields
-        key = self.tracker.apply_event(event)
         scope = event_scope(fields)
-        if scope:
-            seq = self._seq.get(scope, 0) + 1
-            self._seq[scope] = seq
-            linkedid = key or self.tracker.call_key_for_uniqueid(scope) or fields.get("Linkedid", "")
-            self._events.add(EventRow(linkedid, scope, seq, fields.get("Event", ""),
-                                      event.frame.raw, _utc(event.received_at)))
-        if key is not None:
-            self._mark(key)
+        if not scope:
+            return
+        seq = self._seq.get(scope, 0) + 1
+        self._seq[scope] = seq
+        linkedid = call_id or self.tracker.call_key_for_uniqueid(scope) or fields.get("Linkedid", "")
+        self._events.add(EventRow(linkedid, scope, seq, fields.get("Event", ""),
+                                  event.frame.raw, _utc(event.received_at)))
 
-    def on_action(self, action: Action, action_id: str, at: float) -> None:
-        key = self.tracker.apply_action(action, action_id, at)
-        if key is not None:
-            self._mark(key)
-
-    def _mark(self, key: str) -> None:
-        self._dirty.add(key)
-        if self._on_change is not None:
-            try:
-                self._on_change(key)
-            except Exception:
-                log.exception("call_change_listener_failed", call_id=key)
+    def on_call_event(self, event: CallEvent) -> None:
+        """The call changed: its row is written at the next flush."""
+        self._dirty.add(event.call_id)
 
     def mark_changed(self, keys: set[str]) -> None:
-        for key in keys:
-            self._mark(key)
+        self._dirty |= keys
 
     def resume_sequences(self, stored: dict[str, int]) -> None:
         """After a restart, continue each live scope's numbering where the log stopped."""
@@ -154,7 +133,6 @@ class CallRecorder:
                     self.tracker.forget(key)
             self._prune_sequences()
             if self._metrics is not None:
-                self._metrics.live_calls.set(len(self.tracker.live_calls()))
                 self._metrics.events_pending.set(self._events.statistics()["pending"])
 
     def _count_rejected_events(self) -> None:
@@ -191,28 +169,5 @@ class CallRecorder:
                 "flush_failures": self.flush_failures, **self._events.statistics()}
 
 
-SENSITIVE_EVENTS = frozenset({"DTMFBegin", "DTMFEnd", "AsyncAGIExec"})
-
-
-def redact(event: AmiEvent) -> AmiEvent:
-    """The event with the caller's digits masked (``*``), for everything that stores it: the
-    digits of a card number or a PIN must not reach the event log or the call record."""
-    fields = dict(event.frame.fields)
-    if "Digit" in fields:
-        fields["Digit"] = "*"
-    if "Result" in fields:
-        decoded = unquote(fields["Result"])
-        fields["Result"] = quote(_DIGITS.sub(lambda m: "*" * len(m.group(0)), decoded), safe="")
-    raw = "\r\n".join(f"{key}: {value}" for key, value in fields.items())
-    return AmiEvent(Frame(fields, raw), event.received_at)
-
-
-_DIGITS = re.compile(r"(?<=result=)[0-9*#]+")
-
-
 def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -88,12 +88,12 @@ def _call_rows(call: Call) -> _CallRows:
     row = [t(call.linkedid), t(record["caller_channel"]), t(record["caller_number"]),
            t(record["caller_name"]), call.state.value, record["outcome"],
            t(record["agent_channel"]), t(call.digits), db_int(call.hangup_cause),
-           t(call.hangup_by or None), _ts(call.arrived_at), _ts(call.queued_at),
+           t(record["hangup_by"]), _ts(call.arrived_at), _ts(call.queued_at),
            _ts(call.answered_at), _ts(call.bridged_at), _ts(call.ended_at),
            db_json(record["offers"]),
            db_json([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
-           t(call.end_reason or None)]
-    legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(leg.role), _ts(leg.created_at),
+           t(record["end_reason"])]
+    legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(str(leg.role)), _ts(leg.created_at),
              _ts(leg.answered_at), _ts(leg.ended_at), db_int(leg.hangup_cause),
              t(leg.dial_status or None)] for leg in call.legs.values()]
     started = call.bridged_at or call.arrived_at

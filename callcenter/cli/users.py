@@ -125,7 +125,7 @@ async def _seed_agent(pool: Any, settings: Settings, login: str) -> None:
     stored first, as ``serve`` would, so its log-in can be made before the first start."""
     from callcenter.agents.config import load_agents, load_skill_names
     from callcenter.agents.errors import AgentConfigError
-    from callcenter.agents.store import AgentStore
+    from callcenter.routing.agent_store import AgentStore
 
     if await pool.fetchval("SELECT 1 FROM agents WHERE login = $1", login):
         return

@@ -1,7 +1,8 @@
 """Per-agent event feeds and the screen-pop.
 
 The routing layer calls :meth:`ConsoleHub.on_ringing` the moment an agent's phone starts
-ringing. That never waits: the pop is built in a task. If the order lookup answers within
+ringing; the dispatcher tells it when the call is answered (``Bridged``) and when it ends.
+That never waits: the pop is built in a task. If the order lookup answers within
 ``deadline_s`` the agent gets the full pop at once; otherwise they get it at once marked
 ``pending`` and the rest follows as ``pop_update`` (or ``unavailable``). Each agent's events
 carry increasing sequence numbers and the last ``keep`` are kept, so a browser that lost its
@@ -23,7 +24,7 @@ import asyncpg
 import structlog
 
 from callcenter.agents.model import AgentState
-from callcenter.calls.model import Call, CallState
+from callcenter.calls.events import Bridged, CallEnded, CallerHungUp, CallEvent
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
 from callcenter.orders.provider import OrderContextProvider, OrderLookupError
@@ -56,8 +57,9 @@ class ConsoleHub:
         self._lookup_timeout = lookup_timeout_s
         self._keep = keep
         self._feeds: dict[str, Feed] = {}
-        self._agent_of_call: dict[str, str] = {}
-        self._answered: set[str] = set()
+        self._ringing: dict[str, str] = {}  # call id -> agent whose phone rings with it
+        self._talking: dict[str, str] = {}  # call id -> agent who answered it
+        self._caller_gone: set[str] = set()  # ringing calls whose caller hung up (end under way)
         self._tasks: set[asyncio.Task[None]] = set()
         self.pops = 0
 
@@ -106,18 +108,13 @@ class ConsoleHub:
 
     def on_ringing(self, ringing: OfferRinging) -> None:
         """OfferAdapter hook: the agent's phone rings. Never blocks routing."""
-        self._agent_of_call[ringing.call_id] = ringing.agent_id
+        self._ringing[ringing.call_id] = ringing.agent_id
         self._spawn(self._pop(ringing))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _record(self, _statement: str, linkedid: str, agent: str) -> None:
-        """Who took the call: written on the call row by the store (the call store leaves this
-        column alone); ``_statement`` only names the write."""
-        await self._attribute(console_store.set_call_agent(self._pool, linkedid, agent))
 
     async def _attribute(self, write: Awaitable[None]) -> None:
         """Who took the call, who called: written on the call row. A customer unknown to this
@@ -136,39 +133,49 @@ class ConsoleHub:
         self.feed(change.agent_id).state = state
         self.publish(change.agent_id, {"type": "state", **state})
         if change.previous is AgentState.OFFERED and change.state is not AgentState.TALKING:
-            # the offer is over unanswered (missed, rejected, busy, caller gone): no pop left
-            for call_id, agent in list(self._agent_of_call.items()):
-                if agent == change.agent_id and call_id not in self._answered:
+            # the offer is over unanswered (missed, rejected, busy): no pop left; a caller who
+            # hung up gets the call's end instead
+            for call_id, agent in list(self._ringing.items()):
+                if agent == change.agent_id and call_id not in self._caller_gone:
                     self.forget_offer(call_id, agent)
 
-    def on_call_changed(self, call: Call) -> None:
-        agent = self._agent_of_call.get(call.linkedid)
-        if agent is None and call.state is CallState.TALKING and call.agent is not None \
-                and self._agent_for_channel is not None:
+    def on_call_event(self, event: CallEvent) -> None:
+        """Dispatcher subscriber (the console stage)."""
+        if isinstance(event, Bridged):
+            self._answered(event)
+        elif isinstance(event, CallerHungUp):
+            if event.call_id in self._ringing:
+                self._caller_gone.add(event.call_id)
+        elif isinstance(event, CallEnded):
+            self._caller_gone.discard(event.call_id)
+            agent = self._talking.pop(event.call_id, None) or self._ringing.pop(event.call_id, None)
+            if agent is not None:
+                self.publish(agent, {"type": "call_ended", "call_id": event.call_id,
+                                     "outcome": event.outcome.value})
+
+    def _answered(self, event: Bridged) -> None:
+        if event.call_id in self._talking:
+            return
+        agent = self._ringing.pop(event.call_id, None)
+        if agent is None and self._agent_for_channel is not None:
             # connected without an offer (the dialplan's safety net rang the agents' phones):
             # the agent is whoever owns the phone that answered
-            agent = self._agent_for_channel(call.agent.channel)
-            if agent is not None:
-                self._agent_of_call[call.linkedid] = agent
+            agent = self._agent_for_channel(event.agent_channel)
         if agent is None:
             return
-        if call.state is CallState.TALKING and call.linkedid not in self._answered:
-            self._answered.add(call.linkedid)
-            self._spawn(self._record(
-                "UPDATE calls SET agent_id = (SELECT id FROM agents WHERE login = $2) WHERE linkedid = $1",
-                call.linkedid, agent))
-            self.publish(agent, {"type": "answered", "call_id": call.linkedid,
-                                 "answered_at": call.answered_at or time.time()})
-        elif call.state is CallState.ENDED:
-            self._agent_of_call.pop(call.linkedid, None)
-            self._answered.discard(call.linkedid)
-            self.publish(agent, {"type": "call_ended", "call_id": call.linkedid, "outcome":
-                                 call.outcome.value if call.outcome else None})
+        self._talking[event.call_id] = agent
+        # who took the call, on the call row (the call store leaves this column alone)
+        self._spawn(self._attribute(console_store.set_call_agent(self._pool, event.call_id, agent)))
+        self.publish(agent, {"type": "answered", "call_id": event.call_id,
+                             "answered_at": event.answered_at})
+
+    def _agent_of(self, call_id: str) -> str | None:
+        return self._ringing.get(call_id) or self._talking.get(call_id)
 
     def forget_offer(self, call_id: str, agent_id: str) -> None:
         """The offer went elsewhere (no answer): take the pop off this agent's screen."""
-        if self._agent_of_call.get(call_id) == agent_id:
-            self._agent_of_call.pop(call_id, None)
+        if self._ringing.get(call_id) == agent_id:
+            self._ringing.pop(call_id, None)
             feed = self.feed(agent_id)
             if feed.pop is not None and feed.pop.get("call_id") == call_id:
                 feed.pop = None
@@ -190,7 +197,7 @@ class ConsoleHub:
         lookup = asyncio.ensure_future(self._lookup(ringing.call_id, ringing.caller_number,
                                                     base["ivr"].get("order_number")))
         done, _ = await asyncio.wait({lookup}, timeout=self._deadline)
-        if self._agent_of_call.get(ringing.call_id) != ringing.agent_id:
+        if self._agent_of(ringing.call_id) != ringing.agent_id:
             lookup.cancel()  # the offer was over before the pop was ready
             return
         if done:
@@ -203,7 +210,7 @@ class ConsoleHub:
         except Exception as exc:  # the lookup itself never raises; belt and braces
             log.warning("pop_lookup_failed", error=str(exc))
             rest = context_json(None, None, "unavailable", [])
-        if self._agent_of_call.get(ringing.call_id) == ringing.agent_id:
+        if self._agent_of(ringing.call_id) == ringing.agent_id:
             self._show(ringing.agent_id, {**base, **rest, "type": "pop_update"})
 
     def _show(self, agent_id: str, pop: dict[str, Any]) -> None:

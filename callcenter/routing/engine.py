@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -22,6 +23,8 @@ from callcenter.routing.decisions import Decision
 from callcenter.routing.policy import RoutingPolicy, load_policy
 from callcenter.routing.router import Router
 from callcenter.routing.stats import RoutingStatistics
+from callcenter.routing.views import AgentStatus, CallStatusView
+from callcenter.routing.waiting import why_waiting
 from callcenter.runtime.periodic import periodic
 
 log = structlog.get_logger("callcenter.routing")
@@ -117,6 +120,47 @@ class RoutingEngine:
 
     def statistics(self) -> RoutingStatistics:
         return self.router.statistics(self.clock())
+
+    # --- what others may ask ---------------------------------------------------------------
+
+    @property
+    def policy(self) -> RoutingPolicy:
+        return self.router.policy
+
+    def agent_status(self, agent_id: str) -> AgentStatus:
+        """Raises: UnknownRoutingAgent."""
+        return self.router.agent_status(agent_id)
+
+    def agent_statuses(self) -> list[AgentStatus]:
+        return self.router.agent_statuses()
+
+    def profile(self, agent_id: str) -> AgentProfile:
+        """Raises: UnknownRoutingAgent."""
+        return self.router.profile(agent_id)
+
+    def has_agent(self, agent_id: str) -> bool:
+        return self.router.has_agent(agent_id)
+
+    def call_status(self, call_id: str) -> CallStatusView | None:
+        """Where routing has the call (None: not queued, or done)."""
+        return self.router.call_status(call_id)
+
+    def waiting_calls(self) -> list[CallStatusView]:
+        return self.router.waiting_calls()
+
+    def why_waiting(self) -> list[dict[str, Any]]:
+        """Each waiting call with the agents able to take it (the wallboard's view)."""
+        return why_waiting(self.router, self.clock())
+
+    def next_due(self) -> float | None:
+        """When the router's next timer fires."""
+        return self.router.next_due()
+
+    def dial_strings(self) -> dict[str, str]:
+        return self.router.dial_strings()
+
+    def profiles_version(self) -> int:
+        return self.router.profiles_version()
 
     async def run(self, max_sleep_s: float = 1.0) -> None:
         """Fire the router's timers on time, forever (cancel to stop).

@@ -16,60 +16,22 @@ the reference :func:`naive_router`, with full scans that must reach the same dec
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from callcenter.agents.model import AgentProfile, AgentState
 from callcenter.routing import events as ev
-from callcenter.routing.book import Book
-from callcenter.routing.decisions import (
-    AgentStateChanged,
-    CancelOffer,
-    Decision,
-    Offer,
-    OfferCallback,
-)
-from callcenter.routing.errors import RoutingError, UnknownRoutingAgent
-from callcenter.routing.matching import IndexedMatcher, Matcher, ScanMatcher
-from callcenter.routing.policy import RoutingPolicy, default_policy
-from callcenter.routing.state import AgentRec, CallKey, CallRec, CallStatus, Target, targets_for
-from callcenter.routing.stats import RoutingStatistics, RoutingStats
-from callcenter.routing.timers import TimerKind, TimerQueue
-
-_IN_QUEUE = (CallStatus.WAITING, CallStatus.OFFERED)
+from callcenter.routing.decisions import CancelOffer, Decision
+from callcenter.routing.errors import RoutingError
+from callcenter.routing.policy import RoutingPolicy
+from callcenter.routing.router_core import RouterCore
+from callcenter.routing.state import CallRec, CallStatus
+from callcenter.routing.stats import RoutingStatistics
+from callcenter.routing.timers import TimerKind
+from callcenter.routing.views import AgentStatus, CallStatusView, agent_status, call_view
 
 
-@dataclass(frozen=True, slots=True)
-class AgentStatus:
-    agent_id: str
-    state: AgentState
-    reason: str
-    reachable: bool
-    since: float
-    call_id: str | None
-    after_call: str | None  # "paused:<reason>" or "offline" when asked for mid-call
-
-    def to_json(self) -> dict[str, Any]:
-        return {"agent_id": self.agent_id, "state": self.state.value, "reason": self.reason,
-                "reachable": self.reachable, "since": self.since, "call_id": self.call_id,
-                "after_call": self.after_call}
-
-
-@dataclass(frozen=True, slots=True)
-class CallStatusView:
-    call_id: str
-    skill: str
-    status: str  # waiting, offered, talking
-    priority: float
-    enqueued_at: float
-    agent_id: str | None
-    held_for: str | None
-    step: int  # number of steps in force
-
-
-class Router:
+class Router(RouterCore):
     """Skill-based router.
 
     Args:
@@ -81,23 +43,7 @@ class Router:
 
     def __init__(self, policy: RoutingPolicy | None = None, agents: Iterable[AgentProfile] = (),
                  *, matcher: str = "indexed", start: float = 0.0) -> None:
-        self.book = Book(policy or default_policy())
-        if matcher == "indexed":
-            self._matcher: Matcher = IndexedMatcher(self.book)
-        elif matcher == "scan":
-            self._matcher = ScanMatcher(self.book)
-        else:
-            raise ValueError(f"matcher must be 'indexed' or 'scan', not {matcher!r}")
-        self.now = start
-        self._timers = TimerQueue()
-        self._stats = RoutingStats(self._in_queue)
-        self._out: list[Decision] = []
-        self._dirty_calls: dict[int, CallRec] = {}
-        self._dirty_agents: dict[int, AgentRec] = {}
-        self._held: dict[str, set[int]] = {}  # agent id -> seqs of calls held for them
-        self._suspended = False
-        self._call_seq = 0
-        self._offer_seq = 0
+        super().__init__(policy, matcher, start)
         self._handlers: dict[type[Any], Callable[[Any], None]] = {
             ev.AgentAdded: self._on_agent_added,
             ev.AgentRemoved: self._on_agent_removed,
@@ -180,10 +126,10 @@ class Router:
 
     def agent_status(self, agent_id: str) -> AgentStatus:
         """Raises: UnknownRoutingAgent."""
-        return _status(self._agent(agent_id))
+        return agent_status(self._agent(agent_id))
 
     def agent_statuses(self) -> list[AgentStatus]:
-        return [_status(a) for a in self.book.agents.values()]
+        return [agent_status(a) for a in self.book.agents.values()]
 
     def profile(self, agent_id: str) -> AgentProfile:
         """Raises: UnknownRoutingAgent."""
@@ -194,166 +140,21 @@ class Router:
 
     def call_status(self, call_id: str) -> CallStatusView | None:
         call = self.book.calls.get(call_id)
-        if call is None:
-            return None
-        return CallStatusView(call.call_id, call.request.skill, call.status.name.lower(),
-                              call.priority, call.enqueued_at,
-                              call.agent.agent_id if call.agent is not None else None,
-                              call.held_for, call.active)
+        return call_view(call) if call is not None else None
 
     def waiting_calls(self) -> list[CallStatusView]:
         """Calls waiting for an agent, in the order they would be served."""
-        views = [self.call_status(c.call_id) for c in
-                 sorted(self.book.waiting.values(), key=lambda c: c.key)]
-        return [v for v in views if v is not None]
+        return [call_view(c) for c in sorted(self.book.waiting.values(), key=lambda c: c.key)]
 
-    # --- time --------------------------------------------------------------------------------
+    def dial_strings(self) -> dict[str, str]:
+        """Agent id -> the dial string of their phone."""
+        return {a.agent_id: a.profile.dial_string for a in self.book.agents.values()}
 
-    def _advance(self, at: float) -> None:
-        at = max(at, self.now)
-        while True:
-            timer = self._timers.pop_due(at)
-            if timer is None:
-                break
-            due, _, kind, ref, gen = timer
-            self.now = max(self.now, due)
-            self._fire(kind, ref, gen)
-            self._settle()
-        self.now = at
+    def profiles_version(self) -> int:
+        """Changes whenever an agent is added, removed or changed."""
+        return self.book.profiles_version
 
-    def _fire(self, kind: TimerKind, ref: int, gen: int) -> None:
-        if kind is TimerKind.WRAP_END:
-            agent = self.book.by_order[ref] if ref < len(self.book.by_order) else None
-            if agent is not None and agent.state is AgentState.WRAP_UP and agent.wrap_gen == gen:
-                self._after_work(agent)
-            return
-        call = self.book.by_seq.get(ref)
-        if call is None:
-            return
-        if kind is TimerKind.STEP:
-            if call.step_gen == gen and call.status in _IN_QUEUE:
-                self._relax(call)
-        elif kind is TimerKind.HOLD_END:
-            if call.held_for is not None:
-                self._release(call)
-        elif kind is TimerKind.RING_GUARD and call.status is CallStatus.OFFERED \
-                and call.offer_id == gen and call.agent is not None:
-            self._emit(CancelOffer(call.call_id, call.agent.agent_id, call.offer_id, "no_response",
-                                   self.now))
-            self._offer_failed(call, "no_answer")
-
-    # --- settling ----------------------------------------------------------------------------
-
-    def _settle(self) -> None:
-        """Offer calls to agents until no ready agent may take a waiting call (greedy, calls in
-        key order; only dirty calls and agents can form new pairs)."""
-        if self._suspended:
-            self._dirty_calls.clear()
-            self._dirty_agents.clear()
-            return
-        if not self._dirty_calls and not self._dirty_agents:
-            return
-        matcher = self._matcher
-        heap: list[tuple[CallKey, int, int]] = []  # (call key, 0 call / 1 agent, seq or order)
-        for call in self._dirty_calls.values():
-            if call.status is CallStatus.WAITING and matcher.best_agent(call) is not None:
-                heap.append((call.key, 0, call.seq))
-        for agent in self._dirty_agents.values():
-            if agent.offerable:
-                best = matcher.best_call(agent)
-                if best is not None:
-                    heap.append((best.key, 1, agent.order))
-        self._dirty_calls.clear()
-        self._dirty_agents.clear()
-        heapq.heapify(heap)
-        while heap:
-            key, kind, ref = heapq.heappop(heap)
-            if kind == 0:
-                found = self.book.by_seq.get(ref)
-                if found is None or found.status is not CallStatus.WAITING or found.key != key:
-                    continue
-                call = found
-            else:
-                seeker = self.book.by_order[ref]
-                if seeker is None or not seeker.offerable:
-                    continue
-                best = matcher.best_call(seeker)
-                if best is None:
-                    continue
-                if best.key != key:
-                    heapq.heappush(heap, (best.key, 1, ref))
-                    continue
-                call = best
-            taker = matcher.best_agent(call)
-            if taker is None:
-                continue
-            self._offer(call, taker)
-            if kind == 1 and taker.order != ref:
-                again = self.book.by_order[ref]
-                if again is not None and again.offerable:
-                    best = matcher.best_call(again)
-                    if best is not None:
-                        heapq.heappush(heap, (best.key, 1, ref))
-
-    def _mark_all_dirty(self) -> None:
-        for call in self.book.waiting.values():
-            self._dirty_calls[call.seq] = call
-        for agent in self.book.agents.values():
-            if agent.offerable:
-                self._dirty_agents[agent.order] = agent
-
-    # --- agents ------------------------------------------------------------------------------
-
-    def _agent(self, agent_id: str) -> AgentRec:
-        agent = self.book.agents.get(agent_id)
-        if agent is None:
-            raise UnknownRoutingAgent(f"unknown agent {agent_id!r}")
-        return agent
-
-    def _add_agent(self, profile: AgentProfile) -> AgentRec:
-        agent = AgentRec(profile, len(self.book.by_order), since=self.now)
-        self.book.agents[profile.agent_id] = agent
-        self.book.by_order.append(agent)
-        self.book.profiles_version += 1
-        self._stats.agent_added(profile, self.now)
-        return agent
-
-    def _set_state(self, agent: AgentRec, state: AgentState, reason: str = "",
-                   keep_idle: bool = False) -> None:
-        previous, previous_reason = agent.state, agent.reason
-        if state is previous and reason == previous_reason:
-            return
-        was_offerable = agent.offerable
-        self._stats.agent_state(agent.profile, state, self.now)
-        agent.state, agent.reason, agent.since = state, reason, self.now
-        if was_offerable and not agent.offerable:
-            self._matcher.agent_left(agent)
-        if state is AgentState.READY and previous is not AgentState.READY:
-            if not keep_idle:
-                agent.idle_since = self.now
-            self._enter_index(agent)
-        if state is AgentState.OFFLINE:
-            self._release_held_for(agent.agent_id)
-        self._emit(AgentStateChanged(agent.agent_id, state, reason, previous, previous_reason,
-                                     agent.reachable,
-                                     agent.call.call_id if agent.call is not None else None,
-                                     self.now))
-
-    def _enter_index(self, agent: AgentRec) -> None:
-        if not agent.offerable:
-            return
-        agent.occupancy_key = self._stats.occupancy(agent.agent_id, self.now)
-        agent.gen += 1
-        self._matcher.agent_ready(agent)
-        self._dirty_agents[agent.order] = agent
-
-    def _after_work(self, agent: AgentRec, keep_idle: bool = False) -> None:
-        """The agent is free again: what they asked for mid-call, else ready."""
-        pending, agent.after_call = agent.after_call, None
-        if pending is not None:
-            self._set_state(agent, pending[0], pending[1])
-        else:
-            self._set_state(agent, AgentState.READY, keep_idle=keep_idle)
+    # --- agent events ------------------------------------------------------------------------
 
     def _on_agent_added(self, event: ev.AgentAdded) -> None:
         agent = self.book.agents.get(event.profile.agent_id)
@@ -437,12 +238,6 @@ class Router:
             self._matcher.agent_left(agent)
         self._emit_reachability(agent)
 
-    def _emit_reachability(self, agent: AgentRec) -> None:
-        self._emit(AgentStateChanged(agent.agent_id, agent.state, agent.reason, agent.state,
-                                     agent.reason, agent.reachable,
-                                     agent.call.call_id if agent.call is not None else None,
-                                     self.now))
-
     def _on_wrap_up_done(self, event: ev.WrapUpDone) -> None:
         agent = self._agent(event.agent_id)
         if agent.state is AgentState.WRAP_UP:
@@ -456,11 +251,7 @@ class Router:
             self._suspended = False
             self._mark_all_dirty()
 
-    # --- calls -------------------------------------------------------------------------------
-
-    def _in_queue(self, seq: int) -> bool:
-        call = self.book.by_seq.get(seq)
-        return call is not None and call.status in _IN_QUEUE
+    # --- call events -------------------------------------------------------------------------
 
     def _on_enqueued(self, event: ev.CallEnqueued) -> None:
         request = event.call
@@ -482,97 +273,6 @@ class Router:
         self._stats.call_entered(request.skill, call.seq, self.now, policy.service_level_s)
         self._activate_steps(call, announce=True)
         self._enqueue(call)
-
-    def _activate_steps(self, call: CallRec, announce: bool) -> list[Target]:
-        """Apply every step due by now; schedule the next; returns the targets added."""
-        steps = call.policy.steps
-        start = call.active
-        while call.active < len(steps) and call.enqueued_at + steps[call.active].after_s <= self.now:
-            call.active += 1
-        if call.active == start:
-            return []
-        before = call.targets
-        call.targets = targets_for(call)
-        if any(step.offer_callback for step in steps[start:call.active]):
-            call.callback_due = True
-        if announce:
-            self._announce_callback(call)
-        if call.active < len(steps):
-            self._timers.add(call.enqueued_at + steps[call.active].after_s, TimerKind.STEP,
-                             call.seq, call.step_gen)
-        return [t for t in call.targets if t not in before]
-
-    def _announce_callback(self, call: CallRec) -> None:
-        if call.callback_due and not call.callback_offered:
-            call.callback_offered = True
-            self._emit(OfferCallback(call.call_id, call.request.skill, self.now - call.enqueued_at,
-                                     self.now))
-
-    def _relax(self, call: CallRec) -> None:
-        added = self._activate_steps(call, announce=call.status is CallStatus.WAITING)
-        if added and call.status is CallStatus.WAITING:
-            self._matcher.call_targets_added(call, added)
-            self._dirty_calls[call.seq] = call
-
-    def _enqueue(self, call: CallRec) -> None:
-        call.status = CallStatus.WAITING
-        call.agent = None
-        call.gen += 1
-        self.book.waiting[call.seq] = call
-        self._matcher.call_waiting(call)
-        self._dirty_calls[call.seq] = call
-
-    def _requeue(self, call: CallRec) -> None:
-        self._enqueue(call)
-        self._announce_callback(call)
-
-    def _release(self, call: CallRec) -> None:
-        """The sticky hold ended: anyone the steps allow may take the call now."""
-        held = self._held.get(call.held_for or "")
-        if held is not None:
-            held.discard(call.seq)
-        call.held_for = None
-        call.key = call.make_key()
-        if call.status is CallStatus.WAITING:
-            self._matcher.call_left(call)
-            self._enqueue(call)
-
-    def _release_held_for(self, agent_id: str) -> None:
-        for seq in sorted(self._held.pop(agent_id, ())):
-            call = self.book.by_seq.get(seq)
-            if call is not None and call.held_for == agent_id:
-                self._release(call)
-
-    def _leave_queue(self, call: CallRec) -> None:
-        if call.status is CallStatus.WAITING:
-            del self.book.waiting[call.seq]
-            self._matcher.call_left(call)
-
-    def _done(self, call: CallRec) -> None:
-        self._leave_queue(call)
-        call.status = CallStatus.DONE
-        if call.held_for is not None:
-            held = self._held.get(call.held_for)
-            if held is not None:
-                held.discard(call.seq)
-        del self.book.calls[call.call_id]
-        del self.book.by_seq[call.seq]
-
-    def _offer(self, call: CallRec, agent: AgentRec) -> None:
-        self._leave_queue(call)
-        self._offer_seq += 1
-        call.status = CallStatus.OFFERED
-        call.agent = agent
-        call.offer_id = self._offer_seq
-        call.offered_at = self.now
-        agent.call = call
-        agent.last_offer_seq = self._offer_seq
-        self._set_state(agent, AgentState.OFFERED)
-        policy = call.policy
-        self._emit(Offer(call.call_id, agent.agent_id, call.offer_id, agent.profile.dial_string,
-                         call.request.skill, policy.ring_timeout_s, self.now))
-        self._timers.add(self.now + policy.ring_timeout_s + self.book.policy.offer_grace_s,
-                         TimerKind.RING_GUARD, call.seq, call.offer_id)
 
     def _on_answered(self, event: ev.OfferAnswered) -> None:
         call = self.book.calls.get(event.call_id)
@@ -604,27 +304,6 @@ class Router:
             return  # stale: the router moved on (cancelled, timed out, re-offered)
         self._offer_failed(call, event.result)
 
-    def _offer_failed(self, call: CallRec, result: str) -> None:
-        agent = call.agent
-        assert agent is not None
-        agent.call = None
-        self._requeue(call)
-        if result == "not_sent":
-            self._after_work(agent, keep_idle=True)
-            return
-        if result == "no_answer":
-            self._stats.offer_missed(agent.agent_id)
-        if result == "unavailable" and agent.reachable:
-            agent.reachable = False
-        if agent.after_call is not None:
-            self._after_work(agent)
-            return
-        reaction = call.policy.reaction(result)
-        # ready: back of the line, idle from now (an unreachable phone keeps them from offers)
-        self._set_state(agent, reaction.state, reaction.reason)
-        if reaction.state is AgentState.READY and not agent.reachable and agent.state is AgentState.READY:
-            self._emit_reachability(agent)
-
     def _on_hung_up(self, event: ev.CallHungUp) -> None:
         call = self.book.calls.get(event.call_id)
         if call is None:
@@ -646,20 +325,6 @@ class Router:
         if call is not None and call.status is CallStatus.TALKING:
             self._talk_ended(call)
 
-    def _talk_ended(self, call: CallRec) -> None:
-        agent = call.agent
-        self._done(call)
-        if agent is None:
-            return
-        agent.call = None
-        wrap_up_s = call.policy.wrap_up_s
-        if wrap_up_s <= 0:
-            self._after_work(agent)
-            return
-        agent.wrap_gen += 1
-        self._timers.add(self.now + wrap_up_s, TimerKind.WRAP_END, agent.order, agent.wrap_gen)
-        self._set_state(agent, AgentState.WRAP_UP)
-
     def _on_callback_accepted(self, event: ev.CallbackAccepted) -> None:
         call = self.book.calls.get(event.call_id)
         if call is None or call.status is CallStatus.TALKING:
@@ -673,20 +338,8 @@ class Router:
         self._stats.call_callback(call.request.skill)
         self._done(call)
 
-    def _emit(self, decision: Decision) -> None:
-        self._out.append(decision)
-
 
 def naive_router(policy: RoutingPolicy | None = None, agents: Iterable[AgentProfile] = (),
                  start: float = 0.0) -> Router:
     """The reference router: the same rules, with full scans instead of indexes."""
     return Router(policy, agents, matcher="scan", start=start)
-
-
-def _status(agent: AgentRec) -> AgentStatus:
-    after = None
-    if agent.after_call is not None:
-        state, reason = agent.after_call
-        after = f"{state.value}:{reason}" if reason else state.value
-    return AgentStatus(agent.agent_id, agent.state, agent.reason, agent.reachable, agent.since,
-                       agent.call.call_id if agent.call is not None else None, after)

@@ -1,12 +1,12 @@
 """The way of a call through the server, wired in one place.
 
-    AMI event → call tracker + recorder (event log, calls)
-              → offers (ring guards, Originate results)
-              → IVR runner (AsyncAGI) → routing hand-off → offers (Originate)
+    AMI event → call dispatcher: tracker → typed call events → recorder (event log, calls)
+                                                            → offers (router facts, Originate)
+                                                            → console → recording start → metrics
+              → phones, IVR runner (AsyncAGI) → routing hand-off → offers (Originate)
               → recording registry (MixMonitor files)
 
-Every change of a call the recorder sees is passed on to recording (MixMonitor), the agent
-console and the offers, in that order.
+:mod:`callcenter.calls.dispatch` tells the order and why.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from callcenter.agents.service import AgentService
 from callcenter.ami.client import AmiClient
-from callcenter.calls.handoff import RoutingHandoff
+from callcenter.calls.dispatch import CallDispatcher, Stage, live_calls_gauge
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
@@ -29,7 +28,9 @@ from callcenter.orders.tickets import CallbackTickets
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry
 from callcenter.recording.starter import RecordingStarter
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
+from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter
 from callcenter.settings import Settings
 from callcenter.store.db import Database
@@ -50,6 +51,7 @@ class CallPath:
     console: ConsoleHub
     handoff: RoutingHandoff
     ivr: IvrRunner
+    dispatcher: CallDispatcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,34 +77,30 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     pool, ami, engine, settings = given.database.pool, given.ami, given.engine, given.settings
     tracker = CallTracker()
     console = ConsoleHub(given.orders, pool, lambda call_id: ivr.summary(call_id),
-                         agent_for_channel=lambda channel: offers.agent_for_channel(channel))
+                         agent_for_channel=lambda channel: offers.phones.agent_for_channel(channel))
     given.agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
                           bridge_options="pF(survey^s^1)" if settings.ivr.post_call_survey else "p")
     engine.add_sink(offers.carry_out)
     starter = RecordingStarter(RecordingPolicy(settings.recording.monitor_dir,
-                                               settings.recording.enabled), ami.send)
-
-    def on_call_changed(key: str) -> None:
-        call = tracker.calls.get(key)
-        if call is not None:
-            starter.on_call_changed(call)
-            console.on_call_changed(call)
-            offers.on_call_changed(call)
-
+                                               settings.recording.enabled), ami.send, tracker.calls.get)
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=given.clock.now,
-                             on_queued=lambda key: recorder.mark_changed({key}))
+                             on_queued=lambda key, at: dispatcher.queued(key, at))
     ivr = _ivr_runner(given, tracker, handoff)
     calls = CallStore(pool, given.metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, given.metrics,
-                            on_call_changed=on_call_changed, sensitive=ivr.sensitive_input_active,
                             on_ended_saved=lambda _: given.registry.wake())
-    ami.subscribe(recorder.on_event)
-    ami.observe_actions(recorder.on_action)
-    ami.subscribe(offers.on_ami_event)
-    ami.subscribe(ivr.on_event)
-    ami.subscribe(given.registry.on_ami_event)
-    return CallPath(tracker, recorder, calls, offers, console, handoff, ivr)
+    dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
+    dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
+    dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
+    dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
+    dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
+    dispatcher.listen(offers.on_ami_event)
+    dispatcher.listen(ivr.on_event)
+    dispatcher.listen(given.registry.on_ami_event)
+    ami.subscribe(dispatcher.on_ami_event)
+    ami.observe_actions(dispatcher.on_action)
+    return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher)
 
 
 def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff) -> IvrRunner:

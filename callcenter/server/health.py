@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from callcenter.agents.store import AgentStore
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.calls.recorder import CallRecorder
 from callcenter.clock import Clock
 from callcenter.jobs.stats import job_stats, publish
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.web.app import Health
@@ -36,7 +36,7 @@ def watch_progress(watchdog: Watchdog, recorder: CallRecorder, ivr_log: IvrLog,
     def routing_timers() -> float:
         # a timer due long ago that has not fired: the routing loop is stuck
         now = time.monotonic()
-        due = engine.router.next_due()
+        due = engine.next_due()
         if due is None:
             return now
         late = max(0.0, clock.now() - due) / max(clock.speed, 1e-9)

@@ -18,8 +18,6 @@ import structlog
 from aiohttp import web
 
 from callcenter.agents.config import load_agents, load_skill_names
-from callcenter.agents.service import AgentService
-from callcenter.agents.store import AgentStore
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.calls.ivr_log import IvrLog
@@ -30,6 +28,8 @@ from callcenter.orders.factory import make_provider
 from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
+from callcenter.routing.agent_service import AgentService
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.periodic import periodic
 from callcenter.runtime.supervisor import Supervisor
@@ -123,7 +123,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     watch_progress(watchdog, path.recorder, ivr_log, agent_store, engine, clock)
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
-                    path.handoff)
+                    path.handoff, dispatcher=path.dispatcher)
     features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
                 agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features)

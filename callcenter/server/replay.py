@@ -14,8 +14,9 @@ from pathlib import Path
 
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.ami.parser import Frame, FrameParser, parse_frame
+from callcenter.calls.grouping import TrackerConfig
 from callcenter.calls.model import Call
-from callcenter.calls.tracker import CallTracker, TrackerConfig
+from callcenter.calls.tracker import CallTracker
 
 
 class TranscriptError(ValueError):

@@ -15,10 +15,9 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from callcenter.agents.service import AgentService
 from callcenter.ami import messages
 from callcenter.ami.client import AmiClient
-from callcenter.calls.handoff import RoutingHandoff
+from callcenter.calls.dispatch import CallDispatcher
 from callcenter.calls.model import CallState
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
@@ -26,8 +25,11 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
 from callcenter.metrics import Metrics
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
+from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter
+from callcenter.routing.reconcile import reconcile
 from callcenter.runtime.supervisor import Supervisor
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.settings import Settings
@@ -59,6 +61,7 @@ class Server:
     supervisor: Supervisor  # runs every loop
     console: ConsoleHub
     handoff: RoutingHandoff  # the IVR's way into routing (requeue after a restart)
+    dispatcher: CallDispatcher  # the calls' events (also those of the rebuilt calls)
     http: web.AppRunner = field(init=False)  # set once HTTP is served
     http_port: int = field(init=False, default=0)
     reconciling: bool = False  # rebuilding the live calls from Asterisk's lists
@@ -78,8 +81,9 @@ class Server:
         asked_at = self.clock.now()
         channels = await self.ami.send(messages.core_show_channels())
         bridges = await self.ami.send(messages.bridge_list())
-        changed = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now(),
-                                       asked_at=asked_at)
+        happened = self.tracker.rebuild(channels.items, bridges.items, now=self.clock.now(),
+                                        asked_at=asked_at)
+        changed = {event.call_id for event in happened}
         live = [c.linkedid for c in self.tracker.live_calls()]
         stored = await self.calls.load_live(live)
         for call in self.tracker.live_calls():
@@ -94,8 +98,8 @@ class Server:
             [c.linkedid for c in self.tracker.calls.values()], asked_at,
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
-        self.recorder.mark_changed(changed)
-        fixed = self.offers.reconcile(self.tracker.calls.get)
+        self.dispatcher.deliver(happened)
+        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get)
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
         log.info("ami_resynced", live_calls=len(live), changed=len(changed), closed=len(closed),
@@ -108,7 +112,7 @@ class Server:
         held = sorted((c for c in self.tracker.live_calls()
                        if c.queued_at is not None and c.answered_at is None and c.bridged_at is None
                        and c.caller is not None and c.linkedid in stored
-                       and self.engine.router.call_status(c.linkedid) is None),
+                       and self.engine.call_status(c.linkedid) is None),
                       key=lambda c: c.queued_at or 0.0)
         requeued: list[str] = []
         for call in held:
@@ -133,7 +137,7 @@ class Server:
         if call is not None and (call.queued_at is not None or call.answered_at is not None
                                  or call.state is not CallState.IVR):
             return False
-        return self.engine.router.call_status(key) is None
+        return self.engine.call_status(key) is None
 
 
 def queued_requirements(path: Any) -> RouteRequirements | None:

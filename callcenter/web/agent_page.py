@@ -30,7 +30,7 @@ def wrap_up_seconds(request: web.Request) -> dict[str, float]:
     engine = request.app.get(ENGINE)
     if engine is None:
         return {"*": 20.0}
-    policy = engine.router.policy
+    policy = engine.policy
     return {"*": policy.defaults.wrap_up_s,
             **{name: skill.wrap_up_s for name, skill in policy.skills.items()}}
 

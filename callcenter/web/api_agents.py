@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.agents.errors import AgentError, UnknownAgent
-from callcenter.agents.service import AgentService
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.errors import RoutingPolicyError
 from callcenter.store.directory import agent_login
 from callcenter.web.auth import remote_of, require

@@ -11,9 +11,9 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from callcenter.agents.service import AgentService
 from callcenter.clock import Clock, WallClock
 from callcenter.metrics import Metrics
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.store.users import UserStore
 from callcenter.web import api_agents, api_calls, api_users, login, pages

@@ -11,10 +11,10 @@ import weakref
 import asyncpg
 from aiohttp import web
 
-from callcenter.agents.service import AgentService
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
 from callcenter.kb.store import ArticleStore
+from callcenter.routing.agent_service import AgentService
 from callcenter.routing.engine import RoutingEngine
 from callcenter.staffing.pool import StaffingPool
 from callcenter.store.users import UserStore

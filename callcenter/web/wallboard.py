@@ -20,9 +20,6 @@ from typing import Any
 import asyncpg
 from aiohttp import WSMsgType, web
 
-from callcenter.agents.model import AgentState
-from callcenter.routing.router import Router
-from callcenter.routing.state import accepts
 from callcenter.store import wallboard as wallboard_store
 from callcenter.store.errors import DatabaseUnavailable
 from callcenter.web.auth import current_session, require, same_origin
@@ -35,31 +32,6 @@ ROLES = ("supervisor", "admin")
 SHORT_ABANDON_S = 5.0
 PUSH_EVERY_S = 1.0
 
-MAX_WAITING_SHOWN = 50
-
-
-def waiting_calls(router: Router, now: float) -> list[dict[str, Any]]:
-    """Why each call waits: its skill, level and language, and the agents able to take it under
-    the routing steps in force (logged in at all, and ready now). Read-only on the router."""
-    agents = list(router.book.agents.values())
-    out = []
-    for call in sorted(router.book.waiting.values(), key=lambda c: c.key)[:MAX_WAITING_SHOWN]:
-        able = [a for a in agents if a.state is not AgentState.OFFLINE
-                and any(accepts(t, a.profile) for t in call.targets)]
-        if call.held_for is not None:
-            able = [a for a in able if a.agent_id == call.held_for]
-        request = call.request
-        out.append({
-            "call_id": call.call_id, "skill": request.skill, "min_level": request.min_level,
-            "language": request.language, "wait_s": round(max(0.0, now - call.enqueued_at), 0),
-            "priority": round(call.priority, 1), "held_for": call.held_for,
-            "step": call.active, "steps": len(call.policy.steps),
-            "targets": [{"skill": t.skill, "min_level": t.min_level, "language": t.language}
-                        for t in call.targets],
-            "able": sorted(a.agent_id for a in able),
-            "able_ready": sorted(a.agent_id for a in able if a.offerable),
-        })
-    return out
 
 
 def day_start(now: datetime) -> datetime:
@@ -135,7 +107,7 @@ async def snapshot(app: web.Application) -> dict[str, Any]:
     routing = engine.statistics().to_json() if engine is not None else None
     now = app[CLOCK].now()
     day = await wallboard_store.day_totals(pool, day_start(datetime.fromtimestamp(now, UTC)), SHORT_ABANDON_S)
-    waiting = waiting_calls(engine.router, now) if engine is not None else []
+    waiting = engine.why_waiting() if engine is not None else []
     call_ids = [d["call_id"] for d in (routing or {}).get("agent_details", []) if d.get("call_id")]
     call_ids += [w["call_id"] for w in waiting]
     live = {key: asdict(call) for key, call in (await wallboard_store.live_calls(pool, call_ids)).items()}

@@ -113,16 +113,12 @@ class RecordingDb(NoDb):
 
 
 async def test_a_call_the_safety_net_connected_is_attributed_to_the_agent_whose_phone_answered() -> None:
-    from callcenter.calls.model import Call, CallState, Leg, Side
+    from callcenter.calls.events import Bridged
 
     db = RecordingDb()
     hub = ConsoleHub(Shop(), db, summary,  # type: ignore[arg-type]
                      agent_for_channel=lambda ch: "sam" if ch.startswith("PJSIP/1001-") else None)
-    call = Call(linkedid="1700.9", arrived_at=1.0, caller_uniqueid="1700.9", agent_uniqueid="1700.10",
-                state=CallState.TALKING, answered_at=3.0)
-    call.legs["1700.9"] = Leg("1700.9", "PJSIP/pstn-9", "1700.9", "caller", Side.CALLER, 1.0)
-    call.legs["1700.10"] = Leg("1700.10", "PJSIP/1001-0000000a", "1700.9", "agent", Side.AGENT, 2.0)
-    hub.on_call_changed(call)
+    hub.on_call_event(Bridged("1700.9", 3.0, "PJSIP/1001-0000000a", "1700.10", "", True, 3.0))
     [answered] = await events(hub, "sam", 1)
     assert answered["type"] == "answered" and answered["call_id"] == "1700.9"
     await asyncio.sleep(0.05)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import pytest
 
+from callcenter.calls.dispatch import CallDispatcher
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
@@ -28,12 +29,14 @@ async def pool(new_database: Callable[[], str]) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def record(pool: asyncpg.Pool, name: str) -> CallRecorder:
-    recorder = CallRecorder(CallTracker(), EventLogWriter(pool), CallStore(pool))
+    tracker = CallTracker()
+    recorder = CallRecorder(tracker, EventLogWriter(pool), CallStore(pool))
+    dispatcher = CallDispatcher(tracker, recorder)
     for event, action, action_id, at in events_and_actions(capture(name)):
         if event is not None:
-            recorder.on_event(event)
+            dispatcher.on_ami_event(event)
         elif action is not None:
-            recorder.on_action(action, action_id, at)
+            dispatcher.on_action(action, action_id, at)
     await recorder.flush()
     return recorder
 

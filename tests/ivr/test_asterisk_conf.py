@@ -14,7 +14,7 @@ import pytest
 
 from callcenter.ami.errors import AmiNotConnected
 from callcenter.ami.messages import Action
-from callcenter.calls.tracker import TrackerConfig
+from callcenter.calls.grouping import TrackerConfig
 from callcenter.settings import IvrSettings
 from ivr.heartbeat import VARIABLE, heartbeat_action, run_heartbeat
 from ivr.sounds import SYSTEM_SOUNDS, SoundIndex

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
+from callcenter.calls.dispatch import CallDispatcher
 from callcenter.calls.model import CallState
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
@@ -80,12 +81,14 @@ def test_path_mapper_refuses_paths_outside_the_monitor_dir(tmp_path: Path) -> No
 
 
 async def test_registry_finalises_present_files_and_flags_missing_ones(pool: asyncpg.Pool, tmp_path: Path) -> None:
-    recorder = CallRecorder(CallTracker(), EventLogWriter(pool), CallStore(pool))
+    tracker = CallTracker()
+    recorder = CallRecorder(tracker, EventLogWriter(pool), CallStore(pool))
+    dispatcher = CallDispatcher(tracker, recorder)
     for event, action, action_id, at in events_and_actions(capture("ivr_route_record")):
         if event is not None:
-            recorder.on_event(event)
+            dispatcher.on_ami_event(event)
         elif action is not None:
-            recorder.on_action(action, action_id, at)
+            dispatcher.on_action(action, action_id, at)
     await recorder.flush()
     rows = await pool.fetch("SELECT path FROM recordings ORDER BY id")
     assert len(rows) == 3

@@ -147,7 +147,7 @@ class Harness:
             await asyncio.sleep(0.02)
 
     def state(self, agent_id: str) -> AgentState:
-        return self.server.engine.router.agent_status(agent_id).state
+        return self.server.engine.agent_status(agent_id).state
 
     async def finish(self, sim_s: float = 120.0) -> list[asyncpg.Record]:
         """Wait for every call to end, flush, check that nothing is left half-way; returns the
@@ -159,7 +159,7 @@ class Harness:
         stuck = [(s.agent_id, s.state.value) for s in self.server.agents.statuses()
                  if s.state in (AgentState.OFFERED, AgentState.TALKING)]
         assert stuck == [], f"agents left offered/talking: {stuck}"
-        assert self.server.engine.router.waiting_calls() == []
+        assert self.server.engine.waiting_calls() == []
         rows = await self.stored_calls()
         unfinished = [dict(r) for r in rows if r["state"] != "ended" or r["outcome"] is None]
         assert unfinished == [], f"calls not ended with an outcome: {unfinished}"

@@ -7,9 +7,9 @@ import pytest
 
 from callcenter.agents.errors import InvalidAgentRequest, UnknownAgent
 from callcenter.agents.model import AgentState
-from callcenter.agents.service import AgentService
-from callcenter.agents.store import AgentStore
 from callcenter.routing import events as ev
+from callcenter.routing.agent_service import AgentService
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.router import Router
 from tests.routing.helpers import agent, call, policy

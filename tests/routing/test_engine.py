@@ -33,7 +33,7 @@ def test_given_policy_file_changed_when_reloaded_then_waiting_call_follows_new_s
                                   encoding="utf-8")
     with pytest.raises(RoutingPolicyError, match="min_level"):
         engine.reload()
-    assert engine.router.policy.for_skill("refunds").steps[0].min_level == 4  # untouched
+    assert engine.policy.for_skill("refunds").steps[0].min_level == 4  # untouched
     engine.policy_path.write_text("skills: {refunds: {steps: [{after_s: 0, min_level: 2}]}}\n",
                                   encoding="utf-8")
     clock[0] = 5.0
@@ -55,7 +55,7 @@ def test_given_sink_submits_while_dispatching_then_event_applied_after_in_order(
     engine.add_sink(sink)
     engine.submit(ev.AgentLoggedIn("a", 0.0, ready=True))
     engine.submit(ev.CallEnqueued(call("c1", "refunds"), 1.0))
-    assert engine.router.agent_status("a").state.value == "talking"
+    assert engine.agent_status("a").state.value == "talking"
     assert order == ["AgentStateChanged", "AgentStateChanged", "Offer", "AgentStateChanged"]
 
 
@@ -71,8 +71,8 @@ async def test_given_wrap_up_timer_then_engine_clock_fires_it(tmp_path: Path) ->
         clock[0] = 2.0  # the fake clock moved past the wrap-up
         for _ in range(100):
             await asyncio.sleep(0.01)
-            if engine.router.agent_status("a").state.value == "ready":
+            if engine.agent_status("a").state.value == "ready":
                 break
-        assert engine.router.agent_status("a").state.value == "ready"
+        assert engine.agent_status("a").state.value == "ready"
     finally:
         task.cancel()

@@ -13,6 +13,7 @@ import pytest
 from callcenter.agents.model import AgentState
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse, Originate
 from callcenter.ami.parser import Frame
+from callcenter.calls.events import CallEvent
 from callcenter.calls.tracker import CallTracker
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import AgentStateChanged, CancelOffer, Decision, Offer
@@ -65,10 +66,9 @@ class Lab:
         self.changed(self.tracker.apply_action(action, action_id, self.now))
         return AmiResponse(Frame({"Response": "Success"}, ""))
 
-    def changed(self, key: str | None) -> None:
-        call = self.tracker.calls.get(key) if key else None
-        if call is not None:
-            self.adapter.on_call_changed(call)
+    def changed(self, events: list[CallEvent]) -> None:
+        for event in events:
+            self.adapter.on_call_event(event)
 
     async def play(self, until: Callable[[AmiEvent], bool] | None = None,
                    enqueue_skill: str = "refunds") -> None:
@@ -128,7 +128,7 @@ async def test_given_agent_does_not_answer_when_ring_times_out_then_agent_paused
     # stop right before Asterisk's answer to our Originate, after the cause-19 hangups
     await lab.play(until=lambda e: e.name == "OriginateResponse" and e.action_id == "lab-12")
     assert ("kim", "paused", "missed") in lab.agent_states()
-    view = lab.engine.router.call_status(lab.call_id)
+    view = lab.engine.call_status(lab.call_id)
     assert view is not None and view.status == "waiting"
     assert [d.agent_id for d in lab.decisions if isinstance(d, Offer)] == ["kim"]
 
@@ -140,7 +140,7 @@ async def test_given_busy_phone_then_next_agent_offered_and_unregistered_phone_m
     offers = [(d.agent_id, d.dial_string) for d in lab.decisions if isinstance(d, Offer)]
     assert offers == [("pat", "PJSIP/1002"), ("lee", "PJSIP/1003")]
     assert ("pat", "paused", "phone_busy") in lab.agent_states()
-    lee = lab.engine.router.agent_status("lee")
+    lee = lab.engine.agent_status("lee")
     assert lee.state is AgentState.READY and not lee.reachable
     stats = lab.engine.statistics()
     assert stats.abandoned == 1 and stats.waiting == 0  # the lab client hung the caller up
@@ -153,7 +153,7 @@ async def test_given_phone_unregisters_then_agent_not_offerable_until_reachable_
         d.reachable for d in ds if isinstance(d, AgentStateChanged) and not d.state_changed))
     await lab.play()
     assert reach == [False, True]  # PeerStatus, DeviceStateChange and ContactStatus: one change each
-    assert lab.engine.router.agent_status("pat").reachable
+    assert lab.engine.agent_status("pat").reachable
 
 
 async def test_given_caller_hangs_up_while_agent_rings_then_agent_leg_hung_up_and_agent_ready() -> None:
@@ -171,7 +171,7 @@ async def test_given_caller_hangs_up_while_agent_rings_then_agent_leg_hung_up_an
     assert [(c.agent_id, c.reason) for c in cancels] == [("kim", "caller_hung_up")]
     assert lab.sent[-1].name == "Hangup"
     assert lab.sent[-1].header("Channel") == "Local/2001@sim-agent-0000000a;1"
-    assert lab.engine.router.agent_status("kim").state is AgentState.READY
+    assert lab.engine.agent_status("kim").state is AgentState.READY
     assert lab.engine.statistics().abandoned == 1
 
 
@@ -188,14 +188,14 @@ async def test_given_ami_error_when_offering_then_router_told(error: str) -> Non
 
     lab.adapter._send = failing
     await lab.play(until=lambda e: e.name == "BridgeEnter")
-    status = lab.engine.router.agent_status("sam")
+    status = lab.engine.agent_status("sam")
     if error == "not_connected":
         # not the agent's fault: still ready, no more offers until the link is back
         assert status.state is AgentState.READY
-        assert lab.engine.router.call_status(lab.call_id).status == "waiting"
+        assert lab.engine.call_status(lab.call_id).status == "waiting"
         lab.adapter._send = lab.send
         lab.adapter.on_link("up")
         await lab.adapter.wait_idle()
-        assert lab.engine.router.agent_status("sam").state is AgentState.OFFERED
+        assert lab.engine.agent_status("sam").state is AgentState.OFFERED
     else:
         assert (status.state, status.reason) == (AgentState.PAUSED, "offer_failed")

@@ -112,7 +112,7 @@ async def test_refunds_call_overflows_to_the_general_agent_only_after_the_step_t
         call_id = enqueued.call.call_id
 
         await h.sleep(step_s / 2)  # in the first step: the general agent is ready but not allowed
-        status = h.server.engine.router.call_status(call_id)
+        status = h.server.engine.call_status(call_id)
         assert status is not None and (status.status, status.step) == ("waiting", 1)
         assert h.probe.offers() == []
         assert h.state("gina") is AgentState.READY
@@ -185,7 +185,7 @@ async def test_unanswered_offer_times_out_pauses_the_agent_missed_and_goes_to_th
         assert ring_s - 0.05 <= second.at - first.at <= ring_s + 2.0
         assert transitions(h, "rex") == [("offered", ""), ("paused", "missed")]
         assert h.state("rex") is AgentState.PAUSED
-        assert h.server.engine.router.agent_status("rex").reason == "missed"
+        assert h.server.engine.agent_status("rex").reason == "missed"
         assert transitions(h, "rita")[:2] == [("offered", ""), ("talking", "")]
         missed = [e for e in h.probe.events if isinstance(e, ev.OfferFailed)]
         assert [(e.agent_id, e.result) for e in missed] == [("rex", "no_answer")]
@@ -284,7 +284,7 @@ async def test_ready_ends_wrap_up_early_and_the_waiting_call_is_offered_at_once(
         h.call(caller(EN_CUSTOMERS[5]))  # waits for rex, the only agent
         await h.wait_for(lambda: h.state("rex") is AgentState.WRAP_UP, 90, "first wrap-up")
         first, second = h.probe.enqueued()
-        status = h.server.engine.router.call_status(second.call.call_id)
+        status = h.server.engine.call_status(second.call.call_id)
         assert status is not None and status.status == "waiting"
 
         await h.sleep(5.0)

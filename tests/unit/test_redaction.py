@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from callcenter.ami.agi import parse_agi_result
-from callcenter.calls.recorder import CallRecorder, redact
+from callcenter.calls.dispatch import CallDispatcher
+from callcenter.calls.recorder import CallRecorder
+from callcenter.calls.redact import redact
 from callcenter.calls.tracker import CallTracker
 from callcenter.store.events import EventRow
 from tests.unit.test_tracker_offers import caller, ev
@@ -35,17 +37,18 @@ def test_given_sensitive_input_then_stored_rows_and_call_digits_are_masked() -> 
     tracker = CallTracker()
     rows = Rows()
     sensitive = {"on": False}
-    recorder = CallRecorder(tracker, rows, calls=None, sensitive=lambda ch: sensitive["on"])
+    recorder = CallRecorder(tracker, rows, calls=None)
+    dispatcher = CallDispatcher(tracker, recorder, sensitive=lambda ch: sensitive["on"])
     chan = caller(tracker, 0.0, 1)
     uid = "1700000000.1"
     common: dict[str, Any] = {"Channel": chan, "Uniqueid": uid, "Linkedid": uid, "Direction": "Received"}
-    recorder.on_event(ev(1.0, "DTMFEnd", Digit="1", **common))
+    dispatcher.on_ami_event(ev(1.0, "DTMFEnd", Digit="1", **common))
     sensitive["on"] = True
     for digit in "4111":
-        recorder.on_event(ev(2.0, "DTMFEnd", Digit=digit, **common))
-    recorder.on_event(ev(3.0, "AsyncAGIExec", Result="200%20result%3D4111%0A", CommandId="c1", **common))
+        dispatcher.on_ami_event(ev(2.0, "DTMFEnd", Digit=digit, **common))
+    dispatcher.on_ami_event(ev(3.0, "AsyncAGIExec", Result="200%20result%3D4111%0A", CommandId="c1", **common))
     sensitive["on"] = False
-    recorder.on_event(ev(4.0, "DTMFEnd", Digit="2", **common))
+    dispatcher.on_ami_event(ev(4.0, "DTMFEnd", Digit="2", **common))
     assert tracker.calls[uid].digits == "1****2"
     assert not any("4111" in r.raw or "Digit: 4" in r.raw for r in rows.rows)
     assert rows.rows[0].received_at == datetime.fromtimestamp(1.0, UTC)

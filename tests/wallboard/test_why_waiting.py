@@ -6,7 +6,8 @@ from __future__ import annotations
 from callcenter.agents.model import AgentProfile
 from callcenter.routing import events as ev
 from callcenter.routing.router import Router
-from callcenter.web.wallboard import build_snapshot, waiting_calls
+from callcenter.routing.waiting import why_waiting
+from callcenter.web.wallboard import build_snapshot
 
 
 def agent(login: str, languages: set[str], **skills: int) -> AgentProfile:
@@ -25,7 +26,7 @@ def test_a_waiting_call_names_the_agents_able_to_take_it_and_how_many_are_ready(
     # wei takes the first Chinese complaint, so the second one waits
     router.handle(ev.CallEnqueued(ev.CallRequest("c1", "complaints", 4, "zh"), 1.0))
     router.handle(ev.CallEnqueued(ev.CallRequest("c2", "complaints", 4, "zh"), 2.0))
-    waiting = waiting_calls(router, 12.0)
+    waiting = why_waiting(router, 12.0)
     assert [w["call_id"] for w in waiting] == ["c2"]
     why = waiting[0]
     assert why["skill"] == "complaints" and why["language"] == "zh" and why["wait_s"] == 10
@@ -39,5 +40,5 @@ def test_nobody_able_is_said_plainly() -> None:
     router = Router(agents=[agent("sam", {"en"}, refunds=5)], start=0.0)
     router.handle(ev.AgentLoggedIn("sam", 0.0, True))
     router.handle(ev.CallEnqueued(ev.CallRequest("c1", "refunds", 1, "zh"), 0.0))
-    [why] = waiting_calls(router, 5.0)
+    [why] = why_waiting(router, 5.0)
     assert why["able"] == [] and why["able_ready"] == []

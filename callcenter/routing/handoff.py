@@ -44,13 +44,14 @@ class RoutingHandoff:
         pool: for the repeat-caller and ticket-owner facts.
         call_of: the tracker's call for a linkedid (caller number and name).
         lookup_timeout_s: how long the facts may take before the call is queued without them.
-        on_queued: told the linkedid when the call's ``queued_at`` was set (to store it).
+        on_queued: told the linkedid and the time when the call first waits for an agent (the
+            dispatcher's ``queued``: the tracker stamps ``queued_at`` and the row is stored).
     """
 
     def __init__(self, offers: OfferAdapter, engine: RoutingEngine, pool: asyncpg.Pool,
                  call_of: Callable[[str], Call | None], lookup_timeout_s: float = 0.3,
                  clock: Callable[[], float] = time.time,
-                 on_queued: Callable[[str], None] | None = None) -> None:
+                 on_queued: Callable[[str, float], None] | None = None) -> None:
         self._clock = clock
         self._on_queued = on_queued
         self._offers = offers
@@ -78,16 +79,14 @@ class RoutingHandoff:
         request = ev.CallRequest(call_id, requirements.skill, requirements.min_level,
                                  requirements.language, requirements.priority, frozenset(tags),
                                  order_value, preferred_agent=owner)
-        if call is not None and call.queued_at is None:
+        if call is not None and call.queued_at is None and self._on_queued is not None:
             # ready to route from now: the router may offer before hold music starts, and the
             # KPIs (ASA, service level) count from here, as the router does
-            call.queued_at = self._clock()
-            if self._on_queued is not None:
-                self._on_queued(call_id)
+            self._on_queued(call_id, self._clock())
         self._offers.enqueue(request, channel, number, name)
 
     async def withdraw(self, call_id: str) -> bool:
-        status = self._engine.router.call_status(call_id)
+        status = self._engine.call_status(call_id)
         if status is None:
             return True
         if status.status != "waiting":

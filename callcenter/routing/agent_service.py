@@ -17,11 +17,11 @@ import structlog
 
 from callcenter.agents.errors import InvalidAgentRequest, UnknownAgent
 from callcenter.agents.model import AgentProfile, AgentState, check_reason, check_skills
-from callcenter.agents.store import AgentStore
 from callcenter.routing import events as ev
+from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.decisions import AgentStateChanged, Decision
 from callcenter.routing.engine import RoutingEngine
-from callcenter.routing.router import AgentStatus
+from callcenter.routing.views import AgentStatus
 
 log = structlog.get_logger("callcenter.agents")
 
@@ -61,7 +61,7 @@ class AgentService:
             self._engine.submit(ev.AgentAdded(profile, now))
         if restore and self._store is not None:
             for login, (state, reason, _) in (await self._store.last_states()).items():
-                if not self._engine.router.has_agent(login) or state is AgentState.OFFLINE:
+                if not self._engine.has_agent(login) or state is AgentState.OFFLINE:
                     continue
                 if state is AgentState.READY:
                     self._engine.submit(ev.AgentLoggedIn(login, now, ready=True))
@@ -114,15 +114,15 @@ class AgentService:
     def status(self, agent_id: str) -> AgentStatus:
         """Raises: UnknownAgent."""
         self._check(agent_id)
-        return self._engine.router.agent_status(agent_id)
+        return self._engine.agent_status(agent_id)
 
     def statuses(self) -> list[AgentStatus]:
-        return self._engine.router.agent_statuses()
+        return self._engine.agent_statuses()
 
     def profile(self, agent_id: str) -> AgentProfile:
         """Raises: UnknownAgent."""
         self._check(agent_id)
-        return self._engine.router.profile(agent_id)
+        return self._engine.profile(agent_id)
 
     async def set_skills(self, agent_id: str, skills: Mapping[str, Any]) -> AgentProfile:
         """Replace an agent's skills (levels 1–5); routing uses them at once.
@@ -142,7 +142,7 @@ class AgentService:
         return profile
 
     def _check(self, agent_id: str) -> None:
-        if not self._engine.router.has_agent(agent_id):
+        if not self._engine.has_agent(agent_id):
             raise UnknownAgent(f"no agent {agent_id!r}")
 
     # --- changes out -------------------------------------------------------------------------

@@ -1,0 +1,167 @@
+"""What happened to a call, as the tracker reports it: one frozen record per fact.
+
+The tracker turns each AMI event (and each action the server sends) into a list of these; the
+dispatcher (:mod:`callcenter.calls.dispatch`) hands them to the subscribers. Every record names
+its call (``call_id``, the caller's ``Linkedid``) and when it happened (``at``, the event's
+arrival). An offer (an Originate ringing an agent for the call) is named by the ``action_id``
+of its Originate.
+
+A call's usual life, in order::
+
+    CallArrived → EnteredIvr → Queued → OfferSent → AgentLegCreated → AgentRinging
+    → AgentAnswered → Bridged → RecordingStarted → AgentHungUp / CallerHungUp → CallEnded
+
+An offer that is not answered ends in ``AgentLegFailed`` (with an :class:`OfferResult`) and
+the call stays queued for the next one. ``CallUpdated`` says the call's record changed in a
+way nobody decides on (caller id, digits, a leg's dial status): it is stored, nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callcenter.calls.model import EndReason, HangupBy, OfferResult, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Base of every call event."""
+
+    call_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallArrived(CallEvent):
+    """A caller's channel appeared (or a channel the tracker cannot yet place)."""
+
+    channel: str
+    caller_number: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallUpdated(CallEvent):
+    """The call's record changed; ``source`` is the AMI event or action that changed it."""
+
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnteredIvr(CallEvent):
+    """The caller's channel went into AsyncAGI: the IVR (or the post-call survey) runs."""
+
+    context: str
+    survey: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(CallEvent):
+    """The call waits for an agent from now (the KPIs count from here)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferSent(CallEvent):
+    """The server sent the Originate that rings an agent for this call."""
+
+    action_id: str
+    dial_string: str
+    call_tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegCreated(CallEvent):
+    """The offer's channel to the agent's phone exists."""
+
+    action_id: str
+    channel: str
+    uniqueid: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRinging(CallEvent):
+    """The agent's phone rings (always reported before the offer is answered)."""
+
+    action_id: str
+    agent_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentAnswered(CallEvent):
+    """The agent picked up the offer."""
+
+    action_id: str
+    agent_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLegFailed(CallEvent):
+    """The offer ended unanswered while the caller was still there."""
+
+    action_id: str
+    result: OfferResult
+    cause: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bridged(CallEvent):
+    """Caller and agent talk. ``first`` is the call's first bridge; ``action_id`` is the
+    offer's ("" for an agent the dialplan connected on its own)."""
+
+    agent_channel: str
+    agent_uniqueid: str
+    action_id: str
+    first: bool
+    answered_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Held(CallEvent):
+    """The caller hears hold music while talking to an agent."""
+
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred(CallEvent):
+    """A channel of the call was transferred (``target``: the extension or channel)."""
+
+    channel: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted(CallEvent):
+    """A recording file of the call is known (from the MixMonitor sent or Asterisk's own)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPaused(CallEvent):
+    """The call's recording was muted (``paused``) or unmuted."""
+
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallerHungUp(CallEvent):
+    channel: str
+    cause: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentHungUp(CallEvent):
+    """The connected agent's leg ended (their talk is over)."""
+
+    channel: str
+    cause: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(CallEvent):
+    outcome: Outcome
+    hangup_by: HangupBy | None
+    cause: int | None
+    end_reason: EndReason | None

@@ -1,0 +1,271 @@
+"""The tracker's events, capture by capture: every AMI capture (the Asterisk lab's and the
+real-PBX ones) in, the typed call events out, in order.
+
+Each line is ``Kind call-id value …`` (see :func:`describe`). ``CallUpdated`` (a record changed
+with nothing to decide) is left out of the tables. The tables were generated once from the
+tracker and read line by line against the captures.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from enum import Enum
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from callcenter.calls.events import CallEvent, CallUpdated
+from callcenter.calls.tracker import CallTracker
+from callcenter.server.replay import TranscriptLine, events_and_actions, read_transcript
+from tests.amilab import CAPTURES, capture
+
+PBX_CAPTURES = Path(__file__).resolve().parents[1] / "data" / "pbx-captures"
+_LEFT_OUT = ("call_id", "at", "answered_at", "uniqueid", "agent_uniqueid")
+
+
+def describe(event: CallEvent) -> str:
+    """``Kind call-id value …``: the event's own values in field order; times, uniqueids and empty
+    values left out, a true flag by its name, a recording by its file name."""
+    parts = [type(event).__name__, event.call_id]
+    for item in dataclasses.fields(event):
+        value = getattr(event, item.name)
+        if item.name in _LEFT_OUT or value in ("", None, False):
+            continue
+        if value is True:
+            parts.append(item.name)
+        elif isinstance(value, Enum):
+            parts.append(str(value.value))
+        else:
+            parts.append(PurePosixPath(value).name if item.name == "path" else str(value))
+    return " ".join(parts)
+
+
+def happened(lines: list[TranscriptLine]) -> list[str]:
+    tracker = CallTracker()
+    out: list[str] = []
+    for event, action, action_id, at in events_and_actions(lines):
+        if event is not None:
+            produced = tracker.apply_event(event)
+        else:
+            assert action is not None
+            produced = tracker.apply_action(action, action_id, at)
+        out += [describe(e) for e in produced if not isinstance(e, CallUpdated)]
+    return out
+
+
+def all_captures() -> dict[str, list[TranscriptLine]]:
+    found = {name: capture(name) for name in CAPTURES}
+    found.update({path.stem: read_transcript(path) for path in sorted(PBX_CAPTURES.glob("*.jsonl"))})
+    return found
+
+
+EXPECTED: dict[str, list[str]] = {
+    "abandon": [
+        "CallArrived 1795314627.19 Local/4001@inbound-00000008;1",
+        "EnteredIvr 1795314627.19 inbound",
+        "Queued 1795314627.19",
+        "CallerHungUp 1795314627.19 Local/4001@inbound-00000008;2 16",
+        "CallEnded 1795314627.19 abandoned caller 16",
+    ],
+    "agent_noanswer": [
+        "CallArrived 1795314641.21 Local/4001@inbound-00000009;1",
+        "EnteredIvr 1795314641.21 inbound",
+        "Queued 1795314641.21",
+        "OfferSent 1795314641.21 lab-12 Local/2001@sim-agent/n lab-call-1",
+        "AgentLegCreated 1795314641.21 lab-12 Local/2001@sim-agent-0000000a;1",
+        "AgentRinging 1795314641.21 lab-12 Local/2001@sim-agent-0000000a;1",
+        "AgentLegFailed 1795314641.21 lab-12 no_answer 19",
+        "CallerHungUp 1795314641.21 Local/4001@inbound-00000009;2 16",
+        "CallEnded 1795314641.21 failed server 16",
+    ],
+    "ivr_route_record": [
+        "CallArrived 1795314487.14 Local/4001@inbound-00000006;1",
+        "EnteredIvr 1795314487.14 inbound",
+        "Queued 1795314487.14",
+        "OfferSent 1795314487.14 lab-12 Local/1001@sim-agent/n lab-call-1",
+        "AgentLegCreated 1795314487.14 lab-12 Local/1001@sim-agent-00000007;1",
+        "AgentRinging 1795314487.14 lab-12 Local/1001@sim-agent-00000007;1",
+        "AgentAnswered 1795314487.14 lab-12 Local/1001@sim-agent-00000007;1",
+        "RecordingStarted 1795314487.14 1795314487.15.wav",
+        "RecordingStarted 1795314487.14 1795314487.15-customer.wav",
+        "RecordingStarted 1795314487.14 1795314487.15-agent.wav",
+        "Bridged 1795314487.14 Local/1001@sim-agent-00000007;1 lab-12 first",
+        "AgentHungUp 1795314487.14 Local/1001@sim-agent-00000007;1 16",
+        "CallerHungUp 1795314487.14 Local/4001@inbound-00000006;2 16",
+        "CallEnded 1795314487.14 answered agent 16",
+    ],
+    "missing_prompt": [
+        "CallArrived 1795314293.2 Local/4001@inbound-00000001;1",
+        "EnteredIvr 1795314293.2 inbound",
+        "CallerHungUp 1795314293.2 Local/4001@inbound-00000001;2 16",
+        "CallEnded 1795314293.2 ivr_hangup system 16",
+    ],
+    "post_call_survey": [
+        "CallArrived 1795315504.44 Local/4001@inbound-00000013;1",
+        "EnteredIvr 1795315504.44 inbound",
+        "Queued 1795315504.44",
+        "OfferSent 1795315504.44 lab-12 Local/1005@sim-agent-s/n lab-call-1",
+        "AgentLegCreated 1795315504.44 lab-12 Local/1005@sim-agent-s-00000014;1",
+        "AgentRinging 1795315504.44 lab-12 Local/1005@sim-agent-s-00000014;1",
+        "AgentAnswered 1795315504.44 lab-12 Local/1005@sim-agent-s-00000014;1",
+        "RecordingStarted 1795315504.44 1795315504.45.wav",
+        "RecordingStarted 1795315504.44 1795315504.45-customer.wav",
+        "RecordingStarted 1795315504.44 1795315504.45-agent.wav",
+        "Bridged 1795315504.44 Local/1005@sim-agent-s-00000014;1 lab-12 first",
+        "AgentHungUp 1795315504.44 Local/1005@sim-agent-s-00000014;1 16",
+        "EnteredIvr 1795315504.44 survey survey",
+        "CallerHungUp 1795315504.44 Local/4001@inbound-00000013;2 16",
+        "CallEnded 1795315504.44 answered agent 16",
+    ],
+    "recording_pause": [
+        "CallArrived 1795315526.49 Local/4001@inbound-00000015;1",
+        "EnteredIvr 1795315526.49 inbound",
+        "Queued 1795315526.49",
+        "OfferSent 1795315526.49 lab-12 Local/1001@sim-agent/n lab-call-1",
+        "AgentLegCreated 1795315526.49 lab-12 Local/1001@sim-agent-00000016;1",
+        "AgentRinging 1795315526.49 lab-12 Local/1001@sim-agent-00000016;1",
+        "AgentAnswered 1795315526.49 lab-12 Local/1001@sim-agent-00000016;1",
+        "Bridged 1795315526.49 Local/1001@sim-agent-00000016;1 lab-12 first",
+        "RecordingStarted 1795315526.49 1795315526.50.wav",
+        "RecordingStarted 1795315526.49 1795315526.50-customer.wav",
+        "RecordingStarted 1795315526.49 1795315526.50-agent.wav",
+        "RecordingPaused 1795315526.49 paused",
+        "RecordingPaused 1795315526.49",
+        "AgentHungUp 1795315526.49 Local/1001@sim-agent-00000016;1 16",
+        "CallerHungUp 1795315526.49 Local/4001@inbound-00000015;2 16",
+        "CallEnded 1795315526.49 answered agent 16",
+    ],
+    "resync": [
+        "CallArrived 1795314653.25 Local/4001@inbound-0000000b;1",
+        "EnteredIvr 1795314653.25 inbound",
+        "Queued 1795314653.25",
+        "OfferSent 1795314653.25 lab-12 Local/1001@sim-agent/n lab-call-1",
+        "AgentLegCreated 1795314653.25 lab-12 Local/1001@sim-agent-0000000c;1",
+        "AgentRinging 1795314653.25 lab-12 Local/1001@sim-agent-0000000c;1",
+        "AgentAnswered 1795314653.25 lab-12 Local/1001@sim-agent-0000000c;1",
+        "Bridged 1795314653.25 Local/1001@sim-agent-0000000c;1 lab-12 first",
+        "RecordingStarted 1795314653.25 1795314653.26.wav",
+        "RecordingStarted 1795314653.25 1795314653.26-customer.wav",
+        "RecordingStarted 1795314653.25 1795314653.26-agent.wav",
+        "AgentHungUp 1795314653.25 Local/1001@sim-agent-0000000c;1 16",
+        "CallerHungUp 1795314653.25 Local/4001@inbound-0000000b;2 16",
+        "CallEnded 1795314653.25 answered agent 16",
+    ],
+    "sip_agent_busy_offline": [
+        "CallArrived 1795316411.3 PJSIP/pstn-00000002",
+        "EnteredIvr 1795316411.3 inbound",
+        "Queued 1795316411.3",
+        "OfferSent 1795316411.3 lab-12 PJSIP/1002",
+        "AgentLegCreated 1795316411.3 lab-12 PJSIP/1002-00000003",
+        "AgentLegFailed 1795316411.3 lab-12 busy 17 0",
+        "OfferSent 1795316411.3 lab-13 PJSIP/1003",
+        "AgentLegFailed 1795316411.3 lab-13 unavailable 0",
+        "CallerHungUp 1795316411.3 PJSIP/pstn-00000002 16",
+        "CallEnded 1795316411.3 failed server 16",
+    ],
+    "sip_call": [
+        "CallArrived 1795316374.0 PJSIP/pstn-00000000",
+        "EnteredIvr 1795316374.0 inbound",
+        "Queued 1795316374.0",
+        "OfferSent 1795316374.0 lab-12 PJSIP/1001",
+        "AgentLegCreated 1795316374.0 lab-12 PJSIP/1001-00000001",
+        "AgentRinging 1795316374.0 lab-12 PJSIP/1001-00000001",
+        "AgentAnswered 1795316374.0 lab-12 PJSIP/1001-00000001",
+        "RecordingStarted 1795316374.0 1795316374.0.wav",
+        "RecordingStarted 1795316374.0 1795316374.0-customer.wav",
+        "RecordingStarted 1795316374.0 1795316374.0-agent.wav",
+        "Bridged 1795316374.0 PJSIP/1001-00000001 lab-12 first",
+        "AgentHungUp 1795316374.0 PJSIP/1001-00000001 16",
+        "CallerHungUp 1795316374.0 PJSIP/pstn-00000000 16",
+        "CallEnded 1795316374.0 answered agent 16",
+    ],
+    "sip_register": [
+    ],
+    "utf8_callerid": [
+        "CallArrived 1795314803.30 Local/4001@inbound-0000000d;1",
+        "EnteredIvr 1795314803.30 inbound",
+        "Queued 1795314803.30",
+        "CallerHungUp 1795314803.30 Local/4001@inbound-0000000d;2 16",
+        "CallEnded 1795314803.30 abandoned caller 16",
+    ],
+    "answered_call": [
+        "CallArrived 1796450098.0 PJSIP/carrier-00000000 +8613911110001",
+        "EnteredIvr 1796450098.0 inbound",
+        "OfferSent 1796450098.0 cc-5f4c367a-48 PJSIP/1001 1796450098.0",
+        "AgentLegCreated 1796450098.0 cc-5f4c367a-48 PJSIP/1001-00000001",
+        "AgentRinging 1796450098.0 cc-5f4c367a-48 PJSIP/1001-00000001",
+        "AgentAnswered 1796450098.0 cc-5f4c367a-48 PJSIP/1001-00000001",
+        "Bridged 1796450098.0 PJSIP/1001-00000001 cc-5f4c367a-48 first",
+        "RecordingStarted 1796450098.0 1796450098.0-mixed.wav",
+        "RecordingStarted 1796450098.0 1796450098.0-customer.wav",
+        "RecordingStarted 1796450098.0 1796450098.0-agent.wav",
+        "EnteredIvr 1796450098.0 survey survey",
+        "AgentHungUp 1796450098.0 PJSIP/1001-00000001 16",
+        "CallerHungUp 1796450098.0 PJSIP/carrier-00000000 16",
+        "CallEnded 1796450098.0 answered agent 16",
+    ],
+    "offers_noanswer_busy_unregistered": [
+        "CallArrived 1796450276.1 PJSIP/carrier-00000001 +8613911130001",
+        "EnteredIvr 1796450276.1 inbound",
+        "CallArrived 1796450276.2 PJSIP/carrier-00000002 +8613911130002",
+        "EnteredIvr 1796450276.2 inbound",
+        "CallArrived 1796450276.3 PJSIP/carrier-00000003 +8613911130003",
+        "EnteredIvr 1796450276.3 inbound",
+        "OfferSent 1796450276.3 cc-f7a10245-78 PJSIP/1015 1796450276.3",
+        "AgentLegFailed 1796450276.3 cc-f7a10245-78 unavailable 0",
+        "OfferSent 1796450276.3 cc-f7a10245-81 PJSIP/1016 1796450276.3",
+        "AgentLegCreated 1796450276.3 cc-f7a10245-81 PJSIP/1016-00000004",
+        "AgentRinging 1796450276.3 cc-f7a10245-81 PJSIP/1016-00000004",
+        "AgentAnswered 1796450276.3 cc-f7a10245-81 PJSIP/1016-00000004",
+        "Bridged 1796450276.3 PJSIP/1016-00000004 cc-f7a10245-81 first",
+        "RecordingStarted 1796450276.3 1796450276.3-mixed.wav",
+        "RecordingStarted 1796450276.3 1796450276.3-customer.wav",
+        "RecordingStarted 1796450276.3 1796450276.3-agent.wav",
+        "OfferSent 1796450276.1 cc-f7a10245-83 PJSIP/1011 1796450276.1",
+        "AgentLegCreated 1796450276.1 cc-f7a10245-83 PJSIP/1011-00000005",
+        "AgentRinging 1796450276.1 cc-f7a10245-83 PJSIP/1011-00000005",
+        "OfferSent 1796450276.2 cc-f7a10245-86 PJSIP/1013 1796450276.2",
+        "AgentLegCreated 1796450276.2 cc-f7a10245-86 PJSIP/1013-00000006",
+        "AgentLegFailed 1796450276.2 cc-f7a10245-86 busy 17 0",
+        "OfferSent 1796450276.2 cc-f7a10245-89 PJSIP/1014 1796450276.2",
+        "AgentLegCreated 1796450276.2 cc-f7a10245-89 PJSIP/1014-00000007",
+        "AgentRinging 1796450276.2 cc-f7a10245-89 PJSIP/1014-00000007",
+        "AgentAnswered 1796450276.2 cc-f7a10245-89 PJSIP/1014-00000007",
+        "Bridged 1796450276.2 PJSIP/1014-00000007 cc-f7a10245-89 first",
+        "RecordingStarted 1796450276.2 1796450276.2-mixed.wav",
+        "RecordingStarted 1796450276.2 1796450276.2-customer.wav",
+        "RecordingStarted 1796450276.2 1796450276.2-agent.wav",
+        "EnteredIvr 1796450276.3 survey survey",
+        "AgentHungUp 1796450276.3 PJSIP/1016-00000004 16",
+        "CallerHungUp 1796450276.3 PJSIP/carrier-00000003 16",
+        "CallEnded 1796450276.3 answered agent 16",
+        "CallerHungUp 1796450276.2 PJSIP/carrier-00000002 16",
+        "CallEnded 1796450276.2 answered agent 16",
+        "AgentHungUp 1796450276.2 PJSIP/1014-00000007 16",
+        "AgentLegFailed 1796450276.1 cc-f7a10245-83 no_answer 19 3",
+        "OfferSent 1796450276.1 cc-f7a10245-101 PJSIP/1012 1796450276.1",
+        "AgentLegCreated 1796450276.1 cc-f7a10245-101 PJSIP/1012-00000008",
+        "AgentRinging 1796450276.1 cc-f7a10245-101 PJSIP/1012-00000008",
+        "AgentAnswered 1796450276.1 cc-f7a10245-101 PJSIP/1012-00000008",
+        "Bridged 1796450276.1 PJSIP/1012-00000008 cc-f7a10245-101 first",
+        "RecordingStarted 1796450276.1 1796450276.1-mixed.wav",
+        "RecordingStarted 1796450276.1 1796450276.1-customer.wav",
+        "RecordingStarted 1796450276.1 1796450276.1-agent.wav",
+        "EnteredIvr 1796450276.1 survey survey",
+        "AgentHungUp 1796450276.1 PJSIP/1012-00000008 16",
+        "CallerHungUp 1796450276.1 PJSIP/carrier-00000001 16",
+        "CallEnded 1796450276.1 answered agent 16",
+    ],
+}
+
+
+def test_every_capture_has_its_table() -> None:
+    assert sorted(all_captures()) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_capture_in_typed_events_out(name: str) -> None:
+    lines = all_captures().get(name)
+    if lines is None:
+        pytest.fail(f"capture {name} is missing")
+    assert happened(lines) == EXPECTED[name]
