@@ -237,7 +237,7 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None,
                      lease_s: float = 60.0) -> int:
     """Run until SIGINT/SIGTERM (or ``stop``); returns the exit status."""
     from asr.engines import configured
-    from asr.models import ModelError
+    from asr.errors import ModelError
     from callcenter.recording.registry import path_mapper
     from callcenter.store.db import open_database
     from callcenter.store.errors import DatabaseUnavailable

@@ -207,7 +207,7 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None, stop: 
         log.error("qa_worker_stopping", reason=f"no scorecard in {settings.config_dir / 'qa'}")
         return 2
     try:
-        from qa.sentiment import ensure_model
+        from qa.build import ensure_model
 
         directory = await asyncio.to_thread(ensure_model, settings)
         scorer = await asyncio.to_thread(model_scorer, directory)
