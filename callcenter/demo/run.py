@@ -31,7 +31,9 @@ from callcenter.demo.voices import ensure_voices
 from callcenter.demo.workers import WorkerSupervisor, available_kinds, worker_env
 from callcenter.kb.store import seed_articles
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
-from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
+from callcenter.simulator.config import SimulatorConfig
+from callcenter.simulator.scenario import Scenario
+from callcenter.simulator.server import PbxSimulator
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
 from callcenter.web.users import UserStore
