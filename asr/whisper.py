@@ -6,8 +6,9 @@ Whisper directory): ``config.json`` + ``model.safetensors`` + ``tokenizer.json``
 ``callcenter-whisper.json`` that names the special tokens). Nothing is fetched from a hub:
 ``HF_HUB_OFFLINE`` is set before transformers is imported.
 
-Decoding is greedy (temperature 0) with a key/value cache, the language forced from the call
-(never detected), timestamps off: the segment's times come from the voice-activity detector.
+Decoding is greedy or a beam search (:mod:`asr.beam`) at temperature 0 with a key/value cache,
+the language forced from the call (never detected), timestamps off: the segment's times come
+from the voice-activity detector.
 A segment Whisper thinks holds no speech (its no-speech probability high and its text
 improbable) gives no text, so silence and noise never become words.
 """
