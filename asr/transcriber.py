@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from asr.audio import Audio
-from asr.models import ModelError
+from asr.errors import ModelError
 
 CHUNK_FRAMES = 4000
 _LOCK = threading.Lock()

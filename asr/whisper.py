@@ -6,8 +6,9 @@ Whisper directory): ``config.json`` + ``model.safetensors`` + ``tokenizer.json``
 ``callcenter-whisper.json`` that names the special tokens). Nothing is fetched from a hub:
 ``HF_HUB_OFFLINE`` is set before transformers is imported.
 
-Decoding is greedy (temperature 0) with a key/value cache, the language forced from the call
-(never detected), timestamps off: the segment's times come from the voice-activity detector.
+Decoding is greedy or a beam search (:mod:`asr.beam`) at temperature 0 with a key/value cache,
+the language forced from the call (never detected), timestamps off: the segment's times come
+from the voice-activity detector.
 A segment Whisper thinks holds no speech (its no-speech probability high and its text
 improbable) gives no text, so silence and noise never become words.
 """
@@ -27,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from asr.models import ModelError
+from asr.beam import BeamSearch
+from asr.errors import ModelError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -150,45 +152,15 @@ class WhisperModel:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        meta_path = path / META_FILE
-        tokenizer_path = path / "tokenizer.json"
-        if not (path / "config.json").is_file() or not tokenizer_path.is_file():
-            raise ModelError(f"not a Whisper model directory (config.json/tokenizer.json missing): {path}")
-        try:
-            tokenizer_json = json.loads(tokenizer_path.read_text(encoding="utf-8"))
-            meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"{path}: unreadable model metadata ({exc})") from None
-        try:
-            vocab_size = int(json.loads((path / "config.json").read_text(encoding="utf-8"))["vocab_size"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelError(f"{path}/config.json: not a Whisper config ({exc})") from None
-        self.tokens = (Tokens.from_json(meta["tokens"]) if "tokens" in meta
-                       else tokens_from_tokenizer(tokenizer_json, vocab_size))
-        self.name = str(meta.get("name", path.name))
+        self.tokens, self.name = _read_metadata(path)
         with _LOAD_LOCK:
             import torch
-            from tokenizers import Tokenizer
-            from transformers import WhisperForConditionalGeneration
-            from transformers.audio_utils import mel_filter_bank
-            from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-            hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-            try:
-                model = WhisperForConditionalGeneration.from_pretrained(
-                    str(path), local_files_only=True, dtype=torch.float32)
-            except (OSError, ValueError, RuntimeError) as exc:
-                raise ModelError(f"transformers could not load the Whisper model in {path}: {exc}") from None
-            self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        model.eval()  # type: ignore[no-untyped-call]
+            model, self._tokenizer = _load(path)
         self._model = model
         self._torch = torch
         n_mels = int(model.config.num_mel_bins)
-        self._mel = torch.from_numpy(mel_filter_bank(
-            num_frequency_bins=1 + N_FFT // 2, num_mel_filters=n_mels, min_frequency=0.0,
-            max_frequency=8000.0, sampling_rate=SAMPLE_RATE, norm="slaney", mel_scale="slaney",
-        ).astype(np.float32)).T.contiguous()
+        self._mel = torch.from_numpy(_mel_filters(n_mels)).T.contiguous()
         self._window = torch.hann_window(N_FFT)
         vocab = int(model.config.vocab_size)
         mask = torch.zeros(vocab, dtype=torch.bool)
@@ -221,70 +193,44 @@ class WhisperModel:
         (``beam_size`` 1) or beam search, the best finished hypothesis by mean log-probability."""
         torch = self._torch
         prompt = self.tokens.prompt(language)
-        duration = samples.size / SAMPLE_RATE
-        budget = min(self._max_target - len(prompt) - 1, int(duration * 12) + 16)
+        budget = min(self._max_target - len(prompt) - 1, int(samples.size / SAMPLE_RATE * 12) + 16)
         beams = max(1, beam_size)
-        eot = self.tokens.eot
+        search = BeamSearch(torch, beams, self.tokens.eot)
         with torch.inference_mode():
             encoded = self._model.model.encoder(self.features(samples)).last_hidden_state
-            decoder = self._model.model.decoder
-            out = decoder(input_ids=torch.tensor([prompt] * beams), encoder_hidden_states=encoded.expand(
-                beams, -1, -1), use_cache=True)
             encoded = encoded.expand(beams, -1, -1)
-            cache = out.past_key_values
-            first = self._model.proj_out(out.last_hidden_state[0])
-            no_speech = 0.0
-            if self.tokens.no_speech >= 0:
-                no_speech = float(torch.softmax(first[0], -1)[self.tokens.no_speech])
-            logits = self._model.proj_out(out.last_hidden_state[:, -1])
-            # the live hypotheses: (tokens, their log-probabilities), summed score
-            live: list[tuple[list[int], list[float]]] = [([], [])] * beams
-            scores = torch.full((beams,), -math.inf)
-            scores[0] = 0.0  # the beams start identical: only one is alive at first
-            done: list[tuple[list[int], list[float]]] = []
+            decoder = self._model.model.decoder
+            out = decoder(input_ids=torch.tensor([prompt] * beams), encoder_hidden_states=encoded,
+                          use_cache=True)
+            no_speech = self._no_speech(out)
             for step in range(budget):
-                logits = logits.masked_fill(self._suppress, -math.inf)
-                if step == 0 and self._suppress_begin:
-                    logits[:, self._suppress_begin] = -math.inf
-                logp = torch.log_softmax(logits, -1)
-                total = (scores[:, None] + logp).reshape(-1)
-                top_scores, top = torch.topk(total, 2 * beams)
-                keep: list[int] = []
-                next_live: list[tuple[list[int], list[float]]] = []
-                next_scores: list[float] = []
-                vocab = logp.shape[-1]
-                for rank, (score, flat) in enumerate(zip(top_scores.tolist(), top.tolist(), strict=True)):
-                    if score == -math.inf:
-                        break
-                    beam, token = divmod(int(flat), vocab)
-                    ids, lps = live[beam]
-                    hypothesis = ([*ids, token], [*lps, float(logp[beam, token])])
-                    if token == eot:
-                        if rank < beams:  # an ending that ranks among the best is a finished hypothesis
-                            done.append(hypothesis)
-                    elif len(next_live) < beams:
-                        next_live.append(hypothesis)
-                        next_scores.append(score)
-                        keep.append(beam)
-                if len(done) >= beams or not next_live:
-                    break
-                while len(next_live) < beams:  # pad with dead copies
-                    next_live.append(next_live[0])
-                    next_scores.append(-math.inf)
-                    keep.append(keep[0])
-                live = next_live
-                scores = torch.tensor(next_scores)
-                if beams > 1:
-                    cache.reorder_cache(torch.tensor(keep))
-                out = decoder(input_ids=torch.tensor([[ids[-1]] for ids, _ in live]),
-                              encoder_hidden_states=encoded, use_cache=True, **{self._cache_arg: cache})
-                cache = out.past_key_values
                 logits = self._model.proj_out(out.last_hidden_state[:, -1])
-        if not done:  # out of budget: the best live hypothesis (a loop, cut below)
-            alive = [h for h, sc in zip(live, scores.tolist(), strict=True) if sc > -math.inf]
-            done = alive[:1] or [([], [])]
-        ids, logprobs = max(done, key=lambda h: sum(h[1]) / max(1, len(h[1])))
-        ids = [t for t in ids if t != eot]
+                if not search.advance(self._log_probabilities(logits, step)):
+                    break
+                cache = out.past_key_values
+                if beams > 1:
+                    cache.reorder_cache(torch.tensor(search.keep))
+                out = decoder(input_ids=torch.tensor(search.last_tokens()),
+                              encoder_hidden_states=encoded, use_cache=True, **{self._cache_arg: cache})
+        ids, logprobs = search.best()
+        return self._decoded([t for t in ids if t != self.tokens.eot], logprobs, no_speech)
+
+    def _no_speech(self, prompt_out: Any) -> float:
+        """The probability of the no-speech token right after the start-of-transcript token."""
+        if self.tokens.no_speech < 0:
+            return 0.0
+        first = self._model.proj_out(prompt_out.last_hidden_state[0])
+        return float(self._torch.softmax(first[0], -1)[self.tokens.no_speech])
+
+    def _log_probabilities(self, logits: Any, step: int) -> Any:
+        """Next-token log-probabilities with the suppressed tokens (and at the first step the
+        ones suppressed at the beginning) ruled out."""
+        logits = logits.masked_fill(self._suppress, -math.inf)
+        if step == 0 and self._suppress_begin:
+            logits[:, self._suppress_begin] = -math.inf
+        return self._torch.log_softmax(logits, -1)
+
+    def _decoded(self, ids: list[int], logprobs: list[float], no_speech: float) -> Decoded:
         text = self._tokenizer.decode(ids, skip_special_tokens=True).strip()
         pieces = self._pieces(ids, logprobs)
         avg = sum(logprobs) / len(logprobs) if logprobs else -math.inf
@@ -305,3 +251,60 @@ class WhisperModel:
             pieces.append((text[len(done):], prob))
             done, start = text, k + 1
         return pieces
+
+
+def _read_metadata(path: Path) -> tuple[Tokens, str]:
+    """The special tokens and the model's name, from the meta file or else the tokenizer.
+
+    Raises:
+        ModelError: not a Whisper model directory, or its files are unreadable.
+    """
+    meta_path = path / META_FILE
+    tokenizer_path = path / "tokenizer.json"
+    if not (path / "config.json").is_file() or not tokenizer_path.is_file():
+        raise ModelError(f"not a Whisper model directory (config.json/tokenizer.json missing): {path}")
+    try:
+        tokenizer_json = json.loads(tokenizer_path.read_text(encoding="utf-8"))
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: unreadable model metadata ({exc})") from None
+    try:
+        vocab_size = int(json.loads((path / "config.json").read_text(encoding="utf-8"))["vocab_size"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}/config.json: not a Whisper config ({exc})") from None
+    tokens = (Tokens.from_json(meta["tokens"]) if "tokens" in meta
+              else tokens_from_tokenizer(tokenizer_json, vocab_size))
+    return tokens, str(meta.get("name", path.name))
+
+
+def _load(path: Path) -> tuple[Any, Any]:
+    """The transformers model (float32, in eval mode) and the tokenizer.
+
+    Raises:
+        ModelError: transformers cannot load the directory.
+    """
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import WhisperForConditionalGeneration
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    try:
+        model = WhisperForConditionalGeneration.from_pretrained(
+            str(path), local_files_only=True, dtype=torch.float32)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"transformers could not load the Whisper model in {path}: {exc}") from None
+    tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+    model.eval()  # type: ignore[no-untyped-call]
+    return model, tokenizer
+
+
+def _mel_filters(n_mels: int) -> np.ndarray:
+    """Whisper's mel filter bank (Slaney scale, 0-8 kHz) for its FFT size."""
+    from transformers.audio_utils import mel_filter_bank
+
+    return mel_filter_bank(
+        num_frequency_bins=1 + N_FFT // 2, num_mel_filters=n_mels, min_frequency=0.0,
+        max_frequency=8000.0, sampling_rate=SAMPLE_RATE, norm="slaney", mel_scale="slaney",
+    ).astype(np.float32)

@@ -208,7 +208,7 @@ async def run_worker(settings: Settings, *, worker_id: str | None = None,
 async def _load(settings: Settings, lease_s: float) -> Build:
     """Load the default language's model now (the others load on their first call)."""
     from asr.engines import configured
-    from asr.models import ModelError
+    from asr.errors import ModelError
     from callcenter.recording.registry import path_mapper
 
     try:

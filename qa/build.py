@@ -15,13 +15,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from callcenter.settings import Settings
 from qa import dataset
+from qa.sentiment import SentimentModel, model_dir, quiet_transformers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SEED = 13
+LABEL_IDS = {label: i for i, label in enumerate(dataset.LABELS)}
 
 
 def encoder_dir() -> Path:
@@ -45,22 +48,57 @@ def macro_f1(truth: list[str], predicted: list[str]) -> float:
 def build_model(out: Path, *, epochs: int = 6, learning_rate: float = 8e-5, batch_size: int = 16,
                 seed: int = SEED) -> dict[str, Any]:
     """Fine-tune, evaluate on the held-out split, save to ``out``; returns the metrics."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from qa.sentiment import quiet_transformers
-
     quiet_transformers()
     started = time.perf_counter()
+    _seed(seed)
+    train, test = dataset.split(dataset.load())
+    tokenizer, model = _encoder_with_head()
+    _fine_tune(model, tokenizer, train, epochs=epochs, learning_rate=learning_rate,
+               batch_size=batch_size)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    metrics = {"model_dir": str(out), "train": len(train), "held_out": len(test),
+               **_held_out_scores(out, test), "epochs": epochs,
+               "seconds": round(time.perf_counter() - started, 1)}
+    (out / "training.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return metrics
+
+
+def ensure_model(settings: Settings) -> Path:
+    """The configured model directory; the default model is built first when missing."""
+    directory = model_dir(settings)
+    if settings.qa.sentiment_model_dir or (directory / "config.json").is_file():
+        return directory
+    build_model(directory)
+    return directory
+
+
+def _seed(seed: int) -> None:
+    """The same seed, the same model: Python's and torch's generators, a bounded thread count."""
+    import torch
+
     random.seed(seed)
     torch.manual_seed(seed)
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    train, test = dataset.split(dataset.load())
-    labels = {label: i for i, label in enumerate(dataset.LABELS)}
+
+
+def _encoder_with_head() -> tuple[Any, Any]:
+    """The encoder's tokenizer, and the encoder under a fresh classification head."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir()), local_files_only=True)
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(encoder_dir()), local_files_only=True, num_labels=len(labels),
-        id2label={i: label for label, i in labels.items()}, label2id=labels)
+        str(encoder_dir()), local_files_only=True, num_labels=len(LABEL_IDS),
+        id2label={i: label for label, i in LABEL_IDS.items()}, label2id=LABEL_IDS)
+    return tokenizer, model
+
+
+def _fine_tune(model: Any, tokenizer: Any, train: list[dataset.Example], *, epochs: int,
+               learning_rate: float, batch_size: int) -> None:
+    """AdamW with a linearly decaying rate, shuffled mini-batches; leaves the model in eval mode."""
+    import torch
+
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     steps = epochs * ((len(train) + batch_size - 1) // batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1 - step / steps))
@@ -72,26 +110,18 @@ def build_model(out: Path, *, epochs: int = 6, learning_rate: float = 8e-5, batc
             batch = [train[i] for i in order[start:start + batch_size]]
             encoded = tokenizer([e.text for e in batch], padding=True, truncation=True, max_length=64,
                                 return_tensors="pt")
-            target = torch.tensor([labels[e.label] for e in batch])
+            target = torch.tensor([LABEL_IDS[e.label] for e in batch])
             loss = model(**encoded, labels=target).loss
             loss.backward()
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
     model.eval()
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    from qa.sentiment import SentimentModel
 
-    predicted = [p.label for p in SentimentModel.load(out).predict([e.text for e in test])]
+
+def _held_out_scores(saved: Path, test: list[dataset.Example]) -> dict[str, float]:
+    """Accuracy and macro-F1 of the saved model, loaded as the QA worker loads it."""
+    predicted = [p.label for p in SentimentModel.load(saved).predict([e.text for e in test])]
     truth = [e.label for e in test]
-    metrics = {
-        "model_dir": str(out),
-        "train": len(train), "held_out": len(test),
-        "accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(test), 4),
-        "macro_f1": round(macro_f1(truth, predicted), 4),
-        "epochs": epochs, "seconds": round(time.perf_counter() - started, 1),
-    }
-    (out / "training.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-    return metrics
+    return {"accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True)) / len(test), 4),
+            "macro_f1": round(macro_f1(truth, predicted), 4)}

@@ -7,9 +7,12 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from callcenter.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.sentiment import SentimentModel
 
 BATCH_LINES = 64
 
@@ -40,21 +43,47 @@ def run_build(args: argparse.Namespace, settings: Settings) -> int:
 def run_sentiment(args: argparse.Namespace, settings: Settings, stdin: TextIO | None = None,
                   stdout: TextIO | None = None) -> int:
     """Empty lines are skipped; output lines follow the input's order."""
-    from qa.sentiment import SentimentError, SentimentModel, ensure_model, model_dir
+    from qa.sentiment import SentimentError
 
     source = stdin if stdin is not None else io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8",
                                                              errors="strict")
-    sink = stdout or sys.stdout
     try:
-        directory = args.model or model_dir(settings)
-        if args.model is None and not (directory / "config.json").is_file() \
-                and not settings.qa.sentiment_model_dir:
-            print("callcenter sentiment: building the default model first (about a minute)", file=sys.stderr)
-            directory = ensure_model(settings)
-        model = SentimentModel.load(directory, batch_size=settings.qa.batch_size)
+        model = _load_model(args.model, settings)
     except SentimentError as exc:
         print(f"callcenter sentiment: {exc}", file=sys.stderr)
         return 1
+    try:
+        _label_lines(model, source, stdout or sys.stdout)
+    except UnicodeDecodeError as exc:
+        print(f"callcenter sentiment: input is not UTF-8 ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _load_model(chosen: Path | None, settings: Settings) -> SentimentModel:
+    """The ``--model`` directory, else the configured one (the default model is built if missing).
+
+    Raises:
+        SentimentError: the model does not load.
+    """
+    from qa.build import ensure_model
+    from qa.sentiment import SentimentModel, model_dir
+
+    directory = chosen or model_dir(settings)
+    if chosen is None and not (directory / "config.json").is_file() \
+            and not settings.qa.sentiment_model_dir:
+        print("callcenter sentiment: building the default model first (about a minute)", file=sys.stderr)
+        directory = ensure_model(settings)
+    return SentimentModel.load(directory, batch_size=settings.qa.batch_size)
+
+
+def _label_lines(model: SentimentModel, source: TextIO, sink: TextIO) -> None:
+    """One JSON line out per non-empty line in, in batches of :data:`BATCH_LINES`; what was read
+    before undecodable input is still labelled.
+
+    Raises:
+        UnicodeDecodeError: the input is not UTF-8.
+    """
     batch: list[str] = []
 
     def flush() -> None:
@@ -72,10 +101,8 @@ def run_sentiment(args: argparse.Namespace, settings: Settings, stdin: TextIO | 
             batch.append(text)
             if len(batch) >= BATCH_LINES:
                 flush()
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         flush()
-        print(f"callcenter sentiment: input is not UTF-8 ({exc.reason} at byte {exc.start})", file=sys.stderr)
-        return 1
+        raise
     if batch:
         flush()
-    return 0

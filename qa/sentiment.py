@@ -127,14 +127,3 @@ def model_dir(settings: Settings) -> Path:
     if settings.qa.sentiment_model_dir:
         return Path(settings.qa.sentiment_model_dir)
     return settings.state_dir / "models" / "sentiment"
-
-
-def ensure_model(settings: Settings) -> Path:
-    """The configured model directory; the default model is built first when missing."""
-    directory = model_dir(settings)
-    if settings.qa.sentiment_model_dir or (directory / "config.json").is_file():
-        return directory
-    from qa.build import build_model
-
-    build_model(directory)
-    return directory

@@ -188,7 +188,7 @@ async def _load(settings: Settings, lease_s: float) -> Build:
     if not cards:
         raise WorkerSetupError(f"no scorecard in {settings.config_dir / 'qa'}")
     try:
-        from qa.sentiment import ensure_model
+        from qa.build import ensure_model
 
         directory = await asyncio.to_thread(ensure_model, settings)
         scorer = await asyncio.to_thread(model_scorer, directory)

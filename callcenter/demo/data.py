@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from callcenter.clock import utc, wall_time
 
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡"]
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明"]
@@ -69,9 +71,9 @@ def order_number_for(customer: int, nth: int) -> str:
 
 
 def generate(customers: int = 200, seed: int = 7, now: datetime | None = None) -> DemoData:
-    """Build the demo shop. ``now`` anchors all dates (defaults to the current time)."""
+    """Build the demo shop. ``now`` anchors all dates (defaults to the wall clock's time)."""
     rng = random.Random(seed)
-    now = now or datetime.now(UTC)
+    now = now or utc(wall_time())
     data = DemoData()
     for c in range(1, customers + 1):
         chinese = rng.random() < 0.6

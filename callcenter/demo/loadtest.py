@@ -27,6 +27,7 @@ import socket
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ from callcenter.routing import events as ev
 from callcenter.routing.decisions import Offer
 from callcenter.server.build import build_server
 from callcenter.settings import RecordingSettings, Secret, Settings
-from callcenter.store.db import open_database
+from callcenter.store.db import Database, open_database
 from callcenter.store.migrate import migrate
 
 SKILL_DIGITS = [("22", "refunds"), ("21", "returns"), ("31", "delivery"), ("4", "complaints"),
@@ -117,26 +118,21 @@ async def run_loadtest(settings: Settings, calls: int, agents: int, speed: float
         shutil.rmtree(work, ignore_errors=True)
 
 
+@dataclass
+class _Served:
+    """What was measured while the server carried the load."""
+
+    latencies: list[float] = field(default_factory=list)  # route latency of each call, ms
+    peak: int = 0  # the most calls up at once
+    stuck: int = 0  # agents still offered or talking once every call is over
+    sim_seconds: float = 0.0
+
+
 async def _run(settings: Settings, calls: int, agents: int, speed: float, window_s: float | None,
                work: Path, record: bool) -> dict[str, Any]:
-    config = prepare_config(settings.config_dir, work / "config")
-    (config / "agents.yaml").write_text(yaml.safe_dump(agents_yaml(agents)), encoding="utf-8")
-    voices = await asyncio.to_thread(ensure_voices, settings.state_dir / "voices")
-    window = window_s if window_s is not None else max(60.0, calls * 60.0 / max(1.0, agents * 1.2))
-    scenario = work / "scenario.yaml"
-    scenario.write_text(yaml.safe_dump(scenario_yaml(calls, agents, window, START_DELAY_REAL_S * speed,
-                                                     voices)), encoding="utf-8")
+    config, scenario = await _write_inputs(settings, calls, agents, speed, window_s, work)
     port, secret, recordings = _free_port(), Secret("load-" + str(time.time_ns())), work / "recordings"
-    sim_config = work / "simulator.toml"
-    sounds = json.dumps([str(REPO / "asterisk-conf" / "sounds"), *map(str, STOCK_SOUNDS)])
-    sim_config.write_text(
-        f'[simulator]\nhost = "127.0.0.1"\nport = {port}\nsecret = "{secret.reveal()}"\n'
-        f'time_scale = {speed:g}\nsound_dirs = {sounds}\nrecording_dir = "{recordings}"\n',
-        encoding="utf-8")
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "callcenter.simulator", "--config", str(sim_config), "--scenario",
-        str(scenario), "--exit-when-done", stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
+    sim = await _start_simulator(work, scenario, port, secret, speed, recordings)
     server_settings = dataclasses.replace(
         settings, config_dir=config,
         ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=secret,
@@ -145,29 +141,12 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
         recording=RecordingSettings(enabled=record, local_dir=str(recordings), grace_s=1.0))
     database = await open_database(settings.database, settings.state_dir)
     started_wall, started_cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
-    latencies: list[float] = []
-    peak = [0]
     try:
         await migrate(database.pool)
         await seed_shop(database.pool)
-        clock = clock_for(speed)
-        sim_start = clock.now()
-        async with build_server(server_settings, database, clock) as server:
-            _measure_routing(server.engine, latencies)
-            for agent in server.agents.statuses():
-                server.agents.login(agent.agent_id, ready=True)
-            sampler = asyncio.create_task(_sample_peak(server.tracker.live_calls, peak))
-            await sim.wait()
-            sampler.cancel()
-            await _wait_calls_over(server.tracker.live_calls, 60.0)
-            await server.clock.sleep(10.0)
-            await server.recorder.flush()
-            stuck = sum(1 for s in server.agents.statuses()
-                        if s.state in (AgentState.OFFERED, AgentState.TALKING))
-            sim_seconds = clock.now() - sim_start
+        served = await _serve(server_settings, database, speed, sim)
         wall = time.monotonic() - started_wall
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = (usage.ru_utime - started_cpu.ru_utime) + (usage.ru_stime - started_cpu.ru_stime)
         rows = await database.pool.fetch(
             "SELECT outcome, count(*) AS n FROM calls WHERE caller_channel LIKE 'PJSIP/pstn-%'"
             " GROUP BY outcome")
@@ -176,27 +155,83 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
             sim.kill()
             await sim.wait()
         await database.close()
-    counts = {r["outcome"]: r["n"] for r in rows}
+    cpu = (usage.ru_utime - started_cpu.ru_utime) + (usage.ru_stime - started_cpu.ru_stime)
+    report = _report(calls, {r["outcome"]: r["n"] for r in rows}, served)
+    report.update(server_cpu_pct=round(100 * cpu / wall, 1) if wall else 0.0,
+                  server_peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+                  sim_seconds=round(served.sim_seconds, 1), wall_seconds=round(wall, 1))
+    return report
+
+
+async def _write_inputs(settings: Settings, calls: int, agents: int, speed: float,
+                        window_s: float | None, work: Path) -> tuple[Path, Path]:
+    """The server's configuration (with ``agents`` load agents) and the simulator's scenario."""
+    config = prepare_config(settings.config_dir, work / "config")
+    (config / "agents.yaml").write_text(yaml.safe_dump(agents_yaml(agents)), encoding="utf-8")
+    voices = await asyncio.to_thread(ensure_voices, settings.state_dir / "voices")
+    window = window_s if window_s is not None else max(60.0, calls * 60.0 / max(1.0, agents * 1.2))
+    scenario = work / "scenario.yaml"
+    scenario.write_text(yaml.safe_dump(scenario_yaml(calls, agents, window, START_DELAY_REAL_S * speed,
+                                                     voices)), encoding="utf-8")
+    return config, scenario
+
+
+async def _start_simulator(work: Path, scenario: Path, port: int, secret: Secret, speed: float,
+                           recordings: Path) -> asyncio.subprocess.Process:
+    """The simulator in its own process; it exits once every call of the scenario is over."""
+    sim_config = work / "simulator.toml"
+    sounds = json.dumps([str(REPO / "asterisk-conf" / "sounds"), *map(str, STOCK_SOUNDS)])
+    sim_config.write_text(
+        f'[simulator]\nhost = "127.0.0.1"\nport = {port}\nsecret = "{secret.reveal()}"\n'
+        f'time_scale = {speed:g}\nsound_dirs = {sounds}\nrecording_dir = "{recordings}"\n',
+        encoding="utf-8")
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "callcenter.simulator", "--config", str(sim_config), "--scenario",
+        str(scenario), "--exit-when-done", stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+
+
+async def _serve(server_settings: Settings, database: Database, speed: float,
+                 sim: asyncio.subprocess.Process) -> _Served:
+    """The server with every agent ready, until the simulator exits and the calls are over."""
+    served = _Served()
+    clock = clock_for(speed)
+    sim_start = clock.now()
+    async with build_server(server_settings, database, clock) as server:
+        _measure_routing(server.engine, served.latencies)
+        for agent in server.agents.statuses():
+            server.agents.login(agent.agent_id, ready=True)
+        sampler = asyncio.create_task(_sample_peak(server.tracker.live_calls, served))
+        await sim.wait()
+        sampler.cancel()
+        await _wait_calls_over(server.tracker.live_calls, 60.0)
+        await server.clock.sleep(10.0)
+        await server.recorder.flush()
+        served.stuck = sum(1 for s in server.agents.statuses()
+                           if s.state in (AgentState.OFFERED, AgentState.TALKING))
+        served.sim_seconds = clock.now() - sim_start
+    return served
+
+
+def _report(calls: int, counts: dict[str | None, int], served: _Served) -> dict[str, Any]:
     stored = sum(n for outcome, n in counts.items() if outcome is not None)
+    latencies = served.latencies
     return {
         "calls_offered": calls, "answered": counts.get("answered", 0),
         "abandoned": counts.get("abandoned", 0), "failed": counts.get("failed", 0),
         "ivr_only": counts.get("ivr_hangup", 0), "lost": max(0, calls - stored),
-        "stuck_agents": stuck, "peak_live_calls": peak[0],
+        "stuck_agents": served.stuck, "peak_live_calls": served.peak,
         "route_latency_ms": {"p50": round(percentile(latencies, 50), 3),
                              "p95": round(percentile(latencies, 95), 3),
                              "p99": round(percentile(latencies, 99), 3),
                              "max": round(max(latencies, default=0.0), 3)},
-        "server_cpu_pct": round(100 * cpu / wall, 1) if wall else 0.0,
-        "server_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "sim_seconds": round(sim_seconds, 1), "wall_seconds": round(wall, 1),
     }
 
 
-async def _sample_peak(live: Any, peak: list[int]) -> None:
+async def _sample_peak(live: Any, served: _Served) -> None:
     """Track the most calls up at once (sampled every 0.2 s of real time)."""
     while True:
-        peak[0] = max(peak[0], len(live()))
+        served.peak = max(served.peak, len(live()))
         await asyncio.sleep(0.2)
 
 

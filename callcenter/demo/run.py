@@ -32,7 +32,9 @@ from callcenter.kb.store import seed_articles
 from callcenter.server.build import build_server
 from callcenter.server.resync import Server
 from callcenter.settings import AmiSettings, RecordingSettings, Secret, Settings
-from callcenter.simulator import PbxSimulator, Scenario, SimulatorConfig
+from callcenter.simulator.config import SimulatorConfig
+from callcenter.simulator.scenario import Scenario
+from callcenter.simulator.server import PbxSimulator
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
 from callcenter.store.users import UserStore
@@ -96,9 +98,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     with step(say, "preparing the callers' and agents' voices"):
         voices = await asyncio.to_thread(ensure_voices, state / "voices")
     config_dir = prepare_config(settings.config_dir, state / "demo-config")
-    recordings = (state / "recordings").resolve()
-    recordings.mkdir(parents=True, exist_ok=True)
-    recordings.chmod(0o750)  # personal data: no access for other users of the machine
+    recordings = _recordings_dir(state)
     secret = secrets.token_urlsafe(16)
     simulator = PbxSimulator(SimulatorConfig(
         host="127.0.0.1", port=0, secret=secret, time_scale=speed,
@@ -107,17 +107,8 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     with step(say, "starting the database"):
         database = await open_database(settings.database, state)
     try:
-        with step(say, "applying database migrations"):
-            await migrate(database.pool)
-        closed = await close_leftover_calls(database.pool)
-        if closed:
-            say(f"  closed {closed} call(s) left live by the previous run")
-        with step(say, "seeding the demo shop and the knowledge base"):
-            data = generate()
-            await seed_shop(database.pool, data)
-            await seed_articles(database.pool, config_dir / "kb")
-        skills = load_skill_names(config_dir / "skills.yaml")
-        agents = load_agents(config_dir / "agents.yaml", skills)
+        data = await _prepare_database(database.pool, config_dir, say)
+        agents = load_agents(config_dir / "agents.yaml", load_skill_names(config_dir / "skills.yaml"))
         server_settings = dataclasses.replace(
             settings, config_dir=config_dir,
             ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=Secret(secret),
@@ -130,17 +121,46 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
                 server.agents.login(agent.agent_id, ready=True)
             script = (scenario or (lambda d, v, a: build_scenario(d, v, a, rate_scale)))(
                 data, voices, agents)
-            traffic = asyncio.create_task(simulator.run_scenario(script), name="demo-traffic")
-            helper = asyncio.create_task(_ready_missed_agents(server), name="demo-agents")
-            try:
+            async with _traffic(server, simulator, script) as traffic:
                 yield Demo(server, simulator, users, traffic)
-            finally:
-                for task in (traffic, helper):
-                    task.cancel()
-                await asyncio.gather(traffic, helper, return_exceptions=True)
     finally:
         await simulator.stop()
         await database.close()
+
+
+def _recordings_dir(state: Path) -> Path:
+    recordings = (state / "recordings").resolve()
+    recordings.mkdir(parents=True, exist_ok=True)
+    recordings.chmod(0o750)  # personal data: no access for other users of the machine
+    return recordings
+
+
+async def _prepare_database(pool: asyncpg.Pool, config_dir: Path, say: Callable[[str], None]) -> DemoData:
+    """Migrations, the previous run's live calls closed, the demo shop and knowledge base seeded."""
+    with step(say, "applying database migrations"):
+        await migrate(pool)
+    closed = await close_leftover_calls(pool)
+    if closed:
+        say(f"  closed {closed} call(s) left live by the previous run")
+    with step(say, "seeding the demo shop and the knowledge base"):
+        data = generate()
+        await seed_shop(pool, data)
+        await seed_articles(pool, config_dir / "kb")
+    return data
+
+
+@contextlib.asynccontextmanager
+async def _traffic(server: Server, simulator: PbxSimulator,
+                   script: Scenario) -> AsyncIterator[asyncio.Task[None]]:
+    """The scenario's calls, and the stand-in for people who ready missed agents, until exit."""
+    traffic = asyncio.create_task(simulator.run_scenario(script), name="demo-traffic")
+    helper = asyncio.create_task(_ready_missed_agents(server), name="demo-agents")
+    try:
+        yield traffic
+    finally:
+        for task in (traffic, helper):
+            task.cancel()
+        await asyncio.gather(traffic, helper, return_exceptions=True)
 
 
 async def _create_users(server: Server, agents: list[AgentProfile]) -> list[dict[str, str]]:

@@ -99,24 +99,37 @@ WAVE = (("zh", "22", "refund"), ("en", "31", "late"), ("zh", "31", "late"), ("zh
 def build_scenario(data: DemoData, voices: dict[str, Path], agents: list[AgentProfile],
                    rate_scale: float = 1.0, duration_s: float = 7 * 24 * 3600.0) -> Scenario:
     """The demo's callers (Poisson arrivals, waves, an opening burst) and the agents' phones."""
+    callers = _Callers(data, voices)
+    scripts: list[CallerScript] = []
+    for seed, (group, digits, kind, rate, patience, survey) in enumerate(PLANS, start=1):
+        scripts.append(callers.script(group, digits, kind, Arrival(rate_per_min=rate * rate_scale,
+                                                                   duration_s=duration_s, seed=seed),
+                                      patience, survey))
+    # waves: the n-th caller of each wave arrives 15 s after the one before, every twenty minutes
+    waves = int(duration_s // WAVE_EVERY_S)
+    for n, (group, digits, kind) in enumerate(WAVE):
+        times = tuple(WAVE_EVERY_S * (w + 1) + 15.0 * n for w in range(waves))
+        if times:
+            scripts.append(callers.script(group, digits, kind, Arrival(at_s=times), 360.0, "4"))
+    # an opening burst, so the first calls complete within a minute or so of starting
+    for n, (group, kind) in enumerate((("zh", "refund"), ("en", "late"), ("zh", "return"))):
+        scripts.append(callers.script(group, "0", kind, Arrival(at_s=(1.0 + 2.5 * n,)), 240.0,
+                                      "5" if n < 2 else None, hangup_after_s=45.0))
+    return Scenario(tuple(scripts), tuple(_agent_scripts(agents, voices)), "demo")
 
-    def voice(kind: str, lang: str) -> Path:
-        return voices.get(f"customer-{kind}-{lang}") or voices[f"customer-{kind}-en"]
 
-    people = _customers_by_language(data)
-    used: dict[str, int] = {}
+class _Callers:
+    """Writes callers' scripts: each group's customers take turns, each speaks in its voice."""
 
-    def customer(group: str) -> tuple[str, str, str]:
-        """The next customer of ``group`` (a language, or vip): number, name, language."""
-        pool = people[group] or people["en"] or people["zh"]
-        index = pool[used.get(group, 0) % len(pool)]
-        used[group] = used.get(group, 0) + 1
-        row = data.customers[index - 1]
-        return phone_for(index), row[2], row[5]
+    def __init__(self, data: DemoData, voices: dict[str, Path]) -> None:
+        self._data = data
+        self._voices = voices
+        self._people = _customers_by_language(data)
+        self._used: dict[str, int] = {}
 
-    def script(group: str, digits: str, kind: str, arrival: Arrival, patience: float | None,
+    def script(self, group: str, digits: str, kind: str, arrival: Arrival, patience: float | None,
                survey: str | None, hangup_after_s: float | None = None) -> CallerScript:
-        number, name, lang = customer(group)
+        number, name, lang = self._customer(group)
         at = MENU_AT_S.get(lang, 4.5)
         presses = [Press(at, digits[0])] if digits else []
         if len(digits) > 1:
@@ -124,24 +137,24 @@ def build_scenario(data: DemoData, voices: dict[str, Path], agents: list[AgentPr
         return CallerScript(
             number=number, name=name, language=lang, arrival=arrival,
             behaviour=Behaviour(presses=tuple(presses), patience_s=patience,
-                                talk=(Speech(6.5, voice(kind, lang)),), hangup_after_s=hangup_after_s,
+                                talk=(Speech(6.5, self._voice(kind, lang)),), hangup_after_s=hangup_after_s,
                                 survey=Survey(survey, SURVEY_AT_S[lang]) if survey else None))
 
-    callers: list[CallerScript] = []
-    for seed, (group, digits, kind, rate, patience, survey) in enumerate(PLANS, start=1):
-        callers.append(script(group, digits, kind, Arrival(rate_per_min=rate * rate_scale,
-                                                           duration_s=duration_s, seed=seed),
-                              patience, survey))
-    # waves: the n-th caller of each wave arrives 15 s after the one before, every twenty minutes
-    waves = int(duration_s // WAVE_EVERY_S)
-    for n, (group, digits, kind) in enumerate(WAVE):
-        times = tuple(WAVE_EVERY_S * (w + 1) + 15.0 * n for w in range(waves))
-        if times:
-            callers.append(script(group, digits, kind, Arrival(at_s=times), 360.0, "4"))
-    # an opening burst, so the first calls complete within a minute or so of starting
-    for n, (group, kind) in enumerate((("zh", "refund"), ("en", "late"), ("zh", "return"))):
-        callers.append(script(group, "0", kind, Arrival(at_s=(1.0 + 2.5 * n,)), 240.0,
-                              "5" if n < 2 else None, hangup_after_s=45.0))
+    def _customer(self, group: str) -> tuple[str, str, str]:
+        """The next customer of ``group`` (a language, or vip): number, name, language."""
+        pool = self._people[group] or self._people["en"] or self._people["zh"]
+        index = pool[self._used.get(group, 0) % len(pool)]
+        self._used[group] = self._used.get(group, 0) + 1
+        row = self._data.customers[index - 1]
+        return phone_for(index), row[2], row[5]
+
+    def _voice(self, kind: str, lang: str) -> Path:
+        return self._voices.get(f"customer-{kind}-{lang}") or self._voices[f"customer-{kind}-en"]
+
+
+def _agent_scripts(agents: list[AgentProfile], voices: dict[str, Path]) -> list[AgentScript]:
+    """The PJSIP agents' phones: they answer after a few seconds and speak in a style; the last
+    agent of three or more never answers (the agent who misses calls)."""
     scripts: list[AgentScript] = []
     for n, agent in enumerate(agents):
         lang = "zh" if "zh" in agent.languages and "en" not in agent.languages else "en"
@@ -157,11 +170,11 @@ def build_scenario(data: DemoData, voices: dict[str, Path], agents: list[AgentPr
         behaviour = Behaviour(answer_after_s=2.0 + n % 3, says=tuple(says),
                               hangup_after_s=30.0 + 4 * (n % 4))
         if n == len(agents) - 1 and len(agents) > 2:
-            behaviour = Behaviour(never_answers=True)  # the agent who misses calls
+            behaviour = Behaviour(never_answers=True)
         extension = agent.dial_string.split("/", 1)[1] if agent.dial_string.startswith("PJSIP/") else ""
         if extension:
             scripts.append(AgentScript(extension=extension, behaviour=behaviour))
-    return Scenario(tuple(callers), tuple(scripts), "demo")
+    return scripts
 
 
 def demo_users(agents: list[AgentProfile]) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import asyncpg
 import structlog
 
 from callcenter.ami.messages import AmiEvent
+from callcenter.clock import wall_time
 from callcenter.jobs.queue import JobQueue
 from callcenter.runtime.periodic import periodic
 
@@ -103,7 +103,7 @@ class RecordingRegistry:
     """
 
     def __init__(self, pool: asyncpg.Pool, local_path: Callable[[str], Path],
-                 grace_s: float = 30.0, clock: Callable[[], float] = time.time,
+                 grace_s: float = 30.0, clock: Callable[[], float] = wall_time,
                  queue: JobQueue | None = None, recheck_s: float = 0.2) -> None:
         self._pool = pool
         self._local = local_path

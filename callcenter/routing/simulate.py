@@ -62,46 +62,56 @@ def parse_arrival(row: dict[str, Any], where: str) -> Arrival:
     Raises:
         TrafficError: names ``where`` and the field.
     """
-    for key in row:
-        if key not in _FIELDS:
-            raise TrafficError(f"{where}: unknown field {key!r}")
-
-    def number(key: str, default: float) -> float:
-        value = row.get(key)
-        if value is None or value == "":
-            return default
-        try:
-            out = float(value)
-        except (TypeError, ValueError):
-            raise TrafficError(f"{where}: {key}: must be a number") from None
-        if out < 0 or math.isnan(out):
-            raise TrafficError(f"{where}: {key}: must be >= 0")
-        return out
-
+    unknown = next((key for key in row if key not in _FIELDS), None)
+    if unknown is not None:
+        raise TrafficError(f"{where}: unknown field {unknown!r}")
     skill = row.get("skill")
     if not isinstance(skill, str) or not skill:
         raise TrafficError(f"{where}: skill: required")
-    tags = row.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t for t in tags.replace(";", ",").split(",") if t.strip()]
-    accepts = row.get("accepts_callback", False)
-    if isinstance(accepts, str):
-        accepts = accepts.strip().lower() in ("1", "true", "yes")
+
+    def number(key: str, default: float) -> float:
+        return _number(row, where, key, default)
+
     level = int(number("min_level", 1))
     if not 1 <= level <= 5:
         raise TrafficError(f"{where}: min_level: must be 1-5")
+    if row.get("at") in (None, ""):
+        raise TrafficError(f"{where}: at: required")
     return Arrival(
-        at=number("at", math.nan) if row.get("at") not in (None, "") else _missing(where, "at"),
-        call_id=str(row.get("call_id") or where), skill=skill, min_level=level,
-        language=str(row.get("language") or ""), priority=int(number("priority", 0)),
-        tags=frozenset(str(t).strip() for t in tags), order_value=number("order_value", 0.0),
+        at=number("at", math.nan), call_id=str(row.get("call_id") or where), skill=skill,
+        min_level=level, language=str(row.get("language") or ""), priority=int(number("priority", 0)),
+        tags=_tags(row.get("tags")), order_value=number("order_value", 0.0),
         preferred_agent=str(row["preferred_agent"]) if row.get("preferred_agent") else None,
         talk_s=number("talk_s", 180.0), patience_s=number("patience_s", math.inf),
-        answer_s=number("answer_s", 3.0), accepts_callback=bool(accepts))
+        answer_s=number("answer_s", 3.0), accepts_callback=_yes(row.get("accepts_callback", False)))
 
 
-def _missing(where: str, key: str) -> float:
-    raise TrafficError(f"{where}: {key}: required")
+def _number(row: dict[str, Any], where: str, key: str, default: float) -> float:
+    """A field that must be a number >= 0 (``default`` when absent or empty)."""
+    value = row.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TrafficError(f"{where}: {key}: must be a number") from None
+    if out < 0 or math.isnan(out):
+        raise TrafficError(f"{where}: {key}: must be >= 0")
+    return out
+
+
+def _tags(value: Any) -> frozenset[str]:
+    """A JSON list, or in CSV one cell with the tags separated by ``,`` or ``;``."""
+    tags = value or []
+    if isinstance(tags, str):
+        tags = [t for t in tags.replace(";", ",").split(",") if t.strip()]
+    return frozenset(str(t).strip() for t in tags)
+
+
+def _yes(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(value)
 
 
 def read_traffic(path: Path) -> list[Arrival]:
@@ -172,63 +182,82 @@ def simulate(arrivals: Iterable[Arrival], policy: RoutingPolicy, agents: Sequenc
     pauses, e.g. after a missed call, is ready again ``pause_s`` later) and return the
     statistics once every call is over."""
     router = Router(policy, agents, start=0.0)
-    by_id: dict[str, Arrival] = {}
-    heap: list[_SimEvent] = []
-    seq = 0
-
-    def push(at: float, kind: str, call_id: str, agent_id: str = "", offer_id: int = 0) -> None:
-        nonlocal seq
-        seq += 1
-        heapq.heappush(heap, _SimEvent(at, seq, kind, call_id, agent_id, offer_id))
-
+    replay = _Replay(router, pause_s)
     for arrival in arrivals:
-        by_id[arrival.call_id] = arrival
-        push(arrival.at, "arrive", arrival.call_id)
+        replay.arrive(arrival)
     for profile in agents:
         router.handle(ev.AgentLoggedIn(profile.agent_id, 0.0, ready=True))
-    last = 0.0
+    return router.statistics(replay.run())
 
-    def react(decisions: list[Decision], now: float) -> None:
+
+class _Replay:
+    """What the callers and agents do, queued in time order and told to the router; what the
+    router decides (offers, callbacks, pauses) queues what happens next."""
+
+    def __init__(self, router: Router, pause_s: float) -> None:
+        self.router = router
+        self.pause_s = pause_s
+        self.by_id: dict[str, Arrival] = {}
+        self.heap: list[_SimEvent] = []
+        self.seq = 0
+
+    def arrive(self, arrival: Arrival) -> None:
+        self.by_id[arrival.call_id] = arrival
+        self.push(arrival.at, "arrive", arrival.call_id)
+
+    def push(self, at: float, kind: str, call_id: str, agent_id: str = "", offer_id: int = 0) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, _SimEvent(at, self.seq, kind, call_id, agent_id, offer_id))
+
+    def run(self) -> float:
+        """Until nothing is left to happen; returns the time of the last event."""
+        last = 0.0
+        while self.heap:
+            due = self.router.next_due()
+            if due is not None and due < self.heap[0].at:
+                last = due
+                self.react(self.router.tick(due), due)
+                continue
+            item = heapq.heappop(self.heap)
+            last = item.at
+            event = self.event_for(item)
+            if event is not None:
+                self.react(self.router.handle(event), item.at)
+        return last
+
+    def event_for(self, item: _SimEvent) -> ev.RouterEvent | None:
+        """What the router hears of ``item`` (nothing when the call has moved on meanwhile)."""
+        now = item.at
+        view = self.router.call_status(item.call_id) if item.call_id else None
+        offered = view is not None and view.status == "offered" and view.agent_id == item.agent_id
+        if item.kind == "arrive":
+            arrival = self.by_id[item.call_id]
+            if math.isfinite(arrival.patience_s):
+                self.push(now + arrival.patience_s, "abandon", item.call_id)
+            return ev.CallEnqueued(arrival.request(), now)
+        if item.kind == "answer" and offered:
+            self.push(now + self.by_id[item.call_id].talk_s, "hangup", item.call_id)
+            return ev.OfferAnswered(item.call_id, item.agent_id, now)
+        if item.kind == "no_answer" and offered:
+            return ev.OfferFailed(item.call_id, item.agent_id, "no_answer", now)
+        if item.kind == "hangup" or (item.kind == "abandon" and view is not None
+                                     and view.status != "talking"):
+            return ev.CallHungUp(item.call_id, now)
+        if item.kind == "callback" and view is not None and view.status != "talking":
+            return ev.CallbackAccepted(item.call_id, now)
+        if item.kind == "ready":
+            return ev.AgentReady(item.agent_id, now)
+        return None
+
+    def react(self, decisions: list[Decision], now: float) -> None:
         for d in decisions:
             if isinstance(d, Offer):
-                arrival = by_id[d.call_id]
+                arrival = self.by_id[d.call_id]
                 if arrival.answer_s < d.ring_timeout_s:
-                    push(now + arrival.answer_s, "answer", d.call_id, d.agent_id, d.offer_id)
+                    self.push(now + arrival.answer_s, "answer", d.call_id, d.agent_id, d.offer_id)
                 else:
-                    push(now + d.ring_timeout_s, "no_answer", d.call_id, d.agent_id, d.offer_id)
-            elif isinstance(d, OfferCallback) and by_id[d.call_id].accepts_callback:
-                push(now, "callback", d.call_id)
+                    self.push(now + d.ring_timeout_s, "no_answer", d.call_id, d.agent_id, d.offer_id)
+            elif isinstance(d, OfferCallback) and self.by_id[d.call_id].accepts_callback:
+                self.push(now, "callback", d.call_id)
             elif isinstance(d, AgentStateChanged) and d.state is AgentState.PAUSED:
-                push(now + pause_s, "ready", "", d.agent_id)  # back after a short pause
-
-    while heap:
-        due = router.next_due()
-        if due is not None and due < heap[0].at:
-            last = due
-            react(router.tick(due), due)
-            continue
-        item = heapq.heappop(heap)
-        last = now = item.at
-        view = router.call_status(item.call_id) if item.call_id else None
-        offered = view is not None and view.status == "offered" and view.agent_id == item.agent_id
-        event: ev.RouterEvent | None = None
-        if item.kind == "arrive":
-            arrival = by_id[item.call_id]
-            event = ev.CallEnqueued(arrival.request(), now)
-            if math.isfinite(arrival.patience_s):
-                push(now + arrival.patience_s, "abandon", item.call_id)
-        elif item.kind == "answer" and offered:
-            event = ev.OfferAnswered(item.call_id, item.agent_id, now)
-            push(now + by_id[item.call_id].talk_s, "hangup", item.call_id)
-        elif item.kind == "no_answer" and offered:
-            event = ev.OfferFailed(item.call_id, item.agent_id, "no_answer", now)
-        elif item.kind == "hangup" or (item.kind == "abandon" and view is not None
-                                       and view.status != "talking"):
-            event = ev.CallHungUp(item.call_id, now)
-        elif item.kind == "callback" and view is not None and view.status != "talking":
-            event = ev.CallbackAccepted(item.call_id, now)
-        elif item.kind == "ready":
-            event = ev.AgentReady(item.agent_id, now)
-        if event is not None:
-            react(router.handle(event), now)
-    return router.statistics(last)
+                self.push(now + self.pause_s, "ready", "", d.agent_id)  # back after a short pause

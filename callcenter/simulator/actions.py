@@ -11,17 +11,17 @@ import hmac
 import re
 from typing import TYPE_CHECKING
 
+import callcenter.simulator.frames as frames
 from callcenter.ami.parser import Frame
-from callcenter.simulator import frames
 from callcenter.simulator.actions_media import MEDIA_HANDLERS
 from callcenter.simulator.clock import epoch
-from callcenter.simulator.originate import OriginateRequest
+from callcenter.simulator.model import OriginateRequest
 from callcenter.simulator.replies import TRUE, Handler, Reply, SessionState
 from callcenter.simulator.replies import err as _err
 from callcenter.simulator.replies import ok as _ok
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 def login(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Reply:
     config = pbx.config

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import callcenter.simulator.frames as frames
+import callcenter.simulator.lists as lists
 from callcenter.ami.parser import Frame
-from callcenter.simulator import frames, lists
 from callcenter.simulator.recorder import parse_options
 from callcenter.simulator.replies import Handler, Reply, SessionState, err, ok
 
 if TYPE_CHECKING:
     from callcenter.simulator.model import Channel
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 
 def _channel(pbx: Pbx, frame: Frame) -> tuple[Channel | None, str]:

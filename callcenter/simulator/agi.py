@@ -14,16 +14,33 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from callcenter.simulator import agi_commands as cmds
-from callcenter.simulator.agi_exec import Command, make_command
+import callcenter.simulator.agi_commands as cmds
+from callcenter.simulator.agi_apps import Exec
+from callcenter.simulator.agi_exec import (
+    Answer,
+    AsyncAgiBreak,
+    Command,
+    GetData,
+    Hangup,
+    SayDigits,
+    Simple,
+    StreamFile,
+    WaitForDigit,
+)
 from callcenter.simulator.clock import Timer
 from callcenter.simulator.model import Channel
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 AGI_VERSION = "22.11.0-rc1"
 MAX_QUEUED = 1000  # a runaway client cannot grow a channel's queue without bound
+_COMMANDS: dict[str, type[Command]] = {
+    "ANSWER": Answer, "STREAM FILE": StreamFile, "GET DATA": GetData,
+    "WAIT FOR DIGIT": WaitForDigit, "SAY DIGITS": SayDigits, "HANGUP": Hangup,
+    "ASYNCAGI BREAK": AsyncAgiBreak, "EXEC": Exec, "NOOP": Simple, "VERBOSE": Simple,
+    "SET VARIABLE": Simple, "GET VARIABLE": Simple,
+}  # any other command: "invalid or unknown command"
 
 
 class AgiRuntime:
@@ -105,7 +122,7 @@ class AgiSession:
         self._running_ids = (internal, client_id, text)
         self.pbx.channel_event(self.ch, "AGIExecStart", ("CommandId", internal), ("Command", text))
         name, args = cmds.match(cmds.split_args(text))
-        command = make_command(self, name, args)
+        command = _COMMANDS.get(name, Command)(self, name, args)
         self.running = command
         command.start()
 

@@ -9,26 +9,37 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from callcenter.simulator import agi_commands as cmds
+import callcenter.simulator.agi_commands as cmds
 from callcenter.simulator.agi_commands import Outcome, ok
 from callcenter.simulator.audio import Segment
 from callcenter.simulator.clock import Timer
+from callcenter.simulator.model import Channel
+from callcenter.simulator.ports import Pbx
 from callcenter.simulator.sounds import RATE, Sound, SoundError, find_prompt, load_pcm
-
-if TYPE_CHECKING:
-    from callcenter.simulator.agi import AgiSession
 
 HANGUP_RESULT = Outcome("200 result=-1\n")
 EXEC_ABORTED = Outcome("200 result=-1\n", 200, "Unknown Result")
 _DIGIT_PROMPTS = {"*": "digits/star", "#": "digits/pound"}
 
 
+class Session(Protocol):
+    """The AsyncAGI run a command belongs to (:class:`~.agi.AgiSession`)."""
+
+    pbx: Pbx
+    ch: Channel
+    hangup_requested: bool
+
+    def complete(self, outcome: Outcome) -> None:
+        """The running command ended with ``outcome``: report it, run the next one."""
+        ...
+
+
 class Command:
     """One running AGI command. ``done`` reports its outcome to the session."""
 
-    def __init__(self, session: AgiSession, name: str, args: list[str]) -> None:
+    def __init__(self, session: Session, name: str, args: list[str]) -> None:
         self.session = session
         self.pbx = session.pbx
         self.ch = session.ch
@@ -236,14 +247,3 @@ class Simple(Command):
         else:
             self.done(ok("1" if self.name == "VERBOSE" else "0"))
 
-
-def make_command(session: AgiSession, name: str, args: list[str]) -> Command:
-    from callcenter.simulator.agi_apps import Exec
-
-    kinds: dict[str, type[Command]] = {
-        "ANSWER": Answer, "STREAM FILE": StreamFile, "GET DATA": GetData,
-        "WAIT FOR DIGIT": WaitForDigit, "SAY DIGITS": SayDigits, "HANGUP": Hangup,
-        "ASYNCAGI BREAK": AsyncAgiBreak, "EXEC": Exec, "NOOP": Simple, "VERBOSE": Simple,
-        "SET VARIABLE": Simple, "GET VARIABLE": Simple,
-    }
-    return kinds.get(name, Command)(session, name, args)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import frames
+import callcenter.simulator.frames as frames
 from callcenter.simulator.model import Bridge, Channel
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 _AFTER = re.compile(r"F\(([^^)]*)\^([^^)]*)\^(\d+)\)")
 CONNECTED_UPDATE_S = 0.42  # the bridge re-reports peers when connected-line updates settle

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callcenter.simulator.endpoints import Endpoint
-from callcenter.simulator.model import RING, Channel
-from callcenter.simulator.originate import OriginateRequest
+from callcenter.simulator.model import RING, Channel, Endpoint, OriginateRequest
 from callcenter.simulator.party import PartyRun
 from callcenter.simulator.scenario import CallerScript
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 
 def place_call(pbx: Pbx, caller: CallerScript) -> Channel:

@@ -22,7 +22,7 @@ from callcenter.simulator.agi import AgiSession
 from callcenter.simulator.model import Channel
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 _PATTERNS = {"inbound": re.compile(r"^[0-9].+$"), "survey": re.compile(r"^s$")}
 _NOOP = {"inbound": "inbound call from {num} to {exten}", "survey": "post-call survey for {num}"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from callcenter.simulator.model import Channel
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 
 class Dtmf:

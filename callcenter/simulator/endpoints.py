@@ -3,25 +3,14 @@ caller phone, registration state and the events a (de)registration produces (sip
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import frames
-from callcenter.simulator.scenario import AgentScript, Behaviour, CallerScript, Scenario
+import callcenter.simulator.frames as frames
+from callcenter.simulator.model import Endpoint
+from callcenter.simulator.scenario import AgentScript, CallerScript, Scenario
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
-
-
-@dataclass
-class Endpoint:
-    name: str
-    context: str
-    behaviour: Behaviour
-    role: str  # agent or caller
-    registered: bool = True
-    caller: CallerScript | None = None
-    port: int = 5060
+    from callcenter.simulator.ports import Pbx
 
 
 class Endpoints:

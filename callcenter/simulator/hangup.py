@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import frames
+import callcenter.simulator.frames as frames
 from callcenter.simulator.model import RINGING, UP, Channel
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 NORMAL = 16
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import frames
+import callcenter.simulator.frames as frames
 from callcenter.simulator.model import Channel
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 Frames = list[frames.Pairs]
 

@@ -9,7 +9,7 @@ from callcenter.simulator.actions import HANDLERS
 from callcenter.simulator.replies import Reply, SessionState, err
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 
 def dispatch(pbx: Pbx, state: SessionState, frame: Frame) -> Reply:

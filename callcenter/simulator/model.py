@@ -1,12 +1,12 @@
-"""What the simulated PBX holds: channels and bridges (mutable, owned by the engine)."""
+"""What the simulated PBX holds: channels and bridges (mutable, owned by the engine), the phones
+it knows, and the originate requests it runs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from callcenter.simulator.party import PartyRun
+from callcenter.simulator.scenario import Behaviour, CallerScript
 
 DOWN, RING, RINGING, UP = 0, 4, 5, 6
 STATE_DESC = {DOWN: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up"}
@@ -34,6 +34,32 @@ class Activity(Protocol):
     def on_digit(self, digit: str) -> None: ...
 
 
+class Party(Protocol):
+    """A scripted caller or agent on a channel (:class:`~.party.PartyRun`): what the PBX tells it."""
+
+    @property
+    def local(self) -> bool:
+        """True on a Local half (the party's steps show as dialplan), False behind a PJSIP phone."""
+        ...
+
+    @property
+    def role(self) -> str:
+        """``caller`` or ``agent``."""
+        ...
+
+    def start_answered(self) -> None: ...
+
+    def on_answered(self) -> None: ...
+
+    def on_hold(self, holding: bool) -> None: ...
+
+    def on_bridged(self) -> None: ...
+
+    def on_survey(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass(eq=False)
 class Channel:
     """One Asterisk channel (a PJSIP leg or one half of a Local pair)."""
@@ -59,8 +85,8 @@ class Channel:
     partner: Channel | None = None
     bridge: Bridge | None = None
     activity: Activity | None = None
-    program: PartyRun | None = None  # a scripted party driving this channel
-    party: PartyRun | None = None  # the party whose voice and digits come out of this channel
+    program: Party | None = None  # a scripted party driving this channel
+    party: Party | None = None  # the party whose voice and digits come out of this channel
     variables: dict[str, str] = field(default_factory=dict)
     pvt_call_id: str = ""
     hungup: bool = False
@@ -85,3 +111,32 @@ class Bridge:
     members: list[Channel] = field(default_factory=list)
     technology: str = "simple_bridge"
     bridge_type: str = "basic"
+
+
+@dataclass
+class Endpoint:
+    """A phone: an agent's PJSIP endpoint or Local handset, or the lab's PJSIP caller phone."""
+
+    name: str
+    context: str
+    behaviour: Behaviour
+    role: str  # agent or caller
+    registered: bool = True
+    caller: CallerScript | None = None
+    port: int = 5060
+
+
+@dataclass
+class OriginateRequest:
+    dial: str
+    action_id: str | None = None
+    context: str = ""
+    exten: str = ""
+    priority: int = 1
+    application: str = ""
+    data: str = ""
+    timeout_s: float = 30.0
+    cid_num: str = ""
+    cid_name: str = ""
+    variables: list[tuple[str, str]] = field(default_factory=list)
+    language: str = "en"

@@ -9,33 +9,16 @@ answering ``486 Busy`` (the channel exists for a moment: Hangup cause 17, DialEn
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callcenter.simulator import frames
+import callcenter.simulator.frames as frames
 from callcenter.simulator.clock import Timer
-from callcenter.simulator.endpoints import Endpoint
-from callcenter.simulator.model import DOWN, RING, Channel
+from callcenter.simulator.model import DOWN, RING, Channel, Endpoint, OriginateRequest
 from callcenter.simulator.party import PartyRun
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
-
-
-@dataclass
-class OriginateRequest:
-    dial: str
-    action_id: str | None = None
-    context: str = ""
-    exten: str = ""
-    priority: int = 1
-    application: str = ""
-    data: str = ""
-    timeout_s: float = 30.0
-    cid_num: str = ""
-    cid_name: str = ""
-    variables: list[tuple[str, str]] = field(default_factory=list)
-    language: str = "en"
+    from callcenter.simulator.ports import Pbx
 
 
 @dataclass
@@ -96,6 +79,22 @@ class Dialer:
         if handset is None and not self.pbx.dialplan.has(context, exten):
             self._respond(req, "Failure", None, 0)  # no such extension: nothing is created
             return None
+        one, two = self._local_pair(req, context, exten)
+        self._dial_begin(one, rest)
+        self._track(req, one)
+        if caller is None and not req.application:
+            caller = self.pbx.endpoints.find_local(req.context, req.exten)
+        if caller is not None and caller.role == "caller":
+            PartyRun(self.pbx, caller.behaviour, "caller", one, two)
+        if handset is not None:
+            PartyRun(self.pbx, handset.behaviour, handset.role, two, one).start_ringing_side()
+        else:
+            self.pbx.dialplan.run(two, context, exten, 1)
+        return two
+
+    def _local_pair(self, req: OriginateRequest, context: str, exten: str) -> tuple[Channel, Channel]:
+        """Both halves of ``Local/<exten>@<context>``, announced in the captures' order: the
+        ``;1`` half takes the originate's variables and caller ID before the ``;2`` half does."""
         suffix = self.pbx.ids.channel_suffix()
         device = f"Local/{exten}@{context}"
         one = self.pbx.new_channel(f"{device}-{suffix};1", "Local", device, context, exten, DOWN)
@@ -119,17 +118,7 @@ class Dialer:
                                    frames.snapshot(two, "LocalTwo"),
                                    [("Context", context), ("Exten", exten),
                                     ("LocalOptimization", "No")]))
-        self._dial_begin(one, rest)
-        self._track(req, one)
-        if caller is None and not req.application:
-            caller = self.pbx.endpoints.find_local(req.context, req.exten)
-        if caller is not None and caller.role == "caller":
-            PartyRun(self.pbx, caller.behaviour, "caller", one, two)
-        if handset is not None:
-            PartyRun(self.pbx, handset.behaviour, handset.role, two, one).start_ringing_side()
-        else:
-            self.pbx.dialplan.run(two, context, exten, 1)
-        return two
+        return one, two
 
     # --- progress ------------------------------------------------------------------------
 

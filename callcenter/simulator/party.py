@@ -22,7 +22,7 @@ from callcenter.simulator.scenario import Behaviour, Press, Speech
 from callcenter.simulator.sounds import RATE, SoundError, load_pcm
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 log = logging.getLogger("callcenter.simulator")
 

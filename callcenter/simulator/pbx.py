@@ -3,7 +3,8 @@
 :class:`Pbx` owns the channels, the bridges and the event stream. The features live in their
 own modules and are wired here: :mod:`.dialplan` (``[inbound]``, ``[survey]``), :mod:`.agi`
 (AsyncAGI), :mod:`.bridging`, :mod:`.originate`, :mod:`.hangup`, :mod:`.party` (scripted
-callers and agents), :mod:`.endpoints` (PJSIP phones), :mod:`.recorder` (MixMonitor).
+callers and agents), :mod:`.endpoints` (PJSIP phones), :mod:`.recorder` (MixMonitor). They see
+the PBX and each other through :mod:`.ports`; this module is the only one that knows them all.
 Everything here is synchronous and driven by the :class:`~.clock.Clock`: no I/O, no tasks.
 """
 
@@ -14,7 +15,7 @@ import logging
 import random
 from collections.abc import Callable
 
-from callcenter.simulator import frames
+import callcenter.simulator.frames as frames
 from callcenter.simulator.agi import AgiRuntime
 from callcenter.simulator.audio import AudioLog
 from callcenter.simulator.bridging import Bridging

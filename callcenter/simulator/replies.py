@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import callcenter.simulator.frames as frames
 from callcenter.ami.parser import Frame
-from callcenter.simulator import frames
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 TRUE = ("true", "yes", "1", "on", "y", "t")
 

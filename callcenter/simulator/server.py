@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from callcenter.simulator import arrivals, calls
+import callcenter.simulator.arrivals as arrivals
+import callcenter.simulator.calls as calls
 from callcenter.simulator.clock import ScaledClock, epoch, sleep
 from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.model import STATE_DESC

@@ -8,13 +8,13 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+import callcenter.simulator.frames as frames
 from callcenter.ami.parser import BadFrame, Frame, FrameParser
-from callcenter.simulator import frames
 from callcenter.simulator.manager import dispatch
 from callcenter.simulator.replies import Reply, SessionState, err
 
 if TYPE_CHECKING:
-    from callcenter.simulator.pbx import Pbx
+    from callcenter.simulator.ports import Pbx
 
 log = logging.getLogger("callcenter.simulator")
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from asr.engines import Engines, Spec, VoskEngine, load_engine
-from asr.models import packaged_model_dir
+from asr.engines import Engines, Spec, VoskEngine, load_engine, packaged_model_dir
 
 REPO = Path(__file__).resolve().parents[2]
 STATE = REPO / "state"

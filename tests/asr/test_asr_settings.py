@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from asr.engines import Spec, configured, normalise_language, parse_spec
-from asr.models import ModelError
+from asr.errors import ModelError
 from callcenter.settings import SettingsError
 from callcenter.settings.loader import load_settings
 

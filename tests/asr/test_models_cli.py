@@ -16,7 +16,7 @@ import pytest
 
 from asr.catalog import BUILTINS, prepare_builtin, verify_builtin, verify_converted
 from asr.ct2 import Ct2Error, read_ct2, read_ct2_bytes, whisper_shape, whisper_state_dict
-from asr.models import ModelError
+from asr.errors import ModelError
 
 REPO = Path(__file__).resolve().parents[2]
 STATE = REPO / "state"
