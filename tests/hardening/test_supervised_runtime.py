@@ -20,7 +20,8 @@ from callcenter.runtime.supervisor import LoopFailed, Supervisor
 from callcenter.server.build import build_server
 from callcenter.server.leadership import serve_with_standby
 from tests.amifake import FakeAmi
-from tests.integration.test_serve import get, settings_for, wait_for
+from tests.helpers.polling import wait_until
+from tests.integration.test_serve import get, settings_for
 
 
 async def test_given_a_loop_that_keeps_failing_then_the_supervisor_stops_everything_and_says_which() -> None:
@@ -64,7 +65,7 @@ async def test_given_failures_spread_beyond_the_window_then_the_loop_keeps_being
     async with Supervisor(None, max_failures=3, window_s=60, restart_backoff_s=0.001,
                           clock=lambda: now[0]) as supervisor:
         supervisor.start("flaky", flaky)
-        await wait_for(lambda: len(runs) == 6, 10)
+        await wait_until(lambda: len(runs) == 6, timeout_s=10)
         assert supervisor.liveness()["flaky"]["failures"] == 5
 
 
@@ -83,8 +84,8 @@ async def test_given_a_routing_loop_that_raises_once_then_it_is_restarted_and_he
             return real()
 
         router.next_due = next_due_failing_once  # type: ignore[method-assign]
-        await wait_for(lambda: server.supervisor.liveness()["routing"]["failures"] == 1, 10)
-        await wait_for(lambda: server.supervisor.liveness()["routing"]["state"] == "running", 10)
+        await wait_until(lambda: server.supervisor.liveness()["routing"]["failures"] == 1, timeout_s=10)
+        await wait_until(lambda: server.supervisor.liveness()["routing"]["state"] == "running", timeout_s=10)
         _, body = await get(server.http_port, "/healthz")
         routing = json.loads(body)["loops"]["routing"]
         assert routing["failures"] == 1 and routing["state"] == "running"
@@ -94,7 +95,7 @@ async def test_given_the_running_server_then_healthz_and_metrics_show_each_loops
         db_url: str, tmp_path: Path) -> None:
     async with FakeAmi() as ami, build_server(settings_for(ami.port, db_url, tmp_path)) as server:
         await server.ami.wait_connected(5)
-        await wait_for(lambda: server.supervisor.liveness()["recorder"]["age_s"] is not None
+        await wait_until(lambda: server.supervisor.liveness()["recorder"]["age_s"] is not None
                        and server.supervisor.liveness()["recorder"]["age_s"] < 1.0)
         _, body = await get(server.http_port, "/healthz")
         loops = json.loads(body)["loops"]
