@@ -252,7 +252,8 @@ async def _parts(settings: Settings, database: Database, metrics: Metrics, clock
         return ivr.summary(call_id)
 
     console = ConsoleHub(orders, pool, ivr_summary,
-                         agent_for_channel=lambda channel: offers.agent_for_channel(channel))
+                         agent_for_channel=lambda channel: offers.agent_for_channel(channel),
+                         clock=clock.now)
     agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
                           bridge_options="pF(survey^s^1)"

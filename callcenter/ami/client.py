@@ -46,6 +46,7 @@ from callcenter.ami.errors import (
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import BadFrame, Banner, Frame, FrameParser
 from callcenter.ami.sanitize import sanitize_frame
+from callcenter.clock import wall_time
 from callcenter.metrics import Metrics
 from callcenter.settings import AmiSettings
 
@@ -135,7 +136,7 @@ class AmiClient:
     """
 
     def __init__(self, settings: AmiSettings, metrics: Metrics | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = wall_time) -> None:
         self.settings = settings
         self._metrics = metrics
         self._clock = clock

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import structlog
 
 from callcenter.agents.model import AgentState
 from callcenter.calls.model import Call, CallState
+from callcenter.clock import wall_time
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
 from callcenter.orders.provider import OrderContextProvider, OrderLookupError
@@ -53,7 +53,9 @@ class ConsoleHub:
     def __init__(self, provider: OrderContextProvider, pool: asyncpg.Pool,
                  ivr_summary: Callable[[str], dict[str, Any]], *, deadline_s: float = 0.25,
                  lookup_timeout_s: float = 5.0, keep: int = 200,
-                 agent_for_channel: Callable[[str], str | None] | None = None) -> None:
+                 agent_for_channel: Callable[[str], str | None] | None = None,
+                 clock: Callable[[], float] = wall_time) -> None:
+        self._clock = clock
         self._agent_for_channel = agent_for_channel
         self._provider = provider
         self._pool = pool
@@ -75,7 +77,7 @@ class ConsoleHub:
     def publish(self, agent_id: str, event: dict[str, Any]) -> dict[str, Any]:
         feed = self.feed(agent_id)
         feed.seq += 1
-        stamped = {**event, "seq": feed.seq, "sent_at": time.time()}
+        stamped = {**event, "seq": feed.seq, "sent_at": self._clock()}
         feed.events.append(stamped)
         while len(feed.events) > feed.keep:
             feed.events.popleft()
@@ -159,7 +161,7 @@ class ConsoleHub:
                 "UPDATE calls SET agent_id = (SELECT id FROM agents WHERE login = $2) WHERE linkedid = $1",
                 call.linkedid, agent))
             self.publish(agent, {"type": "answered", "call_id": call.linkedid,
-                                 "answered_at": call.answered_at or time.time()})
+                                 "answered_at": call.answered_at or self._clock()})
         elif call.state is CallState.ENDED:
             self._agent_of_call.pop(call.linkedid, None)
             self._answered.discard(call.linkedid)
