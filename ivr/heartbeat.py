@@ -10,11 +10,11 @@ observe the link, so the first heartbeat goes out the moment the link is logged 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action
+from callcenter.clock import wall_time
 from callcenter.runtime.periodic import Backoff, periodic
 
 VARIABLE = "CC_IVR_HEARTBEAT"
@@ -35,7 +35,7 @@ class Heartbeat:
     """
 
     def __init__(self, send: Callable[[Action], Awaitable[object]], interval_s: float = 10.0,
-                 clock: Callable[[], float] = time.time, variable: str = VARIABLE,
+                 clock: Callable[[], float] = wall_time, variable: str = VARIABLE,
                  retry_s: float = 1.0) -> None:
         self._send = send
         self._interval = interval_s
@@ -73,6 +73,6 @@ class Heartbeat:
 
 
 async def run_heartbeat(send: Callable[[Action], Awaitable[object]], interval_s: float = 10.0,
-                        clock: Callable[[], float] = time.time, variable: str = VARIABLE) -> None:
+                        clock: Callable[[], float] = wall_time, variable: str = VARIABLE) -> None:
     """Send the heartbeat every ``interval_s`` seconds until cancelled (link errors are retried)."""
     await Heartbeat(send, interval_s, clock, variable, retry_s=interval_s).run()

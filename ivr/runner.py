@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 
 from callcenter.ami.messages import AmiEvent
+from callcenter.clock import utc, wall_time
 from callcenter.orders.provider import OrderContextProvider
 from callcenter.settings import IvrSettings
 from ivr.agi_session import AgiSession, CallStart
@@ -42,7 +43,7 @@ _LEFT_ON = {"BridgeEnter": "bridged", "AsyncAGIEnd": "agi_ended", "Hangup": "han
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return utc(wall_time())
 
 
 class IvrRunner:

@@ -41,6 +41,7 @@ from callcenter.ami.inbound import AgiWait, EventHandler, Inbound, PendingAction
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import BadFrame, Banner, Frame
 from callcenter.ami.protocol import AmiProtocol, tls_context
+from callcenter.clock import wall_time
 from callcenter.metrics import Metrics
 from callcenter.settings import AmiSettings
 
@@ -60,7 +61,7 @@ class AmiClient:
     """
 
     def __init__(self, settings: AmiSettings, metrics: Metrics | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = wall_time) -> None:
         self.settings = settings
         self._metrics = metrics
         self._clock = clock

@@ -8,7 +8,6 @@ list items). A handler that raises is logged and never drops the link.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from callcenter.ami.errors import AgiChannelGone, AmiLinkLost
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import BadFrame, Banner, Frame
 from callcenter.ami.sanitize import sanitize_frame
+from callcenter.clock import wall_time
 from callcenter.metrics import Metrics
 
 log = structlog.get_logger("callcenter.ami")
@@ -53,7 +53,7 @@ class Inbound:
         clock: wall-clock time for events' ``received_at``.
     """
 
-    def __init__(self, metrics: Metrics | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, metrics: Metrics | None = None, clock: Callable[[], float] = wall_time) -> None:
         self._metrics = metrics
         self._clock = clock
         self.handlers: list[EventHandler] = []

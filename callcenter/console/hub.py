@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import structlog
 
 from callcenter.agents.model import AgentState
 from callcenter.calls.events import Bridged, CallEnded, CallerHungUp, CallEvent
+from callcenter.clock import wall_time
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
 from callcenter.orders.provider import OrderContextProvider, OrderLookupError
@@ -48,7 +48,9 @@ class ConsoleHub:
     def __init__(self, provider: OrderContextProvider, pool: asyncpg.Pool,
                  ivr_summary: Callable[[str], dict[str, Any]], *, deadline_s: float = 0.25,
                  lookup_timeout_s: float = 5.0, keep: int = 200,
-                 agent_for_channel: Callable[[str], str | None] | None = None) -> None:
+                 agent_for_channel: Callable[[str], str | None] | None = None,
+                 clock: Callable[[], float] = wall_time) -> None:
+        self._clock = clock
         self._agent_for_channel = agent_for_channel
         self._provider = provider
         self._pool = pool
@@ -71,7 +73,7 @@ class ConsoleHub:
     def publish(self, agent_id: str, event: dict[str, Any]) -> dict[str, Any]:
         feed = self.feed(agent_id)
         feed.seq += 1
-        stamped = {**event, "seq": feed.seq, "sent_at": time.time()}
+        stamped = {**event, "seq": feed.seq, "sent_at": self._clock()}
         feed.events.append(stamped)
         while len(feed.events) > feed.keep:
             feed.events.popleft()

@@ -9,7 +9,6 @@ handed out (a sink reacting to a decision) is queued and applied right after, in
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import structlog
 
 from callcenter.agents.model import AgentProfile
+from callcenter.clock import wall_time
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import Decision
 from callcenter.routing.policy import RoutingPolicy, load_policy
@@ -44,7 +44,7 @@ class RoutingEngine:
             faster than real time: pass the clock's ``speed``).
     """
 
-    def __init__(self, router: Router, clock: Callable[[], float] = time.time,
+    def __init__(self, router: Router, clock: Callable[[], float] = wall_time,
                  policy_path: Path | None = None, known_skills: Iterable[str] | None = None,
                  time_scale: float = 1.0) -> None:
         self.router = router
@@ -64,7 +64,7 @@ class RoutingEngine:
     @classmethod
     def from_files(cls, policy_path: Path, agents: Iterable[AgentProfile] = (),
                    known_skills: Iterable[str] | None = None,
-                   clock: Callable[[], float] = time.time,
+                   clock: Callable[[], float] = wall_time,
                    time_scale: float = 1.0) -> RoutingEngine:
         """Raises: RoutingPolicyError (names the field)."""
         known = list(known_skills) if known_skills is not None else None

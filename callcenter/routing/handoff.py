@@ -9,7 +9,6 @@ timeout: a slow database costs the call its stickiness, never its place in the q
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ import asyncpg
 import structlog
 
 from callcenter.calls.model import Call
+from callcenter.clock import wall_time
 from callcenter.routing import events as ev
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.offers import OfferAdapter
@@ -50,7 +50,7 @@ class RoutingHandoff:
 
     def __init__(self, offers: OfferAdapter, engine: RoutingEngine, pool: asyncpg.Pool,
                  call_of: Callable[[str], Call | None], lookup_timeout_s: float = 0.3,
-                 clock: Callable[[], float] = time.time,
+                 clock: Callable[[], float] = wall_time,
                  on_queued: Callable[[str, float], None] | None = None) -> None:
         self._clock = clock
         self._on_queued = on_queued

@@ -77,7 +77,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     pool, ami, engine, settings = given.database.pool, given.ami, given.engine, given.settings
     tracker = CallTracker()
     console = ConsoleHub(given.orders, pool, lambda call_id: ivr.summary(call_id),
-                         agent_for_channel=lambda channel: offers.phones.agent_for_channel(channel))
+                         agent_for_channel=lambda channel: offers.phones.agent_for_channel(channel),
+                         clock=given.clock.now)
     given.agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
                           bridge_options="pF(survey^s^1)" if settings.ivr.post_call_survey else "p")

@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from callcenter.clock import utc, wall_time
 from callcenter.store.rows import db_json, db_text
 
 ROLES = ("agent", "supervisor", "qa", "admin")
@@ -72,11 +74,14 @@ class UserStore:
     Args:
         pool: a migrated asyncpg pool.
         session_ttl: how long a session lives without use.
+        clock: wall time (sessions expire in real time, also in a sped-up demo).
     """
 
-    def __init__(self, pool: asyncpg.Pool, session_ttl: timedelta = timedelta(hours=12)) -> None:
+    def __init__(self, pool: asyncpg.Pool, session_ttl: timedelta = timedelta(hours=12),
+                 clock: Callable[[], float] = wall_time) -> None:
         self._pool = pool
         self._ttl = session_ttl
+        self._clock = clock
 
     async def create_user(self, login: str, display_name: str, role: str, password: str, *,
                           language: str = "en", agent_id: int | None = None) -> User:
@@ -178,7 +183,7 @@ class UserStore:
     async def open_session(self, user: User, remote: str) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
-        expires = datetime.now(UTC) + self._ttl
+        expires = utc(self._clock()) + self._ttl
         await self._pool.execute(
             "INSERT INTO sessions (token_sha256, user_id, csrf_token, expires_at, remote)"
             " VALUES ($1, $2, $3, $4, $5)", token_digest(token), user.id, csrf, expires, remote)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from callcenter.clock import utc, wall_time
 from callcenter.tickets.workflow import TicketError, check_kind, check_move, reply_due
 
 EDITABLE = ("status", "notes", "subject", "order_id", "kind")
@@ -20,7 +22,7 @@ FROM = """FROM tickets t JOIN customers cu ON cu.id = t.customer_id
 
 
 def ticket_json(row: asyncpg.Record, now: datetime | None = None) -> dict[str, Any]:
-    now = now or datetime.now(UTC)
+    now = now or utc(wall_time())
     out: dict[str, Any] = {}
     for key, value in row.items():
         out[key] = value.isoformat() if isinstance(value, datetime) else value
@@ -30,8 +32,9 @@ def ticket_json(row: asyncpg.Record, now: datetime | None = None) -> dict[str, A
 
 
 class TicketStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], float] = wall_time) -> None:
         self._pool = pool
+        self._clock = clock
 
     async def create(self, actor: str, *, customer_id: int, kind: str, subject: str, notes: str = "",
                      order_id: int | None = None, call_id: int | None = None,
@@ -42,7 +45,7 @@ class TicketStore:
             raise TicketError("subject must be 1-200 characters", "bad_subject")
         if len(notes) > 10_000:
             raise TicketError("notes must be at most 10,000 characters", "bad_notes")
-        now = datetime.now(UTC)
+        now = utc(self._clock())
         async with self._pool.acquire() as conn, conn.transaction():
             if order_id is not None:
                 owner = await conn.fetchval("SELECT customer_id FROM orders WHERE id = $1", order_id)
@@ -144,7 +147,7 @@ class TicketStore:
         rows = await self._pool.fetch(
             f"SELECT {COLUMNS} {FROM} {'WHERE ' + ' AND '.join(where) if where else ''}"
             f" ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}", *args)
-        now = datetime.now(UTC)
+        now = utc(self._clock())
         return [ticket_json(r, now) for r in rows]
 
 

@@ -17,7 +17,7 @@ from callcenter.tickets.store import TicketStore
 from callcenter.tickets.workflow import DISPOSITIONS, KINDS, STATUSES, TicketError, check_disposition
 from callcenter.web.auth import remote_of, require
 from callcenter.web.errors import api_error
-from callcenter.web.keys import POOL, SESSION
+from callcenter.web.keys import CLOCK, POOL, SESSION
 from callcenter.web.openapi import Api, Param, Route
 from callcenter.web.params import (
     BIGINT_MAX,
@@ -31,6 +31,11 @@ from callcenter.web.params import (
 
 ROLES = ("agent", "supervisor", "admin")
 MAX_BODY = 64 * 1024
+
+
+def _tickets(request: web.Request) -> TicketStore:
+    """Tickets on the server's clock (deadlines and ages follow a sped-up demo)."""
+    return TicketStore(request.app[POOL], clock=request.app[CLOCK].now)
 
 
 def _error(exc: TicketError) -> web.HTTPException:
@@ -74,7 +79,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     offset = query_int(request, "offset", 0, 0, 100_000)
     customer = query_int(request, "customer_id", 0, 1, BIGINT_MAX) or None
     try:
-        tickets = await TicketStore(request.app[POOL]).search(
+        tickets = await _tickets(request).search(
             text=text, status=status or "", kind=kind or "", customer_id=customer,
             visible_to_agent=session.user.agent_id if session.user.role == "agent" else None,
             overdue=query_flag(request, "overdue"), sort=q.get("sort", "reply_due"),
@@ -86,7 +91,7 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 async def get_ticket(request: web.Request) -> web.Response:
     session = require(request, *ROLES)
-    ticket = await TicketStore(request.app[POOL]).get(_id(request, "ticket_id"))
+    ticket = await _tickets(request).get(_id(request, "ticket_id"))
     if ticket is None:
         raise api_error(404, "no such ticket", "not_found")
     await _may_see(request, session, ticket)
@@ -114,7 +119,7 @@ async def create_ticket(request: web.Request) -> web.Response:
     if customer_id is None:
         raise api_error(400, "customer_id is required", "bad_body")
     try:
-        ticket = await TicketStore(request.app[POOL]).create(
+        ticket = await _tickets(request).create(
             session.user.login, customer_id=customer_id, kind=str(body.get("kind", "")),
             subject=str(body.get("subject", "")), notes=str(body.get("notes", "")),
             order_id=_optional_int(body, "order_id"), call_id=call_id,
@@ -130,7 +135,7 @@ async def create_ticket(request: web.Request) -> web.Response:
 async def update_ticket(request: web.Request) -> web.Response:
     session = require(request, *ROLES)
     ticket_id = _id(request, "ticket_id")
-    store = TicketStore(request.app[POOL])
+    store = _tickets(request)
     current = await store.get(ticket_id)
     if current is None:
         raise api_error(404, "no such ticket", "not_found")
