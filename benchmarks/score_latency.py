@@ -42,7 +42,7 @@ from callcenter.demo.data import generate, phone_for
 from callcenter.demo.run import REPO, STOCK_SOUNDS
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import MENU_AT_S, prepare_config
-from callcenter.demo.workers import start_workers, stop_workers
+from callcenter.demo.workers import WorkerSupervisor, available_kinds, worker_env
 from callcenter.logsetup import configure_logging
 from callcenter.server.build import build_server
 from callcenter.settings import (
@@ -108,14 +108,15 @@ async def _measure(calls: int, talk_s: float, work: Path) -> dict[str, Any]:
         ami=dataclasses.replace(AmiSettings(), port=port, secret=Secret(secret)),
         http=HttpSettings(port=0), recording=RecordingSettings(local_dir=str(recordings)))
     database = await open_database(settings.database, work)
-    workers: list[asyncio.subprocess.Process] = []
+    workers: WorkerSupervisor | None = None
     try:
         await migrate(database.pool)
         await seed_shop(database.pool)
         await database.pool.execute("TRUNCATE calls CASCADE")
         embedded = database.embedded
         url = embedded.dsn() if embedded is not None else db_url
-        workers = await start_workers(settings, url)
+        workers = WorkerSupervisor(worker_env(settings, url), available_kinds())
+        await workers.start()
         async with build_server(settings, database, ScaledClock(1.0)) as server:
             for _ in range(600):  # healthz would say 200 from here
                 if server.reconciled:
@@ -144,7 +145,8 @@ async def _measure(calls: int, talk_s: float, work: Path) -> dict[str, Any]:
                     raise SystemExit(f"scores not ready: {[dict(r) for r in rows]}")
                 await asyncio.sleep(0.1)
     finally:
-        await stop_workers(workers)
+        if workers is not None:
+            await workers.stop()
         await simulator.stop()
         await database.close()
 
