@@ -51,9 +51,10 @@ async def test_given_any_call_rows_then_service_level_between_zero_and_one(pool:
         queued = rng.choice((None, rng.uniform(0, 30)))
         answered = rng.choice((None, rng.uniform(0, 60)))
         ended = rng.choice((None, rng.uniform(0, 400)))
+        outcome = rng.choice(OUTCOMES)
+        state = "ended" if ended is not None and outcome else rng.choice(("queued", "talking"))
         await add_call(pool, f"r{n}", arrived, queued=queued, answered=answered, ended=ended,
-                       outcome=rng.choice(OUTCOMES), skill=rng.choice((None, "returns", "delivery")),
-                       state=rng.choice(("ended", "queued", "talking")))
+                       outcome=outcome, skill=rng.choice((None, "returns", "delivery")), state=state)
     for grouping in GROUPINGS:
         for row in await call_kpis(pool, START, END, grouping, target_s=rng.choice((0.0, 20.0, 60.0))):
             assert row.service_level is None or 0.0 <= row.service_level <= 1.0, (grouping, row)
