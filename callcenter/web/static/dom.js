@@ -48,6 +48,65 @@ export function fill(node, ...children) {
   return node;
 }
 
+// --- updating in place ----------------------------------------------------------------------
+
+// attributes that name a child among its siblings, so a redraw finds the same element again
+const KEYS = ["id", "data-key", "data-agent", "data-skill", "data-call", "data-state"];
+
+function keyOf(node) {
+  if (node.nodeType !== Node.ELEMENT_NODE) return null;
+  for (const name of KEYS) {
+    const value = node.getAttribute(name);
+    if (value != null) return `${node.nodeName}|${name}=${value}`;
+  }
+  return null;
+}
+
+function syncAttributes(target, source) {
+  for (const { name } of [...target.attributes]) if (!source.hasAttribute(name)) target.removeAttribute(name);
+  for (const { name, value } of source.attributes) if (target.getAttribute(name) !== value) target.setAttribute(name, value);
+}
+
+/** Make `target` look like `source` (the same kind of node) by changing only what differs, so
+ * the element that has the focus, and a screen reader's place, survive the redraw. Event
+ * listeners of `source` are not copied: use it for markup whose behaviour is delegated. */
+export function morph(target, source) {
+  if (target.nodeType !== Node.ELEMENT_NODE) {
+    if (target.nodeValue !== source.nodeValue) target.nodeValue = source.nodeValue;
+    return target;
+  }
+  syncAttributes(target, source);
+  morphChildren(target, [...source.childNodes]);
+  return target;
+}
+
+/** Give `parent` the children `wanted` (nodes, not yet in the document), reusing its current
+ * children: a keyed child (`id`, `data-key`, `data-agent`, …) is matched by its key, the others
+ * by position and kind. */
+export function morphChildren(parent, wanted) {
+  const keyed = new Map();
+  for (const child of parent.childNodes) { const key = keyOf(child); if (key) keyed.set(key, child); }
+  let cursor = parent.firstChild;
+  for (const next of wanted) {
+    const key = keyOf(next);
+    let match = null;
+    if (key) { match = keyed.get(key) || null; keyed.delete(key); } else if (cursor && !keyOf(cursor)
+      && cursor.nodeType === next.nodeType && cursor.nodeName === next.nodeName) match = cursor;
+    if (!match) { parent.insertBefore(next, cursor); continue; }
+    morph(match, next);
+    if (match === cursor) cursor = cursor.nextSibling; else parent.insertBefore(match, cursor);
+  }
+  while (cursor) { const after = cursor.nextSibling; cursor.remove(); cursor = after; }
+  return parent;
+}
+
+/** Like `fill`, but in place (see `morph`): for views redrawn while someone reads them. */
+export function refill(node, ...children) {
+  const holder = document.createElement(node.nodeName);
+  append(holder, children);
+  return morphChildren(node, [...holder.childNodes]);
+}
+
 /** `text` safe to put inside HTML (for the rare string that is not built with `el`). */
 export function escapeText(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
