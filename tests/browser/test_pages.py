@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Error, Page
@@ -33,7 +34,7 @@ VIEWS = (
     (None, "/login"), ("agent1", "/reports"), ("qa", "/no-such-page"),
 )
 EXPECTED_STATUS = {"/reports": {"agent1": 403}, "/no-such-page": {"qa": 404}}
-READY = {"/supervisor": "#agents tbody tr", "/qa": "#qa-filters", "/reports": "#r-output[data-ready=true]",
+READY = {"/supervisor": "#agents tbody tr", "/qa": "#qa-list tbody tr", "/reports": "#r-output[data-ready=true]",
          "/kb": "#kb-admin[data-ready=true]", "/agent": "#console[data-connected=true]",
          "/login": "input[name=login]", "/no-such-page": ".error-page"}
 
@@ -60,6 +61,18 @@ MISSING_GLYPHS_JS = """
 }
 """
 VISIBLE_TEXT_JS = "() => document.body.innerText"
+# lists that must fit the screen without scrolling sideways (at a phone's width each row is a card)
+SIDEWAYS_JS = """
+() => ["#qa-list"].flatMap((sel) => [...document.querySelectorAll(sel)])
+  .filter((node) => node.closest(".table-wrap").scrollWidth > node.closest(".table-wrap").clientWidth)
+  .map((node) => `#${node.id}`)
+"""
+# scored calls for the QA list: long names, several flags, a reviewer
+SCORED_CALLS = (
+    ("qa-view-1", "+86 138 0013 8000", 72.5, ["customer_ended_negative", "prohibited_word", "dead_air"], "qa"),
+    ("qa-view-2", "+44 20 7946 0958", 91.0, [], None),
+    ("qa-view-3", "+1 415 555 0100", 48.0, ["below_pass_mark", "no_speech"], "supervisor"),
+)
 
 
 def cjk(text: str) -> list[str]:
@@ -70,6 +83,25 @@ def cjk(text: str) -> list[str]:
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def scored_calls(demo_base: str, db_url: str) -> None:
+    """A few scored calls in the demo's database, so the QA list has rows to lay out."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        agent = await conn.fetchval("SELECT id FROM agents ORDER BY id LIMIT 1")
+        for linkedid, caller, score, flags, reviewer in SCORED_CALLS:
+            call = await conn.fetchval(
+                "INSERT INTO calls (linkedid, caller_number, state, outcome, agent_id, arrived_at, answered_at,"
+                " ended_at, context) VALUES ($1, $2, 'ended', 'answered', $3, now() - interval '2 hours',"
+                " now() - interval '2 hours', now() - interval '1 hour',"
+                " '{\"route.skill\": \"returns\"}'::jsonb) RETURNING id", linkedid, caller, agent)
+            await conn.execute(
+                "INSERT INTO qa_results (call_id, scorecard, version, total, final_score, items, flags, reviewer)"
+                " VALUES ($1, 'default', 1, $2, $2, '[]'::jsonb, $3, $4)", call, score, flags, reviewer)
+    finally:
+        await conn.close()
 
 
 async def log_in(page: Page, base: str, user: str) -> None:
@@ -103,7 +135,8 @@ async def test_the_glyph_check_sees_a_character_no_font_has(browser: Browser, de
 
 @pytest.mark.parametrize(("user", "path"), VIEWS, ids=[f"{u or 'anonymous'}{p.replace('/', '-')}" for u, p in VIEWS])
 async def test_page_renders_fits_the_screen_and_is_accessible(
-        browser: Browser, demo_base: str, output_dir: Path, user: str | None, path: str) -> None:
+        browser: Browser, demo_base: str, scored_calls: None, output_dir: Path, user: str | None,
+        path: str) -> None:
     problems: list[str] = []
     for width, height in SIZES:
         context = await browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True,
@@ -129,6 +162,8 @@ async def test_page_renders_fits_the_screen_and_is_accessible(
             overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.append(f"{name}: {overflow} px wider than the screen")
+            for sideways in await page.evaluate(SIDEWAYS_JS):
+                problems.append(f"{name}: {sideways} scrolls sideways")
             text = await page.evaluate(VISIBLE_TEXT_JS)
             sample = sorted(set(text) - set(" \n\t\u00a0"))[:400]
             missing = await page.evaluate(MISSING_GLYPHS_JS, sample)

@@ -67,20 +67,25 @@ async function showList() {
     return;
   }
   const open = (event, id) => { event.preventDefault(); showCall(id); };
-  const rows = data.calls.map((c) => el("tr", { class: "qa-row", "data-call": c.call_id,
+  const columns = ["time", "agent", "skill", "caller", "score", "flags", "reviewed"];
+  // explicit roles: at a phone's width the rows are drawn as cards (display: block), which
+  // would otherwise lose the table's meaning for screen readers
+  const cell = (n, attrs, ...children) => el("td", { role: "cell", "data-label": t(`qa.col.${columns[n]}`), ...attrs }, ...children);
+  const rows = data.calls.map((c) => el("tr", { class: "qa-row", role: "row", "data-call": c.call_id,
     onclick: (event) => { if (event.target.tagName !== "A") showCall(c.call_id); } },
-    el("td", {}, el("a", { href: `/qa?call=${encodeURIComponent(c.call_id)}`, class: "qa-open",
+    cell(0, {}, el("a", { href: `/qa?call=${encodeURIComponent(c.call_id)}`, class: "qa-open",
       onclick: (event) => open(event, c.call_id) }, format.dateTime(c.arrived_at))),
-    el("td", {}, c.agent_name || c.agent || "—"),
-    el("td", {}, c.skill ? label("skill", c.skill) : "—"),
-    el("td", {}, c.caller_number || "—"),
-    el("td", { class: "qa-score num" }, c.final_score == null ? "—" : format.number(c.final_score, 1)),
-    el("td", {}, ...c.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`)))),
-    el("td", {}, c.reviewer || "")));
-  const head = el("tr", {}, ...["time", "agent", "skill", "caller", "score", "flags", "reviewed"]
-    .map((c) => el("th", { scope: "col" }, t(`qa.col.${c}`))));
-  root.replaceChildren(form, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("qa.title") }, el("table", { class: "qa-list", id: "qa-list" },
-    el("caption", { class: "visually-hidden" }, t("qa.title")), el("thead", {}, head), el("tbody", {}, ...rows))));
+    cell(1, {}, c.agent_name || c.agent || "—"),
+    cell(2, {}, c.skill ? label("skill", c.skill) : "—"),
+    cell(3, {}, c.caller_number || "—"),
+    cell(4, { class: "qa-score num" }, c.final_score == null ? "—" : format.number(c.final_score, 1)),
+    cell(5, {}, el("span", {}, ...c.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`))))),
+    cell(6, {}, c.reviewer || "")));
+  const head = el("tr", { role: "row" }, ...columns.map((c) => el("th", { scope: "col", role: "columnheader" }, t(`qa.col.${c}`))));
+  root.replaceChildren(form, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("qa.title") },
+    el("table", { class: "qa-list", id: "qa-list", role: "table" },
+      el("caption", { class: "visually-hidden" }, t("qa.title")), el("thead", { role: "rowgroup" }, head),
+      el("tbody", { role: "rowgroup" }, ...rows))));
 }
 
 function sentimentClass(label) {
