@@ -187,6 +187,40 @@ async def test_page_renders_fits_the_screen_and_is_accessible(
     assert problems == []
 
 
+async def test_date_fields_and_dates_follow_the_page_language_and_time_zone(
+        browser: Browser, demo_base: str, scored_calls: None) -> None:
+    """An American browser on an English page in Shanghai: the date fields take the page's
+    day/month/year, say so in their label with the time zone, and mean Shanghai time."""
+    context = await browser.new_context(locale="en-US", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    try:
+        await log_in(page, demo_base, "supervisor")
+        await page.goto(demo_base + "/reports")
+        await page.wait_for_selector("#r-output[data-ready=true]")
+        label = await page.text_content("label[for=r-from]") or ""
+        assert "dd/mm/yyyy" in label and "Asia/Shanghai" in label, label
+        week_ago = await page.evaluate(
+            "new Intl.DateTimeFormat('en-GB', {year: 'numeric', month: '2-digit', day: '2-digit',"
+            " timeZone: 'Asia/Shanghai'}).format(new Date(Date.now() - 7 * 86400000))")
+        assert await page.input_value("#r-from") == week_ago
+
+        await page.goto(demo_base + "/qa")
+        await page.wait_for_selector("#qa-list tbody tr")
+        assert "dd/mm/yyyy, hh:mm" in (await page.text_content("label[for=qa-from]") or "")
+        async with page.expect_request(lambda r: "/api/qa/calls?" in r.url) as sent:
+            await page.fill("#qa-from", "01/12/2026, 09:00")
+            await page.click("#qa-filters button[type=submit]")
+        assert "from=2026-12-01T01%3A00%3A00.000Z" in (await sent.value).url
+        await page.wait_for_selector("#qa-list tbody tr")
+        assert await page.input_value("#qa-from") == "01/12/2026, 09:00"
+        await page.fill("#qa-from", "31/02/2026, 09:00")
+        assert not await page.evaluate("document.getElementById('qa-from').checkValidity()")
+        shown = await page.text_content("#qa-list tbody tr .qa-open") or ""
+        assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", shown), shown
+    finally:
+        await context.close()
+
+
 async def test_root_goes_to_log_in_or_home_and_the_favicon_is_served(demo_base: str) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         anonymous = await http.get(demo_base + "/", allow_redirects=False)

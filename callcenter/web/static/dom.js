@@ -207,6 +207,63 @@ export const format = {
   },
 };
 
+// --- date inputs ----------------------------------------------------------------------------
+// A native date input draws its value in the browser's own format, whatever the page's
+// language; these fields are text typed in the page's format (the one `format` shows dates in),
+// which their label names, read in the user's time zone.
+
+const fieldFormats = {
+  date: new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "2-digit", day: "2-digit", timeZone: TIME_ZONE }),
+  dateTime: new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23", timeZone: TIME_ZONE }),
+};
+const PLACEHOLDERS = { year: "yyyy", month: "mm", day: "dd", hour: "hh", minute: "mm" };
+
+function fieldParts(withTime) {
+  return (withTime ? fieldFormats.dateTime : fieldFormats.date).formatToParts(new Date(2006, 10, 22, 13, 45));
+}
+
+export const dateField = {
+  /** "dd/mm/yyyy" (en) or "yyyy/mm/dd" (zh-CN), with ", hh:mm" or " hh:mm" when `withTime`. */
+  pattern(withTime = false) {
+    return fieldParts(withTime).map((p) => PLACEHOLDERS[p.type] ?? p.value).join("");
+  },
+  /** `date` (a Date, an ISO string or epoch seconds) as the field shows it; "" when none. */
+  format(value, withTime = false) {
+    const date = toDate(value);
+    return date ? (withTime ? fieldFormats.dateTime : fieldFormats.date).format(date) : "";
+  },
+  /** The instant a field's text names (in the user's time zone); null when it names none.
+   * An ISO "yyyy-mm-dd[Thh:mm]" is taken as well. */
+  parse(text, withTime = false) {
+    const numbers = String(text ?? "").match(/\d+/g);
+    if (!numbers) return null;
+    const order = /^\s*\d{4}-/.test(text) ? ["year", "month", "day", "hour", "minute"]
+      : fieldParts(withTime).map((p) => p.type).filter((type) => type in PLACEHOLDERS);
+    const got = { hour: 0, minute: 0 };
+    order.forEach((type, i) => { if (numbers[i] != null) got[type] = Number(numbers[i]); });
+    if (numbers.length > order.length || [got.year, got.month, got.day].includes(undefined)) return null;
+    const date = new Date(got.year, got.month - 1, got.day, got.hour, got.minute);
+    const same = date.getFullYear() === got.year && date.getMonth() === got.month - 1 && date.getDate() === got.day
+      && date.getHours() === got.hour && date.getMinutes() === got.minute;
+    return same && got.year >= 1000 ? date : null;
+  },
+};
+
+/** A labelled text field for a date (or a date and time, `withTime`) in the page's format: the
+ * label names the format and the time zone; a value that is not a date is refused by the form.
+ * Read it with `dateField.parse(input.value, withTime)`. */
+export function dateInput({ id, name, text, value = null, withTime = false, required = false }) {
+  const pattern = dateField.pattern(withTime);
+  const input = el("input", { id, name, type: "text", value: dateField.format(value, withTime), required,
+    placeholder: pattern, autocomplete: "off", inputmode: "numeric", "data-date-field": withTime ? "datetime" : "date" });
+  const check = () => input.setCustomValidity(input.value.trim() === "" || dateField.parse(input.value, withTime)
+    ? "" : t("ui.date.invalid", { pattern }));
+  input.addEventListener("input", check);
+  return el("label", { for: id, class: "date-field" }, text,
+    el("span", { class: "input-hint" }, t("ui.date.format", { pattern, zone: TIME_ZONE })), input);
+}
+
 // --- labels for codes ------------------------------------------------------------------------
 
 /** A code as people read it: `label("ivr", "main_menu")` → "Main menu" (from the catalogue

@@ -2,14 +2,16 @@
 // audio (HTTP Range), the transcript coloured by sentiment and synced with playback, the
 // scorecard items with links to their evidence, and the reviewer's overrides.
 
-import { el, format, label, request as api, t } from "./dom.js";
+import { dateField, dateInput, el, format, label, request as api, t } from "./dom.js";
 
 const root = document.getElementById("qa");
 const FLAGS = ["customer_ended_negative", "prohibited_word", "dead_air", "below_pass_mark", "no_speech"];
 const state = { filters: {} };
 
-function isoOrEmpty(value) {
-  return value ? new Date(value).toISOString() : "";
+// a date-and-time field's text as an instant ("" when it names none)
+function isoOrEmpty(text) {
+  const date = dateField.parse(text, true);
+  return date ? date.toISOString() : "";
 }
 
 function filterForm() {
@@ -18,8 +20,10 @@ function filterForm() {
   const flag = el("select", { name: "flag" }, el("option", { value: "" }, t("qa.filter.any")),
     ...FLAGS.map((f) => el("option", { value: f, selected: state.filters.flag === f }, t(`qa.flag.${f}`))));
   const form = el("form", { class: "qa-filters", id: "qa-filters" },
-    el("label", {}, t("qa.filter.from"), input("from_local", "datetime-local")),
-    el("label", {}, t("qa.filter.to"), input("to_local", "datetime-local")),
+    dateInput({ id: "qa-from", name: "from_local", text: t("qa.filter.from"), withTime: true,
+      value: isoOrEmpty(state.filters.from_local || "") || null }),
+    dateInput({ id: "qa-to", name: "to_local", text: t("qa.filter.to"), withTime: true,
+      value: isoOrEmpty(state.filters.to_local || "") || null }),
     el("label", {}, t("qa.filter.agent"), input("agent")),
     el("label", {}, t("qa.filter.skill"), input("skill")),
     el("label", {}, t("qa.filter.min"), input("min_score", "number", { min: 0, max: 100 })),
