@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from callcenter.kpi.report import GROUPINGS, call_kpis
 from tests.kpi.test_report import add_call
@@ -41,20 +43,23 @@ async def test_given_answered_call_marked_abandoned_when_wait_short_then_not_a_s
     assert (total.short_abandons, total.service_level) == (0, 1.0)
 
 
-@pytest.mark.parametrize("seed", range(3))
-async def test_given_any_call_rows_then_service_level_between_zero_and_one(pool: asyncpg.Pool,
-                                                                           seed: int) -> None:
-    rng = random.Random(seed)
+# seconds after arrival: around the 5 s short-abandon and 20 s target thresholds, or never
+offsets = st.one_of(st.none(), st.sampled_from((0.0, 3.0, 10.0, 20.0, 25.0, 90.0)),
+                    st.floats(min_value=0, max_value=600, allow_nan=False))
+call_rows = st.tuples(st.integers(min_value=0, max_value=24 * 60 - 1), offsets, offsets, offsets,
+                      st.sampled_from(OUTCOMES), st.sampled_from((None, "returns", "delivery")),
+                      st.sampled_from(("queued", "talking")))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(call_rows, max_size=20), target_s=st.sampled_from((0.0, 20.0, 60.0)))
+async def test_given_any_call_rows_then_service_level_between_zero_and_one(
+        pool: asyncpg.Pool, rows: list[tuple[Any, ...]], target_s: float) -> None:
     await _clear(pool)
-    for n in range(60):
-        arrived = START + timedelta(minutes=rng.randrange(0, 24 * 60))
-        queued = rng.choice((None, rng.uniform(0, 30)))
-        answered = rng.choice((None, rng.uniform(0, 60)))
-        ended = rng.choice((None, rng.uniform(0, 400)))
-        outcome = rng.choice(OUTCOMES)
-        state = "ended" if ended is not None and outcome else rng.choice(("queued", "talking"))
-        await add_call(pool, f"r{n}", arrived, queued=queued, answered=answered, ended=ended,
-                       outcome=outcome, skill=rng.choice((None, "returns", "delivery")), state=state)
+    for n, (minute, queued, answered, ended, outcome, skill, live_state) in enumerate(rows):
+        state = "ended" if ended is not None and outcome else live_state
+        await add_call(pool, f"r{n}", START + timedelta(minutes=minute), queued=queued, answered=answered,
+                       ended=ended, outcome=outcome, skill=skill, state=state)
     for grouping in GROUPINGS:
-        for row in await call_kpis(pool, START, END, grouping, target_s=rng.choice((0.0, 20.0, 60.0))):
+        for row in await call_kpis(pool, START, END, grouping, target_s=target_s):
             assert row.service_level is None or 0.0 <= row.service_level <= 1.0, (grouping, row)
