@@ -10,10 +10,11 @@ Definitions (each call is counted in the period its ``arrived_at`` falls in, ``[
 * **wait** of a call: from ``queued_at`` (falling back to ``arrived_at`` when the call was never
   marked queued) to ``answered_at``, or to ``ended_at`` for an abandon. Time spent in the IVR is
   self-service, not waiting for an agent, so it is left out.
-* **short abandons**: abandons whose wait was under ``short_abandon_s`` (default 5 s).
+* **short abandons**: abandons never answered whose wait was under ``short_abandon_s`` (default 5 s).
 * **service level**: answered with a wait of at most ``target_s`` seconds, divided by the
-  offered calls that have finished (answered + abandoned + failed) minus the short abandons.
-  ``None`` when that is 0.
+  offered calls past the queue (answered, whether or not the call has ended yet, + abandoned +
+  failed) minus the short abandons. Every call of the numerator is in the denominator, so the
+  level stays within [0, 1]. ``None`` when the denominator is 0.
 * **ASA**: mean wait of the answered calls, seconds.
 * **talk**: ``ended_at − answered_at`` of an answered, ended call. The caller stays connected to
   the agent while on hold, so talk *includes* hold time.
@@ -130,9 +131,10 @@ SELECT grp,
        count(*) AS offered,
        count(*) FILTER (WHERE answered_at IS NOT NULL) AS answered,
        count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
-       count(*) FILTER (WHERE outcome = 'abandoned'
+       count(*) FILTER (WHERE outcome = 'abandoned' AND answered_at IS NULL
                           AND ended_at - wait_from < make_interval(secs => $4)) AS short_abandons,
-       count(*) FILTER (WHERE outcome IN ('answered', 'abandoned', 'failed')) AS finished,
+       count(*) FILTER (WHERE answered_at IS NOT NULL
+                          OR outcome IN ('abandoned', 'failed')) AS finished,
        count(*) FILTER (WHERE answered_at IS NOT NULL
                           AND answered_at - wait_from <= make_interval(secs => $3)) AS within_target,
        avg(extract(epoch FROM answered_at - wait_from))

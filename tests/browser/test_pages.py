@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Error, Page
@@ -33,7 +34,7 @@ VIEWS = (
     (None, "/login"), ("agent1", "/reports"), ("qa", "/no-such-page"),
 )
 EXPECTED_STATUS = {"/reports": {"agent1": 403}, "/no-such-page": {"qa": 404}}
-READY = {"/supervisor": "#agents tbody tr", "/qa": "#qa-filters", "/reports": "#r-output[data-ready=true]",
+READY = {"/supervisor": "#agents tbody tr", "/qa": "#qa-list tbody tr", "/reports": "#r-output[data-ready=true]",
          "/kb": "#kb-admin[data-ready=true]", "/agent": "#console[data-connected=true]",
          "/login": "input[name=login]", "/no-such-page": ".error-page"}
 
@@ -60,6 +61,18 @@ MISSING_GLYPHS_JS = """
 }
 """
 VISIBLE_TEXT_JS = "() => document.body.innerText"
+# lists that must fit the screen without scrolling sideways (at a phone's width each row is a card)
+SIDEWAYS_JS = """
+() => ["#qa-list"].flatMap((sel) => [...document.querySelectorAll(sel)])
+  .filter((node) => node.closest(".table-wrap").scrollWidth > node.closest(".table-wrap").clientWidth)
+  .map((node) => `#${node.id}`)
+"""
+# scored calls for the QA list: long names, several flags, a reviewer
+SCORED_CALLS = (
+    ("qa-view-1", "+86 138 0013 8000", 72.5, ["customer_ended_negative", "prohibited_word", "dead_air"], "qa"),
+    ("qa-view-2", "+44 20 7946 0958", 91.0, [], None),
+    ("qa-view-3", "+1 415 555 0100", 48.0, ["below_pass_mark", "no_speech"], "supervisor"),
+)
 
 
 def cjk(text: str) -> list[str]:
@@ -70,6 +83,25 @@ def cjk(text: str) -> list[str]:
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def scored_calls(demo_base: str, db_url: str) -> None:
+    """A few scored calls in the demo's database, so the QA list has rows to lay out."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        agent = await conn.fetchval("SELECT id FROM agents ORDER BY id LIMIT 1")
+        for linkedid, caller, score, flags, reviewer in SCORED_CALLS:
+            call = await conn.fetchval(
+                "INSERT INTO calls (linkedid, caller_number, state, outcome, agent_id, arrived_at, answered_at,"
+                " ended_at, context) VALUES ($1, $2, 'ended', 'answered', $3, now() - interval '2 hours',"
+                " now() - interval '2 hours', now() - interval '1 hour',"
+                " '{\"route.skill\": \"returns\"}'::jsonb) RETURNING id", linkedid, caller, agent)
+            await conn.execute(
+                "INSERT INTO qa_results (call_id, scorecard, version, total, final_score, items, flags, reviewer)"
+                " VALUES ($1, 'default', 1, $2, $2, '[]'::jsonb, $3, $4)", call, score, flags, reviewer)
+    finally:
+        await conn.close()
 
 
 async def log_in(page: Page, base: str, user: str) -> None:
@@ -103,7 +135,8 @@ async def test_the_glyph_check_sees_a_character_no_font_has(browser: Browser, de
 
 @pytest.mark.parametrize(("user", "path"), VIEWS, ids=[f"{u or 'anonymous'}{p.replace('/', '-')}" for u, p in VIEWS])
 async def test_page_renders_fits_the_screen_and_is_accessible(
-        browser: Browser, demo_base: str, output_dir: Path, user: str | None, path: str) -> None:
+        browser: Browser, demo_base: str, scored_calls: None, output_dir: Path, user: str | None,
+        path: str) -> None:
     problems: list[str] = []
     for width, height in SIZES:
         context = await browser.new_context(viewport={"width": width, "height": height}, bypass_csp=True,
@@ -129,6 +162,8 @@ async def test_page_renders_fits_the_screen_and_is_accessible(
             overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.append(f"{name}: {overflow} px wider than the screen")
+            for sideways in await page.evaluate(SIDEWAYS_JS):
+                problems.append(f"{name}: {sideways} scrolls sideways")
             text = await page.evaluate(VISIBLE_TEXT_JS)
             sample = sorted(set(text) - set(" \n\t\u00a0"))[:400]
             missing = await page.evaluate(MISSING_GLYPHS_JS, sample)
@@ -150,6 +185,40 @@ async def test_page_renders_fits_the_screen_and_is_accessible(
     (output_dir / f"{user or 'anonymous'}{path.replace('/', '-')}.json").write_text(
         json.dumps(problems, ensure_ascii=False, indent=1), encoding="utf-8")
     assert problems == []
+
+
+async def test_date_fields_and_dates_follow_the_page_language_and_time_zone(
+        browser: Browser, demo_base: str, scored_calls: None) -> None:
+    """An American browser on an English page in Shanghai: the date fields take the page's
+    day/month/year, say so in their label with the time zone, and mean Shanghai time."""
+    context = await browser.new_context(locale="en-US", timezone_id="Asia/Shanghai")
+    page = await context.new_page()
+    try:
+        await log_in(page, demo_base, "supervisor")
+        await page.goto(demo_base + "/reports")
+        await page.wait_for_selector("#r-output[data-ready=true]")
+        label = await page.text_content("label[for=r-from]") or ""
+        assert "dd/mm/yyyy" in label and "Asia/Shanghai" in label, label
+        week_ago = await page.evaluate(
+            "new Intl.DateTimeFormat('en-GB', {year: 'numeric', month: '2-digit', day: '2-digit',"
+            " timeZone: 'Asia/Shanghai'}).format(new Date(Date.now() - 7 * 86400000))")
+        assert await page.input_value("#r-from") == week_ago
+
+        await page.goto(demo_base + "/qa")
+        await page.wait_for_selector("#qa-list tbody tr")
+        assert "dd/mm/yyyy, hh:mm" in (await page.text_content("label[for=qa-from]") or "")
+        async with page.expect_request(lambda r: "/api/qa/calls?" in r.url) as sent:
+            await page.fill("#qa-from", "01/12/2026, 09:00")
+            await page.click("#qa-filters button[type=submit]")
+        assert "from=2026-12-01T01%3A00%3A00.000Z" in (await sent.value).url
+        await page.wait_for_selector("#qa-list tbody tr")
+        assert await page.input_value("#qa-from") == "01/12/2026, 09:00"
+        await page.fill("#qa-from", "31/02/2026, 09:00")
+        assert not await page.evaluate("document.getElementById('qa-from').checkValidity()")
+        shown = await page.text_content("#qa-list tbody tr .qa-open") or ""
+        assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", shown), shown
+    finally:
+        await context.close()
 
 
 async def test_root_goes_to_log_in_or_home_and_the_favicon_is_served(demo_base: str) -> None:

@@ -132,3 +132,34 @@ async def test_the_page_shows_counts_change_live(server: Server) -> None:
         state = await page.text_content("#agents tr[data-agent=sam] .agent-state")
         assert state == "就绪"
         assert not errors, errors
+
+
+async def test_given_focus_on_an_agent_row_when_snapshots_arrive_then_the_same_row_keeps_it(
+        server: Server) -> None:
+    base = f"http://127.0.0.1:{server.http_port}"
+    server.agents.login("sam", ready=True)
+    async with chromium() as browser:
+        page = await browser.new_page()
+        errors: list[Any] = []
+        page.on("pageerror", lambda exc: errors.append(exc))
+        await page.goto(base + "/login")
+        await page.fill("input[name=login]", "boss")
+        await page.fill("input[name=password]", "demo")
+        await page.click("button[type=submit]")
+        await page.wait_for_url(base + "/supervisor")
+        row = page.locator("#agents tr[data-agent=sam]")
+        await row.wait_for()
+        await row.focus()
+        await page.evaluate("window.focusedRow = document.activeElement; window.redraws = 0;"
+                            " new MutationObserver(() => { window.redraws += 1; })"
+                            ".observe(document.getElementById('wallboard'),"
+                            " {childList: true, characterData: true, subtree: true})")
+
+        async def redraws() -> int:
+            return int(await page.evaluate("window.redraws"))
+
+        await wait_until(redraws, lambda n: n >= 2, "two snapshots drawn", timeout_s=8, every_s=0.1)
+        focused = await page.evaluate(
+            "[document.activeElement.dataset.agent, document.activeElement === window.focusedRow]")
+        assert focused == ["sam", True]
+        assert not errors, errors

@@ -48,6 +48,65 @@ export function fill(node, ...children) {
   return node;
 }
 
+// --- updating in place ----------------------------------------------------------------------
+
+// attributes that name a child among its siblings, so a redraw finds the same element again
+const KEYS = ["id", "data-key", "data-agent", "data-skill", "data-call", "data-state"];
+
+function keyOf(node) {
+  if (node.nodeType !== Node.ELEMENT_NODE) return null;
+  for (const name of KEYS) {
+    const value = node.getAttribute(name);
+    if (value != null) return `${node.nodeName}|${name}=${value}`;
+  }
+  return null;
+}
+
+function syncAttributes(target, source) {
+  for (const { name } of [...target.attributes]) if (!source.hasAttribute(name)) target.removeAttribute(name);
+  for (const { name, value } of source.attributes) if (target.getAttribute(name) !== value) target.setAttribute(name, value);
+}
+
+/** Make `target` look like `source` (the same kind of node) by changing only what differs, so
+ * the element that has the focus, and a screen reader's place, survive the redraw. Event
+ * listeners of `source` are not copied: use it for markup whose behaviour is delegated. */
+export function morph(target, source) {
+  if (target.nodeType !== Node.ELEMENT_NODE) {
+    if (target.nodeValue !== source.nodeValue) target.nodeValue = source.nodeValue;
+    return target;
+  }
+  syncAttributes(target, source);
+  morphChildren(target, [...source.childNodes]);
+  return target;
+}
+
+/** Give `parent` the children `wanted` (nodes, not yet in the document), reusing its current
+ * children: a keyed child (`id`, `data-key`, `data-agent`, …) is matched by its key, the others
+ * by position and kind. */
+export function morphChildren(parent, wanted) {
+  const keyed = new Map();
+  for (const child of parent.childNodes) { const key = keyOf(child); if (key) keyed.set(key, child); }
+  let cursor = parent.firstChild;
+  for (const next of wanted) {
+    const key = keyOf(next);
+    let match = null;
+    if (key) { match = keyed.get(key) || null; keyed.delete(key); } else if (cursor && !keyOf(cursor)
+      && cursor.nodeType === next.nodeType && cursor.nodeName === next.nodeName) match = cursor;
+    if (!match) { parent.insertBefore(next, cursor); continue; }
+    morph(match, next);
+    if (match === cursor) cursor = cursor.nextSibling; else parent.insertBefore(match, cursor);
+  }
+  while (cursor) { const after = cursor.nextSibling; cursor.remove(); cursor = after; }
+  return parent;
+}
+
+/** Like `fill`, but in place (see `morph`): for views redrawn while someone reads them. */
+export function refill(node, ...children) {
+  const holder = document.createElement(node.nodeName);
+  append(holder, children);
+  return morphChildren(node, [...holder.childNodes]);
+}
+
 /** `text` safe to put inside HTML (for the rare string that is not built with `el`). */
 export function escapeText(text) {
   return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -147,6 +206,63 @@ export const format = {
     return rtf.format(Math.round(diff), "second");
   },
 };
+
+// --- date inputs ----------------------------------------------------------------------------
+// A native date input draws its value in the browser's own format, whatever the page's
+// language; these fields are text typed in the page's format (the one `format` shows dates in),
+// which their label names, read in the user's time zone.
+
+const fieldFormats = {
+  date: new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "2-digit", day: "2-digit", timeZone: TIME_ZONE }),
+  dateTime: new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23", timeZone: TIME_ZONE }),
+};
+const PLACEHOLDERS = { year: "yyyy", month: "mm", day: "dd", hour: "hh", minute: "mm" };
+
+function fieldParts(withTime) {
+  return (withTime ? fieldFormats.dateTime : fieldFormats.date).formatToParts(new Date(2006, 10, 22, 13, 45));
+}
+
+export const dateField = {
+  /** "dd/mm/yyyy" (en) or "yyyy/mm/dd" (zh-CN), with ", hh:mm" or " hh:mm" when `withTime`. */
+  pattern(withTime = false) {
+    return fieldParts(withTime).map((p) => PLACEHOLDERS[p.type] ?? p.value).join("");
+  },
+  /** `date` (a Date, an ISO string or epoch seconds) as the field shows it; "" when none. */
+  format(value, withTime = false) {
+    const date = toDate(value);
+    return date ? (withTime ? fieldFormats.dateTime : fieldFormats.date).format(date) : "";
+  },
+  /** The instant a field's text names (in the user's time zone); null when it names none.
+   * An ISO "yyyy-mm-dd[Thh:mm]" is taken as well. */
+  parse(text, withTime = false) {
+    const numbers = String(text ?? "").match(/\d+/g);
+    if (!numbers) return null;
+    const order = /^\s*\d{4}-/.test(text) ? ["year", "month", "day", "hour", "minute"]
+      : fieldParts(withTime).map((p) => p.type).filter((type) => type in PLACEHOLDERS);
+    const got = { hour: 0, minute: 0 };
+    order.forEach((type, i) => { if (numbers[i] != null) got[type] = Number(numbers[i]); });
+    if (numbers.length > order.length || [got.year, got.month, got.day].includes(undefined)) return null;
+    const date = new Date(got.year, got.month - 1, got.day, got.hour, got.minute);
+    const same = date.getFullYear() === got.year && date.getMonth() === got.month - 1 && date.getDate() === got.day
+      && date.getHours() === got.hour && date.getMinutes() === got.minute;
+    return same && got.year >= 1000 ? date : null;
+  },
+};
+
+/** A labelled text field for a date (or a date and time, `withTime`) in the page's format: the
+ * label names the format and the time zone; a value that is not a date is refused by the form.
+ * Read it with `dateField.parse(input.value, withTime)`. */
+export function dateInput({ id, name, text, value = null, withTime = false, required = false }) {
+  const pattern = dateField.pattern(withTime);
+  const input = el("input", { id, name, type: "text", value: dateField.format(value, withTime), required,
+    placeholder: pattern, autocomplete: "off", inputmode: "numeric", "data-date-field": withTime ? "datetime" : "date" });
+  const check = () => input.setCustomValidity(input.value.trim() === "" || dateField.parse(input.value, withTime)
+    ? "" : t("ui.date.invalid", { pattern }));
+  input.addEventListener("input", check);
+  return el("label", { for: id, class: "date-field" }, text,
+    el("span", { class: "input-hint" }, t("ui.date.format", { pattern, zone: TIME_ZONE })), input);
+}
 
 // --- labels for codes ------------------------------------------------------------------------
 

@@ -2,14 +2,16 @@
 // audio (HTTP Range), the transcript coloured by sentiment and synced with playback, the
 // scorecard items with links to their evidence, and the reviewer's overrides.
 
-import { el, format, label, request as api, t } from "./dom.js";
+import { dateField, dateInput, el, format, label, request as api, t } from "./dom.js";
 
 const root = document.getElementById("qa");
 const FLAGS = ["customer_ended_negative", "prohibited_word", "dead_air", "below_pass_mark", "no_speech"];
 const state = { filters: {} };
 
-function isoOrEmpty(value) {
-  return value ? new Date(value).toISOString() : "";
+// a date-and-time field's text as an instant ("" when it names none)
+function isoOrEmpty(text) {
+  const date = dateField.parse(text, true);
+  return date ? date.toISOString() : "";
 }
 
 function filterForm() {
@@ -18,8 +20,10 @@ function filterForm() {
   const flag = el("select", { name: "flag" }, el("option", { value: "" }, t("qa.filter.any")),
     ...FLAGS.map((f) => el("option", { value: f, selected: state.filters.flag === f }, t(`qa.flag.${f}`))));
   const form = el("form", { class: "qa-filters", id: "qa-filters" },
-    el("label", {}, t("qa.filter.from"), input("from_local", "datetime-local")),
-    el("label", {}, t("qa.filter.to"), input("to_local", "datetime-local")),
+    dateInput({ id: "qa-from", name: "from_local", text: t("qa.filter.from"), withTime: true,
+      value: isoOrEmpty(state.filters.from_local || "") || null }),
+    dateInput({ id: "qa-to", name: "to_local", text: t("qa.filter.to"), withTime: true,
+      value: isoOrEmpty(state.filters.to_local || "") || null }),
     el("label", {}, t("qa.filter.agent"), input("agent")),
     el("label", {}, t("qa.filter.skill"), input("skill")),
     el("label", {}, t("qa.filter.min"), input("min_score", "number", { min: 0, max: 100 })),
@@ -67,20 +71,25 @@ async function showList() {
     return;
   }
   const open = (event, id) => { event.preventDefault(); showCall(id); };
-  const rows = data.calls.map((c) => el("tr", { class: "qa-row", "data-call": c.call_id,
+  const columns = ["time", "agent", "skill", "caller", "score", "flags", "reviewed"];
+  // explicit roles: at a phone's width the rows are drawn as cards (display: block), which
+  // would otherwise lose the table's meaning for screen readers
+  const cell = (n, attrs, ...children) => el("td", { role: "cell", "data-label": t(`qa.col.${columns[n]}`), ...attrs }, ...children);
+  const rows = data.calls.map((c) => el("tr", { class: "qa-row", role: "row", "data-call": c.call_id,
     onclick: (event) => { if (event.target.tagName !== "A") showCall(c.call_id); } },
-    el("td", {}, el("a", { href: `/qa?call=${encodeURIComponent(c.call_id)}`, class: "qa-open",
+    cell(0, {}, el("a", { href: `/qa?call=${encodeURIComponent(c.call_id)}`, class: "qa-open",
       onclick: (event) => open(event, c.call_id) }, format.dateTime(c.arrived_at))),
-    el("td", {}, c.agent_name || c.agent || "—"),
-    el("td", {}, c.skill ? label("skill", c.skill) : "—"),
-    el("td", {}, c.caller_number || "—"),
-    el("td", { class: "qa-score num" }, c.final_score == null ? "—" : format.number(c.final_score, 1)),
-    el("td", {}, ...c.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`)))),
-    el("td", {}, c.reviewer || "")));
-  const head = el("tr", {}, ...["time", "agent", "skill", "caller", "score", "flags", "reviewed"]
-    .map((c) => el("th", { scope: "col" }, t(`qa.col.${c}`))));
-  root.replaceChildren(form, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("qa.title") }, el("table", { class: "qa-list", id: "qa-list" },
-    el("caption", { class: "visually-hidden" }, t("qa.title")), el("thead", {}, head), el("tbody", {}, ...rows))));
+    cell(1, {}, c.agent_name || c.agent || "—"),
+    cell(2, {}, c.skill ? label("skill", c.skill) : "—"),
+    cell(3, {}, c.caller_number || "—"),
+    cell(4, { class: "qa-score num" }, c.final_score == null ? "—" : format.number(c.final_score, 1)),
+    cell(5, {}, el("span", {}, ...c.flags.map((f) => el("span", { class: `qa-flag flag-${f}` }, t(`qa.flag.${f}`))))),
+    cell(6, {}, c.reviewer || "")));
+  const head = el("tr", { role: "row" }, ...columns.map((c) => el("th", { scope: "col", role: "columnheader" }, t(`qa.col.${c}`))));
+  root.replaceChildren(form, el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": t("qa.title") },
+    el("table", { class: "qa-list", id: "qa-list", role: "table" },
+      el("caption", { class: "visually-hidden" }, t("qa.title")), el("thead", { role: "rowgroup" }, head),
+      el("tbody", { role: "rowgroup" }, ...rows))));
 }
 
 function sentimentClass(label) {

@@ -1,7 +1,7 @@
 // /reports: service KPIs (table + SVG charts drawn here, no library), CSV export, and the
 // Erlang C staffing calculator. Data from /api/kpis, /api/staffing, /api/staffing/history.
 
-import { TIME_ZONE, el, format as fmt, label as codeLabel, request as api, t } from "./dom.js";
+import { TIME_ZONE, dateField, dateInput, el, format as fmt, label as codeLabel, request as api, t } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLUMNS = ["offered", "answered", "abandoned", "short_abandons", "service_level", "asa_s",
@@ -16,28 +16,26 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
+// figures in the user's language (digits, separators, the percent sign)
 function format(key, value) {
   if (value == null) return "—";
-  if (PERCENT.has(key)) return `${(value * 100).toFixed(1)}%`;
-  return Number.isInteger(value) ? String(value) : Number(value).toFixed(key.endsWith("_avg") ? 2 : 1);
+  if (PERCENT.has(key)) return fmt.percent(value);
+  return Number.isInteger(value) ? fmt.number(value) : fmt.number(value, key.endsWith("_avg") ? 2 : 1);
 }
 
-// a calendar day in the user's time zone, as the date input wants it
-function isoDay(date) {
-  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+// local midnight of a date field's day, as an instant ("" when the field names no day)
+function localMidnight(id) {
+  const day = dateField.parse(document.getElementById(id).value);
+  return day ? day.toISOString() : "";
 }
-
-// local midnight of a date input's value, as an instant
-function localMidnight(day) { return new Date(`${day}T00:00:00`).toISOString(); }
 
 function query() {
-  const from = document.getElementById("r-from").value;
-  const to = document.getElementById("r-to").value;
   const params = new URLSearchParams({
-    from: localMidnight(from), to: localMidnight(to), tz: TIME_ZONE,
+    from: localMidnight("r-from"), to: localMidnight("r-to"), tz: TIME_ZONE,
     group: document.getElementById("r-group").value,
     target_s: document.getElementById("r-target").value,
   });
+  for (const [name, value] of [...params]) if (!value) params.delete(name);
   return params;
 }
 
@@ -171,8 +169,8 @@ async function computeStaffing() {
         el("th", {}, t("reports.col.service_level")), el("th", {}, t("reports.col.asa_s")))),
       el("tbody", {}, ...rows.map((r) => el("tr", {}, el("td", {}, r.label), el("td", {}, r.calls),
         el("td", { "data-col": "agents" }, r.agents), el("td", {}, r.scheduled_agents ?? "—"),
-        el("td", {}, `${(r.occupancy * 100).toFixed(1)}%`),
-        el("td", {}, `${(r.service_level * 100).toFixed(1)}%`), el("td", {}, r.asa_s.toFixed(1))))))));
+        el("td", {}, fmt.percent(r.occupancy)),
+        el("td", {}, fmt.percent(r.service_level)), el("td", {}, fmt.number(r.asa_s, 1))))))));
     out.dataset.ready = "true";
   } catch (error) {
     out.replaceChildren(el("p", { class: "r-error" }, error.message));
@@ -205,8 +203,8 @@ async function start() {
   const group = el("select", { id: "r-group" }, ...["day", "hour", "agent", "skill", "queue", "total"]
     .map((g) => el("option", { value: g }, t(`reports.group.${g}`))));
   const form = el("form", { class: "r-form" },
-    input("r-from", t("reports.from"), { type: "date", value: isoDay(weekAgo), required: true }),
-    input("r-to", t("reports.to"), { type: "date", value: isoDay(tomorrow), required: true }),
+    dateInput({ id: "r-from", text: t("reports.from"), value: weekAgo, required: true }),
+    dateInput({ id: "r-to", text: t("reports.to"), value: tomorrow, required: true }),
     el("label", { for: "r-group" }, t("reports.group"), group),
     input("r-target", t("reports.target"), { type: "number", value: 20, min: 0, max: 3600 }),
     el("button", { type: "submit" }, t("reports.show")),

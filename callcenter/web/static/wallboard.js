@@ -1,9 +1,10 @@
-// /supervisor: the live wallboard. A snapshot arrives over /ws/wallboard every second; on a drop
+// /supervisor: the live wallboard. A snapshot arrives over /ws/wallboard every second and is drawn
+// in place (only the text that changed), so the focus survives it; on a drop
 // the page reconnects (with back-off) and shows that it is catching up. Tiles turn amber at the
 // warning threshold and red at the critical one; each waiting call says why it waits (its skill,
 // language and level, and how many agents could take it, how many of them are ready).
 
-import { announce, el, fill, format, label, t } from "./dom.js";
+import { announce, el, format, label, refill, t } from "./dom.js";
 
 const root = document.getElementById("wallboard");
 let retry = 0;
@@ -83,7 +84,8 @@ function render(snap) {
   const skills = table("skills", t("wallboard.skills"),
     ["skill", "waiting", "longest_wait", "answered", "abandoned", "service_level"].map((c) => ({ text: t(`wallboard.col.${c}`), num: c !== "skill" })),
     skillRows);
-  const agentRows = snap.agents.map((a) => el("tr", { "data-agent": a.agent_id },
+  // each agent row is a tab stop: the redraw keeps the row (by its key) and so the focus
+  const agentRows = snap.agents.map((a) => el("tr", { "data-agent": a.agent_id, tabindex: "0" },
     el("th", { scope: "row" }, a.name),
     el("td", { class: "agent-state" }, el("span", { class: `badge state-${a.state}`, "data-state": a.state },
       label("state", a.state) + (a.reason ? ` · ${label("reason", a.reason)}` : ""))),
@@ -93,7 +95,7 @@ function render(snap) {
   const agents = table("agents", t("wallboard.agents"),
     ["agent", "state", "since", "caller", "duration"].map((c) => ({ text: t(`wallboard.col.${c}`), num: ["since", "duration"].includes(c) })),
     agentRows);
-  fill(root, tiles, states,
+  refill(root, tiles, states,
     el("div", { class: "wallboard-grid" },
       el("section", { "aria-labelledby": "h-waiting" }, el("h2", { id: "h-waiting" }, t("wallboard.why.title")), whyWaiting(snap.waiting_calls || [])),
       el("section", { "aria-labelledby": "h-skills" }, el("h2", { id: "h-skills" }, t("wallboard.skills")), skills),
