@@ -17,7 +17,7 @@ from pathlib import Path
 
 from callcenter.ami.parser import Frame, parse_frame
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario
-from tests.simulator.lab import normalise_channel, sequences
+from tests.simulator.lab import sequences
 
 # event name -> why it is not compared
 ACCEPTED: dict[str, str] = {
@@ -55,8 +55,6 @@ ACCEPTED_FIELDS: dict[str, str] = {
 # caller pressed as soon as the menu's GET DATA started, and under a scaled clock the same
 # instant may fall at the end of the prompt before it, a race real Asterisk has too.
 PRESS_LATER_S = 0.4
-# keys compared: the caller's and the agent's channel
-ROLES = ("caller", "agent")
 
 
 @dataclass(frozen=True)
@@ -80,52 +78,82 @@ def _events(lines: Iterable[Captured]) -> list[Captured]:
     return [c for c in lines if c.direction == "in" and c.frame.event]
 
 
-def caller_channel(lines: list[Captured]) -> str:
-    return next(c.frame.get("Channel") for c in _events(lines)
-                if c.frame.event == "Newchannel" and c.frame.get("Context") == "inbound")
+def caller_channels(lines: Iterable[Captured]) -> dict[str, str]:
+    """Each caller's channel (the ``inbound`` Newchannel), as ``caller <number>``."""
+    return {c.frame.get("Channel"): f"caller {c.frame.get('CallerIDNum')}" for c in _events(lines)
+            if c.frame.event == "Newchannel" and c.frame.get("Context") == "inbound"}
 
 
-def scenario_from(lines: list[Captured], agent_extension: str) -> tuple[Scenario, str]:
-    """The caller's and the agent's behaviour as the capture shows it (times from answer)."""
+def scenario_from(lines: list[Captured], extensions: Iterable[str]) -> Scenario:
+    """Every caller's and agent's behaviour as the capture shows it (times from answer)."""
     events = _events(lines)
-    caller = caller_channel(lines)
+    arrivals = [c for c in events if c.frame.get("Channel") in caller_channels(lines)
+                and c.frame.event == "Newchannel"]
+    callers = tuple(_caller(events, c, c.at - arrivals[0].at + 0.5) for c in arrivals)
+    agents = tuple(_agent(events, extension) for extension in extensions)
+    return Scenario(callers, agents, "from-capture")
 
-    def first(name: str, channel: str, **fields: str) -> Captured:
-        return next(c for c in events if c.frame.event == name and c.frame.get("Channel").startswith(channel)
-                    and all(c.frame.get(k) == v for k, v in fields.items()))
 
-    arrived = first("Newchannel", caller)
-    answered = first("Newstate", caller, ChannelStateDesc="Up")
+def _first(events: list[Captured], name: str, channel: str, **fields: str) -> Captured | None:
+    return next((c for c in events if c.frame.event == name and c.frame.get("Channel").startswith(channel)
+                 and all(c.frame.get(k) == v for k, v in fields.items())), None)
+
+
+def _caller(events: list[Captured], arrived: Captured, at_s: float) -> CallerScript:
+    channel = arrived.frame.get("Channel")
+    answered = _first(events, "Newstate", channel, ChannelStateDesc="Up")
+    gone = _first(events, "Hangup", channel)
+    assert answered is not None and gone is not None, f"{channel}: never answered or never hung up"
     presses = tuple(Press(round(c.at - answered.at + PRESS_LATER_S, 2), c.frame.get("Digit"), 160)
                     for c in events
-                    if c.frame.event == "DTMFEnd" and c.frame.get("Channel") == caller
+                    if c.frame.event == "DTMFEnd" and c.frame.get("Channel") == channel
                     and c.frame.get("Direction") == "Received")
-    caller_gone = first("Hangup", caller)
-    agent_prefix = f"PJSIP/{agent_extension}-"
-    rung = first("Newchannel", agent_prefix)
-    agent_up = first("Newstate", agent_prefix, ChannelStateDesc="Up")
-    agent_gone = first("Hangup", agent_prefix)
-    number = arrived.frame.get("CallerIDNum")
-    call = CallerScript(number=number, exten=arrived.frame.get("Exten"), arrival=Arrival(at_s=(0.5,)),
-                        behaviour=Behaviour(presses=presses,
-                                            hangup_after_s=round(caller_gone.at - answered.at, 2)))
-    agent = AgentScript(extension=agent_extension, behaviour=Behaviour(
-        answer_after_s=round(agent_up.at - rung.at, 2), hangup_after_s=round(agent_gone.at - agent_up.at, 2)))
-    return Scenario((call,), (agent,), "from-capture"), number
+    return CallerScript(number=arrived.frame.get("CallerIDNum"), exten=arrived.frame.get("Exten"),
+                        arrival=Arrival(at_s=(round(at_s, 3),)),
+                        behaviour=Behaviour(presses=presses, hangup_after_s=round(gone.at - answered.at, 2)))
 
 
-def by_role(frames: Iterable[Frame], caller: str, agent_prefix: str) -> dict[str, list[str]]:
-    """Per role, the event signatures (``tests.simulator.lab``'s normalisation) minus ACCEPTED."""
+def _agent(events: list[Captured], extension: str) -> AgentScript:
+    """The phone of ``extension`` as its first channel shows it: no channel at all (not
+    registered), hung up with cause 17 (486 Busy), 19 (rang out) or answered and hung up."""
+    prefix = f"PJSIP/{extension}-"
+    rung = _first(events, "Newchannel", prefix)
+    if rung is None:
+        return AgentScript(extension=extension, registered=False)
+    channel = rung.frame.get("Channel")
+    gone = _first(events, "Hangup", channel)
+    cause = gone.frame.get("Cause") if gone is not None else ""
+    if cause in ("17", "19"):
+        return AgentScript(extension=extension, behaviour=Behaviour(busy=cause == "17",
+                                                                    never_answers=cause == "19"))
+    up = _first(events, "Newstate", channel, ChannelStateDesc="Up")
+    assert up is not None and gone is not None, f"{channel}: neither failed nor answered"
+    return AgentScript(extension=extension, behaviour=Behaviour(
+        answer_after_s=round(up.at - rung.at, 2), hangup_after_s=round(gone.at - up.at, 2)))
+
+
+def by_role(frames: Iterable[Frame]) -> dict[str, list[str]]:
+    """Per role (``caller <number>``, each agent phone's channel ``PJSIP/<ext>-X``, and
+    ``originate PJSIP/<ext>`` for the outcome of each Originate to that phone), the event
+    signatures (``tests.simulator.lab``'s normalisation) minus ACCEPTED."""
     kept = [f for f in frames if f.event and f.event not in ACCEPTED]
-    seqs = sequences(kept).normalised()
+    callers = {f.get("Channel"): f"caller {f.get('CallerIDNum')}" for f in kept
+               if f.event == "Newchannel" and f.get("Context") == "inbound"}
+    relabelled = [Frame({**f.fields, "Channel": callers[f.get("Channel")]}, f.raw)
+                  if f.get("Channel") in callers else f for f in kept]
     out: dict[str, list[str]] = {}
-    for key, raw in seqs.items():
-        seq = [_strip_fields(item) for item in raw]
-        if key == normalise_channel(caller):
-            out["caller"] = seq
-        elif key.startswith(agent_prefix) and "agent" not in out:
-            out["agent"] = seq
+    for key, raw in sequences(relabelled).normalised().items():
+        if key in callers.values() or _AGENT.match(key):
+            out[key] = [_strip_fields(item) for item in raw]
+    for f in kept:
+        if f.event == "OriginateResponse":
+            dialed = f.get("Channel").split("-", 1)[0]
+            out.setdefault(f"originate {dialed}", []).append(
+                f"OriginateResponse Response={f.get('Response')} Reason={f.get('Reason')}")
     return out
+
+
+_AGENT = re.compile(r"^PJSIP/\d+-X$")
 
 
 # a prompt cut short by a hang-up stops at a sample position that depends on the exact instant
