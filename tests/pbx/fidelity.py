@@ -17,7 +17,7 @@ from pathlib import Path
 
 from callcenter.ami.parser import Frame, parse_frame
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario
-from tests.simulator.lab import sequences
+from tests.simulator.lab import Sequences
 
 # event name -> why it is not compared
 ACCEPTED: dict[str, str] = {
@@ -55,6 +55,11 @@ ACCEPTED_FIELDS: dict[str, str] = {
 # caller pressed as soon as the menu's GET DATA started, and under a scaled clock the same
 # instant may fall at the end of the prompt before it, a race real Asterisk has too.
 PRESS_LATER_S = 0.4
+# What follows the presses runs later by as much, by the digits' length (the capture times
+# their end) and by the server's latencies, which a scaled clock multiplies: the caller hangs
+# up this much later than the real one did, inside the same prompt (the survey's introduction
+# that the real callers cut short lasts 4.2 s).
+HANG_UP_LATER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,8 @@ def _caller(events: list[Captured], arrived: Captured, at_s: float) -> CallerScr
                     and c.frame.get("Direction") == "Received")
     return CallerScript(number=arrived.frame.get("CallerIDNum"), exten=arrived.frame.get("Exten"),
                         arrival=Arrival(at_s=(round(at_s, 3),)),
-                        behaviour=Behaviour(presses=presses, hangup_after_s=round(gone.at - answered.at, 2)))
+                        behaviour=Behaviour(presses=presses,
+                                            hangup_after_s=round(gone.at - answered.at + HANG_UP_LATER_S, 2)))
 
 
 def _agent(events: list[Captured], extension: str) -> AgentScript:
@@ -132,28 +138,40 @@ def _agent(events: list[Captured], extension: str) -> AgentScript:
         answer_after_s=round(up.at - rung.at, 2), hangup_after_s=round(gone.at - up.at, 2)))
 
 
+class _Roles(Sequences):
+    """The lab's per-channel sequences, but an ``OriginateResponse`` goes to the phone it
+    dialed: a failure among that phone's channel events (``PJSIP/<ext>-X``, whether or not a
+    channel was made), where Asterisk puts it before the ``Hangup``; a success on its own
+    (``PJSIP/<ext>-X answered``), as Asterisk sends it from the originating thread while the
+    answered channel goes on: the real captures show it before, between or after ``Newstate``,
+    ``DialEnd`` and ``BridgeEnter``."""
+
+    def add(self, frame: Frame) -> None:
+        if frame.event != "OriginateResponse":
+            super().add(frame)
+            return
+        dialed = frame.get("Channel").split("-", 1)[0]
+        key = f"{dialed}-X answered" if frame.get("Response") == "Success" else f"{dialed}-X"
+        self.by_key.setdefault(key, []).append(
+            f"OriginateResponse Response={frame.get('Response')} Reason={frame.get('Reason')}")
+
+
 def by_role(frames: Iterable[Frame]) -> dict[str, list[str]]:
-    """Per role (``caller <number>``, each agent phone's channel ``PJSIP/<ext>-X``, and
-    ``originate PJSIP/<ext>`` for the outcome of each Originate to that phone), the event
-    signatures (``tests.simulator.lab``'s normalisation) minus ACCEPTED."""
+    """Per role (``caller <number>``, and each agent phone ``PJSIP/<ext>-X``: its channels and
+    the outcome of each Originate to it), the event signatures (``tests.simulator.lab``'s
+    normalisation) minus ACCEPTED."""
     kept = [f for f in frames if f.event and f.event not in ACCEPTED]
     callers = {f.get("Channel"): f"caller {f.get('CallerIDNum')}" for f in kept
                if f.event == "Newchannel" and f.get("Context") == "inbound"}
-    relabelled = [Frame({**f.fields, "Channel": callers[f.get("Channel")]}, f.raw)
-                  if f.get("Channel") in callers else f for f in kept]
-    out: dict[str, list[str]] = {}
-    for key, raw in sequences(relabelled).normalised().items():
-        if key in callers.values() or _AGENT.match(key):
-            out[key] = [_strip_fields(item) for item in raw]
+    roles = _Roles()
     for f in kept:
-        if f.event == "OriginateResponse":
-            dialed = f.get("Channel").split("-", 1)[0]
-            out.setdefault(f"originate {dialed}", []).append(
-                f"OriginateResponse Response={f.get('Response')} Reason={f.get('Reason')}")
-    return out
+        roles.add(Frame({**f.fields, "Channel": callers[f.get("Channel")]}, f.raw)
+                  if f.get("Channel") in callers else f)
+    return {key: [_strip_fields(item) for item in raw] for key, raw in roles.normalised().items()
+            if key in callers.values() or _AGENT.match(key)}
 
 
-_AGENT = re.compile(r"^PJSIP/\d+-X$")
+_AGENT = re.compile(r"^PJSIP/\d+-X( answered)?$")
 
 
 # a prompt cut short by a hang-up stops at a sample position that depends on the exact instant
