@@ -51,6 +51,22 @@ ACCEPTED_FIELDS: dict[str, str] = {
     "Priority": "the simulator runs a model of [inbound] (NoOp, AGI) rather than "
                 "asterisk-conf/extensions.conf, whose heartbeat check puts AGI at a later priority",
 }
+# (capture, role) -> why only the role's outline (:func:`outline`) is compared: races the
+# real PBX ran one way that a run cannot be made to repeat
+RACES: dict[tuple[str, str], str] = {
+    ("offers_noanswer_busy_unregistered", "caller +8613911130002"):
+        "the server queues SET VARIABLE CC_IVR routed as it rings the agent; Asterisk runs a "
+        "queued AGI command on the channel's next frame (up to 20 ms later), and the agent "
+        "who answered at once bridged the call first, so the command and the hold music never "
+        "ran; the simulator runs the command at once. Then the caller hung up 1 ms after the "
+        "agent, before the survey began, which a caller hanging up at a set time cannot repeat",
+    ("offers_noanswer_busy_unregistered", "caller +8613911130003"):
+        "as for +8613911130002, the bridge overtook the queued AGI command, which then ran "
+        "first in the survey; the simulator ran it, and the hold music, before the bridge",
+}
+# what an outline keeps: the call's course without its AGI commands and hold music
+_DETAIL = ("AGIExecStart", "AGIExecEnd", "AsyncAGIExec", "AsyncAGIStart", "AsyncAGIEnd",
+           "MusicOnHoldStart", "MusicOnHoldStop")
 # The simulated caller presses each key this much later than the real one did: the real
 # caller pressed as soon as the menu's GET DATA started, and under a scaled clock the same
 # instant may fall at the end of the prompt before it, a race real Asterisk has too.
@@ -58,8 +74,8 @@ PRESS_LATER_S = 0.4
 # What follows the presses runs later by as much, by the digits' length (the capture times
 # their end) and by the server's latencies, which a scaled clock multiplies: the caller hangs
 # up this much later than the real one did, inside the same prompt (the survey's introduction
-# that the real callers cut short lasts 4.2 s).
-HANG_UP_LATER_S = 1.0
+# that the real callers cut short lasts 4.2 s; they cut it after 0.04 s).
+HANG_UP_LATER_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -183,3 +199,11 @@ def _strip_fields(signature: str) -> str:
     signature = _CUT_SHORT.sub(r"\1*", signature)
     return " ".join(part for part in signature.split(" ")
                     if part.split("=", 1)[0] not in ACCEPTED_FIELDS)
+
+
+def outline(signatures: list[str]) -> list[str]:
+    """A role's events without AGI commands and hold music, and without the context and
+    extension (the dialplan or the survey the channel was in): whether the caller reached
+    the agent, the recording began, and how the channels left the bridge and hung up."""
+    return [" ".join(part for part in item.split(" ") if part.split("=", 1)[0] not in ("Context", "Exten"))
+            for item in signatures if item.split(" ", 1)[0] not in _DETAIL]
