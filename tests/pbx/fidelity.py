@@ -71,10 +71,12 @@ _DETAIL = ("AGIExecStart", "AGIExecEnd", "AsyncAGIExec", "AsyncAGIStart", "Async
 # caller pressed as soon as the menu's GET DATA started, and under a scaled clock the same
 # instant may fall at the end of the prompt before it, a race real Asterisk has too.
 PRESS_LATER_S = 0.4
-# What follows the presses runs later by as much, by the digits' length (the capture times
-# their end) and by the server's latencies, which a scaled clock multiplies: the caller hangs
-# up this much later than the real one did, inside the same prompt (the survey's introduction
-# that the real callers cut short lasts 4.2 s; they cut it after 0.04 s).
+# pjsua's digits last this long; the capture times their end (DTMFEnd), a press its start
+DIGIT_S = 0.16
+# What follows the presses runs later by as much and by the server's latencies, which a
+# scaled clock multiplies: the caller hangs up this much later than the real one did, inside
+# the same prompt (the survey's introduction, 4.2 s, which the real callers cut after 0.04 s
+# and 1.0 s).
 HANG_UP_LATER_S = 2.0
 
 
@@ -125,7 +127,8 @@ def _caller(events: list[Captured], arrived: Captured, at_s: float) -> CallerScr
     answered = _first(events, "Newstate", channel, ChannelStateDesc="Up")
     gone = _first(events, "Hangup", channel)
     assert answered is not None and gone is not None, f"{channel}: never answered or never hung up"
-    presses = tuple(Press(round(c.at - answered.at + PRESS_LATER_S, 2), c.frame.get("Digit"), 160)
+    presses = tuple(Press(round(c.at - DIGIT_S - answered.at + PRESS_LATER_S, 2), c.frame.get("Digit"),
+                          int(DIGIT_S * 1000))
                     for c in events
                     if c.frame.event == "DTMFEnd" and c.frame.get("Channel") == channel
                     and c.frame.get("Direction") == "Received")
