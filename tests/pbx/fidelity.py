@@ -1,8 +1,9 @@
 """Simulator fidelity against the real PBX: the server's own AMI stream, recorded on the real
 Asterisk by ``tests/pbx`` (``tests/data/pbx-captures/*.jsonl``), against the same scenario run on
-the PBX simulator with the same server. The scenario is read off the capture (when the caller
-answered and pressed each digit, when the agent's phone answered and hung up), and per channel
-the sequences of events must match once the accepted differences below are taken out.
+the PBX simulator with the same server. The scenario is read off the capture (when each caller
+arrived, answered, pressed each digit and hung up; whether each agent's phone answered and when
+it hung up, answered 486 Busy, rang out, or had no contact at all), and per channel the
+sequences of events must match once the accepted differences below are taken out.
 
 ACCEPTED lists every difference kept on purpose, each with its reason; nothing else may differ.
 """
