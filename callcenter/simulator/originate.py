@@ -188,8 +188,11 @@ class Dialer:
         pending.done = True
         if pending.timer is not None:
             pending.timer.cancel()
+        if dialed.tech == "PJSIP":  # a phone that rang out: the response comes before its Hangup
+            self._respond(pending.request, "Failure", None, reason)
         self.pbx.hangups.finish(dialed, cause)
-        self._respond(pending.request, "Failure", None, reason)
+        if dialed.tech != "PJSIP":  # a Local pair: after the dialed half's Hangup
+            self._respond(pending.request, "Failure", None, reason)
 
     def channel_gone(self, ch: Channel) -> None:
         """A dialed channel hung up before it was answered (Reason 1)."""
