@@ -65,6 +65,8 @@ class FakeAmi:
 
     def _answer(self, writer: asyncio.StreamWriter, action: Frame) -> None:
         name, action_id = action.fields.get("Action", ""), action.fields.get("ActionID", "")
+        if name in self.silent:  # never answered (a Login left silent: a half-logged-in link)
+            return
         if name == "Login":
             if action.fields.get("Secret") != self.secret:
                 writer.write(frame("Response: Error", f"ActionID: {action_id}",
@@ -76,7 +78,7 @@ class FakeAmi:
             writer.write(frame("Event: FullyBooted", "Privilege: system,all", "Status: Fully Booted"))
             self.logged_in.set()
             return
-        if name in self.silent or (name == "Ping" and not self.answer_pings):
+        if name == "Ping" and not self.answer_pings:
             return
         custom = self.replies.get(name)
         if custom is not None:
