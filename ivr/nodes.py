@@ -46,6 +46,7 @@ from ivr.steps import (
     Outcome,
     Step,
     Trail,
+    intro_then,
     mask,
     public_context,
     resolved,
@@ -194,9 +195,7 @@ def _route(node: RouteNode, state: IvrState, trail: Trail) -> Step:
 
 def _enter_route(node: Any, state: IvrState, trail: Trail) -> Outcome:
     assert isinstance(node, RouteNode)
-    if node.prompts:
-        return trail.step(replace(state, stage="intro"), PlayPrompts(resolved(state, node.prompts)))
-    return _route(node, state, trail)
+    return intro_then(node.prompts, state, trail, lambda: _route(node, state, trail))
 
 
 def _on_route(node: Any, state: IvrState, event: Event, trail: Trail) -> Outcome | None:
@@ -222,9 +221,7 @@ def _transfer(node: TransferNode, state: IvrState, trail: Trail) -> Step:
 
 def _enter_transfer(node: Any, state: IvrState, trail: Trail) -> Outcome:
     assert isinstance(node, TransferNode)
-    if node.prompts:
-        return trail.step(replace(state, stage="intro"), PlayPrompts(resolved(state, node.prompts)))
-    return _transfer(node, state, trail)
+    return intro_then(node.prompts, state, trail, lambda: _transfer(node, state, trail))
 
 
 def _on_transfer(node: Any, state: IvrState, event: Event, trail: Trail) -> Outcome | None:

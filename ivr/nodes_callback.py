@@ -15,7 +15,6 @@ from ivr.effects import (
     Event,
     GetDigits,
     Played,
-    PlayPrompts,
     Record,
     Recorded,
 )
@@ -29,6 +28,7 @@ from ivr.steps import (
     Step,
     Trail,
     count_input,
+    intro_then,
     public_context,
     resolved,
     retry,
@@ -111,9 +111,7 @@ def _record(node: VoicemailNode, state: IvrState, trail: Trail) -> Step:
 
 def _enter_voicemail(node: Any, state: IvrState, trail: Trail) -> Outcome:
     assert isinstance(node, VoicemailNode)
-    if node.prompts:
-        return trail.step(replace(state, stage="intro"), PlayPrompts(resolved(state, node.prompts)))
-    return _record(node, state, trail)
+    return intro_then(node.prompts, state, trail, lambda: _record(node, state, trail))
 
 
 def _on_voicemail(node: Any, state: IvrState, event: Event, trail: Trail) -> Outcome | None:

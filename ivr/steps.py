@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ivr.effects import CallInfo, Effect, PathEntry
+from ivr.effects import CallInfo, Effect, PathEntry, PlayPrompts
 from ivr.model import CallbackNode, CollectNode, Flow, MenuNode, Scalar
 from ivr.sounds import PromptResolver, SoundIndex
 
@@ -125,6 +125,14 @@ def shown_digits(digits: str, sensitive: bool) -> str:
 
 def resolved(state: IvrState, names: tuple[str, ...]) -> tuple[str, ...]:
     return state.config.resolver.resolve_all(names, state.language)
+
+
+def intro_then(prompts: tuple[str, ...], state: IvrState, trail: Trail,
+               then: Callable[[], Outcome]) -> Outcome:
+    """A node's intro prompts first (its ``intro`` stage), else straight to ``then()``."""
+    if prompts:
+        return trail.step(replace(state, stage="intro"), PlayPrompts(resolved(state, prompts)))
+    return then()
 
 
 def public_context(state: IvrState) -> dict[str, Scalar]:
