@@ -15,8 +15,9 @@ from typing import Any
 
 import structlog
 
-from callcenter.agents.errors import InvalidAgentRequest, UnknownAgent
-from callcenter.agents.model import AgentProfile, AgentState, check_reason, check_skills
+from callcenter.agents.errors import UnknownAgent
+from callcenter.agents.model import AgentProfile, AgentState, check_skills
+from callcenter.agents.pause_reasons import PauseReasons, default_pause_reasons
 from callcenter.routing import events as ev
 from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.decisions import AgentStateChanged, Decision
@@ -33,11 +34,14 @@ class AgentService:
         engine: the routing engine (router + clock).
         store: where profiles and state changes are kept (None: memory only, for tests/demo).
         known_skills: skill names an agent may have (from ``skills.yaml``), if known.
+        pause_reasons: the reasons a person may pause for (``pause_reasons.yaml``).
     """
 
     def __init__(self, engine: RoutingEngine, store: AgentStore | None = None,
-                 known_skills: Iterable[str] | None = None) -> None:
+                 known_skills: Iterable[str] | None = None,
+                 pause_reasons: PauseReasons | None = None) -> None:
         self._engine = engine
+        self.pause_reasons = pause_reasons or default_pause_reasons()
         self._store = store
         self._known = list(known_skills) if known_skills is not None else None
         self._listeners: list[Listener] = []
@@ -90,12 +94,9 @@ class AgentService:
     def pause(self, agent_id: str, reason: str) -> AgentStatus:
         """Pause now, or after the current call (``after_call`` in the answer says so).
 
-        Raises: UnknownAgent; InvalidAgentRequest for a bad reason."""
+        Raises: UnknownAgent; InvalidAgentRequest for a reason not configured."""
         self._check(agent_id)
-        try:
-            check_reason(reason)
-        except ValueError as exc:
-            raise InvalidAgentRequest(str(exc)) from None
+        self.pause_reasons.check(reason)
         self._engine.submit(ev.AgentPaused(agent_id, reason, self._engine.now()))
         return self.status(agent_id)
 

@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from callcenter.agents.config import load_agents, load_skill_names
+from callcenter.agents.pause_reasons import load_pause_reasons
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
 from callcenter.calls.ivr_log import IvrLog
@@ -43,6 +44,7 @@ from callcenter.web import (
     agent_page,
     api_kb,
     api_kpis,
+    api_pauses,
     api_qa,
     api_recordings,
     api_tickets,
@@ -108,7 +110,8 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now,
                                       time_scale=clock.speed)
     agent_store = AgentStore(database.pool)
-    agents = AgentService(engine, agent_store, known_skills=skills)
+    agents = AgentService(engine, agent_store, known_skills=skills,
+                          pause_reasons=load_pause_reasons(config / "pause_reasons.yaml"))
     flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
     flows.reload()
     ami = AmiClient(settings.ami, metrics, clock=clock.now)
@@ -125,7 +128,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
                     path.handoff, dispatcher=path.dispatcher)
     features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
-                agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS]
+                agent_page.feature(path.console), api_pauses.register, *KNOWLEDGE_AND_REPORTS]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features)
 
 

@@ -7,6 +7,7 @@
 // asks for what it missed (?since=seq).
 
 import { announce, api, el, fill, format, label, t } from "./dom.js";
+import { loadPauseReasons, reasonLabel } from "./pause-reasons.js";
 
 const root = document.getElementById("console");
 const agentId = root.dataset.agent;
@@ -15,7 +16,6 @@ const KINDS = ["refund", "return", "exchange", "repair", "complaint", "inquiry"]
 const STATUSES = ["open", "in_progress", "waiting_customer", "resolved", "closed"];
 const DISPOSITIONS = ["resolved", "ticket_opened", "ticket_updated", "callback_promised", "information_given",
   "transferred", "wrong_number", "no_action"];
-const PAUSE_REASONS = ["break", "lunch", "training", "meeting"];
 const EXTEND_REASON = "after_call_work";
 const ORDER_SEVERITY = { refunded: "ok", delivered: "ok", return_requested: "warn", cancelled: "warn" };
 const SHIPMENT_SEVERITY = { delivered: "ok", delayed: "warn", lost: "crit", returned_to_sender: "warn" };
@@ -50,8 +50,7 @@ function setMessage(text, bad = false) {
 // --- layout ------------------------------------------------------------------------------------
 
 function layout() {
-  const reason = el("select", { id: "pause-reason" },
-    PAUSE_REASONS.map((r) => el("option", { value: r }, label("reason", r))));
+  const reason = el("select", { id: "pause-reason" }); // filled from the configured reasons
   fill(root,
     el("section", { class: "call-bar", id: "call-bar", "aria-labelledby": "call-caller" },
       el("div", { class: "call-who" },
@@ -99,7 +98,7 @@ function showPendingPause() {
   if (!state.pendingPause) { box.hidden = true; box.replaceChildren(); return; }
   box.hidden = false;
   fill(box, t("console.pause_queued", { reason: state.pendingPause === "offline" ? label("state", "offline")
-    : label("reason", state.pendingPause) }), " ",
+    : reasonLabel(state.pendingPause) }), " ",
   el("button", { type: "button", class: "link-button", id: "btn-cancel-pause",
     onclick: () => changeState("ready") }, t("console.cancel")));
 }
@@ -109,7 +108,7 @@ function showState(s) {
   state.agent = { ...s };
   const badge = document.getElementById("agent-state");
   badge.dataset.state = s.state;
-  badge.textContent = label("state", s.state) + (s.reason && s.state === "paused" ? ` · ${label("reason", s.reason)}` : "");
+  badge.textContent = label("state", s.state) + (s.reason && s.state === "paused" ? ` · ${reasonLabel(s.reason)}` : "");
   document.getElementById("call-bar").dataset.state = s.state;
   if (["paused", "offline", "ready"].includes(s.state) && state.pendingPause) {
     state.pendingPause = null; // it happened, or was cancelled
@@ -477,6 +476,11 @@ function connect() {
 
 async function start() {
   layout();
+  try {
+    const reasons = await loadPauseReasons();
+    fill(document.getElementById("pause-reason"),
+      reasons.map((r) => el("option", { value: r.code }, reasonLabel(r.code))));
+  } catch (error) { setMessage(error.message, true); }
   try {
     const me = await api("GET", "/api/agents");
     const own = me.agents[0];

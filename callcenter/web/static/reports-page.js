@@ -2,6 +2,7 @@
 // Erlang C staffing calculator. Data from /api/kpis, /api/staffing, /api/staffing/history.
 
 import { TIME_ZONE, dateField, dateInput, el, format as fmt, label as codeLabel, request as api, t } from "./dom.js";
+import { loadPauses, pauseSection } from "./pause-report.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const COLUMNS = ["offered", "answered", "abandoned", "short_abandons", "service_level", "asa_s",
@@ -140,6 +141,7 @@ async function loadReport() {
   } catch (error) {
     out.replaceChildren(el("p", { class: "r-error" }, `${t("reports.error")}: ${error.message}`));
   }
+  await loadPauses(params.get("from") || "", params.get("to") || "");
 }
 
 function parseIntervals(text) {
@@ -221,7 +223,7 @@ async function start() {
     el("button", { type: "button", id: "s-history", onclick: loadHistory }, t("reports.staffing.load_history")),
     el("button", { type: "submit", id: "s-compute" }, t("reports.staffing.compute")));
   staffing.addEventListener("submit", (event) => { event.preventDefault(); computeStaffing(); });
-  main.replaceChildren(form, el("section", { id: "r-output" }),
+  main.replaceChildren(form, el("section", { id: "r-output" }), pauseSection(),
     el("h2", {}, t("reports.staffing")), staffing, el("section", { id: "s-output" }));
   await loadReport();
 }

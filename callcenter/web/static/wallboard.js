@@ -5,6 +5,7 @@
 // language and level, and how many agents could take it, how many of them are ready).
 
 import { announce, el, format, label, refill, t } from "./dom.js";
+import { loadPauseReasons, reasonLabel } from "./pause-reasons.js";
 
 const root = document.getElementById("wallboard");
 let retry = 0;
@@ -88,7 +89,7 @@ function render(snap) {
   const agentRows = snap.agents.map((a) => el("tr", { "data-agent": a.agent_id, tabindex: "0" },
     el("th", { scope: "row" }, a.name),
     el("td", { class: "agent-state" }, el("span", { class: `badge state-${a.state}`, "data-state": a.state },
-      label("state", a.state) + (a.reason ? ` · ${label("reason", a.reason)}` : ""))),
+      label("state", a.state) + (a.reason ? ` · ${reasonLabel(a.reason)}` : ""))),
     el("td", { class: "num" }, format.wait(a.since_s)),
     el("td", {}, a.call ? `${a.call.caller_name} ${a.call.caller_number}`.trim() : ""),
     el("td", { class: "num" }, a.call ? format.clock(a.call.duration_s) : "")));
@@ -124,4 +125,4 @@ function connect() {
   };
 }
 
-connect();
+loadPauseReasons().catch(() => {}).finally(connect); // without them the codes' own labels serve
