@@ -38,7 +38,7 @@ EVENT_CLASSES: dict[str, frozenset[str]] = {
                        "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy",
                        "OriginateResponse", "MixMonitorStart", "MixMonitorStop",
                        "MixMonitorMute", "DeviceStateChange", "MusicOnHoldStart",
-                       "MusicOnHoldStop", "LocalBridge"}),
+                       "MusicOnHoldStop", "LocalBridge", "ChanSpyStart", "ChanSpyStop"}),
     "agi": frozenset({"AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AGIExecStart",
                       "AGIExecEnd"}),
     "dtmf": frozenset({"DTMFBegin", "DTMFEnd"}),

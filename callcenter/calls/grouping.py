@@ -66,6 +66,7 @@ class CallIndex:
         self.open_offers: list[tuple[str, str, Offer]] = []  # (prefix, call key, offer)
         self.bridges: dict[str, set[str]] = {}
         self.server_hangups: dict[str, float] = {}
+        self.spies: set[str] = set()  # uniqueids of supervisors' ChanSpy channels: no call's
         self.out: list[CallEvent] = []
 
     def emit(self, event: CallEvent) -> None:

@@ -61,6 +61,10 @@ class CallTracker(CallIndex):
         handler = _HANDLERS.get(event.frame.fields.get("Event", ""))
         if handler is None:
             return []
+        if self.spies and event.uniqueid in self.spies:  # a supervisor's phone, not a call
+            if event.name == "Hangup":
+                self.spies.discard(event.uniqueid)
+            return []
         if "ActionID" in event.frame.fields and event.name != "OriginateResponse":
             return []  # list items answer a resync, not live traffic
         return self._collect(lambda: handler(self, event), event.received_at, event.name)
@@ -69,6 +73,9 @@ class CallTracker(CallIndex):
         """Reduce one action the server sent (offers, server hang-ups, recordings)."""
         if action.name == "Originate" and action.header("Application").lower() == "bridge":
             return self._collect(lambda: send_offer(self, action, action_id, at), at, action.name)
+        if action.name == "Originate" and action.header("Application").lower() == "chanspy":
+            self.spies.update(u for u in (action.header("ChannelId"), action.header("OtherChannelId")) if u)
+            return []
         if action.name == "Hangup":
             channel = action.header("Channel")
             return self._collect(lambda: server_hangup(self, channel, at), at, action.name)

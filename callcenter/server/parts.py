@@ -40,6 +40,8 @@ from callcenter.server.health import ServerHealth, watch_progress
 from callcenter.server.resync import Server
 from callcenter.settings import Settings
 from callcenter.store.db import Database
+from callcenter.supervision.service import SupervisionService
+from callcenter.supervision.store import SupervisionStore
 from callcenter.web import (
     agent_page,
     api_kb,
@@ -47,6 +49,7 @@ from callcenter.web import (
     api_pauses,
     api_qa,
     api_recordings,
+    api_supervision,
     api_tickets,
     kb_page,
     qa_page,
@@ -76,6 +79,7 @@ class _Background:
     registry: RecordingRegistry
     heartbeat: Heartbeat
     features: list[WebFeature]
+    supervision: SupervisionService
 
 
 @contextlib.asynccontextmanager
@@ -95,7 +99,8 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
                             ("agent-states", background.agent_store.flush)):
             stack.push_async_callback(_closing, f"final-flush:{name}", flush)
         await stack.enter_async_context(server.supervisor)
-        for name, close in (("ami", server.ami.close), ("offers", server.offers.close),
+        for name, close in (("ami", server.ami.close), ("supervision", background.supervision.close),
+                            ("offers", server.offers.close),
                             ("console", server.console.close), ("ivr", server.ivr.close)):
             stack.push_async_callback(_closing, name, close)
         _watch_link(server, background.heartbeat)
@@ -127,9 +132,22 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
                     path.handoff, dispatcher=path.dispatcher)
+    supervision = _supervision(database, path, ami, clock)
     features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
-                agent_page.feature(path.console), api_pauses.register, *KNOWLEDGE_AND_REPORTS]
-    return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features)
+                agent_page.feature(path.console), api_pauses.register,
+                api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS]
+    return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,
+                               supervision)
+
+
+def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock
+                       ) -> SupervisionService:
+    """Supervisors on live calls, following the AMI stream and the actions sent."""
+    service = SupervisionService(ami.send, path.tracker.calls.get, path.offers.phones.agent_for_channel,
+                                 SupervisionStore(database.pool), clock.now)
+    ami.observe_actions(service.on_action)
+    path.dispatcher.listen(service.on_ami_event)
+    return service
 
 
 def _recording_registry(settings: Settings, database: Database, clock: Clock) -> RecordingRegistry:

@@ -91,7 +91,8 @@ def originate(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> R
     req = OriginateRequest(channel, aid, frame.get("Context").strip(), exten,
                            int(priority_text) if priority_text else 1, application,
                            frame.get("Data"), max(timeout_ms, 0) / 1000 or 30.0, num, name,
-                           variables)
+                           variables, channel_id=frame.get("ChannelId").strip(),
+                           other_channel_id=frame.get("OtherChannelId").strip())
 
     def start() -> None:
         pbx.dialer.originate(req)

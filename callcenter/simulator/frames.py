@@ -20,7 +20,8 @@ PRIVILEGE = {
     "AsyncAGIStart": AGI, "AsyncAGIExec": AGI, "AsyncAGIEnd": AGI, "AGIExecStart": AGI,
     "AGIExecEnd": AGI, "DTMFBegin": DTMF, "DTMFEnd": DTMF, "MusicOnHoldStart": CALL,
     "MusicOnHoldStop": CALL, "MixMonitorStart": CALL, "MixMonitorStop": CALL,
-    "MixMonitorMute": CALL, "FullyBooted": SYSTEM, "PeerStatus": SYSTEM, "ContactStatus": SYSTEM,
+    "MixMonitorMute": CALL, "ChanSpyStart": CALL, "ChanSpyStop": CALL,
+    "FullyBooted": SYSTEM, "PeerStatus": SYSTEM, "ContactStatus": SYSTEM,
 }
 
 CAUSE_TEXT = {

@@ -75,6 +75,7 @@ class Hangups:
         if ch.is_local or ch.state in (UP, RINGING):
             self.pbx.device_state(ch.device, "NOT_INUSE")
         self.pbx.dialer.channel_gone(ch)
+        self.pbx.spies.channel_gone(ch)
         if partner is not None:
             self._react(partner, cause)
 

@@ -140,3 +140,5 @@ class OriginateRequest:
     cid_name: str = ""
     variables: list[tuple[str, str]] = field(default_factory=list)
     language: str = "en"
+    channel_id: str = ""  # ChannelId / OtherChannelId: the uniqueids to give the channels
+    other_channel_id: str = ""

@@ -54,7 +54,7 @@ class Dialer:
             self._respond(req, "Failure", None, 0)  # no contact: no channel at all
             return None
         ch = self.pbx.new_channel(f"PJSIP/{name}-{self.pbx.ids.channel_suffix()}", "PJSIP",
-                                  f"PJSIP/{name}", endpoint.context, "s", DOWN)
+                                  f"PJSIP/{name}", endpoint.context, "s", DOWN, uniqueid=req.channel_id)
         self._announce(ch, req)
         if endpoint.behaviour.busy:
             self.pbx.channel_event(ch, "HangupRequest", ("Cause", "17"), ("TechCause", "486"))
@@ -97,9 +97,10 @@ class Dialer:
         ``;1`` half takes the originate's variables and caller ID before the ``;2`` half does."""
         suffix = self.pbx.ids.channel_suffix()
         device = f"Local/{exten}@{context}"
-        one = self.pbx.new_channel(f"{device}-{suffix};1", "Local", device, context, exten, DOWN)
+        one = self.pbx.new_channel(f"{device}-{suffix};1", "Local", device, context, exten, DOWN,
+                                   uniqueid=req.channel_id)
         two = self.pbx.new_channel(f"{device}-{suffix};2", "Local", device, context, exten, RING,
-                                   linkedid=one.uniqueid)
+                                   linkedid=one.uniqueid, uniqueid=req.other_channel_id)
         one.partner, two.partner = two, one
         self.pbx.channel_event(one, "Newchannel")
         self.pbx.channel_event(two, "Newchannel")
@@ -162,6 +163,8 @@ class Dialer:
         if req.application:
             if req.application.lower() == "bridge":
                 self.pbx.bridging.bridge_app(ch, req.data)
+            elif req.application.lower() == "chanspy":
+                self.pbx.spies.start(ch, req.data)
             else:
                 ch.app, ch.app_data = req.application, req.data  # runs until hung up
         elif ch.program is not None and ch.program.local and ch.program.role == "caller":

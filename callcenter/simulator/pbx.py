@@ -29,6 +29,7 @@ from callcenter.simulator.ids import Ids
 from callcenter.simulator.model import STATE_DESC, UP, Bridge, Channel
 from callcenter.simulator.originate import Dialer
 from callcenter.simulator.recorder import Recorders
+from callcenter.simulator.spy import Spies
 
 log = logging.getLogger("callcenter.simulator")
 
@@ -58,6 +59,7 @@ class Pbx:
         self.bridging = Bridging(self)
         self.dialer = Dialer(self)
         self.dtmf = Dtmf(self)
+        self.spies = Spies(self)
         self.events_emitted = 0
         self.idle_waiters: list[Callable[[], None]] = []
         self.globals: dict[str, str] = {}
@@ -91,8 +93,8 @@ class Pbx:
     # --- channels ----------------------------------------------------------------------------
 
     def new_channel(self, name: str, tech: str, device: str, context: str, exten: str,
-                    state: int, linkedid: str | None = None) -> Channel:
-        uniqueid = self.ids.uniqueid()
+                    state: int, linkedid: str | None = None, uniqueid: str = "") -> Channel:
+        uniqueid = uniqueid or self.ids.uniqueid()
         ch = Channel(name=name, uniqueid=uniqueid, linkedid=linkedid or uniqueid, tech=tech,
                      created_at=self.clock.now(), device=device, state=state, context=context,
                      exten=exten)

@@ -1,0 +1,74 @@
+"""A monitoring session and the ChanSpy options of each mode.
+
+Asterisk 22 ``ChanSpy(<chanprefix>,<options>)`` (app_chanspy): ``q`` no beep nor channel name
+announced to the spy; ``w`` whisper: the spy's audio is mixed into what the spied-on channel
+sends to its own phone (the agent hears it, the caller does not); ``B`` barge: mixed into both
+channels of the bridge (agent and caller hear it); ``E`` exit, and so hang the spy's phone up,
+when the spied-on channel hangs up. Without ``w``/``B`` the spy only listens (to both sides).
+The spied-on channel is the agent's own channel (``PJSIP/1001-0000002a``), named exactly, so
+the prefix matches nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Mode(StrEnum):
+    LISTEN = "listen"
+    WHISPER = "whisper"
+    BARGE = "barge"
+
+
+CHANSPY_OPTIONS: dict[Mode, str] = {Mode.LISTEN: "qE", Mode.WHISPER: "qwE", Mode.BARGE: "qBE"}
+
+
+class EndReason(StrEnum):
+    STOPPED = "stopped"  # the supervisor pressed stop
+    SWITCHED = "switched"  # replaced by a session in another mode
+    CALL_ENDED = "call_ended"
+    HUNG_UP = "hung_up"  # the supervisor's phone hung up
+    PHONE_UNAVAILABLE = "phone_unavailable"  # never answered / not registered
+    FAILED = "failed"  # the PBX refused the Originate or the link dropped
+    SERVER_RESTART = "server_restart"  # open when the server stopped
+
+
+@dataclass(slots=True)
+class Session:
+    """One supervisor on one call in one mode. ``channel_id`` is the uniqueid the Originate
+    gives the supervisor's channel (``ChannelId``), so its events are found without a name."""
+
+    id: int
+    supervisor: str
+    call_id: str
+    agent_id: str
+    agent_channel: str
+    agent_uniqueid: str
+    mode: Mode
+    phone: str
+    channel_id: str
+    started_at: float
+    spy_channel: str = ""
+    answered_at: float | None = None
+    ended_at: float | None = None
+    end_reason: EndReason | None = None
+    action_id: str = ""
+
+    @property
+    def live(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def state(self) -> str:
+        if self.ended_at is not None:
+            return "ended"
+        return "ringing" if self.answered_at is None else "active"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "supervisor": self.supervisor, "call_id": self.call_id,
+                "agent_id": self.agent_id, "mode": self.mode.value, "phone": self.phone,
+                "state": self.state, "spy_channel": self.spy_channel, "started_at": self.started_at,
+                "answered_at": self.answered_at, "ended_at": self.ended_at,
+                "end_reason": self.end_reason.value if self.end_reason else None}

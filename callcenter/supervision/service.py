@@ -1,0 +1,298 @@
+"""Monitoring sessions: start (ring the supervisor's phone into ChanSpy on the agent's channel),
+switch mode (end the session and start one in the new mode), stop, and follow them on the AMI
+stream until they end. Every session is a row of ``supervision_sessions`` from the moment it is
+asked for to its end, with why it ended.
+
+Rules: the call must be live with an agent talking on it; one live session per supervisor (they
+have one phone); one barge per call (the database's partial unique indexes are the last word,
+so two requests racing each other cannot both win). A session ends when the supervisor's phone
+hangs up (ChanSpy's ``E`` hangs it up when the agent's channel goes), when the call ends (the
+server then hangs the phone up itself, in case it was still ringing), or on stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from callcenter.ami.errors import AmiError
+from callcenter.ami.messages import Action, AmiEvent, AmiResponse
+from callcenter.calls.model import Call, CallState
+from callcenter.supervision.actions import spy_hangup, spy_originate
+from callcenter.supervision.errors import (
+    AlreadyMonitoring,
+    BargeTaken,
+    CallEnded,
+    CallNotFound,
+    NoAgentYet,
+    NoPhone,
+    PbxUnavailable,
+    PhoneUnavailable,
+    SessionNotFound,
+)
+from callcenter.supervision.model import EndReason, Mode, Session
+from callcenter.supervision.store import SupervisionStore
+
+log = structlog.get_logger("callcenter.supervision")
+
+Send = Callable[[Action], Awaitable[AmiResponse]]
+RING_TIMEOUT_S = 20.0
+
+
+class SupervisionService:
+    """Args:
+        send: the AMI link's ``send``.
+        call_of: the tracker's live call by id (linkedid).
+        agent_of_channel: the agent login whose phone a channel belongs to.
+        store: the sessions' rows and the supervisors' phones.
+        clock: the server's time.
+    """
+
+    def __init__(self, send: Send, call_of: Callable[[str], Call | None],
+                 agent_of_channel: Callable[[str], str | None], store: SupervisionStore,
+                 clock: Callable[[], float], ring_timeout_s: float = RING_TIMEOUT_S) -> None:
+        self._send = send
+        self._call_of = call_of
+        self._agent_of = agent_of_channel
+        self.store = store
+        self._clock = clock
+        self._ring_s = ring_timeout_s
+        self._live: dict[int, Session] = {}
+        self._by_channel: dict[str, Session] = {}  # channel_id -> session
+        self._answers: dict[int, asyncio.Future[bool]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
+        self.started = 0
+        self.refused = 0
+
+    # --- use cases ---------------------------------------------------------------------------
+
+    async def start(self, supervisor: str, call_id: str, mode: Mode) -> Session:
+        """Ring the supervisor's phone into the call; returns once they picked up.
+
+        Raises:
+            CallNotFound, CallEnded, NoAgentYet, NoPhone, AlreadyMonitoring, BargeTaken,
+            PhoneUnavailable, PbxUnavailable.
+        """
+        try:
+            call = self._spied_call(call_id)
+            self._check_free(supervisor, call_id, mode)
+        except Exception:
+            self.refused += 1
+            raise
+        reservation = (supervisor, call_id if mode is Mode.BARGE else "")
+        self._reserved.add(reservation)  # taken before the first await: a double click sees it
+        try:
+            phone = await self.store.phone(supervisor)
+            if not phone:
+                raise NoPhone("give your phone first (your extension, such as PJSIP/1009)")
+            session = await self._open(supervisor, call, mode, phone)
+        except Exception:
+            self.refused += 1
+            raise
+        finally:
+            self._reserved.discard(reservation)
+        return await self._ring(session, call)
+
+    async def switch(self, supervisor: str, session_id: int, mode: Mode) -> Session:
+        """End the session and start one in ``mode`` on the same call (the phone rings again).
+
+        Raises: as :meth:`start`, and SessionNotFound."""
+        session = self._own(supervisor, session_id)
+        await self._end(session, EndReason.SWITCHED, hang_up=True)
+        return await self.start(supervisor, session.call_id, mode)
+
+    async def stop(self, supervisor: str, session_id: int) -> Session:
+        """Raises: SessionNotFound (not live, or someone else's)."""
+        session = self._own(supervisor, session_id)
+        await self._end(session, EndReason.STOPPED, hang_up=True)
+        return session
+
+    def sessions(self) -> list[Session]:
+        """The live sessions, oldest first."""
+        return sorted(self._live.values(), key=lambda s: s.id)
+
+    # --- checks ------------------------------------------------------------------------------
+
+    def _spied_call(self, call_id: str) -> Call:
+        call = self._call_of(call_id)
+        if call is None:
+            raise CallNotFound(f"no live call {call_id!r}")
+        if not call.live:
+            raise CallEnded("the call has ended")
+        agent = call.agent
+        if call.state is not CallState.TALKING or agent is None or agent.ended_at is not None:
+            raise NoAgentYet("no agent is talking on this call yet")
+        return call
+
+    def _check_free(self, supervisor: str, call_id: str, mode: Mode) -> None:
+        for who, barged in self._reserved:
+            if who == supervisor:
+                raise AlreadyMonitoring("your phone is already being rung for a call")
+            if mode is Mode.BARGE and barged == call_id:
+                raise BargeTaken("another supervisor is starting to barge into this call")
+        for live in self._live.values():
+            if live.supervisor == supervisor:
+                raise AlreadyMonitoring("you are already on a call; stop it or switch its mode")
+            if mode is Mode.BARGE and live.mode is Mode.BARGE and live.call_id == call_id:
+                raise BargeTaken(f"{live.supervisor} is already barging into this call")
+
+    def _own(self, supervisor: str, session_id: int) -> Session:
+        session = self._live.get(session_id)
+        if session is None or session.supervisor != supervisor:
+            raise SessionNotFound(f"no live session {session_id} of yours")
+        return session
+
+    # --- a session's life --------------------------------------------------------------------
+
+    async def _open(self, supervisor: str, call: Call, mode: Mode, phone: str) -> Session:
+        agent = call.agent
+        assert agent is not None
+        agent_id = self._agent_of(agent.channel) or ""
+        now = self._clock()
+        session_id = await self.store.open(supervisor, call.linkedid, agent_id, mode, phone, now,
+                                           live=[s.id for s in self._live.values()])
+        session = Session(session_id, supervisor, call.linkedid, agent_id, agent.channel,
+                          agent.uniqueid, mode, phone, f"spy-{session_id}-{secrets.token_hex(4)}", now)
+        if not call.live or not self._call_live(session):  # ended while the row was written
+            await self._close_row(session, EndReason.CALL_ENDED)
+            raise CallEnded("the call has ended")
+        self._live[session_id] = session
+        self._by_channel[session.channel_id] = session
+        self._answers[session_id] = asyncio.get_running_loop().create_future()
+        log.info("supervision_started", session=session_id, supervisor=supervisor,
+                 call_id=call.linkedid, agent_id=agent_id, mode=mode.value)
+        return session
+
+    async def _ring(self, session: Session, call: Call) -> Session:
+        answer = self._answers[session.id]
+        caller = call.caller
+        number = caller.caller_number if caller is not None else ""
+        caller_id = f'"{session.mode.value}: {session.agent_id or "agent"}" <{number}>'
+        try:
+            await self._send(spy_originate(session, self._ring_s, caller_id))
+        except AmiError as exc:
+            await self._end(session, EndReason.FAILED, hang_up=False)
+            raise PbxUnavailable(f"the PBX did not take the call: {exc}") from None
+        try:
+            picked_up = await asyncio.wait_for(asyncio.shield(answer), self._ring_s + 10.0)
+        except TimeoutError:
+            picked_up = False
+        if not picked_up:
+            ended_by_call = session.end_reason is EndReason.CALL_ENDED
+            await self._end(session, EndReason.PHONE_UNAVAILABLE, hang_up=True)
+            if ended_by_call:
+                raise CallEnded("the call ended before your phone was answered")
+            raise PhoneUnavailable(f"your phone {session.phone} did not answer (is it registered?)")
+        self.started += 1
+        return session
+
+    async def _end(self, session: Session, reason: EndReason, *, hang_up: bool) -> None:
+        if session.live:
+            session.ended_at, session.end_reason = self._clock(), reason
+            self._forget(session)
+            log.info("supervision_ended", session=session.id, reason=reason.value)
+            await self._close_row(session, reason)
+        if hang_up and session.spy_channel:
+            await self._hang_up(session.spy_channel)
+
+    def _forget(self, session: Session) -> None:
+        self._live.pop(session.id, None)
+        answer = self._answers.pop(session.id, None)
+        if answer is not None and not answer.done():
+            answer.set_result(False)
+
+    async def _close_row(self, session: Session, reason: EndReason) -> None:
+        try:
+            await self.store.close(session.id, reason, session.ended_at or self._clock())
+        except Exception:
+            log.exception("supervision_row_not_closed", session=session.id)
+
+    async def _hang_up(self, channel: str) -> None:
+        try:
+            await self._send(spy_hangup(channel))
+        except AmiError as exc:  # gone already, or the link is down (Asterisk hangs it up with E)
+            log.info("supervision_hangup_not_done", channel=channel, error=str(exc))
+
+    def _call_live(self, session: Session) -> bool:
+        call = self._call_of(session.call_id)
+        agent = call.agent if call is not None else None
+        return call is not None and call.live and agent is not None and agent.ended_at is None
+
+    # --- the AMI stream ----------------------------------------------------------------------
+
+    def on_action(self, action: Action, action_id: str, at: float) -> None:
+        """``AmiClient.observe_actions``: remember which Originate rang which session."""
+        del at
+        if action.name == "Originate":
+            session = self._by_channel.get(action.header("ChannelId"))
+            if session is not None:
+                session.action_id = action_id
+
+    def on_ami_event(self, event: AmiEvent) -> None:
+        """A dispatcher listener: the sessions' channels appear, answer and hang up; the
+        spied-on agent's channel hangs up."""
+        name = event.name
+        if name == "Newchannel":
+            session = self._by_channel.get(event.uniqueid)
+            if session is not None:
+                session.spy_channel = event.channel
+        elif name == "OriginateResponse":
+            self._originated(event)
+        elif name == "Hangup":
+            self._hung_up(event)
+
+    def _originated(self, event: AmiEvent) -> None:
+        action_id = event.action_id
+        session = next((s for s in self._by_channel.values() if s.action_id == action_id), None)
+        if session is None or not action_id:
+            return
+        ok = event.get("Response") == "Success"
+        if ok:
+            session.spy_channel = event.channel or session.spy_channel
+            if not session.live:  # stopped while ringing: it must not go on spying
+                self._spawn(self._hang_up(session.spy_channel))
+                return
+            session.answered_at = self._clock()
+            self._spawn(self.store.answered(session.id, session.spy_channel, session.answered_at))
+        else:
+            self._by_channel.pop(session.channel_id, None)
+        answer = self._answers.get(session.id)
+        if answer is not None and not answer.done():
+            answer.set_result(ok)
+
+    def _hung_up(self, event: AmiEvent) -> None:
+        uid = event.uniqueid
+        mine = self._by_channel.pop(uid, None)
+        if mine is not None:
+            reason = EndReason.HUNG_UP if self._call_live(mine) else EndReason.CALL_ENDED
+            self._spawn(self._end(mine, reason, hang_up=False))
+            return
+        for session in list(self._live.values()):
+            if session.agent_uniqueid == uid:  # the spied-on agent's channel is gone
+                self._spawn(self._end(session, EndReason.CALL_ENDED, hang_up=True))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("supervision_task_failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Hang up every live session's phone (server stopping) and wait for the writes."""
+        for session in list(self._live.values()):
+            await self._end(session, EndReason.SERVER_RESTART, hang_up=True)
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def statistics(self) -> dict[str, Any]:
+        return {"live": len(self._live), "started": self.started, "refused": self.refused}

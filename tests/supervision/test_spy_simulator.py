@@ -1,0 +1,142 @@
+"""Listen / whisper / barge through the PBX simulator: the real server, AMI over TCP, the IVR,
+the router and PostgreSQL. A supervisor's phone is rung into ChanSpy on the agent's channel with
+the mode's options; the bad requests get clear errors; the spy legs end with the call; every
+session is audited; the spy legs never become calls of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from callcenter.simulator import AgentScript, Behaviour
+from callcenter.store.users import UserStore
+from tests.routing.sim_harness import EN_CUSTOMERS, Harness, agent_entry, caller, phone, running
+
+pytestmark = pytest.mark.integration
+
+POLICY = {"defaults": {"ring_timeout_s": 15, "wrap_up_s": 3},
+          "skills": {"refunds": {"steps": [{"after_s": 0, "min_level": 1}]}}}
+
+
+@pytest.fixture
+def fresh_db(new_database: Callable[[], str]) -> str:
+    return new_database()
+
+
+def supervisor_phone(extension: str) -> AgentScript:
+    """A supervisor's desk phone: answers after a second, never hangs up by itself."""
+    return AgentScript(extension=extension, behaviour=Behaviour(answer_after_s=1.0))
+
+
+class Client:
+    def __init__(self, http: aiohttp.ClientSession, base: str, csrf: str) -> None:
+        self.http, self.base, self.csrf = http, base, csrf
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        async with self.http.request(method, self.base + path, json=body,
+                                     headers={"X-CSRF-Token": self.csrf}) as response:
+            return response.status, await response.json()
+
+
+async def client(base: str, login: str) -> Client:
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    response = await http.post(f"{base}/login", json={"login": login, "password": "demo"})
+    assert response.status == 200
+    return Client(http, base, str((await response.json())["csrf_token"]))
+
+
+async def users(h: Harness) -> None:
+    store = UserStore(h.server.database.pool)
+    await store.create_user("boss", "Boss", "supervisor", "demo")
+    await store.create_user("deputy", "Deputy", "supervisor", "demo")
+    sam = await h.server.database.pool.fetchval("SELECT id FROM agents WHERE login = 'sam'")
+    await store.create_user("agent1", "Sam", "agent", "demo", agent_id=sam)
+
+
+def spying(h: Harness) -> list[tuple[str, str, str]]:
+    return h.simulator.pbx.spies.spying()
+
+
+async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_chanspy_modes_and_409s(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("sam", "1001", {"refunds": 3})]
+    phones = [phone("1001", hangup_after_s=600.0), supervisor_phone("1009"), supervisor_phone("1010")]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
+        await users(h)
+        base = f"http://127.0.0.1:{h.server.http_port}"
+        boss, deputy, agent = (await client(base, "boss"), await client(base, "deputy"),
+                               await client(base, "agent1"))
+        try:
+            assert (await boss.call("POST", "/api/supervision/calls/nope/monitor", {"mode": "listen"}))[1][
+                "error_id"] == "call_not_found"
+            h.call(caller(EN_CUSTOMERS[0]))
+            await h.wait_for(lambda: bool(h.server.tracker.live_calls()), 30, "the call arrived")
+            in_ivr = h.server.tracker.live_calls()[0].linkedid
+            status, body = await boss.call("POST", f"/api/supervision/calls/{in_ivr}/monitor", {"mode": "listen"})
+            assert (status, body["error_id"]) == (409, "no_agent")
+            await h.wait_for(lambda: h.state("sam").value == "talking", 90, "sam talking")
+            call_id = h.server.engine.agent_status("sam").call_id
+            assert call_id == in_ivr
+            path = f"/api/supervision/calls/{call_id}/monitor"
+
+            status, body = await agent.call("POST", path, {"mode": "listen"})
+            assert (status, body["error_id"]) == (403, "forbidden")
+            status, body = await boss.call("POST", path, {"mode": "listen"})
+            assert (status, body["error_id"]) == (409, "no_phone")
+            status, body = await boss.call("POST", path, {"mode": "eavesdrop"})
+            assert (status, body["error_id"]) == (400, "bad_parameter")
+            assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
+            assert (await deputy.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1010"}))[0] == 200
+            assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009,evil"}))[0] == 400
+
+            status, listen = await boss.call("POST", path, {"mode": "listen"})
+            assert status == 201 and listen["state"] == "active" and listen["agent_id"] == "sam"
+            [(spyer, spyee, options)] = spying(h)
+            assert spyer.startswith("PJSIP/1009-") and spyee.startswith("PJSIP/1001-") and options == "qE"
+            status, body = await boss.call("POST", path, {"mode": "listen"})  # a double click
+            assert (status, body["error_id"]) == (409, "already_monitoring")
+
+            status, barge = await boss.call("POST", f"/api/supervision/sessions/{listen['id']}/mode",
+                                            {"mode": "barge"})
+            assert status == 200 and barge["mode"] == "barge" and barge["id"] != listen["id"]
+            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], 30, "barging alone")
+            status, body = await deputy.call("POST", path, {"mode": "barge"})
+            assert (status, body["error_id"]) == (409, "barge_taken")
+            status, whisper = await deputy.call("POST", path, {"mode": "whisper"})
+            assert status == 201
+            assert sorted(o for _, _, o in spying(h)) == ["qBE", "qwE"]
+            live = (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"]
+            assert {(s["supervisor"], s["mode"]) for s in live} == {("boss", "barge"), ("deputy", "whisper")}
+
+            status, stopped = await deputy.call("DELETE", f"/api/supervision/sessions/{whisper['id']}")
+            assert status == 200 and stopped["end_reason"] == "stopped"
+            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], 30, "the whisper leg gone")
+            status, body = await deputy.call("DELETE", f"/api/supervision/sessions/{barge['id']}")
+            assert (status, body["error_id"]) == (404, "session_not_found")  # not hers
+
+            # the agent hangs up: ChanSpy's E ends the barge leg, the session ends with the call
+            await h.wait_for(lambda: not spying(h) and not h.server.tracker.live_calls(), 1200, "call over")
+            await h.wait_for(lambda: not h.simulator.channels(), 30, "the spy leg hung up")
+            assert (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"] == []
+            status, body = await boss.call("POST", path, {"mode": "listen"})
+            assert status in (404, 409) and body["error_id"] in ("call_not_found", "call_ended")
+
+            rows = (await boss.call("GET", f"/api/supervision/calls/{call_id}/sessions"))[1]["sessions"]
+            assert [(r["supervisor"], r["mode"], r["end_reason"]) for r in rows] == [
+                ("boss", "listen", "switched"), ("boss", "barge", "call_ended"),
+                ("deputy", "whisper", "stopped")]
+            assert all(r["answered_at"] and r["ended_at"] and r["spy_channel"] for r in rows)
+        finally:
+            for c in (boss, deputy, agent):
+                await c.http.close()
+        stored = await h.finish()
+        assert [r["linkedid"] for r in stored] == [call_id]  # the spy legs are no calls
+        audit = await h.server.database.pool.fetch(
+            "SELECT actor, action FROM audit_log WHERE action LIKE 'call_monitor%' ORDER BY id")
+        assert [(a["actor"], a["action"]) for a in audit] == [
+            ("boss", "call_monitor_started"), ("boss", "call_monitor_switched"),
+            ("deputy", "call_monitor_started"), ("deputy", "call_monitor_stopped")]
