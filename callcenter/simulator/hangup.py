@@ -38,6 +38,9 @@ class Hangups:
         """The AMI ``Hangup`` action (or AGI ``HANGUP <other channel>``)."""
         if not ch.alive:
             return
+        if ch.app == "ChanSpy":  # no SoftHangupRequest (tests/data/pbx-captures/supervision_chanspy)
+            self.finish(ch, cause)
+            return
         ch.hanging_up = True
         self._interrupt(ch, cause)
         self.soft_then_finish(ch, cause, soft_cause=cause)
@@ -66,6 +69,7 @@ class Hangups:
             partner.hanging_up = True
             self.pbx.channel_event(partner, "HangupRequest", ("Cause", str(cause)))
         self._release(ch)
+        self.pbx.spies.leaving(ch)
         extra = [("Cause", str(cause)), ("Cause-txt", frames.cause_text(cause))]
         if tech_cause:
             extra.append(("TechCause", tech_cause))

@@ -1,14 +1,16 @@
 """ChanSpy, as a supervisor's Originate runs it: ``Application: ChanSpy``, ``Data:
 <chanprefix>,<options>``, the supervisor's channel named by ``ChannelId``.
 
-What Asterisk 22 reports (app_chanspy publishes them on the channel topic, class ``call``):
-``ChanSpyStart`` with the spyer's and the spyee's snapshots (``Spyer*``/``Spyee*``) once a
-channel whose name starts with the prefix is found, ``ChanSpyStop`` when spying ends. With
-``E`` the spyer leaves ChanSpy when the spyee hangs up, and the Originate'd channel, having no
-dialplan to return to, hangs up (cause 16). With no matching channel ChanSpy keeps waiting
-(it polls for one) until the spyer hangs up; so does this one, and it starts spying when a
-matching channel appears later only if it existed at the start (no polling here). Audio is not
-mixed: the simulator's recordings do not hear the supervisor.
+What Asterisk 22 reports (seen in ``tests/data/pbx-captures/supervision_chanspy.jsonl``;
+app_chanspy publishes the events with class ``call``): ``ChanSpyStart`` with the spyer's and
+the spyee's snapshots (``Spyer*``/``Spyee*``) once a channel whose name starts with the prefix
+is found; ``ChanSpyStop`` when spying ends, before the ``Hangup`` of whichever channel went.
+With ``E`` the spyer leaves ChanSpy when the spyee hangs up and, with no dialplan to return
+to, hangs up: ``Hangup`` cause 0, no request before it.
+
+Real ChanSpy with no matching channel keeps polling for one until the spyer hangs up; this one
+waits too but never finds a channel that appears later. Audio is not mixed: the simulator's
+recordings do not hear the supervisor.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Spy:
     spyer: Channel
     spyee: Channel | None
     options: str
+    gone: bool = False  # the spyee hung up
 
 
 class Spies:
@@ -49,23 +52,28 @@ class Spies:
         if spyee is not None:
             self._event("ChanSpyStart", spy)
 
+    def leaving(self, ch: Channel) -> None:
+        """A channel is about to hang up: spying that involves it stops (``ChanSpyStop`` comes
+        before the channel's ``Hangup``, as on Asterisk)."""
+        for spy in self._spies:
+            if spy.spyee is not None and ch in (spy.spyer, spy.spyee):
+                self._event("ChanSpyStop", spy)
+                spy.gone = spy.spyee is ch
+                spy.spyee = None
+
     def channel_gone(self, ch: Channel) -> None:
-        """A channel hung up: a spyer stops spying; a spyee's spyers stop, and leave with ``E``."""
+        """A channel hung up: its own spy ends; with ``E`` a spyer whose spyee went leaves
+        ChanSpy and, with no dialplan to go back to, hangs up (cause 0, as Asterisk reports it)."""
         for spy in list(self._spies):
             if spy.spyer is ch:
                 self._spies.remove(spy)
-                if spy.spyee is not None:
-                    self._event("ChanSpyStop", spy)
-            elif spy.spyee is ch:
-                self._event("ChanSpyStop", spy)
-                spy.spyee = None
-                if "E" in spy.options:
-                    self._spies.remove(spy)
-                    self.pbx.clock.call_later(0.02, functools.partial(self._leave, spy.spyer))
+            elif spy.gone and "E" in spy.options:
+                self._spies.remove(spy)
+                self.pbx.clock.call_later(0.001, functools.partial(self._leave, spy.spyer))
 
     def _leave(self, spyer: Channel) -> None:
         if spyer.alive:
-            self.pbx.hangups.soft_then_finish(spyer, NORMAL)
+            self.pbx.hangups.finish(spyer, 0)
 
     def spying(self) -> list[tuple[str, str, str]]:
         """(spyer, spyee, options) of every spyer on a channel: for tests."""

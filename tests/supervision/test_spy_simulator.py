@@ -5,6 +5,7 @@ session is audited; the spy legs never become calls of their own."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,17 @@ from typing import Any
 import aiohttp
 import pytest
 
+from callcenter.ami.messages import AmiEvent
 from callcenter.simulator import AgentScript, Behaviour
 from callcenter.store.users import UserStore
 from tests.routing.sim_harness import EN_CUSTOMERS, Harness, agent_entry, caller, phone, running
 
 pytestmark = pytest.mark.integration
+CAPTURE = Path(__file__).resolve().parents[1] / "data" / "pbx-captures" / "supervision_chanspy.jsonl"
+# what the server reads of a spy leg (its AMI user has no dialplan class: no Newexten, VarSet)
+SPY_EVENTS = ("Newchannel", "NewCallerid", "NewConnectedLine", "DialBegin", "Newstate", "DialEnd",
+              "OriginateResponse", "ChanSpyStart", "ChanSpyStop", "HangupRequest", "SoftHangupRequest",
+              "Hangup")
 
 POLICY = {"defaults": {"ring_timeout_s": 15, "wrap_up_s": 3},
           "skills": {"refunds": {"steps": [{"after_s": 0, "min_level": 1}]}}}
@@ -28,8 +35,8 @@ def fresh_db(new_database: Callable[[], str]) -> str:
 
 
 def supervisor_phone(extension: str) -> AgentScript:
-    """A supervisor's desk phone: answers after a second, never hangs up by itself."""
-    return AgentScript(extension=extension, behaviour=Behaviour(answer_after_s=1.0))
+    """A supervisor's desk phone: answers at once (pjsua --auto-answer 200), never hangs up."""
+    return AgentScript(extension=extension, behaviour=Behaviour(answer_after_s=0.0))
 
 
 class Client:
@@ -57,6 +64,33 @@ async def users(h: Harness) -> None:
     await store.create_user("agent1", "Sam", "agent", "demo", agent_id=sam)
 
 
+def spy_legs(events: list[dict[str, str]]) -> dict[str, list[str]]:
+    """Each spy leg's events (by the uniqueid the Originate gave it), ``Hangup`` with its cause."""
+    legs: dict[str, list[str]] = {}
+    for fields in events:
+        name = fields.get("Event", "")
+        uid = next((fields[k] for k in ("Uniqueid", "DestUniqueid", "SpyerUniqueid")
+                    if fields.get(k, "").startswith("spy-")), "")
+        if uid and name in SPY_EVENTS:
+            legs.setdefault(uid, []).append(f"Hangup {fields.get('Cause')}" if name == "Hangup" else name)
+    return legs
+
+
+def comparable(leg: list[str]) -> tuple[list[str], bool]:
+    """A leg's channel events in order, and whether OriginateResponse came between DialBegin and
+    ChanSpyStart: Asterisk writes OriginateResponse from the originating thread, before or after
+    the channel's Newstate/DialEnd of the same instant (both orders are in real captures)."""
+    channel = [name for name in leg if name != "OriginateResponse"]
+    where = leg.index("OriginateResponse") if "OriginateResponse" in leg else -1
+    return channel, leg.index("DialBegin") < where < leg.index("ChanSpyStart")
+
+
+def captured_spy_legs() -> list[list[str]]:
+    frames = [json.loads(line)["frame"] for line in CAPTURE.read_text(encoding="utf-8").splitlines()]
+    events = [dict(x.split(": ", 1) for x in f.split("\r\n") if ": " in x) for f in frames]
+    return list(spy_legs([e for e in events if "Event" in e]).values())
+
+
 def spying(h: Harness) -> list[tuple[str, str, str]]:
     return h.simulator.pbx.spies.spying()
 
@@ -67,6 +101,12 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
     phones = [phone("1001", hangup_after_s=600.0), supervisor_phone("1009"), supervisor_phone("1010")]
     async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
         await users(h)
+        seen: list[dict[str, str]] = []
+
+        def record(event: AmiEvent) -> None:
+            seen.append(dict(event.fields))
+
+        h.server.ami.subscribe(record)
         base = f"http://127.0.0.1:{h.server.http_port}"
         boss, deputy, agent = (await client(base, "boss"), await client(base, "deputy"),
                                await client(base, "agent1"))
@@ -133,6 +173,12 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
         finally:
             for c in (boss, deputy, agent):
                 await c.http.close()
+        # the simulator's spy legs as Asterisk 22 reports them (the capture of tests/pbx/test_supervision.py):
+        # a leg stopped by the server, and one that ChanSpy's E hung up with the agent's channel
+        real_stopped, _, real_with_call = captured_spy_legs()
+        legs = list(spy_legs(seen).values())
+        assert [comparable(legs[0]), comparable(legs[2])] == [comparable(real_stopped)] * 2  # switched, stopped
+        assert comparable(legs[1]) == comparable(real_with_call)
         stored = await h.finish()
         assert [r["linkedid"] for r in stored] == [call_id]  # the spy legs are no calls
         audit = await h.server.database.pool.fetch(

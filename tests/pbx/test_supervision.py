@@ -1,0 +1,136 @@
+"""Supervisor monitoring on the real PBX, checked on the recorded audio: a caller talks to an
+agent; the supervisor's phone (pjsua playing a 2.6 kHz tone) is rung into ChanSpy on the
+agent's channel, first to listen, then to whisper, then to barge. The agent's phone records
+what it hears, and so does the caller's. The tone is in the agent's recording while whispering
+and barging, never while listening; in the caller's recording only while barging. The sessions
+are audited with their modes and ends; the barge leg ends with the call (ChanSpy ``E``)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.pbx.amiclient import TestAmi
+from tests.pbx.bundle import Bundle
+from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
+from tests.pbx.rig import LAB_RECORDINGS, Agent, Rig, running_rig
+from tests.pbx.server import Web
+
+TONE_HZ = 2600.0
+HOLD_S = 5.0  # each mode lasts this long
+AGENTS = [Agent("olga", "1021", {"general": 5}),
+          Agent("desk", "1029", {"general": 1})]  # the supervisor's desk phone; never made ready
+GENERAL = [("choose-language", "1"), ("main-menu", "0")]
+
+
+@pytest.fixture(scope="module")
+def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-supervision"), db_url, AGENTS,
+                     survey=False) as running:
+        yield running
+
+
+def write_tone(path: Path, seconds: float = 60.0, rate: int = 8000) -> Path:
+    samples = np.arange(int(seconds * rate)) / rate
+    tone = (0.3 * 32767 * np.sin(2 * math.pi * TONE_HZ * samples)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(tone.tobytes())
+    return path
+
+
+def tone_share(path: Path, start_s: float, end_s: float) -> float:
+    """The share of the window's energy within ±40 Hz of the tone (a pure tone: near 1; speech,
+    music or silence: near 0)."""
+    with wave.open(str(path)) as w:
+        rate = w.getframerate()
+        w.setpos(min(w.getnframes(), int(start_s * rate)))
+        raw = w.readframes(max(0, int((end_s - start_s) * rate)))
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float64)
+    if samples.size < rate // 2:
+        raise AssertionError(f"{path.name}: window {start_s:.1f}-{end_s:.1f} s is not in the recording")
+    power = np.abs(np.fft.rfft(samples * np.hanning(samples.size))) ** 2
+    freqs = np.fft.rfftfreq(samples.size, 1.0 / rate)
+    band = power[(freqs > TONE_HZ - 40) & (freqs < TONE_HZ + 40)].sum()
+    return float(band / max(power.sum(), 1e-9))
+
+
+async def call(web: Web, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    async with web.session.request(method, web.base + path, json=body,
+                                   headers={"X-CSRF-Token": web.csrf}) as response:
+        return response.status, await response.json()
+
+
+async def spy(web: Web, call_id: str, mode: str) -> tuple[dict[str, Any], float, float]:
+    """Monitor in ``mode`` for HOLD_S; returns the session and the window it was on (wall clock)."""
+    status, session = await call(web, "POST", f"/api/supervision/calls/{call_id}/monitor", {"mode": mode})
+    assert status == 201, session
+    started = time.time()
+    await asyncio.sleep(HOLD_S)
+    return session, started, time.time()
+
+
+async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path: Path) -> None:
+    agent_heard, caller_heard = tmp_path / "agent-heard.wav", tmp_path / "caller-heard.wav"
+    olga = rig.agent_phone("olga", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav",
+                           record=agent_heard, talk_s=90)
+    desk = rig.agent_phone("desk", mode="answer", play=write_tone(tmp_path / "tone.wav"))
+    for agent in AGENTS:
+        await rig.wait_registered(agent.extension)
+    await rig.ready("olga")
+    boss = await rig.web("supervisor")
+    ami: TestAmi = await rig.ami()
+    since = time.time()
+    try:
+        assert (await call(boss, "PUT", "/api/supervision/phone", {"phone": "PJSIP/1029"}))[0] == 200
+        caller = rig.caller("+8613911130001", play=LAB_RECORDINGS / "customer-refund.wav", record=caller_heard)
+        channel = await caller_channel(ami, "+8613911130001", since)
+        linkedid = await linkedid_of(ami, channel)
+        caller_up = (await caller.wait_state("CONFIRMED", 20)).at
+        await through_menus(ami, caller, channel, GENERAL, since)
+        agent_up = (await olga.wait_state("CONFIRMED", 30)).at
+        await asyncio.sleep(2.0)
+        windows = {}
+        for mode in ("listen", "whisper"):
+            session, start, end = await spy(boss, linkedid, mode)
+            status, ended = await call(boss, "DELETE", f"/api/supervision/sessions/{session['id']}")
+            assert status == 200 and ended["end_reason"] == "stopped", ended
+            windows[mode] = (start, end)
+            await asyncio.sleep(1.0)
+        session, start, end = await spy(boss, linkedid, "barge")
+        windows["barge"] = (start, end)
+        caller.hangup()
+        await caller.wait_state("DISCONNECTED", 10)
+        await desk.wait_state("DISCONNECTED", 15, count=3)  # the barge leg went with the call
+        await olga.wait_state("DISCONNECTED", 15)
+        rows = (await boss.get(f"/api/supervision/calls/{linkedid}/sessions"))["sessions"]
+        assert [(r["mode"], r["end_reason"]) for r in rows] == [
+            ("listen", "stopped"), ("whisper", "stopped"), ("barge", "call_ended")], rows
+        assert all(r["supervisor"] == "supervisor" and r["agent_id"] == "olga" and r["answered_at"]
+                   and r["spy_channel"].startswith("PJSIP/1029-") for r in rows), rows
+        assert (await boss.get("/api/supervision/sessions"))["sessions"] == []
+        capture = rig.capture("supervision_chanspy", since)
+        row = await rig.call_row(linkedid)
+        assert row["outcome"] == "answered", row
+    finally:
+        await ami.close()
+        await boss.close()
+        rig.stop_phones()
+    shares = {}
+    for mode, (start, end) in windows.items():  # a second off each end: phones take a moment
+        shares[mode] = (tone_share(agent_heard, start - agent_up + 1.0, end - agent_up - 0.5),
+                        tone_share(caller_heard, start - caller_up + 1.0, end - caller_up - 0.5))
+    print("tone share (agent heard, caller heard):", shares, "capture:", capture)
+    assert shares["listen"][0] < 0.05 and shares["listen"][1] < 0.05, shares
+    assert shares["whisper"][0] > 0.3 and shares["whisper"][1] < 0.05, shares
+    assert shares["barge"][0] > 0.3 and shares["barge"][1] > 0.3, shares
