@@ -22,6 +22,7 @@ from aiohttp import WSMsgType, web
 
 from callcenter.store import wallboard as wallboard_store
 from callcenter.store.errors import DatabaseUnavailable
+from callcenter.web.api_supervision import SUPERVISION
 from callcenter.web.auth import current_session, require, same_origin
 from callcenter.web.db_errors import MESSAGE, error_id_of
 from callcenter.web.keys import AGENTS, CLOCK, ENGINE, POOL, WALLBOARD_SOCKETS
@@ -63,7 +64,7 @@ def _agent(detail: dict[str, Any], live: dict[str, dict[str, Any]], names: dict[
     started = call and (call.get("answered_at") or call.get("arrived_at"))
     return {
         "agent_id": detail["agent_id"], "name": names.get(detail["agent_id"], detail["agent_id"]),
-        "state": detail["state"], "reason": detail.get("reason", ""),
+        "state": detail["state"], "reason": detail.get("reason", ""), "call_id": detail.get("call_id"),
         "since_s": round(max(0.0, now - detail["since"]), 0), "reachable": detail.get("reachable", True),
         "answered": detail.get("answered", 0),
         "call": None if not call else {
@@ -84,9 +85,10 @@ def _waiting(waiting: list[dict[str, Any]], live: dict[str, dict[str, Any]],
 
 def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: dict[str, dict[str, Any]],
                    names: dict[str, str], now: float,
-                   waiting: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The wallboard's JSON from the routing statistics, the day's totals and the live calls,
-    at ``now`` (the server's clock)."""
+                   waiting: list[dict[str, Any]] | None = None,
+                   supervision: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The wallboard's JSON from the routing statistics, the day's totals, the live calls and
+    the live monitoring sessions (who listens to which call), at ``now`` (the server's clock)."""
     details = (routing or {}).get("agent_details", [])
     by_state: dict[str, int] = {}
     for detail in details:
@@ -98,7 +100,9 @@ def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: di
     return {"at": datetime.fromtimestamp(now, UTC).isoformat(), "tiles": _tiles(routing, day),
             "agents_by_state": by_state, "skills": skills,
             "agents": sorted(agents, key=lambda a: (a["state"], a["name"])),
-            "waiting_calls": _waiting(waiting or [], live, names)}
+            "waiting_calls": _waiting(waiting or [], live, names),
+            "supervision": [{k: s[k] for k in ("id", "supervisor", "agent_id", "call_id", "mode", "state")}
+                            for s in supervision or []]}
 
 
 async def snapshot(app: web.Application) -> dict[str, Any]:
@@ -117,7 +121,9 @@ async def snapshot(app: web.Application) -> dict[str, Any]:
         for detail in routing["agent_details"]:
             with contextlib.suppress(Exception):
                 names[detail["agent_id"]] = service.profile(detail["agent_id"]).name
-    return build_snapshot(routing, day, live, names, now, waiting)
+    spies = app.get(SUPERVISION)
+    sessions = [s.to_json() for s in spies.sessions()] if spies is not None else []
+    return build_snapshot(routing, day, live, names, now, waiting, sessions)
 
 
 async def get_wallboard(request: web.Request) -> web.Response:
@@ -163,8 +169,10 @@ async def _push(app: web.Application, ws: web.WebSocketResponse) -> None:
 
 async def supervisor_page(request: web.Request) -> web.Response:
     check_page_role(request, ROLES)
+    session = current_session(request)
     return page_shell(request, prefix="wallboard.", title_key="wallboard.title", script="wallboard.js",
-                      body='<main id="wallboard" class="wallboard"></main>')
+                      body='<main class="wallboard"><div id="wallboard"></div></main>',
+                      data={"user": session.user.login if session is not None else ""})
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -6,6 +6,7 @@
 
 import { announce, el, format, label, refill, t } from "./dom.js";
 import { loadPauseReasons, reasonLabel } from "./pause-reasons.js";
+import { monitorCell, sessionsList, startSupervision, supervisionPanel, updateAgents } from "./wallboard-supervision.js";
 
 const root = document.getElementById("wallboard");
 let retry = 0;
@@ -92,9 +93,10 @@ function render(snap) {
       label("state", a.state) + (a.reason ? ` · ${reasonLabel(a.reason)}` : ""))),
     el("td", { class: "num" }, format.wait(a.since_s)),
     el("td", {}, a.call ? `${a.call.caller_name} ${a.call.caller_number}`.trim() : ""),
-    el("td", { class: "num" }, a.call ? format.clock(a.call.duration_s) : "")));
+    el("td", { class: "num" }, a.call ? format.clock(a.call.duration_s) : ""),
+    monitorCell(a, snap.supervision || [])));
   const agents = table("agents", t("wallboard.agents"),
-    ["agent", "state", "since", "caller", "duration"].map((c) => ({ text: t(`wallboard.col.${c}`), num: ["since", "duration"].includes(c) })),
+    ["agent", "state", "since", "caller", "duration", "monitor"].map((c) => ({ text: t(`wallboard.col.${c}`), num: ["since", "duration"].includes(c) })),
     agentRows);
   refill(root, tiles, states,
     el("div", { class: "wallboard-grid" },
@@ -107,6 +109,10 @@ function render(snap) {
     announce(`${t("wallboard.waiting")}: ${x.waiting}`);
   }
   lastWaiting = x.waiting;
+  const names = Object.fromEntries(snap.agents.map((a) => [a.agent_id, a.name]));
+  const live = document.getElementById("spy-live");
+  if (live) refill(live, sessionsList(snap.supervision || [], names));
+  updateAgents(snap.agents);
 }
 
 function connect() {
@@ -125,4 +131,11 @@ function connect() {
   };
 }
 
-loadPauseReasons().catch(() => {}).finally(connect); // without them the codes' own labels serve
+async function start() {
+  const reasons = await loadPauseReasons().catch(() => []); // without them the codes' own labels serve
+  root.after(supervisionPanel(reasons)); // beside the redrawn part, in the same <main>
+  await startSupervision();
+  connect();
+}
+
+start();

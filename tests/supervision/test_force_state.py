@@ -1,0 +1,92 @@
+"""A supervisor sets an agent's state from the wallboard: supervisor only, each change audited
+with the state it replaced, and the agent's own desktop (/ws/agent) shows it at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from callcenter.server.build import build_server
+from callcenter.store.users import UserStore
+from tests.amifake import FakeAmi
+from tests.integration.test_serve import settings_for
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def login(http: aiohttp.ClientSession, base: str, user: str) -> str:
+    response = await http.post(f"{base}/login", json={"login": user, "password": "demo"})
+    assert response.status == 200
+    return str((await response.json())["csrf_token"])
+
+
+async def next_state(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        message: dict[str, Any] = await ws.receive_json(timeout=5)
+        if message.get("type") == "state":
+            return message
+
+
+async def test_given_forgotten_agent_when_supervisor_sets_states_then_console_follows_and_audited(
+        db_url: str, tmp_path: Path) -> None:
+    async with FakeAmi() as ami:
+        settings = dataclasses.replace(settings_for(ami.port, db_url, tmp_path), config_dir=REPO / "config")
+        async with build_server(settings) as server:
+            pool: asyncpg.Pool = server.database.pool
+            users = UserStore(pool)
+            await users.create_user("boss", "Boss", "supervisor", "demo")
+            sam_id = await pool.fetchval("SELECT id FROM agents WHERE login = 'sam'")
+            await users.create_user("agent1", "Sam", "agent", "demo", agent_id=sam_id)
+            base = f"http://127.0.0.1:{server.http_port}"
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent_http, \
+                    aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as boss_http:
+                agent_csrf = await login(agent_http, base, "agent1")
+                refused = await agent_http.post(f"{base}/api/supervision/agents/sam/state",
+                                                json={"state": "offline"}, headers={"X-CSRF-Token": agent_csrf})
+                assert refused.status == 403 and (await refused.json())["error_id"] == "forbidden"
+                csrf = await login(boss_http, base, "boss")
+
+                async def force(agent: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+                    async with boss_http.post(f"{base}/api/supervision/agents/{agent}/state", json=body,
+                                              headers={"X-CSRF-Token": csrf}) as response:
+                        return response.status, await response.json()
+
+                async with agent_http.ws_connect(f"{base}/ws/agent?since=0") as ws:
+                    status, body = await force("sam", {"state": "ready"})
+                    assert status == 200 and body["state"] == "ready" and body["forced_by"] == "boss"
+                    assert (await next_state(ws))["state"] == "ready"
+                    status, body = await force("sam", {"state": "paused", "reason": "lunch"})
+                    assert (status, body["state"], body["reason"]) == (200, "paused", "lunch")
+                    shown = await next_state(ws)
+                    assert (shown["state"], shown["reason"]) == ("paused", "lunch")
+                    for bad, answer in (({"state": "paused", "reason": "nap"}, (400, "invalid_agent_request")),
+                                        ({"state": "paused"}, (400, "invalid_agent_request")),
+                                        ({"state": "talking"}, (400, "bad_parameter"))):
+                        status, body = await force("sam", bad)
+                        assert (status, body["error_id"]) == answer, body
+                    status, body = await force("nobody", {"state": "offline"})
+                    assert (status, body["error_id"]) == (404, "agent_not_found")
+                    status, body = await force("sam", {"state": "offline"})
+                    assert status == 200 and body["state"] == "offline"
+                    assert (await next_state(ws))["state"] == "offline"
+                    # a forgotten agent logged out can be put straight on a pause (logged in, paused)
+                    status, body = await force("sam", {"state": "paused", "reason": "training"})
+                    assert (status, body["state"], body["reason"]) == (200, "paused", "training")
+    conn = await asyncpg.connect(db_url)
+    try:
+        rows = await conn.fetch("SELECT actor, target, detail FROM audit_log"
+                                " WHERE action = 'agent_state_forced' ORDER BY id")
+    finally:
+        await conn.close()
+    details = [json.loads(r["detail"]) if isinstance(r["detail"], str) else r["detail"] for r in rows]
+    assert {(r["actor"], r["target"]) for r in rows} == {("boss", "sam")}
+    assert [(d["state"], d["reason"], d["before"]) for d in details] == [
+        ("ready", "", "offline"), ("paused", "lunch", "ready"), ("offline", "", "paused"),
+        ("paused", "training", "offline")]

@@ -1,0 +1,84 @@
+"""The wallboard's supervision controls in Chromium against the running demo: setting an
+agent's state through the form, the supervisor's phone, and the clear errors of a listen
+button pressed without a phone and with a phone the PBX cannot ring; nothing stays stuck."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page
+
+from tests.browser.conftest import demo_base
+from tests.helpers.chromium import chromium
+
+__all__ = ["demo_base"]
+pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
+
+
+async def log_in(page: Page, base: str, user: str) -> None:
+    await page.goto(base + "/login")
+    await page.fill("input[name=login]", user)
+    await page.fill("input[name=password]", "demo")
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state("networkidle")
+
+
+async def message(page: Page, contains: str) -> str:
+    await page.wait_for_function(
+        "t => (document.getElementById('spy-message')?.textContent || '').includes(t)", arg=contains,
+        timeout=45_000)
+    return str(await page.text_content("#spy-message"))
+
+
+async def agent(page: Page, login: str) -> dict[str, Any]:
+    listing = await (await page.request.get("/api/agents")).json()
+    return next(a for a in listing["agents"] if a["agent_id"] == login)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_wallboard_sets_states_and_reports_monitoring_errors(browser: Browser, demo_base: str) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, base_url=demo_base)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        await log_in(page, demo_base, "supervisor")
+        await page.goto(demo_base + "/supervisor")
+        await page.wait_for_selector("#agents tbody tr")
+        await page.wait_for_selector("#force-agent option[value=maria]", state="attached")
+        await page.select_option("#force-agent", "maria")
+        await page.select_option("#force-state", "paused")
+        assert not await page.is_disabled("#force-reason")
+        await page.select_option("#force-reason", "training")
+        await page.click("#force-form button[type=submit]")
+        await message(page, "Maria Garcia")
+        maria = await agent(page, "maria")
+        assert (maria["state"], maria["reason"]) == ("paused", "training") \
+            or maria["after_call"] == "paused:training", maria
+
+        # a listen button without a phone: a clear error, and the next click is not refused as busy
+        button = await page.wait_for_selector("button[data-action=monitor][data-mode=listen]", timeout=90_000)
+        assert "Listen" in (await button.get_attribute("aria-label") or "")
+        await button.click()
+        assert "phone" in await message(page, "give your phone first")
+        assert await page.get_attribute("#spy-message", "class") == "message bad"
+        await page.fill("#spy-phone", "PJSIP/1099")
+        await page.click("#spy-phone-form button[type=submit]")
+        await message(page, "Phone saved")
+        assert (await (await page.request.get("/api/supervision/phone")).json())["phone"] == "PJSIP/1099"
+        button = await page.wait_for_selector("button[data-action=monitor][data-mode=whisper]", timeout=90_000)
+        await button.click()
+        assert "did not answer" in await message(page, "did not answer")  # no such phone on the PBX
+        assert (await (await page.request.get("/api/supervision/sessions")).json())["sessions"] == []
+        assert errors == []
+    finally:
+        await context.close()
