@@ -26,7 +26,7 @@ def rebuild(ix: CallIndex, channels: Iterable[AmiEvent], now: float,
     and are left alone.
     """
     fresh = CallIndex(ix.config)
-    items = sorted(channels, key=lambda e: _uid_order(e.get("Uniqueid")))
+    items = sorted((e for e in channels if not _spy(ix, e)), key=lambda e: _uid_order(e.get("Uniqueid")))
     for item in items:
         _seed_channel(fresh, item, now)
     for item in items:
@@ -43,6 +43,13 @@ def rebuild(ix: CallIndex, channels: Iterable[AmiEvent], now: float,
             changed.add(mine.linkedid)
     ix.bridges = fresh.bridges
     return changed
+
+
+def _spy(ix: CallIndex, item: AmiEvent) -> bool:
+    """A supervisor's ChanSpy leg is no call: one the tracker saw ordered, one still in ChanSpy,
+    or one named by the supervision service's ``ChannelId`` (``spy-…``, a previous run's too)."""
+    uid = item.get("Uniqueid")
+    return uid in ix.spies or uid.startswith("spy-") or item.get("Application") == "ChanSpy"
 
 
 def _end_gone(ix: CallIndex, live_uids: set[str], since: float, now: float) -> set[str]:

@@ -146,6 +146,7 @@ def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Cloc
     service = SupervisionService(ami.send, path.tracker.calls.get, path.offers.phones.agent_for_channel,
                                  SupervisionStore(database.pool), clock.now)
     ami.observe_actions(service.on_action)
+    ami.observe_link(service.on_link)
     path.dispatcher.listen(service.on_ami_event)
     return service
 

@@ -9,6 +9,7 @@
      ├── AlreadyMonitoring     409 already_monitoring  one session per supervisor (one phone)
      ├── BargeTaken            409 barge_taken         another supervisor barges on that call
      ├── PhoneUnavailable      409 phone_unavailable   the phone did not answer / is not registered
+     ├── SessionStopped        409 session_stopped     stopped (or switched) before the phone answered
      └── PbxUnavailable        503 pbx_unavailable     the AMI link is down or refused the action
 """
 
@@ -54,6 +55,10 @@ class BargeTaken(SupervisionError):
 
 class PhoneUnavailable(SupervisionError):
     status, error_id = 409, "phone_unavailable"
+
+
+class SessionStopped(SupervisionError):
+    status, error_id = 409, "session_stopped"
 
 
 class PbxUnavailable(SupervisionError):

@@ -33,6 +33,7 @@ from callcenter.supervision.errors import (
     PbxUnavailable,
     PhoneUnavailable,
     SessionNotFound,
+    SessionStopped,
 )
 from callcenter.supervision.model import EndReason, Mode, Session
 from callcenter.supervision.store import SupervisionStore
@@ -66,6 +67,7 @@ class SupervisionService:
         self._answers: dict[int, asyncio.Future[bool]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
+        self._orphans: set[str] = set()  # spy channels to hang up once the link is back
         self.started = 0
         self.refused = 0
 
@@ -183,10 +185,13 @@ class SupervisionService:
         except TimeoutError:
             picked_up = False
         if not picked_up:
-            ended_by_call = session.end_reason is EndReason.CALL_ENDED
-            await self._end(session, EndReason.PHONE_UNAVAILABLE, hang_up=True)
-            if ended_by_call:
+            ended_before = session.end_reason
+            # a phone still ringing is hung up; one stopped or ended with the call already was
+            await self._end(session, EndReason.PHONE_UNAVAILABLE, hang_up=ended_before is None)
+            if ended_before is EndReason.CALL_ENDED:
                 raise CallEnded("the call ended before your phone was answered")
+            if ended_before is not None:
+                raise SessionStopped(f"monitoring ended ({ended_before.value}) before your phone answered")
             raise PhoneUnavailable(f"your phone {session.phone} did not answer (is it registered?)")
         self.started += 1
         return session
@@ -222,6 +227,26 @@ class SupervisionService:
         call = self._call_of(session.call_id)
         agent = call.agent if call is not None else None
         return call is not None and call.live and agent is not None and agent.ended_at is None
+
+    # --- the AMI link --------------------------------------------------------------------------
+
+    async def on_link(self, state: str) -> None:
+        """``AmiClient.observe_link``. Down: the sessions can no longer be followed; they end
+        (``failed``) and their phones are hung up once the link is back. Up: rows left open by a
+        previous run of the server are closed (``server_restart``)."""
+        if state == "down":
+            for session in list(self._live.values()):
+                await self._end(session, EndReason.FAILED, hang_up=False)
+                if session.spy_channel:
+                    self._orphans.add(session.spy_channel)
+            return
+        for channel in sorted(self._orphans):
+            await self._hang_up(channel)
+        self._orphans.clear()
+        try:
+            await self.store.close_stale([s.id for s in self._live.values()], self._clock())
+        except Exception:
+            log.exception("supervision_stale_rows_not_closed")
 
     # --- the AMI stream ----------------------------------------------------------------------
 

@@ -65,6 +65,13 @@ class SupervisionStore:
             "UPDATE supervision_sessions SET ended_at = $2, end_reason = $3"
             " WHERE id = $1 AND ended_at IS NULL", session_id, _ts(at), reason.value)
 
+    async def close_stale(self, live: list[int], at: float) -> int:
+        """Close every open row but ``live`` (a previous run's sessions); returns how many."""
+        done = await self._pool.execute(
+            "UPDATE supervision_sessions SET ended_at = $2, end_reason = 'server_restart'"
+            " WHERE ended_at IS NULL AND id <> ALL($1::bigint[])", live, _ts(at))
+        return int(done.split()[-1])
+
     async def history(self, call_id: str) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(
             "SELECT id, supervisor, call_id, agent_id, mode, phone, spy_channel, started_at,"

@@ -25,6 +25,7 @@ SPY_EVENTS = ("Newchannel", "NewCallerid", "NewConnectedLine", "DialBegin", "New
               "OriginateResponse", "ChanSpyStart", "ChanSpyStop", "HangupRequest", "SoftHangupRequest",
               "Hangup")
 
+WAIT = 900.0  # simulated seconds (30 s of real time): bounds, not delays
 POLICY = {"defaults": {"ring_timeout_s": 15, "wrap_up_s": 3},
           "skills": {"refunds": {"steps": [{"after_s": 0, "min_level": 1}]}}}
 
@@ -98,7 +99,7 @@ def spying(h: Harness) -> list[tuple[str, str, str]]:
 async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_chanspy_modes_and_409s(
         fresh_db: str, tmp_path: Path) -> None:
     agents = [agent_entry("sam", "1001", {"refunds": 3})]
-    phones = [phone("1001", hangup_after_s=600.0), supervisor_phone("1009"), supervisor_phone("1010")]
+    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009"), supervisor_phone("1010")]
     async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
         await users(h)
         seen: list[dict[str, str]] = []
@@ -114,11 +115,11 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
             assert (await boss.call("POST", "/api/supervision/calls/nope/monitor", {"mode": "listen"}))[1][
                 "error_id"] == "call_not_found"
             h.call(caller(EN_CUSTOMERS[0]))
-            await h.wait_for(lambda: bool(h.server.tracker.live_calls()), 30, "the call arrived")
+            await h.wait_for(lambda: bool(h.server.tracker.live_calls()), WAIT, "the call arrived")
             in_ivr = h.server.tracker.live_calls()[0].linkedid
             status, body = await boss.call("POST", f"/api/supervision/calls/{in_ivr}/monitor", {"mode": "listen"})
             assert (status, body["error_id"]) == (409, "no_agent")
-            await h.wait_for(lambda: h.state("sam").value == "talking", 90, "sam talking")
+            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
             call_id = h.server.engine.agent_status("sam").call_id
             assert call_id == in_ivr
             path = f"/api/supervision/calls/{call_id}/monitor"
@@ -143,7 +144,7 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
             status, barge = await boss.call("POST", f"/api/supervision/sessions/{listen['id']}/mode",
                                             {"mode": "barge"})
             assert status == 200 and barge["mode"] == "barge" and barge["id"] != listen["id"]
-            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], 30, "barging alone")
+            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], WAIT, "barging alone")
             status, body = await deputy.call("POST", path, {"mode": "barge"})
             assert (status, body["error_id"]) == (409, "barge_taken")
             status, whisper = await deputy.call("POST", path, {"mode": "whisper"})
@@ -154,13 +155,16 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
 
             status, stopped = await deputy.call("DELETE", f"/api/supervision/sessions/{whisper['id']}")
             assert status == 200 and stopped["end_reason"] == "stopped"
-            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], 30, "the whisper leg gone")
+            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], WAIT, "the whisper leg gone")
             status, body = await deputy.call("DELETE", f"/api/supervision/sessions/{barge['id']}")
             assert (status, body["error_id"]) == (404, "session_not_found")  # not hers
 
             # the agent hangs up: ChanSpy's E ends the barge leg, the session ends with the call
-            await h.wait_for(lambda: not spying(h) and not h.server.tracker.live_calls(), 1200, "call over")
-            await h.wait_for(lambda: not h.simulator.channels(), 30, "the spy leg hung up")
+            agent_leg = h.simulator.pbx.find(spyee)
+            assert agent_leg is not None
+            h.simulator.pbx.hangups.remote_hangup(agent_leg)
+            await h.wait_for(lambda: not spying(h) and not h.server.tracker.live_calls(), WAIT, "call over")
+            await h.wait_for(lambda: not h.simulator.channels(), WAIT, "the spy leg hung up")
             assert (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"] == []
             status, body = await boss.call("POST", path, {"mode": "listen"})
             assert status in (404, 409) and body["error_id"] in ("call_not_found", "call_ended")
@@ -179,7 +183,7 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
         legs = list(spy_legs(seen).values())
         assert [comparable(legs[0]), comparable(legs[2])] == [comparable(real_stopped)] * 2  # switched, stopped
         assert comparable(legs[1]) == comparable(real_with_call)
-        stored = await h.finish()
+        stored = await h.finish(WAIT)
         assert [r["linkedid"] for r in stored] == [call_id]  # the spy legs are no calls
         audit = await h.server.database.pool.fetch(
             "SELECT actor, action FROM audit_log WHERE action LIKE 'call_monitor%' ORDER BY id")

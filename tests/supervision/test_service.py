@@ -1,0 +1,166 @@
+"""The monitoring sessions' life on the AMI stream, with a scripted link and an in-memory store:
+stopped while the phone rings, the call ending while it rings, the link refusing the Originate,
+the link dropping mid-session, the agent hanging up."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from callcenter.ami.errors import AmiNotConnected
+from callcenter.ami.messages import Action, AmiEvent, AmiResponse
+from callcenter.ami.parser import Frame
+from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
+from callcenter.supervision.errors import CallEnded, PbxUnavailable, SessionStopped
+from callcenter.supervision.model import EndReason, Mode
+from callcenter.supervision.service import SupervisionService
+
+AGENT = "PJSIP/1001-0000000a"
+
+
+class Store:
+    """The SupervisionStore's calls, in memory."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.stale_closed: list[list[int]] = []
+
+    async def phone(self, login: str) -> str | None:
+        return "PJSIP/1009"
+
+    async def open(self, supervisor: str, call_id: str, agent_id: str, mode: Mode, phone: str,
+                   at: float, live: list[int]) -> int:
+        session_id = len(self.rows) + 1
+        self.rows[session_id] = {"mode": mode.value, "end_reason": None, "answered": False}
+        return session_id
+
+    async def answered(self, session_id: int, spy_channel: str, at: float) -> None:
+        self.rows[session_id]["answered"] = True
+
+    async def close(self, session_id: int, reason: EndReason, at: float) -> None:
+        self.rows[session_id]["end_reason"] = reason.value
+
+    async def close_stale(self, live: list[int], at: float) -> int:
+        self.stale_closed.append(live)
+        return 0
+
+
+def event(**fields: str) -> AmiEvent:
+    return AmiEvent(Frame(dict(fields), ""), 0.0)
+
+
+def talking_call() -> Call:
+    call = Call("1700.1", 0.0, state=CallState.TALKING, caller_uniqueid="1700.1", agent_uniqueid="1700.2")
+    call.legs["1700.1"] = Leg("1700.1", "PJSIP/carrier-00000001", "1700.1", LegRole.CALLER, Side.CALLER, 0.0)
+    call.legs["1700.2"] = Leg("1700.2", AGENT, "1700.1", LegRole.AGENT, Side.AGENT, 0.0)
+    return call
+
+
+class Link:
+    def __init__(self) -> None:
+        self.sent: list[Action] = []
+        self.up = True
+        self.service: SupervisionService | None = None
+
+    async def send(self, action: Action) -> AmiResponse:
+        if not self.up:
+            raise AmiNotConnected("AMI link is down")
+        self.sent.append(action)
+        assert self.service is not None
+        self.service.on_action(action, f"a{len(self.sent)}", 0.0)
+        return AmiResponse(Frame({"Response": "Success"}, ""))
+
+    def hangups(self) -> list[str]:
+        return [a.header("Channel") for a in self.sent if a.name == "Hangup"]
+
+
+@pytest.fixture
+def world() -> tuple[SupervisionService, Link, Store, Call]:
+    link, store, call = Link(), Store(), talking_call()
+    service = SupervisionService(link.send, {call.linkedid: call}.get, lambda channel: "sam", store,  # type: ignore[arg-type]
+                                 lambda: 100.0, ring_timeout_s=5.0)
+    link.service = service
+    return service, link, store, call
+
+
+async def ringing(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN
+                  ) -> tuple[asyncio.Task[Any], str]:
+    task = asyncio.create_task(service.start("boss", "1700.1", mode))
+    for _ in range(100):
+        if link.sent:
+            break
+        await asyncio.sleep(0)
+    originate = link.sent[-1]
+    assert originate.header("Data") == f"{AGENT},{'qE' if mode is Mode.LISTEN else 'qBE'}"
+    uid = originate.header("ChannelId")
+    service.on_ami_event(event(Event="Newchannel", Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    return task, uid
+
+
+async def test_given_phone_ringing_when_stopped_then_start_refused_and_late_answer_hung_up(world: Any) -> None:
+    service, link, store, _ = world
+    task, uid = await ringing(service, link)
+    [session] = service.sessions()
+    await service.stop("boss", session.id)
+    with pytest.raises(SessionStopped):
+        await task
+    assert link.hangups() == ["PJSIP/1009-00000001"]
+    service.on_ami_event(event(Event="OriginateResponse", ActionID="a1", Response="Success",
+                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    await asyncio.sleep(0)
+    assert link.hangups() == ["PJSIP/1009-00000001"] * 2  # picked up too late: hung up again
+    assert store.rows[1]["end_reason"] == "stopped" and service.sessions() == []
+
+
+async def test_given_phone_ringing_when_the_call_ends_then_call_ended_and_phone_hung_up(world: Any) -> None:
+    service, link, store, call = world
+    task, _ = await ringing(service, link)
+    call.state = CallState.ENDED
+    service.on_ami_event(event(Event="Hangup", Channel=AGENT, Uniqueid="1700.2", Cause="16"))
+    with pytest.raises(CallEnded):
+        await task
+    assert "PJSIP/1009-00000001" in link.hangups()
+    assert store.rows[1]["end_reason"] == "call_ended"
+
+
+async def test_given_link_down_then_pbx_unavailable_and_nothing_left_live(world: Any) -> None:
+    service, link, store, _ = world
+    link.up = False
+    with pytest.raises(PbxUnavailable):
+        await service.start("boss", "1700.1", Mode.BARGE)
+    assert store.rows[1]["end_reason"] == "failed" and service.sessions() == []
+    link.up = True
+    task, uid = await ringing(service, link, Mode.BARGE)  # the barge place was given back
+    service.on_ami_event(event(Event="OriginateResponse", ActionID="a1", Response="Success",
+                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    session = await task
+    assert session.state == "active" and store.rows[2]["answered"]
+
+
+async def test_given_active_session_when_link_drops_then_failed_and_phone_hung_up_when_back(world: Any) -> None:
+    service, link, store, _ = world
+    task, uid = await ringing(service, link)
+    service.on_ami_event(event(Event="OriginateResponse", ActionID="a1", Response="Success",
+                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    await task
+    await service.on_link("down")
+    assert service.sessions() == [] and store.rows[1]["end_reason"] == "failed"
+    assert link.hangups() == []
+    await service.on_link("up")
+    assert link.hangups() == ["PJSIP/1009-00000001"] and store.stale_closed == [[]]
+
+
+async def test_given_active_session_when_agent_hangs_up_then_session_ends_with_the_call(world: Any) -> None:
+    service, link, store, call = world
+    task, uid = await ringing(service, link)
+    service.on_ami_event(event(Event="OriginateResponse", ActionID="a1", Response="Success",
+                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    await task
+    call.legs["1700.2"].ended_at = 101.0
+    service.on_ami_event(event(Event="Hangup", Channel=AGENT, Uniqueid="1700.2", Cause="16"))
+    await asyncio.sleep(0.01)
+    service.on_ami_event(event(Event="Hangup", Channel="PJSIP/1009-00000001", Uniqueid=uid, Cause="0"))
+    await asyncio.sleep(0.01)
+    assert store.rows[1]["end_reason"] == "call_ended" and service.sessions() == []
