@@ -101,24 +101,41 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
         agent_up = (await olga.wait_state("CONFIRMED", 30)).at
         await asyncio.sleep(2.0)
         windows = {}
-        for mode in ("listen", "whisper"):
-            session, start, end = await spy(boss, linkedid, mode)
-            status, ended = await call(boss, "DELETE", f"/api/supervision/sessions/{session['id']}")
-            assert status == 200 and ended["end_reason"] == "stopped", ended
-            windows[mode] = (start, end)
-            await asyncio.sleep(1.0)
-        session, start, end = await spy(boss, linkedid, "barge")
+        listen, start, end = await spy(boss, linkedid, "listen")
+        windows["listen"] = (start, end)
+        status, whisper = await call(boss, "POST", f"/api/supervision/sessions/{listen['id']}/mode",
+                                     {"mode": "whisper"})  # switching: the phone rings again
+        assert status == 200 and whisper["mode"] == "whisper", whisper
+        start = time.time()
+        await asyncio.sleep(HOLD_S)
+        windows["whisper"] = (start, time.time())
+        status, ended = await call(boss, "DELETE", f"/api/supervision/sessions/{whisper['id']}")
+        assert status == 200 and ended["end_reason"] == "stopped", ended
+        await asyncio.sleep(1.0)
+        _, start, end = await spy(boss, linkedid, "barge")
         windows["barge"] = (start, end)
+        status, body = await call(boss, "POST", f"/api/supervision/calls/{linkedid}/monitor", {"mode": "barge"})
+        assert (status, body["error_id"]) == (409, "already_monitoring"), body  # a double click
+        deputy = await rig.web("admin")
+        try:
+            await call(deputy, "PUT", "/api/supervision/phone", {"phone": "PJSIP/1029"})
+            status, body = await call(deputy, "POST", f"/api/supervision/calls/{linkedid}/monitor",
+                                      {"mode": "barge"})
+            assert (status, body["error_id"]) == (409, "barge_taken"), body  # two supervisors at once
+        finally:
+            await deputy.close()
         caller.hangup()
         await caller.wait_state("DISCONNECTED", 10)
         await desk.wait_state("DISCONNECTED", 15, count=3)  # the barge leg went with the call
         await olga.wait_state("DISCONNECTED", 15)
         rows = (await boss.get(f"/api/supervision/calls/{linkedid}/sessions"))["sessions"]
         assert [(r["mode"], r["end_reason"]) for r in rows] == [
-            ("listen", "stopped"), ("whisper", "stopped"), ("barge", "call_ended")], rows
+            ("listen", "switched"), ("whisper", "stopped"), ("barge", "call_ended")], rows
         assert all(r["supervisor"] == "supervisor" and r["agent_id"] == "olga" and r["answered_at"]
                    and r["spy_channel"].startswith("PJSIP/1029-") for r in rows), rows
         assert (await boss.get("/api/supervision/sessions"))["sessions"] == []
+        status, body = await call(boss, "POST", f"/api/supervision/calls/{linkedid}/monitor", {"mode": "listen"})
+        assert status in (404, 409) and body["error_id"] in ("call_not_found", "call_ended"), body
         capture = rig.capture("supervision_chanspy", since)
         row = await rig.call_row(linkedid)
         assert row["outcome"] == "answered", row
