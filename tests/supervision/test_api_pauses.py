@@ -59,6 +59,9 @@ async def test_given_configured_reasons_then_menu_lists_them_and_others_are_refu
                 mine = [r for r in report["rows"] if r["agent_id"] == "sam"]
                 assert [r["reason"] for r in mine if r["reason"] == "back_office"] == ["back_office"]
                 assert any(r["reason"] == "back_office" and r["count"] == 1 for r in report["by_reason"])
+                csv_text = (await (await http.get(f"{base}/api/kpis/pauses.csv")).read()).decode("utf-8-sig")
+                assert csv_text.splitlines()[0] == "day,agent_id,name,reason,count,seconds"
+                assert any(",sam,Sam Lee,back_office,1," in line for line in csv_text.splitlines()), csv_text
                 bad = await http.get(f"{base}/api/kpis/pauses?tz=Mars/Olympus")
                 assert bad.status == 400 and (await bad.json())["error_id"] == "bad_parameter"
 

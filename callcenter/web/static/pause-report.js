@@ -8,7 +8,9 @@ let reasonsLoaded = null;
 
 export function pauseSection() {
   return el("section", { id: "p-output", "aria-labelledby": "p-title" },
-    el("h2", { id: "p-title" }, t("reports.pauses.title")), el("div", { id: "p-body" }));
+    el("h2", { id: "p-title" }, t("reports.pauses.title")),
+    el("a", { id: "p-csv", href: "/api/kpis/pauses.csv", download: "" }, t("reports.pauses.csv")),
+    el("div", { id: "p-body" }));
 }
 
 function hours(seconds) {
@@ -30,6 +32,7 @@ export async function loadPauses(from, to) {
   await reasonsLoaded;
   const params = new URLSearchParams({ from, to, tz: TIME_ZONE });
   for (const [name, value] of [...params]) if (!value) params.delete(name);
+  document.getElementById("p-csv").setAttribute("href", `/api/kpis/pauses.csv?${params}`);
   try {
     const report = await api(`/api/kpis/pauses?${params}`);
     if (!report.rows.length) { body.replaceChildren(el("p", {}, t("reports.pauses.empty"))); return; }
