@@ -25,7 +25,7 @@ from callcenter.agents.model import AgentProfile, AgentState
 from callcenter.clock import clock_for
 from callcenter.demo.data import DemoData, generate
 from callcenter.demo.seed import seed_shop
-from callcenter.demo.setup import DEMO_PASSWORD, build_scenario, demo_users, prepare_config
+from callcenter.demo.setup import DEMO_PASSWORD, STAFF_PHONES, build_scenario, demo_users, prepare_config
 from callcenter.demo.voices import ensure_voices
 from callcenter.demo.workers import WorkerSupervisor, available_kinds, worker_env
 from callcenter.kb.store import seed_articles
@@ -177,6 +177,8 @@ async def _create_users(server: Server, agents: list[AgentProfile]) -> list[dict
         language = await store.language_of(user["login"]) or user.get("language", "en")
         await store.create_user(user["login"], user["name"], user["role"], DEMO_PASSWORD,
                                 language=language, agent_id=agent_db_ids.get(user.get("agent_login", "")))
+    for login, phone in STAFF_PHONES.items():
+        await server.database.pool.execute("UPDATE users SET phone = $2 WHERE login = $1", login, phone)
     return [{"login": u["login"], "role": u["role"], "name": u["name"]} for u in users]
 
 

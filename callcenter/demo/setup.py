@@ -174,7 +174,14 @@ def _agent_scripts(agents: list[AgentProfile], voices: dict[str, Path]) -> list[
         extension = agent.dial_string.split("/", 1)[1] if agent.dial_string.startswith("PJSIP/") else ""
         if extension:
             scripts.append(AgentScript(extension=extension, behaviour=behaviour))
+    # the staff's desk phones, for listening in from the wallboard: they answer at once
+    scripts += [AgentScript(extension=phone.split("/", 1)[1], behaviour=Behaviour(answer_after_s=1.0))
+                for phone in STAFF_PHONES.values()]
     return scripts
+
+
+# the phones the wallboard rings to listen in (users.phone); the simulator answers them
+STAFF_PHONES = {"supervisor": "PJSIP/1099", "admin": "PJSIP/1098"}
 
 
 def demo_users(agents: list[AgentProfile]) -> list[dict[str, Any]]:
