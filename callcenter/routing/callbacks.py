@@ -111,13 +111,19 @@ class CallbackAdapter:
         self._send = send
         self._store = store
         self._tickets = tickets
-        self._on_offer = on_offer
+        self._offer_listeners: list[Callable[[OfferCallback], None]] = []
+        if on_offer is not None:
+            self._offer_listeners.append(on_offer)
         self._dialing: dict[str, _Dialing] = {}  # call id -> the callback being dialled
         self._writes = asyncio.Lock()  # FIFO: the rows change in the order decided
         self._tasks: set[asyncio.Task[None]] = set()
         self.write_failures = 0
 
     # --- from the IVR ------------------------------------------------------------------------
+
+    def add_offer_listener(self, listener: Callable[[OfferCallback], None]) -> None:
+        """``listener(decision)`` when the router offers a waiting caller a callback."""
+        self._offer_listeners.append(listener)
 
     def take(self, call_id: str, number: str) -> None:
         """The caller took the callback (``number`` to call back).
@@ -170,9 +176,9 @@ class CallbackAdapter:
     def _offered(self, decision: OfferCallback) -> None:
         self._write(lambda: self._store.offered(decision.call_id, decision.skill,
                                                 decision.waited_s), decision.call_id)
-        if self._on_offer is not None:
+        for listener in self._offer_listeners:
             try:
-                self._on_offer(decision)
+                listener(decision)
             except Exception:
                 log.exception("callback_offer_listener_failed", call_id=decision.call_id)
 
