@@ -148,4 +148,9 @@ class CallbackStore:
         return {"call_id": row["call_linkedid"], "number": row["number"],
                 "enqueued_at": row["enqueued_at"], "attempts": row["attempts"],
                 "accepted_at": row["accepted_at"].isoformat() if row["accepted_at"] else None,
-                "ivr_path": row["ivr_path"], "customer_id": row["customer_id"]}
+                "ivr_path": _json_list(row["ivr_path"]), "customer_id": row["customer_id"]}
+
+
+def _json_list(raw: Any) -> list[Any]:
+    value = json.loads(raw) if isinstance(raw, str) else raw
+    return list(value) if isinstance(value, list) else []

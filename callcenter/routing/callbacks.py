@@ -50,7 +50,7 @@ from callcenter.routing.decisions import (
     OfferCallback,
 )
 from callcenter.routing.engine import RoutingEngine
-from callcenter.routing.offers import Send
+from callcenter.routing.offers import OfferRinging, Send
 from callcenter.runtime.watchdog import report_failure
 
 log = structlog.get_logger("callcenter.routing")
@@ -102,15 +102,19 @@ class CallbackAdapter:
         store: the ``callbacks`` table.
         tickets: writes the ticket of a callback that was never connected.
         on_offer: told when the router offers a waiting caller a callback (the IVR plays it).
+        on_ringing: the screen-pop hook, told when the agent's phone rings for a callback (with
+            what the pop says of it: number, original wait, attempt, IVR path, customer).
     """
 
     def __init__(self, engine: RoutingEngine, send: Send, store: CallbackStore,
                  tickets: CallbackTickets,
-                 on_offer: Callable[[OfferCallback], None] | None = None) -> None:
+                 on_offer: Callable[[OfferCallback], None] | None = None,
+                 on_ringing: Callable[[OfferRinging], None] | None = None) -> None:
         self._engine = engine
         self._send = send
         self._store = store
         self._tickets = tickets
+        self._on_ringing = on_ringing
         self._offer_listeners: list[Callable[[OfferCallback], None]] = []
         if on_offer is not None:
             self._offer_listeners.append(on_offer)
@@ -204,6 +208,29 @@ class CallbackAdapter:
         dialing.action_id = response.get("ActionID")
         if not response.ok:
             self._agent_failed(dialing, "failed")
+            return
+        await self._tell_ringing(dialing)
+
+    async def _tell_ringing(self, dialing: _Dialing) -> None:
+        decision = dialing.decision
+        if self._on_ringing is None:
+            return
+        info: dict[str, Any] = {}
+        try:
+            info = await self._store.original(decision.call_id) or {}
+        except Exception as exc:  # the pop says less; the call goes on
+            log.warning("callback_pop_lookup_failed", call_id=decision.call_id, error=str(exc))
+        enqueued = info.get("enqueued_at")
+        now = self._engine.now()
+        callback = {"number": decision.number, "attempt": decision.attempt,
+                    "waited_s": round(now - enqueued, 0) if enqueued is not None else None,
+                    "accepted_at": info.get("accepted_at"), "ivr_path": info.get("ivr_path") or [],
+                    "customer_id": info.get("customer_id")}
+        try:
+            self._on_ringing(OfferRinging(decision.call_id, decision.agent_id, "", dialing.channel,
+                                          decision.number, "", decision.skill, now, callback))
+        except Exception:
+            log.exception("callback_ringing_listener_failed", call_id=decision.call_id)
 
     async def _give_up(self, decision: CallbackGaveUp) -> None:
         request = decision.request

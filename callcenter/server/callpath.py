@@ -92,7 +92,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=given.clock.now,
                              on_queued=lambda key, at: dispatcher.queued(key, at))
     callbacks = CallbackAdapter(engine, ami.send, CallbackStore(pool, given.clock.now),
-                                CallbackTickets(pool))
+                                CallbackTickets(pool), on_ringing=console.on_ringing)
     engine.add_sink(callbacks.carry_out)
     ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks))
     calls = CallStore(pool, given.metrics)

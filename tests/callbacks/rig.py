@@ -14,6 +14,7 @@ from callcenter.routing.callback_store import CallbackStore
 from callcenter.routing.callbacks import CallbackAdapter
 from callcenter.routing.decisions import Decision, OfferCallback
 from callcenter.routing.engine import RoutingEngine
+from callcenter.routing.offers import OfferRinging
 from callcenter.routing.router import Router
 from tests.routing.helpers import agent, policy
 
@@ -30,13 +31,15 @@ class Rig:
     decisions: list[Decision] = field(default_factory=list)
     offers_heard: list[OfferCallback] = field(default_factory=list)
     refuse: bool = False
+    ringing: list[OfferRinging] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.engine = RoutingEngine(Router(policy(general=GENERAL), [agent("ann", {"general": 1}, ("en", "zh"))],
                                            start=self.now), clock=lambda: self.now)
         self.store = CallbackStore(self.pool, clock=lambda: self.now)
         self.adapter = CallbackAdapter(self.engine, self.send, self.store,
-                                       CallbackTickets(self.pool), on_offer=self.offers_heard.append)
+                                       CallbackTickets(self.pool), on_offer=self.offers_heard.append,
+                                       on_ringing=self.ringing.append)
         self.engine.add_sink(self.decisions.extend)
         self.engine.add_sink(self.adapter.carry_out)
 

@@ -37,6 +37,12 @@ async def test_given_caller_takes_callback_then_row_keeps_place_and_agent_rung_i
         "PJSIP/ann", "cc-callback", "s", "15000")
     assert [v for k, v in originate.headers if k == "Variable"] == [
         "CC_CALLBACK=cb-1", "CC_CALLBACK_NUMBER=13800000001", "CC_CALLBACK_RING=25"]
+    (pop,) = rig.ringing  # the agent's screen: a callback, its number, the caller's wait
+    assert (pop.call_id, pop.agent_id, pop.caller_number) == ("cb-1", "ann", "13800000001")
+    assert pop.callback is not None
+    assert (pop.callback["number"], pop.callback["attempt"], pop.callback["waited_s"]) == (
+        "13800000001", 1, 61.0)
+    assert pop.callback["accepted_at"] is not None and pop.callback["ivr_path"] == []
 
 
 async def test_given_customer_answers_then_connected_and_completed_with_link(pool: asyncpg.Pool) -> None:
