@@ -132,7 +132,10 @@ class CallbackDial:
             return
         self._dial_end(status)
         self.pbx.hangups.finish(leg, cause)
-        self._returned()
+        if self.agent.alive:  # Hangup() after the Dial: the channel keeps the Dial's cause
+            self.agent.activity = None
+            self.pbx.newexten(self.agent, "Hangup", "", 4)
+            self.pbx.hangups.soft_then_finish(self.agent, cause)
 
     def _answered(self) -> None:
         leg = self.leg
@@ -140,6 +143,7 @@ class CallbackDial:
             return
         self._cancel_timers()
         self.pbx.set_state(leg, UP)
+        leg.exten = ""  # as Asterisk reports the answered outgoing leg from here on
         self._dial_end("ANSWER")
         leg.in_bridge_app = True  # the dialled leg hangs up when the bridge ends
         self.agent.activity = None
@@ -151,12 +155,6 @@ class CallbackDial:
     def _customer_hangs_up(self) -> None:
         if self.leg is not None and self.leg.alive:
             self.pbx.hangups.remote_hangup(self.leg)
-
-    def _returned(self) -> None:
-        if self.agent.alive:
-            self.agent.activity = None
-            self.agent.priority = 4
-            self.pbx.dialplan.run(self.agent, CONTEXT, "s", 4)
 
     # --- the agent's channel goes while the customer's phone rings ----------------------------
 

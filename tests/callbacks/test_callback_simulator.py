@@ -5,11 +5,13 @@ serves them in arrival order, ringing for the callback first and then the custom
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from callcenter.ami.parser import Frame
 from callcenter.routing.decisions import (
     CallbackConnected,
     CallbackGaveUp,
@@ -18,7 +20,10 @@ from callcenter.routing.decisions import (
     Offer,
 )
 from callcenter.simulator import Behaviour
+from tests.pbx.fidelity import ACCEPTED, ACCEPTED_FIELDS, read_capture
+from tests.pbx.rig import CAPTURES
 from tests.routing.sim_harness import EN_CUSTOMERS, Harness, agent_entry, caller, fetch, phone, running
+from tests.simulator.lab import Sequences, normalise_channel
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +114,55 @@ async def test_busy_customer_in_the_simulator_is_retried_then_ticketed(fresh_db:
     assert (row["status"], row["attempts"], row["last_result"]) == ("failed", 2, "busy")
     [ticket] = await fetch(fresh_db, "SELECT kind FROM tickets WHERE id = $1", row["ticket_id"])
     assert ticket["kind"] == "callback"
+
+
+def callback_legs(frames: list[Frame]) -> dict[str, list[str]]:
+    """The callback's two channels (the agent's phone rung into ``[cc-callback]`` and the
+    customer's leg through the carrier): per leg, the event signatures as the fidelity tests
+    normalise them, without the differences they accept (``tests.pbx.fidelity.ACCEPTED``)."""
+    agent = next(f.get("Channel") for f in frames
+                 if f.get("Context") == "cc-callback" and f.event != "OriginateResponse")
+    leg = next(f.get("DestChannel") for f in frames
+               if f.event == "DialBegin" and f.get("Channel") == agent)
+    names = {normalise_channel(agent): "agent", normalise_channel(leg): "customer"}
+    seqs = Sequences()
+    for f in frames:
+        if f.event not in ACCEPTED and (agent in (f.get("Channel"), f.get("DestChannel"))
+                                        or leg in (f.get("Channel"), f.get("DestChannel"))):
+            seqs.add(f)
+    out = {}
+    for key, items in seqs.normalised().items():
+        text = [item for item in (" ".join(p for p in i.split(" ")
+                                           if p.split("=", 1)[0] not in ACCEPTED_FIELDS)
+                                  for i in items)]
+        for name, role in names.items():
+            text = [t.replace(name, role) for t in text]
+        out[names.get(key, key)] = text
+    return out
+
+
+@pytest.mark.parametrize(("capture", "customer"), [
+    ("callback_kept_place", Behaviour(answer_after_s=0.0, hangup_after_s=30.0)),
+    ("callback_busy_ticket", Behaviour(busy=True)),
+])
+async def test_callback_legs_match_the_real_pbx(capture: str, customer: Behaviour, fresh_db: str,
+                                                tmp_path: Path) -> None:
+    """The simulator's [cc-callback] against the real PBX's (tests/pbx/test_callbacks.py's
+    captures): the agent's phone answers at once; the customer's answers at once and the agent
+    hangs up first, or it is busy (the first attempt is compared)."""
+    real = read_capture(CAPTURES / f"{capture}.jsonl")
+    expected = callback_legs([c.frame for c in real if c.direction == "in"])
+    frames: list[Frame] = []
+    async with running(tmp_path, fresh_db, policy=POLICY, ready=[],
+                       agents=[agent_entry("ann", "1001", {"general": 5})],
+                       phones=[phone("1001", answer_after_s=0.0, hangup_after_s=4.0)]) as h:
+        h.simulator.pbx.listeners.append(lambda pairs: frames.append(Frame(dict(pairs), "")))
+        await take_callback_then_serve(h, customer)
+        await h.wait_for(lambda: any(isinstance(d, CallbackConnected | CallbackGaveUp)
+                                     for d in h.probe.decisions), 240, "the callback's end")
+        await h.finish(180)
+    actual = callback_legs(frames)
+    assert sorted(actual) == sorted(expected) == ["agent", "customer", "orig#1"]
+    for role in ("agent", "customer", "orig#1"):
+        assert actual[role] == expected[role], (role, "\n".join(difflib.unified_diff(
+            expected[role], actual[role], "real", "simulator", lineterm="")))
