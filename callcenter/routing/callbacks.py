@@ -340,8 +340,12 @@ class CallbackAdapter:
 
     def _hung_up(self, event: AmiEvent) -> None:
         dialing = self._by_channel(event.channel)
-        if dialing is None:
-            return
+        if dialing is not None:
+            cause = event.get("Cause")
+            self._ended(dialing, int(cause) if cause.isdigit() else None)
+
+    def _ended(self, dialing: _Dialing, cause: int | None) -> None:
+        """The agent's channel is gone."""
         call_id = dialing.decision.call_id
         if dialing.connected:
             del self._dialing[call_id]
@@ -350,8 +354,29 @@ class CallbackAdapter:
         elif dialing.answered:  # the agent left before the customer's leg ended
             self._customer_leg(dialing, "cancelled")
         else:  # the OriginateResponse that follows says it failed; the cause says why
-            cause = event.get("Cause")
-            dialing.cause = int(cause) if cause.isdigit() else None
+            dialing.cause = cause
+
+    # --- the link ------------------------------------------------------------------------------
+
+    def on_link(self, state: str) -> None:
+        """``AmiClient.observe_link``: after a reconnect, settle the callbacks whose agent's
+        channel ended while the link was down (their Hangup was never seen)."""
+        if state == "up" and self._dialing:
+            self._spawn(self._recheck())
+
+    async def _recheck(self) -> None:
+        try:
+            response = await self._send(messages.status())
+        except AmiError as exc:
+            log.warning("callback_recheck_failed", error=str(exc))
+            return
+        live = {item.get("Channel") for item in response.items}
+        for dialing in list(self._dialing.values()):
+            if dialing.channel and dialing.channel not in live:
+                if not dialing.answered:
+                    self._agent_failed(dialing, "not_sent")
+                else:
+                    self._ended(dialing, None)
 
     # --- housekeeping ------------------------------------------------------------------------
 

@@ -94,6 +94,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     callbacks = CallbackAdapter(engine, ami.send, CallbackStore(pool, given.clock.now),
                                 CallbackTickets(pool), on_ringing=console.on_ringing)
     engine.add_sink(callbacks.carry_out)
+    ami.observe_link(callbacks.on_link)
     ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks))
     calls = CallStore(pool, given.metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, given.metrics,

@@ -150,3 +150,17 @@ async def test_given_originate_refused_then_agent_not_blamed_twice_and_callback_
     assert (status.state, status.reason) == (AgentState.PAUSED, "offer_failed")
     view = rig.engine.call_status("cb-5")
     assert view is not None and view.status == "waiting"
+
+
+async def test_given_link_lost_while_connected_when_back_and_channel_gone_then_talk_ended(
+        pool: asyncpg.Pool) -> None:
+    rig = await waiting_callback(pool, "cb-6")
+    rig.engine.submit(ev.AgentLoggedIn("ann", rig.now, ready=True))
+    await rig.agent_answers()
+    rig.event("DialEnd", Channel="PJSIP/ann-00000001", DialStatus="ANSWER")
+    rig.adapter.on_link("down")
+    rig.adapter.on_link("up")  # Status lists no channel: the legs ended while the link was down
+    await rig.adapter.wait_idle()
+    assert rig.sent[-1].name == "Status"
+    assert rig.engine.agent_status("ann").state is AgentState.WRAP_UP
+    assert (await rig.row("cb-6"))["status"] == "completed"
