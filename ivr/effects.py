@@ -87,6 +87,12 @@ class Route:
     hold: str = "default"
     max_wait_s: int | None = None
     fallback: bool = False
+    offer_prompts: tuple[str, ...] = ()  # the callback offer's prompts, caller's language
+
+
+# the prompts of the callback offer played during the hold (ivr/hold_offer.py), in this order
+OFFER_PROMPTS = ("callback-offer", "callback-enter-number", "callback-number-invalid",
+                 "callback-kept", "goodbye")
 
 
 @dataclass(frozen=True, slots=True)

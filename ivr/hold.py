@@ -25,6 +25,7 @@ from callcenter.settings import IvrSettings
 from ivr import commands as cmd
 from ivr.agi_session import AgiError, AgiSession, check, consume
 from ivr.effects import Event, HoldEnded, PathEntry, Route
+from ivr.hold_offer import CallbackOfferer, OfferPrompts
 from ivr.journal import IvrJournal
 from ivr.sinks import RouteSink
 
@@ -37,34 +38,44 @@ class Holding:
         journal: where the ``queued`` step is recorded.
         settings: the command, hold and router timeouts.
         clock: timezone-aware now.
+        offerer: plays the router's callback offers; with it the hold music plays in stretches
+            of ``segment_s`` seconds (it resumes where it stopped), and the offer between two.
     """
 
     def __init__(self, router: RouteSink, journal: IvrJournal, settings: IvrSettings,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], offerer: CallbackOfferer | None = None,
+                 segment_s: int = 5) -> None:
         self._router = router
         self._journal = journal
         self._settings = settings
         self._clock = clock
+        self._offerer = offerer
+        self._segment_s = segment_s
 
     async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
         """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
-        the router gave the call back. A call an agent takes leaves AGI (:class:`Stop`)."""
+        the router gave the call back. A call an agent takes leaves AGI (:class:`Stop`), and so
+        does a caller who takes a callback that keeps their place."""
         await session.set_state("routed")
-        max_wait = effect.max_wait_s
-        hold = self._hold(session, effect.hold, max_wait)
+        wait = _Wait(effect.max_wait_s, self._segment_s if self._offerer is not None else None)
+        hold = self._hold(session, effect.hold, wait.next())
         await self._wait_hold_started(session, hold)
         await self._enqueue(session, effect, hold)
         await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
                                                                effect.requirements.to_json())])
+        prompts = OfferPrompts.of(effect.offer_prompts)
         while True:
             check(await hold)
-            if not max_wait:
+            if not wait.played():
                 raise AgiError("hold music ended on its own (is the music-on-hold class configured?)")
-            if await asyncio.wait_for(self._router.withdraw(session.call_id), self._settings.sink_timeout_s):
+            if self._offerer is not None and prompts is not None \
+                    and self._offerer.due(session.call_id):
+                await self._offerer.offer(session, prompts, node)
+            if wait.over() and await asyncio.wait_for(self._router.withdraw(session.call_id),
+                                                      self._settings.sink_timeout_s):
                 await session.set_state("active")
                 return HoldEnded()
-            max_wait = None  # an agent is being offered the call: keep holding
-            hold = self._hold(session, effect.hold, max_wait)
+            hold = self._hold(session, effect.hold, wait.next())
 
     async def _enqueue(self, session: AgiSession, effect: Route, hold: asyncio.Future[AgiResult]) -> None:
         try:
@@ -77,12 +88,12 @@ class Holding:
             await session.set_state("active")
             raise
 
-    def _hold(self, session: AgiSession, music: str, max_wait: int | None) -> asyncio.Future[AgiResult]:
-        """Start the hold music (``max_wait`` seconds, or until the router takes the call)."""
+    def _hold(self, session: AgiSession, music: str, seconds: int | None) -> asyncio.Future[AgiResult]:
+        """Start the hold music (``seconds``, or until the router takes the call)."""
         session.hold_started.clear()
-        if max_wait:
-            command = cmd.exec_app("MusicOnHold", f"{music},{max_wait}")
-            wait = max_wait + self._settings.command_timeout_s
+        if seconds:
+            command = cmd.exec_app("MusicOnHold", f"{music},{seconds}")
+            wait = seconds + self._settings.command_timeout_s
         else:
             command = cmd.exec_app("MusicOnHold", music)
             wait = self._settings.hold_timeout_s
@@ -101,3 +112,34 @@ class Holding:
             started.add_done_callback(consume)
         if not session.hold_started.is_set() and not hold.done():
             log.warning("ivr_hold_start_unseen", channel=session.start.channel)
+
+
+class _Wait:
+    """How long each stretch of hold music lasts: up to ``max_wait`` (then the router is asked
+    for the call back; when too late, without limit), and no longer than ``segment`` when the
+    offers are played between stretches."""
+
+    def __init__(self, max_wait: int | None, segment: int | None) -> None:
+        self._left = max_wait or None
+        self._segment = segment
+        self._current: int | None = None
+
+    def next(self) -> int | None:
+        limits = [x for x in (self._left, self._segment) if x]
+        self._current = min(limits) if limits else None
+        return self._current
+
+    def played(self) -> bool:
+        """The stretch ended as planned (False: unlimited music ended on its own)."""
+        if self._current is None:
+            return False
+        if self._left is not None:
+            self._left -= self._current
+        return True
+
+    def over(self) -> bool:
+        """``max_wait`` just ran out (once: afterwards the hold goes on without a limit)."""
+        if self._left is not None and self._left <= 0:
+            self._left = None
+            return True
+        return False

@@ -13,6 +13,7 @@ from typing import Any
 from callcenter.orders.phone import normalize
 from ivr.conditions import evaluate
 from ivr.effects import (
+    OFFER_PROMPTS,
     Event,
     Hangup,
     HoldEnded,
@@ -190,7 +191,8 @@ def _route(node: RouteNode, state: IvrState, trail: Trail) -> Step:
         tags=state.tags + tuple(t for t in node.tags if t not in state.tags))
     trail.note(node.id, "route", **requirements.to_json(), max_wait=node.max_wait)
     return trail.step(replace(state, stage="hold"),
-                      Route(requirements, public_context(state), node.hold, node.max_wait))
+                      Route(requirements, public_context(state), node.hold, node.max_wait,
+                            offer_prompts=resolved(state, OFFER_PROMPTS)))
 
 
 def _enter_route(node: Any, state: IvrState, trail: Trail) -> Outcome:

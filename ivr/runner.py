@@ -31,6 +31,7 @@ from callcenter.settings import IvrSettings
 from ivr.agi_session import AgiSession, CallStart
 from ivr.conductor import Conductor, FlowSource
 from ivr.hold import Holding
+from ivr.hold_offer import CallbackOfferer, CallbackOffers
 from ivr.journal import IvrJournal
 from ivr.perform import Performer
 from ivr.sinks import AgiLink, CallbackSink, IvrRecorder, Redirector, RouteSink
@@ -61,21 +62,25 @@ class IvrRunner:
         resolver: per-language prompt names (default: the project's sound folder).
         clock: timezone-aware now (injectable: business hours in tests).
         answered: whether a call was answered by an agent (the survey runs only then).
+        callback_offers: routing's callback offers, played during the hold (none: no offers).
     """
 
     def __init__(self, link: AgiLink, flows: FlowSource, recorder: IvrRecorder, router: RouteSink,
                  orders: OrderContextProvider, callbacks: CallbackSink, *,
                  redirector: Redirector | None = None, settings: IvrSettings | None = None,
                  resolver: PromptResolver | None = None, clock: Callable[[], datetime] = _utcnow,
-                 answered: Callable[[str], bool] | None = None) -> None:
+                 answered: Callable[[str], bool] | None = None,
+                 callback_offers: CallbackOffers | None = None) -> None:
         self._link = link
         self.settings = settings = settings or IvrSettings()
         resolver = resolver or PromptResolver(SoundIndex.scan([PROJECT_SOUNDS]))
         config = InterpreterConfig(resolver=resolver, fallback_skill=settings.fallback_skill,
                                    max_digits=settings.max_digits)
         self.journal = IvrJournal(recorder, settings)
-        self.performer = Performer(Holding(router, self.journal, settings, clock), orders, callbacks,
-                                   settings, redirector)
+        offerer = (CallbackOfferer(callback_offers, self.journal, settings, clock)
+                   if callback_offers is not None else None)
+        self.performer = Performer(Holding(router, self.journal, settings, clock, offerer), orders,
+                                   callbacks, settings, redirector)
         self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered)
         self._sessions: dict[str, AgiSession] = {}
         self._calls_of_channel: dict[str, str] = {}

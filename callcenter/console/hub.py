@@ -191,11 +191,13 @@ class ConsoleHub:
         except (asyncpg.PostgresError, OSError):
             call_db_id = None
         summary = self._ivr(ringing.call_id)
+        if ringing.callback and not summary["steps"]:  # the IVR's memory of the call is gone
+            summary = {**summary, "steps": list(ringing.callback.get("ivr_path") or [])}
         base: dict[str, Any] = {
             "type": "pop", "call_id": ringing.call_id, "call_db_id": call_db_id, "skill": ringing.skill,
             "agent_id": ringing.agent_id, "ringing_at": ringing.at,
             "caller": {"number": ringing.caller_number, "name": ringing.caller_name},
-            "ivr": ivr_json(summary)}
+            "ivr": ivr_json(summary), "callback": ringing.callback}
         lookup = asyncio.ensure_future(self._lookup(ringing.call_id, ringing.caller_number,
                                                     base["ivr"].get("order_number")))
         done, _ = await asyncio.wait({lookup}, timeout=self._deadline)

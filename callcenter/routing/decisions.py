@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callcenter.agents.model import AgentState
+from callcenter.routing.events import CallRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,66 @@ class OfferCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class DialCallback:
+    """A callback came up: ring ``agent_id`` first, then (once they answer) ``number`` for
+    ``customer_ring_s``; ``attempt`` counts from 1."""
+
+    call_id: str
+    agent_id: str
+    offer_id: int
+    dial_string: str
+    number: str
+    attempt: int
+    skill: str
+    ring_timeout_s: float
+    customer_ring_s: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackKept:
+    """The caller took the callback and hung up; the call keeps its place (``enqueued_at``)."""
+
+    request: CallRequest
+    number: str
+    enqueued_at: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAttemptFailed:
+    """The customer leg failed (``result``); the next try comes up at ``retry_at``."""
+
+    call_id: str
+    agent_id: str
+    attempt: int
+    result: str
+    retry_at: float
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackConnected:
+    """The customer answered: the agent talks with them."""
+
+    call_id: str
+    agent_id: str
+    attempt: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackGaveUp:
+    """The last customer leg failed: the callback becomes a ticket."""
+
+    request: CallRequest
+    number: str
+    attempts: int
+    result: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class AgentStateChanged:
     """An agent's state, reason or phone reachability changed."""
 
@@ -66,4 +127,6 @@ class AgentStateChanged:
                 "reachable": self.reachable, "call_id": self.call_id, "at": self.at}
 
 
-Decision = Offer | CancelOffer | OfferCallback | AgentStateChanged
+CallbackDecision = (DialCallback | CallbackKept | CallbackAttemptFailed | CallbackConnected
+                    | CallbackGaveUp)
+Decision = Offer | CancelOffer | OfferCallback | AgentStateChanged | CallbackDecision

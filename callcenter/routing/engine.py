@@ -152,6 +152,10 @@ class RoutingEngine:
         """Each waiting call with the agents able to take it (the wallboard's view)."""
         return why_waiting(self.router, self.clock())
 
+    def callbacks_waiting(self) -> tuple[int, float]:
+        """(callbacks not yet connected, the longest wait among them: since the caller queued)."""
+        return self.router.callbacks_waiting(self.clock())
+
     def next_due(self) -> float | None:
         """When the router's next timer fires."""
         return self.router.next_due()

@@ -135,6 +135,38 @@ class CallbackAccepted:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackQueued:
+    """The caller took a callback that keeps their place: they hang up, the call stays queued
+    and ``number`` is called back when it comes up."""
+
+    call_id: str
+    number: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRestored:
+    """A stored callback after a restart: queued again with its original ``enqueued_at`` (the
+    router's clock) and the customer legs already tried."""
+
+    call: CallRequest
+    number: str
+    enqueued_at: float
+    attempts: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackDialed:
+    """What became of a callback's customer leg once the agent answered: ``answered``, or
+    ``no_answer``, ``busy``, ``unavailable``, ``failed``."""
+
+    call_id: str
+    result: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class OffersSuspended:
     """No new offers (the AMI link is down); calls keep queueing."""
 
@@ -153,5 +185,5 @@ class Tick:
 
 RouterEvent = (AgentAdded | AgentRemoved | AgentLoggedIn | AgentReady | AgentPaused | AgentLoggedOut
                | PhoneReachable | PhoneUnreachable | CallEnqueued | OfferAnswered | OfferFailed
-               | CallHungUp | TalkEnded | WrapUpDone | CallbackAccepted | OffersSuspended
-               | OffersResumed | Tick)
+               | CallHungUp | TalkEnded | WrapUpDone | CallbackAccepted | CallbackQueued
+               | CallbackRestored | CallbackDialed | OffersSuspended | OffersResumed | Tick)

@@ -65,6 +65,7 @@ class OfferRinging:
     caller_name: str
     skill: str
     at: float
+    callback: dict[str, Any] | None = None  # a callback: number, original wait, attempt, IVR path
 
 
 @dataclass(slots=True)

@@ -12,6 +12,10 @@ a call never loses an agent it could already go to. Example::
           - {after_s: 60, skill: general}         # ... then general agents too
           - {after_s: 180, offer_callback: true}  # ... and offer a callback
 
+A caller who takes the callback keeps their place: when it comes up, an agent is rung first,
+then the customer. ``callback_attempts`` customer legs are tried, ``callback_retry_s`` apart,
+each ringing ``callback_ring_s``; after the last the callback becomes a ticket.
+
 A call's priority is a weighted sum (``priority:``): the IVR's priority, tags such as ``vip``,
 ``repeat_caller`` and ``callback``, and the order value (capped).
 """
@@ -74,6 +78,9 @@ class SkillPolicy:
     on_busy: Reaction = Reaction(AgentState.PAUSED, "phone_busy")
     on_unavailable: Reaction = Reaction(AgentState.READY)
     on_failed: Reaction = Reaction(AgentState.PAUSED, "offer_failed")
+    callback_attempts: int = 3  # customer legs tried before the callback becomes a ticket
+    callback_retry_s: float = 300.0  # between a failed customer leg and the next try
+    callback_ring_s: float = 30.0  # how long the customer's phone rings on each try
 
     def reaction(self, result: str) -> Reaction:
         """The reaction for an offer result (``no_answer``, ``busy``, ``unavailable``, ``failed``)."""
@@ -160,6 +167,9 @@ class SkillSettings(Schema):
     on_busy: ReactionFile | None = None
     on_unavailable: ReactionFile | None = None
     on_failed: ReactionFile | None = None
+    callback_attempts: Annotated[Integer, between(1, 10)] | None = None
+    callback_retry_s: Annotated[Number, between(0, 86400)] | None = None
+    callback_ring_s: Annotated[Number, between(5, 300)] | None = None
 
 
 class StepFile(Schema):

@@ -24,14 +24,14 @@ from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision
 from callcenter.routing.errors import RoutingError
 from callcenter.routing.policy import RoutingPolicy
-from callcenter.routing.router_core import RouterCore
-from callcenter.routing.state import CallRec, CallStatus
+from callcenter.routing.router_callbacks import CallbackMoves
+from callcenter.routing.state import CallStatus
 from callcenter.routing.stats import RoutingStatistics
 from callcenter.routing.timers import TimerKind
 from callcenter.routing.views import AgentStatus, CallStatusView, agent_status, call_view
 
 
-class Router(RouterCore):
+class Router(CallbackMoves):
     """Skill-based router.
 
     Args:
@@ -60,6 +60,9 @@ class Router(RouterCore):
             ev.TalkEnded: self._on_talk_ended,
             ev.WrapUpDone: self._on_wrap_up_done,
             ev.CallbackAccepted: self._on_callback_accepted,
+            ev.CallbackQueued: self._on_callback_queued,
+            ev.CallbackRestored: self._on_callback_restored,
+            ev.CallbackDialed: self._on_callback_dialed,
             ev.OffersSuspended: self._on_suspended,
             ev.OffersResumed: self._on_resumed,
             ev.Tick: lambda event: None,
@@ -257,19 +260,14 @@ class Router(RouterCore):
         request = event.call
         if request.call_id in self.book.calls:
             return  # already queued: enqueueing is idempotent
-        policy = self.book.policy.for_skill(request.skill)
-        self._call_seq += 1
-        priority = self.book.policy.priority.score(request.priority, request.tags,
-                                                   request.order_value)
-        call = CallRec(request, policy, self._call_seq, priority, self.now)
+        call = self._register(request, self.now)
+        policy = call.policy
         owner = self.book.agents.get(request.preferred_agent or "")
         if owner is not None and owner.state is not AgentState.OFFLINE and policy.sticky_s > 0:
             call.held_for = owner.agent_id
             self._held.setdefault(owner.agent_id, set()).add(call.seq)
             self._timers.add(self.now + policy.sticky_s, TimerKind.HOLD_END, call.seq)
         call.key = call.make_key()
-        self.book.calls[request.call_id] = call
-        self.book.by_seq[call.seq] = call
         self._stats.call_entered(request.skill, call.seq, self.now, policy.service_level_s)
         self._activate_steps(call, announce=True)
         self._enqueue(call)
@@ -293,6 +291,8 @@ class Router(RouterCore):
         call.agent = agent
         agent.call = call
         self._set_state(agent, AgentState.TALKING)
+        if call.callback is not None:
+            return  # counted as a callback when the caller took it
         waited = self.now - call.enqueued_at
         self._stats.call_answered(call.request.skill, waited, call.policy.service_level_s,
                                   agent.agent_id)
@@ -306,8 +306,8 @@ class Router(RouterCore):
 
     def _on_hung_up(self, event: ev.CallHungUp) -> None:
         call = self.book.calls.get(event.call_id)
-        if call is None:
-            return
+        if call is None or call.callback is not None:
+            return  # a callback's caller left on purpose; its own legs end it (TalkEnded)
         if call.status is CallStatus.TALKING:
             self._talk_ended(call)
             return
@@ -327,7 +327,7 @@ class Router(RouterCore):
 
     def _on_callback_accepted(self, event: ev.CallbackAccepted) -> None:
         call = self.book.calls.get(event.call_id)
-        if call is None or call.status is CallStatus.TALKING:
+        if call is None or call.status is CallStatus.TALKING or call.callback is not None:
             return
         if call.status is CallStatus.OFFERED and call.agent is not None:
             agent = call.agent

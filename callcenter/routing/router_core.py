@@ -13,10 +13,12 @@ from callcenter.routing.decisions import (
     AgentStateChanged,
     CancelOffer,
     Decision,
+    DialCallback,
     Offer,
     OfferCallback,
 )
 from callcenter.routing.errors import UnknownRoutingAgent
+from callcenter.routing.events import CallRequest
 from callcenter.routing.matching import IndexedMatcher, Matcher, ScanMatcher
 from callcenter.routing.policy import RoutingPolicy, default_policy
 from callcenter.routing.state import AgentRec, CallKey, CallRec, CallStatus, Target, targets_for
@@ -24,6 +26,7 @@ from callcenter.routing.stats import RoutingStats
 from callcenter.routing.timers import TimerKind, TimerQueue
 
 IN_QUEUE = (CallStatus.WAITING, CallStatus.OFFERED)
+STEPPING = (CallStatus.WAITING, CallStatus.OFFERED, CallStatus.RETRY)
 
 
 class RouterCore:
@@ -44,6 +47,7 @@ class RouterCore:
         self._dirty_calls: dict[int, CallRec] = {}
         self._dirty_agents: dict[int, AgentRec] = {}
         self._held: dict[str, set[int]] = {}  # agent id -> seqs of calls held for them
+        self._callbacks: dict[int, CallRec] = {}  # seq -> live callback entries
         self._suspended = False
         self._call_seq = 0
         self._offer_seq = 0
@@ -72,8 +76,12 @@ class RouterCore:
         if call is None:
             return
         if kind is TimerKind.STEP:
-            if call.step_gen == gen and call.status in IN_QUEUE:
+            if call.step_gen == gen and call.status in STEPPING:
                 self._relax(call)
+        elif kind is TimerKind.CALLBACK_RETRY:
+            if call.status is CallStatus.RETRY and call.callback is not None \
+                    and call.callback.attempts == gen:
+                self._enqueue(call)
         elif kind is TimerKind.HOLD_END:
             if call.held_for is not None:
                 self._release(call)
@@ -216,8 +224,20 @@ class RouterCore:
     # --- calls -------------------------------------------------------------------------------
 
     def _in_queue(self, seq: int) -> bool:
+        """A caller on the line waiting or ringing (callback entries are counted apart)."""
         call = self.book.by_seq.get(seq)
-        return call is not None and call.status in IN_QUEUE
+        return call is not None and call.status in IN_QUEUE and call.callback is None
+
+    def _register(self, request: CallRequest, enqueued_at: float) -> CallRec:
+        """A new live call record (not yet queued)."""
+        policy = self.book.policy.for_skill(request.skill)
+        self._call_seq += 1
+        priority = self.book.policy.priority.score(request.priority, request.tags,
+                                                   request.order_value)
+        call = CallRec(request, policy, self._call_seq, priority, enqueued_at)
+        self.book.calls[request.call_id] = call
+        self.book.by_seq[call.seq] = call
+        return call
 
     def _activate_steps(self, call: CallRec, announce: bool) -> list[Target]:
         """Apply every step due by now; schedule the next; returns the targets added."""
@@ -293,6 +313,7 @@ class RouterCore:
                 held.discard(call.seq)
         del self.book.calls[call.call_id]
         del self.book.by_seq[call.seq]
+        self._callbacks.pop(call.seq, None)
 
     def _offer(self, call: CallRec, agent: AgentRec) -> None:
         self._leave_queue(call)
@@ -305,10 +326,20 @@ class RouterCore:
         agent.last_offer_seq = self._offer_seq
         self._set_state(agent, AgentState.OFFERED)
         policy = call.policy
-        self._emit(Offer(call.call_id, agent.agent_id, call.offer_id, agent.profile.dial_string,
-                         call.request.skill, policy.ring_timeout_s, self.now))
+        self._emit(self._offer_decision(call, agent))
         self._timers.add(self.now + policy.ring_timeout_s + self.book.policy.offer_grace_s,
                          TimerKind.RING_GUARD, call.seq, call.offer_id)
+
+    def _offer_decision(self, call: CallRec, agent: AgentRec) -> Decision:
+        """Ring the agent into the caller's bridge, or, for a callback, ring the agent first."""
+        policy, entry = call.policy, call.callback
+        if entry is not None:
+            return DialCallback(call.call_id, agent.agent_id, call.offer_id,
+                                agent.profile.dial_string, entry.number, entry.attempts + 1,
+                                call.request.skill, policy.ring_timeout_s, policy.callback_ring_s,
+                                self.now)
+        return Offer(call.call_id, agent.agent_id, call.offer_id, agent.profile.dial_string,
+                     call.request.skill, policy.ring_timeout_s, self.now)
 
     def _offer_failed(self, call: CallRec, result: str) -> None:
         agent = call.agent

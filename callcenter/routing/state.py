@@ -20,6 +20,17 @@ class CallStatus(Enum):
     OFFERED = 2
     TALKING = 3
     DONE = 4
+    RETRY = 5  # a callback whose customer leg failed, waiting for its next try
+
+
+@dataclass(slots=True)
+class CallbackEntry:
+    """The caller hung up and keeps their place: ``number`` is called back when the call comes
+    up (``attempts``: customer legs tried so far)."""
+
+    number: str
+    attempts: int = 0
+    connected: bool = False  # the customer answered the current try
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +86,7 @@ class CallRec:
     step_gen: int = 0  # bumped when a policy reload reschedules the steps
     callback_due: bool = False
     callback_offered: bool = False
+    callback: CallbackEntry | None = None  # set once the caller took a callback
 
     @property
     def call_id(self) -> str:

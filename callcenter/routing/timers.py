@@ -12,6 +12,7 @@ class TimerKind(IntEnum):
     HOLD_END = 1  # ref: call seq
     RING_GUARD = 2  # ref: call seq, gen: offer id
     WRAP_END = 3  # ref: agent order, gen: wrap generation
+    CALLBACK_RETRY = 4  # ref: call seq, gen: the callback's attempts so far
 
 
 Timer = tuple[float, int, TimerKind, int, int]  # (due, seq, kind, ref, gen)

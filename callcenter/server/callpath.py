@@ -29,6 +29,9 @@ from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry
 from callcenter.recording.starter import RecordingStarter
 from callcenter.routing.agent_service import AgentService
+from callcenter.routing.callback_board import CallbackBoard
+from callcenter.routing.callback_store import CallbackStore
+from callcenter.routing.callbacks import CallbackAdapter
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter
@@ -52,6 +55,7 @@ class CallPath:
     handoff: RoutingHandoff
     ivr: IvrRunner
     dispatcher: CallDispatcher
+    callbacks: CallbackAdapter
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,11 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                                                settings.recording.enabled), ami.send, tracker.calls.get)
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=given.clock.now,
                              on_queued=lambda key, at: dispatcher.queued(key, at))
-    ivr = _ivr_runner(given, tracker, handoff)
+    callbacks = CallbackAdapter(engine, ami.send, CallbackStore(pool, given.clock.now),
+                                CallbackTickets(pool), on_ringing=console.on_ringing)
+    engine.add_sink(callbacks.carry_out)
+    ami.observe_link(callbacks.on_link)
+    ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks))
     calls = CallStore(pool, given.metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, given.metrics,
                             on_ended_saved=lambda _: given.registry.wake())
@@ -97,14 +105,16 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
     dispatcher.listen(offers.on_ami_event)
+    dispatcher.listen(callbacks.on_ami_event)
     dispatcher.listen(ivr.on_event)
     dispatcher.listen(given.registry.on_ami_event)
     ami.subscribe(dispatcher.on_ami_event)
     ami.observe_actions(dispatcher.on_action)
-    return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher)
+    return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks)
 
 
-def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff) -> IvrRunner:
+def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff,
+                board: CallbackBoard) -> IvrRunner:
     clock = given.clock
 
     def answered(linkedid: str) -> bool:
@@ -113,5 +123,5 @@ def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHan
 
     return IvrRunner(given.ami, given.flows, given.ivr_log, handoff, given.orders,
                      CallbackTickets(given.database.pool), redirector=AmiRedirector(given.ami),
-                     answered=answered, settings=given.settings.ivr,
+                     answered=answered, settings=given.settings.ivr, callback_offers=board,
                      clock=lambda: datetime.fromtimestamp(clock.now(), UTC))

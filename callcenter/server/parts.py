@@ -31,6 +31,7 @@ from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.routing.agent_service import AgentService
 from callcenter.routing.agent_store import AgentStore
+from callcenter.routing.callbacks import CallbackAdapter
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.periodic import periodic
 from callcenter.runtime.supervisor import Supervisor
@@ -80,6 +81,7 @@ class _Background:
     heartbeat: Heartbeat
     features: list[WebFeature]
     supervision: SupervisionService
+    callbacks: CallbackAdapter
 
 
 @contextlib.asynccontextmanager
@@ -101,7 +103,8 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
         await stack.enter_async_context(server.supervisor)
         for name, close in (("ami", server.ami.close), ("supervision", background.supervision.close),
                             ("offers", server.offers.close),
-                            ("console", server.console.close), ("ivr", server.ivr.close)):
+                            ("console", server.console.close), ("ivr", server.ivr.close),
+                            ("callbacks", background.callbacks.close)):
             stack.push_async_callback(_closing, name, close)
         _watch_link(server, background.heartbeat)
         _start_loops(server, background)
@@ -127,6 +130,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                                           registry))
     seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []
     await agents.start(seed=seed)
+    await _restore_callbacks(path.callbacks)
     watchdog = Watchdog(metrics, stall_s=settings.health.stall_s)
     watch_progress(watchdog, path.recorder, ivr_log, agent_store, engine, clock)
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
@@ -137,7 +141,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                 agent_page.feature(path.console), api_pauses.register,
                 api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,
-                               supervision)
+                               supervision, path.callbacks)
 
 
 def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock
@@ -230,6 +234,18 @@ def _start_loops(server: Server, background: _Background) -> None:
                        ("ivr-flows", lambda: background.flows.watch(2.0)),
                        ("ivr-heartbeat", background.heartbeat.run), ("watchdog", server.watchdog.run)):
         supervisor.start(name, loop, stall_s=stall_s)
+
+
+async def _restore_callbacks(callbacks: CallbackAdapter) -> None:
+    """Queue the stored open callbacks again in their place (a database error is logged: the
+    callbacks stay stored for the next start)."""
+    try:
+        count = await callbacks.restore()
+    except Exception as exc:
+        log.warning("callbacks_not_restored", error=f"{type(exc).__name__}: {exc}"[:300])
+        return
+    if count:
+        log.info("callbacks_restored", count=count)
 
 
 async def _closing(name: str, close: Callable[[], Awaitable[object]]) -> None:

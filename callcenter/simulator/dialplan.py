@@ -9,8 +9,8 @@
      same => n,AGI(agi:async)
      same => n,Hangup()
 
-Scripted parties' own "dialplan" (the lab's ``[sim-caller]``/``[sim-agent]``) comes from the
-scenario (:mod:`.party`), not from here.
+and ``[cc-callback]`` (:mod:`.callback_dial`). Scripted parties' own "dialplan" (the lab's
+``[sim-caller]``/``[sim-agent]``) comes from the scenario (:mod:`.party`), not from here.
 """
 
 from __future__ import annotations
@@ -19,18 +19,21 @@ import re
 from typing import TYPE_CHECKING
 
 from callcenter.simulator.agi import AgiSession
+from callcenter.simulator.callback_dial import CONTEXT, CallbackContext
 from callcenter.simulator.model import Channel
 
 if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
 
-_PATTERNS = {"inbound": re.compile(r"^[0-9].+$"), "survey": re.compile(r"^s$")}
+_PATTERNS = {"inbound": re.compile(r"^[0-9].+$"), "survey": re.compile(r"^s$"),
+             CONTEXT: re.compile(r"^s$")}
 _NOOP = {"inbound": "inbound call from {num} to {exten}", "survey": "post-call survey for {num}"}
 
 
 class Dialplan:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
+        self.callbacks = CallbackContext(pbx)  # [cc-callback]: the agent first, then the customer
 
     @staticmethod
     def has(context: str, exten: str) -> bool:
@@ -51,6 +54,9 @@ class Dialplan:
 
     def _step(self, ch: Channel) -> None:
         if not ch.alive:
+            return
+        if ch.context == CONTEXT:
+            self.callbacks.step(ch)
             return
         if ch.priority == 1:
             text = _NOOP[ch.context].format(num=ch.cid_num, exten=ch.exten)

@@ -108,6 +108,7 @@ class PartyRun:
         self.started = False
         self._timer: Timer | None = None
         self._patience: Timer | None = None
+        self._held = False  # the caller's wait on hold has begun
         self._segment: Segment | None = None
         host.program = self
         facing.party = self
@@ -143,8 +144,12 @@ class PartyRun:
     # --- events from the PBX -------------------------------------------------------------
 
     def on_hold(self, holding: bool) -> None:
-        self._cancel_patience()
-        if holding and self.role == "caller" and self.behaviour.patience_s is not None:
+        """Patience counts the whole wait from the first hold music: the music stopping and
+        starting again (the server holds in stretches, with a callback offer in between)
+        does not start it over."""
+        if holding and self.role == "caller" and self.behaviour.patience_s is not None \
+                and self._patience is None and not self._held:
+            self._held = True
             self._patience = self.pbx.clock.call_later(self.behaviour.patience_s,
                                                        self._lose_patience)
 

@@ -75,6 +75,9 @@ class Bridging(Protocol):
 
     def leave(self, ch: Channel, dissolve: bool = True) -> None: ...
 
+    def connect(self, target: Channel, joiner: Channel, after: tuple[str, str, int] | None,
+                pull_second: bool = False) -> None: ...
+
 
 class Agi(Protocol):
     def add_command(self, channel: str, command: str, command_id: str) -> str | None: ...

@@ -17,7 +17,7 @@ from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.model import STATE_DESC
 from callcenter.simulator.pbx import Pbx
 from callcenter.simulator.recorder import CLOSE_DELAY_S, RecordingInfo
-from callcenter.simulator.scenario import CallerScript, Scenario, load_scenario
+from callcenter.simulator.scenario import Behaviour, CallerScript, Scenario, load_scenario
 from callcenter.simulator.session import AmiSession
 
 log = logging.getLogger("callcenter.simulator")
@@ -153,6 +153,11 @@ class PbxSimulator:
     def place_call(self, caller: CallerScript) -> str:
         """A scripted caller's call arrives now; returns the channel name in ``[inbound]``."""
         return calls.place_call(self.pbx, caller).name
+
+    def add_callback_customer(self, number: str, behaviour: Behaviour) -> None:
+        """How the phone of ``number`` answers when a callback dials it through the carrier
+        (other numbers answer after a few seconds)."""
+        self.pbx.dialplan.callbacks.add_customer(number, behaviour)
 
     def set_registered(self, endpoint: str, registered: bool) -> bool:
         """An agent's phone goes unreachable / registers again (PeerStatus, ContactStatus…)."""

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from callcenter.kpi.callbacks import callback_kpis
 from callcenter.kpi.report import (
     GROUPINGS,
     CallKpis,
@@ -113,6 +114,7 @@ async def kpi_report(request: web.Request) -> dict[str, Any]:
         tickets = {_key(t.group): t for t in await ticket_kpis_by(pool, start, end, now, grouping, tz=tz)}
         [ticket_total] = await ticket_kpis_by(pool, start, end, now, tz=tz)
         snapshot = await ticket_kpis(pool, start, end, now)
+        callbacks = await callback_kpis(pool, start, end)
     except KpiError as exc:
         raise api_error(400, str(exc), "bad_parameter") from None
     rows = _Rows(grouping, await agent_names(pool) if grouping == "agent" else {}, tickets)
@@ -124,7 +126,7 @@ async def kpi_report(request: web.Request) -> dict[str, Any]:
     listed = [rows.row(by_key.get(k), k) for k in keys] if grouping != "total" else [rows.row(total, None)]
     return {"from": start.isoformat(), "to": end.isoformat(), "group": grouping, "tz": tz,
             "target_s": target, "rows": listed, "total": total_row,
-            "tickets_overdue_now": snapshot.overdue}
+            "tickets_overdue_now": snapshot.overdue, "callbacks": callbacks.to_json()}
 
 
 async def kpis(request: web.Request) -> web.Response:

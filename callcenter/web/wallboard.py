@@ -39,10 +39,12 @@ def day_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _tiles(routing: dict[str, Any] | None, day: dict[str, Any]) -> dict[str, Any]:
+def _tiles(routing: dict[str, Any] | None, day: dict[str, Any],
+           callbacks: tuple[int, float] = (0, 0.0)) -> dict[str, Any]:
     answered, abandoned = int(day.get("answered") or 0), int(day.get("abandoned") or 0)
     finished = answered + abandoned
     return {
+        "callbacks_waiting": callbacks[0], "callbacks_oldest_wait_s": round(callbacks[1], 1),
         "waiting": routing["waiting"] if routing else 0,
         "longest_wait_s": round(routing["longest_wait_s"], 1) if routing else 0.0,
         "service_level": routing["service_level"] if routing else None,
@@ -86,9 +88,11 @@ def _waiting(waiting: list[dict[str, Any]], live: dict[str, dict[str, Any]],
 def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: dict[str, dict[str, Any]],
                    names: dict[str, str], now: float,
                    waiting: list[dict[str, Any]] | None = None,
-                   supervision: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The wallboard's JSON from the routing statistics, the day's totals, the live calls and
-    the live monitoring sessions (who listens to which call), at ``now`` (the server's clock)."""
+                   supervision: list[dict[str, Any]] | None = None,
+                   callbacks: tuple[int, float] = (0, 0.0)) -> dict[str, Any]:
+    """The wallboard's JSON from the routing statistics, the day's totals, the live calls,
+    the live monitoring sessions (who listens to which call) and the callbacks waiting (count,
+    oldest wait), at ``now`` (the server's clock)."""
     details = (routing or {}).get("agent_details", [])
     by_state: dict[str, int] = {}
     for detail in details:
@@ -97,7 +101,7 @@ def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: di
     skills = [{k: s[k] for k in ("skill", "waiting", "longest_wait_s", "entered", "answered", "abandoned",
                                   "service_level", "service_level_target_s", "abandon_rate", "asa_s")}
               for s in (routing or {}).get("skills", [])]
-    return {"at": datetime.fromtimestamp(now, UTC).isoformat(), "tiles": _tiles(routing, day),
+    return {"at": datetime.fromtimestamp(now, UTC).isoformat(), "tiles": _tiles(routing, day, callbacks),
             "agents_by_state": by_state, "skills": skills,
             "agents": sorted(agents, key=lambda a: (a["state"], a["name"])),
             "waiting_calls": _waiting(waiting or [], live, names),
@@ -123,7 +127,8 @@ async def snapshot(app: web.Application) -> dict[str, Any]:
                 names[detail["agent_id"]] = service.profile(detail["agent_id"]).name
     spies = app.get(SUPERVISION)
     sessions = [s.to_json() for s in spies.sessions()] if spies is not None else []
-    return build_snapshot(routing, day, live, names, now, waiting, sessions)
+    callbacks = engine.callbacks_waiting() if engine is not None else (0, 0.0)
+    return build_snapshot(routing, day, live, names, now, waiting, sessions, callbacks)
 
 
 async def get_wallboard(request: web.Request) -> web.Response:

@@ -204,6 +204,8 @@ function showPop(pop) {
   fill(box,
     status !== "ok" ? el("p", { class: `context-status status-${status}`, id: "context-status", role: "status" },
       t(`console.context.${status}`)) : null,
+    pop.callback ? el("p", { class: "context-status status-callback", id: "pop-callback", role: "status" },
+      t("console.callback", { number: pop.callback.number, waited: format.wait(pop.callback.waited_s), attempt: pop.callback.attempt })) : null,
     c ? el("section", { class: "pop-customer", id: "pop-customer" }, el("h3", {}, t("console.customer")),
       el("p", {}, el("strong", { id: "pop-customer-name" }, c.name), " ",
         el("span", { class: `tier-${c.tier}` }, label("tier", c.tier))),

@@ -73,6 +73,7 @@ function render(snap) {
     tile("asa", "asa", "asa_today_s", format.wait(x.asa_today_s), x.asa_today_s),
     tile("offered", "offered_today", "", format.number(x.offered_today), null),
     tile("answered", "answered_today", "", format.number(x.answered_today), null),
+    tile("callbacks", "callbacks_waiting", "", x.callbacks_waiting ? `${format.number(x.callbacks_waiting)} · ${format.wait(x.callbacks_oldest_wait_s)}` : "0", null),
     tile("csat", "csat", "csat_today", x.csat_today == null ? "—" : format.number(x.csat_today, 2), x.csat_today));
   const states = el("section", { class: "states", "aria-label": t("wallboard.agents") },
     Object.entries(snap.agents_by_state).map(([state, n]) =>

@@ -1,0 +1,155 @@
+"""The callback offer during the hold, on the shipped flows with a fake AGI link answering with
+Asterisk 22's real result strings: hold music in bounded stretches, the offer between two, the
+caller's answer, and an agent who becomes free during the offer."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from callcenter.settings import IvrSettings
+from ivr.registry import FlowRegistry
+from ivr.runner import IvrRunner
+from ivr.validate import Checks, load_skills
+from tests.ivr.fakes import (
+    MOH_DONE,
+    Callbacks,
+    FakeAgi,
+    Orders,
+    Recorder,
+    Router,
+    captured,
+    event,
+    key,
+    settle,
+)
+from tests.ivr.helpers import MONDAY_10
+
+ROOT = Path(__file__).resolve().parents[2]
+START = captured("ivr_route_record", "AsyncAGIStart")
+CHANNEL, CALL = START.channel, START.linkedid
+TO_GENERAL = [key("1"), key("0")]  # English, then "speak to an agent" (no max_wait)
+SEGMENT = "EXEC MusicOnHold default,5"
+
+
+class Board:
+    """Routing's side of the offer, in memory: ``waits`` answers each ``waiting`` in turn (the
+    last one sticks)."""
+
+    def __init__(self, pending: bool = True, waits: tuple[bool, ...] = (True,)) -> None:
+        self.offered = {CALL} if pending else set()
+        self.waits = list(waits)
+        self.taken: list[tuple[str, str]] = []
+        self.declined: list[str] = []
+
+    def pending(self, call_id: str) -> bool:
+        return call_id in self.offered
+
+    def waiting(self, call_id: str) -> bool:
+        return self.waits.pop(0) if len(self.waits) > 1 else self.waits[0]
+
+    def take(self, call_id: str, number: str) -> None:
+        self.taken.append((call_id, number))
+        self.offered.discard(call_id)
+
+    def decline(self, call_id: str) -> None:
+        self.declined.append(call_id)
+        self.offered.discard(call_id)
+
+
+class Line:
+    def __init__(self, board: Board) -> None:
+        self.agi, self.recorder, self.router, self.board = FakeAgi(), Recorder(), Router(), board
+        registry = FlowRegistry([ROOT / "config" / "ivr"],
+                                Checks(skills=load_skills(ROOT / "config" / "skills.yaml")))
+        registry.reload()
+        self.runner = IvrRunner(self.agi, registry, self.recorder, self.router, Orders(), Callbacks(),
+                                settings=IvrSettings(sink_timeout_s=2.0), clock=lambda: MONDAY_10,
+                                callback_offers=board)
+        self.agi.exec_started = self.runner.on_event
+
+    def offers(self) -> list[dict[str, object]]:
+        return [dict(e) for e in self.recorder.path.get(CALL, []) if e["kind"] == "callback_offer"]
+
+    async def holding(self, count: int) -> None:
+        """Until the ``count``-th stretch of hold music is playing."""
+        for _ in range(500):
+            if self.agi.commands.count(SEGMENT) >= count and self.agi.commands[-1] == SEGMENT:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError(f"hold music not playing: {self.agi.commands[-4:]}")
+
+
+async def test_given_offer_due_when_caller_presses_1_and_hash_then_callback_keeps_place_and_hangs_up() -> None:
+    line = Line(Board())
+    line.agi.keys = [*TO_GENERAL, key("1"), key("")]
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.board.taken == [(CALL, "13800000001")]
+    assert len(line.router.queued) == 1  # queued once: the place is the one it had
+    assert line.agi.played()[-4:] == ["en/callback-offer", "en/callback-enter-number",
+                                      "en/callback-kept", "goodbye"]
+    assert line.agi.commands[-1] == "HANGUP"
+    assert line.offers() and line.offers()[0]["outcome"] == "taken"
+    assert line.offers()[0]["number"] == "13800000001"
+
+
+async def test_given_offer_when_caller_keys_another_number_then_that_number_is_kept() -> None:
+    line = Line(Board())
+    line.agi.keys = [*TO_GENERAL, key("1"), key("12"), key("02150001234")]
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert "en/callback-number-invalid" in line.agi.played()
+    assert line.board.taken == [(CALL, "02150001234")]
+
+
+async def test_given_offer_when_caller_presses_2_then_music_resumes_in_the_same_place() -> None:
+    line = Line(Board())
+    line.agi.keys = [*TO_GENERAL, key("2")]
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    await line.holding(2)
+    assert line.board.declined == [CALL] and line.board.taken == []
+    assert line.agi.played()[-1] == "en/callback-offer"
+    assert line.offers()[0]["outcome"] == "declined"
+    assert len(line.router.queued) == 1
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "bridged"
+
+
+async def test_given_agent_rung_during_offer_then_callback_not_taken_and_agent_gets_caller() -> None:
+    line = Line(Board(waits=(True, False)))  # due; then, once the caller pressed 1, ringing
+    line.agi.keys = [*TO_GENERAL, key("1"), key("")]
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    await line.holding(2)
+    assert line.board.taken == [] and line.board.declined == [CALL]
+    assert "en/callback-kept" not in line.agi.played()
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "bridged"
+
+
+async def test_given_no_offer_then_music_plays_in_stretches_and_no_prompt_interrupts_it() -> None:
+    line = Line(Board(pending=False))
+    line.agi.keys = list(TO_GENERAL)
+    line.agi.moh = [MOH_DONE, MOH_DONE, MOH_DONE]
+    line.runner.on_event(START)
+    await line.holding(4)
+    assert "en/callback-offer" not in line.agi.played()
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+
+
+async def test_given_max_wait_with_stretches_then_router_asked_back_once_after_max_wait() -> None:
+    line = Line(Board(pending=False))
+    line.agi.keys = [key("1"), key("4"), key("1"), key("")]  # complaint: max_wait 600 s
+    line.agi.moh = [MOH_DONE] * 120
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.agi.commands.count(SEGMENT) == 120
+    assert line.router.withdrawn == [CALL]
+    assert "en/long-wait-callback" in line.agi.played()
