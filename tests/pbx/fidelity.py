@@ -72,6 +72,8 @@ SURVEY_RACES: dict[tuple[str, str], str] = {
         "the caller hung up 10 ms after the agent, as the survey's first command (SET VARIABLE "
         "CC_IVR active) ran; the simulated caller hangs up at a time from answer, which the "
         "server's latencies under a scaled clock put a few commands into the survey",
+    ("hostile_dtmf", "caller +8613911170001"):
+        "the caller hung up as soon as the survey began (its AsyncAGIStart), as for payment_pause",
 }
 # what an outline keeps: the call's course without its AGI commands and hold music
 _DETAIL = ("AGIExecStart", "AGIExecEnd", "AsyncAGIExec", "AsyncAGIStart", "AsyncAGIEnd",

@@ -2,8 +2,11 @@
 (``tests/data/pbx-captures/*.jsonl``, the server's own AMI link) against the same flow on the PBX
 simulator with the same server; per channel the same events in the same order, but for the
 differences listed (with their reasons) in :data:`tests.pbx.fidelity.ACCEPTED`. The flows:
-the answered call, and three calls at once whose first offer rings out unanswered, meets a
-486 Busy phone and an unregistered phone, each re-offered to the next agent.
+the answered call (with the order-status read-back), three calls at once whose first offer
+rings out unanswered, meets a 486 Busy phone and an unregistered phone, each re-offered to the
+next agent; a caller abandoning on hold; the post-call survey after the agent hangs up; the
+payment pause (the agent's pause and resume replayed through the server's pauser); a caller
+pressing keys all through the prompts; an agent's phone answering and hanging up at once.
 Needs no Asterisk: it runs everywhere."""
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from callcenter.demo.run import STOCK_SOUNDS
 from callcenter.demo.seed import seed_shop
 from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
-from callcenter.server.resync import Server
 from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.settings import (
     AmiSettings,
     DatabaseSettings,
@@ -39,6 +42,7 @@ from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.server import PbxSimulator
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
+from tests.helpers.polling import wait_until
 from tests.pbx.amiproxy import AmiRecorder
 from tests.pbx.bundle import REPO
 from tests.pbx.fidelity import (
@@ -54,6 +58,7 @@ from tests.pbx.fidelity import (
 )
 from tests.pbx.rig import CAPTURES, Agent, make_config
 from tests.pbx.test_answered_call import AGENTS as ANSWERED_AGENTS
+from tests.pbx.test_bad_input import AGENTS as BAD_INPUT_AGENTS
 from tests.pbx.test_scenarios import AGENTS as SCENARIO_AGENTS
 from tests.pbx.test_scenarios import RING_TIMEOUT_S
 
@@ -75,8 +80,10 @@ CASES = {
     "answered_call": Case(tuple(ANSWERED_AGENTS)),
     "offers_noanswer_busy_unregistered": Case(tuple(SCENARIO_AGENTS[:6]), RING_TIMEOUT_S),
     "abandon_on_hold": Case((), RING_TIMEOUT_S),
-    "post_call_survey": Case(tuple(SCENARIO_AGENTS[8:]), RING_TIMEOUT_S),
+    "survey_after_agent": Case(tuple(SCENARIO_AGENTS[8:]), RING_TIMEOUT_S),
     "payment_pause": Case(tuple(SCENARIO_AGENTS[8:]), RING_TIMEOUT_S),
+    "hostile_dtmf": Case(tuple(BAD_INPUT_AGENTS[1:]), 6),
+    "agent_answers_and_hangs_up": Case(tuple(BAD_INPUT_AGENTS), 6),
 }
 
 
@@ -87,9 +94,8 @@ async def _pause_as_captured(server: Server, pool: asyncpg.Pool, mutes: tuple[tu
         return
     pauser = RecordingPauser(RecordingPolicy(server.settings.recording.monitor_dir), server.ami.send,
                              pool, server.tracker.calls.get, server.clock.now)
-    while not (bridged := [c for c in server.tracker.calls.values() if c.bridged_at is not None]):
-        await asyncio.sleep(0.05)
-    call = bridged[0]
+    call = (await wait_until(lambda: [c for c in server.tracker.calls.values() if c.bridged_at is not None],
+                             what="the caller bridged to the agent", timeout_s=60))[0]
     assert call.bridged_at is not None
     for after_s, paused in mutes:
         await server.clock.sleep(max(0.0, call.bridged_at + after_s - server.clock.now()))
