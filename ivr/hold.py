@@ -2,7 +2,7 @@
 
 Asterisk facts this relies on (``shared/asterisk-lab``):
 
-- ``routed`` goes out before the router may offer the call: an offer answered at once bridges the
+- ``routed`` is set before the router may offer the call: an offer answered at once bridges the
   caller out of AsyncAGI, and a ``SET VARIABLE`` queued behind that is never run, so the caller
   would come back from the agent to ``[ivr-fallback]`` and be routed a second time.
 - The same holds for the hold music: a ``MusicOnHold`` still queued when the Bridge pulls the
@@ -56,9 +56,18 @@ class Holding:
         """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
         the router gave the call back. A call an agent takes leaves AGI (:class:`Stop`), and so
         does a caller who takes a callback that keeps their place."""
-        await session.set_state("routed")
+        self._router.prepare(session.call_id, effect.context)  # the routing facts, meanwhile
+        # routed and the hold music are queued together, in that order (neither task awaits
+        # before its AMI write): Asterisk runs the second right after the first, on the same
+        # frame, and routed is still set before the hold starts and the router gets the call
+        routed = asyncio.ensure_future(session.set_state("routed"))
         wait = _Wait(effect.max_wait_s, self._segment_s if self._offerer is not None else None)
         hold = self._hold(session, effect.hold, wait.next())
+        try:
+            await routed
+        except BaseException:
+            hold.add_done_callback(consume)
+            raise
         await self._wait_hold_started(session, hold)
         await self._enqueue(session, effect, hold)
         await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",

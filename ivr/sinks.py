@@ -47,6 +47,11 @@ class IvrRecorder(Protocol):
 
 
 class RouteSink(Protocol):
+    def prepare(self, call_id: str, context: Mapping[str, Scalar]) -> None:
+        """Start looking up what :meth:`enqueue` will need (the routing facts) while the hold
+        music starts; ``enqueue`` works without it."""
+        ...
+
     async def enqueue(self, call_id: str, channel: str, requirements: RouteRequirements,
                       context: Mapping[str, Scalar]) -> None:
         """Queue the call for an agent; the router later bridges ``channel`` (Originate→Bridge)."""

@@ -35,6 +35,7 @@ class JobQueue:
     def __init__(self, pool: asyncpg.Pool, *, lease_s: float = 60.0, retry_base_s: float = 5.0,
                  max_attempts: int = 3) -> None:
         self._pool = pool
+        self.pool = pool
         self.lease_s = lease_s
         self.retry_base_s = retry_base_s
         self.max_attempts = max_attempts
@@ -42,7 +43,9 @@ class JobQueue:
     async def enqueue(self, kind: str, key: str, payload: dict[str, Any], *,
                       conn: asyncpg.Connection | None = None, again: bool = False) -> int:
         """Add a job (or, with ``again``, queue a finished one anew); returns its id."""
+        # the NOTIFY (delivered at commit) wakes an idle worker of the kind (jobs/wakeup.py)
         sql = """
+            WITH queued AS (
             INSERT INTO jobs (kind, key, payload, max_attempts) VALUES ($1, $2, $3::jsonb, $4)
             ON CONFLICT (kind, key) DO UPDATE SET
                 payload = CASE WHEN $5 AND jobs.status IN ('done', 'failed')
@@ -57,7 +60,8 @@ class JobQueue:
                                   THEN NULL ELSE jobs.last_error END,
                 finished_at = CASE WHEN $5 AND jobs.status IN ('done', 'failed')
                                    THEN NULL ELSE jobs.finished_at END
-            RETURNING id"""
+            RETURNING id)
+            SELECT id, pg_notify('cc_jobs', $1) FROM queued"""
         args = (kind, key, json.dumps(payload), self.max_attempts, again)
         if conn is not None:
             return int(await conn.fetchval(sql, *args))

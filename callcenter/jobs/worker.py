@@ -2,7 +2,8 @@
 ``process(job)`` and loads its models, the rest is here.
 
 - **Claim**: the oldest due job of the worker's kind (:meth:`JobQueue.claim`), one at a time;
-  when none is due, or the database is unreachable, wait ``idle_s`` and look again.
+  when none is due, or the database is unreachable, wait until a job of the kind is queued
+  (LISTEN/NOTIFY, :mod:`~callcenter.jobs.wakeup`) or ``idle_s`` passed, and look again.
 - **Lease heartbeat**: while ``process`` runs, the lease is renewed every third of ``lease_s``;
   a worker that dies stops renewing, and another worker takes the job over as a new attempt.
 - **Retries**: ``process`` raising one of the worker's ``permanent_errors`` fails the job for
@@ -30,6 +31,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from callcenter.jobs.queue import Job, JobQueue
+from callcenter.jobs.wakeup import JobWakeup
 from callcenter.settings import Settings
 from callcenter.store.db import Database, open_database
 from callcenter.store.errors import DatabaseUnavailable
@@ -104,17 +106,21 @@ class JobWorker:
         """Release what the worker holds (threads)."""
 
     async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
-        """Claim and do jobs until ``stop`` is set."""
+        """Claim and do jobs until ``stop`` is set; idle, until a job is queued (or ``idle_s``)."""
         await self.prepare()
-        while not stop.is_set():
-            try:
-                worked = await self.run_once()
-            except _DB_ERRORS as exc:
-                log.warning(f"{self.kind}_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
-                worked = False
-            if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_s)
+        wakeup = JobWakeup(self.queue.pool, self.kind)
+        try:
+            while not stop.is_set():
+                wakeup.clear()
+                try:
+                    worked = await self.run_once()
+                except _DB_ERRORS as exc:
+                    log.warning(f"{self.kind}_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
+                    worked = False
+                if not worked:
+                    await wakeup.wait(stop, idle_s)
+        finally:
+            await wakeup.close()
 
     async def run_once(self) -> bool:
         """Claim and do one job; False when none is due."""

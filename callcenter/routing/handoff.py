@@ -3,7 +3,9 @@
 The IVR says which skill, level and language; this adds the priority facts the routing policy
 weighs (VIP tier, order value, repeat caller within 24 h, callback) and the owner of the
 caller's open ticket for sticky routing. The two database look-ups are bounded by a short
-timeout: a slow database costs the call its stickiness, never its place in the queue.
+timeout: a slow database costs the call its stickiness, never its place in the queue. They start
+when the IVR begins routing (:meth:`RoutingHandoff.prepare`), while Asterisk starts the hold
+music, so the offer does not wait for them after it.
 """
 
 from __future__ import annotations
@@ -59,19 +61,32 @@ class RoutingHandoff:
         self._pool = pool
         self._call_of = call_of
         self._timeout = lookup_timeout_s
+        self._prefetched: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
+        self._keep_s = 60.0
+
+    def prepare(self, call_id: str, context: Mapping[str, Scalar]) -> None:
+        """Look the routing facts up now, while the IVR starts the hold music; :meth:`enqueue`
+        takes them (a look-up nobody takes is dropped once done and ``keep_s`` later)."""
+        _, number, _ = self._caller(call_id)
+        task = asyncio.ensure_future(self._facts(call_id, number, context))
+        self._prefetched[call_id] = task
+
+        def forget(_: object) -> None:
+            if self._prefetched.get(call_id) is task:
+                del self._prefetched[call_id]
+
+        task.add_done_callback(lambda _: asyncio.get_running_loop().call_later(self._keep_s, forget, None))
 
     async def enqueue(self, call_id: str, channel: str, requirements: RouteRequirements,
                       context: Mapping[str, Scalar]) -> None:
-        call = self._call_of(call_id)
-        caller = call.caller if call is not None else None
-        number = caller.caller_number if caller is not None else ""
-        name = caller.caller_name if caller is not None else ""
+        call, number, name = self._caller(call_id)
         tags = set(requirements.tags)
         if context.get("customer.tier") == "vip" or context.get("order.customer_tier") == "vip":
             tags.add("vip")
         if context.get("callback"):
             tags.add("callback")
-        repeat, owner = await self._facts(call_id, number, context)
+        prefetched = self._prefetched.pop(call_id, None)
+        repeat, owner = await (prefetched or self._facts(call_id, number, context))
         if repeat:
             tags.add("repeat_caller")
         total = context.get("order.total_cents") or context.get("last_order.total_cents") or 0
@@ -84,6 +99,13 @@ class RoutingHandoff:
             # KPIs (ASA, service level) count from here, as the router does
             self._on_queued(call_id, self._clock())
         self._offers.enqueue(request, channel, number, name)
+
+    def _caller(self, call_id: str) -> tuple[Call | None, str, str]:
+        call = self._call_of(call_id)
+        caller = call.caller if call is not None else None
+        if caller is None:
+            return call, "", ""
+        return call, caller.caller_number, caller.caller_name
 
     async def withdraw(self, call_id: str) -> bool:
         status = self._engine.call_status(call_id)

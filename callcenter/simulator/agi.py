@@ -79,7 +79,7 @@ class AgiSession:
         self.hangup_requested = False
 
     def start(self) -> None:
-        self.pbx.channel_event(self.ch, "AsyncAGIStart", ("Env", quote(self._env(), safe="")))
+        self.pbx.channel_event(self.ch, "AsyncAGIStart", ("Env", quote(self._env(), safe=cmds.URI_SAFE)))
 
     def _env(self) -> str:
         ch = self.ch

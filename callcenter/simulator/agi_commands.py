@@ -45,8 +45,14 @@ def usage(command: str, text: str) -> Outcome:
                    "520 End of proper usage.\n", 520, "Usage")
 
 
+# res_agi URI-encodes with ast_uri_http: RFC 3986's unreserved characters and the marks
+# !*'() stay as they are (a GET DATA ending on * reports "result=*", the real PBX's
+# hostile_dtmf capture; "(timeout)" likewise)
+URI_SAFE = "!*'()"
+
+
 def encode(line: str) -> str:
-    return quote(line, safe="")
+    return quote(line, safe=URI_SAFE)
 
 
 def split_args(text: str) -> list[str]:

@@ -132,6 +132,7 @@ class Bridging:
     def _enter(self, bridge: Bridge, ch: Channel) -> None:
         bridge.members.append(ch)
         ch.bridge = bridge
+        ch.was_bridged = True
         self.pbx.audio.enter(ch.name, bridge.uniqueid, self.pbx.clock.now())
         self.pbx.emit(frames.event("BridgeEnter", frames.bridge_fields(bridge), frames.snapshot(ch)))
         if ch.party is not None:

@@ -4,7 +4,10 @@
   ``SoftHangupRequest`` 16, the Local partner's ``HangupRequest``, ``Hangup``;
 - the AMI ``Hangup`` action: whatever the channel was running ends first (AsyncAGI reports
   ``result=-1`` and ``AsyncAGIEnd``), then ``SoftHangupRequest`` with the cause, ``Hangup``;
-- a phone hanging up (SIP BYE): ``HangupRequest`` without a cause, then the same;
+- a phone hanging up (SIP BYE): ``HangupRequest`` without a cause, then the same; a channel
+  that was never in a bridge ends with ``Hangup`` cause 0 (Unknown), as chan_pjsip queues the
+  hang-up without a cause and nothing sets one (the real PBX's ``abandon_on_hold`` capture:
+  a caller hanging up on hold), one that was bridged with 16;
 - a Local half whose partner hung up gets ``HangupRequest`` with the cause, ends what it runs,
   then ``SoftHangupRequest`` 16 and ``Hangup`` — except a channel running ``Bridge()``, which
   just leaves the bridge (``BRIDGERESULT``) and hangs up.
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
 
 NORMAL = 16
+UNKNOWN = 0
 
 
 class Hangups:
@@ -51,7 +55,7 @@ class Hangups:
             return
         ch.hanging_up = True
         self.pbx.channel_event(ch, "HangupRequest")
-        self._react(ch, NORMAL)
+        self._react(ch, NORMAL if ch.was_bridged or ch.is_local else UNKNOWN)
 
     def soft_then_finish(self, ch: Channel, cause: int, soft_cause: int = NORMAL) -> None:
         """The channel hangs itself up: ``SoftHangupRequest``, then tear down."""

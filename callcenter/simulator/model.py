@@ -93,6 +93,7 @@ class Channel:
     hanging_up: bool = False
     callerid_pending: bool = False
     in_bridge_app: bool = False
+    was_bridged: bool = False  # ever in a bridge (how a phone's hang-up is reported depends on it)
     after_bridge: tuple[str, str, int] | None = None
 
     @property

@@ -126,6 +126,10 @@ class Router:
         self.entered = asyncio.Event()  # enqueue was called (whatever it answered)
         self.withdrawn: list[str] = []
         self.give_back = True
+        self.prepared: list[str] = []
+
+    def prepare(self, call_id: str, context: Mapping[str, Scalar]) -> None:
+        self.prepared.append(call_id)
 
     async def enqueue(self, call_id: str, channel: str, requirements: RouteRequirements,
                       context: Mapping[str, Scalar]) -> None:

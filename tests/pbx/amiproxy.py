@@ -4,7 +4,9 @@ It runs on its own event loop in a thread, so it keeps forwarding while a test b
 survives the server being killed and Asterisk restarting (each server connection gets a fresh
 upstream connection; a refused upstream closes the server's side, which then reconnects).
 :meth:`AmiRecorder.capture` writes a window of the stream in the lab's capture format
-(``{"t", "dir", "frame"}`` a line; ``in`` = from Asterisk).
+(``{"t", "dir", "frame"}`` a line; ``in`` = from Asterisk). With :attr:`AmiRecorder.delay_s`
+set, every byte reaches the other side that much later, in order and without the delays
+adding up (a PBX answering slowly, or a slow network path to it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,38 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+
+class _Late:
+    """Chunks written when their time comes, in order; ``idle`` once none is waiting."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        self._waiting = 0
+        self.task = asyncio.ensure_future(self._run())
+
+    @property
+    def idle(self) -> bool:
+        return self._waiting == 0
+
+    def put(self, due: float, data: bytes) -> None:
+        self._waiting += 1
+        self._queue.put_nowait((due, data))
+
+    async def finish(self) -> None:
+        """What was read before the end still goes out."""
+        self._queue.put_nowait(None)
+        await self.task
+
+    async def _run(self) -> None:
+        with contextlib.suppress(OSError):
+            while (item := await self._queue.get()) is not None:
+                due, data = item
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                self._writer.write(data)
+                await self._writer.drain()
+                self._waiting -= 1
 
 
 @dataclass(frozen=True)
@@ -33,7 +67,7 @@ class _Splitter:
 
     def feed(self, data: bytes) -> list[str]:
         self.buffer += data
-        out = []
+        out: list[str] = []
         if self.banner:
             end = self.buffer.find(b"\r\n")
             if end < 0:
@@ -58,6 +92,7 @@ class AmiRecorder:
         self._server: asyncio.Server | None = None
         self._links = 0
         self._writers: set[asyncio.StreamWriter] = set()
+        self.delay_s = 0.0  # each direction; read on the proxy's loop as data arrives
 
     def start(self) -> AmiRecorder:
         self._thread.start()
@@ -107,14 +142,22 @@ class AmiRecorder:
     async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: int,
                     direction: str) -> None:
         splitter = _Splitter(banner=direction == "in")
-        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-            while data := await reader.read(65536):
-                now = time.time()
-                frames = splitter.feed(data)
-                with self._lock:
-                    self.frames.extend(Recorded(now, link, direction, f) for f in frames)
-                writer.write(data)
-                await writer.drain()
+        late = _Late(writer)
+        try:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await reader.read(65536):
+                    now = time.time()
+                    frames = splitter.feed(data)
+                    with self._lock:
+                        self.frames.extend(Recorded(now, link, direction, f) for f in frames)
+                    if self.delay_s <= 0 and late.idle:
+                        writer.write(data)
+                        await writer.drain()
+                    else:
+                        late.put(time.monotonic() + self.delay_s, data)
+            await late.finish()
+        finally:
+            late.task.cancel()
 
     def snapshot(self, since: float = 0.0) -> list[Recorded]:
         with self._lock:

@@ -65,6 +65,16 @@ RACES: dict[tuple[str, str], str] = {
         "as for +8613911130002, the bridge overtook the queued AGI command, which then ran "
         "first in the survey; the simulator ran it, and the hold music, before the bridge",
 }
+# (capture, role) -> why the role is compared exactly up to the survey and in outline from
+# there: a caller who hung up right after the agent, as the survey began
+SURVEY_RACES: dict[tuple[str, str], str] = {
+    ("payment_pause", "caller +8613911160001"):
+        "the caller hung up 10 ms after the agent, as the survey's first command (SET VARIABLE "
+        "CC_IVR active) ran; the simulated caller hangs up at a time from answer, which the "
+        "server's latencies under a scaled clock put a few commands into the survey",
+    ("hostile_dtmf", "caller +8613911170001"):
+        "the caller hung up as soon as the survey began (its AsyncAGIStart), as for payment_pause",
+}
 # what an outline keeps: the call's course without its AGI commands and hold music
 _DETAIL = ("AGIExecStart", "AGIExecEnd", "AsyncAGIExec", "AsyncAGIStart", "AsyncAGIEnd",
            "MusicOnHoldStart", "MusicOnHoldStop")
@@ -116,6 +126,20 @@ def scenario_from(lines: list[Captured], extensions: Iterable[str]) -> Scenario:
     callers = tuple(_caller(events, c, c.at - arrivals[0].at + 0.5) for c in arrivals)
     agents = tuple(_agent(events, extension) for extension in extensions)
     return Scenario(callers, agents, "from-capture")
+
+
+def mutes_from(lines: list[Captured]) -> tuple[tuple[float, bool], ...]:
+    """The recording pauses and resumes the server sent (``MixMonitorMute``, asked for through
+    ``/api/calls/{id}/recording/pause``), each as (seconds after the caller was first bridged,
+    paused)."""
+    events = _events(lines)
+    bridged = next((c for c in events if c.frame.event == "BridgeEnter"
+                    and c.frame.get("Channel") in caller_channels(lines)), None)
+    sent = [c for c in lines if c.direction == "out" and c.frame.get("Action") == "MixMonitorMute"]
+    if not sent:
+        return ()
+    assert bridged is not None, "a recording paused before the caller reached an agent"
+    return tuple((round(c.at - bridged.at, 3), c.frame.get("State") == "1") for c in sent)
 
 
 def _first(events: list[Captured], name: str, channel: str, **fields: str) -> Captured | None:
@@ -203,6 +227,13 @@ def _strip_fields(signature: str) -> str:
     signature = _CUT_SHORT.sub(r"\1*", signature)
     return " ".join(part for part in signature.split(" ")
                     if part.split("=", 1)[0] not in ACCEPTED_FIELDS)
+
+
+def outline_from_survey(signatures: list[str]) -> list[str]:
+    """The role's events as they are up to the survey, in outline from its start on."""
+    start = next((i for i, item in enumerate(signatures)
+                  if item.startswith("AsyncAGIStart") and " Context=survey " in item), len(signatures))
+    return signatures[:start] + outline(signatures[start:])
 
 
 def outline(signatures: list[str]) -> list[str]:

@@ -38,6 +38,8 @@ class OverlaySpec:
     agent_password: dict[str, str] = field(default_factory=dict)
     carrier_port: int = 5060
     extra_files: dict[str, str] = field(default_factory=dict)  # e.g. queues.conf for a baseline
+    # a deployer's mistake, for the tests of refused actions: the server's AMI user's write classes
+    ami_write: str | None = None
 
     def password(self, agent: str) -> str:
         return self.agent_password.get(agent, f"pw-{agent}-secret")
@@ -59,6 +61,8 @@ def _sub(text: str, pattern: str, new: str, what: str, flags: int = re.M) -> str
 def manager_conf(text: str, spec: OverlaySpec) -> str:
     text = _sub(text, r"^port = \d+", f"port = {spec.ami_port}", "manager.conf port")
     text = _sub(text, r"^(\[callcenter\]\nsecret = ).*$", rf"\g<1>{spec.ami_secret}", "AMI secret")
+    if spec.ami_write is not None:
+        text = _sub(text, r"^write = .*$", f"write = {spec.ami_write}", "the callcenter user's write classes")
     return text + (
         "\n; --- test overlay: the test's own AMI user (simulated carrier, observer) ---\n"
         f"[pbxtest]\nsecret = {spec.test_ami_secret}\ndeny = 0.0.0.0/0.0.0.0\n"

@@ -2,8 +2,11 @@
 (``tests/data/pbx-captures/*.jsonl``, the server's own AMI link) against the same flow on the PBX
 simulator with the same server; per channel the same events in the same order, but for the
 differences listed (with their reasons) in :data:`tests.pbx.fidelity.ACCEPTED`. The flows:
-the answered call, and three calls at once whose first offer rings out unanswered, meets a
-486 Busy phone and an unregistered phone, each re-offered to the next agent.
+the answered call (with the order-status read-back), three calls at once whose first offer
+rings out unanswered, meets a 486 Busy phone and an unregistered phone, each re-offered to the
+next agent; a caller abandoning on hold; the post-call survey after the agent hangs up; the
+payment pause (the agent's pause and resume replayed through the server's pauser); a caller
+pressing keys all through the prompts; an agent's phone answering and hanging up at once.
 Needs no Asterisk: it runs everywhere."""
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from callcenter.ami.parser import Frame, FrameParser
 from callcenter.clock import clock_for
 from callcenter.demo.run import STOCK_SOUNDS
 from callcenter.demo.seed import seed_shop
+from callcenter.recording.pause import RecordingPauser
+from callcenter.recording.policy import RecordingPolicy
 from callcenter.server.build import build_server
+from callcenter.server.resync import Server
 from callcenter.settings import (
     AmiSettings,
     DatabaseSettings,
@@ -35,11 +42,23 @@ from callcenter.simulator.config import SimulatorConfig
 from callcenter.simulator.server import PbxSimulator
 from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
+from tests.helpers.polling import wait_until
 from tests.pbx.amiproxy import AmiRecorder
 from tests.pbx.bundle import REPO
-from tests.pbx.fidelity import ACCEPTED, RACES, by_role, outline, read_capture, scenario_from
+from tests.pbx.fidelity import (
+    ACCEPTED,
+    RACES,
+    SURVEY_RACES,
+    by_role,
+    mutes_from,
+    outline,
+    outline_from_survey,
+    read_capture,
+    scenario_from,
+)
 from tests.pbx.rig import CAPTURES, Agent, make_config
 from tests.pbx.test_answered_call import AGENTS as ANSWERED_AGENTS
+from tests.pbx.test_bad_input import AGENTS as BAD_INPUT_AGENTS
 from tests.pbx.test_scenarios import AGENTS as SCENARIO_AGENTS
 from tests.pbx.test_scenarios import RING_TIMEOUT_S
 
@@ -60,10 +79,31 @@ class Case:
 CASES = {
     "answered_call": Case(tuple(ANSWERED_AGENTS)),
     "offers_noanswer_busy_unregistered": Case(tuple(SCENARIO_AGENTS[:6]), RING_TIMEOUT_S),
+    "abandon_on_hold": Case((), RING_TIMEOUT_S),
+    "survey_after_agent": Case(tuple(SCENARIO_AGENTS[8:]), RING_TIMEOUT_S),
+    "payment_pause": Case(tuple(SCENARIO_AGENTS[8:]), RING_TIMEOUT_S),
+    "hostile_dtmf": Case(tuple(BAD_INPUT_AGENTS[1:]), 6),
+    "agent_answers_and_hangs_up": Case(tuple(BAD_INPUT_AGENTS), 6),
 }
 
 
-async def _simulated(case: Case, scenario: Scenario, db_url: str, work: Path) -> list[Frame]:
+async def _pause_as_captured(server: Server, pool: asyncpg.Pool, mutes: tuple[tuple[float, bool], ...]) -> None:
+    """The agent pauses and resumes the recording as in the capture, through the server's own
+    pauser (what ``/api/calls/{id}/recording/pause`` calls), timed from the caller's bridge."""
+    if not mutes:
+        return
+    pauser = RecordingPauser(RecordingPolicy(server.settings.recording.monitor_dir), server.ami.send,
+                             pool, server.tracker.calls.get, server.clock.now)
+    call = (await wait_until(lambda: [c for c in server.tracker.calls.values() if c.bridged_at is not None],
+                             what="the caller bridged to the agent", timeout_s=60))[0]
+    assert call.bridged_at is not None
+    for after_s, paused in mutes:
+        await server.clock.sleep(max(0.0, call.bridged_at + after_s - server.clock.now()))
+        assert await pauser.set_paused(call.linkedid, paused, "agent_pause", "sue")
+
+
+async def _simulated(case: Case, scenario: Scenario, mutes: tuple[tuple[float, bool], ...],
+                     db_url: str, work: Path) -> list[Frame]:
     secret = secrets.token_urlsafe(12)
     simulator = PbxSimulator(SimulatorConfig(
         host="127.0.0.1", port=0, secret=secret, time_scale=SPEED, trunk="carrier",
@@ -86,7 +126,8 @@ async def _simulated(case: Case, scenario: Scenario, db_url: str, work: Path) ->
             for agent in case.agents:
                 server.agents.login(agent.login, ready=True)
             await asyncio.sleep(0.5)
-            await asyncio.wait_for(simulator.run_scenario(scenario), 120)
+            await asyncio.wait_for(asyncio.gather(simulator.run_scenario(scenario),
+                                                  _pause_as_captured(server, database.pool, mutes)), 120)
             await asyncio.sleep(1.0)
     finally:
         recorder.stop()
@@ -107,12 +148,14 @@ async def test_simulator_matches_the_real_pbx(capture: str, new_database: Callab
     real = read_capture(CAPTURES / f"{capture}.jsonl")
     scenario = scenario_from(real, (agent.extension for agent in case.agents))
     expected = by_role(c.frame for c in real if c.direction == "in")
-    actual = by_role(await _simulated(case, scenario, new_database(), tmp_path))
-    assert any(role.startswith("caller") for role in expected) and any(
-        role.startswith("PJSIP/") for role in expected), sorted(expected)
+    actual = by_role(await _simulated(case, scenario, mutes_from(real), new_database(), tmp_path))
+    assert any(role.startswith("caller") for role in expected), sorted(expected)
+    assert not case.agents or any(role.startswith("PJSIP/") for role in expected), sorted(expected)
     assert sorted(actual) == sorted(expected), "the simulator's channels differ from the real PBX's"
     for role in [role for role in expected if (capture, role) in RACES]:
         expected[role], actual[role] = outline(expected[role]), outline(actual[role])
+    for role in [role for role in expected if (capture, role) in SURVEY_RACES]:
+        expected[role], actual[role] = outline_from_survey(expected[role]), outline_from_survey(actual[role])
     differing = [f"{role}:\n" + "\n".join(_diff(expected[role], actual[role]))
                  for role in sorted(expected) if actual[role] != expected[role]]
     assert not differing, (f"the simulator differs from the real PBX (accepted: {sorted(ACCEPTED)})\n"

@@ -179,7 +179,7 @@ async def test_phone_dying_mid_shift_stops_getting_offers(rig: Rig) -> None:
         await offline_after(rig, "dana", "eli")
 
 
-async def _survey_after_agent(rig: Rig, number: str, answer_after_s: float | None) -> None:
+async def _survey_after_agent(rig: Rig, number: str, answer_after_s: float | None, capture: str) -> None:
     ami = await rig.ami()
     try:
         sue = rig.agent_phone("sue", mode="ring" if answer_after_s else "answer",
@@ -196,7 +196,7 @@ async def _survey_after_agent(rig: Rig, number: str, answer_after_s: float | Non
         await call.phone.wait_state("DISCONNECTED", 20)  # the survey thanks and hangs up
         row = await rig.call_row(call.linkedid)
         assert row["outcome"] == "answered" and row["csat"] == 4, row
-        rig.capture("post_call_survey", call.since)
+        rig.capture(capture, call.since)
         warnings = rig.pbx.log.read_text(errors="replace")
         assert "Unrecognized option" not in warnings, "Asterisk refused part of the Bridge data"
     finally:
@@ -205,14 +205,15 @@ async def _survey_after_agent(rig: Rig, number: str, answer_after_s: float | Non
 
 
 async def test_post_call_survey_after_the_agent_hangs_up(rig: Rig) -> None:
-    await _survey_after_agent(rig, "+8613911150001", answer_after_s=1.5)
+    await _survey_after_agent(rig, "+8613911150001", answer_after_s=1.5, capture="survey_after_agent")
 
 
 async def test_post_call_survey_when_the_agent_answered_at_once(rig: Rig) -> None:
     """An agent's phone that answers the instant it rings bridges the caller out of AsyncAGI
     before the IVR's hold-music command has run; that command must not be left queued on the
     channel, or it runs when the survey starts and the caller hears hold music, not the survey."""
-    await _survey_after_agent(rig, "+8613911150002", answer_after_s=None)
+    await _survey_after_agent(rig, "+8613911150002", answer_after_s=None,
+                              capture="survey_after_agent_answered_at_once")
 
 
 async def test_payment_pause_leaves_silence_in_the_recording(rig: Rig) -> None:
