@@ -190,7 +190,7 @@ class SupervisionService:
             await self._end(session, EndReason.PHONE_UNAVAILABLE, hang_up=ended_before is None)
             if ended_before is EndReason.CALL_ENDED:
                 raise CallEnded("the call ended before your phone was answered")
-            if ended_before is not None:
+            if ended_before not in (None, EndReason.PHONE_UNAVAILABLE):
                 raise SessionStopped(f"monitoring ended ({ended_before.value}) before your phone answered")
             raise PhoneUnavailable(f"your phone {session.phone} did not answer (is it registered?)")
         self.started += 1
@@ -295,6 +295,8 @@ class SupervisionService:
         mine = self._by_channel.pop(uid, None)
         if mine is not None:
             reason = EndReason.HUNG_UP if self._call_live(mine) else EndReason.CALL_ENDED
+            if mine.answered_at is None and reason is EndReason.HUNG_UP:
+                reason = EndReason.PHONE_UNAVAILABLE  # busy, rejected: gone before it answered
             self._spawn(self._end(mine, reason, hang_up=False))
             return
         for session in list(self._live.values()):

@@ -76,6 +76,9 @@ async def set_state(request: web.Request) -> web.Response:
                             parameter="state")
     except AgentError as exc:
         raise _agent_error(exc) from None
+    if session.user.role != "agent":  # someone else's state: audited as on the wallboard
+        await request.app[SESSION].audit(session.user.login, "agent_state_forced", target=agent_id,
+                                         remote=remote_of(request), detail={"state": state, "reason": reason})
     return web.json_response(_agent_json(service, agent_id))
 
 

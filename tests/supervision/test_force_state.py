@@ -79,6 +79,10 @@ async def test_given_forgotten_agent_when_supervisor_sets_states_then_console_fo
                     # a forgotten agent logged out can be put straight on a pause (logged in, paused)
                     status, body = await force("sam", {"state": "paused", "reason": "training"})
                     assert (status, body["state"], body["reason"]) == (200, "paused", "training")
+                    # the agents API used by a supervisor is audited the same way
+                    async with boss_http.post(f"{base}/api/agents/sam/state", json={"state": "offline"},
+                                              headers={"X-CSRF-Token": csrf}) as response:
+                        assert response.status == 200
     conn = await asyncpg.connect(db_url)
     try:
         rows = await conn.fetch("SELECT actor, target, detail FROM audit_log"
@@ -87,6 +91,7 @@ async def test_given_forgotten_agent_when_supervisor_sets_states_then_console_fo
         await conn.close()
     details = [json.loads(r["detail"]) if isinstance(r["detail"], str) else r["detail"] for r in rows]
     assert {(r["actor"], r["target"]) for r in rows} == {("boss", "sam")}
-    assert [(d["state"], d["reason"], d["before"]) for d in details] == [
+    assert [(d["state"], d["reason"], d["before"]) for d in details[:-1]] == [
         ("ready", "", "offline"), ("paused", "lunch", "ready"), ("offline", "", "paused"),
         ("paused", "training", "offline")]
+    assert details[-1] == {"state": "offline", "reason": ""}

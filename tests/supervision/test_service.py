@@ -13,7 +13,7 @@ from callcenter.ami.errors import AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
-from callcenter.supervision.errors import CallEnded, PbxUnavailable, SessionStopped
+from callcenter.supervision.errors import CallEnded, PbxUnavailable, PhoneUnavailable, SessionStopped
 from callcenter.supervision.model import EndReason, Mode
 from callcenter.supervision.service import SupervisionService
 
@@ -87,11 +87,13 @@ def world() -> tuple[SupervisionService, Link, Store, Call]:
 
 async def ringing(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN
                   ) -> tuple[asyncio.Task[Any], str]:
+    before = len(link.sent)
     task = asyncio.create_task(service.start("boss", "1700.1", mode))
     for _ in range(100):
-        if link.sent:
+        if len(link.sent) > before:
             break
         await asyncio.sleep(0)
+    assert len(link.sent) > before, "no Originate sent"
     originate = link.sent[-1]
     assert originate.header("Data") == f"{AGENT},{'qE' if mode is Mode.LISTEN else 'qBE'}"
     uid = originate.header("ChannelId")
@@ -164,3 +166,19 @@ async def test_given_active_session_when_agent_hangs_up_then_session_ends_with_t
     service.on_ami_event(event(Event="Hangup", Channel="PJSIP/1009-00000001", Uniqueid=uid, Cause="0"))
     await asyncio.sleep(0.01)
     assert store.rows[1]["end_reason"] == "call_ended" and service.sessions() == []
+
+
+async def test_given_phone_rejecting_the_call_then_phone_unavailable_whatever_the_order(world: Any) -> None:
+    service, link, store, _ = world
+    task, uid = await ringing(service, link)  # 486 Busy: the Hangup before the OriginateResponse
+    service.on_ami_event(event(Event="Hangup", Channel="PJSIP/1009-00000001", Uniqueid=uid, Cause="17"))
+    with pytest.raises(PhoneUnavailable):
+        await task
+    task, uid = await ringing(service, link)  # and after it
+    service.on_ami_event(event(Event="OriginateResponse", ActionID=f"a{len(link.sent)}", Response="Failure",
+                               Channel="PJSIP/1009", Uniqueid="<unknown>"))
+    service.on_ami_event(event(Event="Hangup", Channel="PJSIP/1009-00000001", Uniqueid=uid, Cause="17"))
+    with pytest.raises(PhoneUnavailable):
+        await task
+    assert [r["end_reason"] for r in store.rows.values()] == ["phone_unavailable"] * 2
+    assert service.sessions() == []
