@@ -19,9 +19,13 @@ from callcenter.calls import channel_events as ch
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hangup import hangup, hangup_request, server_hangup
+from callcenter.calls.hold import chanspy_start, chanspy_stop
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
 from callcenter.calls.rebuild import rebuild
+
+# set on a Hangup the server sends for the agent (the console's hang-up button)
+AGENT_PARTY_HEADER = "CC-Party"
 
 Handler = Callable[[CallIndex, AmiEvent], str | None]
 
@@ -40,6 +44,8 @@ _HANDLERS: dict[str, Handler] = {
     "BridgeLeave": ch.bridge_leave,
     "VarSet": ch.varset,
     "MixMonitorMute": ch.mixmonitor_mute,
+    "ChanSpyStart": chanspy_start,
+    "ChanSpyStop": chanspy_stop,
     "BlindTransfer": ch.transfer,
     "AttendedTransfer": ch.transfer,
     "SoftHangupRequest": hangup_request,
@@ -69,7 +75,8 @@ class CallTracker(CallIndex):
         """Reduce one action the server sent (offers, server hang-ups, recordings)."""
         if action.name == "Originate" and action.header("Application").lower() == "bridge":
             return self._collect(lambda: send_offer(self, action, action_id, at), at, action.name)
-        if action.name == "Hangup":
+        if action.name == "Hangup" and action.header(AGENT_PARTY_HEADER) != "agent":
+            # (the agent's own hang-up from the console is theirs, not the server's)
             channel = action.header("Channel")
             return self._collect(lambda: server_hangup(self, channel, at), at, action.name)
         if action.name == "MixMonitor":

@@ -41,6 +41,7 @@ from callcenter.settings import Settings
 from callcenter.store.db import Database
 from callcenter.web import (
     agent_page,
+    api_control,
     api_kb,
     api_kpis,
     api_qa,
@@ -125,7 +126,8 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
                     path.handoff, dispatcher=path.dispatcher)
     features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
-                agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS]
+                agent_page.feature(path.console), api_control.feature(path.control),
+                *KNOWLEDGE_AND_REPORTS]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features)
 
 
