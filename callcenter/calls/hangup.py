@@ -38,6 +38,19 @@ def hangup_request(ix: CallIndex, event: AmiEvent) -> str | None:
     return call.linkedid
 
 
+def agent_hangup(ix: CallIndex, channel: str) -> str | None:
+    """The agent ended their call from the console (the server's Hangup carries their click):
+    whatever hang-up requests came before (the caller's channel leaving AsyncAGI for the bridge),
+    the agent ended it."""
+    call = ix.call_for_channel(channel)
+    if call is None or not call.live:
+        return None
+    agent = call.agent
+    if agent is not None and agent.channel == channel:
+        call.first_hangup = (agent.uniqueid, "Hangup")
+    return call.linkedid
+
+
 def server_hangup(ix: CallIndex, channel: str, at: float) -> str | None:
     """The server sent ``Hangup`` for ``channel``: remembered to tell who ended the call."""
     if len(ix.server_hangups) > 1024:

@@ -18,7 +18,7 @@ from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
-from callcenter.calls.hangup import hangup, hangup_request, server_hangup
+from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
 from callcenter.calls.hold import chanspy_start, chanspy_stop
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
@@ -75,8 +75,11 @@ class CallTracker(CallIndex):
         """Reduce one action the server sent (offers, server hang-ups, recordings)."""
         if action.name == "Originate" and action.header("Application").lower() == "bridge":
             return self._collect(lambda: send_offer(self, action, action_id, at), at, action.name)
-        if action.name == "Hangup" and action.header(AGENT_PARTY_HEADER) != "agent":
-            # (the agent's own hang-up from the console is theirs, not the server's)
+        if action.name == "Hangup" and action.header(AGENT_PARTY_HEADER) == "agent":
+            # the agent's own hang-up from the console is theirs, not the server's
+            channel = action.header("Channel")
+            return self._collect(lambda: agent_hangup(self, channel), at, action.name)
+        if action.name == "Hangup":
             channel = action.header("Channel")
             return self._collect(lambda: server_hangup(self, channel, at), at, action.name)
         if action.name == "MixMonitor":

@@ -49,6 +49,8 @@ def test_given_the_agent_hangs_up_from_the_console_then_the_call_was_ended_by_th
     t = CallTracker()
     chan, agent = talking(t)
     hangup = messages.Action("Hangup", (("Channel", agent), ("Cause", "16"), ("CC-Party", "agent")))
+    # the caller's channel asked to leave AsyncAGI for the bridge long before
+    t.apply_event(ev(2.0, "SoftHangupRequest", Channel=chan, Uniqueid=CALL, Linkedid=CALL, Cause="0"))
     t.apply_action(hangup, "a2", 30.0)
     t.apply_event(ev(30.1, "HangupRequest", Channel=agent, Uniqueid="1700000100.9", Linkedid=CALL, Cause="16"))
     t.apply_event(ev(30.1, "Hangup", Channel=agent, Uniqueid="1700000100.9", Linkedid=CALL, Cause="16"))

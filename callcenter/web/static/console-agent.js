@@ -7,6 +7,7 @@
 // asks for what it missed (?since=seq).
 
 import { announce, api, el, fill, format, label, t } from "./dom.js";
+import * as control from "./console-control.js";
 
 const root = document.getElementById("console");
 const agentId = root.dataset.agent;
@@ -62,6 +63,8 @@ function layout() {
           el("span", { id: "connection", class: "connection" }))),
       el("div", { id: "call-timer", class: "call-timer", role: "timer", "aria-label": t("console.timer") }),
       el("p", { id: "ringing-alert", class: "ringing-alert", hidden: true }, t("console.ringing")),
+      el("div", { id: "call-actions", class: "call-controls", role: "group",
+        "aria-label": t("console.control.label"), hidden: true }),
       el("div", { class: "call-controls" },
         el("button", { type: "button", id: "btn-ready", onclick: () => changeState("ready") }, t("console.ready")),
         el("label", { class: "field", for: "pause-reason" }, t("console.pause_reason"), reason),
@@ -306,6 +309,8 @@ function tick() {
   const since = s.state === "talking" && state.answeredAt != null ? state.answeredAt : s.since;
   timer.textContent = since ? format.clock(now - since) : "";
   if (state.wrap && !state.wrap.saved) showCountdown(now);
+  const holdTime = document.getElementById("hold-time");
+  if (holdTime) control.render(now);
 }
 
 // --- wrap-up -----------------------------------------------------------------------------------
@@ -442,6 +447,7 @@ function handle(event) {
       ringing(false);
       showPhase();
       document.getElementById("pop").className = "pop phase-talking";
+      control.show(event.call_id);
       announce(t("console.talking"));
       tick();
       break;
@@ -449,9 +455,13 @@ function handle(event) {
       if (state.pop && state.pop.call_id !== event.call_id) break;
       state.phase = "ended";
       showPhase();
+      control.hide();
       document.dispatchEvent(new CustomEvent("callcenter:call-ended", { detail: { call_id: event.call_id } }));
       announce(t("console.ended"));
       if (state.agent?.state === "wrap_up") startWrapUp(state.agent);
+      break;
+    case "control":
+      control.update(event);
       break;
     case "pop_cancelled":
       if (state.pop?.call_id === event.call_id && state.phase === "ringing") { ringing(false); clearPop(); }
