@@ -58,8 +58,9 @@ class ControlService:
         self.done = 0
         self.refused = 0
 
-    def state(self, call_id: str) -> dict[str, Any]:
-        live = self._live.get(call_id)
+    def state(self, call_id: str, live: _Live | None = None) -> dict[str, Any]:
+        """The call's control state, as the agent's screen shows it."""
+        live = live or self._live.get(call_id)
         call = self._calls(call_id)
         control = live.state if live is not None else Control()
         return {"call_id": call_id, "held": control.held, "muted": control.muted,
@@ -93,7 +94,7 @@ class ControlService:
         finally:
             live.busy = False
         self.done += 1
-        return self.state(call_id)
+        return self.state(call_id, live)
 
     async def _carry_out(self, call: Call, live: _Live, verb: Verb) -> None:
         decided = plan(_view(call), live.state, verb, token=str(secrets.randbelow(10**9)))
@@ -138,7 +139,7 @@ class ControlService:
                 log.warning("call_control_undo_failed", call_id=call.linkedid, error=str(exc))
 
     def _tell(self, call_id: str, live: _Live) -> None:
-        self._publish(live.agent_id, {"type": "control", **self.state(call_id)})
+        self._publish(live.agent_id, {"type": "control", **self.state(call_id, live)})
 
     # --- facts from the tracker ------------------------------------------------------------
 
