@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from callcenter.simulator.agi import AgiSession
 from callcenter.simulator.model import Channel
+from callcenter.simulator.spy import HOLD_CONTEXT, HOLD_EXTEN, hold_music_step
 
 if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
@@ -34,6 +35,8 @@ class Dialplan:
 
     @staticmethod
     def has(context: str, exten: str) -> bool:
+        if context == HOLD_CONTEXT:
+            return HOLD_EXTEN.match(exten) is not None
         pattern = _PATTERNS.get(context)
         return pattern is not None and pattern.match(exten) is not None
 
@@ -51,6 +54,9 @@ class Dialplan:
 
     def _step(self, ch: Channel) -> None:
         if not ch.alive:
+            return
+        if ch.context == HOLD_CONTEXT:
+            hold_music_step(self.pbx, ch)
             return
         if ch.priority == 1:
             text = _NOOP[ch.context].format(num=ch.cid_num, exten=ch.exten)

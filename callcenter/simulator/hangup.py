@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import callcenter.simulator.frames as frames
 from callcenter.simulator.model import RINGING, UP, Channel
+from callcenter.simulator.spy import spyee_gone
 
 if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
@@ -66,6 +67,7 @@ class Hangups:
             partner.hanging_up = True
             self.pbx.channel_event(partner, "HangupRequest", ("Cause", str(cause)))
         self._release(ch)
+        spyee_gone(self.pbx, ch)
         extra = [("Cause", str(cause)), ("Cause-txt", frames.cause_text(cause))]
         if tech_cause:
             extra.append(("TechCause", tech_cause))

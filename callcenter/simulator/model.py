@@ -94,6 +94,7 @@ class Channel:
     callerid_pending: bool = False
     in_bridge_app: bool = False
     after_bridge: tuple[str, str, int] | None = None
+    muted: set[str] = field(default_factory=set)  # MuteAudio directions: "in", "out"
 
     @property
     def alive(self) -> bool:

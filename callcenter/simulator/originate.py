@@ -16,6 +16,7 @@ import callcenter.simulator.frames as frames
 from callcenter.simulator.clock import Timer
 from callcenter.simulator.model import DOWN, RING, Channel, Endpoint, OriginateRequest
 from callcenter.simulator.party import PartyRun
+from callcenter.simulator.spy import start_spy
 
 if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
@@ -162,6 +163,8 @@ class Dialer:
         if req.application:
             if req.application.lower() == "bridge":
                 self.pbx.bridging.bridge_app(ch, req.data)
+            elif req.application.lower() == "chanspy":
+                start_spy(self.pbx, ch, req.data)
             else:
                 ch.app, ch.app_data = req.application, req.data  # runs until hung up
         elif ch.program is not None and ch.program.local and ch.program.role == "caller":
