@@ -126,7 +126,7 @@ function showState(s) {
   if (before === "wrap_up" && s.state !== "wrap_up") wrapUpEnded(s);
   if (["ready", "paused", "offline"].includes(s.state) && state.phase === "ringing") clearPop();
   if (s.state === "talking" && state.answeredAt == null) state.answeredAt = s.since;
-  if (s.state !== "talking") state.answeredAt = null;
+  if (s.state !== "talking") { state.answeredAt = null; control.hide(); }
   document.getElementById("btn-ready").disabled = s.state === "ready";
   tick();
 }
@@ -428,6 +428,10 @@ function handle(event) {
         state.phase = s.state === "talking" ? "talking" : s.state === "wrap_up" ? "ended" : "ringing";
         if (s.state === "talking") state.answeredAt = s.since;
         showPop(event.pop);
+        if (s.state === "talking") {
+          control.show(event.pop.call_id);
+          if (event.control) control.update(event.control);
+        }
       }
       if (s) showState(s);
       break;
