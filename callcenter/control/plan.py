@@ -97,8 +97,8 @@ def _hangup(call: CallView, state: Control, token: str) -> Plan:
 def _hold(call: CallView, state: Control, token: str) -> Plan:
     if state.held:
         raise Refused(409, "the call is already on hold", "already_held")
-    if not token.isdigit():
-        raise ValueError("a hold needs a numeric token")
+    if not token.isdigit() or len(token) < 2:  # [cc-hold-music] matches _X.
+        raise ValueError("a hold needs a numeric token of two digits or more")
     music = messages.Originate(channel=f"Local/{token}@{HOLD_CONTEXT}/n", application="ChanSpy",
                                data=f"{call.caller_channel},qwES", timeout_ms=10_000,
                                caller_id='"Hold"', variables={"CC_HOLD": call.call_id})

@@ -97,7 +97,7 @@ class ControlService:
         return self.state(call_id, live)
 
     async def _carry_out(self, call: Call, live: _Live, verb: Verb) -> None:
-        decided = plan(_view(call), live.state, verb, token=str(secrets.randbelow(10**9)))
+        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}")
         confirm = {Verb.HOLD: Held, Verb.RESUME: Resumed}.get(verb)
         waiter = self._expect(live, confirm) if confirm is not None else None
         try:

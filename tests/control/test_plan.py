@@ -43,7 +43,7 @@ def test_given_a_talking_call_when_the_agent_acts_then_these_actions_go_out(
 
 
 def test_hold_mutes_the_agent_both_ways_and_whispers_music_to_the_caller() -> None:
-    decided = plan(TALKING, Control(), Verb.HOLD, token="5")
+    decided = plan(TALKING, Control(), Verb.HOLD, token="05")
     mute, music = decided.actions
     assert mute.header("Direction") == "all" and mute.header("State") == "on"  # type: ignore[union-attr]
     originate = music.action()  # type: ignore[union-attr]
@@ -70,3 +70,8 @@ def test_given_an_action_that_does_not_fit_then_it_is_refused_with_an_error_id(
     with pytest.raises(Refused) as refused:
         plan(call, state, verb, token="1")
     assert (refused.value.status, refused.value.error_id) == (status, error_id)
+
+
+def test_a_hold_token_the_dialplan_would_not_match_is_a_bug() -> None:
+    with pytest.raises(ValueError):
+        plan(TALKING, Control(), Verb.HOLD, token="7")  # _X. needs two characters
