@@ -175,6 +175,7 @@ class Call:
     held_since: float | None = None  # the caller hears hold music since then
     hold_s: float = 0.0  # hold time of holds that ended
     hold_count: int = 0
+    hold_channel: str = ""  # the hold music's spy channel while on hold
 
     def hold_total(self, now: float) -> float:
         """Hold time so far, the running hold included."""

@@ -36,7 +36,8 @@ ON CONFLICT (linkedid) DO UPDATE SET
     ended_at = EXCLUDED.ended_at, offers = EXCLUDED.offers,
     recording_pauses = EXCLUDED.recording_pauses,
     end_reason = coalesce(EXCLUDED.end_reason, calls.end_reason),
-    hold_s = EXCLUDED.hold_s, hold_count = EXCLUDED.hold_count, updated_at = now()
+    hold_s = GREATEST(calls.hold_s, EXCLUDED.hold_s),
+    hold_count = GREATEST(calls.hold_count, EXCLUDED.hold_count), updated_at = now()
 """
 
 _UPSERT_LEGS = """
@@ -180,6 +181,8 @@ class CallStore:
             call.state = CallState.QUEUED  # on hold in the queue: AGI too, as seen in the lists
         if call.state is CallState.ENDED and row["outcome"] and call.outcome is None:
             call.outcome = Outcome(row["outcome"])
+        call.hold_s = max(call.hold_s, float(row["hold_s"] or 0.0))
+        call.hold_count = max(call.hold_count, int(row["hold_count"] or 0))
 
     async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:
         """End the stored calls still live in the database that Asterisk no longer has (not in

@@ -19,7 +19,7 @@ from callcenter.calls import channel_events as ch
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
-from callcenter.calls.hold import chanspy_start, chanspy_stop
+from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
 from callcenter.calls.rebuild import rebuild
@@ -100,7 +100,8 @@ class CallTracker(CallIndex):
         Calls it ends get ``hangup_by`` unknown and ``end_reason`` link_down."""
         del bridges
         self.out = []
-        changed = rebuild(self, channels, now, asked_at)
+        items = list(channels)
+        changed = rebuild(self, items, now, asked_at) | adopt_holds(self, items, now)
         return self._finish(changed, now, "CoreShowChannels")
 
     def _collect(self, reduce: Callable[[], str | None], at: float, source: str) -> list[CallEvent]:

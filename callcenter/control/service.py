@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -63,6 +63,7 @@ class ControlService:
         live = live or self._live.get(call_id)
         call = self._calls(call_id)
         control = live.state if live is not None else Control()
+        control = adopted(call, control) if call is not None else control
         return {"call_id": call_id, "held": control.held, "muted": control.muted,
                 "held_since": call.held_since if call is not None else None,
                 "hold_s": call.hold_total(self._now()) if call is not None else 0.0,
@@ -97,6 +98,7 @@ class ControlService:
         return self.state(call_id, live)
 
     async def _carry_out(self, call: Call, live: _Live, verb: Verb) -> None:
+        live.state = adopted(call, live.state)
         decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}")
         confirm = {Verb.HOLD: Held, Verb.RESUME: Resumed}.get(verb)
         waiter = self._expect(live, confirm) if confirm is not None else None
@@ -178,6 +180,15 @@ class ControlService:
 
     def statistics(self) -> dict[str, Any]:
         return {"calls": len(self._live), "done": self.done, "refused": self.refused}
+
+
+def adopted(call: Call, state: Control) -> Control:
+    """The control state, with a hold the tracker knows of and this service does not (the
+    server restarted, or the link came back, while the caller held)."""
+    token = call.hold_channel.removeprefix("Local/").split("@", 1)[0]
+    if call.held_since is not None and not state.held and token.isdigit():
+        return replace(state, held=True, hold_token=token)
+    return state
 
 
 def _view(call: Call) -> CallView:

@@ -34,6 +34,7 @@ class Pbx:
         self.sent: list[Action] = []
         self.confirm, self.refuse = confirm, refuse
         self.service: ControlService | None = None
+        self.call: Call | None = None  # the tracker's call, changed as the tracker would
 
     async def send(self, action: Action | messages.Originate) -> AmiResponse:
         rendered = action.action() if isinstance(action, messages.Originate) else action
@@ -42,9 +43,12 @@ class Pbx:
         if rendered.name == self.refuse:
             raise AmiError("No such channel")
         if self.confirm and self.service is not None:
-            if rendered.name == "Originate":
+            if rendered.name == "Originate" and self.call is not None:
+                self.call.held_since = 5.0
                 self.service.on_call_event(Held(CALL, 5.0, "PJSIP/pstn-01"))
-            if rendered.name == "Hangup" and rendered.header("Channel").startswith("/"):
+            if rendered.name == "Hangup" and rendered.header("Channel").startswith("/") \
+                    and self.call is not None:
+                self.call.held_since, self.call.hold_channel = None, ""
                 self.service.on_call_event(Resumed(CALL, 9.0, "PJSIP/pstn-01", 4.0))
         return AmiResponse(Frame({"Response": "Success"}, ""))
 
@@ -56,7 +60,7 @@ def service(pbx: Pbx, call: Call | None = None, owner: str = "sam") -> tuple[Con
                          lambda cid: owner if cid == CALL else None,
                          lambda agent, message: told.append((agent, message)), lambda: 10.0,
                          confirm_s=0.2)
-    pbx.service = svc
+    pbx.service, pbx.call = svc, call
     return svc, told
 
 
@@ -123,3 +127,14 @@ async def test_given_the_agent_leg_ends_on_hold_then_the_music_is_stopped() -> N
     assert pbx.sent[0].header("Channel").startswith("/^Local/")
     assert pbx.sent[0].header("Channel").endswith("@cc\\-hold\\-music\\-/")
     assert svc.statistics()["calls"] == 0
+
+
+async def test_given_a_hold_the_service_never_saw_then_the_agent_can_resume_it() -> None:
+    call = talking_call()
+    call.held_since, call.hold_channel = 3.0, "Local/000000042@cc-hold-music-0000001a;1"
+    pbx = Pbx()
+    svc, _ = service(pbx, call)
+    assert svc.state(CALL)["held"] is True
+    state = await svc.act("sam", CALL, Verb.RESUME)
+    assert state["held"] is False
+    assert pbx.sent[0].header("Channel") == "/^Local/000000042@cc\\-hold\\-music\\-/"

@@ -56,3 +56,20 @@ def test_given_the_agent_hangs_up_from_the_console_then_the_call_was_ended_by_th
     t.apply_event(ev(30.1, "Hangup", Channel=agent, Uniqueid="1700000100.9", Linkedid=CALL, Cause="16"))
     t.apply_event(ev(31.0, "Hangup", Channel=chan, Uniqueid=CALL, Linkedid=CALL, Cause="16"))
     assert t.calls[CALL].hangup_by is HangupBy.AGENT
+
+
+def test_given_a_caller_on_hold_when_the_calls_are_rebuilt_then_the_hold_is_found_again() -> None:
+    fresh = CallTracker()
+    caller_item = ev(100.0, "CoreShowChannel", Channel="PJSIP/pstn-00000001", Uniqueid=CALL,
+                     Linkedid=CALL, ChannelStateDesc="Up", Application="", BridgeId="b9",
+                     Duration="00:01:00")
+    agent_item = ev(100.0, "CoreShowChannel", Channel="PJSIP/1006-00000009", Uniqueid="1700000100.9",
+                    Linkedid=CALL, ChannelStateDesc="Up", Application="Bridge",
+                    ApplicationData="PJSIP/pstn-00000001,p", BridgeId="b9", Duration="00:00:50")
+    spy_item = ev(100.0, "CoreShowChannel", Channel=SPY, Uniqueid="1700000200.1",
+                  Linkedid="1700000200.1", Context="cc-hold-music", ChannelStateDesc="Up",
+                  Application="ChanSpy", ApplicationData="PJSIP/pstn-00000001,qwES", Duration="00:00:12")
+    fresh.rebuild([caller_item, agent_item, spy_item], [], now=100.0)
+    assert set(fresh.calls) == {CALL}, "the hold music's channel became a call"
+    call = fresh.calls[CALL]
+    assert (call.held_since, call.hold_channel, call.hold_count) == (88.0, SPY, 1)
