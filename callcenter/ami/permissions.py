@@ -25,6 +25,7 @@ ACTION_AUTHORITY: dict[str, frozenset[str]] = {
     "Setvar": frozenset({"call"}),
     "Hangup": frozenset({"system", "call"}),
     "MixMonitor": frozenset({"system"}),  # app_mixmonitor registers it with system only
+    "MuteAudio": frozenset({"system"}),  # res_mutestream: the console's hold and mute
     "MixMonitorMute": frozenset({"system", "call"}),
     "StopMixMonitor": frozenset({"system", "call"}),
     "Status": frozenset({"system", "call", "reporting"}),

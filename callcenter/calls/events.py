@@ -124,6 +124,14 @@ class Held(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class Resumed(CallEvent):
+    """The hold music stopped; ``hold_s`` is the call's hold time so far."""
+
+    channel: str
+    hold_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Transferred(CallEvent):
     """A channel of the call was transferred (``target``: the extension or channel)."""
 

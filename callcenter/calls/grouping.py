@@ -24,6 +24,8 @@ class TrackerConfig:
     inbound_contexts: frozenset[str] = frozenset({"inbound"})
     survey_contexts: frozenset[str] = frozenset({"survey"})
     call_tag_variable: str = "CC_CALL"
+    # channels of these contexts are the server's own helpers (the hold music's source), not calls
+    helper_contexts: frozenset[str] = frozenset({"cc-hold-music"})
 
 
 def local_base(channel: str) -> tuple[str, str] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from callcenter.ami.messages import AmiEvent
 from callcenter.calls.events import AgentHungUp, CallEnded, CallerHungUp
 from callcenter.calls.grouping import CallIndex
+from callcenter.calls.hold import end_hold
 from callcenter.calls.model import (
     Call,
     CallState,
@@ -34,6 +35,19 @@ def hangup_request(ix: CallIndex, event: AmiEvent) -> str | None:
     call, leg = found
     if call.first_hangup is None and call.live and not _unanswered_offer_leg(leg):
         call.first_hangup = (leg.uniqueid, event.name)
+    return call.linkedid
+
+
+def agent_hangup(ix: CallIndex, channel: str) -> str | None:
+    """The agent ended their call from the console (the server's Hangup carries their click):
+    whatever hang-up requests came before (the caller's channel leaving AsyncAGI for the bridge),
+    the agent ended it."""
+    call = ix.call_for_channel(channel)
+    if call is None or not call.live:
+        return None
+    agent = call.agent
+    if agent is not None and agent.channel == channel:
+        call.first_hangup = (agent.uniqueid, "Hangup")
     return call.linkedid
 
 
@@ -75,6 +89,7 @@ def hangup(ix: CallIndex, event: AmiEvent) -> str | None:
 
 def end_call(ix: CallIndex, call: Call, caller: Leg, at: float) -> None:
     state_at_end = call.state
+    end_hold(call, at)
     call.ended_at = at
     call.hangup_cause = caller.hangup_cause
     call.hangup_by = _who_hung_up(ix, call, caller)
@@ -95,6 +110,7 @@ def end_call(ix: CallIndex, call: Call, caller: Leg, at: float) -> None:
 
 def end_call_unseen(ix: CallIndex, call: Call, now: float) -> None:
     """The call ended while the link was down: ``hangup_by`` unknown, the outcome what is known."""
+    end_hold(call, now)
     for leg in call.legs.values():
         if leg.ended_at is None:
             leg.ended_at = now

@@ -172,6 +172,15 @@ class Call:
     first_hangup: tuple[str, str] | None = None  # (uniqueid, event name)
     in_survey: bool = False
     end_reason: EndReason | None = None  # set when the end was not seen
+    held_since: float | None = None  # the caller hears hold music since then
+    hold_s: float = 0.0  # hold time of holds that ended
+    hold_count: int = 0
+    hold_channel: str = ""  # the hold music's spy channel while on hold
+
+    def hold_total(self, now: float) -> float:
+        """Hold time so far, the running hold included."""
+        running = now - self.held_since if self.held_since is not None else 0.0
+        return round(self.hold_s + max(0.0, running), 3)
 
     @property
     def caller(self) -> Leg | None:
@@ -211,6 +220,9 @@ class Call:
             "duration_s": duration,
             "recordings": list(self.recordings),
             "offers": [offer.to_json() for offer in self.offers],
+            "held": self.held_since is not None,
+            "hold_s": round(self.hold_s, 3),
+            "hold_count": self.hold_count,
         }
 
 

@@ -20,12 +20,12 @@ _UPSERT_CALLS = """
 INSERT INTO calls (linkedid, caller_channel, caller_number, caller_name, state, outcome,
                    agent_channel, digits, hangup_cause, hangup_by, arrived_at, queued_at,
                    answered_at, bridged_at, ended_at, offers, recording_pauses, end_reason,
-                   updated_at)
+                   hold_s, hold_count, updated_at)
 SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                              $6::text[], $7::text[], $8::text[], $9::int[], $10::text[],
                              $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
                              $14::timestamptz[], $15::timestamptz[], $16::jsonb[], $17::jsonb[],
-                             $18::text[])
+                             $18::text[], $19::float8[], $20::int[])
 ON CONFLICT (linkedid) DO UPDATE SET
     caller_channel = EXCLUDED.caller_channel, caller_number = EXCLUDED.caller_number,
     caller_name = EXCLUDED.caller_name, state = EXCLUDED.state, outcome = EXCLUDED.outcome,
@@ -35,7 +35,9 @@ ON CONFLICT (linkedid) DO UPDATE SET
     answered_at = EXCLUDED.answered_at, bridged_at = EXCLUDED.bridged_at,
     ended_at = EXCLUDED.ended_at, offers = EXCLUDED.offers,
     recording_pauses = EXCLUDED.recording_pauses,
-    end_reason = coalesce(EXCLUDED.end_reason, calls.end_reason), updated_at = now()
+    end_reason = coalesce(EXCLUDED.end_reason, calls.end_reason),
+    hold_s = GREATEST(calls.hold_s, EXCLUDED.hold_s),
+    hold_count = GREATEST(calls.hold_count, EXCLUDED.hold_count), updated_at = now()
 """
 
 _UPSERT_LEGS = """
@@ -92,7 +94,7 @@ def _call_rows(call: Call) -> _CallRows:
            _ts(call.answered_at), _ts(call.bridged_at), _ts(call.ended_at),
            db_json(record["offers"]),
            db_json([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
-           t(record["end_reason"])]
+           t(record["end_reason"]), round(call.hold_s, 3), call.hold_count]
     legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(str(leg.role)), _ts(leg.created_at),
              _ts(leg.answered_at), _ts(leg.ended_at), db_int(leg.hangup_cause),
              t(leg.dial_status or None)] for leg in call.legs.values()]
@@ -179,6 +181,8 @@ class CallStore:
             call.state = CallState.QUEUED  # on hold in the queue: AGI too, as seen in the lists
         if call.state is CallState.ENDED and row["outcome"] and call.outcome is None:
             call.outcome = Outcome(row["outcome"])
+        call.hold_s = max(call.hold_s, float(row["hold_s"] or 0.0))
+        call.hold_count = max(call.hold_count, int(row["hold_count"] or 0))
 
     async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:
         """End the stored calls still live in the database that Asterisk no longer has (not in

@@ -18,10 +18,14 @@ from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
-from callcenter.calls.hangup import hangup, hangup_request, server_hangup
+from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
+from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
 from callcenter.calls.rebuild import rebuild
+
+# set on a Hangup the server sends for the agent (the console's hang-up button)
+AGENT_PARTY_HEADER = "CC-Party"
 
 Handler = Callable[[CallIndex, AmiEvent], str | None]
 
@@ -40,6 +44,8 @@ _HANDLERS: dict[str, Handler] = {
     "BridgeLeave": ch.bridge_leave,
     "VarSet": ch.varset,
     "MixMonitorMute": ch.mixmonitor_mute,
+    "ChanSpyStart": chanspy_start,
+    "ChanSpyStop": chanspy_stop,
     "BlindTransfer": ch.transfer,
     "AttendedTransfer": ch.transfer,
     "SoftHangupRequest": hangup_request,
@@ -76,6 +82,10 @@ class CallTracker(CallIndex):
         if action.name == "Originate" and action.header("Application").lower() == "chanspy":
             self.spies.update(u for u in (action.header("ChannelId"), action.header("OtherChannelId")) if u)
             return []
+        if action.name == "Hangup" and action.header(AGENT_PARTY_HEADER) == "agent":
+            # the agent's own hang-up from the console is theirs, not the server's
+            channel = action.header("Channel")
+            return self._collect(lambda: agent_hangup(self, channel), at, action.name)
         if action.name == "Hangup":
             channel = action.header("Channel")
             return self._collect(lambda: server_hangup(self, channel, at), at, action.name)
@@ -97,7 +107,8 @@ class CallTracker(CallIndex):
         Calls it ends get ``hangup_by`` unknown and ``end_reason`` link_down."""
         del bridges
         self.out = []
-        changed = rebuild(self, channels, now, asked_at)
+        items = list(channels)
+        changed = rebuild(self, items, now, asked_at) | adopt_holds(self, items, now)
         return self._finish(changed, now, "CoreShowChannels")
 
     def _collect(self, reduce: Callable[[], str | None], at: float, source: str) -> list[CallEvent]:

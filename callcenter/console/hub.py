@@ -42,6 +42,7 @@ class Feed:
     queues: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
     pop: dict[str, Any] | None = None  # the current call's pop (for snapshots)
     state: dict[str, Any] | None = None
+    control: dict[str, Any] | None = None  # the current call's hold / mute (for snapshots)
 
 
 class ConsoleHub:
@@ -74,6 +75,10 @@ class ConsoleHub:
         feed = self.feed(agent_id)
         feed.seq += 1
         stamped = {**event, "seq": feed.seq, "sent_at": self._clock()}
+        if event.get("type") == "control":
+            feed.control = None if event.get("ended") else stamped
+        elif event.get("type") in ("answered", "call_ended"):
+            feed.control = None
         feed.events.append(stamped)
         while len(feed.events) > feed.keep:
             feed.events.popleft()
@@ -95,7 +100,8 @@ class ConsoleHub:
 
     def snapshot(self, agent_id: str) -> dict[str, Any]:
         feed = self.feed(agent_id)
-        return {"type": "snapshot", "seq": feed.seq, "pop": feed.pop, "state": feed.state}
+        return {"type": "snapshot", "seq": feed.seq, "pop": feed.pop, "state": feed.state,
+                "control": feed.control}
 
     @contextlib.contextmanager
     def listen(self, agent_id: str) -> Any:
@@ -170,6 +176,10 @@ class ConsoleHub:
         self._spawn(self._attribute(console_store.set_call_agent(self._pool, event.call_id, agent)))
         self.publish(agent, {"type": "answered", "call_id": event.call_id,
                              "answered_at": event.answered_at})
+
+    def agent_on_call(self, call_id: str) -> str | None:
+        """The agent talking on the call (None while it rings or when nobody is)."""
+        return self._talking.get(call_id)
 
     def _agent_of(self, call_id: str) -> str | None:
         return self._ringing.get(call_id) or self._talking.get(call_id)

@@ -18,9 +18,9 @@ Definitions (each call is counted in the period its ``arrived_at`` falls in, ``[
 * **ASA**: mean wait of the answered calls, seconds.
 * **talk**: ``ended_at − answered_at`` of an answered, ended call. The caller stays connected to
   the agent while on hold, so talk *includes* hold time.
-* **hold**: the stored pauses of the call's recording whose ``reason`` is ``hold``
-  (``calls.recording_pauses``, closed ones), reported separately as ``hold_s``; nothing else in
-  the database records a hold, so calls never put on hold that way count 0.
+* **hold**: the time the agent kept the caller on hold from the console (``calls.hold_s``, from
+  Asterisk's events), plus the stored pauses of the call's recording whose ``reason`` is
+  ``hold`` (``calls.recording_pauses``, closed ones), reported separately as ``hold_s``.
 * **wrap-up**: the agent's ``wrap_up`` state after the call (``agent_state_changes``): the first
   ``wrap_up`` row of ``calls.agent_id`` whose ``call_id`` is the call's linkedid, or, when the
   row names no call, that starts within 30 s after ``ended_at``; it lasts until the agent's next
@@ -96,10 +96,10 @@ c AS (
            coalesce(c.queued_at, c.arrived_at) AS wait_from,
            {group} AS grp,
            extract(epoch FROM c.ended_at - c.answered_at) AS talk,
-           (SELECT coalesce(sum(extract(epoch FROM (p->>'end')::timestamptz
-                                               - (p->>'start')::timestamptz)), 0)
-            FROM jsonb_array_elements(c.recording_pauses) AS p
-            WHERE p->>'reason' = 'hold' AND coalesce(p->>'end', '') <> '') AS hold,
+           c.hold_s + (SELECT coalesce(sum(extract(epoch FROM (p->>'end')::timestamptz
+                                                          - (p->>'start')::timestamptz)), 0)
+                       FROM jsonb_array_elements(c.recording_pauses) AS p
+                       WHERE p->>'reason' = 'hold' AND coalesce(p->>'end', '') <> '') AS hold,
            coalesce((SELECT extract(epoch FROM nxt.at - w.at)
                      FROM agent_state_changes w
                      CROSS JOIN LATERAL (SELECT n.at FROM agent_state_changes n

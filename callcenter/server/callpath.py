@@ -22,6 +22,7 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
+from callcenter.control.service import ControlService
 from callcenter.metrics import Metrics
 from callcenter.orders.provider import OrderContextProvider
 from callcenter.orders.tickets import CallbackTickets
@@ -56,6 +57,7 @@ class CallPath:
     ivr: IvrRunner
     dispatcher: CallDispatcher
     callbacks: CallbackAdapter
+    control: ControlService
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,9 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
+    control = ControlService(ami.send, tracker.calls.get, console.agent_on_call, console.publish,
+                             given.clock.now)
+    dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
     dispatcher.listen(offers.on_ami_event)
@@ -110,7 +115,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher.listen(given.registry.on_ami_event)
     ami.subscribe(dispatcher.on_ami_event)
     ami.observe_actions(dispatcher.on_action)
-    return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks)
+    return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks,
+                    control)
 
 
 def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff,

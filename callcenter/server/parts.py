@@ -45,6 +45,7 @@ from callcenter.supervision.service import SupervisionService
 from callcenter.supervision.store import SupervisionStore
 from callcenter.web import (
     agent_page,
+    api_control,
     api_kb,
     api_kpis,
     api_pauses,
@@ -139,6 +140,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     supervision = _supervision(database, path, ami, clock)
     features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
                 agent_page.feature(path.console), api_pauses.register,
+                api_control.feature(path.control),
                 api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,
                                supervision, path.callbacks)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import callcenter.simulator.frames as frames
 from callcenter.ami.parser import Frame
+from callcenter.simulator.actions_control import CONTROL_HANDLERS, hangup_matching
 from callcenter.simulator.actions_media import MEDIA_HANDLERS
 from callcenter.simulator.clock import epoch
 from callcenter.simulator.model import OriginateRequest
@@ -112,11 +113,13 @@ def hangup(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Repl
     name = frame.get("Channel").strip()
     if not name:
         return _err(aid, "No channel specified")
+    cause_text = frame.get("Cause").strip()
+    cause = int(cause_text) if cause_text.isdigit() and 0 < int(cause_text) <= 127 else 16
+    if len(name) > 2 and name.startswith("/") and name.endswith("/"):
+        return hangup_matching(pbx, name[1:-1], cause, aid)
     ch = pbx.find(name)
     if ch is None or not ch.alive:
         return _err(aid, "No such channel")
-    cause_text = frame.get("Cause").strip()
-    cause = int(cause_text) if cause_text.isdigit() and 0 < int(cause_text) <= 127 else 16
     return _ok(aid, "Channel Hungup", lambda: pbx.hangups.hangup_action(ch, cause))
 
 
@@ -153,5 +156,5 @@ def bridge(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Repl
 
 HANDLERS: dict[str, Handler] = {
     "login": login, "logoff": logoff, "ping": ping, "originate": originate, "agi": agi,
-    "hangup": hangup, "redirect": redirect, "bridge": bridge, **MEDIA_HANDLERS,
+    "hangup": hangup, "redirect": redirect, "bridge": bridge, **MEDIA_HANDLERS, **CONTROL_HANDLERS,
 }

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from callcenter.simulator.agi import AgiSession
 from callcenter.simulator.callback_dial import CONTEXT, CallbackContext
+from callcenter.simulator.hold_music import HOLD_CONTEXT, HOLD_EXTEN, hold_music_step
 from callcenter.simulator.model import Channel
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class Dialplan:
 
     @staticmethod
     def has(context: str, exten: str) -> bool:
+        if context == HOLD_CONTEXT:
+            return HOLD_EXTEN.match(exten) is not None
         pattern = _PATTERNS.get(context)
         return pattern is not None and pattern.match(exten) is not None
 
@@ -57,6 +60,9 @@ class Dialplan:
             return
         if ch.context == CONTEXT:
             self.callbacks.step(ch)
+            return
+        if ch.context == HOLD_CONTEXT:
+            hold_music_step(self.pbx, ch)
             return
         if ch.priority == 1:
             text = _NOOP[ch.context].format(num=ch.cid_num, exten=ch.exten)

@@ -95,6 +95,7 @@ class Channel:
     in_bridge_app: bool = False
     was_bridged: bool = False  # ever in a bridge (how a phone's hang-up is reported depends on it)
     after_bridge: tuple[str, str, int] | None = None
+    muted: set[str] = field(default_factory=set)  # MuteAudio directions: "in", "out"
 
     @property
     def alive(self) -> bool:

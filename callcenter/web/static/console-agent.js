@@ -8,6 +8,7 @@
 
 import { announce, api, el, fill, format, label, t } from "./dom.js";
 import { loadPauseReasons, reasonLabel } from "./pause-reasons.js";
+import * as control from "./console-control.js";
 
 const root = document.getElementById("console");
 const agentId = root.dataset.agent;
@@ -61,6 +62,8 @@ function layout() {
           el("span", { id: "connection", class: "connection" }))),
       el("div", { id: "call-timer", class: "call-timer", role: "timer", "aria-label": t("console.timer") }),
       el("p", { id: "ringing-alert", class: "ringing-alert", hidden: true }, t("console.ringing")),
+      el("div", { id: "call-actions", class: "call-controls", role: "group",
+        "aria-label": t("console.control.label"), hidden: true }),
       el("div", { class: "call-controls" },
         el("button", { type: "button", id: "btn-ready", onclick: () => changeState("ready") }, t("console.ready")),
         el("label", { class: "field", for: "pause-reason" }, t("console.pause_reason"), reason),
@@ -122,7 +125,7 @@ function showState(s) {
   if (before === "wrap_up" && s.state !== "wrap_up") wrapUpEnded(s);
   if (["ready", "paused", "offline"].includes(s.state) && state.phase === "ringing") clearPop();
   if (s.state === "talking" && state.answeredAt == null) state.answeredAt = s.since;
-  if (s.state !== "talking") state.answeredAt = null;
+  if (s.state !== "talking") { state.answeredAt = null; control.hide(); }
   document.getElementById("btn-ready").disabled = s.state === "ready";
   tick();
 }
@@ -307,6 +310,8 @@ function tick() {
   const since = s.state === "talking" && state.answeredAt != null ? state.answeredAt : s.since;
   timer.textContent = since ? format.clock(now - since) : "";
   if (state.wrap && !state.wrap.saved) showCountdown(now);
+  const holdTime = document.getElementById("hold-time");
+  if (holdTime) control.render(now);
 }
 
 // --- wrap-up -----------------------------------------------------------------------------------
@@ -424,6 +429,10 @@ function handle(event) {
         state.phase = s.state === "talking" ? "talking" : s.state === "wrap_up" ? "ended" : "ringing";
         if (s.state === "talking") state.answeredAt = s.since;
         showPop(event.pop);
+        if (s.state === "talking") {
+          control.show(event.pop.call_id);
+          if (event.control) control.update(event.control);
+        }
       }
       if (s) showState(s);
       break;
@@ -443,6 +452,7 @@ function handle(event) {
       ringing(false);
       showPhase();
       document.getElementById("pop").className = "pop phase-talking";
+      control.show(event.call_id);
       announce(t("console.talking"));
       tick();
       break;
@@ -450,9 +460,13 @@ function handle(event) {
       if (state.pop && state.pop.call_id !== event.call_id) break;
       state.phase = "ended";
       showPhase();
+      control.hide();
       document.dispatchEvent(new CustomEvent("callcenter:call-ended", { detail: { call_id: event.call_id } }));
       announce(t("console.ended"));
       if (state.agent?.state === "wrap_up") startWrapUp(state.agent);
+      break;
+    case "control":
+      control.update(event);
       break;
     case "pop_cancelled":
       if (state.pop?.call_id === event.call_id && state.phase === "ringing") { ringing(false); clearPop(); }

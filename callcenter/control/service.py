@@ -1,0 +1,198 @@
+"""Carries out the agent's control actions over AMI and confirms them from the events.
+
+One action at a time per call (a second click while one is under way is refused with 409
+``control_busy``). A hold is confirmed when the tracker reports ``Held`` (Asterisk's
+``ChanSpyStart`` of the hold music on the caller), a resume when it reports ``Resumed``; a hold
+that is not confirmed in time is undone. The agent's screen hears of each change from here
+(``control`` messages on ``/ws/agent``), only once Asterisk has done it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import structlog
+
+from callcenter.ami import messages
+from callcenter.ami.errors import AmiError
+from callcenter.ami.messages import Action, AmiResponse
+from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed
+from callcenter.calls.model import Call, CallState
+from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
+
+log = structlog.get_logger("callcenter.control")
+
+Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
+Publish = Callable[[str, dict[str, Any]], object]
+
+
+@dataclass(slots=True)
+class _Live:
+    agent_id: str
+    state: Control = field(default_factory=Control)
+    busy: bool = False
+    waiters: dict[type[CallEvent], asyncio.Future[None]] = field(default_factory=dict)
+
+
+class ControlService:
+    """Args:
+        send: the AMI link's ``send``.
+        calls: the tracker's live calls by id.
+        owner: the agent talking on a call (the console's view), None when nobody is.
+        publish: ``ConsoleHub.publish`` (agent id, message).
+        now: the server's clock.
+        confirm_s: how long a hold or resume waits for Asterisk's events.
+    """
+
+    def __init__(self, send: Send, calls: Callable[[str], Call | None],
+                 owner: Callable[[str], str | None], publish: Publish, now: Callable[[], float],
+                 confirm_s: float = 5.0) -> None:
+        self._send, self._calls, self._owner = send, calls, owner
+        self._publish, self._now, self._confirm_s = publish, now, confirm_s
+        self._live: dict[str, _Live] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.done = 0
+        self.refused = 0
+
+    def state(self, call_id: str, live: _Live | None = None) -> dict[str, Any]:
+        """The call's control state, as the agent's screen shows it."""
+        live = live or self._live.get(call_id)
+        call = self._calls(call_id)
+        control = live.state if live is not None else Control()
+        control = adopted(call, control) if call is not None else control
+        return {"call_id": call_id, "held": control.held, "muted": control.muted,
+                "held_since": call.held_since if call is not None else None,
+                "hold_s": call.hold_total(self._now()) if call is not None else 0.0,
+                "ended": control.ended or call is None or not call.live}
+
+    async def act(self, agent_id: str, call_id: str, verb: Verb) -> dict[str, Any]:
+        """Carry out ``verb`` for ``agent_id`` on their call; the control state after it.
+
+        Raises:
+            Refused: 404 not the agent's call, 409 not now, 502 Asterisk refused, 504 not
+            confirmed in time.
+        """
+        call = self._calls(call_id)
+        if call is None or self._owner(call_id) != agent_id:
+            self.refused += 1
+            raise Refused(404, "no such call", "not_found")
+        live = self._live.get(call_id)
+        if live is None or live.agent_id != agent_id:
+            live = self._live[call_id] = _Live(agent_id)
+        if live.busy:
+            self.refused += 1
+            raise Refused(409, "another action on this call is under way", "control_busy")
+        live.busy = True
+        try:
+            await self._carry_out(call, live, verb)
+        except Refused:
+            self.refused += 1
+            raise
+        finally:
+            live.busy = False
+        self.done += 1
+        return self.state(call_id, live)
+
+    async def _carry_out(self, call: Call, live: _Live, verb: Verb) -> None:
+        live.state = adopted(call, live.state)
+        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}")
+        confirm = {Verb.HOLD: Held, Verb.RESUME: Resumed}.get(verb)
+        waiter = self._expect(live, confirm) if confirm is not None else None
+        try:
+            await self._send_all(decided)
+            if waiter is not None:
+                await asyncio.wait_for(asyncio.shield(waiter), self._confirm_s)
+        except TimeoutError:
+            await self._undo(call, decided, verb)
+            raise Refused(504, "Asterisk did not confirm the action", f"{verb}_not_confirmed") \
+                from None
+        finally:
+            if confirm is not None:
+                live.waiters.pop(confirm, None)
+        live.state = decided.state
+        log.info("call_control", call_id=call.linkedid, agent_id=live.agent_id, action=verb.value)
+        self._tell(call.linkedid, live)
+
+    def _expect(self, live: _Live, kind: type[CallEvent]) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        live.waiters[kind] = future
+        return future
+
+    async def _send_all(self, decided: Plan) -> None:
+        for action in decided.actions:
+            try:
+                await self._send(action)
+            except AmiError as exc:
+                raise Refused(502, f"Asterisk refused the action: {exc}", "pbx_refused") from exc
+
+    async def _undo(self, call: Call, decided: Plan, verb: Verb) -> None:
+        """A hold nobody confirmed: stop its music, give the agent their audio back."""
+        if verb is not Verb.HOLD:
+            return
+        undo = plan(_view(call), decided.state, Verb.RESUME)
+        for action in undo.actions:
+            try:
+                await self._send(action)
+            except AmiError as exc:
+                log.warning("call_control_undo_failed", call_id=call.linkedid, error=str(exc))
+
+    def _tell(self, call_id: str, live: _Live) -> None:
+        self._publish(live.agent_id, {"type": "control", **self.state(call_id, live)})
+
+    # --- facts from the tracker ------------------------------------------------------------
+
+    def on_call_event(self, event: CallEvent) -> None:
+        """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
+        live = self._live.get(event.call_id)
+        if live is None:
+            return
+        if isinstance(event, Held | Resumed):
+            waiter = live.waiters.get(type(event))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            elif not live.busy:  # the music stopped on its own (E: the caller left)
+                live.state = Control(muted=live.state.muted)
+                self._tell(event.call_id, live)
+        elif isinstance(event, AgentHungUp | CallEnded):
+            self._ended(event.call_id, live)
+
+    def _ended(self, call_id: str, live: _Live) -> None:
+        del self._live[call_id]
+        for stop in stop_music(live.state):  # the agent's leg ended on hold: stop the music
+            task = asyncio.ensure_future(self._send_quietly(stop, call_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send_quietly(self, action: Action | messages.Originate, call_id: str) -> None:
+        try:
+            await self._send(action)
+        except AmiError as exc:
+            log.info("call_control_cleanup_failed", call_id=call_id, error=str(exc))
+
+    async def wait_idle(self) -> None:
+        """Until the clean-ups started so far are answered (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def statistics(self) -> dict[str, Any]:
+        return {"calls": len(self._live), "done": self.done, "refused": self.refused}
+
+
+def adopted(call: Call, state: Control) -> Control:
+    """The control state, with a hold the tracker knows of and this service does not (the
+    server restarted, or the link came back, while the caller held)."""
+    token = call.hold_channel.removeprefix("Local/").split("@", 1)[0]
+    if call.held_since is not None and not state.held and token.isdigit():
+        return replace(state, held=True, hold_token=token)
+    return state
+
+
+def _view(call: Call) -> CallView:
+    caller, agent = call.caller, call.agent
+    talking = call.state is CallState.TALKING and agent is not None and agent.ended_at is None
+    return CallView(call.linkedid, call.live, talking, caller.channel if caller else "",
+                    agent.channel if agent is not None and agent.ended_at is None else "")

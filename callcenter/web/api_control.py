@@ -1,0 +1,59 @@
+"""``POST /api/calls/{call_id}/control``: the agent acts on the live call they talk on (hang up,
+hold / resume, mute / unmute). ``call_id`` is the live call's id as the agent's screen has it
+(the pop's ``call_id``). Another agent's call, or no call at all, is one 404, as elsewhere."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from aiohttp import web
+
+from callcenter.control.plan import Refused, Verb
+from callcenter.control.service import ControlService
+from callcenter.store.directory import agent_login
+from callcenter.web.auth import require
+from callcenter.web.errors import api_error
+from callcenter.web.keys import POOL
+from callcenter.web.openapi import Api, Param, Route
+from callcenter.web.params import json_object
+
+CONTROL = web.AppKey("call_control", ControlService)
+_CALL_ID = re.compile(r"^[0-9]{1,20}\.[0-9]{1,10}$")
+VERBS = [v.value for v in Verb]
+
+STATE_SCHEMA = {"type": "object", "properties": {
+    "call_id": {"type": "string"}, "held": {"type": "boolean"}, "muted": {"type": "boolean"},
+    "held_since": {"type": ["number", "null"]}, "hold_s": {"type": "number"},
+    "ended": {"type": "boolean"}}}
+
+
+async def control_call(request: web.Request) -> web.Response:
+    session = require(request, "agent")
+    call_id = request.match_info["call_id"]
+    body = await json_object(request, max_bytes=4096)
+    agent_id = await agent_login(request.app[POOL], session.user.agent_id)
+    if not _CALL_ID.match(call_id) or not agent_id:
+        raise api_error(404, "no such call", "not_found")
+    action = body.get("action")
+    if not isinstance(action, str) or action not in VERBS:
+        raise api_error(400, f"action must be one of {', '.join(VERBS)}", "bad_action")
+    try:
+        state = await request.app[CONTROL].act(agent_id, call_id, Verb(action))
+    except Refused as refused:
+        raise api_error(refused.status, refused.message, refused.error_id) from None
+    return web.json_response(state)
+
+
+def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
+    def register(app: web.Application, api: Api) -> None:
+        app[CONTROL] = control
+        api.add(Route("POST", "/api/calls/{call_id}/control", control_call,
+                      "Act on your live call: hang up, hold, resume, mute, unmute", ("agent",),
+                      params=(Param("call_id", "path", {"type": "string",
+                                                        "pattern": _CALL_ID.pattern}),),
+                      body={"type": "object", "required": ["action"], "properties": {
+                          "action": {"type": "string", "enum": VERBS}}},
+                      response=STATE_SCHEMA))
+
+    return register

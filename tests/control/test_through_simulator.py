@@ -1,0 +1,60 @@
+"""Call control through the PBX simulator (real AMI over TCP, the real IVR, router, tracker and
+PostgreSQL): the agent holds, resumes, mutes and hangs up; the simulator answers the actions
+the real PBX answers and reports the hold music's ChanSpy as Asterisk does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from callcenter.agents.model import AgentState
+from callcenter.control.plan import Refused, Verb
+from callcenter.web.api_control import CONTROL
+from tests.routing.sim_harness import EN_CUSTOMERS, agent_entry, caller, phone, running
+
+pytestmark = pytest.mark.integration
+
+POLICY = {"defaults": {"ring_timeout_s": 15, "wrap_up_s": 3},
+          "skills": {"refunds": {"steps": [{"after_s": 0, "min_level": 1}]}}}
+
+
+@pytest.fixture
+def fresh_db(new_database: Callable[[], str]) -> str:
+    return new_database()
+
+
+async def test_agent_holds_resumes_mutes_and_hangs_up_through_the_simulator(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("rex", "1003", {"refunds": 4})]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents,
+                       phones=[phone("1003", hangup_after_s=600.0)]) as h:
+        h.call(caller(EN_CUSTOMERS[0], survey=None))
+        await h.wait_for(lambda: h.state("rex") is AgentState.TALKING, 120, "rex talking")
+        [enqueued] = h.probe.enqueued()
+        call_id = enqueued.call.call_id
+        control = h.server.http.app[CONTROL]  # type: ignore[attr-defined]
+        await h.wait_for(lambda: h.server.console.agent_on_call(call_id) == "rex", 10, "answered")
+
+        held = await control.act("rex", call_id, Verb.HOLD)
+        assert held["held"] is True
+        assert h.server.tracker.calls[call_id].held_since is not None
+        with pytest.raises(Refused) as again:
+            await control.act("rex", call_id, Verb.HOLD)
+        assert again.value.error_id == "already_held"
+        await h.sleep(20.0)
+        resumed = await control.act("rex", call_id, Verb.RESUME)
+        assert resumed["held"] is False and resumed["hold_s"] >= 19.0
+        muted = await control.act("rex", call_id, Verb.MUTE)
+        assert muted["muted"] is True
+        agent_channel = h.server.tracker.calls[call_id].agent.channel  # type: ignore[union-attr]
+        assert h.simulator.pbx.find(agent_channel).muted == {"in"}  # type: ignore[union-attr]
+        await control.act("rex", call_id, Verb.HANGUP)
+        rows = await h.finish()
+        hold = await h.server.database.pool.fetchrow(
+            "SELECT hold_s, hold_count FROM calls WHERE linkedid = $1", call_id)
+
+    [row] = rows
+    assert (row["linkedid"], row["outcome"], row["hangup_by"]) == (call_id, "answered", "agent")
+    assert hold["hold_count"] == 1 and 19.0 <= hold["hold_s"] <= 25.0, dict(hold)
