@@ -38,19 +38,17 @@ class Holding:
         journal: where the ``queued`` step is recorded.
         settings: the command, hold and router timeouts.
         clock: timezone-aware now.
-        offerer: plays the router's callback offers; with it the hold music plays in stretches
-            of ``segment_s`` seconds (it resumes where it stopped), and the offer between two.
+        offerer: plays the router's callback offers; with it the hold music stops when an offer
+            is due (it resumes where it stopped), and the offer is played in between.
     """
 
     def __init__(self, router: RouteSink, journal: IvrJournal, settings: IvrSettings,
-                 clock: Callable[[], datetime], offerer: CallbackOfferer | None = None,
-                 segment_s: int = 5) -> None:
+                 clock: Callable[[], datetime], offerer: CallbackOfferer | None = None) -> None:
         self._router = router
         self._journal = journal
         self._settings = settings
         self._clock = clock
         self._offerer = offerer
-        self._segment_s = segment_s
 
     async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
         """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
@@ -61,8 +59,10 @@ class Holding:
         # before its AMI write): Asterisk runs the second right after the first, on the same
         # frame, and routed is still set before the hold starts and the router gets the call
         routed = asyncio.ensure_future(session.set_state("routed"))
-        wait = _Wait(effect.max_wait_s, self._segment_s if self._offerer is not None else None)
-        hold = self._hold(session, effect.hold, wait.next())
+        offerer = self._offerer if OfferPrompts.of(effect.offer_prompts) is not None else None
+        wait = _Wait(effect.max_wait_s)
+        first = offerer.first_stretch(effect.requirements.skill) if offerer is not None else None
+        hold = self._hold(session, effect.hold, wait.next(first))
         try:
             await routed
         except BaseException:
@@ -77,14 +77,14 @@ class Holding:
             check(await hold)
             if not wait.played():
                 raise AgiError("hold music ended on its own (is the music-on-hold class configured?)")
-            if self._offerer is not None and prompts is not None \
-                    and self._offerer.due(session.call_id):
-                await self._offerer.offer(session, prompts, node)
+            if offerer is not None and prompts is not None and offerer.due(session.call_id):
+                await offerer.offer(session, prompts, node)
             if wait.over() and await asyncio.wait_for(self._router.withdraw(session.call_id),
                                                       self._settings.sink_timeout_s):
                 await session.set_state("active")
                 return HoldEnded()
-            hold = self._hold(session, effect.hold, wait.next())
+            stretch = offerer.stretch(session.call_id) if offerer is not None else None
+            hold = self._hold(session, effect.hold, wait.next(stretch))
 
     async def _enqueue(self, session: AgiSession, effect: Route, hold: asyncio.Future[AgiResult]) -> None:
         try:
@@ -125,16 +125,15 @@ class Holding:
 
 class _Wait:
     """How long each stretch of hold music lasts: up to ``max_wait`` (then the router is asked
-    for the call back; when too late, without limit), and no longer than ``segment`` when the
-    offers are played between stretches."""
+    for the call back; when too late, without limit), and no longer than until the next
+    callback offer is due."""
 
-    def __init__(self, max_wait: int | None, segment: int | None) -> None:
+    def __init__(self, max_wait: int | None) -> None:
         self._left = max_wait or None
-        self._segment = segment
         self._current: int | None = None
 
-    def next(self) -> int | None:
-        limits = [x for x in (self._left, self._segment) if x]
+    def next(self, until_offer: int | None) -> int | None:
+        limits = [x for x in (self._left, until_offer) if x]
         self._current = min(limits) if limits else None
         return self._current
 

@@ -1,8 +1,9 @@
 """The callback offer that keeps the caller's place, played between two stretches of hold music.
 
 The router decides when a waiting caller is offered a callback (the policy's ``offer_callback``
-step); the hold music plays in bounded stretches (:mod:`ivr.hold`), and between two of them the
-caller hears the offer in their language: 1 = call me back (on the number they key in, or the
+step); the hold music plays in stretches that end when the offer is due (:mod:`ivr.hold`; one
+stretch without a limit when no offer will come), and between two of them the caller hears the
+offer in their language: 1 = call me back (on the number they key in, or the
 one they call from), 2 or nothing = keep waiting (the music resumes; the call never left the
 queue, so its place is unchanged). A taken callback stays in the queue in the caller's place and
 the caller is thanked and hung up.
@@ -16,6 +17,7 @@ became free during the offer still gets the caller.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +37,10 @@ log = structlog.get_logger("ivr.hold")
 OFFER_TIMEOUT_MS = 6000
 NUMBER_TIMEOUT_MS = 8000
 MAX_NUMBER = 20
+# the hold music stops this long after an offer is due at the latest (the router decides it on
+# its timer; a stretch that ends a little early is followed by a short one)
+MIN_STRETCH_S = 2
+MAX_STRETCH_S = 60
 
 
 class CallbackOffers(Protocol):
@@ -42,6 +48,15 @@ class CallbackOffers(Protocol):
 
     def pending(self, call_id: str) -> bool:
         """The router offered this caller a callback they have not answered yet."""
+        ...
+
+    def offer_in(self, call_id: str) -> float | None:
+        """Seconds until the router offers this caller a callback (0: offered, not yet
+        answered; None: no offer will come)."""
+        ...
+
+    def offer_after(self, skill: str) -> float | None:
+        """Seconds from queueing until a call for ``skill`` is offered a callback (None: never)."""
         ...
 
     def waiting(self, call_id: str) -> bool:
@@ -71,6 +86,12 @@ class OfferPrompts:
         return cls(*resolved) if len(resolved) == len(OFFER_PROMPTS) else None
 
 
+def _stretch(seconds: float | None) -> int | None:
+    if seconds is None:
+        return None
+    return min(MAX_STRETCH_S, max(MIN_STRETCH_S, math.ceil(seconds)))
+
+
 def default_number(caller_number: str) -> str:
     number = normalize(caller_number).lstrip("+")
     return number if 5 <= len(number) <= MAX_NUMBER else ""
@@ -93,6 +114,16 @@ class CallbackOfferer:
 
     def due(self, call_id: str) -> bool:
         return self._offers.pending(call_id) and self._offers.waiting(call_id)
+
+    def first_stretch(self, skill: str) -> int | None:
+        """The first stretch of hold music (the call is not queued yet): until the skill's
+        offer is due (None: no offer will come, the music plays without a limit)."""
+        return _stretch(self._offers.offer_after(skill))
+
+    def stretch(self, call_id: str) -> int | None:
+        """The next stretch: until the call's offer is due, or a short one while the offer
+        waits to be played (an agent is being rung meanwhile)."""
+        return _stretch(self._offers.offer_in(call_id))
 
     async def offer(self, session: AgiSession, prompts: OfferPrompts, node: str) -> None:
         """Play the offer; returns when the caller keeps waiting.

@@ -34,6 +34,15 @@ class CallbackBoard:
             self._pending.discard(call_id)
         return call_id in self._pending
 
+    def offer_in(self, call_id: str) -> float | None:
+        if self.pending(call_id):
+            return 0.0
+        return self._engine.callback_offer_in(call_id)
+
+    def offer_after(self, skill: str) -> float | None:
+        steps = self._engine.policy.for_skill(skill).steps
+        return next((step.after_s for step in steps if step.offer_callback), None)
+
     def waiting(self, call_id: str) -> bool:
         status = self._engine.call_status(call_id)
         return status is not None and status.status == "waiting"

@@ -23,9 +23,7 @@ customer leg ends with ``DialEnd`` on the agent's channel (``DialStatus``); the 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -34,10 +32,10 @@ import structlog
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import AmiEvent
-from callcenter.calls.model import OfferResult
-from callcenter.calls.offer_match import dial_prefix, offer_result_for_cause
+from callcenter.calls.offer_match import dial_prefix
 from callcenter.orders.tickets import CallbackRequest, CallbackTickets
 from callcenter.routing import events as ev
+from callcenter.routing.callback_facts import CONTEXT, DIAL_STATUS, Dialing, agent_result, valid_number
 from callcenter.routing.callback_store import CallbackStore, OpenCallback
 from callcenter.routing.decisions import (
     CallbackAttemptFailed,
@@ -55,42 +53,8 @@ from callcenter.runtime.watchdog import report_failure
 
 log = structlog.get_logger("callcenter.routing")
 
-CONTEXT = "cc-callback"
-NUMBER = re.compile(r"\+?[0-9]{3,20}")
-_REASONS = {"1": "no_answer", "3": "no_answer", "5": "busy", "8": "unavailable"}
-_DIAL_STATUS = {"ANSWER": "answered", "BUSY": "busy", "NOANSWER": "no_answer",
-                "CHANUNAVAIL": "unavailable", "CONGESTION": "unavailable", "CANCEL": "cancelled"}
-
-
-def valid_number(number: str) -> bool:
-    """Digits only (a leading + allowed): the number goes into a dial string."""
-    return NUMBER.fullmatch(number) is not None
-
-
 def _call_of(d: CallbackKept | CallbackAttemptFailed | CallbackConnected | CallbackGaveUp) -> str:
     return d.request.call_id if isinstance(d, CallbackKept | CallbackGaveUp) else d.call_id
-
-
-def _agent_result(reason: str, cause: int | None) -> str:
-    """Why the agent's leg failed: the Reason when it says (0 says nothing: busy and
-    unregistered alike), else the Hangup cause, else no channel at all (unregistered)."""
-    if reason in _REASONS:
-        return _REASONS[reason]
-    if cause is None:
-        return "unavailable"
-    result = offer_result_for_cause(cause)
-    return "no_answer" if result is OfferResult.CANCELLED else result.value
-
-
-@dataclass(slots=True, eq=False)
-class _Dialing:
-    decision: DialCallback
-    action_id: str = ""
-    channel: str = ""
-    answered: bool = False
-    connected: bool = False
-    cancelled: bool = False
-    cause: int | None = None  # the agent channel's Hangup cause, before it answered
 
 
 class CallbackAdapter:
@@ -118,7 +82,7 @@ class CallbackAdapter:
         self._offer_listeners: list[Callable[[OfferCallback], None]] = []
         if on_offer is not None:
             self._offer_listeners.append(on_offer)
-        self._dialing: dict[str, _Dialing] = {}  # call id -> the callback being dialled
+        self._dialing: dict[str, Dialing] = {}  # call id -> the callback being dialled
         self._writes = asyncio.Lock()  # FIFO: the rows change in the order decided
         self._tasks: set[asyncio.Task[None]] = set()
         self.write_failures = 0
@@ -187,7 +151,7 @@ class CallbackAdapter:
                 log.exception("callback_offer_listener_failed", call_id=decision.call_id)
 
     def _dial(self, decision: DialCallback) -> None:
-        dialing = _Dialing(decision)
+        dialing = Dialing(decision)
         self._dialing[decision.call_id] = dialing
         originate = messages.Originate(
             channel=decision.dial_string, context=CONTEXT, exten="s", priority=1,
@@ -197,7 +161,7 @@ class CallbackAdapter:
                        "CC_CALLBACK_RING": str(int(decision.customer_ring_s))})
         self._spawn(self._originate(dialing, originate))
 
-    async def _originate(self, dialing: _Dialing, originate: messages.Originate) -> None:
+    async def _originate(self, dialing: Dialing, originate: messages.Originate) -> None:
         decision = dialing.decision
         try:
             response = await self._send(originate)
@@ -211,7 +175,7 @@ class CallbackAdapter:
             return
         await self._tell_ringing(dialing)
 
-    async def _tell_ringing(self, dialing: _Dialing) -> None:
+    async def _tell_ringing(self, dialing: Dialing) -> None:
         decision = dialing.decision
         if self._on_ringing is None:
             return
@@ -280,7 +244,7 @@ class CallbackAdapter:
                 dialing.channel = event.channel
                 return
 
-    def _by_channel(self, channel: str) -> _Dialing | None:
+    def _by_channel(self, channel: str) -> Dialing | None:
         for dialing in self._dialing.values():
             if channel and dialing.channel == channel:
                 return dialing
@@ -291,7 +255,7 @@ class CallbackAdapter:
         if dialing is None:
             return
         if event.get("Response") != "Success":
-            self._agent_failed(dialing, _agent_result(event.get("Reason"), dialing.cause))
+            self._agent_failed(dialing, agent_result(event.get("Reason"), dialing.cause))
             return
         dialing.answered = True
         dialing.channel = event.channel or dialing.channel
@@ -301,7 +265,7 @@ class CallbackAdapter:
             self._write(lambda: self._store.linked(call_id, linkedid), call_id)
         self._engine.submit(ev.OfferAnswered(call_id, dialing.decision.agent_id, now))
 
-    def _responding(self, event: AmiEvent) -> _Dialing | None:
+    def _responding(self, event: AmiEvent) -> Dialing | None:
         """The callback an ``OriginateResponse`` answers: by ActionID, or, when it came before
         the action's own response was read, by our context and the agent's channel."""
         action_id = event.get("ActionID")
@@ -315,7 +279,7 @@ class CallbackAdapter:
                 return dialing
         return None
 
-    def _agent_failed(self, dialing: _Dialing, result: str) -> None:
+    def _agent_failed(self, dialing: Dialing, result: str) -> None:
         call_id = dialing.decision.call_id
         if self._dialing.get(call_id) is not dialing:
             return
@@ -327,10 +291,10 @@ class CallbackAdapter:
         dialing = self._by_channel(event.channel)
         if dialing is None or not dialing.answered or dialing.connected:
             return
-        result = _DIAL_STATUS.get(event.get("DialStatus"), "failed")
+        result = DIAL_STATUS.get(event.get("DialStatus"), "failed")
         self._customer_leg(dialing, result)
 
-    def _customer_leg(self, dialing: _Dialing, result: str) -> None:
+    def _customer_leg(self, dialing: Dialing, result: str) -> None:
         call_id = dialing.decision.call_id
         if result == "answered":
             dialing.connected = True
@@ -344,7 +308,7 @@ class CallbackAdapter:
             cause = event.get("Cause")
             self._ended(dialing, int(cause) if cause.isdigit() else None)
 
-    def _ended(self, dialing: _Dialing, cause: int | None) -> None:
+    def _ended(self, dialing: Dialing, cause: int | None) -> None:
         """The agent's channel is gone."""
         call_id = dialing.decision.call_id
         if dialing.connected:

@@ -152,6 +152,11 @@ class RoutingEngine:
         """Each waiting call with the agents able to take it (the wallboard's view)."""
         return why_waiting(self.router, self.clock())
 
+    def callback_offer_in(self, call_id: str) -> float | None:
+        """Seconds until the call is offered a callback (None: no offer will come)."""
+        due = self.router.callback_due_at(call_id)
+        return None if due is None else max(0.0, due - self.clock())
+
     def callbacks_waiting(self) -> tuple[int, float]:
         """(callbacks not yet connected, the longest wait among them: since the caller queued)."""
         return self.router.callbacks_waiting(self.clock())

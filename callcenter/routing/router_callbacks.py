@@ -37,6 +37,17 @@ class CallbackMoves(RouterCore):
         oldest = min((c.enqueued_at for c in waiting), default=now)
         return len(waiting), max(0.0, now - oldest)
 
+    def callback_due_at(self, call_id: str) -> float | None:
+        """When the call is to be offered a callback (the router's clock; None: never again)."""
+        call = self.book.calls.get(call_id)
+        if call is None or call.callback_offered or call.callback is not None:
+            return None
+        if call.callback_due:  # due while an agent was rung: announced when it waits again
+            return self.now
+        later = (s for s in call.policy.steps[call.active:] if s.offer_callback)
+        step = next(later, None)
+        return None if step is None else call.enqueued_at + step.after_s
+
     def _on_callback_queued(self, event: ev.CallbackQueued) -> None:
         call = self.book.calls.get(event.call_id)
         if call is None or call.callback is not None or call.status is CallStatus.TALKING:

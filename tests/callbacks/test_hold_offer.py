@@ -36,14 +36,22 @@ class Board:
     """Routing's side of the offer, in memory: ``waits`` answers each ``waiting`` in turn (the
     last one sticks)."""
 
-    def __init__(self, pending: bool = True, waits: tuple[bool, ...] = (True,)) -> None:
+    def __init__(self, pending: bool = True, waits: tuple[bool, ...] = (True,),
+                 due_in: float | None = 5.0) -> None:
         self.offered = {CALL} if pending else set()
         self.waits = list(waits)
+        self.due_in = due_in  # until the (next) offer: None, no offer will come
         self.taken: list[tuple[str, str]] = []
         self.declined: list[str] = []
 
     def pending(self, call_id: str) -> bool:
         return call_id in self.offered
+
+    def offer_in(self, call_id: str) -> float | None:
+        return 0.0 if call_id in self.offered else self.due_in
+
+    def offer_after(self, skill: str) -> float | None:
+        return self.due_in
 
     def waiting(self, call_id: str) -> bool:
         return self.waits.pop(0) if len(self.waits) > 1 else self.waits[0]
@@ -133,12 +141,30 @@ async def test_given_agent_rung_during_offer_then_callback_not_taken_and_agent_g
     assert line.recorder.end(CALL) == "bridged"
 
 
-async def test_given_no_offer_then_music_plays_in_stretches_and_no_prompt_interrupts_it() -> None:
-    line = Line(Board(pending=False))
+async def test_given_no_offer_coming_then_music_plays_without_a_limit() -> None:
+    line = Line(Board(pending=False, due_in=None))
     line.agi.keys = list(TO_GENERAL)
-    line.agi.moh = [MOH_DONE, MOH_DONE, MOH_DONE]
     line.runner.on_event(START)
-    await line.holding(4)
+    for _ in range(500):
+        if line.agi.commands[-1:] == ["EXEC MusicOnHold default"]:
+            break
+        await asyncio.sleep(0)
+    assert line.agi.commands[-1] == "EXEC MusicOnHold default"  # as before callbacks existed
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert "en/callback-offer" not in line.agi.played()
+
+
+async def test_given_offer_not_due_yet_then_stretches_end_when_it_is_due() -> None:
+    line = Line(Board(pending=False, due_in=42.4))
+    line.agi.keys = list(TO_GENERAL)
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    for _ in range(500):
+        if line.agi.commands.count("EXEC MusicOnHold default,43") == 2:
+            break
+        await asyncio.sleep(0)
+    assert line.agi.commands.count("EXEC MusicOnHold default,43") == 2
     assert "en/callback-offer" not in line.agi.played()
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
     await settle(line.runner)

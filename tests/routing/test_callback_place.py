@@ -201,3 +201,14 @@ def test_given_bad_callback_settings_then_error_names_field(field: str, value: f
 def test_given_defaults_then_callback_settings_have_defaults() -> None:
     p = policy(defaults={"callback_attempts": 4}).for_skill("orders")
     assert (p.callback_attempts, p.callback_retry_s, p.callback_ring_s) == (4, 300.0, 30.0)
+
+
+def test_given_waiting_call_then_callback_due_at_its_step_and_never_again_once_offered() -> None:
+    r = Router(policy(general=GENERAL), [agent("ann", {"general": 1})])
+    r.handle(ev.CallEnqueued(call("c1", "general"), 10.0))
+    assert r.callback_due_at("c1") == 70.0
+    r.handle(ev.AgentLoggedIn("ann", 65.0, ready=True))  # ringing when the step comes
+    r.tick(71.0)
+    assert r.callback_due_at("c1") == 71.0  # due; announced once the call waits again
+    r.handle(ev.OfferFailed("c1", "ann", "no_answer", 72.0))
+    assert r.callback_due_at("c1") is None and r.callback_due_at("nobody") is None
