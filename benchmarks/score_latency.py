@@ -1,6 +1,6 @@
 """From hang-up to QA score: how long after an answered call ends is its score ready?
 
-    python benchmarks/score_latency.py [--calls 3] [--talk 30]
+    python benchmarks/score_latency.py [--calls 3] [--talk 30] [--asr-threads N] [--asr-beam N]
 
 The real server against the PBX simulator in real time (speed 1: the workers' waits and the
 speech model's decoding are real seconds), with the speech-to-text and QA workers in their own
@@ -13,9 +13,14 @@ goal is a score within 0.2x of it (Amazon Connect needs about 0.4x). Runs agains
 at DATABASE_URL (a scratch one: the shop is seeded into it) or an embedded PostgreSQL.
 
 Prints JSON: {"calls", "talk_s", "finalised_s_p50", "asr_queued_s_max" (the server's part: from
-hang-up to the speech-to-text job), "transcript_s_p50", "score_s_p50", "score_s_max",
-"score_ratio_max", "score_ratio_p50", "goal_ratio", "ok"}. The talk time runs from the answer to
-the caller's hang-up (the post-call survey included).
+hang-up to the speech-to-text job), "asr_s_p50"/"asr_s_max" (from that job queued to the
+transcript stored: waiting for the worker, and decoding), "qa_s_p50"/"qa_s_max" (from the QA job
+queued to the score stored), "transcript_s_p50", "score_s_p50", "score_s_max", "score_ratio_max",
+"score_ratio_p50", "goal_ratio", "ok", "asr_threads", "asr_beam"}. The talk time runs from the
+answer to the caller's hang-up (the post-call survey included). ``--asr-threads`` and
+``--asr-beam`` set the speech-to-text worker's ``asr.threads`` (tracks decoded at once) and
+``asr.beam_size`` (``CALLCENTER_ASR_THREADS``, ``CALLCENTER_ASR_BEAM_SIZE``); by default the
+worker's own settings.
 """
 
 from __future__ import annotations
@@ -88,7 +93,7 @@ def _scenario(calls: int, talk_s: float) -> Scenario:
     return Scenario(callers, agents, "score-latency")
 
 
-async def _measure(calls: int, talk_s: float, work: Path) -> dict[str, Any]:
+async def _measure(calls: int, talk_s: float, work: Path, asr: dict[str, str]) -> dict[str, Any]:
     config = prepare_config(REPO / "config", work / "config")
     team = {"agents": [{"login": f"a{5000 + n}", "name": f"Agent {n}", "dial_string": f"PJSIP/{5000 + n}",
                         "languages": ["en"], "skills": {"refunds": 3, "general": 3}}
@@ -115,7 +120,7 @@ async def _measure(calls: int, talk_s: float, work: Path) -> dict[str, Any]:
         await database.pool.execute("TRUNCATE calls CASCADE")
         embedded = database.embedded
         url = embedded.dsn() if embedded is not None else db_url
-        workers = WorkerSupervisor(worker_env(settings, url), available_kinds())
+        workers = WorkerSupervisor({**worker_env(settings, url), **asr}, available_kinds())
         await workers.start()
         async with build_server(settings, database, ScaledClock(1.0)) as server:
             for _ in range(600):  # healthz would say 200 from here
@@ -133,6 +138,8 @@ async def _measure(calls: int, talk_s: float, work: Path) -> dict[str, Any]:
                                                 AND o.status = 'recording')) AS finalised_at,
                               (SELECT min(j.created_at) FROM jobs j WHERE j.kind = 'asr'
                                 AND j.key = c.id::text) AS asr_queued_at,
+                              (SELECT min(j.created_at) FROM jobs j WHERE j.kind = 'qa'
+                                AND j.key = c.id::text) AS qa_queued_at,
                               t.created_at AS transcript_at, q.scored_at
                        FROM calls c LEFT JOIN transcripts t ON t.call_id = c.id
                        LEFT JOIN qa_results q ON q.call_id = c.id
@@ -150,15 +157,23 @@ async def _measure(calls: int, talk_s: float, work: Path) -> dict[str, Any]:
         await simulator.stop()
         await database.close()
 
-    def after(row: Any, key: str) -> float:
-        return float((row[key] - row["ended_at"]).total_seconds())
+    return _summary(rows, calls)
 
+
+def _summary(rows: list[Any], calls: int) -> dict[str, Any]:
+    def after(row: Any, key: str, since: str = "ended_at") -> float:
+        return float((row[key] - row[since]).total_seconds())
+
+    asr = [after(r, "transcript_at", "asr_queued_at") for r in rows]
+    qa = [after(r, "scored_at", "qa_queued_at") for r in rows]
     talks = [float((r["ended_at"] - r["answered_at"]).total_seconds()) for r in rows]
     score = [after(r, "scored_at") for r in rows]
     ratios = [s / t for s, t in zip(score, talks, strict=True)]
     return {"calls": calls, "talk_s": round(statistics.median(talks), 2),
             "finalised_s_p50": round(statistics.median(after(r, "finalised_at") for r in rows), 2),
             "asr_queued_s_max": round(max(after(r, "asr_queued_at") for r in rows), 2),
+            "asr_s_p50": round(statistics.median(asr), 2), "asr_s_max": round(max(asr), 2),
+            "qa_s_p50": round(statistics.median(qa), 2), "qa_s_max": round(max(qa), 2),
             "transcript_s_p50": round(statistics.median(after(r, "transcript_at") for r in rows), 2),
             "score_s_p50": round(statistics.median(score), 2), "score_s_max": round(max(score), 2),
             "score_ratio_p50": round(statistics.median(ratios), 3),
@@ -169,10 +184,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--talk", type=float, default=30.0, help="agents talk this many seconds")
+    parser.add_argument("--asr-threads", type=int, help="the ASR worker's asr.threads")
+    parser.add_argument("--asr-beam", type=int, help="the ASR worker's asr.beam_size")
     args = parser.parse_args()
     configure_logging("warning")
+    asr = {name: str(value) for name, value in (("CALLCENTER_ASR_THREADS", args.asr_threads),
+                                                 ("CALLCENTER_ASR_BEAM_SIZE", args.asr_beam))
+           if value is not None}
     with tempfile.TemporaryDirectory(prefix="score-latency-") as work:
-        result = asyncio.run(_measure(args.calls, args.talk, Path(work)))
+        result = asyncio.run(_measure(args.calls, args.talk, Path(work), asr))
+    result.update(asr_threads=args.asr_threads or "default", asr_beam=args.asr_beam or "default")
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 

@@ -5,7 +5,11 @@ arrived, answered, pressed each digit and hung up; whether each agent's phone an
 it hung up, answered 486 Busy, rang out, or had no contact at all), and per channel the
 sequences of events must match once the accepted differences below are taken out.
 
-ACCEPTED lists every difference kept on purpose, each with its reason; nothing else may differ.
+ACCEPTED lists every difference kept on purpose, each with its reason (ACCEPTED_FIELDS: fields
+left out); RACES and SURVEY_RACES name the callers compared in outline (wholly, or from the
+post-call survey on), each with the race the real PBX ran that a simulated run cannot repeat.
+Nothing else may differ. The agent's recording pauses are read off the capture too
+(:func:`mutes_from`) and replayed through the server's own pauser.
 """
 
 from __future__ import annotations
