@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import wave
+
 import numpy as np
 
 from callcenter.live.vad import RATE, Segmenter, VadConfig
-
 from tests.amilab import LAB
 
 
