@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from callcenter.settings.live import LiveSettings
+
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the key, never a secret's value."""
@@ -309,6 +311,7 @@ class Settings:
     orders: OrdersSettings = field(default_factory=OrdersSettings)
     log: LogSettings = field(default_factory=LogSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)
 
 
 def _check(ok: bool, key: str, problem: str) -> None:
