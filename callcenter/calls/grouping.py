@@ -24,6 +24,8 @@ class TrackerConfig:
     inbound_contexts: frozenset[str] = frozenset({"inbound"})
     survey_contexts: frozenset[str] = frozenset({"survey"})
     call_tag_variable: str = "CC_CALL"
+    # channels that are never a call's leg: the live-speech spies (callcenter.live.spies)
+    ignored_prefixes: tuple[str, ...] = ("AudioSocket/",)
 
 
 def local_base(channel: str) -> tuple[str, str] | None:
