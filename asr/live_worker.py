@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -50,6 +51,10 @@ LEFT JOIN shipments s ON s.order_id = o.id AND s.tracking_number IS NOT NULL
 WHERE c.linkedid = $1 GROUP BY o.id, o.order_number"""
 
 
+# texts -> (label, score) each: the QA sentiment model, when it is there
+Sentiment = Callable[[list[str]], list[tuple[str, float]]]
+
+
 class SegmentGone(PermanentJobError):
     """The segment was deleted (its call was purged) before a worker got to it."""
 
@@ -67,11 +72,12 @@ class LiveAsrWorker(JobWorker):
     permanent_errors = (SegmentGone,)
 
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines, rules: RedactionRules,
-                 worker_id: str) -> None:
+                 worker_id: str, sentiment: Sentiment | None = None) -> None:
         super().__init__(queue, worker_id, WorkerMetrics(LIVE_KIND, "Live ASR", "decoded"))
         self._pool = pool
         self._engines = engines
         self._rules = rules
+        self._sentiment = sentiment
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
         self._wake = asyncio.Event()
 
@@ -114,10 +120,13 @@ class LiveAsrWorker(JobWorker):
         words = [dict(w, start=round(row["start_s"] + w.get("start", 0), 2),
                       end=round(row["start_s"] + w.get("end", 0), 2)) for p in pieces for w in p.words]
         masked = redact([Utterance(row["speaker"], 0, 0, text, words)], self._rules)[0][0] if text else None
-        await self._store(job, row, masked, mentions, engine.name)
+        feeling = None
+        if masked is not None and self._sentiment is not None and row["speaker"] == "customer":
+            feeling = (await loop.run_in_executor(self._executor, self._sentiment, [masked.text]))[0]
+        await self._store(job, row, masked, mentions, engine.name, feeling)
 
     async def _store(self, job: Job, row: asyncpg.Record, masked: Utterance | None,
-                     mentions: list[dict[str, str]], model: str) -> None:
+                     mentions: list[dict[str, str]], model: str, feeling: tuple[str, float] | None) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             if not await self.queue.complete(job, self.worker_id, conn):
                 raise LeaseLost
@@ -126,11 +135,12 @@ class LiveAsrWorker(JobWorker):
                 return
             stored = await conn.fetchval(
                 """INSERT INTO live_utterances (linkedid, segment_id, speaker, start_s, end_s, text, words,
-                                                model, mentions, speech_end_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10)
+                                                model, mentions, speech_end_at, sentiment, sentiment_score)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9::jsonb, $10, $11, $12)
                    ON CONFLICT (segment_id) DO NOTHING RETURNING id""",
                 row["linkedid"], int(job.key), row["speaker"], row["start_s"], row["end_s"], masked.text,
-                json.dumps(masked.words), model, json.dumps(mentions), row["speech_end_at"])
+                json.dumps(masked.words), model, json.dumps(mentions), row["speech_end_at"],
+                feeling[0] if feeling else None, feeling[1] if feeling else None)
             await conn.execute("SELECT pg_notify('live_utterance', $1)", str(stored or 0))
 
 
@@ -165,9 +175,31 @@ async def _load(settings: Settings) -> Build:
     except ModelError as exc:
         raise WorkerSetupError(str(exc)) from exc
     rules = RedactionRules(settings.asr.redact_cards, settings.asr.redact_phones)
+    sentiment = await asyncio.to_thread(_sentiment, settings)
 
     def build(pool: asyncpg.Pool, worker_id: str) -> LiveAsrWorker:
         queue = JobQueue(pool, lease_s=settings.live.lease_s, retry_base_s=0.5, max_attempts=3)
-        return LiveAsrWorker(pool, queue, engines, rules, worker_id)
+        return LiveAsrWorker(pool, queue, engines, rules, worker_id, sentiment)
 
     return build
+
+
+def _sentiment(settings: Settings) -> Sentiment | None:
+    """The QA workers' sentiment model when it was built; without it there are no sentiment alerts."""
+    from qa.sentiment import SentimentError, SentimentModel, model_dir, quiet_transformers
+
+    directory = model_dir(settings)
+    if not directory.exists():
+        log.warning("live_sentiment_unavailable", reason=f"no model in {directory}")
+        return None
+    try:
+        quiet_transformers()
+        model = SentimentModel.load(directory, batch_size=8)
+    except SentimentError as exc:
+        log.warning("live_sentiment_unavailable", reason=str(exc))
+        return None
+
+    def predict(texts: list[str]) -> list[tuple[str, float]]:
+        return [(p.label, p.score) for p in model.predict(texts)]
+
+    return predict

@@ -44,7 +44,7 @@ async def close_gap(pool: asyncpg.Pool, gap_id: int, at_s: float) -> None:
 
 
 UTTERANCE_COLUMNS = """id, linkedid, kind, reason, speaker, start_s, end_s, text, words, model,
-                       mentions, speech_end_at, stored_at"""
+                       mentions, sentiment, sentiment_score, speech_end_at, stored_at"""
 
 
 def utterance_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -53,6 +53,7 @@ def utterance_json(row: asyncpg.Record) -> dict[str, Any]:
             "speaker": row["speaker"], "start_s": round(row["start_s"], 2), "end_s": round(row["end_s"], 2),
             "text": row["text"], "words": json.loads(words) if isinstance(words, str) else words,
             "mentions": json.loads(mentions) if isinstance(mentions, str) else mentions,
+            "sentiment": row["sentiment"], "sentiment_score": row["sentiment_score"],
             "speech_end_at": row["speech_end_at"].timestamp() if row["speech_end_at"] else None,
             "stored_at": row["stored_at"].timestamp()}
 

@@ -38,6 +38,9 @@ CREATE TABLE live_utterances (
     model          text NOT NULL DEFAULT '',
     -- the caller's own orders and shipments heard in it (matched before the text is masked)
     mentions       jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(mentions) = 'array'),
+    -- the customer's sentiment in it (the QA sentiment model), for the supervisor's alerts
+    sentiment      text CHECK (sentiment IN ('negative', 'neutral', 'positive')),
+    sentiment_score real,
     speech_end_at  timestamptz,
     stored_at      timestamptz NOT NULL DEFAULT now(),
     CHECK (end_s >= start_s),
