@@ -171,6 +171,10 @@ class ConsoleHub:
         self.publish(agent, {"type": "answered", "call_id": event.call_id,
                              "answered_at": event.answered_at})
 
+    def agent_on_call(self, call_id: str) -> str | None:
+        """The agent whose phone rings with, or who talks on, the call (live speech goes there)."""
+        return self._agent_of(call_id)
+
     def _agent_of(self, call_id: str) -> str | None:
         return self._ringing.get(call_id) or self._talking.get(call_id)
 

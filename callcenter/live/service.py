@@ -108,6 +108,13 @@ class LiveService:
         if live is not None:
             live.legs.pop(speaker, None)
 
+    def live_calls(self) -> dict[str, float]:
+        """The calls being streamed, with when each was bridged."""
+        return {call_id: live.bridged_at for call_id, live in self.calls.items()}
+
+    def call_of_channel(self, channel: str) -> str | None:
+        return next((c for c, live in self.calls.items() if channel in live.legs.values()), None)
+
     # --- the recording pause -----------------------------------------------------------------
 
     async def pause(self, call_id: str, paused: bool) -> None:

@@ -20,9 +20,12 @@ from aiohttp import web
 from callcenter.agents.config import load_agents, load_skill_names
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
+from callcenter.ami.messages import Action, AmiResponse
+from callcenter.calls.dispatch import Stage
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.clock import Clock
 from callcenter.jobs.queue import JobQueue
+from callcenter.live.wiring import LiveParts, build_live
 from callcenter.metrics import Metrics
 from callcenter.orders.factory import make_provider
 from callcenter.recording.pause import RecordingPauser
@@ -74,6 +77,7 @@ class _Background:
     registry: RecordingRegistry
     heartbeat: Heartbeat
     features: list[WebFeature]
+    live: LiveParts | None = None
 
 
 @contextlib.asynccontextmanager
@@ -92,6 +96,9 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
         for name, flush in (("call-writer", server.recorder.flush), ("ivr-journal", background.ivr_log.flush),
                             ("agent-states", background.agent_store.flush)):
             stack.push_async_callback(_closing, f"final-flush:{name}", flush)
+        if background.live is not None:
+            await background.live.start()
+            stack.push_async_callback(_closing, "live", background.live.close)
         await stack.enter_async_context(server.supervisor)
         for name, close in (("ami", server.ami.close), ("offers", server.offers.close),
                             ("console", server.console.close), ("ivr", server.ivr.close)):
@@ -124,9 +131,14 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
                     path.handoff, dispatcher=path.dispatcher)
-    features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
-                agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS]
-    return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features)
+    live = build_live(settings.live, database.pool, ami.send, path.tracker.calls.get, path.console,
+                      clock.now) if settings.live.enabled else None
+    if live is not None:
+        path.dispatcher.subscribe(Stage.RECORDING, live.service.on_call_event)
+    pause_send = live.guard_send(ami.send) if live is not None else ami.send
+    features = [api_recordings.feature(_recording_access(settings, database, path, pause_send, clock)),
+                agent_page.feature(path.console), *KNOWLEDGE_AND_REPORTS, *([live.feature] if live else [])]
+    return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features, live)
 
 
 def _recording_registry(settings: Settings, database: Database, clock: Clock) -> RecordingRegistry:
@@ -136,12 +148,12 @@ def _recording_registry(settings: Settings, database: Database, clock: Clock) ->
     return RecordingRegistry(database.pool, local, settings.recording.grace_s, clock.now, queue=queue)
 
 
-def _recording_access(settings: Settings, database: Database, path: CallPath, ami: AmiClient,
-                      clock: Clock) -> RecordingAccess:
+def _recording_access(settings: Settings, database: Database, path: CallPath,
+                      send: Callable[[Action], Awaitable[AmiResponse]], clock: Clock) -> RecordingAccess:
     """Serving recordings, and pausing them while the IVR takes sensitive input."""
     recording = settings.recording
     pauser = RecordingPauser(RecordingPolicy(recording.monitor_dir, recording.enabled),
-                             ami.send, database.pool, path.tracker.calls.get, clock.now)
+                             send, database.pool, path.tracker.calls.get, clock.now)
     path.ivr.add_sensitive_listener(pauser.on_sensitive_input)
     return RecordingAccess(path_mapper(recording.monitor_dir, recording.local_dir),
                                           Path(recording.local_dir or recording.monitor_dir), pauser)
@@ -208,6 +220,8 @@ def _start_loops(server: Server, background: _Background) -> None:
                        ("ivr-flows", lambda: background.flows.watch(2.0)),
                        ("ivr-heartbeat", background.heartbeat.run), ("watchdog", server.watchdog.run)):
         supervisor.start(name, loop, stall_s=stall_s)
+    if background.live is not None:
+        supervisor.start("live-relay", background.live.relay.run)
 
 
 async def _closing(name: str, close: Callable[[], Awaitable[object]]) -> None:
