@@ -5,8 +5,9 @@ goes through that speaker's :class:`~callcenter.live.vad.Segmenter` and each utt
 is handed to the sink. Hostile or broken input (framing errors, unknown or reused UUIDs, too
 many connections, silence on the wire for ``idle_s``) closes that connection only, and is
 counted by reason in :attr:`LiveReceiver.rejected`; every other stream goes on. A stream that
-ends without Asterisk's hang-up frame while we still want it is a *drop*: the sink hears it so
-the transcript can mark the gap and the starter can ask for the leg again.
+ends without the server having ended it (the socket broke, or Asterisk hung the spy up) is a
+*drop*: the sink hears it, and decides whether the leg is still wanted (a gap in the transcript,
+the leg asked for again) or was ending anyway (its party hung up).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class LiveSink(Protocol):
         """An utterance ended; ``offset_s`` is the stream's start in seconds since the bridge."""
 
     def stream_closed(self, stream: Expected, dropped: bool, at_s: float) -> None:
-        """The stream is over; ``dropped``: not by a hang-up frame nor by us. ``at_s``: since the bridge."""
+        """The stream is over; ``dropped``: not ended by the server. ``at_s``: since the bridge."""
 
 
 class LiveReceiver:
@@ -119,8 +120,6 @@ class LiveReceiver:
                         stream = self._open[writer] = self._claim(frames.stream_id or "")
                         offset = self._clock() - stream.bridged_at
                     elif frame.kind is Kind.HANGUP:
-                        if stream is not None:
-                            self._book.end(stream)
                         return
                     elif frame.kind is Kind.AUDIO and stream is not None:
                         self._audio(stream, segmenter, frame.payload, offset)

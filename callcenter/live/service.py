@@ -146,25 +146,28 @@ class LiveService:
         self._spawn(self._save(stream, utterance, offset_s, speech_end_at))
 
     def stream_closed(self, stream: Expected, dropped: bool, at_s: float) -> None:
-        live = self.calls.get(stream.call_id)
         self._book.end(stream)
-        if not dropped or live is None or stream.call_id in self._book.paused:
-            return
-        if live.legs.get(stream.speaker) != stream.channel or live.restarts >= MAX_RESTARTS:
+        if dropped and self._wanted(stream):
+            self._spawn(self._restart(stream, at_s))
+
+    def _wanted(self, stream: Expected) -> bool:
+        live = self.calls.get(stream.call_id)
+        return (live is not None and stream.call_id not in self._book.paused
+                and live.legs.get(stream.speaker) == stream.channel and live.restarts < MAX_RESTARTS)
+
+    async def _restart(self, stream: Expected, at_s: float) -> None:
+        """A spy that ended on its own: after a moment (the leg's own hang-up arrives first when
+        its party left), a gap in the transcript and the leg asked for again."""
+        await asyncio.sleep(RESTART_DELAY_S)
+        live = self.calls.get(stream.call_id)
+        if live is None or not self._wanted(stream):
             return
         live.restarts += 1
         log.warning("live_stream_dropped", call_id=stream.call_id, speaker=stream.speaker,
                     at_s=round(at_s, 1))
-        self._spawn(self._restart(stream, at_s))
-
-    async def _restart(self, stream: Expected, at_s: float) -> None:
         gap = await store.open_gap(self._pool, stream.call_id, stream.speaker, at_s, "dropped")
-        await asyncio.sleep(RESTART_DELAY_S)
-        live = self.calls.get(stream.call_id)
-        if live is None:
-            return
-        await store.close_gap(self._pool, gap, self._clock() - live.bridged_at)
         self._start(stream.call_id, stream.speaker)
+        await store.close_gap(self._pool, gap, self._clock() - live.bridged_at)
 
     async def _save(self, stream: Expected, u: Utterance, offset_s: float, speech_end_at: float) -> None:
         async with self._writes:

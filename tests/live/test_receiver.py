@@ -62,7 +62,7 @@ async def test_given_an_expected_stream_then_its_speech_becomes_an_utterance(ser
     assert [(c, s) for c, s, _, _ in sink.utterances] == [("call-1", "customer")]
     _, _, utterance, offset = sink.utterances[0]
     assert offset == 2.0 and 0.3 <= utterance.start <= 0.5
-    assert sink.closed == [(stream.stream_id, False)]
+    assert sink.closed == [(stream.stream_id, True)]  # not ended by the server: the sink decides
 
 
 @pytest.mark.parametrize(("chunks", "reason"), [
@@ -119,6 +119,17 @@ async def test_given_a_stream_cut_mid_utterance_then_it_is_a_drop_and_the_speech
     await wait_until(lambda: sink.closed, what="drop seen")
     assert sink.closed == [(stream.stream_id, True)]
     assert len(sink.utterances) == 1
+
+
+async def test_given_the_server_hangs_up_a_stream_then_it_is_not_a_drop(served) -> None:
+    receiver, book, sink = served
+    stream = book.expect("call-5", "agent", "PJSIP/1005-00000005", bridged_at=100.0)
+    client = await send(receiver.port, encode_uuid(stream.stream_id), close=False)
+    await wait_until(lambda: receiver.statistics()["connected"] == 1, what="connected")
+    receiver.hang_up(stream)
+    await wait_until(lambda: sink.closed, what="closed")
+    assert sink.closed == [(stream.stream_id, False)]
+    client.close()
 
 
 async def test_given_a_paused_call_then_its_audio_is_dropped_unheard(served) -> None:
