@@ -106,24 +106,28 @@ async def test_live_transcript_pause_drop_and_hang_up_on_the_real_pbx(rig: Rig, 
         assert heard[0]["speaker"] == "customer" and heard[0]["call_id"] == linkedid, heard[0]
         assert len(spies(ami, since, "Newchannel")) == 2, "one spy per leg"
 
-        # 2. the card-data pause: both spies are gone before the recording is muted, none comes
-        # back until it is unmuted, and no audio arrived meanwhile
+        # 2. the card-data pause: the server closes both streams before it mutes the recording
+        # (the spies are hung up too), no audio arrives until it is unmuted, then spies come back
         row = await rig.call_row(linkedid, ended=False)
         await web.post(f"/api/calls/{row['id']}/recording/pause")
         muted = await ami.wait(event("MixMonitorMute", State="1"), 5, "MixMonitorMute on", since)
+        during = await _stats(rig)
         await asyncio.sleep(4.0)
+        before_resume = await _stats(rig)
         await web.post(f"/api/calls/{row['id']}/recording/resume")
         unmuted = await ami.wait(event("MixMonitorMute", State="0"), 5, "MixMonitorMute off", since)
         await wait_until(lambda: len(spies(ami, since, "Newchannel")) == 4, what="spies back after the pause")
-        first_two = spies(ami, since, "Hangup")[:2]
-        assert len(first_two) == 2 and all(h.at <= muted.at for h in first_two), "spies outlived the mute"
+        hung = spies(ami, since, "Hangup")[:2]
+        assert len(hung) == 2 and all(h.at < unmuted.at for h in hung), "spies lived through the pause"
         assert not [n for n in spies(ami, since, "Newchannel") if muted.at <= n.at <= unmuted.at]
-        stats = await _stats(rig)
-        assert stats["receiver"]["paused_bytes"] == 0, stats
+        assert during["receiver"]["open"] == 0, during
+        assert before_resume["receiver"]["audio_bytes"] == during["receiver"]["audio_bytes"], before_resume
+        assert before_resume["receiver"]["paused_bytes"] == 0, before_resume
 
         # 3. the customer's stream drops mid-call: the call goes on, the transcript has a gap and
         # the stream comes back
         heard_before = len(console.live())
+        await asyncio.sleep(1.0)
         await ami.send({"Action": "Hangup", "Channel": _customer_spy(ami, unmuted.at)})
         gaps = await wait_until(lambda: [u for u in console.live("gap") if u["reason"] == "dropped"],
                                 what="a dropped gap on /ws/agent", timeout_s=20)
