@@ -164,7 +164,9 @@ async def _push(app: web.Application, ws: web.WebSocketResponse) -> None:
 async def supervisor_page(request: web.Request) -> web.Response:
     check_page_role(request, ROLES)
     return page_shell(request, prefix="wallboard.", title_key="wallboard.title", script="wallboard.js",
-                      body='<main id="wallboard" class="wallboard"></main>')
+                      body='<main id="wallboard" class="wallboard"></main>'
+                      '<section id="live-alerts" aria-labelledby="live-alerts-title"></section>'
+                      '<script type="module" src="/static/live-alerts.js"></script>')
 
 
 async def _close_sockets(app: web.Application) -> None:
