@@ -116,3 +116,12 @@ def test_given_a_real_sip_call_customer_track_then_the_speech_span_is_found() ->
 def test_given_the_paused_call_then_nothing_is_cut_inside_the_muted_span() -> None:
     out = Segmenter().feed(read_lab("paused-call-customer.wav").tobytes())
     assert out and all(u.speech_end <= 6.1 or u.start >= 8.8 for u in out), out
+
+
+def test_given_a_long_turn_with_short_pauses_then_it_is_cut_at_a_pause_after_soft_s() -> None:
+    phrases = [np.concatenate([voice(1.5), silence(0.2, seed=k)]) for k in range(6)]
+    out = Segmenter(VadConfig(soft_s=4.0, max_s=10.0)).feed(pcm(np.concatenate([silence(0.5), *phrases,
+                                                                                   silence(1.0)])))
+    assert len(out) >= 2
+    assert all(u.end - u.start <= 6.5 for u in out), [(u.start, u.end) for u in out]
+    assert 4.0 <= out[0].speech_end - out[0].start <= 6.5
