@@ -23,7 +23,7 @@ import numpy as np
 import structlog
 
 from asr.audio import Audio
-from asr.engines import Engine, Engines
+from asr.engines import Engine, Engines, WhisperEngine, to_simplified, words_with_times
 from asr.redact import RedactionRules
 from asr.transcriber import Utterance
 from asr.worker import CALL_LANGUAGE, redact
@@ -60,11 +60,25 @@ class SegmentGone(PermanentJobError):
 
 
 def decode(engine: Engine, speaker: str, pcm: bytes, language: str) -> list[Utterance]:
-    """Blocking: the utterance's text (the engine's own gate drops what is not speech)."""
+    """Blocking: the utterance's text. The server's segmenter already cut it at speech, so a
+    Whisper engine decodes it in one pass (its own gate would split it and pay the 30-second
+    encoder once per piece); other engines transcribe it as they do a file."""
     samples = np.frombuffer(pcm, dtype="<i2")
     if samples.size == 0:
         return []
-    return engine.transcribe(speaker, Audio(pcm, 8000), language)
+    if not isinstance(engine, WhisperEngine):
+        return engine.transcribe(speaker, Audio(pcm, 8000), language)
+    from asr.whisper import resample
+
+    # one decode at a time: the worker's executor has one thread
+    decoded = engine.model.decode(resample(samples.astype(np.float32) / 32768.0, 8000), language,
+                                  engine.beam_size)
+    if not decoded.is_speech:
+        return []
+    text = to_simplified(decoded.text) if language == "zh" else decoded.text
+    duration = samples.size / 8000
+    words = words_with_times(text, decoded.pieces if text == decoded.text else [], 0.0, duration, language)
+    return [Utterance(speaker, 0.0, round(duration, 2), text, words)] if words else []
 
 
 class LiveAsrWorker(JobWorker):
@@ -88,16 +102,22 @@ class LiveAsrWorker(JobWorker):
         """Claim segments until ``stop``; a ``NOTIFY live_asr`` ends an idle wait at once."""
         async with self._pool.acquire() as listener:
             await listener.add_listener(CHANNEL, self._notified)
-            await self.prepare()
-            while not stop.is_set():
-                self._wake.clear()
-                try:
-                    worked = await self.run_once()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("live_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
-                    worked = False
-                if not worked:
-                    await _first(stop.wait(), self._wake.wait(), timeout=idle_s)
+            try:
+                await self._claim_until(stop, idle_s)
+            finally:
+                await listener.remove_listener(CHANNEL, self._notified)
+
+    async def _claim_until(self, stop: asyncio.Event, idle_s: float) -> None:
+        await self.prepare()
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                worked = await self.run_once()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("live_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
+                worked = False
+            if not worked:
+                await _first(stop.wait(), self._wake.wait(), timeout=idle_s)
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()

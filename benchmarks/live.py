@@ -137,6 +137,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, workers: int,
                 process.start()
                 await wait_workers([process])
             got, cpu, window = await talk(rig, agents, seconds, agent_speech)
+            queue = await queue_stats(db_url)
         finally:
             for process in processes:
                 process.stop()
@@ -147,7 +148,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, workers: int,
             "lag_p95_s": round(percentile(lags, 0.95), 3), "lag_max_s": round(max(lags, default=-1), 3),
             "mean_lag_s": round(statistics.fmean(lags), 3) if lags else None,
             "cpu_per_live_call": round(total / calls, 3),
-            "cpu_by_part": {k: round(v, 3) for k, v in cpu.items()},
+            "cpu_by_part": {k: round(v, 3) for k, v in cpu.items()}, "queue": queue,
             "goal": "p95 lag <= 2 s with 4 calls", "met": bool(lags) and percentile(lags, 0.95) <= 2.0}
 
 
@@ -162,6 +163,22 @@ async def wait_workers(processes: list[Process], timeout_s: float = 240.0) -> No
             raise RuntimeError(f"a live worker exited:\n{dead[0].tail()}")
         await asyncio.sleep(1.0)
     raise RuntimeError("the live workers did not start in time")
+
+
+async def queue_stats(db_url: str) -> dict[str, Any]:
+    """How the live_asr jobs fared: by status, waits and decode times, retries, errors."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT count(*) AS jobs, count(*) FILTER (WHERE status = 'done') AS done,
+                      count(*) FILTER (WHERE attempts > 1) AS retried,
+                      percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at))
+                          AS done_after_p50_s,
+                      max(last_error) AS an_error
+               FROM jobs WHERE kind = 'live_asr'""")
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dict(row).items()}
+    finally:
+        await conn.close()
 
 
 async def with_database(args: argparse.Namespace, bundle: Bundle) -> dict[str, object]:
