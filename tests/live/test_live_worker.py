@@ -90,7 +90,7 @@ async def test_given_an_idle_worker_then_a_new_segment_wakes_it(pool) -> None:
 async def test_given_a_worker_dies_holding_a_segment_then_another_decodes_it_once(pool) -> None:
     before = await store.last_id(pool)
     await segment(pool)
-    dead = JobQueue(pool, lease_s=1.0)
+    dead = JobQueue(pool, lease_s=5.0)
     assert await dead.claim("live_asr", "dead-worker") is not None  # and never completes it
     engine = Said("it arrived broken")
     other = worker(pool, engine, "w2")
