@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -124,16 +125,16 @@ class LiveAsrWorker(JobWorker):
 
     async def process(self, job: Job) -> None:
         row = await self._pool.fetchrow(
-            "SELECT linkedid, speaker, start_s, end_s, speech_end_at, pcm FROM live_segments WHERE id = $1",
-            int(job.payload["segment_id"]))
+            """SELECT linkedid, speaker, start_s, end_s, speech_end_at, pcm,
+                      extract(epoch FROM clock_timestamp() - created_at) AS waited_s
+               FROM live_segments WHERE id = $1""", int(job.payload["segment_id"]))
         if row is None:
             raise SegmentGone(f"segment {job.payload['segment_id']} is gone")
         language = self._engines.language_for(
             str(await self._pool.fetchval(CALL_LANGUAGE_BY_LINKEDID, row["linkedid"]) or ""))
-        loop = asyncio.get_running_loop()
-        engine = await loop.run_in_executor(self._executor, self._engines.get, language)
-        pieces = await loop.run_in_executor(self._executor, decode, engine, row["speaker"], bytes(row["pcm"]),
-                                            language)
+        started = time.perf_counter()
+        pieces, model = await self._decode(row, language)
+        decoded = time.perf_counter()
         text = (" " if language != "zh" else "").join(p.text for p in pieces).strip()
         orders = [tuple(r) for r in await self._pool.fetch(CALLER_ORDERS, row["linkedid"])] if text else []
         mentions = [{"kind": m.kind, "number": m.number, "order_id": m.ref} for m in match(text, orders)]
@@ -142,8 +143,19 @@ class LiveAsrWorker(JobWorker):
         masked = redact([Utterance(row["speaker"], 0, 0, text, words)], self._rules)[0][0] if text else None
         feeling = None
         if masked is not None and self._sentiment is not None and row["speaker"] == "customer":
+            loop = asyncio.get_running_loop()
             feeling = (await loop.run_in_executor(self._executor, self._sentiment, [masked.text]))[0]
-        await self._store(job, row, masked, mentions, engine.name, feeling)
+        await self._store(job, row, masked, mentions, model, feeling)
+        log.info("live_asr_job_done", waited_s=round(float(row["waited_s"]), 3),
+                 decode_s=round(decoded - started, 3), audio_s=round(len(row["pcm"]) / 16000, 2),
+                 rest_s=round(time.perf_counter() - decoded, 3))
+
+    async def _decode(self, row: asyncpg.Record, language: str) -> tuple[list[Utterance], str]:
+        loop = asyncio.get_running_loop()
+        engine = await loop.run_in_executor(self._executor, self._engines.get, language)
+        pieces = await loop.run_in_executor(self._executor, decode, engine, row["speaker"], bytes(row["pcm"]),
+                                            language)
+        return pieces, engine.name
 
     async def _store(self, job: Job, row: asyncpg.Record, masked: Utterance | None,
                      mentions: list[dict[str, str]], model: str, feeling: tuple[str, float] | None) -> None:

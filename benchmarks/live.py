@@ -137,7 +137,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, workers: int,
                 process.start()
                 await wait_workers([process])
             got, cpu, window = await talk(rig, agents, seconds, agent_speech)
-            queue = await queue_stats(db_url)
+            queue = {**await queue_stats(db_url), **decode_stats(processes)}
         finally:
             for process in processes:
                 process.stop()
@@ -163,6 +163,20 @@ async def wait_workers(processes: list[Process], timeout_s: float = 240.0) -> No
             raise RuntimeError(f"a live worker exited:\n{dead[0].tail()}")
         await asyncio.sleep(1.0)
     raise RuntimeError("the live workers did not start in time")
+
+
+def decode_stats(processes: list[Process]) -> dict[str, float]:
+    """From the workers' logs: how long segments waited for a worker, and the decode itself."""
+    waited, decode = [], []
+    for process in processes:
+        for line in (process.tail(100000) or "").splitlines():
+            if "live_asr_job_done" in line:
+                with contextlib.suppress(ValueError):
+                    data = json.loads(line[line.index("{"):])
+                    waited.append(float(data["waited_s"]))
+                    decode.append(float(data["decode_s"]))
+    return {"waited_p50_s": round(percentile(waited, 0.5), 3), "decode_p50_s": round(percentile(decode, 0.5), 3),
+            "decode_p95_s": round(percentile(decode, 0.95), 3)}
 
 
 async def queue_stats(db_url: str) -> dict[str, Any]:

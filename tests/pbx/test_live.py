@@ -175,5 +175,11 @@ async def _transcript_and_score(rig: Rig, call_id: int) -> None:
         assert recognised(" ".join(texts)) >= 3, texts
         await wait_until(lambda: conn.fetchval("SELECT 1 FROM qa_results WHERE call_id = $1", call_id),
                          what="the QA score", timeout_s=120)
+        timing = await conn.fetchrow(
+            """SELECT extract(epoch FROM q.scored_at - c.ended_at) AS after_s,
+                      extract(epoch FROM c.ended_at - c.answered_at) AS talk_s
+               FROM qa_results q JOIN calls c ON c.id = q.call_id WHERE c.id = $1""", call_id)
+        # for the record (the goal, 0.1x of the call's length, is measured, not asserted here)
+        print(f"live: QA scored {timing['after_s']:.1f} s after hang-up of a {timing['talk_s']:.1f} s call")
     finally:
         await conn.close()
