@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,11 +59,11 @@ exten => play,1,Answer()
 """
 
 
-@dataclass
 class Stream:
-    first_loud: float = 0.0
-    arrivals: list[float] = field(default_factory=list)
-    audio_bytes: int = 0
+    def __init__(self) -> None:
+        self.first_loud = 0.0
+        self.arrivals: list[float] = []
+        self.audio_bytes = 0
 
     def audio(self, pcm: bytes, at: float) -> None:
         self.arrivals.append(at)
@@ -155,7 +154,7 @@ def _ms(values: list[float], pct: float) -> float:
     return round(float(np.percentile(values, pct)) * 1000, 1) if values else -1.0
 
 
-async def main(calls: int) -> dict[str, object]:
+async def measure(calls: int) -> dict[str, object]:
     found = _locate()
     assert isinstance(found, Bundle), found
     ports = take_slot()
@@ -198,8 +197,13 @@ async def main(calls: int) -> dict[str, object]:
         release(ports)
 
 
-if __name__ == "__main__":
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=4)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.calls)), indent=1))
+    print(json.dumps(asyncio.run(measure(args.calls)), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
