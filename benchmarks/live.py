@@ -149,6 +149,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, workers: int,
             "mean_lag_s": round(statistics.fmean(lags), 3) if lags else None,
             "cpu_per_live_call": round(total / calls, 3),
             "cpu_by_part": {k: round(v, 3) for k, v in cpu.items()}, "queue": queue,
+            "load_average_1m": round(os.getloadavg()[0], 2), "cores": os.cpu_count(),
             "goal": "p95 lag <= 2 s with 4 calls", "met": bool(lags) and percentile(lags, 0.95) <= 2.0}
 
 
