@@ -87,12 +87,14 @@ class LiveAsrWorker(JobWorker):
     permanent_errors = (SegmentGone,)
 
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines, rules: RedactionRules,
-                 worker_id: str, sentiment: Sentiment | None = None) -> None:
+                 worker_id: str, sentiment: Sentiment | None = None, stale_s: float = 60.0) -> None:
         super().__init__(queue, worker_id, WorkerMetrics(LIVE_KIND, "Live ASR", "decoded"))
         self._pool = pool
         self._engines = engines
         self._rules = rules
         self._sentiment = sentiment
+        self._stale_s = stale_s
+        self.stale = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
         self._wake = asyncio.Event()
 
@@ -130,6 +132,11 @@ class LiveAsrWorker(JobWorker):
                FROM live_segments WHERE id = $1""", int(job.payload["segment_id"]))
         if row is None:
             raise SegmentGone(f"segment {job.payload['segment_id']} is gone")
+        if float(row["waited_s"]) > self._stale_s:
+            self.stale += 1  # too late to help anyone live: the post-call pass transcribes it
+            await self._store(job, row, None, [], "", None)
+            log.info("live_asr_segment_stale", waited_s=round(float(row["waited_s"]), 1))
+            return
         language = self._engines.language_for(
             str(await self._pool.fetchval(CALL_LANGUAGE_BY_LINKEDID, row["linkedid"]) or ""))
         started = time.perf_counter()
@@ -211,7 +218,7 @@ async def _load(settings: Settings) -> Build:
 
     def build(pool: asyncpg.Pool, worker_id: str) -> LiveAsrWorker:
         queue = JobQueue(pool, lease_s=settings.live.lease_s, retry_base_s=0.5, max_attempts=3)
-        return LiveAsrWorker(pool, queue, engines, rules, worker_id, sentiment)
+        return LiveAsrWorker(pool, queue, engines, rules, worker_id, sentiment, settings.live.stale_s)
 
     return build
 

@@ -296,7 +296,8 @@ class LogSettings:
 class LiveSettings:
     """``enabled``: spy on each bridged call's two legs and stream them to this server.
     ``listen_host``/``listen_port``: the AudioSocket server (0: a free port); ``advertise_host``:
-    the address Asterisk connects to (empty: ``listen_host``). Alerts: ``prohibited_words``
+    the address Asterisk connects to (empty: ``listen_host``). A segment that waited ``stale_s``
+    for a worker is no longer decoded live (the post-call pass covers it). Alerts: ``prohibited_words``
     (said by anyone; matched as whole words, case-insensitive), customer sentiment negative in
     ``negative_count`` of the last ``negative_window`` customer utterances, ``silence_s`` with
     nobody speaking, ``overtalk_s`` of both speaking at once, the call past its skill's
@@ -309,6 +310,7 @@ class LiveSettings:
     max_streams: int = 64
     beam_size: int = 1
     lease_s: float = 10.0
+    stale_s: float = 60.0
     prohibited_words: frozenset[str] = field(default_factory=frozenset)
     negative_window: int = 4
     negative_count: int = 3
@@ -322,6 +324,7 @@ class LiveSettings:
         _check(1 <= self.max_streams <= 4096, "live.max_streams", "must be between 1 and 4096")
         _check(1 <= self.beam_size <= 10, "live.beam_size", "must be between 1 and 10")
         _check(self.lease_s >= 2, "live.lease_s", "must be >= 2")
+        _check(self.stale_s > 0, "live.stale_s", "must be > 0")
         _check(1 <= self.negative_count <= self.negative_window <= 50, "live.negative_count",
                "must be between 1 and live.negative_window (at most 50)")
         _check(self.silence_s > 0, "live.silence_s", "must be > 0")

@@ -99,3 +99,16 @@ async def test_given_a_worker_dies_holding_a_segment_then_another_decodes_it_onc
     rows = await store.utterances_after(pool, before)
     assert [r["text"] for r in rows] == ["it arrived broken"] and engine.decoded == 1
     other.close()
+
+
+async def test_given_a_segment_left_waiting_too_long_then_it_is_dropped_not_decoded(pool) -> None:
+    engine = Said("too late")
+    live = LiveAsrWorker(pool, JobQueue(pool), OneEngine(engine), RedactionRules(), "w3", stale_s=0.5)
+    before = await store.last_id(pool)
+    await segment(pool, "1796000000.9")
+    await asyncio.sleep(1.0)
+    assert await live.run_once()
+    assert engine.decoded == 0 and live.stale == 1
+    assert await store.utterances_after(pool, before) == []
+    assert await pool.fetchval("SELECT count(*) FROM live_segments WHERE linkedid = '1796000000.9'") == 0
+    live.close()
