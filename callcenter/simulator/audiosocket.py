@@ -20,6 +20,7 @@ import callcenter.simulator.frames as frames
 from callcenter.simulator.audio import render
 from callcenter.simulator.model import DOWN, Channel, OriginateRequest
 from callcenter.simulator.ports import Pbx
+from callcenter.simulator.sounds import RATE
 
 TICK_S = 0.2  # simulated seconds of audio sent at a time
 FRAME_BYTES = 320
@@ -59,15 +60,18 @@ class AudioSockets:
             _, writer = await asyncio.open_connection(host, port)
             writer.write(b"\x01\x00\x10" + uuid.UUID(stream_id).bytes)
             self.streams += 1
-            sent_until = self.pbx.clock.now()
+            origin, sent, pending = self.pbx.clock.now(), 0, b""
             while ch.alive and self._spied_alive(target):
                 await self._wait(TICK_S)
-                now = self.pbx.clock.now()
-                read, _ = self.pbx.audio.heard_by(target, sent_until, now)
-                pcm = render(sent_until, now, read, []).tobytes()
-                sent_until = now
-                for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES):
-                    writer.write(b"\x10\x01\x40" + pcm[i:i + FRAME_BYTES])
+                total = int((self.pbx.clock.now() - origin) * RATE)  # on the stream's sample grid
+                lo, hi = origin + sent / RATE, origin + total / RATE
+                read, _ = self.pbx.audio.heard_by(target, lo, hi)
+                pending += render(lo, hi, read, []).tobytes()
+                sent = total
+                whole = len(pending) - len(pending) % FRAME_BYTES
+                for i in range(0, whole, FRAME_BYTES):
+                    writer.write(b"\x10\x01\x40" + pending[i:i + FRAME_BYTES])
+                pending = pending[whole:]
                 await writer.drain()
             writer.write(b"\x00\x00\x00")
             await writer.drain()

@@ -60,7 +60,7 @@ async def test_given_a_spy_on_the_callers_leg_then_the_callers_words_stream_unti
             assert sink.utterances, "no utterance from the caller's words"
             said = SENTENCE.read_bytes()[44:]
             heard = b"".join(u.pcm for _, _, u, _ in sink.utterances)
-            assert said[16000:17600] in heard, "the stream is not the caller's voice"
+            assert said[16000:17600] in heard and said[40000:41600] in heard, "not the caller's voice, sample for sample"
             agent = agent_voice.read_bytes()[44:][800:2400]
             assert agent not in heard, "the agent's voice is in the caller's stream"
             spy = lab.events.named("Newchannel")
