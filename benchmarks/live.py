@@ -126,7 +126,7 @@ def parts(rig: Rig) -> dict[str, int]:
 async def run(bundle: Bundle, db_url: str, work: Path, calls: int, workers: int, seconds: float,
               agent_speech: bool) -> dict[str, object]:
     agents = [Agent(f"live{n}", str(1300 + n), {"general": 5}) for n in range(1, calls + 1)]
-    with running_rig(bundle, work, db_url, agents, survey=False) as rig:
+    with running_rig(bundle, work, db_url, agents, survey=False, live=True) as rig:
         deployment = rig.deployment
         common = ["--config", str(deployment.settings)]
         processes = [Process(f"live{n}", [*common, "worker", "live"], deployment.env, work / f"worker-live{n}.log")

@@ -32,7 +32,7 @@ SENTENCE_WORDS = ("blender", "order", "broken", "refund", "upset")
 
 @pytest.fixture(scope="module")
 def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with running_rig(bundle, tmp_path_factory.mktemp("pbx-live"), db_url, AGENTS) as running:
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-live"), db_url, AGENTS, live=True) as running:
         deployment = running.deployment
         common = ["--config", str(deployment.settings)]
         workers = [Process("live", [*common, "worker", "live"], deployment.env, running.work / "worker-live.log"),
