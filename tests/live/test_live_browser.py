@@ -1,7 +1,8 @@
 """The live transcript in a real browser (Debian Chromium) on the demo wiring (PBX simulator with
 its AudioSocket spies, the server's receiver and relay, a live worker on the database): the
 customer's words appear in the agent's live panel by speaker as they are spoken, one click puts
-them into the new ticket's notes, and a reloaded page (a reconnect) shows the transcript so far.
+them into the new ticket's notes, a prohibited word raises an alert with the transcript on the
+supervisor's wallboard, and a reloaded page (a reconnect) shows the transcript so far.
 The worker decodes with a stand-in engine (the words are known): Whisper itself is proven in
 ``asr/`` and on the real PBX."""
 
@@ -17,7 +18,7 @@ from callcenter.demo.data import DemoData, generate, phone_for
 from callcenter.demo.run import running_demo
 from callcenter.demo.setup import MENU_AT_S
 from callcenter.jobs.queue import JobQueue
-from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
+from callcenter.settings import DatabaseSettings, HttpSettings, LiveSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario, Speech
 from tests.amilab import LAB
 from tests.helpers.chromium import chromium
@@ -45,7 +46,8 @@ async def test_the_customers_words_in_the_agents_live_panel_into_the_ticket_and_
         return Scenario((caller,), phones, "live")
 
     settings = Settings(state_dir=tmp_path / "state", config_dir=REPO / "config",
-                        database=DatabaseSettings(url=Secret(db_url)), http=HttpSettings(port=0))
+                        database=DatabaseSettings(url=Secret(db_url)), http=HttpSettings(port=0),
+                        live=LiveSettings(prohibited_words=frozenset({"broken"})))
     async with running_demo(settings, speed=1.0, scenario=scenario) as demo:
         server = demo.server
         pool = server.database.pool
@@ -57,8 +59,15 @@ async def test_the_customers_words_in_the_agents_live_panel_into_the_ticket_and_
         base = f"http://127.0.0.1:{server.http_port}"
         try:
             async with chromium() as browser:
-                page = await browser.new_page()
                 errors: list[object] = []
+                board = await browser.new_page()
+                board.on("pageerror", lambda exc: errors.append(exc))
+                await board.goto(base + "/login")
+                await board.fill("input[name=login]", "supervisor")
+                await board.fill("input[name=password]", "demo")
+                await board.click("button[type=submit]")
+                await board.wait_for_url(base + "/supervisor")
+                page = await browser.new_page()
                 page.on("pageerror", lambda exc: errors.append(exc))
                 await page.goto(base + "/login")
                 await page.fill("input[name=login]", "agent1")
@@ -77,6 +86,12 @@ async def test_the_customers_words_in_the_agents_live_panel_into_the_ticket_and_
                 await page.locator("#live-panel .live-customer .live-insert").first.click()
                 notes = await page.input_value("#ticket-notes")
                 assert notes == f"Customer: {WORDS}"
+
+                # the supervisor's wallboard: the prohibited word, with the live transcript
+                alert = board.locator("#live-alerts .live-alert")
+                await wait_until(alert.count, lambda n: n >= 1, "the alert on the wallboard", timeout_s=30)
+                shown = await alert.first.text_content() or ""
+                assert "Prohibited words" in shown and WORDS in shown, shown
 
                 await page.reload()  # a reconnect: the transcript so far comes back
                 await wait_until(said.count, lambda n: n >= 1, "the transcript after the reload", timeout_s=30)
