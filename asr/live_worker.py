@@ -237,6 +237,9 @@ def _sentiment(settings: Settings) -> Sentiment | None:
     except SentimentError as exc:
         log.warning("live_sentiment_unavailable", reason=str(exc))
         return None
+    import torch
+
+    torch.set_num_threads(1)  # the model's loader asks for every core; one decode, one thread
 
     def predict(texts: list[str]) -> list[tuple[str, float]]:
         return [(p.label, p.score) for p in model.predict(texts)]
