@@ -69,11 +69,12 @@ def decode(engine: Engine, speaker: str, pcm: bytes, language: str) -> list[Utte
         return []
     if not isinstance(engine, WhisperEngine):
         return engine.transcribe(speaker, Audio(pcm, 8000), language)
+    from asr.live_decode import decode_short
     from asr.whisper import resample
 
     # one decode at a time: the worker's executor has one thread
-    decoded = engine.model.decode(resample(samples.astype(np.float32) / 32768.0, 8000), language,
-                                  engine.beam_size)
+    decoded = decode_short(engine.model, resample(samples.astype(np.float32) / 32768.0, 8000), language,
+                           engine.beam_size)
     if not decoded.is_speech:
         return []
     text = to_simplified(decoded.text) if language == "zh" else decoded.text
