@@ -1,7 +1,8 @@
 """From stored live utterances to screens: the agent's console, the supervisors' feed, alerts.
 
-Workers store utterances (any worker, any host); this loop reads what was stored after its
-cursor every ``every_s`` (a cheap indexed read) and, for each: pushes it to the agent on the
+Workers store utterances (any worker, any host) and ``NOTIFY live_utterance``; this loop then
+reads what was stored after its cursor (a cheap indexed read; also every ``every_s`` in case a
+notification was lost) and, for each: pushes it to the agent on the
 call (``live_utterance`` on ``/ws/agent``) and to the supervisors (:class:`LiveBoard`), runs the
 call's alert rules, and for the customer's words looks up knowledge-base articles and sends
 them with the orders heard (``live_assist``). Once a second the silence and handling-target
@@ -11,6 +12,7 @@ rules run on every live call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -24,6 +26,8 @@ from callcenter.live.alerts import AlertRules, CallWatch
 from callcenter.live.board import LiveBoard
 
 log = structlog.get_logger("callcenter.live")
+
+NOTIFIED = "live_utterance"  # the live worker's NOTIFY after it stored an utterance
 
 
 class Articles(Protocol):
@@ -48,20 +52,37 @@ class LiveRelay:
         self.lags: deque[float] = deque(maxlen=2000)  # end of speech -> pushed, seconds
         self.delivered = 0
         self.failures = 0
+        self._wake = asyncio.Event()
 
-    async def run(self, every_s: float = 0.1) -> None:
-        ticked = 0.0
+    async def run(self, every_s: float = 0.5) -> None:
+        """Deliver until cancelled: at once on ``NOTIFY live_utterance`` (a worker stored one),
+        and every ``every_s`` anyway (a lost notification, another writer)."""
         while True:
             try:
-                await self.turn()
+                async with self._pool.acquire() as listener:
+                    await listener.add_listener(NOTIFIED, self._notified)
+                    try:
+                        await self._serve(every_s)
+                    finally:
+                        await listener.remove_listener(NOTIFIED, self._notified)
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 self.failures += 1  # the database is away: screens wait, the calls go on
                 log.warning("live_relay_unavailable", error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(1.0)
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _serve(self, every_s: float) -> None:
+        ticked = 0.0
+        while True:
+            self._wake.clear()
+            await self.turn()
             if self._clock() - ticked >= 1.0:
                 ticked = self._clock()
                 self.tick()
-            await asyncio.sleep(every_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), every_s)
 
     async def turn(self) -> int:
         """Deliver what was stored since the last turn; returns how many."""

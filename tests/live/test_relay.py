@@ -4,6 +4,8 @@ heard, and the alert rules run on what is said and on the passing time."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,7 @@ from callcenter.live import store
 from callcenter.live.alerts import AlertRules
 from callcenter.live.board import LiveBoard
 from callcenter.live.relay import LiveRelay
+from tests.helpers.polling import wait_until
 
 CALL = "1796200000.1"
 
@@ -99,3 +102,21 @@ async def test_given_the_call_over_then_supervisors_hear_it_ended(pool) -> None:
     relay.tick()
     assert board.events[-1]["type"] == "live_call_ended" and board.calls == {}
     assert await store.transcript(pool, CALL)
+
+
+async def test_given_the_relay_running_then_a_notified_utterance_reaches_the_agent(pool) -> None:
+    hub = Hub()
+    relay = LiveRelay(pool, hub, LiveBoard(lambda: 1000.0), AlertRules(), lambda: {CALL: 990.0},  # type: ignore[arg-type]
+                      lambda skill: 600.0, lambda: 1000.0)
+    task = asyncio.create_task(relay.run(every_s=600.0))  # only a notification can wake it in time
+    try:
+        await wait_until(lambda: relay._cursor is not None, what="the relay at its cursor")
+        await asyncio.sleep(0.3)  # the first turn is over: it now waits
+        await say(pool, "agent", 9.0, "let me check that for you")
+        await pool.execute("SELECT pg_notify('live_utterance', '1')")
+        await wait_until(lambda: hub.published, what="the utterance on the agent's screen", timeout_s=20)
+        assert hub.published[0][1]["text"] == "let me check that for you"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
