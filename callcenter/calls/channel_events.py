@@ -30,7 +30,8 @@ _DIGITS = "0123456789*#ABCD"
 def newchannel(ix: CallIndex, event: AmiEvent) -> str | None:
     f = event.frame.fields
     uid, channel, linkedid = f.get("Uniqueid", ""), f.get("Channel", ""), f.get("Linkedid", "")
-    if not uid or uid in ix.leg_call or f.get("Context") in ix.config.helper_contexts:
+    if not uid or uid in ix.leg_call or f.get("Context") in ix.config.helper_contexts \
+            or channel.startswith(ix.config.ignored_prefixes):
         return None
     at = event.received_at
     half = local_base(channel)

@@ -26,6 +26,8 @@ class TrackerConfig:
     call_tag_variable: str = "CC_CALL"
     # channels of these contexts are the server's own helpers (the hold music's source), not calls
     helper_contexts: frozenset[str] = frozenset({"cc-hold-music"})
+    # channels that are never a call's leg: the live-speech spies (callcenter.live.spies)
+    ignored_prefixes: tuple[str, ...] = ("AudioSocket/",)
 
 
 def local_base(channel: str) -> tuple[str, str] | None:

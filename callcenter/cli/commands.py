@@ -100,6 +100,10 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         from asr.worker import run_worker
 
         return asyncio.run(run_worker(settings, metrics_port=args.metrics_port))
+    if args.kind == "live":
+        from asr.live_worker import run_live_worker
+
+        return asyncio.run(run_live_worker(settings, metrics_port=args.metrics_port))
     from qa.worker import run_worker as run_qa_worker
 
     return asyncio.run(run_qa_worker(settings, metrics_port=args.metrics_port))

@@ -178,6 +178,10 @@ class ConsoleHub:
                              "answered_at": event.answered_at})
 
     def agent_on_call(self, call_id: str) -> str | None:
+        """The agent whose phone rings with, or who talks on, the call (live speech goes there)."""
+        return self._agent_of(call_id)
+
+    def agent_talking(self, call_id: str) -> str | None:
         """The agent talking on the call (None while it rings or when nobody is)."""
         return self._talking.get(call_id)
 

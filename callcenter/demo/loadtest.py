@@ -138,7 +138,8 @@ async def _run(settings: Settings, calls: int, agents: int, speed: float, window
         ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=secret,
                                 reconnect_min_s=0.1, reconnect_max_s=0.5),
         http=dataclasses.replace(settings.http, port=0),
-        recording=RecordingSettings(enabled=record, local_dir=str(recordings), grace_s=1.0))
+        recording=RecordingSettings(enabled=record, local_dir=str(recordings), grace_s=1.0),
+        live=dataclasses.replace(settings.live, enabled=False))  # call control under load, not speech
     database = await open_database(settings.database, settings.state_dir)
     started_wall, started_cpu = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
     try:

@@ -39,6 +39,7 @@ from callcenter.store.db import open_database
 from callcenter.store.migrate import migrate
 from callcenter.store.users import UserStore
 
+LIVE_MAX_SPEED = 2.0  # live speech is real time: faster than that, no worker keeps up with it
 log = structlog.get_logger("callcenter.demo")
 REPO = Path(__file__).resolve().parents[2]
 STOCK_SOUNDS = (Path("/usr/share/asterisk/sounds"), Path("/var/lib/asterisk/sounds"))
@@ -109,12 +110,7 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     try:
         data = await _prepare_database(database.pool, config_dir, say)
         agents = load_agents(config_dir / "agents.yaml", load_skill_names(config_dir / "skills.yaml"))
-        server_settings = dataclasses.replace(
-            settings, config_dir=config_dir,
-            ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=Secret(secret),
-                                    reconnect_min_s=0.2, reconnect_max_s=2.0),
-            recording=RecordingSettings(monitor_dir="/var/spool/asterisk/monitor",
-                                        local_dir=str(recordings), grace_s=5.0 / speed))
+        server_settings = _server_settings(settings, config_dir, port, secret, recordings, speed)
         async with build_server(server_settings, database, clock_for(speed)) as server:
             users = await _create_users(server, agents)
             for agent in agents:
@@ -126,6 +122,18 @@ async def running_demo(settings: Settings, speed: float = 1.0, rate_scale: float
     finally:
         await simulator.stop()
         await database.close()
+
+
+def _server_settings(settings: Settings, config_dir: Path, port: int, secret: str, recordings: Path,
+                     speed: float) -> Settings:
+    """The demo's server on the simulator; live speech only near real time."""
+    return dataclasses.replace(
+        settings, config_dir=config_dir,
+        ami=dataclasses.replace(settings.ami, host="127.0.0.1", port=port, secret=Secret(secret),
+                                reconnect_min_s=0.2, reconnect_max_s=2.0),
+        recording=RecordingSettings(monitor_dir="/var/spool/asterisk/monitor",
+                                    local_dir=str(recordings), grace_s=5.0 / speed),
+        live=dataclasses.replace(settings.live, enabled=settings.live.enabled and speed <= LIVE_MAX_SPEED))
 
 
 def _recordings_dir(state: Path) -> Path:

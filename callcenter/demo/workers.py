@@ -1,4 +1,4 @@
-"""The demo's background workers (speech-to-text, QA), each in its own process as in
+"""The demo's background workers (speech-to-text, QA, live speech), each in its own process as in
 production, pointed at the demo's database and recordings, and supervised: a worker that dies
 (killed, crashed, out of memory) is reported and started again, with a growing pause if it
 keeps dying."""
@@ -27,7 +27,7 @@ Command = Callable[[str], list[str]]
 
 def available_kinds() -> list[str]:
     """The worker kinds installed in this build."""
-    return [kind for kind, module in (("asr", "asr.worker"), ("qa", "qa.worker"))
+    return [kind for kind, module in (("asr", "asr.worker"), ("qa", "qa.worker"), ("live", "asr.live_worker"))
             if importlib.util.find_spec(module) is not None]
 
 

@@ -104,7 +104,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
-    control = ControlService(ami.send, tracker.calls.get, console.agent_on_call, console.publish,
+    control = ControlService(ami.send, tracker.calls.get, console.agent_talking, console.publish,
                              given.clock.now)
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)

@@ -21,9 +21,12 @@ from callcenter.agents.config import load_agents, load_skill_names
 from callcenter.agents.pause_reasons import load_pause_reasons
 from callcenter.ami.client import AmiClient
 from callcenter.ami.errors import AmiError
+from callcenter.ami.messages import Action, AmiResponse
+from callcenter.calls.dispatch import Stage
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.clock import Clock
 from callcenter.jobs.queue import JobQueue
+from callcenter.live.wiring import LiveParts, build_live
 from callcenter.metrics import Metrics
 from callcenter.orders.factory import make_provider
 from callcenter.recording.pause import RecordingPauser
@@ -83,6 +86,7 @@ class _Background:
     features: list[WebFeature]
     supervision: SupervisionService
     callbacks: CallbackAdapter
+    live: LiveParts | None = None
 
 
 @contextlib.asynccontextmanager
@@ -101,6 +105,9 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
         for name, flush in (("call-writer", server.recorder.flush), ("ivr-journal", background.ivr_log.flush),
                             ("agent-states", background.agent_store.flush)):
             stack.push_async_callback(_closing, f"final-flush:{name}", flush)
+        if background.live is not None:
+            await background.live.start()
+            stack.push_async_callback(_closing, "live", background.live.close)
         await stack.enter_async_context(server.supervisor)
         for name, close in (("ami", server.ami.close), ("supervision", background.supervision.close),
                             ("offers", server.offers.close),
@@ -138,12 +145,18 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
                     path.handoff, dispatcher=path.dispatcher)
     supervision = _supervision(database, path, ami, clock)
-    features = [api_recordings.feature(_recording_access(settings, database, path, ami, clock)),
+    live = build_live(settings.live, database.pool, ami.send, path.tracker.calls.get, path.console,
+                      clock.now) if settings.live.enabled else None
+    if live is not None:
+        path.dispatcher.subscribe(Stage.RECORDING, live.service.on_call_event)
+    pause_send = live.guard_send(ami.send) if live is not None else ami.send
+    features = [api_recordings.feature(_recording_access(settings, database, path, pause_send, clock)),
                 agent_page.feature(path.console), api_pauses.register,
                 api_control.feature(path.control),
-                api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS]
+                api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS,
+                *([live.feature] if live else [])]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,
-                               supervision, path.callbacks)
+                               supervision, path.callbacks, live)
 
 
 def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock
@@ -164,12 +177,12 @@ def _recording_registry(settings: Settings, database: Database, clock: Clock) ->
     return RecordingRegistry(database.pool, local, settings.recording.grace_s, clock.now, queue=queue)
 
 
-def _recording_access(settings: Settings, database: Database, path: CallPath, ami: AmiClient,
-                      clock: Clock) -> RecordingAccess:
+def _recording_access(settings: Settings, database: Database, path: CallPath,
+                      send: Callable[[Action], Awaitable[AmiResponse]], clock: Clock) -> RecordingAccess:
     """Serving recordings, and pausing them while the IVR takes sensitive input."""
     recording = settings.recording
     pauser = RecordingPauser(RecordingPolicy(recording.monitor_dir, recording.enabled),
-                             ami.send, database.pool, path.tracker.calls.get, clock.now)
+                             send, database.pool, path.tracker.calls.get, clock.now)
     path.ivr.add_sensitive_listener(pauser.on_sensitive_input)
     return RecordingAccess(path_mapper(recording.monitor_dir, recording.local_dir),
                                           Path(recording.local_dir or recording.monitor_dir), pauser)
@@ -236,6 +249,8 @@ def _start_loops(server: Server, background: _Background) -> None:
                        ("ivr-flows", lambda: background.flows.watch(2.0)),
                        ("ivr-heartbeat", background.heartbeat.run), ("watchdog", server.watchdog.run)):
         supervisor.start(name, loop, stall_s=stall_s)
+    if background.live is not None:
+        supervisor.start("live-relay", background.live.relay.run)
 
 
 async def _restore_callbacks(callbacks: CallbackAdapter) -> None:

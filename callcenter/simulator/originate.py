@@ -43,6 +43,8 @@ class Dialer:
             return self._pjsip(req, resource)
         if tech == "Local" and "@" in resource:
             return self._local(req, resource, rest, caller)
+        if tech == "AudioSocket":
+            return self.pbx.audiosockets.originate(req, rest)
         self._respond(req, "Failure", None, 0)
         return None
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 import callcenter.simulator.frames as frames
 from callcenter.simulator.agi import AgiRuntime
 from callcenter.simulator.audio import AudioLog
+from callcenter.simulator.audiosocket import AudioSockets
 from callcenter.simulator.bridging import Bridging
 from callcenter.simulator.clock import Clock
 from callcenter.simulator.config import SimulatorConfig
@@ -60,6 +61,7 @@ class Pbx:
         self.dialer = Dialer(self)
         self.dtmf = Dtmf(self)
         self.spies = Spies(self)
+        self.audiosockets = AudioSockets(self)
         self.events_emitted = 0
         self.idle_waiters: list[Callable[[], None]] = []
         self.globals: dict[str, str] = {}

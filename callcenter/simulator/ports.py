@@ -99,6 +99,10 @@ class Endpoints(Protocol):
     def set_registered(self, name: str, registered: bool) -> bool: ...
 
 
+class AudioSockets(Protocol):
+    def originate(self, req: OriginateRequest, rest: str) -> Channel | None: ...
+
+
 class Pbx(Protocol):
     """The PBX's state, its small shared operations, and its features."""
 
@@ -140,6 +144,9 @@ class Pbx(Protocol):
 
     @property
     def dialer(self) -> Dialer: ...
+
+    @property
+    def audiosockets(self) -> AudioSockets: ...
 
     @property
     def dialplan(self) -> Dialplan: ...

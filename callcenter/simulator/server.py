@@ -82,6 +82,7 @@ class PbxSimulator:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None
         self.pbx.recorders.stop_all(self.clock.now())
+        await self.pbx.audiosockets.close()
 
     def drop_clients(self) -> int:
         """Cut every AMI client's connection (a network fault); the calls go on. Returns how

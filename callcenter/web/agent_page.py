@@ -42,8 +42,9 @@ async def agent_page(request: web.Request) -> web.Response:
     login = await agent_login(request.app[POOL], session.user.agent_id) or ""
     body = (f'<main id="console" class="console" data-agent="{html.escape(login)}"></main>'
             '<aside class="console-side"><section id="kb-panel" aria-labelledby="kb-panel-title">'
-            '</section></aside>'
-            '<script type="module" src="/static/kb-panel.js"></script>')
+            '</section><section id="live-panel" aria-labelledby="live-panel-title"></section></aside>'
+            '<script type="module" src="/static/kb-panel.js"></script>'
+            '<script type="module" src="/static/live-panel.js"></script>')
     return page_shell(request, prefix="console.", title_key="console.title", script="console-agent.js",
                       body=body, data={"wrapup": json.dumps(wrap_up_seconds(request))})
 

@@ -176,7 +176,9 @@ async def supervisor_page(request: web.Request) -> web.Response:
     check_page_role(request, ROLES)
     session = current_session(request)
     return page_shell(request, prefix="wallboard.", title_key="wallboard.title", script="wallboard.js",
-                      body='<main class="wallboard"><div id="wallboard"></div></main>',
+                      body='<main class="wallboard"><div id="wallboard"></div></main>'
+                      '<section id="live-alerts" aria-labelledby="live-alerts-title"></section>'
+                      '<script type="module" src="/static/live-alerts.js"></script>',
                       data={"user": session.user.login if session is not None else ""})
 
 

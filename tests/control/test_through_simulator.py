@@ -35,7 +35,7 @@ async def test_agent_holds_resumes_mutes_and_hangs_up_through_the_simulator(
         [enqueued] = h.probe.enqueued()
         call_id = enqueued.call.call_id
         control = h.server.http.app[CONTROL]  # type: ignore[attr-defined]
-        await h.wait_for(lambda: h.server.console.agent_on_call(call_id) == "rex", 10, "answered")
+        await h.wait_for(lambda: h.server.console.agent_talking(call_id) == "rex", 10, "answered")
 
         held = await control.act("rex", call_id, Verb.HOLD)
         assert held["held"] is True

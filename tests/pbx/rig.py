@@ -239,7 +239,8 @@ async def create_users(deployment: Deployment, agents: list[Agent]) -> None:
 @contextlib.contextmanager
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 spec: OverlaySpec | None = None, ring_timeout_s: int | None = None,
-                wrap_up_s: int | None = None, survey: bool = True, workers: bool = False
+                wrap_up_s: int | None = None, survey: bool = True, workers: bool = False,
+                live: bool = False
                 ) -> Iterator[Rig]:
     """Start everything (the ASR and QA workers with ``workers``); stop everything on the way
     out, whatever happened."""
@@ -258,7 +259,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
         deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s, wrap_up_s), db_url=db_url,
                                 ami_port=recorder.port, ami_secret=spec.ami_secret,
                                 monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work),
-                                survey=survey)
+                                survey=survey, live=live)
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents}, ports)
         started = time.time()
         deployment.server.start()

@@ -99,7 +99,7 @@ class Deployment:
     """Settings file, environment and processes of one server with its two workers."""
 
     def __init__(self, work: Path, *, config_dir: Path, db_url: str, ami_port: int, ami_secret: str,
-                 monitor_dir: Path, sentiment: Path, survey: bool = True) -> None:
+                 monitor_dir: Path, sentiment: Path, survey: bool = True, live: bool = False) -> None:
         self.work = work
         self.http_port = free_port()
         self.settings = work / "callcenter.toml"
@@ -113,6 +113,7 @@ class Deployment:
             "[asr]", "threads = 1", "retry_base_s = 1.0",
             "[qa]", f'sentiment_model_dir = "{sentiment}"',
             "[ivr]", f"post_call_survey = {'true' if survey else 'false'}",
+            "[live]", f"enabled = {'true' if live else 'false'}",
             "[log]", 'level = "info"', ""]), encoding="utf-8")
         base = {k: v for k, v in os.environ.items() if k in _KEEP_ENV}
         self.env = {**base, "CALLCENTER_AMI_SECRET": ami_secret, "DATABASE_URL": db_url,
