@@ -3,8 +3,8 @@
 // call past its handling target) with the agent, the call and the live transcript around it;
 // below, the calls being transcribed now with their last words. Fed by /ws/live (hello, then
 // what was missed since the last sequence number, or a snapshot; then live events); it
-// reconnects on its own. Listen, whisper and barge links appear when the page offers them
-// (a "callcenter:supervise" handler): this file only asks for them.
+// reconnects on its own. Each alert has listen, whisper and barge buttons; the wallboard's
+// supervision module (wallboard-supervision.js) serves them like its own.
 
 import { el, fill, t, announce } from "./dom.js";
 
@@ -22,10 +22,6 @@ function line(u) {
   return el("li", { "data-key": String(u.id) }, el("strong", {}, speaker(u)), " ", u.kind === "gap" ? "" : u.text);
 }
 
-function supervise(alert, action) {
-  document.dispatchEvent(new CustomEvent("callcenter:supervise", { detail: { call_id: alert.call_id, agent: alert.agent, action } }));
-}
-
 function alertCard(a, index) {
   const title = t(`wallboard.live.alert.${a.kind}`);
   return el("li", { class: `card live-alert sev-${a.kind === "over_target" || a.kind === "silence" ? "warn" : "crit"}`,
@@ -34,7 +30,8 @@ function alertCard(a, index) {
     el("p", { class: "muted" }, `${t("wallboard.live.call")} ${a.call_id} · ${a.detail}`),
     el("ol", { class: "live-list", "aria-label": t("wallboard.live.transcript") }, (a.transcript || []).map(line)),
     el("div", { class: "call-controls" }, ["listen", "whisper", "barge"].map((action) =>
-      el("button", { type: "button", class: "button-quiet", onclick: () => supervise(a, action) },
+      el("button", { type: "button", class: "button-quiet", "data-action": "monitor", "data-mode": action,
+        "data-call": a.call_id },
         t(`wallboard.live.${action}`)))));
 }
 
