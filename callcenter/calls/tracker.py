@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
+from callcenter.calls.callbacks import is_callback, send_callback
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
@@ -79,6 +80,9 @@ class CallTracker(CallIndex):
         """Reduce one action the server sent (offers, server hang-ups, recordings)."""
         if action.name == "Originate" and action.header("Application").lower() == "bridge":
             return self._collect(lambda: send_offer(self, action, action_id, at), at, action.name)
+        if is_callback(self, action):
+            send_callback(self, action, action_id, at)
+            return []
         if action.name == "Originate" and action.header("Application").lower() == "chanspy":
             self.spies.update(u for u in (action.header("ChannelId"), action.header("OtherChannelId")) if u)
             return []
