@@ -6,7 +6,7 @@
 ALTER TABLE calls ADD COLUMN direction text NOT NULL DEFAULT 'inbound'
     CHECK (direction IN ('inbound', 'callback'));
 ALTER TABLE calls ADD COLUMN callback_of text CHECK (callback_of <> '');
-ALTER TABLE calls ADD CONSTRAINT calls_callback_of_check
+ALTER TABLE calls ADD CONSTRAINT calls_direction_callback_of_check
     CHECK ((direction = 'callback') = (callback_of IS NOT NULL));
 -- the callbacks of a call
 CREATE INDEX calls_callback_of_idx ON calls (callback_of) WHERE callback_of IS NOT NULL;
