@@ -75,7 +75,7 @@ async def callback_kpis(db: asyncpg.Pool | asyncpg.Connection, start: datetime,
     times = [None if row[k] is None else float(row[k])
              for k in ("time_to_callback_s", "longest_time_to_callback_s")]
     return CallbackKpis(int(row["offered"]), int(row["accepted"]), int(row["declined"]),
-                        int(row["completed"]), int(row["failed"]), int(row["open"]), *times,
-                        attempts=int(calls["attempts"]), reached=int(calls["reached"]),
+                        int(row["completed"]), int(row["failed"]), int(row["open"]), times[0],
+                        times[1], attempts=int(calls["attempts"]), reached=int(calls["reached"]),
                         unreached=int(calls["unreached"]),
                         talk_s=None if calls["talk_s"] is None else float(calls["talk_s"]))
