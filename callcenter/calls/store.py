@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from callcenter.calls.model import Call, CallState, Outcome
+from callcenter.calls.model import Call, CallState, Direction, Outcome
 from callcenter.metrics import Metrics
 from callcenter.store.rows import ROW_ERRORS, db_int, db_json, db_text, write_isolating
 
@@ -168,7 +168,8 @@ class CallStore:
 
     @staticmethod
     def restore(call: Call, row: asyncpg.Record) -> None:
-        """Fill in what CoreShowChannels cannot tell: digits, times, recordings, offers."""
+        """Fill in what CoreShowChannels cannot tell: digits, times, recordings, offers, and
+        whether the call is a callback (of which call)."""
         call.digits = call.digits or row["digits"] or ""
         if row["arrived_at"] is not None:
             call.arrived_at = min(call.arrived_at, row["arrived_at"].timestamp())
@@ -185,6 +186,8 @@ class CallStore:
             call.outcome = Outcome(row["outcome"])
         call.hold_s = max(call.hold_s, float(row["hold_s"] or 0.0))
         call.hold_count = max(call.hold_count, int(row["hold_count"] or 0))
+        if row["callback_of"] and call.direction is Direction.INBOUND:
+            call.direction, call.callback_of = Direction.CALLBACK, row["callback_of"]
 
     async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:
         """End the stored calls still live in the database that Asterisk no longer has (not in
