@@ -77,6 +77,23 @@ def customer_phone(rig: Rig, answer: str, talk_s: int = 6) -> Phone:
     return phone
 
 
+async def carrier_reachable(ami: TestAmi, timeout_s: float = 45.0) -> None:
+    """Wait until Asterisk sees the customer's phone behind the carrier trunk: the previous
+    test's phone on the same address may have left the carrier contact Unreachable (qualified
+    once a minute), and a Dial then fails with no route instead of reaching the phone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frames = await ami.send({"Action": "PJSIPShowContacts"})
+        if any(f.get("Aor") == "carrier" and f.get("Status") in ("Reachable", "NonQualified")
+               for f in frames):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"carrier contact not reachable within {timeout_s}s: "
+                                 f"{[f.get('Status') for f in frames if f.get('Aor') == 'carrier']}")
+        await ami.send({"Action": "PJSIPQualify", "Endpoint": "carrier"})
+        await asyncio.sleep(0.5)
+
+
 class Caller:
     def __init__(self, rig: Rig, ami: TestAmi, number: str) -> None:
         self.rig, self.ami, self.number = rig, ami, number
@@ -141,6 +158,7 @@ async def test_five_waiting_third_takes_callback_served_third_agent_rung_first(r
         assert kept["number"] == "8613911160003", dict(kept)
         since = time.time()
         agent = rig.agent_phone("cleo", mode="answer", talk_s=4)
+        await carrier_reachable(ami)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         await customer.wait_state("DISCONNECTED", 90)
@@ -196,6 +214,7 @@ async def test_busy_customer_retried_then_ticketed(rig: Rig) -> None:
         await caller.take_callback()
         since = time.time()
         rig.agent_phone("cleo", mode="answer", talk_s=20)
+        await carrier_reachable(ami)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         failed = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,
