@@ -49,7 +49,7 @@ async def test_an_answered_callback_is_stored_as_the_callback_of_its_call(pool: 
     rows = await pool.fetch("SELECT * FROM calls")
     assert [(r["linkedid"], r["direction"], r["callback_of"], r["outcome"], r["caller_channel"],
              r["agent_channel"], r["hangup_by"]) for r in rows] == [
-        ("1796475060.9", "callback", "1796475018.2", "answered", "PJSIP/carrier-00000008",
+        ("1796476588.9", "callback", "1796476549.2", "answered", "PJSIP/carrier-00000008",
          "PJSIP/1031-00000007", "agent")]
     legs = await pool.fetch("SELECT channel, role FROM call_legs ORDER BY channel")
     assert [(r["channel"], r["role"]) for r in legs] == [
@@ -62,7 +62,7 @@ async def test_busy_attempts_are_failed_callbacks(pool: asyncpg.Pool) -> None:
     await record(pool, "callback_busy_ticket")
     rows = await pool.fetch("SELECT * FROM calls ORDER BY arrived_at")
     assert [(r["direction"], r["callback_of"], r["outcome"], r["hangup_cause"], r["answered_at"])
-            for r in rows] == [("callback", "1796475080.15", "failed", 17, None)] * 2
+            for r in rows] == [("callback", "1796476608.15", "failed", 17, None)] * 2
     statuses = await pool.fetch("SELECT dial_status FROM call_legs WHERE role = 'caller'")
     assert [r["dial_status"] for r in statuses] == ["BUSY", "BUSY"]
 
@@ -70,7 +70,7 @@ async def test_busy_attempts_are_failed_callbacks(pool: asyncpg.Pool) -> None:
 async def test_a_restarted_server_keeps_a_live_callback_a_callback(pool: asyncpg.Pool) -> None:
     await record(pool, "callback_kept_place")
     store = CallStore(pool)
-    rows = await store.load_live(["1796475060.9"])
-    rebuilt = Call(linkedid="1796475060.9", arrived_at=rows["1796475060.9"]["arrived_at"].timestamp())
-    store.restore(rebuilt, rows["1796475060.9"])
-    assert (rebuilt.direction, rebuilt.callback_of) == (Direction.CALLBACK, "1796475018.2")
+    rows = await store.load_live(["1796476588.9"])
+    rebuilt = Call(linkedid="1796476588.9", arrived_at=rows["1796476588.9"]["arrived_at"].timestamp())
+    store.restore(rebuilt, rows["1796476588.9"])
+    assert (rebuilt.direction, rebuilt.callback_of) == (Direction.CALLBACK, "1796476549.2")

@@ -83,13 +83,14 @@ async def carrier_reachable(ami: TestAmi, timeout_s: float = 45.0) -> None:
     once a minute), and a Dial then fails with no route instead of reaching the phone."""
     deadline = time.monotonic() + timeout_s
     while True:
-        frames = await ami.send({"Action": "PJSIPShowContacts"})
-        if any(f.get("Aor") == "carrier" and f.get("Status") in ("Reachable", "NonQualified")
-               for f in frames):
+        frames = await ami.send({"Action": "PJSIPShowEndpoint", "Endpoint": "carrier"})
+        statuses = [f.get("Status") for f in frames if f.event == "ContactStatusDetail"
+                    and f.get("AOR") == "carrier"]
+        if any(status in ("Reachable", "NonQualified") for status in statuses):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"carrier contact not reachable within {timeout_s}s: "
-                                 f"{[f.get('Status') for f in frames if f.get('Aor') == 'carrier']}")
+            raise AssertionError(f"carrier contact not reachable within {timeout_s}s: {statuses}"
+                                 f" {[f.event for f in frames]}")
         await ami.send({"Action": "PJSIPQualify", "Endpoint": "carrier"})
         await asyncio.sleep(0.5)
 
