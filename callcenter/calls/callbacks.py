@@ -47,6 +47,14 @@ def send_callback(ix: CallIndex, action: Action, action_id: str, at: float) -> N
                                  variables.get(ix.config.callback_number_variable, "")))
 
 
+def callback_answered(ix: CallIndex, action_id: str) -> None:
+    """The Originate of a callback got its ``OriginateResponse`` (after its channel, if any, was
+    seen): a callback whose phone made no channel (unregistered) is forgotten, so a later
+    offer to the same phone is not taken for it."""
+    if ix.pending_callbacks:
+        ix.pending_callbacks = [p for p in ix.pending_callbacks if p[1].action_id != action_id]
+
+
 def callback_channel(ix: CallIndex, leg: Leg, fields: dict[str, str]) -> str | None:
     """A new channel that is the agent's leg of a callback sent: the callback call starts."""
     for i in range(len(ix.pending_callbacks) - 1, -1, -1):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
-from callcenter.calls.callbacks import is_callback, send_callback
+from callcenter.calls.callbacks import callback_answered, is_callback, send_callback
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
@@ -74,6 +74,8 @@ class CallTracker(CallIndex):
             return []
         if "ActionID" in event.frame.fields and event.name != "OriginateResponse":
             return []  # list items answer a resync, not live traffic
+        if event.name == "OriginateResponse":
+            callback_answered(self, event.action_id)
         return self._collect(lambda: handler(self, event), event.received_at, event.name)
 
     def apply_action(self, action: Action, action_id: str, at: float) -> list[CallEvent]:

@@ -158,3 +158,19 @@ def test_an_originate_into_another_context_or_without_the_original_call_is_no_ca
         assert tracker.apply_action(originate.action(), f"x-{i}", 0.0) == []
     tracker.apply_event(agent(0.01, "Newchannel", Context="agents", ChannelStateDesc="Down"))
     assert tracker.calls[AGENT_UID].direction is Direction.INBOUND
+
+
+def test_a_callback_whose_phone_made_no_channel_is_not_confused_with_the_next_offer() -> None:
+    run = Run()
+    run.action(0.0, "cb-gone")
+    run.feed(ev(0.1, "OriginateResponse", ActionID="cb-gone", Response="Failure", Reason="0",
+                Channel="PJSIP/1031", Context="cc-callback"))
+    caller_uid, caller_chan = "1700000000.1", "PJSIP/carrier-00000001"
+    run.feed(ev(1.0, "Newchannel", Channel=caller_chan, Uniqueid=caller_uid, Linkedid=caller_uid,
+                Context="inbound", ChannelStateDesc="Ring"))
+    offer = messages.Originate("PJSIP/1031", application="Bridge", data=f"{caller_chan},p",
+                               variables={"CC_CALL": caller_uid})
+    run.out += run.tracker.apply_action(offer.action(), "offer-1", 2.0)
+    run.feed(agent(2.1, "Newchannel", Context="agents", ChannelStateDesc="Down"))
+    assert run.tracker.call_key_for_uniqueid(AGENT_UID) == caller_uid
+    assert not any(isinstance(e, CallbackStarted) for e in run.out)
