@@ -5,7 +5,8 @@ action the server sends (:meth:`CallTracker.apply_action`); each returns the
 :mod:`~callcenter.calls.events` they produced, in the order they happened, and the calls can be
 read back (:attr:`CallTracker.calls`). The handlers live by subject: channels
 (:mod:`~callcenter.calls.channel_events`), offers (:mod:`~callcenter.calls.offer_match`),
-hang-ups (:mod:`~callcenter.calls.hangup`) and the rebuild after a reconnect
+hang-ups (:mod:`~callcenter.calls.hangup`), callbacks (:mod:`~callcenter.calls.callbacks`,
+:mod:`~callcenter.calls.callback_end`) and the rebuild after a reconnect
 (:mod:`~callcenter.calls.rebuild`).
 """
 
