@@ -10,6 +10,7 @@ tells a queued caller from one in the IVR.
 from __future__ import annotations
 
 from callcenter.ami.messages import AmiEvent
+from callcenter.calls.callbacks import callback_channel, customer_answered, customer_leg
 from callcenter.calls.events import (
     AgentLegCreated,
     Bridged,
@@ -22,7 +23,14 @@ from callcenter.calls.events import (
 )
 from callcenter.calls.grouping import CallIndex, clean, local_base
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
-from callcenter.calls.offer_match import answered, mark_queued, match_offer, ringing, tagged
+from callcenter.calls.offer_match import (
+    answered,
+    mark_queued,
+    match_offer,
+    ringing,
+    tagged,
+    unplaced,
+)
 
 _DIGITS = "0123456789*#ABCD"
 
@@ -40,7 +48,13 @@ def newchannel(ix: CallIndex, event: AmiEvent) -> str | None:
     if partner is not None and partner in ix.leg_call:
         return _beside_partner(ix, partner, Leg(uid, channel, linkedid, LegRole.CALLER, Side.CALLER, at),
                                inner, f)
+    if ix.pending_callbacks:
+        started = callback_channel(ix, Leg(uid, channel, linkedid, LegRole.AGENT, Side.AGENT, at), f)
+        if started is not None:
+            return started
     matched = match_offer(ix, channel)
+    if matched is None and ix.unplaced_offers and unplaced(ix, channel):
+        return None
     if matched is not None:
         key, offer = matched
         role = LegRole.LOCAL if inner else LegRole.AGENT
@@ -51,6 +65,8 @@ def newchannel(ix: CallIndex, event: AmiEvent) -> str | None:
         return key
     linked_key = ix.leg_call.get(linkedid) if linkedid != uid else None
     if linked_key is not None:
+        if customer_leg(ix, linked_key, Leg(uid, channel, linkedid, LegRole.CALLER, Side.CALLER, at), f):
+            return linked_key
         ix.new_leg(linked_key, Leg(uid, channel, linkedid, LegRole.OTHER, Side.CALLER, at), f)
         return linked_key
     outer = half is not None and half[1] == "1"
@@ -94,6 +110,7 @@ def newstate(ix: CallIndex, event: AmiEvent) -> str | None:
     state = event.get("ChannelStateDesc")
     if state == "Up" and leg.answered_at is None:
         leg.answered_at = event.received_at
+        customer_answered(call, leg, event.received_at)
         if leg.offer is not None and leg.role is LegRole.AGENT and leg.offer.open:
             answered(ix, call, leg.offer, event.received_at)
     elif state == "Ringing" and leg.offer is not None:

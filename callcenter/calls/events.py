@@ -11,6 +11,13 @@ A call's usual life, in order::
     CallArrived → EnteredIvr → Queued → OfferSent → AgentLegCreated → AgentRinging
     → AgentAnswered → Bridged → RecordingStarted → AgentHungUp / CallerHungUp → CallEnded
 
+A callback (the server rings an agent, then the dialplan dials the customer) goes::
+
+    CallbackStarted → AgentRinging → AgentAnswered → CustomerDialed → Bridged
+    → RecordingStarted → AgentHungUp / CallerHungUp → CallEnded
+
+with ``CallbackFailed`` when the customer (or the agent) never answers.
+
 An offer that is not answered ends in ``AgentLegFailed`` (with an :class:`OfferResult`) and
 the call stays queued for the next one. ``CallUpdated`` says the call's record changed in a
 way nobody decides on (caller id, digits, a leg's dial status): it is stored, nothing more.
@@ -20,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callcenter.calls.model import EndReason, HangupBy, OfferResult, Outcome
+from callcenter.calls.model import EndReason, HangupBy, OfferResult, Outcome, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,34 @@ class CallArrived(CallEvent):
     channel: str
     caller_number: str
     caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackStarted(CallEvent):
+    """The agent's channel of a callback appeared: the call is an outbound callback of
+    ``callback_of`` (the original call's Linkedid), started by the Originate ``action_id``."""
+
+    action_id: str
+    agent_channel: str
+    callback_of: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDialed(CallEvent):
+    """The callback's dialplan dials the customer: ``channel`` is the customer's leg."""
+
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackFailed(CallEvent):
+    """The callback did not reach the customer: ``party`` (the customer, or the agent who
+    never answered) ended it with ``result`` (busy, no answer, …)."""
+
+    party: Side
+    result: OfferResult
+    cause: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,10 @@ class TrackerConfig:
     helper_contexts: frozenset[str] = frozenset({"cc-hold-music"})
     # channels that are never a call's leg: the live-speech spies (callcenter.live.spies)
     ignored_prefixes: tuple[str, ...] = ("AudioSocket/",)
+    # an Originate into one of these contexts with this variable (the original call) is a callback
+    callback_contexts: frozenset[str] = frozenset({"cc-callback"})
+    callback_variable: str = "CC_CALLBACK"
+    callback_number_variable: str = "CC_CALLBACK_NUMBER"
 
 
 def local_base(channel: str) -> tuple[str, str] | None:
@@ -71,6 +75,12 @@ class CallIndex:
         self.bridges: dict[str, set[str]] = {}
         self.server_hangups: dict[str, float] = {}
         self.spies: set[str] = set()  # uniqueids of supervisors' ChanSpy channels: no call's
+        # callbacks sent whose agent channel has not appeared yet:
+        # (channel prefix, offer, original call, number)
+        self.pending_callbacks: list[tuple[str, Offer, str, str]] = []
+        # channel prefixes of offers sent for a caller channel the tracker never saw: their
+        # agent channel is no call of its own
+        self.unplaced_offers: list[str] = []
         self.out: list[CallEvent] = []
 
     def emit(self, event: CallEvent) -> None:

@@ -9,12 +9,14 @@ the dialplan then hung up is ``system``.
 from __future__ import annotations
 
 from callcenter.ami.messages import AmiEvent
+from callcenter.calls.callback_end import callback_leg_ended
 from callcenter.calls.events import AgentHungUp, CallEnded, CallerHungUp
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hold import end_hold
 from callcenter.calls.model import (
     Call,
     CallState,
+    Direction,
     EndReason,
     HangupBy,
     Leg,
@@ -73,6 +75,9 @@ def hangup(ix: CallIndex, event: AmiEvent) -> str | None:
         members = ix.bridges.get(leg.bridge_id)
         if members is not None:
             members.discard(leg.uniqueid)
+    if call.direction is Direction.CALLBACK:
+        callback_leg_ended(ix, call, leg, at)
+        return call.linkedid
     offer = leg.offer
     if offer is not None and offer.open and leg.role is LegRole.AGENT:
         offer.cause = leg.hangup_cause

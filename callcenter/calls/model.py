@@ -28,6 +28,14 @@ class Outcome(StrEnum):
     IVR_HANGUP = "ivr_hangup"
 
 
+class Direction(StrEnum):
+    """Who placed the call: the customer (``inbound``) or an agent calling a customer back
+    (``callback``: an Originate of the agent's phone into the callback context)."""
+
+    INBOUND = "inbound"
+    CALLBACK = "callback"
+
+
 class Side(StrEnum):
     CALLER = "caller"
     AGENT = "agent"
@@ -176,6 +184,9 @@ class Call:
     hold_s: float = 0.0  # hold time of holds that ended
     hold_count: int = 0
     hold_channel: str = ""  # the hold music's spy channel while on hold
+    direction: Direction = Direction.INBOUND
+    callback_of: str = ""  # a callback's original call (its Linkedid)
+    callback_number: str = ""  # the number a callback dials
 
     def hold_total(self, now: float) -> float:
         """Hold time so far, the running hold included."""
@@ -223,6 +234,8 @@ class Call:
             "held": self.held_since is not None,
             "hold_s": round(self.hold_s, 3),
             "hold_count": self.hold_count,
+            "direction": self.direction.value,
+            "callback_of": self.callback_of or None,
         }
 
 

@@ -71,6 +71,16 @@ def match_offer(ix: CallIndex, channel: str) -> tuple[str, Offer] | None:
     return None
 
 
+def unplaced(ix: CallIndex, channel: str) -> bool:
+    """The channel is the agent leg of an offer for a caller the tracker never saw (it started
+    before the tracker did): it is dropped, not taken for a new call."""
+    for i, prefix in enumerate(ix.unplaced_offers):
+        if channel.startswith(prefix) and (local_base(channel) is None or channel.endswith(";1")):
+            del ix.unplaced_offers[i]
+            return True
+    return False
+
+
 def ringing(ix: CallIndex, call: Call, offer: Offer, at: float) -> None:
     if offer.result is OfferResult.PENDING:
         offer.result = OfferResult.RINGING
@@ -145,6 +155,7 @@ def send_offer(ix: CallIndex, action: Action, action_id: str, at: float) -> str 
     caller_channel = action.header("Data").split(",", 1)[0]
     key = ix.call_of_channel(caller_channel)
     if key is None:
+        ix.unplaced_offers = [*ix.unplaced_offers[-63:], dial_prefix(action.header("Channel"))]
         return None
     tag = ""
     for name, value in action.headers:

@@ -19,7 +19,7 @@ import structlog
 
 from callcenter.ami.messages import AmiEvent
 from callcenter.calls.events import CallEvent
-from callcenter.calls.model import Call
+from callcenter.calls.model import Call, Direction
 from callcenter.calls.tracker import CallTracker
 from callcenter.metrics import Metrics
 from callcenter.runtime.periodic import periodic
@@ -115,7 +115,7 @@ class CallRecorder:
             changed = [self.tracker.calls[k] for k in dirty if k in self.tracker.calls]
             ended = [c.linkedid for c in changed if not c.live]
             try:
-                await self._calls.save_calls([c for c in changed if c.caller_uniqueid])
+                await self._calls.save_calls([c for c in changed if _storable(c)])
                 if merged:
                     await self._calls.drop_calls(list(merged))
             except BaseException:
@@ -167,6 +167,11 @@ class CallRecorder:
     def statistics(self) -> dict[str, Any]:
         return {"dirty_calls": len(self._dirty), "scopes": len(self._seq),
                 "flush_failures": self.flush_failures, **self._events.statistics()}
+
+
+def _storable(call: Call) -> bool:
+    """A call with its caller's channel, or a callback (its agent's channel comes first)."""
+    return bool(call.caller_uniqueid) or call.direction is Direction.CALLBACK
 
 
 def _utc(ts: float) -> datetime:

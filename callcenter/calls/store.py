@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from callcenter.calls.model import Call, CallState, Outcome
+from callcenter.calls.model import Call, CallState, Direction, Outcome
 from callcenter.metrics import Metrics
 from callcenter.store.rows import ROW_ERRORS, db_int, db_json, db_text, write_isolating
 
@@ -20,12 +20,12 @@ _UPSERT_CALLS = """
 INSERT INTO calls (linkedid, caller_channel, caller_number, caller_name, state, outcome,
                    agent_channel, digits, hangup_cause, hangup_by, arrived_at, queued_at,
                    answered_at, bridged_at, ended_at, offers, recording_pauses, end_reason,
-                   hold_s, hold_count, updated_at)
+                   hold_s, hold_count, direction, callback_of, updated_at)
 SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                              $6::text[], $7::text[], $8::text[], $9::int[], $10::text[],
                              $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
                              $14::timestamptz[], $15::timestamptz[], $16::jsonb[], $17::jsonb[],
-                             $18::text[], $19::float8[], $20::int[])
+                             $18::text[], $19::float8[], $20::int[], $21::text[], $22::text[])
 ON CONFLICT (linkedid) DO UPDATE SET
     caller_channel = EXCLUDED.caller_channel, caller_number = EXCLUDED.caller_number,
     caller_name = EXCLUDED.caller_name, state = EXCLUDED.state, outcome = EXCLUDED.outcome,
@@ -37,7 +37,8 @@ ON CONFLICT (linkedid) DO UPDATE SET
     recording_pauses = EXCLUDED.recording_pauses,
     end_reason = coalesce(EXCLUDED.end_reason, calls.end_reason),
     hold_s = GREATEST(calls.hold_s, EXCLUDED.hold_s),
-    hold_count = GREATEST(calls.hold_count, EXCLUDED.hold_count), updated_at = now()
+    hold_count = GREATEST(calls.hold_count, EXCLUDED.hold_count),
+    direction = EXCLUDED.direction, callback_of = EXCLUDED.callback_of, updated_at = now()
 """
 
 _UPSERT_LEGS = """
@@ -94,7 +95,8 @@ def _call_rows(call: Call) -> _CallRows:
            _ts(call.answered_at), _ts(call.bridged_at), _ts(call.ended_at),
            db_json(record["offers"]),
            db_json([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
-           t(record["end_reason"]), round(call.hold_s, 3), call.hold_count]
+           t(record["end_reason"]), round(call.hold_s, 3), call.hold_count,
+           call.direction.value, t(call.callback_of or None)]
     legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(str(leg.role)), _ts(leg.created_at),
              _ts(leg.answered_at), _ts(leg.ended_at), db_int(leg.hangup_cause),
              t(leg.dial_status or None)] for leg in call.legs.values()]
@@ -166,7 +168,8 @@ class CallStore:
 
     @staticmethod
     def restore(call: Call, row: asyncpg.Record) -> None:
-        """Fill in what CoreShowChannels cannot tell: digits, times, recordings, offers."""
+        """Fill in what CoreShowChannels cannot tell: digits, times, recordings, offers, and
+        whether the call is a callback (of which call)."""
         call.digits = call.digits or row["digits"] or ""
         if row["arrived_at"] is not None:
             call.arrived_at = min(call.arrived_at, row["arrived_at"].timestamp())
@@ -183,6 +186,8 @@ class CallStore:
             call.outcome = Outcome(row["outcome"])
         call.hold_s = max(call.hold_s, float(row["hold_s"] or 0.0))
         call.hold_count = max(call.hold_count, int(row["hold_count"] or 0))
+        if row["callback_of"] and call.direction is Direction.INBOUND:
+            call.direction, call.callback_of = Direction.CALLBACK, row["callback_of"]
 
     async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:
         """End the stored calls still live in the database that Asterisk no longer has (not in

@@ -5,7 +5,8 @@ action the server sends (:meth:`CallTracker.apply_action`); each returns the
 :mod:`~callcenter.calls.events` they produced, in the order they happened, and the calls can be
 read back (:attr:`CallTracker.calls`). The handlers live by subject: channels
 (:mod:`~callcenter.calls.channel_events`), offers (:mod:`~callcenter.calls.offer_match`),
-hang-ups (:mod:`~callcenter.calls.hangup`) and the rebuild after a reconnect
+hang-ups (:mod:`~callcenter.calls.hangup`), callbacks (:mod:`~callcenter.calls.callbacks`,
+:mod:`~callcenter.calls.callback_end`) and the rebuild after a reconnect
 (:mod:`~callcenter.calls.rebuild`).
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
+from callcenter.calls.callbacks import callback_answered, is_callback, send_callback
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
@@ -73,12 +75,17 @@ class CallTracker(CallIndex):
             return []
         if "ActionID" in event.frame.fields and event.name != "OriginateResponse":
             return []  # list items answer a resync, not live traffic
+        if event.name == "OriginateResponse":
+            callback_answered(self, event.action_id)
         return self._collect(lambda: handler(self, event), event.received_at, event.name)
 
     def apply_action(self, action: Action, action_id: str, at: float) -> list[CallEvent]:
         """Reduce one action the server sent (offers, server hang-ups, recordings)."""
         if action.name == "Originate" and action.header("Application").lower() == "bridge":
             return self._collect(lambda: send_offer(self, action, action_id, at), at, action.name)
+        if is_callback(self, action):
+            send_callback(self, action, action_id, at)
+            return []
         if action.name == "Originate" and action.header("Application").lower() == "chanspy":
             self.spies.update(u for u in (action.header("ChannelId"), action.header("OtherChannelId")) if u)
             return []

@@ -1,6 +1,9 @@
 """Service KPIs over a period, from the ``calls`` and ``tickets`` tables.
 
-Definitions (each call is counted in the period its ``arrived_at`` falls in, ``[start, end)``):
+Definitions (each call is counted in the period its ``arrived_at`` falls in, ``[start, end)``).
+The service figures (offered, answered, abandons, service level, ASA, FCR)
+count inbound calls only (``calls.direction``); callbacks the agents place count in the handling
+figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbacks`.
 
 * **offered**: calls that left the IVR for the queue, i.e. every call except those still in the
   IVR or that ended there (``outcome = 'ivr_hangup'``). Calls still queued or talking count as
@@ -93,6 +96,7 @@ _CALLS_SQL = """
 WITH about AS ({about}),
 c AS (
     SELECT c.id, c.caller_number, c.outcome, c.arrived_at, c.answered_at, c.ended_at, c.csat,
+           c.direction = 'inbound' AS inbound,
            coalesce(c.queued_at, c.arrived_at) AS wait_from,
            {group} AS grp,
            extract(epoch FROM c.ended_at - c.answered_at) AS talk,
@@ -113,10 +117,10 @@ c AS (
                      ORDER BY (w.call_id = c.linkedid) DESC, w.at LIMIT 1), 0) AS wrap,
            {qa} AS qa,
            ca.keys AS keys,
-           (c.answered_at IS NOT NULL
+           (c.direction = 'inbound' AND c.answered_at IS NOT NULL
             AND (ca.keys IS NOT NULL OR coalesce(c.caller_number, '') <> '')) AS fcr_eligible,
            EXISTS (SELECT 1 FROM calls r LEFT JOIN about ra ON ra.id = r.id
-                   WHERE r.id <> c.id AND r.arrived_at > c.arrived_at
+                   WHERE r.id <> c.id AND r.direction = 'inbound' AND r.arrived_at > c.arrived_at
                      AND r.arrived_at <= c.arrived_at + make_interval(days => $5)
                      AND CASE WHEN ca.keys IS NOT NULL
                               THEN ra.keys && ca.keys
@@ -128,17 +132,17 @@ c AS (
       AND ($6::text IS NOT NULL)  -- names $6 (tz) for groupings that do not use it
 )
 SELECT grp,
-       count(*) AS offered,
-       count(*) FILTER (WHERE answered_at IS NOT NULL) AS answered,
-       count(*) FILTER (WHERE outcome = 'abandoned') AS abandoned,
-       count(*) FILTER (WHERE outcome = 'abandoned' AND answered_at IS NULL
+       count(*) FILTER (WHERE inbound) AS offered,
+       count(*) FILTER (WHERE inbound AND answered_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE inbound AND outcome = 'abandoned') AS abandoned,
+       count(*) FILTER (WHERE inbound AND outcome = 'abandoned' AND answered_at IS NULL
                           AND ended_at - wait_from < make_interval(secs => $4)) AS short_abandons,
-       count(*) FILTER (WHERE answered_at IS NOT NULL
-                          OR outcome IN ('abandoned', 'failed')) AS finished,
-       count(*) FILTER (WHERE answered_at IS NOT NULL
+       count(*) FILTER (WHERE inbound AND (answered_at IS NOT NULL
+                                           OR outcome IN ('abandoned', 'failed'))) AS finished,
+       count(*) FILTER (WHERE inbound AND answered_at IS NOT NULL
                           AND answered_at - wait_from <= make_interval(secs => $3)) AS within_target,
        avg(extract(epoch FROM answered_at - wait_from))
-           FILTER (WHERE answered_at IS NOT NULL)::float8 AS asa_s,
+           FILTER (WHERE inbound AND answered_at IS NOT NULL)::float8 AS asa_s,
        avg(talk + wrap) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS aht_s,
        avg(talk) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS talk_s,
        avg(hold) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS hold_s,

@@ -43,7 +43,9 @@ async def test_given_offers_taken_declined_completed_failed_then_kpis_count_each
     kpis = await callback_kpis(pool, day - timedelta(minutes=1), day + timedelta(hours=1))
     assert kpis.to_json() == {
         "offered": 4, "accepted": 2, "declined": 1, "completed": 1, "failed": 1, "open": 0,
-        "time_to_callback_s": 30.0, "longest_time_to_callback_s": 30.0, "acceptance_rate": 0.5}
+        "time_to_callback_s": 30.0, "longest_time_to_callback_s": 30.0, "acceptance_rate": 0.5,
+        # the rig stores no calls rows: no callback calls
+        "attempts": 0, "reached": 0, "unreached": 0, "talk_s": None}
     before = await callback_kpis(pool, day - timedelta(hours=2), day - timedelta(hours=1))
     assert before.offered == 0 and before.time_to_callback_s is None
 

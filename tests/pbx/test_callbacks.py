@@ -77,6 +77,24 @@ def customer_phone(rig: Rig, answer: str, talk_s: int = 6) -> Phone:
     return phone
 
 
+async def carrier_reachable(ami: TestAmi, timeout_s: float = 45.0) -> None:
+    """Wait until Asterisk sees the customer's phone behind the carrier trunk: the previous
+    test's phone on the same address may have left the carrier contact Unreachable (qualified
+    once a minute), and a Dial then fails with no route instead of reaching the phone."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frames = await ami.send({"Action": "PJSIPShowEndpoint", "Endpoint": "carrier"})
+        statuses = [f.get("Status") for f in frames if f.event == "ContactStatusDetail"
+                    and f.get("AOR") == "carrier"]
+        if any(status in ("Reachable", "NonQualified") for status in statuses):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"carrier contact not reachable within {timeout_s}s: {statuses}"
+                                 f" {[f.event for f in frames]}")
+        await ami.send({"Action": "PJSIPQualify", "Endpoint": "carrier"})
+        await asyncio.sleep(0.5)
+
+
 class Caller:
     def __init__(self, rig: Rig, ami: TestAmi, number: str) -> None:
         self.rig, self.ami, self.number = rig, ami, number
@@ -141,6 +159,7 @@ async def test_five_waiting_third_takes_callback_served_third_agent_rung_first(r
         assert kept["number"] == "8613911160003", dict(kept)
         since = time.time()
         agent = rig.agent_phone("cleo", mode="answer", talk_s=4)
+        await carrier_reachable(ami)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         await customer.wait_state("DISCONNECTED", 90)
@@ -166,6 +185,20 @@ async def test_five_waiting_third_takes_callback_served_third_agent_rung_first(r
         assert agent_up.at <= dial.at and end.get("DialStatus") == "ANSWER"
         assert dial.get("Channel").startswith("PJSIP/1031-")
         assert customer.count("CONFIRMED") == 1 and agent.count("CONFIRMED") == 5
+        # the callback is a call of its own: the agent calling the customer back, linked to the
+        # caller's original call, the customer's carrier leg as its customer party
+        callback = await rig.call_row(done["callback_linkedid"])
+        assert (callback["direction"], callback["callback_of"], callback["outcome"]) == (
+            "callback", third.linkedid, "answered"), callback
+        assert callback["caller_channel"].startswith("PJSIP/carrier-"), callback
+        assert callback["agent_channel"].startswith("PJSIP/1031-"), callback
+        assert callback["answered_at"] is not None and callback["bridged_at"] is not None
+        original = await rig.call_row(third.linkedid)
+        assert (original["direction"], original["callback_of"]) == ("inbound", None), original
+        recorded = await row(rig, "SELECT count(*) AS n FROM recordings r JOIN calls c"
+                                  " ON c.id = r.call_id WHERE c.linkedid = $1",
+                             done["callback_linkedid"], until=lambda r: r is not None and r["n"] == 3)
+        assert recorded["n"] == 3
         rig.capture("callback_kept_place", since)
     finally:
         await ami.close()
@@ -182,6 +215,7 @@ async def test_busy_customer_retried_then_ticketed(rig: Rig) -> None:
         await caller.take_callback()
         since = time.time()
         rig.agent_phone("cleo", mode="answer", talk_s=20)
+        await carrier_reachable(ami)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         failed = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,
@@ -196,6 +230,17 @@ async def test_busy_customer_retried_then_ticketed(rig: Rig) -> None:
         assert customer.count("CONFIRMED") == 0
         state = await rig.agent_state("cleo")
         assert state["state"] == "ready" and state["call_id"] is None, state
+        # each attempt is a failed callback call of the original one (no IVR hang-up, no abandon)
+        attempts = await row(rig, "SELECT array_agg(outcome ORDER BY arrived_at) AS outcomes,"
+                                  " array_agg(direction) AS directions,"
+                                  " count(*) FILTER (WHERE answered_at IS NULL"
+                                  "  AND caller_channel LIKE 'PJSIP/carrier-%') AS unreached"
+                                  " FROM calls WHERE callback_of = $1 AND state = 'ended'",
+                             caller.linkedid,
+                             until=lambda r: r is not None and r["outcomes"] is not None
+                             and len(r["outcomes"]) == 2)
+        assert attempts["outcomes"] == ["failed", "failed"], dict(attempts)
+        assert attempts["directions"] == ["callback", "callback"] and attempts["unreached"] == 2
         rig.capture("callback_busy_ticket", since)
     finally:
         await ami.close()

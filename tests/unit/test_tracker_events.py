@@ -350,6 +350,41 @@ EXPECTED: dict[str, list[str]] = {
         "CallerHungUp 1796472804.3 PJSIP/carrier-00000002 16",
         "CallEnded 1796472804.3 answered agent 16",
     ],
+    # The capture starts while four inbound calls already wait: their offers (Bridge of a caller
+    # channel the tracker never saw) make no call. The callback (Originate into cc-callback,
+    # CC_CALLBACK=1796476549.2) is a call of its own: the agent answers, the dialplan dials the
+    # customer's carrier leg, they talk (recorded on the customer's leg), the agent hangs up.
+    "callback_kept_place": [
+        "CallbackStarted 1796476588.9 cc-6dcc9635-146 PJSIP/1031-00000007 1796476549.2 8613911160003",
+        "AgentRinging 1796476588.9 cc-6dcc9635-146 PJSIP/1031-00000007",
+        "AgentAnswered 1796476588.9 cc-6dcc9635-146 PJSIP/1031-00000007",
+        "CustomerDialed 1796476588.9 PJSIP/carrier-00000008",
+        "Bridged 1796476588.9 PJSIP/1031-00000007 cc-6dcc9635-146 first",
+        "RecordingStarted 1796476588.9 1796476588.9-mixed.wav",
+        "RecordingStarted 1796476588.9 1796476588.9-customer.wav",
+        "RecordingStarted 1796476588.9 1796476588.9-agent.wav",
+        "AgentHungUp 1796476588.9 PJSIP/1031-00000007 16",
+        "CallerHungUp 1796476588.9 PJSIP/carrier-00000008 16",
+        "CallEnded 1796476588.9 answered agent 16",
+    ],
+    # Two callback attempts to a busy customer: the agent answers, the carrier leg ends BUSY
+    # (17): a failed callback ended by the customer's side (the 2nd attempt's agent Hangup first).
+    "callback_busy_ticket": [
+        "CallbackStarted 1796476636.16 cc-6dcc9635-213 PJSIP/1031-0000000c 1796476608.15 8613911170001",
+        "AgentRinging 1796476636.16 cc-6dcc9635-213 PJSIP/1031-0000000c",
+        "AgentAnswered 1796476636.16 cc-6dcc9635-213 PJSIP/1031-0000000c",
+        "CustomerDialed 1796476636.16 PJSIP/carrier-0000000d",
+        "CallbackFailed 1796476636.16 caller busy 17",
+        "AgentHungUp 1796476636.16 PJSIP/1031-0000000c 17",
+        "CallEnded 1796476636.16 failed caller 17",
+        "CallbackStarted 1796476641.18 cc-6dcc9635-217 PJSIP/1031-0000000e 1796476608.15 8613911170001",
+        "AgentRinging 1796476641.18 cc-6dcc9635-217 PJSIP/1031-0000000e",
+        "AgentAnswered 1796476641.18 cc-6dcc9635-217 PJSIP/1031-0000000e",
+        "CustomerDialed 1796476641.18 PJSIP/carrier-0000000f",
+        "AgentHungUp 1796476641.18 PJSIP/1031-0000000e 17",
+        "CallbackFailed 1796476641.18 caller busy 17",
+        "CallEnded 1796476641.18 failed caller 17",
+    ],
 }
 
 
