@@ -36,6 +36,7 @@ from ivr.perform import Performer
 from ivr.sinks import AgiLink, CallbackSink, IvrRecorder, Redirector, RouteSink
 from ivr.sounds import PROJECT_SOUNDS, PromptResolver, SoundIndex
 from ivr.steps import InterpreterConfig
+from ivr.transfer import TRANSFER_CONTEXT, Transfers
 
 log = structlog.get_logger("ivr.runner")
 
@@ -61,13 +62,16 @@ class IvrRunner:
         resolver: per-language prompt names (default: the project's sound folder).
         clock: timezone-aware now (injectable: business hours in tests).
         answered: whether a call was answered by an agent (the survey runs only then).
+        transfers: the ticket of a caller an agent transferred (:mod:`ivr.transfer`); without
+            it a caller in the transfer context is routed like the dialplan's fallback.
     """
 
     def __init__(self, link: AgiLink, flows: FlowSource, recorder: IvrRecorder, router: RouteSink,
                  orders: OrderContextProvider, callbacks: CallbackSink, *,
                  redirector: Redirector | None = None, settings: IvrSettings | None = None,
                  resolver: PromptResolver | None = None, clock: Callable[[], datetime] = _utcnow,
-                 answered: Callable[[str], bool] | None = None) -> None:
+                 answered: Callable[[str], bool] | None = None,
+                 transfers: Transfers | None = None) -> None:
         self._link = link
         self.settings = settings = settings or IvrSettings()
         resolver = resolver or PromptResolver(SoundIndex.scan([PROJECT_SOUNDS]))
@@ -76,7 +80,8 @@ class IvrRunner:
         self.journal = IvrJournal(recorder, settings)
         self.performer = Performer(Holding(router, self.journal, settings, clock), orders, callbacks,
                                    settings, redirector)
-        self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered)
+        self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered,
+                                    transfers)
         self._sessions: dict[str, AgiSession] = {}
         self._calls_of_channel: dict[str, str] = {}
         self.started = 0
@@ -138,6 +143,8 @@ class IvrRunner:
             return "survey"
         if context in settings.fallback_contexts:
             return "fallback"
+        if context == TRANSFER_CONTEXT:
+            return "transfer"
         return None
 
     def start_call(self, start: CallStart, kind: str = "inbound") -> asyncio.Task[None]:

@@ -296,5 +296,9 @@ def transfer(ix: CallIndex, event: AmiEvent) -> str | None:
         return None
     call = ix.calls[key]
     target = event.get("Extension") or event.get("TransferTargetChannel")
+    if uid == call.agent_uniqueid and call.state is CallState.TALKING \
+            and event.name == "BlindTransfer":
+        # the agent sent the caller away (to routing again, or elsewhere): their talk is over
+        call.state = CallState.QUEUED
     ix.emit(Transferred(key, event.received_at, call.legs[uid].channel, target))
     return key

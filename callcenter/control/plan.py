@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from callcenter.ami import messages
 from callcenter.ami.messages import Action
+from callcenter.control.transfers import TRANSFER_CONTEXT, TRANSFER_EXTEN
 
 HOLD_CONTEXT = "cc-hold-music"
 PARTY_HEADER = "CC-Party"  # the tracker's AGENT_PARTY_HEADER
@@ -26,6 +27,7 @@ class Verb(StrEnum):
     RESUME = "resume"
     MUTE = "mute"
     UNMUTE = "unmute"
+    TRANSFER = "transfer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,5 +144,15 @@ def _unmute(call: CallView, state: Control, token: str) -> Plan:
     return Plan(actions, replace(state, muted=False))
 
 
+def _transfer(call: CallView, state: Control, token: str) -> Plan:
+    """Blind transfer: Asterisk sends the agent's peer (the caller) to ``[cc-transfer]``, whose
+    ``AGI(agi:async)`` brings the caller back to routing; the agent's leg hangs up. A held call
+    is transferred too: its music is stopped and the caller leaves the bridge anyway."""
+    del token
+    action = Action("BlindTransfer", (("Channel", call.agent_channel),
+                                      ("Context", TRANSFER_CONTEXT), ("Exten", TRANSFER_EXTEN)))
+    return Plan((*stop_music(state), action), replace(state, ended=True, held=False))
+
+
 _PLANNERS = {Verb.HANGUP: _hangup, Verb.HOLD: _hold, Verb.RESUME: _resume, Verb.MUTE: _mute,
-             Verb.UNMUTE: _unmute}
+             Verb.UNMUTE: _unmute, Verb.TRANSFER: _transfer}

@@ -23,6 +23,7 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
 from callcenter.control.service import ControlService
+from callcenter.control.transfers import TransferDesk
 from callcenter.metrics import Metrics
 from callcenter.orders.provider import OrderContextProvider
 from callcenter.orders.tickets import CallbackTickets
@@ -89,7 +90,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                                                settings.recording.enabled), ami.send, tracker.calls.get)
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=given.clock.now,
                              on_queued=lambda key, at: dispatcher.queued(key, at))
-    ivr = _ivr_runner(given, tracker, handoff)
+    desk = TransferDesk()
+    ivr = _ivr_runner(given, tracker, handoff, desk)
     calls = CallStore(pool, given.metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, given.metrics,
                             on_ended_saved=lambda _: given.registry.wake())
@@ -97,7 +99,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
     control = ControlService(ami.send, tracker.calls.get, console.agent_on_call, console.publish,
-                             given.clock.now)
+                             given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys())
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
@@ -109,7 +111,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, control)
 
 
-def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff) -> IvrRunner:
+def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff,
+                desk: TransferDesk) -> IvrRunner:
     clock = given.clock
 
     def answered(linkedid: str) -> bool:
@@ -119,4 +122,5 @@ def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHan
     return IvrRunner(given.ami, given.flows, given.ivr_log, handoff, given.orders,
                      CallbackTickets(given.database.pool), redirector=AmiRedirector(given.ami),
                      answered=answered, settings=given.settings.ivr,
+                     transfers=lambda call_id: desk.take(call_id, clock.now()),
                      clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
