@@ -121,6 +121,10 @@ class Leg:
     bridge_id: str = ""
     agi_ended: bool = False
     offer: Offer | None = None
+    talk_from: float | None = None  # an agent's leg: when their talk with the caller began
+    ended_how: str = ""  # an agent's leg: hangup, transfer, consult or conference
+    transferred_to: str = ""  # where the agent transferred the caller (a skill, a number)
+    note: str = ""  # the agent's note on their transfer
 
 
 @dataclass(slots=True)
@@ -139,6 +143,7 @@ class Offer:
     reason: str = ""
     ended_at: float | None = None
     call_id: str = ""  # the call it rings for, as keyed when it was sent
+    agent_id: str = ""  # the agent it rings (the Originate's CC_AGENT)
 
     @property
     def open(self) -> bool:
@@ -176,6 +181,7 @@ class Call:
     hold_s: float = 0.0  # hold time of holds that ended
     hold_count: int = 0
     hold_channel: str = ""  # the hold music's spy channel while on hold
+    transfers: int = 0  # agents' transfers of the caller
 
     def hold_total(self, now: float) -> float:
         """Hold time so far, the running hold included."""
@@ -223,6 +229,7 @@ class Call:
             "held": self.held_since is not None,
             "hold_s": round(self.hold_s, 3),
             "hold_count": self.hold_count,
+            "transfers": self.transfers,
         }
 
 

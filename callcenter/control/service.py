@@ -23,7 +23,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
 from callcenter.calls.model import Call, CallState
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
-from callcenter.control.transfers import MAX_NOTE, TransferDesk, TransferTicket
+from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
 
 log = structlog.get_logger("callcenter.control")
 
@@ -117,18 +117,21 @@ class ControlService:
         if len(note) > MAX_NOTE:
             self.refused += 1
             raise Refused(400, f"the note is longer than {MAX_NOTE} characters", "bad_note")
-        if skill not in self._skills():
+        if skill not in self._skills() or not SKILL_EXTEN.match(skill):
             self.refused += 1
             raise Refused(404, f"no such skill: {skill!r}", "unknown_skill")
 
     async def _carry_out(self, call: Call, live: _Live, verb: Verb,
                          ticket: TransferTicket | None = None) -> None:
         live.state = adopted(call, live.state)
-        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}")
+        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}",
+                       target=ticket.skill if ticket is not None else "")
         confirm = _CONFIRMED_BY.get(verb)
         waiter = self._expect(live, confirm) if confirm is not None else None
         if ticket is not None:
             self.desk.put(ticket)
+            if call.agent is not None:  # for the agent's leg in the call's record
+                call.agent.note = ticket.note
         try:
             await self._send_all(decided)
             if waiter is not None:

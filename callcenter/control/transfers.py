@@ -1,7 +1,8 @@
 """Blind transfers to a skill queue, between the agent's click and the caller's return to routing.
 
 The console asks for a transfer (:meth:`TransferDesk.put`); Asterisk moves the caller (AMI
-``BlindTransfer`` of the agent's channel) to the ``[cc-transfer]`` context, whose
+``BlindTransfer`` of the agent's channel) to the ``[cc-transfer]`` context (at the skill's
+extension), whose
 ``AGI(agi:async)`` brings the caller back to the server; the IVR runner then takes the ticket
 (:meth:`TransferDesk.take`) and routes the call to the ticket's skill with what the call already
 knew (language, IVR context and path, customer) plus the ``transferred`` tag, and the transfer's
@@ -10,13 +11,15 @@ facts in the context (who transferred, their note) for the next agent's screen-p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ivr.transfer import TRANSFER_CONTEXT
 
-__all__ = ["MAX_NOTE", "TRANSFER_CONTEXT", "TRANSFER_EXTEN", "TransferDesk", "TransferTicket"]
+__all__ = ["MAX_NOTE", "SKILL_EXTEN", "TRANSFER_CONTEXT", "TransferDesk", "TransferTicket"]
 
-TRANSFER_EXTEN = "s"
+# the BlindTransfer's extension is the skill: [cc-transfer] matches _[a-z]. (two characters or more)
+SKILL_EXTEN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 MAX_NOTE = 500
 
 

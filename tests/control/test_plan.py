@@ -41,7 +41,7 @@ def names(actions: tuple[object, ...]) -> list[tuple[str, str]]:
 ])
 def test_given_a_talking_call_when_the_agent_acts_then_these_actions_go_out(
         state: Control, verb: Verb, expected: list[tuple[str, str]], after: Control) -> None:
-    decided = plan(TALKING, state, verb, token="77")
+    decided = plan(TALKING, state, verb, token="77", target="refunds")
     assert names(decided.actions) == expected
     assert decided.state == after
 

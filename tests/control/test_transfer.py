@@ -29,11 +29,13 @@ TALKING = CallView(CALL, live=True, talking=True, caller_channel="PJSIP/pstn-01"
 
 
 def test_the_transfer_is_a_blind_transfer_of_the_agents_channel_to_the_transfer_context() -> None:
-    decided = plan(TALKING, Control(), Verb.TRANSFER)
+    decided = plan(TALKING, Control(), Verb.TRANSFER, target="refunds")
     (action,) = decided.actions
     assert isinstance(action, Action)
     assert (action.name, action.header("Channel"), action.header("Context"),
-            action.header("Exten")) == ("BlindTransfer", "PJSIP/1001-02", "cc-transfer", "s")
+            action.header("Exten")) == ("BlindTransfer", "PJSIP/1001-02", "cc-transfer", "refunds")
+    with pytest.raises(ValueError, match="cannot match"):  # [cc-transfer] matches _[a-z].
+        plan(TALKING, Control(), Verb.TRANSFER, target="x")
     with pytest.raises(Refused) as refused:
         plan(CallView(CALL, live=False, talking=False, caller_channel="", agent_channel=""),
              Control(), Verb.TRANSFER)
@@ -55,7 +57,8 @@ class Pbx:
         await asyncio.sleep(0)
         if self.confirm and self.service is not None and rendered.name == "BlindTransfer":
             self.service.on_call_event(AgentHungUp(CALL, 6.0, "PJSIP/1001-02", 16))
-            self.service.on_call_event(Transferred(CALL, 6.0, "PJSIP/1001-02", "s"))
+            self.service.on_call_event(Transferred(CALL, 6.0, "PJSIP/1001-02",
+                                                   rendered.header("Exten")))
         return AmiResponse(Frame({"Response": "Success"}, ""))
 
 
@@ -75,7 +78,7 @@ async def test_given_a_known_skill_then_the_ticket_waits_for_the_caller_and_the_
     svc, desk = service(pbx)
     state = await svc.act("sam", CALL, Verb.TRANSFER, skill="refunds", note="refund please")
     assert state["ended"] is True
-    assert [a.name for a in pbx.sent] == ["BlindTransfer"]
+    assert [(a.name, a.header("Exten")) for a in pbx.sent] == [("BlindTransfer", "refunds")]
     assert desk.take(CALL, 11.0) == TransferTicket(CALL, "refunds", "sam", "refund please", 10.0)
     assert desk.take(CALL, 11.0) is None  # taken once
     assert svc.statistics()["calls"] == 0

@@ -125,6 +125,23 @@ async def test_blind_transfer_to_a_skill_reaches_the_next_agent_with_the_note(
         assert status == 200, body
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["hangup_by"] == "agent", row
+        assert row["transfers"] == 1, row
+        # each agent's part of the call: hana's leg ended by her transfer, ivan's by his hang-up
+        async with hana_web.session.get(f"{hana_web.base}/api/calls/{row['id']}") as response:
+            assert response.status == 200  # hana took part: she still sees the call
+            detail = await response.json()
+        legs = detail["legs"]
+        assert [(leg["agent"], leg["ended_how"], leg["transferred_to"], leg["note"])
+                for leg in legs] == [("hana", "transfer", "refunds", "wants a refund for order 1042"),
+                                     ("ivan", "hangup", None, None)], legs
+        assert legs[0]["ended_at"] <= legs[1]["talk_started_at"], legs
+        assert legs[0]["talk_s"] > 0.5 and legs[1]["talk_s"] > 1.5, legs
+        db = await rig.db()
+        try:
+            recordings = await db.fetch("SELECT kind FROM recordings WHERE call_id = $1", row["id"])
+        finally:
+            await db.close()
+        assert sorted(r["kind"] for r in recordings) == ["agent", "customer", "mixed"]
         rig.capture("call_control_blind_transfer", since)
     finally:
         await ivan_ws.close()
