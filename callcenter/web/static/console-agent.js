@@ -313,8 +313,7 @@ function tick() {
   const since = s.state === "talking" && state.answeredAt != null ? state.answeredAt : s.since;
   timer.textContent = since ? format.clock(now - since) : "";
   if (state.wrap && !state.wrap.saved) showCountdown(now);
-  const holdTime = document.getElementById("hold-time");
-  if (holdTime) control.render(now);
+  control.tick(now);
 }
 
 // --- wrap-up -----------------------------------------------------------------------------------
