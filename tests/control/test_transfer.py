@@ -133,3 +133,17 @@ def test_the_transferred_caller_is_routed_with_the_calls_context_tags_and_the_tr
     shown = ivr_json({"language": "zh", "context": dict(step.effect.context), "steps": []})
     assert shown["transfer"] == {"by": "sam", "note": "refund please", "skill": "refunds"}
     assert [e.kind for e in step.path] == ["route"]
+
+
+async def test_given_a_double_click_then_one_transfer_goes_out_and_the_other_is_refused() -> None:
+    pbx = Pbx()
+    svc, desk = service(pbx)
+    results = await asyncio.gather(
+        svc.act("sam", CALL, Verb.TRANSFER, skill="refunds"),
+        svc.act("sam", CALL, Verb.TRANSFER, skill="general"), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, Refused)]
+    assert len(refused) == 1 and refused[0].status == 409, results
+    assert [a.name for a in pbx.sent] == ["BlindTransfer"]
+    ticket = desk.take(CALL, 11.0)
+    assert ticket is not None and ticket.skill == "refunds"
+
