@@ -23,6 +23,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
 from callcenter.calls.model import Call, CallState
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
+from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
 
 log = structlog.get_logger("callcenter.control")
@@ -51,16 +52,19 @@ class ControlService:
         confirm_s: how long a hold, resume or transfer waits for Asterisk's events.
         desk: where a transfer's ticket waits for the caller's return to routing.
         skills: the routing policy's skills (a transfer's possible targets).
+        agents: an agent as a transfer's target (ready or not, their skill), None if unknown.
     """
 
     def __init__(self, send: Send, calls: Callable[[str], Call | None],
                  owner: Callable[[str], str | None], publish: Publish, now: Callable[[], float],
                  confirm_s: float = 5.0, desk: TransferDesk | None = None,
-                 skills: Callable[[], Collection[str]] = frozenset) -> None:
+                 skills: Callable[[], Collection[str]] = frozenset,
+                 agents: Callable[[str], AgentTarget | None] = lambda _: None) -> None:
         self._send, self._calls, self._owner = send, calls, owner
         self._publish, self._now, self._confirm_s = publish, now, confirm_s
         self.desk = desk if desk is not None else TransferDesk()
         self._skills = skills
+        self._agents = agents
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.done = 0
@@ -78,18 +82,22 @@ class ControlService:
                 "ended": control.ended or call is None or not call.live}
 
     async def act(self, agent_id: str, call_id: str, verb: Verb, skill: str = "",
-                  note: str = "") -> dict[str, Any]:
+                  note: str = "", to_agent: str = "") -> dict[str, Any]:
         """Carry out ``verb`` for ``agent_id`` on their call; the control state after it. A
-        transfer goes to ``skill`` with the agent's ``note`` for the next agent.
+        transfer goes to ``skill``, or to the agent ``to_agent`` (who must be ready), with the
+        agent's ``note`` for the next agent.
 
         Raises:
-            Refused: 404 not the agent's call or no such skill, 400 a note too long, 409 not
-            now, 502 Asterisk refused, 504 not confirmed in time.
+            Refused: 404 not the agent's call, no such skill or agent, 400 a note too long or
+            a transfer to oneself, 409 not now or the target agent not ready, 502 Asterisk
+            refused, 504 not confirmed in time.
         """
         call = self._calls(call_id)
         if call is None or self._owner(call_id) != agent_id:
             self.refused += 1
             raise Refused(404, "no such call", "not_found")
+        if verb is Verb.TRANSFER and to_agent:
+            skill = self._agent_skill(agent_id, to_agent)
         if verb is Verb.TRANSFER:
             self._check_target(skill, note)
         live = self._live.get(call_id)
@@ -99,7 +107,7 @@ class ControlService:
             self.refused += 1
             raise Refused(409, "another action on this call is under way", "control_busy")
         live.busy = True
-        ticket = TransferTicket(call_id, skill, agent_id, note, self._now()) \
+        ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent) \
             if verb is Verb.TRANSFER else None
         try:
             await self._carry_out(call, live, verb, ticket)
@@ -112,6 +120,22 @@ class ControlService:
         if verb is Verb.TRANSFER and self._live.get(call_id) is live:
             self._ended(call_id, live)
         return self.state(call_id, live)
+
+    def _agent_skill(self, agent_id: str, to_agent: str) -> str:
+        """The skill a transfer to ``to_agent`` is routed by (they get it first)."""
+        target = self._agents(to_agent)
+        refusal = None
+        if target is None:
+            refusal = Refused(404, f"no such agent: {to_agent!r}", "unknown_agent")
+        elif to_agent == agent_id:
+            refusal = Refused(400, "you cannot transfer a call to yourself", "self_transfer")
+        elif not target.ready or not target.skill:
+            refusal = Refused(409, f"{to_agent} is not ready", "agent_not_ready")
+        if refusal is not None:
+            self.refused += 1
+            raise refusal
+        assert target is not None
+        return target.skill
 
     def _check_target(self, skill: str, note: str) -> None:
         if len(note) > MAX_NOTE:

@@ -25,18 +25,21 @@ MAX_NOTE = 500
 
 @dataclass(frozen=True, slots=True)
 class TransferTicket:
-    """One transfer asked for: the call, the skill it goes to, who sent it, their note."""
+    """One transfer asked for: the call, the skill it goes to, who sent it, their note, and
+    the agent it goes to when one was chosen."""
 
     call_id: str
     skill: str
     by_agent: str
     note: str
     at: float
+    agent: str = ""  # the agent it goes to first (routing holds it for them), if one was chosen
 
     def context(self) -> dict[str, str | bool]:
-        """What the next agent's screen-pop shows (the IVR context's ``transfer.*`` keys)."""
+        """What the next agent's screen-pop shows (the IVR context's ``transfer.*`` keys);
+        ``transfer.agent`` is also the agent routing offers the call to first."""
         return {"transferred": True, "transfer.by": self.by_agent, "transfer.note": self.note,
-                "transfer.skill": self.skill}
+                "transfer.skill": self.skill, "transfer.agent": self.agent}
 
 
 class TransferDesk:

@@ -23,6 +23,7 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
 from callcenter.control.service import ControlService
+from callcenter.control.targets import agent_target
 from callcenter.control.transfers import TransferDesk
 from callcenter.metrics import Metrics
 from callcenter.orders.provider import OrderContextProvider
@@ -99,7 +100,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
     control = ControlService(ami.send, tracker.calls.get, console.agent_on_call, console.publish,
-                             given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys())
+                             given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
+                             agents=lambda agent_id: agent_target(engine, agent_id))
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))

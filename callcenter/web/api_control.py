@@ -40,14 +40,14 @@ async def control_call(request: web.Request) -> web.Response:
     action = body.get("action")
     if not isinstance(action, str) or action not in VERBS:
         raise api_error(400, f"action must be one of {', '.join(VERBS)}", "bad_action")
-    skill, note = body.get("skill", ""), body.get("note", "")
-    if not isinstance(skill, str) or not isinstance(note, str):
-        raise api_error(400, "skill and note must be strings", "bad_target")
-    if action == Verb.TRANSFER and not skill:
-        raise api_error(400, "a transfer needs a skill", "bad_target")
+    skill, note, to_agent = body.get("skill", ""), body.get("note", ""), body.get("agent", "")
+    if not all(isinstance(v, str) for v in (skill, note, to_agent)):
+        raise api_error(400, "skill, agent and note must be strings", "bad_target")
+    if action == Verb.TRANSFER and bool(skill) == bool(to_agent):
+        raise api_error(400, "a transfer needs a skill or an agent (one of them)", "bad_target")
     try:
         state = await request.app[CONTROL].act(agent_id, call_id, Verb(action), skill=skill,
-                                               note=note.strip())
+                                               note=note.strip(), to_agent=to_agent)
     except Refused as refused:
         raise api_error(refused.status, refused.message, refused.error_id) from None
     return web.json_response(state)
@@ -64,6 +64,7 @@ def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
                       body={"type": "object", "required": ["action"], "properties": {
                           "action": {"type": "string", "enum": VERBS},
                           "skill": {"type": "string"},
+                          "agent": {"type": "string"},
                           "note": {"type": "string", "maxLength": MAX_NOTE}}},
                       response=STATE_SCHEMA))
 

@@ -16,6 +16,7 @@ from callcenter.calls.events import AgentHungUp, Transferred
 from callcenter.console.pop import ivr_json
 from callcenter.control.plan import CallView, Control, Refused, Verb, plan
 from callcenter.control.service import ControlService
+from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import TransferDesk, TransferTicket
 from ivr.effects import CallInfo, Route
 from ivr.model import Flow
@@ -62,13 +63,17 @@ class Pbx:
         return AmiResponse(Frame({"Response": "Success"}, ""))
 
 
+TARGETS = {"ivan": AgentTarget(True, "refunds"), "olga": AgentTarget(False, "general"),
+           "sam": AgentTarget(False, "general")}
+
+
 def service(pbx: Pbx) -> tuple[ControlService, TransferDesk]:
     call = talking_call()
     desk = TransferDesk()
     svc = ControlService(pbx.send, lambda cid: call if cid == CALL else None,
                          lambda cid: "sam" if cid == CALL else None, lambda agent, message: None,
                          lambda: 10.0, confirm_s=0.2, desk=desk,
-                         skills=lambda: {"general", "refunds"})
+                         skills=lambda: {"general", "refunds"}, agents=TARGETS.get)
     pbx.service = svc
     return svc, desk
 
@@ -147,3 +152,26 @@ async def test_given_a_double_click_then_one_transfer_goes_out_and_the_other_is_
     ticket = desk.take(CALL, 11.0)
     assert ticket is not None and ticket.skill == "refunds"
 
+
+
+async def test_given_a_ready_agent_then_the_transfer_goes_to_their_skill_held_for_them() -> None:
+    pbx = Pbx()
+    svc, desk = service(pbx)
+    await svc.act("sam", CALL, Verb.TRANSFER, to_agent="ivan", note="for you")
+    assert [(a.name, a.header("Exten")) for a in pbx.sent] == [("BlindTransfer", "refunds")]
+    ticket = desk.take(CALL, 11.0)
+    assert ticket is not None and (ticket.skill, ticket.agent) == ("refunds", "ivan")
+    assert ticket.context()["transfer.agent"] == "ivan"
+
+
+@pytest.mark.parametrize(("target", "status", "error_id"), [
+    ("nobody", 404, "unknown_agent"), ("olga", 409, "agent_not_ready"), ("sam", 400, "self_transfer"),
+])
+async def test_given_an_agent_who_cannot_take_it_then_refused_and_nothing_sent(
+        target: str, status: int, error_id: str) -> None:
+    pbx = Pbx()
+    svc, desk = service(pbx)
+    with pytest.raises(Refused) as refused:
+        await svc.act("sam", CALL, Verb.TRANSFER, to_agent=target)
+    assert (refused.value.status, refused.value.error_id) == (status, error_id)
+    assert not pbx.sent and len(desk) == 0

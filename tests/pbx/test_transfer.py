@@ -23,7 +23,8 @@ from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
 from tests.pbx.rig import Agent, Rig, running_rig
 from tests.pbx.server import Web
 
-AGENTS = [Agent("hana", "1051", {"general": 5}), Agent("ivan", "1052", {"refunds": 5})]
+AGENTS = [Agent("hana", "1051", {"general": 5}), Agent("ivan", "1052", {"refunds": 3}),
+          Agent("jude", "1053", {"refunds": 5})]
 NUMBER = "+8613911150001"
 
 
@@ -148,5 +149,47 @@ async def test_blind_transfer_to_a_skill_reaches_the_next_agent_with_the_note(
         await hana_web.close()
         await ivan_web.close()
         await ami.close()
-        await rig.offline("hana", "ivan")
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def test_blind_transfer_to_a_ready_colleague_goes_to_them_not_to_the_best_of_the_skill(
+        rig: Rig, tmp_path: Path) -> None:
+    """jude has the better refunds level, yet hana's transfer to ivan reaches ivan; a transfer
+    to a colleague who is not ready is refused and the call stays with hana."""
+    ami = await rig.ami()
+    hana_web, ivan_web = await rig.web("hana"), await rig.web("ivan")
+    try:
+        rig.agent_phone("hana", mode="answer", talk_s=120)
+        rig.agent_phone("ivan", mode="answer", talk_s=120)
+        rig.agent_phone("jude", mode="answer", talk_s=120)
+        for agent in AGENTS:
+            await rig.wait_registered(agent.extension)
+        await rig.ready("hana")
+        since = time.time()
+        caller = rig.caller("+8613911150002", record=tmp_path / "heard.wav")
+        channel = await caller_channel(ami, "+8613911150002", since)
+        call_id = await linkedid_of(ami, channel)
+        await caller.wait_state("CONFIRMED", 10)
+        await through_menus(ami, caller, channel, [("choose-language", "1"), ("main-menu", "0")], since)
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1051-"), 30, "hana bridged", since)
+        assert await refused(hana_web, call_id, {"action": "transfer", "agent": "ivan"}) == (
+            409, "agent_not_ready")  # ivan is offline
+        await rig.ready("ivan", "jude")
+        clicked = time.time()
+        status, body = await control(hana_web, call_id, {"action": "transfer", "agent": "ivan",
+                                                         "note": "ivan knows this order"})
+        assert status == 200, body
+        bridged = await ami.wait(lambda seen: seen.frame.event == "BridgeEnter" and (
+            seen.get("Channel").startswith(("PJSIP/1052-", "PJSIP/1053-"))), 30, "bridged", clicked)
+        assert bridged.get("Channel").startswith("PJSIP/1052-"), bridged.get("Channel")
+        assert (await rig.agent_state("jude"))["state"] == "ready"
+        await control(ivan_web, call_id, {"action": "hangup"})
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["transfers"] == 1, row
+    finally:
+        await hana_web.close()
+        await ivan_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
         rig.stop_phones()
