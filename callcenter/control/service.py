@@ -207,6 +207,8 @@ class ControlService:
 
     def on_call_event(self, event: CallEvent) -> None:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
+        if isinstance(event, Transferred):
+            self._softphone_transfer(event)
         live = self._live.get(event.call_id)
         if live is None:
             return
@@ -225,6 +227,17 @@ class ControlService:
             if Transferred in live.waiters:  # the transfer's own hang-up: act() ends it
                 return
             self._ended(event.call_id, live)
+
+    def _softphone_transfer(self, event: Transferred) -> None:
+        """A blind transfer the agent made from their phone (SIP REFER to a skill's name, in
+        ``TRANSFER_CONTEXT``): the caller comes back to routing as from the console, no note."""
+        if event.call_id in self.desk or not SKILL_EXTEN.match(event.target) \
+                or event.target not in self._skills():
+            return
+        by = self._owner(event.call_id) or ""
+        self.desk.put(TransferTicket(event.call_id, event.target, by, "", self._now()))
+        log.info("call_transferred_from_phone", call_id=event.call_id, agent_id=by,
+                 skill=event.target)
 
     def _ended(self, call_id: str, live: _Live) -> None:
         del self._live[call_id]

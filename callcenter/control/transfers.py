@@ -67,5 +67,8 @@ class TransferDesk:
         self.taken += 1
         return ticket
 
+    def __contains__(self, call_id: object) -> bool:
+        return call_id in self._tickets
+
     def __len__(self) -> int:
         return len(self._tickets)

@@ -175,3 +175,13 @@ async def test_given_an_agent_who_cannot_take_it_then_refused_and_nothing_sent(
         await svc.act("sam", CALL, Verb.TRANSFER, to_agent=target)
     assert (refused.value.status, refused.value.error_id) == (status, error_id)
     assert not pbx.sent and len(desk) == 0
+
+
+def test_a_transfer_from_the_softphone_to_a_skill_gets_a_ticket_without_a_note() -> None:
+    svc, desk = service(Pbx())
+    svc.on_call_event(Transferred(CALL, 6.0, "PJSIP/1001-02", "refunds"))
+    ticket = desk.take(CALL, 7.0)
+    assert ticket is not None and (ticket.skill, ticket.by_agent, ticket.note) == ("refunds", "sam", "")
+    svc.on_call_event(Transferred(CALL, 8.0, "PJSIP/1001-02", "4711"))  # not a skill: no ticket
+    svc.on_call_event(Transferred(CALL, 8.0, "PJSIP/1001-02", "nope"))
+    assert len(desk) == 0

@@ -20,6 +20,7 @@ import pytest
 from tests.pbx.amiclient import event
 from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
+from tests.pbx.phones import did_uri
 from tests.pbx.rig import Agent, Rig, running_rig
 from tests.pbx.server import Web
 
@@ -192,6 +193,50 @@ async def test_blind_transfer_to_a_ready_colleague_goes_to_them_not_to_the_best_
     finally:
         await hana_web.close()
         await ivan_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def test_blind_transfer_from_the_softphone_sip_refer_is_followed(rig: Rig, tmp_path: Path) -> None:
+    """hana transfers from her SIP phone (pjsua's ``x``: REFER to ``refunds``): Asterisk sends
+    the caller to [cc-transfer] (the offer's TRANSFER_CONTEXT), the server follows the
+    BlindTransfer event as from the console, and jude (refunds) gets the call."""
+    ami = await rig.ami()
+    jude_web = await rig.web("jude")
+    try:
+        hana = rig.agent_phone("hana", mode="answer", talk_s=120)
+        rig.agent_phone("jude", mode="answer", talk_s=120)
+        for agent in (AGENTS[0], AGENTS[2]):
+            await rig.wait_registered(agent.extension)
+        await rig.ready("hana", "jude")
+        since = time.time()
+        caller = rig.caller("+8613911150003", record=tmp_path / "heard.wav")
+        channel = await caller_channel(ami, "+8613911150003", since)
+        call_id = await linkedid_of(ami, channel)
+        await caller.wait_state("CONFIRMED", 10)
+        await through_menus(ami, caller, channel, [("choose-language", "1"), ("main-menu", "0")], since)
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1051-"), 30, "hana bridged", since)
+        await asyncio.sleep(1.0)
+        referred = time.time()
+        hana.send(f"x\n{did_uri('refunds', rig.pbx.spec.sip_port)}\n")
+        transfer = await ami.wait(event("BlindTransfer", TransfererChannel="PJSIP/1051-"), 10,
+                                  "BlindTransfer from the phone", referred)
+        assert (transfer.get("Context"), transfer.get("Extension")) == ("cc-transfer", "refunds")
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1053-"), 30, "jude bridged", referred)
+        assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        await asyncio.sleep(1.0)
+        status, body = await control(jude_web, call_id, {"action": "hangup"})
+        assert status == 200, body
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["transfers"] == 1, row
+        async with jude_web.session.get(f"{jude_web.base}/api/calls/{row['id']}") as response:
+            legs = (await response.json())["legs"]
+        assert [(leg["agent"], leg["ended_how"], leg["transferred_to"]) for leg in legs] == [
+            ("hana", "transfer", "refunds"), ("jude", "hangup", None)], legs
+        rig.capture("call_control_refer_transfer", since)
+    finally:
+        await jude_web.close()
         await ami.close()
         await rig.offline("hana", "ivan", "jude")
         rig.stop_phones()
