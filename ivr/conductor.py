@@ -29,6 +29,7 @@ from ivr.journal import IvrJournal
 from ivr.model import Flow
 from ivr.perform import Performer
 from ivr.steps import InterpreterConfig, IvrState, ReturnToDialplan, Step
+from ivr.transfer import Transfers, last_route, transfer_step
 
 log = structlog.get_logger("ivr.conductor")
 
@@ -55,11 +56,14 @@ class Conductor:
         config: what the interpreter needs besides the flow.
         clock: timezone-aware now (business hours in tests).
         answered: whether a call was answered by an agent (the survey runs only then).
+        transfers: the ticket of a caller an agent transferred to a skill.
     """
 
     def __init__(self, flows: FlowSource, journal: IvrJournal, performer: Performer,
                  settings: IvrSettings, config: InterpreterConfig, clock: Callable[[], datetime],
-                 answered: Callable[[str], bool] | None = None) -> None:
+                 answered: Callable[[str], bool] | None = None,
+                 transfers: Transfers | None = None) -> None:
+        self._transfers = transfers
         self._flows = flows
         self._journal = journal
         self._performer = performer
@@ -108,7 +112,13 @@ class Conductor:
         start, kind, now = session.start, session.kind, self._clock()
         language, context = self._journal.remembered(start.linkedid)
         call = call_info(start)
-        if kind == "fallback":
+        ticket = self._transfers(start.linkedid) if kind == "transfer" and self._transfers else None
+        if ticket is not None:
+            inbound = self._flow_or_none(self._settings.inbound_flow) or _NO_FLOW
+            route = last_route(self._journal.summary(start.linkedid)["steps"])
+            return transfer_step(inbound, call, self._config, now, ticket, (language, context),
+                                 route)
+        if kind in ("fallback", "transfer"):
             inbound = self._flow_or_none(self._settings.inbound_flow) or _NO_FLOW
             return interpreter.start_fallback(inbound, call, self._config, now,
                                               "the dialplan's safety net (AGI ended)",

@@ -37,6 +37,7 @@ from ivr.perform import Performer
 from ivr.sinks import AgiLink, CallbackSink, IvrRecorder, Redirector, RouteSink
 from ivr.sounds import PROJECT_SOUNDS, PromptResolver, SoundIndex
 from ivr.steps import InterpreterConfig
+from ivr.transfer import TRANSFER_CONTEXT, Transfers
 
 log = structlog.get_logger("ivr.runner")
 
@@ -63,6 +64,8 @@ class IvrRunner:
         clock: timezone-aware now (injectable: business hours in tests).
         answered: whether a call was answered by an agent (the survey runs only then).
         callback_offers: routing's callback offers, played during the hold (none: no offers).
+        transfers: the ticket of a caller an agent transferred (:mod:`ivr.transfer`); without
+            it a caller in the transfer context is routed like the dialplan's fallback.
     """
 
     def __init__(self, link: AgiLink, flows: FlowSource, recorder: IvrRecorder, router: RouteSink,
@@ -70,7 +73,8 @@ class IvrRunner:
                  redirector: Redirector | None = None, settings: IvrSettings | None = None,
                  resolver: PromptResolver | None = None, clock: Callable[[], datetime] = _utcnow,
                  answered: Callable[[str], bool] | None = None,
-                 callback_offers: CallbackOffers | None = None) -> None:
+                 callback_offers: CallbackOffers | None = None,
+                 transfers: Transfers | None = None) -> None:
         self._link = link
         self.settings = settings = settings or IvrSettings()
         resolver = resolver or PromptResolver(SoundIndex.scan([PROJECT_SOUNDS]))
@@ -81,7 +85,8 @@ class IvrRunner:
                    if callback_offers is not None else None)
         self.performer = Performer(Holding(router, self.journal, settings, clock, offerer), orders,
                                    callbacks, settings, redirector)
-        self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered)
+        self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered,
+                                    transfers)
         self._sessions: dict[str, AgiSession] = {}
         self._calls_of_channel: dict[str, str] = {}
         self.started = 0
@@ -143,6 +148,8 @@ class IvrRunner:
             return "survey"
         if context in settings.fallback_contexts:
             return "fallback"
+        if context == TRANSFER_CONTEXT:
+            return "transfer"
         return None
 
     def start_call(self, start: CallStart, kind: str = "inbound") -> asyncio.Task[None]:

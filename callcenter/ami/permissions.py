@@ -22,6 +22,7 @@ ACTION_AUTHORITY: dict[str, frozenset[str]] = {
     "Originate": frozenset({"originate"}),
     "Bridge": frozenset({"call"}),
     "Redirect": frozenset({"call"}),
+    "BlindTransfer": frozenset({"call"}),  # the console's transfer to a skill queue
     "Setvar": frozenset({"call"}),
     "Hangup": frozenset({"system", "call"}),
     "MixMonitor": frozenset({"system"}),  # app_mixmonitor registers it with system only
@@ -39,7 +40,8 @@ EVENT_CLASSES: dict[str, frozenset[str]] = {
                        "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy",
                        "OriginateResponse", "MixMonitorStart", "MixMonitorStop",
                        "MixMonitorMute", "DeviceStateChange", "MusicOnHoldStart",
-                       "MusicOnHoldStop", "LocalBridge", "ChanSpyStart", "ChanSpyStop"}),
+                       "MusicOnHoldStop", "LocalBridge", "ChanSpyStart", "ChanSpyStop",
+                       "BlindTransfer", "AttendedTransfer"}),
     "agi": frozenset({"AsyncAGIStart", "AsyncAGIExec", "AsyncAGIEnd", "AGIExecStart",
                       "AGIExecEnd"}),
     "dtmf": frozenset({"DTMFBegin", "DTMFEnd"}),

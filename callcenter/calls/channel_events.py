@@ -246,6 +246,8 @@ def _connect(ix: CallIndex, call: Call, leg: Leg, at: float) -> None:
     leg.role = LegRole.AGENT
     call.agent_uniqueid = leg.uniqueid
     call.state = CallState.TALKING
+    if leg.talk_from is None:
+        leg.talk_from = at
     if call.bridged_at is None:
         call.bridged_at = at
     if call.answered_at is None:
@@ -314,5 +316,12 @@ def transfer(ix: CallIndex, event: AmiEvent) -> str | None:
         return None
     call = ix.calls[key]
     target = event.get("Extension") or event.get("TransferTargetChannel")
-    ix.emit(Transferred(key, event.received_at, call.legs[uid].channel, target))
+    leg = call.legs[uid]
+    if uid == call.agent_uniqueid and call.state is CallState.TALKING \
+            and event.name == "BlindTransfer":
+        # the agent sent the caller away (to routing again, or elsewhere): their talk is over
+        call.state = CallState.QUEUED
+        leg.ended_how, leg.transferred_to = "transfer", target
+        call.transfers += 1
+    ix.emit(Transferred(key, event.received_at, leg.channel, target))
     return key

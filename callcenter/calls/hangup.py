@@ -84,6 +84,8 @@ def hangup(ix: CallIndex, event: AmiEvent) -> str | None:
         failed(ix, call, offer, offer_result_for_cause(leg.hangup_cause), at)
         if call.state is CallState.OFFERED:
             call.state = CallState.QUEUED
+    if leg.role is LegRole.AGENT and leg.talk_from is not None and not leg.ended_how:
+        leg.ended_how = "hangup"
     if leg.uniqueid == call.agent_uniqueid:
         ix.emit(AgentHungUp(call.linkedid, at, leg.channel, leg.hangup_cause))
     if leg.uniqueid == call.caller_uniqueid and call.live:

@@ -129,6 +129,10 @@ class Leg:
     bridge_id: str = ""
     agi_ended: bool = False
     offer: Offer | None = None
+    talk_from: float | None = None  # an agent's leg: when their talk with the caller began
+    ended_how: str = ""  # an agent's leg: hangup, transfer, consult or conference
+    transferred_to: str = ""  # where the agent transferred the caller (a skill, a number)
+    note: str = ""  # the agent's note on their transfer
 
 
 @dataclass(slots=True)
@@ -147,6 +151,7 @@ class Offer:
     reason: str = ""
     ended_at: float | None = None
     call_id: str = ""  # the call it rings for, as keyed when it was sent
+    agent_id: str = ""  # the agent it rings (the Originate's CC_AGENT)
 
     @property
     def open(self) -> bool:
@@ -187,6 +192,7 @@ class Call:
     direction: Direction = Direction.INBOUND
     callback_of: str = ""  # a callback's original call (its Linkedid)
     callback_number: str = ""  # the number a callback dials
+    transfers: int = 0  # agents' transfers of the caller
 
     def hold_total(self, now: float) -> float:
         """Hold time so far, the running hold included."""
@@ -236,6 +242,7 @@ class Call:
             "hold_count": self.hold_count,
             "direction": self.direction.value,
             "callback_of": self.callback_of or None,
+            "transfers": self.transfers,
         }
 
 

@@ -150,6 +150,9 @@ def tagged(ix: CallIndex, event: AmiEvent) -> str | None:
     return key
 
 
+AGENT_VARIABLE = "CC_AGENT"  # the Originate of an offer names the agent it rings
+
+
 def send_offer(ix: CallIndex, action: Action, action_id: str, at: float) -> str | None:
     """The server sent an Originate into ``Bridge(<caller channel>)``."""
     caller_channel = action.header("Data").split(",", 1)[0]
@@ -157,12 +160,14 @@ def send_offer(ix: CallIndex, action: Action, action_id: str, at: float) -> str 
     if key is None:
         ix.unplaced_offers = [*ix.unplaced_offers[-63:], dial_prefix(action.header("Channel"))]
         return None
-    tag = ""
+    tag = agent = ""
     for name, value in action.headers:
         if name == "Variable" and value.startswith(f"{ix.config.call_tag_variable}="):
             tag = value.split("=", 1)[1]
+        elif name == "Variable" and value.startswith(f"{AGENT_VARIABLE}="):
+            agent = value.split("=", 1)[1]
     dial = action.header("Channel")
-    offer = Offer(action_id, dial, caller_channel, at, call_tag=tag, call_id=key)
+    offer = Offer(action_id, dial, caller_channel, at, call_tag=tag, call_id=key, agent_id=agent)
     call = ix.calls[key]
     call.offers.append(offer)
     ix.offers_by_action[action_id] = (key, offer)

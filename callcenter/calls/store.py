@@ -20,12 +20,13 @@ _UPSERT_CALLS = """
 INSERT INTO calls (linkedid, caller_channel, caller_number, caller_name, state, outcome,
                    agent_channel, digits, hangup_cause, hangup_by, arrived_at, queued_at,
                    answered_at, bridged_at, ended_at, offers, recording_pauses, end_reason,
-                   hold_s, hold_count, direction, callback_of, updated_at)
+                   hold_s, hold_count, direction, callback_of, transfers, updated_at)
 SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                              $6::text[], $7::text[], $8::text[], $9::int[], $10::text[],
                              $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
                              $14::timestamptz[], $15::timestamptz[], $16::jsonb[], $17::jsonb[],
-                             $18::text[], $19::float8[], $20::int[], $21::text[], $22::text[])
+                             $18::text[], $19::float8[], $20::int[], $21::text[], $22::text[],
+                             $23::int[])
 ON CONFLICT (linkedid) DO UPDATE SET
     caller_channel = EXCLUDED.caller_channel, caller_number = EXCLUDED.caller_number,
     caller_name = EXCLUDED.caller_name, state = EXCLUDED.state, outcome = EXCLUDED.outcome,
@@ -38,23 +39,33 @@ ON CONFLICT (linkedid) DO UPDATE SET
     end_reason = coalesce(EXCLUDED.end_reason, calls.end_reason),
     hold_s = GREATEST(calls.hold_s, EXCLUDED.hold_s),
     hold_count = GREATEST(calls.hold_count, EXCLUDED.hold_count),
-    direction = EXCLUDED.direction, callback_of = EXCLUDED.callback_of, updated_at = now()
+    direction = EXCLUDED.direction, callback_of = EXCLUDED.callback_of,
+    transfers = GREATEST(calls.transfers, EXCLUDED.transfers), updated_at = now()
 """
 
 _UPSERT_LEGS = """
 INSERT INTO call_legs (call_id, uniqueid, channel, role, created_at, answered_at, ended_at,
-                       hangup_cause, dial_status)
+                       hangup_cause, dial_status, agent_id, talk_started_at, ended_how,
+                       transferred_to, note)
 SELECT c.id, l.uniqueid, l.channel, l.role, l.created_at, l.answered_at, l.ended_at,
-       l.hangup_cause, l.dial_status
+       l.hangup_cause, l.dial_status, a.id, l.talk_started_at, l.ended_how, l.transferred_to,
+       l.note
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-            $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[])
+            $6::timestamptz[], $7::timestamptz[], $8::int[], $9::text[], $10::text[],
+            $11::timestamptz[], $12::text[], $13::text[], $14::text[])
      AS l(linkedid, uniqueid, channel, role, created_at, answered_at, ended_at, hangup_cause,
-          dial_status)
+          dial_status, agent, talk_started_at, ended_how, transferred_to, note)
 JOIN calls c ON c.linkedid = l.linkedid
+LEFT JOIN agents a ON a.login = l.agent
 ON CONFLICT (uniqueid) DO UPDATE SET
     call_id = EXCLUDED.call_id, role = EXCLUDED.role, answered_at = EXCLUDED.answered_at,
     ended_at = EXCLUDED.ended_at, hangup_cause = EXCLUDED.hangup_cause,
-    dial_status = EXCLUDED.dial_status
+    dial_status = EXCLUDED.dial_status,
+    agent_id = coalesce(EXCLUDED.agent_id, call_legs.agent_id),
+    talk_started_at = coalesce(EXCLUDED.talk_started_at, call_legs.talk_started_at),
+    ended_how = coalesce(EXCLUDED.ended_how, call_legs.ended_how),
+    transferred_to = coalesce(EXCLUDED.transferred_to, call_legs.transferred_to),
+    note = coalesce(EXCLUDED.note, call_legs.note)
 """
 
 _INSERT_RECORDINGS = """
@@ -96,10 +107,12 @@ def _call_rows(call: Call) -> _CallRows:
            db_json(record["offers"]),
            db_json([[_iso(a), _iso(b)] for a, b in call.recording_pauses]),
            t(record["end_reason"]), round(call.hold_s, 3), call.hold_count,
-           call.direction.value, t(call.callback_of or None)]
+           call.direction.value, t(call.callback_of or None), call.transfers]
     legs = [[t(call.linkedid), t(leg.uniqueid), t(leg.channel), t(str(leg.role)), _ts(leg.created_at),
              _ts(leg.answered_at), _ts(leg.ended_at), db_int(leg.hangup_cause),
-             t(leg.dial_status or None)] for leg in call.legs.values()]
+             t(leg.dial_status or None), t(leg.offer.agent_id or None) if leg.offer else None,
+             _ts(leg.talk_from), t(leg.ended_how or None), t(leg.transferred_to or None),
+             t(leg.note or None)] for leg in call.legs.values()]
     started = call.bridged_at or call.arrived_at
     recordings = [[t(call.linkedid), recording_kind(path), t(path), _ts(started)]
                   for path in call.recordings]
@@ -141,7 +154,7 @@ class CallStore:
         call_cols: list[list[Any]] = [list(col) for col in zip(*(b.call for b in bundles), strict=True)]
         legs = [leg for b in bundles for leg in b.legs]
         recs = [rec for b in bundles for rec in b.recordings]
-        leg_cols: list[list[Any]] = [list(col) for col in zip(*legs, strict=True)] or [[]] * 9
+        leg_cols: list[list[Any]] = [list(col) for col in zip(*legs, strict=True)] or [[]] * 14
         rec_cols: list[list[Any]] = [list(col) for col in zip(*recs, strict=True)]
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_UPSERT_CALLS, *call_cols)
@@ -188,6 +201,7 @@ class CallStore:
         call.hold_count = max(call.hold_count, int(row["hold_count"] or 0))
         if row["callback_of"] and call.direction is Direction.INBOUND:
             call.direction, call.callback_of = Direction.CALLBACK, row["callback_of"]
+        call.transfers = max(call.transfers, int(row["transfers"] or 0))
 
     async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:
         """End the stored calls still live in the database that Asterisk no longer has (not in

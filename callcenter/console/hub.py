@@ -23,7 +23,7 @@ import asyncpg
 import structlog
 
 from callcenter.agents.model import AgentState
-from callcenter.calls.events import Bridged, CallEnded, CallerHungUp, CallEvent
+from callcenter.calls.events import Bridged, CallEnded, CallerHungUp, CallEvent, Transferred
 from callcenter.clock import wall_time
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
@@ -154,6 +154,8 @@ class ConsoleHub:
         elif isinstance(event, CallerHungUp):
             if event.call_id in self._ringing:
                 self._caller_gone.add(event.call_id)
+        elif isinstance(event, Transferred):
+            self._transferred(event)
         elif isinstance(event, CallEnded):
             self._caller_gone.discard(event.call_id)
             agent = self._talking.pop(event.call_id, None) or self._ringing.pop(event.call_id, None)
@@ -176,6 +178,17 @@ class ConsoleHub:
         self._spawn(self._attribute(console_store.set_call_agent(self._pool, event.call_id, agent)))
         self.publish(agent, {"type": "answered", "call_id": event.call_id,
                              "answered_at": event.answered_at})
+
+    def _transferred(self, event: Transferred) -> None:
+        """The talking agent transferred the call (console or softphone): their part is over;
+        the next agent's answer makes the call theirs."""
+        agent = self._talking.get(event.call_id)
+        if agent is None or (self._agent_for_channel is not None
+                             and self._agent_for_channel(event.channel) not in (None, agent)):
+            return
+        del self._talking[event.call_id]
+        self.publish(agent, {"type": "call_ended", "call_id": event.call_id,
+                             "outcome": "transferred"})
 
     def agent_on_call(self, call_id: str) -> str | None:
         """The agent whose phone rings with, or who talks on, the call (live speech goes there)."""

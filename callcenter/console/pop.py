@@ -36,6 +36,9 @@ def ivr_json(summary: dict[str, Any]) -> dict[str, Any]:
     return {"language": summary.get("language", ""), "path": [s.get("node", "") for s in steps],
             "steps": steps, "order_number": context.get("order.number"),
             "topic": context.get("route.skill") or context.get("topic"),
+            "transfer": {"by": context.get("transfer.by"), "note": context.get("transfer.note"),
+                         "skill": context.get("transfer.skill")}
+            if context.get("transferred") else None,
             "context": {k: v for k, v in context.items() if not k.startswith("secret")}}
 
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from callcenter.ami import messages
 from callcenter.ami.messages import Action
+from callcenter.control.transfers import SKILL_EXTEN, TRANSFER_CONTEXT
 
 HOLD_CONTEXT = "cc-hold-music"
 PARTY_HEADER = "CC-Party"  # the tracker's AGENT_PARTY_HEADER
@@ -26,6 +27,7 @@ class Verb(StrEnum):
     RESUME = "resume"
     MUTE = "mute"
     UNMUTE = "unmute"
+    TRANSFER = "transfer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,9 @@ def hold_channel_prefix(token: str) -> str:
     return f"Local/{token}@{HOLD_CONTEXT}-"
 
 
-def plan(call: CallView, state: Control, verb: Verb, token: str = "") -> Plan:
-    """The actions for ``verb``; ``token`` (digits) names a new hold-music channel.
+def plan(call: CallView, state: Control, verb: Verb, token: str = "", target: str = "") -> Plan:
+    """The actions for ``verb``; ``token`` (digits) names a new hold-music channel, ``target``
+    the skill a transfer goes to.
 
     Raises:
         Refused: 409 for a call that is over or not connected, or an action that does not fit
@@ -84,6 +87,8 @@ def plan(call: CallView, state: Control, verb: Verb, token: str = "") -> Plan:
         raise Refused(409, "the call has ended", "call_ended")
     if not call.talking or not call.agent_channel:
         raise Refused(409, "the call is not connected to you", "not_talking")
+    if verb is Verb.TRANSFER:
+        return _transfer(call, state, target)
     return _PLANNERS[verb](call, state, token)
 
 
@@ -140,6 +145,18 @@ def _unmute(call: CallView, state: Control, token: str) -> Plan:
         raise Refused(409, "you are not muted", "not_muted")
     actions = () if state.held else (mute_audio(call.agent_channel, "in", False),)
     return Plan(actions, replace(state, muted=False))
+
+
+def _transfer(call: CallView, state: Control, skill: str) -> Plan:
+    """Blind transfer: Asterisk sends the agent's peer (the caller) to ``[cc-transfer]`` at the
+    skill's extension (seen in the ``BlindTransfer`` event and the call's legs), whose
+    ``AGI(agi:async)`` brings the caller back to routing; the agent's leg hangs up. A held call
+    is transferred too: its music is stopped and the caller leaves the bridge anyway."""
+    if not SKILL_EXTEN.match(skill):
+        raise ValueError(f"a skill the transfer context cannot match: {skill!r}")
+    action = Action("BlindTransfer", (("Channel", call.agent_channel),
+                                      ("Context", TRANSFER_CONTEXT), ("Exten", skill)))
+    return Plan((*stop_music(state), action), replace(state, ended=True, held=False))
 
 
 _PLANNERS = {Verb.HANGUP: _hangup, Verb.HOLD: _hold, Verb.RESUME: _resume, Verb.MUTE: _mute,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,14 +20,18 @@ import structlog
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
-from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed
+from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
 from callcenter.calls.model import Call, CallState
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
+from callcenter.control.targets import AgentTarget
+from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
 
 log = structlog.get_logger("callcenter.control")
 
 Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
 Publish = Callable[[str, dict[str, Any]], object]
+_CONFIRMED_BY: dict[Verb, type[CallEvent]] = {Verb.HOLD: Held, Verb.RESUME: Resumed,
+                                              Verb.TRANSFER: Transferred}
 
 
 @dataclass(slots=True)
@@ -45,14 +49,22 @@ class ControlService:
         owner: the agent talking on a call (the console's view), None when nobody is.
         publish: ``ConsoleHub.publish`` (agent id, message).
         now: the server's clock.
-        confirm_s: how long a hold or resume waits for Asterisk's events.
+        confirm_s: how long a hold, resume or transfer waits for Asterisk's events.
+        desk: where a transfer's ticket waits for the caller's return to routing.
+        skills: the routing policy's skills (a transfer's possible targets).
+        agents: an agent as a transfer's target (ready or not, their skill), None if unknown.
     """
 
     def __init__(self, send: Send, calls: Callable[[str], Call | None],
                  owner: Callable[[str], str | None], publish: Publish, now: Callable[[], float],
-                 confirm_s: float = 5.0) -> None:
+                 confirm_s: float = 5.0, desk: TransferDesk | None = None,
+                 skills: Callable[[], Collection[str]] = frozenset,
+                 agents: Callable[[str], AgentTarget | None] = lambda _: None) -> None:
         self._send, self._calls, self._owner = send, calls, owner
         self._publish, self._now, self._confirm_s = publish, now, confirm_s
+        self.desk = desk if desk is not None else TransferDesk()
+        self._skills = skills
+        self._agents = agents
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.done = 0
@@ -69,17 +81,25 @@ class ControlService:
                 "hold_s": call.hold_total(self._now()) if call is not None else 0.0,
                 "ended": control.ended or call is None or not call.live}
 
-    async def act(self, agent_id: str, call_id: str, verb: Verb) -> dict[str, Any]:
-        """Carry out ``verb`` for ``agent_id`` on their call; the control state after it.
+    async def act(self, agent_id: str, call_id: str, verb: Verb, skill: str = "",
+                  note: str = "", to_agent: str = "") -> dict[str, Any]:
+        """Carry out ``verb`` for ``agent_id`` on their call; the control state after it. A
+        transfer goes to ``skill``, or to the agent ``to_agent`` (who must be ready), with the
+        agent's ``note`` for the next agent.
 
         Raises:
-            Refused: 404 not the agent's call, 409 not now, 502 Asterisk refused, 504 not
-            confirmed in time.
+            Refused: 404 not the agent's call, no such skill or agent, 400 a note too long or
+            a transfer to oneself, 409 not now or the target agent not ready, 502 Asterisk
+            refused, 504 not confirmed in time.
         """
         call = self._calls(call_id)
         if call is None or self._owner(call_id) != agent_id:
             self.refused += 1
             raise Refused(404, "no such call", "not_found")
+        if verb is Verb.TRANSFER and to_agent:
+            skill = self._agent_skill(agent_id, to_agent)
+        if verb is Verb.TRANSFER:
+            self._check_target(skill, note)
         live = self._live.get(call_id)
         if live is None or live.agent_id != agent_id:
             live = self._live[call_id] = _Live(agent_id)
@@ -87,21 +107,55 @@ class ControlService:
             self.refused += 1
             raise Refused(409, "another action on this call is under way", "control_busy")
         live.busy = True
+        ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent) \
+            if verb is Verb.TRANSFER else None
         try:
-            await self._carry_out(call, live, verb)
+            await self._carry_out(call, live, verb, ticket)
         except Refused:
             self.refused += 1
             raise
         finally:
             live.busy = False
         self.done += 1
+        if verb is Verb.TRANSFER and self._live.get(call_id) is live:
+            self._ended(call_id, live)
         return self.state(call_id, live)
 
-    async def _carry_out(self, call: Call, live: _Live, verb: Verb) -> None:
+    def _agent_skill(self, agent_id: str, to_agent: str) -> str:
+        """The skill a transfer to ``to_agent`` is routed by (they get it first)."""
+        target = self._agents(to_agent)
+        refusal = None
+        if target is None:
+            refusal = Refused(404, f"no such agent: {to_agent!r}", "unknown_agent")
+        elif to_agent == agent_id:
+            refusal = Refused(400, "you cannot transfer a call to yourself", "self_transfer")
+        elif not target.ready or not target.skill:
+            refusal = Refused(409, f"{to_agent} is not ready", "agent_not_ready")
+        if refusal is not None:
+            self.refused += 1
+            raise refusal
+        assert target is not None
+        return target.skill
+
+    def _check_target(self, skill: str, note: str) -> None:
+        if len(note) > MAX_NOTE:
+            self.refused += 1
+            raise Refused(400, f"the note is longer than {MAX_NOTE} characters", "bad_note")
+        if skill not in self._skills() or not SKILL_EXTEN.match(skill):
+            self.refused += 1
+            raise Refused(404, f"no such skill: {skill!r}", "unknown_skill")
+
+    async def _carry_out(self, call: Call, live: _Live, verb: Verb,
+                         ticket: TransferTicket | None = None) -> None:
         live.state = adopted(call, live.state)
-        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}")
-        confirm = {Verb.HOLD: Held, Verb.RESUME: Resumed}.get(verb)
+        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}",
+                       target=ticket.skill if ticket is not None else "")
+        confirm = _CONFIRMED_BY.get(verb)
         waiter = self._expect(live, confirm) if confirm is not None else None
+        if ticket is not None:
+            self.desk.put(ticket)
+            if call.agent is not None:  # for the agent's leg in the call's record
+                call.agent.note = ticket.note
         try:
             await self._send_all(decided)
             if waiter is not None:
@@ -110,6 +164,9 @@ class ControlService:
             await self._undo(call, decided, verb)
             raise Refused(504, "Asterisk did not confirm the action", f"{verb}_not_confirmed") \
                 from None
+        except Refused:
+            self.desk.drop(call.linkedid)
+            raise
         finally:
             if confirm is not None:
                 live.waiters.pop(confirm, None)
@@ -130,7 +187,10 @@ class ControlService:
                 raise Refused(502, f"Asterisk refused the action: {exc}", "pbx_refused") from exc
 
     async def _undo(self, call: Call, decided: Plan, verb: Verb) -> None:
-        """A hold nobody confirmed: stop its music, give the agent their audio back."""
+        """A hold nobody confirmed: stop its music, give the agent their audio back. A transfer
+        nobody confirmed: its ticket is dropped (the caller did not leave)."""
+        if verb is Verb.TRANSFER:
+            self.desk.drop(call.linkedid)
         if verb is not Verb.HOLD:
             return
         undo = plan(_view(call), decided.state, Verb.RESUME)
@@ -147,10 +207,16 @@ class ControlService:
 
     def on_call_event(self, event: CallEvent) -> None:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
+        if isinstance(event, Transferred):
+            self._softphone_transfer(event)
         live = self._live.get(event.call_id)
         if live is None:
             return
-        if isinstance(event, Held | Resumed):
+        if isinstance(event, Transferred):
+            waiter = live.waiters.get(Transferred)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        elif isinstance(event, Held | Resumed):
             waiter = live.waiters.get(type(event))
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
@@ -158,7 +224,20 @@ class ControlService:
                 live.state = Control(muted=live.state.muted)
                 self._tell(event.call_id, live)
         elif isinstance(event, AgentHungUp | CallEnded):
+            if Transferred in live.waiters:  # the transfer's own hang-up: act() ends it
+                return
             self._ended(event.call_id, live)
+
+    def _softphone_transfer(self, event: Transferred) -> None:
+        """A blind transfer the agent made from their phone (SIP REFER to a skill's name, in
+        ``TRANSFER_CONTEXT``): the caller comes back to routing as from the console, no note."""
+        if event.call_id in self.desk or not SKILL_EXTEN.match(event.target) \
+                or event.target not in self._skills():
+            return
+        by = self._owner(event.call_id) or ""
+        self.desk.put(TransferTicket(event.call_id, event.target, by, "", self._now()))
+        log.info("call_transferred_from_phone", call_id=event.call_id, agent_id=by,
+                 skill=event.target)
 
     def _ended(self, call_id: str, live: _Live) -> None:
         del self._live[call_id]
@@ -179,7 +258,8 @@ class ControlService:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def statistics(self) -> dict[str, Any]:
-        return {"calls": len(self._live), "done": self.done, "refused": self.refused}
+        return {"calls": len(self._live), "done": self.done, "refused": self.refused,
+                "transfers_waiting": len(self.desk), "transfers_taken": self.desk.taken}
 
 
 def adopted(call: Call, state: Control) -> Control:

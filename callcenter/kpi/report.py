@@ -19,8 +19,11 @@ figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbac
   failed) minus the short abandons. Every call of the numerator is in the denominator, so the
   level stays within [0, 1]. ``None`` when the denominator is 0.
 * **ASA**: mean wait of the answered calls, seconds.
-* **talk**: ``ended_at − answered_at`` of an answered, ended call. The caller stays connected to
-  the agent while on hold, so talk *includes* hold time.
+* **talk**: the sum of the agents' legs' talk (``call_legs``: each agent from their talk's start
+  to their leg's end; a transferred caller's wait for the next agent is not talk), else (calls
+  stored without legs) ``ended_at − answered_at`` of an answered, ended call. The caller stays
+  connected to the agent while on hold, so talk *includes* hold time. **transfers**: the agents'
+  transfers of the calls (``calls.transfers``), and their mean per answered call.
 * **hold**: the time the agent kept the caller on hold from the console (``calls.hold_s``, from
   Asterisk's events), plus the stored pauses of the call's recording whose ``reason`` is
   ``hold`` (``calls.recording_pauses``, closed ones), reported separately as ``hold_s``.
@@ -99,7 +102,9 @@ c AS (
            c.direction = 'inbound' AS inbound,
            coalesce(c.queued_at, c.arrived_at) AS wait_from,
            {group} AS grp,
-           extract(epoch FROM c.ended_at - c.answered_at) AS talk,
+           coalesce((SELECT sum(extract(epoch FROM l.ended_at - l.talk_started_at)) FROM call_legs l
+                     WHERE l.call_id = c.id AND l.ended_at IS NOT NULL),
+                    extract(epoch FROM c.ended_at - c.answered_at)) AS talk, c.transfers,
            c.hold_s + (SELECT coalesce(sum(extract(epoch FROM (p->>'end')::timestamptz
                                                           - (p->>'start')::timestamptz)), 0)
                        FROM jsonb_array_elements(c.recording_pauses) AS p
@@ -147,6 +152,8 @@ SELECT grp,
        avg(talk) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS talk_s,
        avg(hold) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS hold_s,
        avg(wrap) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS wrap_up_s,
+       sum(transfers) AS transfers,
+       avg(transfers) FILTER (WHERE answered_at IS NOT NULL)::float8 AS transfers_per_call,
        count(*) FILTER (WHERE fcr_eligible) AS fcr_eligible,
        count(*) FILTER (WHERE fcr_eligible AND NOT repeated) AS fcr_resolved,
        count(csat) AS csat_responses,
@@ -219,6 +226,8 @@ class CallKpis:
     csat_avg: float | None
     qa_count: int = 0
     qa_avg: float | None = None
+    transfers: int = 0
+    transfers_per_call: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = self.__dict__.copy()
@@ -295,6 +304,7 @@ def _call_row(row: asyncpg.Record) -> CallKpis:
         aht_s=row["aht_s"],
         talk_s=row["talk_s"],
         hold_s=row["hold_s"],
+        transfers=row["transfers"], transfers_per_call=row["transfers_per_call"],
         wrap_up_s=row["wrap_up_s"],
         fcr_eligible=row["fcr_eligible"],
         fcr_resolved=row["fcr_resolved"],

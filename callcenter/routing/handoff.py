@@ -87,6 +87,8 @@ class RoutingHandoff:
             tags.add("callback")
         prefetched = self._prefetched.pop(call_id, None)
         repeat, owner = await (prefetched or self._facts(call_id, number, context))
+        chosen = context.get("transfer.agent")  # an agent's transfer to a colleague
+        owner = chosen if isinstance(chosen, str) and chosen else owner
         if repeat:
             tags.add("repeat_caller")
         total = context.get("order.total_cents") or context.get("last_order.total_cents") or 0

@@ -156,7 +156,9 @@ class OfferAdapter:
             data=f"{queued.caller_channel},{self._bridge_options}",
             timeout_ms=int(decision.ring_timeout_s * 1000),
             caller_id=f'"{name}" <{queued.caller_number}>' if queued.caller_number else f'"{name}"',
-            variables={"CC_CALL": decision.call_id})
+            variables={"CC_CALL": decision.call_id, "CC_AGENT": decision.agent_id,
+                       # a blind transfer from the agent's softphone (SIP REFER) goes there
+                       "TRANSFER_CONTEXT": "cc-transfer"})
         self._spawn(self._originate(pending, originate))
 
     async def _originate(self, pending: _Pending, originate: messages.Originate) -> None:

@@ -23,6 +23,8 @@ from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
 from callcenter.control.service import ControlService
+from callcenter.control.targets import agent_target
+from callcenter.control.transfers import TransferDesk
 from callcenter.metrics import Metrics
 from callcenter.orders.provider import OrderContextProvider
 from callcenter.orders.tickets import CallbackTickets
@@ -97,7 +99,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                                 CallbackTickets(pool), on_ringing=console.on_ringing)
     engine.add_sink(callbacks.carry_out)
     ami.observe_link(callbacks.on_link)
-    ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks))
+    desk = TransferDesk()
+    ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks), desk)
     calls = CallStore(pool, given.metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, given.metrics,
                             on_ended_saved=lambda _: given.registry.wake())
@@ -105,7 +108,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
     control = ControlService(ami.send, tracker.calls.get, console.agent_talking, console.publish,
-                             given.clock.now)
+                             given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
+                             agents=lambda agent_id: agent_target(engine, agent_id))
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
@@ -120,7 +124,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
 
 
 def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff,
-                board: CallbackBoard) -> IvrRunner:
+                board: CallbackBoard, desk: TransferDesk) -> IvrRunner:
     clock = given.clock
 
     def answered(linkedid: str) -> bool:
@@ -130,4 +134,5 @@ def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHan
     return IvrRunner(given.ami, given.flows, given.ivr_log, handoff, given.orders,
                      CallbackTickets(given.database.pool), redirector=AmiRedirector(given.ami),
                      answered=answered, settings=given.settings.ivr, callback_offers=board,
+                     transfers=lambda call_id: desk.take(call_id, clock.now()),
                      clock=lambda: datetime.fromtimestamp(clock.now(), UTC))

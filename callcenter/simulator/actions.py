@@ -15,6 +15,7 @@ import callcenter.simulator.frames as frames
 from callcenter.ami.parser import Frame
 from callcenter.simulator.actions_control import CONTROL_HANDLERS, hangup_matching
 from callcenter.simulator.actions_media import MEDIA_HANDLERS
+from callcenter.simulator.actions_transfer import TRANSFER_HANDLERS
 from callcenter.simulator.clock import epoch
 from callcenter.simulator.model import OriginateRequest
 from callcenter.simulator.replies import TRUE, Handler, Reply, SessionState
@@ -157,4 +158,5 @@ def bridge(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Repl
 HANDLERS: dict[str, Handler] = {
     "login": login, "logoff": logoff, "ping": ping, "originate": originate, "agi": agi,
     "hangup": hangup, "redirect": redirect, "bridge": bridge, **MEDIA_HANDLERS, **CONTROL_HANDLERS,
+    **TRANSFER_HANDLERS,
 }

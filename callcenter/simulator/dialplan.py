@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
 
 _PATTERNS = {"inbound": re.compile(r"^[0-9].+$"), "survey": re.compile(r"^s$"),
-             CONTEXT: re.compile(r"^s$")}
-_NOOP = {"inbound": "inbound call from {num} to {exten}", "survey": "post-call survey for {num}"}
+             CONTEXT: re.compile(r"^s$"), "cc-transfer": re.compile(r"^[a-z].+$")}
+_AGI_AT = {"cc-transfer": 4}  # after Set(CC_IVR=) and the heartbeat's GotoIf
+_NOOP = {"inbound": "inbound call from {num} to {exten}", "survey": "post-call survey for {num}",
+         "cc-transfer": "transferred by the agent to {exten}: back to routing"}
 
 
 class Dialplan:
@@ -67,9 +69,9 @@ class Dialplan:
         if ch.priority == 1:
             text = _NOOP[ch.context].format(num=ch.cid_num, exten=ch.exten)
             self.pbx.newexten(ch, "NoOp", text)
-            ch.priority = 2
+            ch.priority = _AGI_AT.get(ch.context, 2)
             self._step(ch)
-        elif ch.priority == 2:
+        elif ch.priority == _AGI_AT.get(ch.context, 2):
             self.pbx.newexten(ch, "AGI", "agi:async")
             session = AgiSession(self.pbx, ch, on_end=self._after_agi)
             ch.activity = session

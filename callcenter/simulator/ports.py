@@ -77,6 +77,7 @@ class Bridging(Protocol):
 
     def connect(self, target: Channel, joiner: Channel, after: tuple[str, str, int] | None,
                 pull_second: bool = False) -> None: ...
+    def app_returned(self, ch: Channel) -> None: ...
 
 
 class Agi(Protocol):

@@ -46,7 +46,14 @@ async def agent_page(request: web.Request) -> web.Response:
             '<script type="module" src="/static/kb-panel.js"></script>'
             '<script type="module" src="/static/live-panel.js"></script>')
     return page_shell(request, prefix="console.", title_key="console.title", script="console-agent.js",
-                      body=body, data={"wrapup": json.dumps(wrap_up_seconds(request))})
+                      body=body, data={"wrapup": json.dumps(wrap_up_seconds(request)),
+                                       "skills": json.dumps(transfer_skills(request))})
+
+
+def transfer_skills(request: web.Request) -> list[str]:
+    """The skills the agent may transfer a call to (the routing policy's)."""
+    engine = request.app.get(ENGINE)
+    return sorted(engine.policy.skills) if engine is not None else []
 
 
 async def _socket_agent(request: web.Request) -> str:

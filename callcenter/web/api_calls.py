@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
+from callcenter.calls.agent_legs import agent_legs
 from callcenter.store import call_history
 from callcenter.store.call_history import CallFilter
 from callcenter.web.auth import require
@@ -28,6 +30,18 @@ CALL_SCHEMA: dict[str, Any] = {
         ("answered_at", "string"),
         ("ended_at", "string"), ("duration_s", "number"))},
 }
+LEG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {k: {"type": t} for k, t in (
+        ("channel", "string"), ("agent", "string"), ("started_at", "string"),
+        ("answered_at", "string"), ("talk_started_at", "string"), ("ended_at", "string"),
+        ("talk_s", "number"), ("ended_how", "string"), ("transferred_to", "string"),
+        ("note", "string"))},
+}
+CALL_DETAIL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {**CALL_SCHEMA["properties"], "legs": {"type": "array", "items": LEG_SCHEMA}},
+}
 
 async def list_calls(request: web.Request) -> web.Response:
     session = require(request, "supervisor", "admin", "qa", "agent")
@@ -44,11 +58,21 @@ async def list_calls(request: web.Request) -> web.Response:
 async def get_call(request: web.Request) -> web.Response:
     session = require(request, "supervisor", "admin", "qa", "agent")
     call_id = path_id(request, "call_id", "no such call")
-    call = await call_history.get_call(request.app[POOL], call_id)
-    # another agent's call and no call at all look the same: ids must not leak which exist
-    if call is None or (session.user.role == "agent" and call["agent_id"] != session.user.agent_id):
+    pool = request.app[POOL]
+    call = await call_history.get_call(pool, call_id)
+    legs = await agent_legs(pool, call_id) if call is not None else []
+    # another agent's call and no call at all look the same: ids must not leak which exist; an
+    # agent who talked on the call and transferred it still sees it
+    if call is None or (session.user.role == "agent" and call["agent_id"] != session.user.agent_id
+                        and not await _took_part(pool, call_id, session.user.agent_id)):
         raise api_error(404, "no such call", "not_found")
-    return web.json_response(call)
+    return web.json_response({**call, "legs": legs})
+
+
+async def _took_part(pool: asyncpg.Pool, call_id: int, agent_id: int | None) -> bool:
+    return agent_id is not None and bool(await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM call_legs WHERE call_id = $1 AND agent_id = $2"
+        " AND talk_started_at IS NOT NULL)", call_id, agent_id))
 
 
 def register(api: Api) -> None:
@@ -66,4 +90,5 @@ def register(api: Api) -> None:
                       "limit": {"type": "integer"}, "offset": {"type": "integer"}}}))
     api.add(Route("GET", "/api/calls/{call_id}", get_call, "One call",
                   ("supervisor", "admin", "qa", "agent"),
-                  params=(Param("call_id", "path", {"type": "integer"}),), response=CALL_SCHEMA))
+                  params=(Param("call_id", "path", {"type": "integer"}),),
+                  response=CALL_DETAIL_SCHEMA))

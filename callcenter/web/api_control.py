@@ -1,6 +1,7 @@
 """``POST /api/calls/{call_id}/control``: the agent acts on the live call they talk on (hang up,
 hold / resume, mute / unmute). ``call_id`` is the live call's id as the agent's screen has it
-(the pop's ``call_id``). Another agent's call, or no call at all, is one 404, as elsewhere."""
+(the pop's ``call_id``); ``{"action": "transfer", "skill": ..., "note": ...}`` sends the caller
+back to routing for that skill. Another agent's call, or no call at all, is one 404, as elsewhere."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from callcenter.control.plan import Refused, Verb
 from callcenter.control.service import ControlService
+from callcenter.control.transfers import MAX_NOTE
 from callcenter.store.directory import agent_login
 from callcenter.web.auth import require
 from callcenter.web.errors import api_error
@@ -38,8 +40,14 @@ async def control_call(request: web.Request) -> web.Response:
     action = body.get("action")
     if not isinstance(action, str) or action not in VERBS:
         raise api_error(400, f"action must be one of {', '.join(VERBS)}", "bad_action")
+    skill, note, to_agent = body.get("skill", ""), body.get("note", ""), body.get("agent", "")
+    if not all(isinstance(v, str) for v in (skill, note, to_agent)):
+        raise api_error(400, "skill, agent and note must be strings", "bad_target")
+    if action == Verb.TRANSFER and bool(skill) == bool(to_agent):
+        raise api_error(400, "a transfer needs a skill or an agent (one of them)", "bad_target")
     try:
-        state = await request.app[CONTROL].act(agent_id, call_id, Verb(action))
+        state = await request.app[CONTROL].act(agent_id, call_id, Verb(action), skill=skill,
+                                               note=note.strip(), to_agent=to_agent)
     except Refused as refused:
         raise api_error(refused.status, refused.message, refused.error_id) from None
     return web.json_response(state)
@@ -49,11 +57,15 @@ def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
     def register(app: web.Application, api: Api) -> None:
         app[CONTROL] = control
         api.add(Route("POST", "/api/calls/{call_id}/control", control_call,
-                      "Act on your live call: hang up, hold, resume, mute, unmute", ("agent",),
+                      "Act on your live call: hang up, hold, resume, mute, unmute, blind transfer"
+                      " to a skill (with a note for the next agent)", ("agent",),
                       params=(Param("call_id", "path", {"type": "string",
                                                         "pattern": _CALL_ID.pattern}),),
                       body={"type": "object", "required": ["action"], "properties": {
-                          "action": {"type": "string", "enum": VERBS}}},
+                          "action": {"type": "string", "enum": VERBS},
+                          "skill": {"type": "string"},
+                          "agent": {"type": "string"},
+                          "note": {"type": "string", "maxLength": MAX_NOTE}}},
                       response=STATE_SCHEMA))
 
     return register

@@ -34,10 +34,14 @@ def names(actions: tuple[object, ...]) -> list[tuple[str, str]]:
     (Control(held=True, hold_token="77"), Verb.HANGUP,
      [("Hangup", "PJSIP/1001-02"), ("Hangup", "/^Local/77@cc\\-hold\\-music\\-/")],
      Control(hold_token="77", ended=True)),
+    (Control(), Verb.TRANSFER, [("BlindTransfer", "PJSIP/1001-02")], Control(ended=True)),
+    (Control(held=True, hold_token="77", muted=True), Verb.TRANSFER,
+     [("Hangup", "/^Local/77@cc\\-hold\\-music\\-/"), ("BlindTransfer", "PJSIP/1001-02")],
+     Control(hold_token="77", muted=True, ended=True)),
 ])
 def test_given_a_talking_call_when_the_agent_acts_then_these_actions_go_out(
         state: Control, verb: Verb, expected: list[tuple[str, str]], after: Control) -> None:
-    decided = plan(TALKING, state, verb, token="77")
+    decided = plan(TALKING, state, verb, token="77", target="refunds")
     assert names(decided.actions) == expected
     assert decided.state == after
 

@@ -92,7 +92,7 @@ async def test_heartbeat_keeps_sending_through_link_errors() -> None:
 
 
 def test_safety_net_prompts_are_stock_prompts() -> None:
-    safety_net = EXTENSIONS.split("[cc-safety-net]")[1].split("\n[")[0]
+    safety_net = EXTENSIONS.split("[cc-safety-net]", 1)[1].split("\n[", 1)[0]
     prompts = re.findall(r"Playback\(([^)]*)\)", safety_net)
     names = [name for arg in prompts for name in arg.split(",")[0].split("&")]
     assert names == ["sorry", "pls-hold-while-try"]

@@ -209,6 +209,10 @@ function showPop(pop) {
       t(`console.context.${status}`)) : null,
     pop.callback ? el("p", { class: "context-status status-callback", id: "pop-callback", role: "status" },
       t("console.callback", { number: pop.callback.number, waited: format.wait(pop.callback.waited_s), attempt: pop.callback.attempt })) : null,
+    ivr.transfer ? el("section", { class: "pop-transfer", id: "pop-transfer", role: "note" },
+      el("h3", {}, t("console.transferred")),
+      el("p", {}, `${t("console.transferred_by")}: `, el("strong", { id: "pop-transfer-by" }, ivr.transfer.by || "")),
+      ivr.transfer.note ? el("p", { id: "pop-transfer-note" }, `${t("console.transfer_note")}: ${ivr.transfer.note}`) : null) : null,
     c ? el("section", { class: "pop-customer", id: "pop-customer" }, el("h3", {}, t("console.customer")),
       el("p", {}, el("strong", { id: "pop-customer-name" }, c.name), " ",
         el("span", { class: `tier-${c.tier}` }, label("tier", c.tier))),
@@ -310,8 +314,7 @@ function tick() {
   const since = s.state === "talking" && state.answeredAt != null ? state.answeredAt : s.since;
   timer.textContent = since ? format.clock(now - since) : "";
   if (state.wrap && !state.wrap.saved) showCountdown(now);
-  const holdTime = document.getElementById("hold-time");
-  if (holdTime) control.render(now);
+  control.tick(now);
 }
 
 // --- wrap-up -----------------------------------------------------------------------------------

@@ -1,0 +1,242 @@
+"""Blind transfer to a skill queue from the agent's console, on the real PBX with SIP phones:
+a caller routed to hana (general) → hana transfers to refunds with a note (AMI BlindTransfer of
+her channel: the caller goes to [cc-transfer] and back into AsyncAGI) → the server routes the
+call to refunds with the call's IVR context and the ``transferred`` tag → ivan's phone rings,
+his screen-pop says hana transferred it with her note, he answers and hangs up; hana is in
+wrap-up. Bad targets are refused and leave the call as it was."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.pbx.amiclient import event
+from tests.pbx.bundle import Bundle
+from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
+from tests.pbx.phones import did_uri
+from tests.pbx.rig import Agent, Rig, running_rig
+from tests.pbx.server import Web
+
+AGENTS = [Agent("hana", "1051", {"general": 5}), Agent("ivan", "1052", {"refunds": 4}),
+          Agent("jude", "1053", {"refunds": 5})]
+NUMBER = "+8613911150001"
+
+
+@pytest.fixture(scope="module")
+def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-transfer"), db_url, AGENTS,
+                     wrap_up_s=60) as running:
+        yield running
+
+
+async def control(web: Web, call_id: str, body: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    async with web.session.post(f"{web.base}/api/calls/{call_id}/control", json=body,
+                                headers={"X-CSRF-Token": web.csrf}) as response:
+        return response.status, await response.json()
+
+
+async def pops_of(rig: Rig, web: Web, into: list[dict[str, Any]]) -> aiohttp.ClientWebSocketResponse:
+    ws = await web.session.ws_connect(rig.deployment.url.replace("http", "ws") + "/ws/agent",
+                                      headers={"Origin": rig.deployment.url})
+
+    async def listen() -> None:
+        async for message in ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                into.append(json.loads(message.data))
+
+    task = asyncio.create_task(listen())
+    ws._cc_task = task  # type: ignore[attr-defined]  # kept alive with the socket
+    return ws
+
+
+async def wait_for(found: list[dict[str, Any]], kind: str, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for message in found:
+            if message.get("type") == kind:
+                return message
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {kind} message in {found}")
+
+
+async def refused(web: Web, call_id: str, body: dict[str, str]) -> tuple[int, str]:
+    status, answer = await control(web, call_id, body)
+    return status, answer.get("error_id", "")
+
+
+async def test_blind_transfer_to_a_skill_reaches_the_next_agent_with_the_note(
+        rig: Rig, tmp_path: Path) -> None:
+    ami = await rig.ami()
+    hana_web, ivan_web = await rig.web("hana"), await rig.web("ivan")
+    ivan_said: list[dict[str, Any]] = []
+    ivan_ws = await pops_of(rig, ivan_web, ivan_said)
+    try:
+        rig.agent_phone("hana", mode="answer", talk_s=120)
+        rig.agent_phone("ivan", mode="answer", talk_s=120)
+        for agent in AGENTS[:2]:
+            await rig.wait_registered(agent.extension)
+        await rig.ready("hana", "ivan")
+        since = time.time()
+        caller = rig.caller(NUMBER, record=tmp_path / "caller-heard.wav")
+        channel = await caller_channel(ami, NUMBER, since)
+        call_id = await linkedid_of(ami, channel)
+        await caller.wait_state("CONFIRMED", 10)
+        await through_menus(ami, caller, channel, [("choose-language", "1"), ("main-menu", "0")], since)
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1051-"), 30, "hana bridged", since)
+        await asyncio.sleep(1.0)
+
+        # bad targets: refused, the call stays with hana
+        assert await refused(hana_web, call_id, {"action": "transfer", "skill": "nope"}) == (
+            404, "unknown_skill")
+        assert await refused(hana_web, call_id, {"action": "transfer"}) == (400, "bad_target")
+        assert await refused(ivan_web, call_id, {"action": "transfer", "skill": "refunds"}) == (
+            404, "not_found")
+        assert (await rig.agent_state("hana"))["state"] == "talking"
+
+        clicked = time.time()
+        status, body = await control(hana_web, call_id, {"action": "transfer", "skill": "refunds",
+                                                         "note": "wants a refund for order 1042"})
+        assert status == 200 and body["ended"] is True, body
+        transfer = await ami.wait(event("BlindTransfer", TransfererChannel="PJSIP/1051-"), 5,
+                                  "BlindTransfer", clicked)
+        assert transfer.get("Context") == "cc-transfer" and transfer.get("Result") == "Success"
+        await ami.wait(event("AsyncAGIStart", Channel=channel.split(";")[0]), 10,
+                       "the caller back in AGI", clicked)
+        # a second click after the transfer: the call is no longer hana's
+        assert (await refused(hana_web, call_id, {"action": "transfer", "skill": "refunds"}))[0] \
+            in (404, 409)
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1052-"), 30, "ivan bridged", clicked)
+
+        pop = await wait_for(ivan_said, "pop", 5)
+        assert pop["call_id"] == call_id, pop
+        assert pop["ivr"]["transfer"] == {"by": "hana", "note": "wants a refund for order 1042",
+                                          "skill": "refunds"}, pop["ivr"]
+        assert pop["ivr"]["language"] == "en"
+        assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        assert (await rig.agent_state("ivan"))["state"] == "talking"
+
+        await asyncio.sleep(2.0)
+        status, body = await control(ivan_web, call_id, {"action": "hangup"})
+        assert status == 200, body
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["outcome"] == "answered" and row["hangup_by"] == "agent", row
+        assert row["transfers"] == 1, row
+        # each agent's part of the call: hana's leg ended by her transfer, ivan's by his hang-up
+        async with hana_web.session.get(f"{hana_web.base}/api/calls/{row['id']}") as response:
+            assert response.status == 200  # hana took part: she still sees the call
+            detail = await response.json()
+        legs = detail["legs"]
+        assert [(leg["agent"], leg["ended_how"], leg["transferred_to"], leg["note"])
+                for leg in legs] == [("hana", "transfer", "refunds", "wants a refund for order 1042"),
+                                     ("ivan", "hangup", None, None)], legs
+        assert legs[0]["ended_at"] <= legs[1]["talk_started_at"], legs
+        assert legs[0]["talk_s"] > 0.5 and legs[1]["talk_s"] > 1.5, legs
+        db = await rig.db()
+        try:
+            recordings = await db.fetch("SELECT kind FROM recordings WHERE call_id = $1", row["id"])
+        finally:
+            await db.close()
+        assert sorted(r["kind"] for r in recordings) == ["agent", "customer", "mixed"]
+        rig.capture("call_control_blind_transfer", since)
+    finally:
+        await ivan_ws.close()
+        await hana_web.close()
+        await ivan_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def test_blind_transfer_to_a_ready_colleague_goes_to_them_not_to_the_best_of_the_skill(
+        rig: Rig, tmp_path: Path) -> None:
+    """jude has the better refunds level, yet hana's transfer to ivan reaches ivan; a transfer
+    to a colleague who is not ready is refused and the call stays with hana."""
+    ami = await rig.ami()
+    hana_web, ivan_web = await rig.web("hana"), await rig.web("ivan")
+    try:
+        rig.agent_phone("hana", mode="answer", talk_s=120)
+        rig.agent_phone("ivan", mode="answer", talk_s=120)
+        rig.agent_phone("jude", mode="answer", talk_s=120)
+        for agent in AGENTS:
+            await rig.wait_registered(agent.extension)
+        await rig.ready("hana")
+        since = time.time()
+        caller = rig.caller("+8613911150002", record=tmp_path / "heard.wav")
+        channel = await caller_channel(ami, "+8613911150002", since)
+        call_id = await linkedid_of(ami, channel)
+        await caller.wait_state("CONFIRMED", 10)
+        await through_menus(ami, caller, channel, [("choose-language", "1"), ("main-menu", "0")], since)
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1051-"), 30, "hana bridged", since)
+        assert await refused(hana_web, call_id, {"action": "transfer", "agent": "ivan"}) == (
+            409, "agent_not_ready")  # ivan is offline
+        await rig.ready("jude")  # jude: the better level, and idle longer
+        await asyncio.sleep(1.0)
+        await rig.ready("ivan")
+        clicked = time.time()
+        status, body = await control(hana_web, call_id, {"action": "transfer", "agent": "ivan",
+                                                         "note": "ivan knows this order"})
+        assert status == 200, body
+        bridged = await ami.wait(lambda seen: seen.frame.event == "BridgeEnter" and (
+            seen.get("Channel").startswith(("PJSIP/1052-", "PJSIP/1053-"))), 30, "bridged", clicked)
+        assert bridged.get("Channel").startswith("PJSIP/1052-"), bridged.get("Channel")
+        assert (await rig.agent_state("jude"))["state"] == "ready"
+        await control(ivan_web, call_id, {"action": "hangup"})
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["transfers"] == 1, row
+    finally:
+        await hana_web.close()
+        await ivan_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def test_blind_transfer_from_the_softphone_sip_refer_is_followed(rig: Rig, tmp_path: Path) -> None:
+    """hana transfers from her SIP phone (pjsua's ``x``: REFER to ``refunds``): Asterisk sends
+    the caller to [cc-transfer] (the offer's TRANSFER_CONTEXT), the server follows the
+    BlindTransfer event as from the console, and jude (refunds) gets the call."""
+    ami = await rig.ami()
+    jude_web = await rig.web("jude")
+    try:
+        hana = rig.agent_phone("hana", mode="answer", talk_s=120)
+        rig.agent_phone("jude", mode="answer", talk_s=120)
+        for agent in (AGENTS[0], AGENTS[2]):
+            await rig.wait_registered(agent.extension)
+        await rig.ready("hana", "jude")
+        since = time.time()
+        caller = rig.caller("+8613911150003", record=tmp_path / "heard.wav")
+        channel = await caller_channel(ami, "+8613911150003", since)
+        call_id = await linkedid_of(ami, channel)
+        await caller.wait_state("CONFIRMED", 10)
+        await through_menus(ami, caller, channel, [("choose-language", "1"), ("main-menu", "0")], since)
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1051-"), 30, "hana bridged", since)
+        await asyncio.sleep(1.0)
+        referred = time.time()
+        hana.send(f"x\n{did_uri('refunds', rig.pbx.spec.sip_port)}\n")
+        transfer = await ami.wait(event("BlindTransfer", TransfererChannel="PJSIP/1051-"), 10,
+                                  "BlindTransfer from the phone", referred)
+        assert (transfer.get("Context"), transfer.get("Extension")) == ("cc-transfer", "refunds")
+        await ami.wait(event("BridgeEnter", Channel="PJSIP/1053-"), 30, "jude bridged", referred)
+        assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        await asyncio.sleep(1.0)
+        status, body = await control(jude_web, call_id, {"action": "hangup"})
+        assert status == 200, body
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["transfers"] == 1, row
+        async with jude_web.session.get(f"{jude_web.base}/api/calls/{row['id']}") as response:
+            legs = (await response.json())["legs"]
+        assert [(leg["agent"], leg["ended_how"], leg["transferred_to"]) for leg in legs] == [
+            ("hana", "transfer", "refunds"), ("jude", "hangup", None)], legs
+        rig.capture("call_control_refer_transfer", since)
+    finally:
+        await jude_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
