@@ -95,10 +95,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                                                settings.recording.enabled), ami.send, tracker.calls.get)
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=given.clock.now,
                              on_queued=lambda key, at: dispatcher.queued(key, at))
-    callbacks = CallbackAdapter(engine, ami.send, CallbackStore(pool, given.clock.now),
-                                CallbackTickets(pool), on_ringing=console.on_ringing)
-    engine.add_sink(callbacks.carry_out)
-    ami.observe_link(callbacks.on_link)
+    callbacks = _callbacks(given, console)
     desk = TransferDesk()
     ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks), desk)
     calls = CallStore(pool, given.metrics)
@@ -121,6 +118,16 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     ami.observe_actions(dispatcher.on_action)
     return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks,
                     control)
+
+
+def _callbacks(given: CallPathInputs, console: ConsoleHub) -> CallbackAdapter:
+    """Callbacks that keep the caller's place: routing's sink, told when the AMI link changes."""
+    pool = given.database.pool
+    callbacks = CallbackAdapter(given.engine, given.ami.send, CallbackStore(pool, given.clock.now),
+                                CallbackTickets(pool), on_ringing=console.on_ringing)
+    given.engine.add_sink(callbacks.carry_out)
+    given.ami.observe_link(callbacks.on_link)
+    return callbacks
 
 
 def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHandoff,

@@ -369,6 +369,33 @@ EXPECTED: dict[str, list[str]] = {
     ],
     # Two callback attempts to a busy customer: the agent answers, the carrier leg ends BUSY
     # (17): a failed callback ended by the customer's side (the 2nd attempt's agent Hangup first).
+    # the agent blind-transfers the caller to the refunds queue (AMI BlindTransfer into
+    # [cc-transfer]): the caller re-enters AGI, a second agent answers, then the survey
+    "call_control_blind_transfer": [
+        "CallArrived 1796476028.0 PJSIP/carrier-00000000 +8613911150001",
+        "EnteredIvr 1796476028.0 inbound",
+        "Queued 1796476028.0",
+        "OfferSent 1796476028.0 cc-2ecf622b-25 PJSIP/1051 1796476028.0",
+        "AgentLegCreated 1796476028.0 cc-2ecf622b-25 PJSIP/1051-00000001",
+        "AgentRinging 1796476028.0 cc-2ecf622b-25 PJSIP/1051-00000001",
+        "AgentAnswered 1796476028.0 cc-2ecf622b-25 PJSIP/1051-00000001",
+        "Bridged 1796476028.0 PJSIP/1051-00000001 cc-2ecf622b-25 first",
+        "RecordingStarted 1796476028.0 1796476028.0-mixed.wav",
+        "RecordingStarted 1796476028.0 1796476028.0-customer.wav",
+        "RecordingStarted 1796476028.0 1796476028.0-agent.wav",
+        "Transferred 1796476028.0 PJSIP/1051-00000001 refunds",
+        "EnteredIvr 1796476028.0 cc-transfer",
+        "AgentHungUp 1796476028.0 PJSIP/1051-00000001 16",
+        "OfferSent 1796476028.0 cc-2ecf622b-36 PJSIP/1052 1796476028.0",
+        "AgentLegCreated 1796476028.0 cc-2ecf622b-36 PJSIP/1052-00000002",
+        "AgentRinging 1796476028.0 cc-2ecf622b-36 PJSIP/1052-00000002",
+        "AgentAnswered 1796476028.0 cc-2ecf622b-36 PJSIP/1052-00000002",
+        "Bridged 1796476028.0 PJSIP/1052-00000002 cc-2ecf622b-36",
+        "AgentHungUp 1796476028.0 PJSIP/1052-00000002 16",
+        "EnteredIvr 1796476028.0 survey survey",
+        "CallerHungUp 1796476028.0 PJSIP/carrier-00000000 16",
+        "CallEnded 1796476028.0 answered agent 16",
+    ],
     "callback_busy_ticket": [
         "CallbackStarted 1796476636.16 cc-6dcc9635-213 PJSIP/1031-0000000c 1796476608.15 8613911170001",
         "AgentRinging 1796476636.16 cc-6dcc9635-213 PJSIP/1031-0000000c",
