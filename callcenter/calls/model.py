@@ -220,7 +220,10 @@ class Call:
         return {
             "linkedid": self.linkedid,
             "caller_channel": caller.channel if caller else "",
-            "caller_number": caller.caller_number if caller else "",
+            # a callback's customer is the number it dialled (the carrier leg's caller id is
+            # the dialled extension, "s")
+            "caller_number": (self.callback_number if self.direction is Direction.CALLBACK
+                              and self.callback_number else caller.caller_number if caller else ""),
             "caller_name": caller.caller_name if caller else "",
             "state": self.state.value,
             "outcome": self.outcome.value if self.outcome else None,

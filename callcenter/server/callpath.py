@@ -103,11 +103,12 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                             on_ended_saved=lambda _: given.registry.wake())
     dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
-    dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
     control = ControlService(ami.send, tracker.calls.get, console.agent_talking, console.publish,
                              given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
                              agents=lambda agent_id: agent_target(engine, agent_id))
+    # control first: a transfer from the softphone names the agent the console forgets on it
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
+    dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
     dispatcher.listen(offers.on_ami_event)

@@ -51,6 +51,8 @@ async def test_an_answered_callback_is_stored_as_the_callback_of_its_call(pool: 
              r["agent_channel"], r["hangup_by"]) for r in rows] == [
         ("1796476588.9", "callback", "1796476549.2", "answered", "PJSIP/carrier-00000008",
          "PJSIP/1031-00000007", "agent")]
+    # the customer is the number dialled, not the carrier leg's caller id (the extension "s")
+    assert [r["caller_number"] for r in rows] == ["8613911160003"]
     legs = await pool.fetch("SELECT channel, role FROM call_legs ORDER BY channel")
     assert [(r["channel"], r["role"]) for r in legs] == [
         ("PJSIP/1031-00000007", "agent"), ("PJSIP/carrier-00000008", "caller")]

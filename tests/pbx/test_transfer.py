@@ -204,6 +204,8 @@ async def test_blind_transfer_from_the_softphone_sip_refer_is_followed(rig: Rig,
     BlindTransfer event as from the console, and jude (refunds) gets the call."""
     ami = await rig.ami()
     jude_web = await rig.web("jude")
+    jude_said: list[dict[str, Any]] = []
+    jude_ws = await pops_of(rig, jude_web, jude_said)
     try:
         hana = rig.agent_phone("hana", mode="answer", talk_s=120)
         rig.agent_phone("jude", mode="answer", talk_s=120)
@@ -225,6 +227,9 @@ async def test_blind_transfer_from_the_softphone_sip_refer_is_followed(rig: Rig,
         assert (transfer.get("Context"), transfer.get("Extension")) == ("cc-transfer", "refunds")
         await ami.wait(event("BridgeEnter", Channel="PJSIP/1053-"), 30, "jude bridged", referred)
         assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        pop = await wait_for(jude_said, "pop", 5)
+        # the next agent's pop names who transferred from their phone (no note from a phone)
+        assert pop["ivr"]["transfer"]["by"] == "hana", pop["ivr"]
         await asyncio.sleep(1.0)
         status, body = await control(jude_web, call_id, {"action": "hangup"})
         assert status == 200, body
@@ -236,6 +241,7 @@ async def test_blind_transfer_from_the_softphone_sip_refer_is_followed(rig: Rig,
             ("hana", "transfer", "refunds"), ("jude", "hangup", None)], legs
         rig.capture("call_control_refer_transfer", since)
     finally:
+        await jude_ws.close()
         await jude_web.close()
         await ami.close()
         await rig.offline("hana", "ivan", "jude")
