@@ -20,7 +20,7 @@ from callcenter.ami.messages import Action
 from callcenter.calls.events import CallbackFailed, CallbackStarted, CustomerDialed
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.model import Call, CallState, Direction, Leg, LegRole, Offer, OfferResult, Side
-from callcenter.calls.offer_match import dial_prefix, offer_result_for_cause
+from callcenter.calls.offer_match import AGENT_VARIABLE, dial_prefix, offer_result_for_cause
 
 _DIAL_RESULTS: dict[str, OfferResult] = {
     "BUSY": OfferResult.BUSY,
@@ -41,7 +41,7 @@ def send_callback(ix: CallIndex, action: Action, action_id: str, at: float) -> N
     """Remember the callback until its agent channel appears (nothing happened to a call yet)."""
     variables = _variables(action)
     dial = action.header("Channel")
-    offer = Offer(action_id, dial, "", at)
+    offer = Offer(action_id, dial, "", at, agent_id=variables.get(AGENT_VARIABLE, ""))
     ix.pending_callbacks = [p for p in ix.pending_callbacks if p[1].open][-63:]
     ix.pending_callbacks.append((dial_prefix(dial), offer, variables[ix.config.callback_variable],
                                  variables.get(ix.config.callback_number_variable, "")))

@@ -158,7 +158,10 @@ class CallbackAdapter:
             timeout_ms=int(decision.ring_timeout_s * 1000),
             caller_id=f'"Callback {decision.attempt}" <{decision.number}>',
             variables={"CC_CALLBACK": decision.call_id, "CC_CALLBACK_NUMBER": decision.number,
-                       "CC_CALLBACK_RING": str(int(decision.customer_ring_s))})
+                       "CC_CALLBACK_RING": str(int(decision.customer_ring_s)),
+                       "CC_AGENT": decision.agent_id,
+                       # a blind transfer from the agent's softphone (SIP REFER) goes there
+                       "TRANSFER_CONTEXT": "cc-transfer"})
         self._spawn(self._originate(dialing, originate))
 
     async def _originate(self, dialing: Dialing, originate: messages.Originate) -> None:

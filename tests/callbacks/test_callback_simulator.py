@@ -97,6 +97,11 @@ async def test_callback_served_in_its_place_agent_first_then_customer(fresh_db: 
     [linked] = await fetch(fresh_db, "SELECT state, outcome FROM calls WHERE linkedid = $1",
                            row["callback_linkedid"])
     assert linked["state"] == "ended" and linked["outcome"] is not None
+    # the agent's leg names the agent (the callback's Originate carries CC_AGENT, as offers do)
+    legs = await fetch(fresh_db, "SELECT l.role, a.login FROM call_legs l JOIN calls c"
+                       " ON c.id = l.call_id LEFT JOIN agents a ON a.id = l.agent_id"
+                       " WHERE c.linkedid = $1", row["callback_linkedid"])
+    assert ("agent", "ann") in [(leg["role"], leg["login"]) for leg in legs], legs
 
 
 async def test_busy_customer_in_the_simulator_is_retried_then_ticketed(fresh_db: str,
