@@ -29,6 +29,7 @@ class EndReason(StrEnum):
     STOPPED = "stopped"  # the supervisor pressed stop
     SWITCHED = "switched"  # replaced by a session in another mode
     CALL_ENDED = "call_ended"
+    AGENT_LEFT = "agent_left"  # the spied-on agent transferred the call, which goes on
     HUNG_UP = "hung_up"  # the supervisor's phone hung up
     PHONE_UNAVAILABLE = "phone_unavailable"  # never answered / not registered
     FAILED = "failed"  # the PBX refused the Originate or the link dropped

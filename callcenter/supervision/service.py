@@ -301,7 +301,11 @@ class SupervisionService:
             return
         for session in list(self._live.values()):
             if session.agent_uniqueid == uid:  # the spied-on agent's channel is gone
-                self._spawn(self._end(session, EndReason.CALL_ENDED, hang_up=True))
+                call = self._call_of(session.call_id)
+                leg = call.legs.get(uid) if call is not None else None
+                moved = call is not None and call.live and leg is not None and leg.ended_how == "transfer"
+                self._spawn(self._end(session, EndReason.AGENT_LEFT if moved else EndReason.CALL_ENDED,
+                                      hang_up=True))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         async def run() -> None:

@@ -182,3 +182,19 @@ async def test_given_phone_rejecting_the_call_then_phone_unavailable_whatever_th
         await task
     assert [r["end_reason"] for r in store.rows.values()] == ["phone_unavailable"] * 2
     assert service.sessions() == []
+
+
+async def test_given_active_session_when_agent_transfers_then_agent_left_while_the_call_goes_on(
+        world: Any) -> None:
+    service, link, store, call = world
+    task, uid = await ringing(service, link)
+    service.on_ami_event(event(Event="OriginateResponse", ActionID="a1", Response="Success",
+                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    await task
+    leg = call.legs["1700.2"]  # the tracker saw the BlindTransfer, then the agent's Hangup
+    leg.ended_at, leg.ended_how, leg.transferred_to = 101.0, "transfer", "refunds"
+    call.state = CallState.IVR  # the caller is back in routing
+    service.on_ami_event(event(Event="Hangup", Channel=AGENT, Uniqueid="1700.2", Cause="16"))
+    await asyncio.sleep(0.01)
+    assert store.rows[1]["end_reason"] == "agent_left" and service.sessions() == []
+    assert "PJSIP/1009-00000001" in link.hangups()  # the spy leg is hung up with it

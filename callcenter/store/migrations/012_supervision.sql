@@ -19,7 +19,8 @@ CREATE TABLE supervision_sessions (
     answered_at  timestamptz,                 -- the supervisor picked up: spying from here
     ended_at     timestamptz,
     end_reason   text CHECK (end_reason IN ('stopped', 'switched', 'call_ended', 'hung_up',
-                                            'phone_unavailable', 'failed', 'server_restart')),
+                                            'phone_unavailable', 'failed', 'server_restart',
+                                            'agent_left')),
     CHECK ((ended_at IS NULL) = (end_reason IS NULL))
 );
 CREATE INDEX supervision_sessions_call_idx ON supervision_sessions (call_id);
