@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from ivr.effects import CallInfo, Route, RouteRequirements
+from ivr.effects import OFFER_PROMPTS, CallInfo, Route, RouteRequirements
 from ivr.model import Flow, Scalar
-from ivr.steps import InterpreterConfig, IvrState, Step, Trail, public_context
+from ivr.steps import InterpreterConfig, IvrState, Step, Trail, public_context, resolved
 
 TRANSFER_CONTEXT = "cc-transfer"  # asterisk-conf/extensions.conf
 TRANSFERRED = "transferred"
@@ -61,4 +61,6 @@ def transfer_step(flow: Flow, call: CallInfo, config: InterpreterConfig, now: da
                                      tags=state.tags)
     trail = Trail(now)
     trail.note("", "route", transferred=True, **requirements.to_json())
-    return trail.step(state, Route(requirements, public_context(state)))
+    # the target skill's callback offer is played to a transferred caller too, in their language
+    return trail.step(state, Route(requirements, public_context(state),
+                                   offer_prompts=resolved(state, OFFER_PROMPTS)))

@@ -18,7 +18,7 @@ from callcenter.control.plan import CallView, Control, Refused, Verb, plan
 from callcenter.control.service import ControlService
 from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import TransferDesk, TransferTicket
-from ivr.effects import CallInfo, Route
+from ivr.effects import OFFER_PROMPTS, CallInfo, Route
 from ivr.model import Flow
 from ivr.sounds import PromptResolver, SoundIndex
 from ivr.steps import InterpreterConfig
@@ -138,6 +138,8 @@ def test_the_transferred_caller_is_routed_with_the_calls_context_tags_and_the_tr
     shown = ivr_json({"language": "zh", "context": dict(step.effect.context), "steps": []})
     assert shown["transfer"] == {"by": "sam", "note": "refund please", "skill": "refunds"}
     assert [e.kind for e in step.path] == ["route"]
+    # the target skill's callback offer can be played to the transferred caller
+    assert len(step.effect.offer_prompts) == len(OFFER_PROMPTS)
 
 
 async def test_given_a_double_click_then_one_transfer_goes_out_and_the_other_is_refused() -> None:
