@@ -36,7 +36,8 @@ async def test_given_caller_takes_callback_then_row_keeps_place_and_agent_rung_i
     assert (headers["Channel"], headers["Context"], headers["Exten"], headers["Timeout"]) == (
         "PJSIP/ann", "cc-callback", "s", "15000")
     assert [v for k, v in originate.headers if k == "Variable"] == [
-        "CC_CALLBACK=cb-1", "CC_CALLBACK_NUMBER=13800000001", "CC_CALLBACK_RING=25"]
+        "CC_CALLBACK=cb-1", "CC_CALLBACK_NUMBER=13800000001", "CC_CALLBACK_RING=25",
+        "CC_AGENT=ann", "TRANSFER_CONTEXT=cc-transfer"]
     (pop,) = rig.ringing  # the agent's screen: a callback, its number, the caller's wait
     assert (pop.call_id, pop.agent_id, pop.caller_number) == ("cb-1", "ann", "13800000001")
     assert pop.callback is not None
