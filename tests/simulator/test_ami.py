@@ -161,7 +161,9 @@ async def test_given_time_scale_when_call_recorded_then_wav_lengths_match_simula
         for path in (rec.file, rec.read_file, rec.write_file):
             assert path is not None and path.is_file()
             assert wav_seconds(path) == pytest.approx(span, abs=1 / 8000)
-            assert wav_seconds(path) == pytest.approx(expected, rel=0.02)
+            # the simulated clock runs time_scale times faster than the event loop's: a few ms of
+            # scheduling delay on a busy machine is time_scale times that in simulated seconds
+            assert wav_seconds(path) == pytest.approx(expected, abs=0.02 * expected + 0.01 * time_scale)
         assert rec.read_file is not None and rec.write_file is not None
         caller_mark, agent_mark = _frames(voices["caller"])[800:1600], _frames(voices["agent"])[800:1600]
         customer, heard = _frames(rec.read_file), _frames(rec.write_file)
@@ -169,7 +171,7 @@ async def test_given_time_scale_when_call_recorded_then_wav_lengths_match_simula
         assert _find(heard, agent_mark) >= 0 and _find(heard, caller_mark) < 0
         # The agent speaks 0.2/0.5 s after answering, i.e. that far into the recording.
         offset = _find(heard, _frames(voices["agent"])[:400]) / 2 / 8000
-        assert offset == pytest.approx(agent.says[0].after_s, abs=0.05 * time_scale / 20 + 0.02)
+        assert offset == pytest.approx(agent.says[0].after_s, abs=0.02 + 0.01 * time_scale)
         [call] = [c for c in lab.tracker.calls.values() if c.caller_uniqueid]
         assert call.outcome is Outcome.ANSWERED and call.digits == "2"
         assert call.hangup_by == "agent" and len(call.recordings) == 3
