@@ -78,7 +78,7 @@ async def listen(rig: Rig, login: str, got: list[tuple[float, dict[str, Any]]]) 
         await web.close()
 
 
-async def talk(rig: Rig, agents: list[Agent], seconds: float, agent_speech: bool
+async def talk(rig: Rig, workers: list[Process], agents: list[Agent], seconds: float, agent_speech: bool
                ) -> tuple[list[tuple[float, dict[str, Any]]], dict[str, float], float]:
     ami = await rig.ami()
     got: list[tuple[float, dict[str, Any]]] = []
@@ -102,7 +102,7 @@ async def talk(rig: Rig, agents: list[Agent], seconds: float, agent_speech: bool
         await asyncio.gather(*(one(n) for n in range(len(agents))))
         progress(f"{len(agents)} calls connected; measuring {seconds:.0f} s")
         await asyncio.sleep(5.0)  # the first utterances start
-        pids = parts(rig)
+        pids = parts(rig, workers)
         before = {name: cpu_s(pid) for name, pid in pids.items()}
         started, mark = time.monotonic(), time.time()
         await asyncio.sleep(seconds)
@@ -116,9 +116,9 @@ async def talk(rig: Rig, agents: list[Agent], seconds: float, agent_speech: bool
         rig.stop_phones()
 
 
-def parts(rig: Rig) -> dict[str, int]:
+def parts(rig: Rig, workers: list[Process]) -> dict[str, int]:
     found = {"asterisk": rig.pbx.pid, "server": rig.deployment.server.process.pid}  # type: ignore[union-attr]
-    for n, process in enumerate(getattr(rig, "live_workers", [])):
+    for n, process in enumerate(workers):
         found[f"live_worker_{n}"] = process.process.pid
     return found
 
@@ -131,12 +131,11 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, workers: int,
         common = ["--config", str(deployment.settings)]
         processes = [Process(f"live{n}", [*common, "worker", "live"], deployment.env, work / f"worker-live{n}.log")
                      for n in range(workers)]
-        rig.live_workers = processes  # type: ignore[attr-defined]
         try:
             for process in processes:  # one after the other: the first prepares the model files
                 process.start()
                 await wait_workers([process])
-            got, cpu, window = await talk(rig, agents, seconds, agent_speech)
+            got, cpu, window = await talk(rig, processes, agents, seconds, agent_speech)
             queue = {**await queue_stats(db_url), **decode_stats(processes)}
         finally:
             for process in processes:
