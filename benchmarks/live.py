@@ -25,12 +25,9 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +36,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.pbx.bundle import Bundle, _locate
+from tests.pbx.bench import ADMIN_HELP, ADMIN_URL, run_benchmark, scratch
+from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import caller_channel, through_menus
 from tests.pbx.rig import LAB_RECORDINGS, Agent, Rig, running_rig
 from tests.pbx.server import Process
@@ -196,19 +194,9 @@ async def queue_stats(db_url: str) -> dict[str, Any]:
 
 
 async def with_database(args: argparse.Namespace, bundle: Bundle) -> dict[str, object]:
-    name = f"cc_bench_live_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.database)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base, _, _ = args.database.rpartition("/")
-    try:
-        with tempfile.TemporaryDirectory(prefix="live-bench-") as work:
-            return await run(bundle, f"{base}/{name}", Path(work), args.calls, args.workers, args.seconds,
-                             args.agent_speech)
-    finally:
-        admin = await asyncpg.connect(args.database)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch(args.database, "live") as (db_url, work):
+        return await run(bundle, db_url, work, args.calls, args.workers, args.seconds,
+                         args.agent_speech)
 
 
 def main() -> int:
@@ -217,18 +205,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--agent-speech", action="store_true", help="the agents' phones speak too")
-    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="admin URL of a PostgreSQL server (a database is created and dropped)")
+    parser.add_argument("--database", default=ADMIN_URL,
+                        help=ADMIN_HELP)
     args = parser.parse_args()
-    found = _locate()
-    if isinstance(found, str):
-        print(json.dumps({"benchmark": "live", "error": found}))
-        return 1
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with contextlib.redirect_stdout(sys.stderr):
-        result = asyncio.run(with_database(args, found))
-    print(json.dumps(result))
-    return 0 if result["met"] else 1
+    return run_benchmark("live", lambda bundle: with_database(args, bundle), lambda result: bool(result["met"]))
 
 
 if __name__ == "__main__":

@@ -20,15 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
-import signal
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import asyncpg
@@ -36,7 +31,8 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.pbx.amiclient import TestAmi
-from tests.pbx.bundle import Bundle, _locate
+from tests.pbx.bench import ADMIN_HELP, ADMIN_URL, run_benchmark, scratch
+from tests.pbx.bundle import Bundle
 from tests.pbx.overlay import CARRIER_ADDRESS, OverlaySpec
 from tests.pbx.phones import Phone, did_uri
 from tests.pbx.rig import Agent, Rig, running_rig
@@ -187,18 +183,8 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, agent_count: 
 
 
 async def with_database(args: argparse.Namespace, bundle: Bundle) -> dict[str, object]:
-    name = f"cc_bench_offer_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.database)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base, _, _ = args.database.rpartition("/")
-    try:
-        with tempfile.TemporaryDirectory(prefix="offer-latency-") as work:
-            return await run(bundle, f"{base}/{name}", Path(work), args.calls, args.agents, args.callers)
-    finally:
-        admin = await asyncpg.connect(args.database)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch(args.database, "offer") as (db_url, work):
+        return await run(bundle, db_url, work, args.calls, args.agents, args.callers)
 
 
 def main() -> int:
@@ -206,19 +192,10 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=55)
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--callers", type=int, default=5)
-    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="admin URL of a PostgreSQL server (a database is created and dropped)")
+    parser.add_argument("--database", default=ADMIN_URL,
+                        help=ADMIN_HELP)
     args = parser.parse_args()
-    found = _locate()
-    if isinstance(found, str):
-        print(json.dumps({"benchmark": "offer_latency", "error": found}))
-        return 1
-    # SIGTERM ends the run like Ctrl-C: Asterisk, the server and the phones are stopped
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with contextlib.redirect_stdout(sys.stderr):  # only the JSON line goes to stdout
-        result = asyncio.run(with_database(args, found))
-    print(json.dumps(result))
-    return 0 if result["met"] else 1
+    return run_benchmark("offer_latency", lambda bundle: with_database(args, bundle), lambda result: bool(result["met"]))
 
 
 if __name__ == "__main__":

@@ -17,22 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
-import signal
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-
-import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.pbx.amiclient import TestAmi, event
-from tests.pbx.bundle import Bundle, _locate
+from tests.pbx.bench import ADMIN_HELP, ADMIN_URL, run_benchmark, scratch
+from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
 from tests.pbx.phones import Phone, did_uri
 from tests.pbx.rig import Agent, Rig, running_rig
@@ -125,35 +119,17 @@ async def run(bundle: Bundle, db_url: str, work: Path, transfers: int) -> dict[s
 
 
 async def with_database(args: argparse.Namespace, bundle: Bundle) -> dict[str, object]:
-    name = f"cc_bench_transfer_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.database)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    base, _, _ = args.database.rpartition("/")
-    try:
-        with tempfile.TemporaryDirectory(prefix="transfer-latency-") as work:
-            return await run(bundle, f"{base}/{name}", Path(work), args.transfers)
-    finally:
-        admin = await asyncpg.connect(args.database)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with scratch(args.database, "transfer") as (db_url, work):
+        return await run(bundle, db_url, work, args.transfers)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transfers", type=int, default=8)
-    parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="admin URL of a PostgreSQL server (a database is created and dropped)")
+    parser.add_argument("--database", default=ADMIN_URL,
+                        help=ADMIN_HELP)
     args = parser.parse_args()
-    found = _locate()
-    if isinstance(found, str):
-        print(json.dumps({"benchmark": "transfer_latency", "error": found}))
-        return 1
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with contextlib.redirect_stdout(sys.stderr):  # only the JSON line goes to stdout
-        result = asyncio.run(with_database(args, found))
-    print(json.dumps(result))
-    return 0
+    return run_benchmark("transfer_latency", lambda bundle: with_database(args, bundle))
 
 
 if __name__ == "__main__":
