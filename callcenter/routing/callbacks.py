@@ -49,7 +49,7 @@ from callcenter.routing.decisions import (
 )
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.offers import OfferRinging, Send
-from callcenter.runtime.watchdog import report_failure
+from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.routing")
 
@@ -84,7 +84,7 @@ class CallbackAdapter:
             self._offer_listeners.append(on_offer)
         self._dialing: dict[str, Dialing] = {}  # call id -> the callback being dialled
         self._writes = asyncio.Lock()  # FIFO: the rows change in the order decided
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self.write_failures = 0
 
     # --- from the IVR ------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class CallbackAdapter:
                        "CC_AGENT": decision.agent_id,
                        # a blind transfer from the agent's softphone (SIP REFER) goes there
                        "TRANSFER_CONTEXT": "cc-transfer"})
-        self._spawn(self._originate(dialing, originate))
+        self._tasks.spawn(self._originate(dialing, originate))
 
     async def _originate(self, dialing: Dialing, originate: messages.Originate) -> None:
         decision = dialing.decision
@@ -218,7 +218,7 @@ class CallbackAdapter:
         dialing.cancelled = True
         del self._dialing[decision.call_id]
         if dialing.channel:
-            self._spawn(self._hangup(dialing.channel, decision.call_id))
+            self._tasks.spawn(self._hangup(dialing.channel, decision.call_id))
 
     async def _hangup(self, channel: str, call_id: str) -> None:
         try:
@@ -329,7 +329,7 @@ class CallbackAdapter:
         """``AmiClient.observe_link``: after a reconnect, settle the callbacks whose agent's
         channel ended while the link was down (their Hangup was never seen)."""
         if state == "up" and self._dialing:
-            self._spawn(self._recheck())
+            self._tasks.spawn(self._recheck())
 
     async def _recheck(self) -> None:
         try:
@@ -356,21 +356,14 @@ class CallbackAdapter:
                     self.write_failures += 1
                     log.warning("callback_row_not_written", call_id=call_id,
                                 error=f"{type(exc).__name__}: {exc}"[:300])
-        self._spawn(run())
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(report_failure)
+        self._tasks.spawn(run())
 
     async def wait_idle(self) -> None:
         """Until every action and row started so far is done (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait_idle()
 
     async def close(self) -> None:
-        await self.wait_idle()
+        await self._tasks.wait_idle()
 
     def statistics(self) -> dict[str, Any]:
         return {"dialing": len(self._dialing), "write_failures": self.write_failures}

@@ -20,7 +20,6 @@ busy *and* unregistered, so the tracker reads the cause); an unregistered phone 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +45,7 @@ from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision, Offer
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.phones import Phones
-from callcenter.runtime.watchdog import report_failure
+from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.routing")
 
@@ -113,7 +112,7 @@ class OfferAdapter:
         self._pending: dict[str, _Pending] = {}  # call id -> the offer in flight
         self._cancelling: dict[str, tuple[_Pending, float]] = {}  # call id -> offer to hang up
         self.phones = Phones(engine)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self.originates_sent = 0
         self.originate_errors = 0
         self._last_event_at = engine.now()
@@ -159,7 +158,7 @@ class OfferAdapter:
             variables={"CC_CALL": decision.call_id, "CC_AGENT": decision.agent_id,
                        # a blind transfer from the agent's softphone (SIP REFER) goes there
                        "TRANSFER_CONTEXT": "cc-transfer"})
-        self._spawn(self._originate(pending, originate))
+        self._tasks.spawn(self._originate(pending, originate))
 
     async def _originate(self, pending: _Pending, originate: messages.Originate) -> None:
         decision = pending.decision
@@ -208,7 +207,7 @@ class OfferAdapter:
         if not channel or channel in pending.hung_up:
             return
         pending.hung_up.add(channel)
-        self._spawn(self._hangup(channel, pending.decision.call_id))
+        self._tasks.spawn(self._hangup(channel, pending.decision.call_id))
 
     async def _hangup(self, channel: str, call_id: str) -> None:
         try:
@@ -371,21 +370,12 @@ class OfferAdapter:
 
     # --- housekeeping ------------------------------------------------------------------------
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(report_failure)
-
     async def wait_idle(self) -> None:
         """Wait until every AMI action started so far has been answered (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait_idle()
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.cancel_all()
 
     def statistics(self) -> dict[str, Any]:
         return {"queued_calls": len(self._calls), "offers_in_flight": len(self._pending),
