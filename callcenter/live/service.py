@@ -11,7 +11,7 @@ stream that drops while wanted gets a ``dropped`` gap and is asked for again (a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,14 +130,26 @@ class LiveService:
                 self._hang_up(stream)
             await asyncio.gather(*(self._spies.stop(s) for s in streams))
             for speaker in list(live.legs):
-                live.gaps[speaker] = await store.open_gap(self._pool, call_id, speaker, at, "paused")
+                gap = await self._gap_row(store.open_gap(self._pool, call_id, speaker, at, "paused"))
+                if gap is not None:
+                    live.gaps[speaker] = gap
             return
         self._book.paused.discard(call_id)
         for speaker in list(live.legs):
             gap = live.gaps.pop(speaker, None)
             if gap is not None:
-                await store.close_gap(self._pool, gap, at)
+                await self._gap_row(store.close_gap(self._pool, gap, at))
             self._start(call_id, speaker)
+
+    async def _gap_row(self, write: Awaitable[int | None]) -> int | None:
+        """A gap row written; a database failure is logged and counted, never in the way of the
+        recording's mute (card data) or of the streams starting again."""
+        try:
+            return await write
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            self.write_failures += 1
+            log.warning("live_gap_not_written", error=type(exc).__name__)
+            return None
 
     # --- the receiver's sink ---------------------------------------------------------------
 

@@ -47,9 +47,10 @@ class LiveParts:
         await self.receiver.start()
 
     async def close(self) -> None:
+        # the receiver first: closing it flushes each stream's last utterance into the service
+        await self.receiver.close()
         await self.service.close()
         await self.postcall.close()
-        await self.receiver.close()
 
     @property
     def feature(self) -> Callable[..., None]:

@@ -161,3 +161,22 @@ async def test_given_the_agent_hangs_up_and_the_call_ends_then_every_spy_is_stop
     parts.service.on_call_event(CallEnded(CALL, 121.0, Outcome.ANSWERED, None, 16, None))
     await wait_until(ami.names, lambda n: n.count("Hangup") >= 2, what="both spies hung up")
     assert parts.service.live_calls() == {}
+
+
+async def test_given_the_database_failing_then_the_card_data_mute_still_goes_out(live, pool,
+                                                                                  monkeypatch) -> None:
+    parts, ami = live
+    parts.service.on_call_event(bridged())
+    await wait_until(ami.spies, lambda s: len(s) == 2, what="two spies")
+
+    async def down(*_: object) -> None:
+        raise OSError("database unreachable")
+
+    monkeypatch.setattr(store, "open_gap", down)
+    monkeypatch.setattr(store, "close_gap", down)
+    send = parts.guard_send(ami.send)
+    await send(Action("MixMonitorMute", (("Channel", CALLER), ("Direction", "both"), ("State", "1"))))
+    assert "MixMonitorMute" in ami.names()  # the recording is muted for the card data anyway
+    assert parts.service.write_failures == 2
+    await send(Action("MixMonitorMute", (("Channel", CALLER), ("Direction", "both"), ("State", "0"))))
+    await wait_until(ami.spies, lambda s: len(s) == 4, what="both spies back after the unmute")
