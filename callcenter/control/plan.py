@@ -15,10 +15,10 @@ from enum import StrEnum
 
 from callcenter.ami import messages
 from callcenter.ami.messages import Action
+from callcenter.calls.tracker import AGENT_PARTY_HEADER
 from callcenter.control.transfers import SKILL_EXTEN, TRANSFER_CONTEXT
 
 HOLD_CONTEXT = "cc-hold-music"
-PARTY_HEADER = "CC-Party"  # the tracker's AGENT_PARTY_HEADER
 
 
 class Verb(StrEnum):
@@ -95,7 +95,7 @@ def plan(call: CallView, state: Control, verb: Verb, token: str = "", target: st
 def _hangup(call: CallView, state: Control, token: str) -> Plan:
     del token
     action = Action("Hangup", (("Channel", call.agent_channel), ("Cause", "16"),
-                               (PARTY_HEADER, "agent")))
+                               (AGENT_PARTY_HEADER, "agent")))
     return Plan((action, *stop_music(state)), replace(state, ended=True, held=False))
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from callcenter.ami.errors import AmiError
-from callcenter.ami.messages import Action, AmiResponse, Originate
+from callcenter.ami.messages import Action, AmiResponse, Originate, hangup
 from callcenter.live.streams import Expected
 
 log = structlog.get_logger("callcenter.live")
@@ -57,6 +57,6 @@ class SpyLauncher:
         if not stream.spy_channel:
             return
         try:
-            await self._send(Action("Hangup", (("Channel", stream.spy_channel), ("Cause", "16"))))
+            await self._send(hangup(stream.spy_channel))
         except AmiError as exc:  # already gone (the leg hung up first): nothing to stop
             log.debug("live_spy_hangup", call_id=stream.call_id, error=str(exc))

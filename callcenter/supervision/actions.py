@@ -22,7 +22,3 @@ def spy_originate(session: Session, ring_timeout_s: float, caller_id: str) -> Ac
                 ("Timeout", str(int(ring_timeout_s * 1000))),
                 ("Variable", f"CC_SPY={session.id}")]
     return Action("Originate", tuple(headers))
-
-
-def spy_hangup(channel: str) -> Action:
-    return Action("Hangup", (("Channel", channel), ("Cause", "16")))

@@ -19,10 +19,11 @@ from typing import Any
 
 import structlog
 
+from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.calls.model import Call, CallState
-from callcenter.supervision.actions import spy_hangup, spy_originate
+from callcenter.supervision.actions import spy_originate
 from callcenter.supervision.errors import (
     AlreadyMonitoring,
     BargeTaken,
@@ -219,7 +220,7 @@ class SupervisionService:
 
     async def _hang_up(self, channel: str) -> None:
         try:
-            await self._send(spy_hangup(channel))
+            await self._send(messages.hangup(channel))
         except AmiError as exc:  # gone already, or the link is down (Asterisk hangs it up with E)
             log.info("supervision_hangup_not_done", channel=channel, error=str(exc))
 
