@@ -196,7 +196,8 @@ class LiveService:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.write_failures += 1
-            log.warning("live_task_failed", error=repr(task.exception()))
+            # the type only: a failed insert may echo its arguments (audio, words) in the message
+            log.warning("live_task_failed", error=type(task.exception()).__name__)
 
     async def close(self) -> None:
         for task in list(self._tasks):
