@@ -29,6 +29,7 @@ import pytest
 
 from callcenter.store.embedded import start_embedded_sync, stop_embedded_sync
 from callcenter.store.migrate import migrate
+from tests.helpers.machine_lock import machine_lock
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 T = TypeVar("T")
@@ -80,7 +81,8 @@ def pg_server_url() -> Iterator[str]:
     if explicit:
         pytest.fail("CALLCENTER_TEST_DATABASE_URL is set but its server does not answer")
     root = Path(tempfile.mkdtemp(prefix="cc-pg-"))
-    embedded = start_embedded_sync(root / "pgdata")
+    with machine_lock("embedded-postgres"):  # its first start as root creates a system user
+        embedded = start_embedded_sync(root / "pgdata")
     try:
         yield embedded.dsn("postgres")
     finally:

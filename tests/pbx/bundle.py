@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.machine_lock import machine_lock
+
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = Path(os.environ.get("CALLCENTER_ASTERISK_BUNDLE", REPO.parent / "shared" / "asterisk-22"))
 # What run-asterisk needs besides the bundle (scripts/bootstrap installs them).
@@ -67,10 +69,11 @@ def _locate() -> Bundle | str:
     if missing:
         return f"Debian packages missing: {' '.join(missing)} (run scripts/bootstrap as root)"
     try:
-        pjsua = subprocess.run([str(script), "--pjsua"], capture_output=True, text=True, check=True,
-                               timeout=120).stdout.strip()
-        env = subprocess.run([str(script), "--env"], capture_output=True, text=True, check=True,
-                             timeout=120).stdout.strip()
+        with machine_lock("asterisk-bundle"):  # run-asterisk unpacks the bundle on first use
+            pjsua = subprocess.run([str(script), "--pjsua"], capture_output=True, text=True, check=True,
+                                   timeout=120).stdout.strip()
+            env = subprocess.run([str(script), "--env"], capture_output=True, text=True, check=True,
+                                 timeout=120).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         return f"{script} failed: {exc}"
     return Bundle(script, Path(pjsua), env.split("=", 1)[1])
