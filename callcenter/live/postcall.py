@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
 from typing import Any
 
 import asyncpg
@@ -18,6 +17,7 @@ import structlog
 
 from callcenter.jobs.queue import JobQueue
 from callcenter.live import store
+from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.live")
 
@@ -29,11 +29,11 @@ class PostCall:
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue) -> None:
         self._pool = pool
         self._queue = queue
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks(redact=True)  # failures logged by type: an insert may echo the words
         self.stored = 0
 
     def on_ended(self, call_id: str) -> None:
-        self._spawn(self.finish(call_id))
+        self._tasks.spawn(self.finish(call_id))
 
     async def finish(self, call_id: str) -> bool:
         """Store the live transcript as the call's; False when there was nothing to store."""
@@ -44,7 +44,7 @@ class PostCall:
                 await asyncio.sleep(SETTLE_EVERY_S)
             done = await self._store(call_id)
         except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("live_transcript_not_stored", call_id=call_id, error=str(exc))
+            log.warning("live_transcript_not_stored", call_id=call_id, error=type(exc).__name__)
             return False
         self.stored += done
         return done
@@ -72,15 +72,8 @@ class PostCall:
         log.info("live_transcript_stored", call_id=call_id, utterances=len(rows))
         return True
 
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
 
 
 def _json(value: Any) -> str:

@@ -11,9 +11,8 @@ stream that drops while wanted gets a ``dropped`` gap and is asked for again (a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 import structlog
@@ -25,6 +24,7 @@ from callcenter.live import store
 from callcenter.live.spies import SpyLauncher
 from callcenter.live.streams import Expected, StreamBook
 from callcenter.live.vad import Utterance
+from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.live")
 
@@ -55,7 +55,7 @@ class LiveService:
         self._pool, self._queue, self._clock = pool, queue, clock
         self._on_ended = on_ended
         self.calls: dict[str, LiveCall] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Tasks(self._failed, redact=True)  # a failed insert may echo its words or audio
         self._writes = asyncio.Semaphore(32)
         self.segments = 0
         self.write_failures = 0
@@ -71,7 +71,7 @@ class LiveService:
         elif isinstance(event, CallEnded):
             live = self.calls.pop(event.call_id, None)
             for stream in self._book.forget(event.call_id):
-                self._spawn(self._spies.stop(stream))
+                self._tasks.spawn(self._spies.stop(stream))
                 self._hang_up(stream)
             if live is not None and self._on_ended is not None:
                 self._on_ended(event.call_id)
@@ -97,12 +97,12 @@ class LiveService:
         if live is None or call_id in self._book.paused:
             return
         stream = self._book.expect(call_id, speaker, live.legs[speaker], live.bridged_at)
-        self._spawn(self._spies.start(stream))
+        self._tasks.spawn(self._spies.start(stream))
 
     def _stop(self, call_id: str, speaker: str) -> None:
         for stream in self._book.live(call_id):
             if stream.speaker == speaker:
-                self._spawn(self._spies.stop(stream))
+                self._tasks.spawn(self._spies.stop(stream))
                 self._hang_up(stream)
         live = self.calls.get(call_id)
         if live is not None:
@@ -155,12 +155,12 @@ class LiveService:
 
     def utterance(self, stream: Expected, utterance: Utterance, offset_s: float) -> None:
         speech_end_at = self._clock() - (utterance.end - utterance.speech_end)
-        self._spawn(self._save(stream, utterance, offset_s, speech_end_at))
+        self._tasks.spawn(self._save(stream, utterance, offset_s, speech_end_at))
 
     def stream_closed(self, stream: Expected, dropped: bool, at_s: float) -> None:
         self._book.end(stream)
         if dropped and self._wanted(stream):
-            self._spawn(self._restart(stream, at_s))
+            self._tasks.spawn(self._restart(stream, at_s))
 
     def _wanted(self, stream: Expected) -> bool:
         live = self.calls.get(stream.call_id)
@@ -187,19 +187,8 @@ class LiveService:
                                      max(0.0, offset_s + u.start), offset_s + u.end, speech_end_at, u.pcm)
         self.segments += 1
 
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self.write_failures += 1
-            # the type only: a failed insert may echo its arguments (audio, words) in the message
-            log.warning("live_task_failed", error=type(task.exception()).__name__)
+    def _failed(self, _: BaseException) -> None:
+        self.write_failures += 1
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()

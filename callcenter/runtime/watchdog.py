@@ -100,14 +100,18 @@ class Watchdog:
         await periodic("event-loop-lag", tick_s, measure, retry_on=())
 
 
-def report_failure(task: asyncio.Task[Any]) -> None:
-    """Done-callback for fire-and-forget tasks: an exception is logged at once, not lost."""
+def report_failure(task: asyncio.Future[Any], *, redact: bool = False) -> None:
+    """Done-callback for fire-and-forget tasks: an exception is logged at once, not lost
+    (``redact``: by its type only, when its message may echo private data)."""
     if task.cancelled():
         return
     exc = task.exception()
-    if exc is not None:
-        log.error("background_task_failed", task=task.get_name(),
-                  error=f"{type(exc).__name__}: {exc}"[:300], exc_info=exc)
+    name = task.get_name() if isinstance(task, asyncio.Task) else "future"
+    if exc is not None and redact:
+        log.error("background_task_failed", task=name, error=type(exc).__name__)
+    elif exc is not None:
+        log.error("background_task_failed", task=name, error=f"{type(exc).__name__}: {exc}"[:300],
+                  exc_info=exc)
 
 
 def install_loop_handler(metrics: Metrics | None) -> None:

@@ -23,6 +23,7 @@ from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.calls.model import Call, CallState
+from callcenter.runtime.tasks import Tasks
 from callcenter.supervision.actions import spy_originate
 from callcenter.supervision.errors import (
     AlreadyMonitoring,
@@ -66,7 +67,7 @@ class SupervisionService:
         self._live: dict[int, Session] = {}
         self._by_channel: dict[str, Session] = {}  # channel_id -> session
         self._answers: dict[int, asyncio.Future[bool]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
         self._orphans: set[str] = set()  # spy channels to hang up once the link is back
         self.started = 0
@@ -309,22 +310,13 @@ class SupervisionService:
                                       hang_up=True))
 
     def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("supervision_task_failed")
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(work)
 
     async def close(self) -> None:
         """Hang up every live session's phone (server stopping) and wait for the writes."""
         for session in list(self._live.values()):
             await self._end(session, EndReason.SERVER_RESTART, hang_up=True)
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.wait_idle()
 
     def statistics(self) -> dict[str, Any]:
         return {"live": len(self._live), "started": self.started, "refused": self.refused}
