@@ -2,7 +2,9 @@
 
 Events carry increasing sequence numbers and the last ``keep`` are kept, so a wallboard that
 lost its socket asks for what came after its last number (``since``); one too far behind gets a
-snapshot (each live call's recent transcript and alerts).
+snapshot (each live call's recent transcript and alerts). A listener that does not keep up (its
+queue is full) is marked ``lagged`` and gets nothing more: its socket is closed, so the wallboard
+reconnects and catches up instead of freezing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TRANSCRIPT_KEEP = 40
+
+
+@dataclass(eq=False)  # each listener is itself (kept in a set)
+class Listener:
+    """One socket's feed: ``queue`` of events, ``lagged`` once an event did not fit in it."""
+
+    queue: asyncio.Queue[dict[str, Any]]
+    lagged: bool = False
 
 
 @dataclass
@@ -31,7 +41,8 @@ class LiveBoard:
         self.seq = 0
         self.events: deque[dict[str, Any]] = deque()
         self.calls: dict[str, BoardCall] = {}
-        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._listeners: set[Listener] = set()
+        self.lagged = 0  # listeners cut off because they fell behind
 
     def utterance(self, u: dict[str, Any], agent: str | None) -> None:
         call = self.calls.setdefault(u["call_id"], BoardCall(agent))
@@ -55,11 +66,13 @@ class LiveBoard:
         self.events.append(stamped)
         while len(self.events) > self._keep:
             self.events.popleft()
-        for queue in list(self._queues):
+        for listener in list(self._listeners):
             try:
-                queue.put_nowait(stamped)
+                listener.queue.put_nowait(stamped)
             except asyncio.QueueFull:
-                self._queues.discard(queue)
+                listener.lagged = True
+                self.lagged += 1
+                self._listeners.discard(listener)
 
     def since(self, seq: int) -> list[dict[str, Any]] | None:
         """Events after ``seq``; None when some are no longer kept (send a snapshot)."""
@@ -74,11 +87,14 @@ class LiveBoard:
                 "calls": [{"call_id": call_id, "agent": c.agent, "transcript": list(c.transcript),
                            "alerts": c.alerts[-10:]} for call_id, c in self.calls.items()]}
 
+    def statistics(self) -> dict[str, int]:
+        return {"listeners": len(self._listeners), "lagged": self.lagged, "seq": self.seq}
+
     @contextlib.contextmanager
-    def listen(self) -> Iterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(1000)
-        self._queues.add(queue)
+    def listen(self, size: int = 1000) -> Iterator[Listener]:
+        listener = Listener(asyncio.Queue(size))
+        self._listeners.add(listener)
         try:
-            yield queue
+            yield listener
         finally:
-            self._queues.discard(queue)
+            self._listeners.discard(listener)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 HEADER = 3
-SAMPLE_RATE = 8000
 DEFAULT_MAX_PAYLOAD = 3200  # 200 ms of 8 kHz audio; Asterisk sends 20 ms (320 bytes)
 
 

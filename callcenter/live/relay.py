@@ -147,5 +147,5 @@ class LiveRelay:
         def pick(q: float) -> float | None:
             return round(lags[min(len(lags) - 1, int(q * len(lags)))], 3) if lags else None
 
-        return {"delivered": self.delivered, "lag_p50_s": pick(0.5), "lag_p95_s": pick(0.95),
-                "watched_calls": len(self._watches)}
+        return {"delivered": self.delivered, "failures": self.failures, "lag_p50_s": pick(0.5),
+                "lag_p95_s": pick(0.95), "watched_calls": len(self._watches)}

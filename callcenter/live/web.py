@@ -4,7 +4,9 @@
   after a reconnect); agents see only their own calls, supervisors, QA and admins every call.
 - ``GET /api/live/stats``: the receiver's, the relay's and the spies' counters (supervisors).
 - ``/ws/live?since=N`` (supervisors, admins): ``hello``, then what came after ``since`` or a
-  ``live_snapshot``, then ``live_utterance``, ``live_alert`` and ``live_call_ended`` events.
+  ``live_snapshot``, then ``live_utterance``, ``live_alert`` and ``live_call_ended`` events. A
+  client that falls too far behind is closed with code 1013 (try again later): it reconnects
+  with its last ``seq`` and catches up.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from callcenter.live import store
-from callcenter.live.board import LiveBoard
+from callcenter.live.board import Listener, LiveBoard
 from callcenter.store.call_history import call_owner
 from callcenter.web.auth import current_session, require, same_origin
 from callcenter.web.errors import api_error
@@ -66,12 +68,12 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
     board = request.app[BOARD]
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=1024)
     await ws.prepare(request)
-    with board.listen() as queue:
+    with board.listen() as listener:
         await ws.send_json({"type": "hello", "seq": board.seq})
         backlog = board.since(since) if since > 0 else None
         for event in backlog if backlog is not None else [board.snapshot()]:
             await ws.send_json(event)
-        sender = asyncio.create_task(_forward(ws, queue))
+        sender = asyncio.create_task(_forward(ws, listener))
         try:
             async for message in ws:
                 if message.type == WSMsgType.ERROR:
@@ -83,9 +85,12 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _forward(ws: web.WebSocketResponse, queue: asyncio.Queue[dict[str, Any]]) -> None:
+async def _forward(ws: web.WebSocketResponse, listener: Listener) -> None:
     while not ws.closed:
-        event = await queue.get()
+        if listener.lagged:  # events were lost: the client reconnects and asks for them
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"fell behind: reconnect with since")
+            return
+        event = await listener.queue.get()
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await ws.send_json(event)
 

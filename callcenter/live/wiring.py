@@ -60,7 +60,7 @@ class LiveParts:
         return {"receiver": self.receiver.statistics(), "relay": self.relay.statistics(),
                 "spies": {"started": self.spies.started, "failed": self.spies.failed},
                 "segments": self.service.segments, "write_failures": self.service.write_failures,
-                "transcripts_stored": self.postcall.stored}
+                "transcripts_stored": self.postcall.stored, "board": self.board.statistics()}
 
     def guard_send(self, send: Send) -> Send:
         """``send`` for the recording pauser: a ``MixMonitorMute`` muting the call first stops

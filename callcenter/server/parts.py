@@ -26,6 +26,7 @@ from callcenter.calls.dispatch import Stage
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.clock import Clock
 from callcenter.jobs.queue import JobQueue
+from callcenter.live.metrics import LiveCollector
 from callcenter.live.wiring import LiveParts, build_live
 from callcenter.metrics import Metrics
 from callcenter.orders.factory import make_provider
@@ -149,6 +150,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                       clock.now) if settings.live.enabled else None
     if live is not None:
         path.dispatcher.subscribe(Stage.RECORDING, live.service.on_call_event)
+        metrics.registry.register(LiveCollector(live.statistics))
     pause_send = live.guard_send(ami.send) if live is not None else ami.send
     features = [api_recordings.feature(_recording_access(settings, database, path, pause_send, clock)),
                 agent_page.feature(path.console), api_pauses.register,
