@@ -106,7 +106,7 @@ async def test_an_answered_outside_number_leaves_no_ticket_once_the_call_ends() 
 
 def test_a_caller_back_from_an_unanswered_number_is_routed_to_the_calls_own_skill() -> None:
     flow = Flow(id="main", version=1, default_language="en", languages=("en",), entry="", nodes={})
-    config = InterpreterConfig(resolver=PromptResolver(SoundIndex({})), fallback_skill="general")
+    config = InterpreterConfig(resolver=PromptResolver(SoundIndex(frozenset())), fallback_skill="general")
     ticket = TransferTicket(CALL, "", "sam", "parcel lost", 10.0, number="+861055500100")
     route = last_route([{"kind": "route", "skill": "refunds", "priority": 3, "tags": []}])
     step = transfer_step(flow, CallInfo(CALL, "PJSIP/pstn-01", "+86139", "", "100"), config,

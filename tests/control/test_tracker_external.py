@@ -64,7 +64,7 @@ def test_given_an_answered_call_when_the_agent_sends_it_outside_then_external_le
 
 def test_given_a_hunt_group_dial_without_a_transfer_then_the_dialled_leg_is_an_agent() -> None:
     t = CallTracker()
-    chan, agent = talking(t)
+    chan, _ = talking(t)
     t.apply_event(ev(20.0, "Newchannel", Channel=CARRIER, Uniqueid=CARRIER_UID, Linkedid=CALL,
                      Context="agents"))
     t.apply_event(ev(20.0, "DialBegin", Channel=chan, Uniqueid=CALL, Linkedid=CALL,
