@@ -45,19 +45,21 @@ def last_route(steps: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:
 def transfer_step(flow: Flow, call: CallInfo, config: InterpreterConfig, now: datetime,
                   ticket: TransferInfo, remembered: tuple[str | None, Mapping[str, Scalar] | None],
                   route: Mapping[str, Any]) -> Step:
-    """Route to ``ticket.skill`` with the call's ``remembered`` language and context and the
-    tags and priority of its last ``route``."""
+    """Route to ``ticket.skill`` (none: an outside number did not answer, the skill of the
+    call's last ``route``) with the call's ``remembered`` language and context and the tags and
+    priority of its last ``route``."""
     language, context = remembered
+    skill = ticket.skill or str(route.get("skill") or "") or config.fallback_skill
     lang = language if language in flow.languages else flow.default_language
     tags = route.get("tags")
     kept = {str(t) for t in tags} if isinstance(tags, list) else set()
     priority = route.get("priority")
     state = IvrState(flow=flow, call=call, config=config, language=lang,
                      context={**(context or {}), **ticket.context(), "language": lang},
-                     stage="safe_hold", in_fallback=True, skill=ticket.skill,
+                     stage="safe_hold", in_fallback=True, skill=skill,
                      priority=priority if isinstance(priority, int) else 0,
                      tags=tuple(sorted(kept | {TRANSFERRED})))
-    requirements = RouteRequirements(skill=ticket.skill, language=lang, priority=state.priority,
+    requirements = RouteRequirements(skill=skill, language=lang, priority=state.priority,
                                      tags=state.tags)
     trail = Trail(now)
     trail.note("", "route", transferred=True, **requirements.to_json())

@@ -21,6 +21,7 @@ from callcenter.calls.events import (
     RecordingStarted,
     Transferred,
 )
+from callcenter.calls.external import EXTERNAL_CONTEXT, dialled_outside, sent_outside
 from callcenter.calls.grouping import CallIndex, clean, local_base
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
 from callcenter.calls.offer_match import (
@@ -137,6 +138,8 @@ def dialbegin(ix: CallIndex, event: AmiEvent) -> str | None:
     call, leg = found
     dest = call.legs.get(event.get("DestUniqueid"))
     if leg.uniqueid != call.caller_uniqueid or dest is None or dest is leg or dest.side is Side.AGENT:
+        return call.linkedid
+    if dialled_outside(call, dest):
         return call.linkedid
     dest.side, dest.role = Side.AGENT, LegRole.AGENT
     return call.linkedid
@@ -319,9 +322,12 @@ def transfer(ix: CallIndex, event: AmiEvent) -> str | None:
     leg = call.legs[uid]
     if uid == call.agent_uniqueid and call.state is CallState.TALKING \
             and event.name == "BlindTransfer":
-        # the agent sent the caller away (to routing again, or elsewhere): their talk is over
+        # the agent sent the caller away (to routing again, or outside): their talk is over
         call.state = CallState.QUEUED
-        leg.ended_how, leg.transferred_to = "transfer", target
-        call.transfers += 1
+        if event.get("Context") == EXTERNAL_CONTEXT:
+            target = sent_outside(call, leg, target)
+        else:
+            leg.ended_how, leg.transferred_to = "transfer", target
+            call.transfers += 1
     ix.emit(Transferred(key, event.received_at, leg.channel, target))
     return key

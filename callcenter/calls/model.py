@@ -43,11 +43,14 @@ class Side(StrEnum):
 
 class LegRole(StrEnum):
     """What a channel is to its call: the caller's, the agent's, the other half of a Local
-    pair (``local``), or a channel of the caller's side the tracker cannot place (``other``)."""
+    pair (``local``), the outside party an agent transferred the caller to (``external``: the
+    carrier leg the caller's channel dialled), or a channel of the caller's side the tracker
+    cannot place (``other``)."""
 
     CALLER = "caller"
     AGENT = "agent"
     LOCAL = "local"
+    EXTERNAL = "external"
     OTHER = "other"
 
 
@@ -193,6 +196,7 @@ class Call:
     callback_of: str = ""  # a callback's original call (its Linkedid)
     callback_number: str = ""  # the number a callback dials
     transfers: int = 0  # agents' transfers of the caller
+    external_to: str = ""  # an agent sent the caller to this outside number (masked) just now
 
     def hold_total(self, now: float) -> float:
         """Hold time so far, the running hold included."""

@@ -21,7 +21,9 @@ from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
+from callcenter.calls.external import mask_number
 from callcenter.calls.model import Call, CallState
+from callcenter.control.external import ExternalNumbers, plan_outside
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
 from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
@@ -53,18 +55,21 @@ class ControlService:
         desk: where a transfer's ticket waits for the caller's return to routing.
         skills: the routing policy's skills (a transfer's possible targets).
         agents: an agent as a transfer's target (ready or not, their skill), None if unknown.
+        outside: the outside numbers a caller may be transferred to.
     """
 
     def __init__(self, send: Send, calls: Callable[[str], Call | None],
                  owner: Callable[[str], str | None], publish: Publish, now: Callable[[], float],
                  confirm_s: float = 5.0, desk: TransferDesk | None = None,
                  skills: Callable[[], Collection[str]] = frozenset,
-                 agents: Callable[[str], AgentTarget | None] = lambda _: None) -> None:
+                 agents: Callable[[str], AgentTarget | None] = lambda _: None,
+                 outside: ExternalNumbers | None = None) -> None:
         self._send, self._calls, self._owner = send, calls, owner
         self._publish, self._now, self._confirm_s = publish, now, confirm_s
         self.desk = desk if desk is not None else TransferDesk()
         self._skills = skills
         self._agents = agents
+        self.outside = outside if outside is not None else ExternalNumbers()
         self._live: dict[str, _Live] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.done = 0
@@ -82,24 +87,24 @@ class ControlService:
                 "ended": control.ended or call is None or not call.live}
 
     async def act(self, agent_id: str, call_id: str, verb: Verb, skill: str = "",
-                  note: str = "", to_agent: str = "") -> dict[str, Any]:
+                  note: str = "", to_agent: str = "", number: str = "") -> dict[str, Any]:
         """Carry out ``verb`` for ``agent_id`` on their call; the control state after it. A
-        transfer goes to ``skill``, or to the agent ``to_agent`` (who must be ready), with the
-        agent's ``note`` for the next agent.
+        transfer goes to ``skill``, to the agent ``to_agent`` (who must be ready), or to an
+        allowed outside ``number`` (a directory code or a number), with the agent's ``note``
+        for the next agent. An outside number nobody answers sends the caller back to routing
+        for the call's own skill.
 
         Raises:
-            Refused: 404 not the agent's call, no such skill or agent, 400 a note too long or
-            a transfer to oneself, 409 not now or the target agent not ready, 502 Asterisk
-            refused, 504 not confirmed in time.
+            Refused: 404 not the agent's call, no such skill or agent, 400 a note too long,
+            a transfer to oneself or a number not allowed, 409 not now or the target agent not
+            ready, 502 Asterisk refused, 504 not confirmed in time.
         """
         call = self._calls(call_id)
         if call is None or self._owner(call_id) != agent_id:
             self.refused += 1
             raise Refused(404, "no such call", "not_found")
-        if verb is Verb.TRANSFER and to_agent:
-            skill = self._agent_skill(agent_id, to_agent)
         if verb is Verb.TRANSFER:
-            self._check_target(skill, note)
+            skill, number = self._target(agent_id, skill, note, to_agent, number)
         live = self._live.get(call_id)
         if live is None or live.agent_id != agent_id:
             live = self._live[call_id] = _Live(agent_id)
@@ -107,8 +112,8 @@ class ControlService:
             self.refused += 1
             raise Refused(409, "another action on this call is under way", "control_busy")
         live.busy = True
-        ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent) \
-            if verb is Verb.TRANSFER else None
+        ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent,
+                                number) if verb is Verb.TRANSFER else None
         try:
             await self._carry_out(call, live, verb, ticket)
         except Refused:
@@ -137,6 +142,28 @@ class ControlService:
         assert target is not None
         return target.skill
 
+    def _target(self, agent_id: str, skill: str, note: str, to_agent: str,
+                number: str) -> tuple[str, str]:
+        """The skill a transfer is routed by, or the outside number it dials."""
+        if number:
+            return "", self._outside_number(number, note)
+        if to_agent:
+            skill = self._agent_skill(agent_id, to_agent)
+        self._check_target(skill, note)
+        return skill, ""
+
+    def _outside_number(self, asked: str, note: str) -> str:
+        try:
+            outside = self.outside.resolve(asked)
+        except Refused:
+            self.refused += 1
+            log.warning("outside_transfer_refused", number=mask_number(asked))
+            raise
+        if len(note) > MAX_NOTE:
+            self.refused += 1
+            raise Refused(400, f"the note is longer than {MAX_NOTE} characters", "bad_note")
+        return outside.number
+
     def _check_target(self, skill: str, note: str) -> None:
         if len(note) > MAX_NOTE:
             self.refused += 1
@@ -148,8 +175,11 @@ class ControlService:
     async def _carry_out(self, call: Call, live: _Live, verb: Verb,
                          ticket: TransferTicket | None = None) -> None:
         live.state = adopted(call, live.state)
-        decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}",
-                       target=ticket.skill if ticket is not None else "")
+        if ticket is not None and ticket.outside:
+            decided = plan_outside(_view(call), live.state, ticket.number)
+        else:
+            decided = plan(_view(call), live.state, verb, token=f"{secrets.randbelow(10**9):09d}",
+                           target=ticket.skill if ticket is not None else "")
         confirm = _CONFIRMED_BY.get(verb)
         waiter = self._expect(live, confirm) if confirm is not None else None
         if ticket is not None:
@@ -207,6 +237,8 @@ class ControlService:
 
     def on_call_event(self, event: CallEvent) -> None:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
+        if isinstance(event, CallEnded):  # an outside number answered: its ticket is not needed
+            self.desk.drop(event.call_id)
         if isinstance(event, Transferred):
             self._softphone_transfer(event)
         live = self._live.get(event.call_id)

@@ -34,12 +34,21 @@ class TransferTicket:
     note: str
     at: float
     agent: str = ""  # the agent it goes to first (routing holds it for them), if one was chosen
+    number: str = ""  # an outside number it is dialled to ("" for a skill or an agent)
+
+    @property
+    def outside(self) -> bool:
+        return bool(self.number)
 
     def context(self) -> dict[str, str | bool]:
         """What the next agent's screen-pop shows (the IVR context's ``transfer.*`` keys);
         ``transfer.agent`` is also the agent routing offers the call to first."""
-        return {"transferred": True, "transfer.by": self.by_agent, "transfer.note": self.note,
-                "transfer.skill": self.skill, "transfer.agent": self.agent}
+        facts: dict[str, str | bool] = {
+            "transferred": True, "transfer.by": self.by_agent, "transfer.note": self.note,
+            "transfer.skill": self.skill, "transfer.agent": self.agent}
+        if self.number:  # the outside number did not answer: the caller is back
+            facts["transfer.outside_failed"] = True
+        return facts
 
 
 class TransferDesk:

@@ -22,6 +22,7 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
+from callcenter.control.external import load_external_numbers
 from callcenter.control.service import ControlService
 from callcenter.control.targets import agent_target
 from callcenter.control.transfers import TransferDesk
@@ -103,9 +104,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                             on_ended_saved=lambda _: given.registry.wake())
     dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
-    control = ControlService(ami.send, tracker.calls.get, console.agent_talking, console.publish,
-                             given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
-                             agents=lambda agent_id: agent_target(engine, agent_id))
+    control = _control(given, tracker, console, desk)
     # control first: a transfer from the softphone names the agent the console forgets on it
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
@@ -119,6 +118,18 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     ami.observe_actions(dispatcher.on_action)
     return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks,
                     control)
+
+
+def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
+             desk: TransferDesk) -> ControlService:
+    """The agent's call control: transfers to a skill, a ready colleague, an allowed number."""
+    engine = given.engine
+    return ControlService(given.ami.send, tracker.calls.get, console.agent_talking,
+                          console.publish, given.clock.now, desk=desk,
+                          skills=lambda: engine.policy.skills.keys(),
+                          agents=lambda agent_id: agent_target(engine, agent_id),
+                          outside=load_external_numbers(
+                              given.settings.config_dir / "external_numbers.yaml"))
 
 
 def _callbacks(given: CallPathInputs, console: ConsoleHub) -> CallbackAdapter:

@@ -1,7 +1,10 @@
 """``POST /api/calls/{call_id}/control``: the agent acts on the live call they talk on (hang up,
 hold / resume, mute / unmute). ``call_id`` is the live call's id as the agent's screen has it
 (the pop's ``call_id``); ``{"action": "transfer", "skill": ..., "note": ...}`` sends the caller
-back to routing for that skill. Another agent's call, or no call at all, is one 404, as elsewhere."""
+back to routing for that skill, ``"agent"`` to a ready colleague, ``"number"`` (a directory
+code or a number the deployment allows) outside through the carrier.
+``GET /api/control/outside`` lists the outside directory for the console. Another agent's
+call, or no call at all, is one 404, as elsewhere."""
 
 from __future__ import annotations
 
@@ -41,16 +44,26 @@ async def control_call(request: web.Request) -> web.Response:
     if not isinstance(action, str) or action not in VERBS:
         raise api_error(400, f"action must be one of {', '.join(VERBS)}", "bad_action")
     skill, note, to_agent = body.get("skill", ""), body.get("note", ""), body.get("agent", "")
-    if not all(isinstance(v, str) for v in (skill, note, to_agent)):
-        raise api_error(400, "skill, agent and note must be strings", "bad_target")
-    if action == Verb.TRANSFER and bool(skill) == bool(to_agent):
-        raise api_error(400, "a transfer needs a skill or an agent (one of them)", "bad_target")
+    number = body.get("number", "")
+    if not all(isinstance(v, str) and len(v) <= 64 for v in (skill, to_agent, number)) \
+            or not isinstance(note, str):
+        raise api_error(400, "skill, agent, number and note must be strings", "bad_target")
+    if action == Verb.TRANSFER and sum(map(bool, (skill, to_agent, number))) != 1:
+        raise api_error(400, "a transfer needs a skill, an agent or a number (one of them)",
+                        "bad_target")
     try:
         state = await request.app[CONTROL].act(agent_id, call_id, Verb(action), skill=skill,
-                                               note=note.strip(), to_agent=to_agent)
+                                               note=note.strip(), to_agent=to_agent,
+                                               number=number)
     except Refused as refused:
         raise api_error(refused.status, refused.message, refused.error_id) from None
     return web.json_response(state)
+
+
+async def outside_directory(request: web.Request) -> web.Response:
+    require(request, "agent")
+    outside = request.app[CONTROL].outside
+    return web.json_response({"destinations": outside.to_json(), "typed": outside.typed_allowed})
 
 
 def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
@@ -58,14 +71,21 @@ def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
         app[CONTROL] = control
         api.add(Route("POST", "/api/calls/{call_id}/control", control_call,
                       "Act on your live call: hang up, hold, resume, mute, unmute, blind transfer"
-                      " to a skill (with a note for the next agent)", ("agent",),
+                      " to a skill, a colleague or an allowed outside number (with a note for"
+                      " the next agent)", ("agent",),
                       params=(Param("call_id", "path", {"type": "string",
                                                         "pattern": _CALL_ID.pattern}),),
                       body={"type": "object", "required": ["action"], "properties": {
                           "action": {"type": "string", "enum": VERBS},
                           "skill": {"type": "string"},
                           "agent": {"type": "string"},
+                          "number": {"type": "string", "maxLength": 64},
                           "note": {"type": "string", "maxLength": MAX_NOTE}}},
                       response=STATE_SCHEMA))
+        api.add(Route("GET", "/api/control/outside", outside_directory,
+                      "The outside numbers a caller may be transferred to (labels, masked"
+                      " numbers) and whether other allowed numbers may be typed", ("agent",),
+                      response={"type": "object", "properties": {
+                          "destinations": {"type": "array"}, "typed": {"type": "boolean"}}}))
 
     return register
