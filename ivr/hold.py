@@ -142,6 +142,8 @@ class Holding:
     async def _wait_hold_started(self, session: AgiSession, hold: asyncio.Future[AgiResult]) -> None:
         """Until Asterisk runs the hold command, the command fails or the caller leaves; at most
         ``command_timeout_s`` (a PBX that sends no AGIExecStart still gets its call routed)."""
+        if session.hold_started.is_set():  # queued behind the prompt, it started as that ended
+            return
         started: asyncio.Future[Any] = asyncio.ensure_future(session.hold_started.wait())
         waits: set[asyncio.Future[Any]] = {started, hold}
         try:
