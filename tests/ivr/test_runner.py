@@ -228,6 +228,29 @@ async def test_given_route_prompt_fails_then_the_hold_queued_behind_it_is_droppe
     assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default,30"]
 
 
+def show_channel(application: str, context: str = "inbound") -> AmiEvent:
+    """A ``CoreShowChannel`` item of the test's caller channel."""
+    return event("CoreShowChannel", CHANNEL, CALL, Uniqueid=CALL, Context=context, Extension="4001",
+                 Application=application, ChannelState="6", CallerIDNum="13800000001")
+
+
+async def test_given_restart_when_inbound_caller_is_in_hold_music_nobody_queued_then_the_flow_starts_again() -> None:
+    line = Line()
+    adopted = line.runner.adopt([show_channel("MusicOnHold")], lambda start, kind: True)
+    assert adopted == [CHANNEL]
+    await asyncio.sleep(0.05)
+    assert line.agi.commands[0] == "SET VARIABLE CC_IVR active"  # behind the music, then the flow
+    await line.runner.close()
+
+
+async def test_given_restart_when_music_runs_elsewhere_or_the_caller_is_queued_then_nothing_is_adopted() -> None:
+    line = Line()
+    assert line.runner.adopt([show_channel("MusicOnHold", "survey")], lambda start, kind: True) == []
+    assert line.runner.adopt([show_channel("MusicOnHold")], lambda start, kind: False) == []
+    assert line.runner.adopt([show_channel("Dial")], lambda start, kind: True) == []
+    assert line.agi.commands == []
+
+
 async def test_given_router_down_in_the_fallback_then_call_given_back_to_the_dialplan_safety_net() -> None:
     line = Line()
     line.router.failure = ConnectionError("router unreachable")
