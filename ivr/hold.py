@@ -119,9 +119,9 @@ class Holding:
 
     async def _enqueue(self, session: AgiSession, effect: Route, hold: asyncio.Future[AgiResult]) -> None:
         try:
-            await asyncio.wait_for(self._router.enqueue(session.call_id, session.start.channel,
-                                                        effect.requirements, effect.context),
-                                   self._settings.sink_timeout_s)
+            async with asyncio.timeout(self._settings.sink_timeout_s):  # in this task: no hop
+                await self._router.enqueue(session.call_id, session.start.channel,
+                                           effect.requirements, effect.context)
         except Exception:
             # the hold music plays on to its limit: the commands that follow queue behind it
             hold.add_done_callback(consume)
