@@ -62,15 +62,28 @@ class Holding:
     def queue_ahead(self, session: AgiSession, effect: Route) -> None:
         """Queue ``routed`` and the hold now, behind the route node's prompt that was just sent
         (:meth:`route` takes them up when the prompt has played)."""
-        session.hold_ahead = self._queue(session, effect, self._settings.command_timeout_s / 2)
+        ahead = self._queue(session, effect, self._settings.command_timeout_s / 2)
+        # the router gets the call as soon as the hold starts, not when this call's IVR task
+        # has come round to its route step
+        ahead.handover = asyncio.ensure_future(self._hand_over(session, effect, ahead))
+        session.hold_ahead = ahead
 
     def drop_ahead(self, session: AgiSession) -> None:
         """The prompt before the route failed: forget what :meth:`queue_ahead` queued."""
         ahead, session.hold_ahead = session.hold_ahead, None
         if ahead is not None:
-            for future in (ahead.routed, ahead.hold):
-                future.cancel()
-                future.add_done_callback(consume)
+            for future in (ahead.routed, ahead.hold, ahead.handover):
+                if future is not None:
+                    future.cancel()
+                    future.add_done_callback(consume)
+
+    async def _hand_over(self, session: AgiSession, effect: Route, ahead: HoldAhead) -> None:
+        """Queue the call once the hold queued behind the prompt has started (Asterisk ran
+        ``routed`` before it)."""
+        await self._wait_hold_started(session, ahead.hold)
+        if not session.hold_started.is_set():
+            await ahead.routed  # no AGIExecStart seen: routed's own answer (raises: caller left)
+        await self._enqueue(session, effect, ahead.hold)
 
     def _queue(self, session: AgiSession, effect: Route, limit_s: float | None = None) -> HoldAhead:
         self._router.prepare(session.call_id, effect.context)  # the routing facts, meanwhile
@@ -96,11 +109,16 @@ class Holding:
         routed, hold, wait, offerer = ahead.routed, ahead.hold, ahead.wait, ahead.offerer
         try:
             await routed
+            if ahead.handover is not None:
+                await ahead.handover
         except BaseException:
             hold.add_done_callback(consume)
+            if ahead.handover is not None:
+                ahead.handover.add_done_callback(consume)
             raise
-        await self._wait_hold_started(session, hold)
-        await self._enqueue(session, effect, hold)
+        if ahead.handover is None:
+            await self._wait_hold_started(session, hold)
+            await self._enqueue(session, effect, hold)
         await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
                                                                effect.requirements.to_json())])
         prompts = OfferPrompts.of(effect.offer_prompts)
@@ -165,6 +183,7 @@ class HoldAhead:
     hold: asyncio.Future[AgiResult]
     wait: _Wait
     offerer: CallbackOfferer | None
+    handover: asyncio.Future[None] | None = None  # queues the call once the hold has started
 
 
 class _Wait:
