@@ -64,7 +64,10 @@ def progress(message: str) -> None:
     print(f"offer_latency: {message}", file=sys.stderr, flush=True)
 
 
-async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int) -> list[float]:
+async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int
+               ) -> tuple[list[float], list[float]]:
+    """Each call's latency, and its part up to the start of the hold music (the rest is the
+    server's hand-off to the router, the Originate and Asterisk creating the agent's channel)."""
     since = time.time()
     uri = did_uri("4001", rig.pbx.spec.sip_port)
 
@@ -81,7 +84,7 @@ async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int) -> l
            if e.frame.event == "VarSet" and e.get("Variable") == "CC_CALL"}
     linked_channel = {e.get("Linkedid"): e.get("Channel") for e in events
                       if e.frame.event == "Newchannel" and e.get("Channel").startswith("PJSIP/carrier-")}
-    latencies = []
+    latencies, to_hold = [], []
     offered: set[str] = set()
     for created in (e for e in events if e.frame.event == "Newchannel"
                     and e.get("Channel").startswith("PJSIP/12")):
@@ -96,7 +99,10 @@ async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int) -> l
                  and "endpos" in e.get("Result") and e.at <= created.at]
         if ready:
             latencies.append(created.at - ready[-1].at)
-    return latencies
+            held = [e.at for e in events if e.frame.event == "AGIExecStart" and e.get("Channel") == caller_channel
+                    and e.get("Command").startswith("EXEC MusicOnHold") and ready[-1].at <= e.at <= created.at]
+            to_hold.append(held[0] - ready[-1].at if held else created.at - ready[-1].at)
+    return latencies, to_hold
 
 
 async def app_queue(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int,
@@ -161,7 +167,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, agent_count: 
                 await rig.wait_registered(agent.extension)
             await rig.ready(*[a.login for a in agents])
             progress(f"ours: {per_caller * callers} calls through the IVR and the router")
-            mine = await ours(rig, ami, numbers, per_caller)
+            mine, to_hold = await ours(rig, ami, numbers, per_caller)
             await rig.offline(*[a.login for a in agents])
             rig.stop_phones()
             for agent in agents:
@@ -176,6 +182,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, agent_count: 
     return {"benchmark": "offer_latency", "calls_ours": len(mine), "calls_app_queue": len(theirs),
             "agents": agent_count,
             "ours_p50_ms": round(p50_ours * 1000, 2), "ours_p99_ms": round(percentile(mine, 0.99) * 1000, 2),
+            "ours_ready_to_hold_p50_ms": round(statistics.median(to_hold) * 1000, 2),
             "app_queue_p50_ms": round(p50_queue * 1000, 2),
             "app_queue_p99_ms": round(percentile(theirs, 0.99) * 1000, 2),
             "ratio_p50": round(p50_ours / p50_queue, 3) if p50_queue else None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -28,6 +28,9 @@ from callcenter.settings import IvrSettings
 from ivr import commands as cmd
 from ivr.model import Scalar
 from ivr.sinks import AgiLink
+
+if TYPE_CHECKING:
+    from ivr.hold import HoldAhead
 
 log = structlog.get_logger("ivr.agi")
 
@@ -128,6 +131,8 @@ class AgiSession:
         self.ended = ""
         # set by AGIExecStart of the hold music: the command left AsyncAGI's queue and is playing
         self.hold_started = asyncio.Event()
+        # routed and the hold, queued behind the route node's prompt (ivr.hold)
+        self.hold_ahead: HoldAhead | None = None
 
     @property
     def call_id(self) -> str:

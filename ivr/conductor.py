@@ -23,7 +23,7 @@ from callcenter.settings import IvrSettings
 from ivr import commands as cmd
 from ivr import interpreter
 from ivr.agi_session import AgiError, AgiSession, CallStart, Stop
-from ivr.effects import CallInfo, Event, Failed, PathEntry
+from ivr.effects import CallInfo, Event, Failed, PathEntry, Route
 from ivr.errors import UnknownFlow
 from ivr.journal import IvrJournal
 from ivr.model import Flow
@@ -148,7 +148,7 @@ class Conductor:
         while True:
             session.last_context = await self._journal.note(session.call_id, step, session.last_context)
             try:
-                event: Event = await self._performer.perform(session, step)
+                event: Event = await self._performer.perform(session, step, self._route_after(step))
                 failures = 0
             except Stop as stop:
                 await self._finish(session, stop.reason, step.state)
@@ -167,6 +167,13 @@ class Conductor:
                     return
                 event = Failed(reason)
             step = self._advance(step, event)
+
+    def _route_after(self, step: Step) -> Route | None:
+        try:
+            return interpreter.route_after(step, self._clock())
+        except Exception:
+            log.exception("ivr_interpreter_failed", effect=type(step.effect).__name__)
+            return None
 
     def _advance(self, step: Step, event: Event) -> Step:
         try:

@@ -9,12 +9,21 @@ Asterisk facts this relies on (``shared/asterisk-lab``):
   caller out of AGI runs the next time the channel enters AGI (the post-call survey), which would
   then play music instead of the survey. So the call is handed to the router only once Asterisk
   has started the hold (``AGIExecStart``, seen by the runner as ``session.hold_started``).
+- Asterisk runs an AsyncAGI command queued while the channel is idle in AGI only when the
+  channel's next frame arrives (every 20 ms on a SIP call), but it runs the queue dry right
+  after a command ends (``launch_asyncagi`` in ``res_agi.c``). So ``routed`` and the hold are
+  queued *behind* the route node's prompt (:meth:`Holding.queue_ahead`, while it plays): when
+  the prompt ends they run at once, and the router gets the call without waiting for a frame.
+  Commands queued behind a prompt that ends AGI (it failed) run at the start of the channel's
+  next AGI run; the hold queued that way is therefore never longer than half the command
+  timeout, so that run's first command still gets its answer after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,26 +59,66 @@ class Holding:
         self._clock = clock
         self._offerer = offerer
 
-    async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
-        """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
-        the router gave the call back. A call an agent takes leaves AGI (:class:`Stop`), and so
-        does a caller who takes a callback that keeps their place."""
+    def queue_ahead(self, session: AgiSession, effect: Route) -> None:
+        """Queue ``routed`` and the hold now, behind the route node's prompt that was just sent
+        (:meth:`route` takes them up when the prompt has played)."""
+        ahead = self._queue(session, effect, self._settings.command_timeout_s / 2)
+        # the router gets the call as soon as the hold starts, not when this call's IVR task
+        # has come round to its route step
+        ahead.handover = asyncio.ensure_future(self._hand_over(session, effect, ahead))
+        session.hold_ahead = ahead
+
+    def drop_ahead(self, session: AgiSession) -> None:
+        """The prompt before the route failed: forget what :meth:`queue_ahead` queued."""
+        ahead, session.hold_ahead = session.hold_ahead, None
+        if ahead is not None:
+            for future in (ahead.routed, ahead.hold, ahead.handover):
+                if future is not None:
+                    future.cancel()
+                    future.add_done_callback(consume)
+
+    async def _hand_over(self, session: AgiSession, effect: Route, ahead: HoldAhead) -> None:
+        """Queue the call once the hold queued behind the prompt has started (Asterisk ran
+        ``routed`` before it)."""
+        await self._wait_hold_started(session, ahead.hold)
+        if not session.hold_started.is_set():
+            await ahead.routed  # no AGIExecStart seen: routed's own answer (raises: caller left)
+        await self._enqueue(session, effect, ahead.hold)
+
+    def _queue(self, session: AgiSession, effect: Route, limit_s: float | None = None) -> HoldAhead:
         self._router.prepare(session.call_id, effect.context)  # the routing facts, meanwhile
         # routed and the hold music are queued together, in that order (neither task awaits
-        # before its AMI write): Asterisk runs the second right after the first, on the same
-        # frame, and routed is still set before the hold starts and the router gets the call
+        # before its AMI write): Asterisk runs the second right after the first, and routed is
+        # still set before the hold starts and the router gets the call
         routed = asyncio.ensure_future(session.set_state("routed"))
         offerer = self._offerer if OfferPrompts.of(effect.offer_prompts) is not None else None
         wait = _Wait(effect.max_wait_s)
         first = offerer.first_stretch(effect.requirements.skill) if offerer is not None else None
+        if limit_s is not None:
+            first = min(first or int(limit_s), max(1, int(limit_s)))
         hold = self._hold(session, effect.hold, wait.next(first))
+        return HoldAhead(routed, hold, wait, offerer)
+
+    async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
+        """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
+        the router gave the call back. A call an agent takes leaves AGI (:class:`Stop`), and so
+        does a caller who takes a callback that keeps their place."""
+        ahead, session.hold_ahead = session.hold_ahead, None
+        if ahead is None:
+            ahead = self._queue(session, effect)
+        routed, hold, wait, offerer = ahead.routed, ahead.hold, ahead.wait, ahead.offerer
         try:
             await routed
+            if ahead.handover is not None:
+                await ahead.handover
         except BaseException:
             hold.add_done_callback(consume)
+            if ahead.handover is not None:
+                ahead.handover.add_done_callback(consume)
             raise
-        await self._wait_hold_started(session, hold)
-        await self._enqueue(session, effect, hold)
+        if ahead.handover is None:
+            await self._wait_hold_started(session, hold)
+            await self._enqueue(session, effect, hold)
         await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
                                                                effect.requirements.to_json())])
         prompts = OfferPrompts.of(effect.offer_prompts)
@@ -88,9 +137,9 @@ class Holding:
 
     async def _enqueue(self, session: AgiSession, effect: Route, hold: asyncio.Future[AgiResult]) -> None:
         try:
-            await asyncio.wait_for(self._router.enqueue(session.call_id, session.start.channel,
-                                                        effect.requirements, effect.context),
-                                   self._settings.sink_timeout_s)
+            async with asyncio.timeout(self._settings.sink_timeout_s):  # in this task: no hop
+                await self._router.enqueue(session.call_id, session.start.channel,
+                                           effect.requirements, effect.context)
         except Exception:
             # the hold music plays on to its limit: the commands that follow queue behind it
             hold.add_done_callback(consume)
@@ -111,6 +160,8 @@ class Holding:
     async def _wait_hold_started(self, session: AgiSession, hold: asyncio.Future[AgiResult]) -> None:
         """Until Asterisk runs the hold command, the command fails or the caller leaves; at most
         ``command_timeout_s`` (a PBX that sends no AGIExecStart still gets its call routed)."""
+        if session.hold_started.is_set():  # queued behind the prompt, it started as that ended
+            return
         started: asyncio.Future[Any] = asyncio.ensure_future(session.hold_started.wait())
         waits: set[asyncio.Future[Any]] = {started, hold}
         try:
@@ -121,6 +172,18 @@ class Holding:
             started.add_done_callback(consume)
         if not session.hold_started.is_set() and not hold.done():
             log.warning("ivr_hold_start_unseen", channel=session.start.channel)
+
+
+@dataclass(slots=True)
+class HoldAhead:
+    """``routed`` and the first stretch of hold music, queued on the channel (their results to
+    come), with how long the hold lasts and who plays callback offers in between."""
+
+    routed: asyncio.Future[None]
+    hold: asyncio.Future[AgiResult]
+    wait: _Wait
+    offerer: CallbackOfferer | None
+    handover: asyncio.Future[None] | None = None  # queues the call once the hold has started
 
 
 class _Wait:

@@ -25,7 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ivr import nodes, nodes_callback, nodes_input
-from ivr.effects import CallInfo, Event, Failed, Hangup, Route, RouteRequirements
+from ivr.effects import CallInfo, Event, Failed, Hangup, Played, PlayPrompts, Route, RouteRequirements
 from ivr.model import Flow, Node, Scalar
 from ivr.steps import (
     Fall,
@@ -91,6 +91,19 @@ def advance(state: IvrState, event: Event, now: datetime) -> Step:
     if outcome is None:
         return _fallback(state, f"unexpected {type(event).__name__} in {node.TYPE} node", trail)
     return _follow(outcome, trail)
+
+
+def route_after(step: Step, now: datetime) -> Route | None:
+    """The route that ``step`` leads to once its prompts have played, when nothing else can
+    happen in between: the intro prompts of a ``route`` node (not interruptible). None for any
+    other step. The runner queues the hold behind such a prompt (:mod:`ivr.hold`)."""
+    state = step.state
+    node = state.flow.nodes.get(state.node)
+    if not isinstance(step.effect, PlayPrompts) or state.stage != "intro" or node is None \
+            or node.TYPE != "route" or state.finished:
+        return None
+    effect = advance(state, Played(), now).effect
+    return effect if isinstance(effect, Route) else None
 
 
 # --- moving between nodes --------------------------------------------------------------------

@@ -100,7 +100,8 @@ class IvrJournal:
 
     async def _sink(self, what: str, call: Awaitable[None]) -> None:
         try:
-            await asyncio.wait_for(call, self._settings.sink_timeout_s)
+            async with asyncio.timeout(self._settings.sink_timeout_s):  # in this task: no hop
+                await call
         except Exception as exc:
             log.warning("ivr_recorder_failed", what=what, error=f"{type(exc).__name__}: {exc}"[:200])
 

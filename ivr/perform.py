@@ -19,7 +19,7 @@ from callcenter.orders.provider import OrderContextProvider
 from callcenter.orders.tickets import CallbackRequest
 from callcenter.settings import IvrSettings
 from ivr import commands as cmd
-from ivr.agi_session import AgiEnded, AgiError, AgiSession, Stop, check
+from ivr.agi_session import AgiEnded, AgiError, AgiSession, Stop, check, consume
 from ivr.effects import (
     CallbackDone,
     CreateCallback,
@@ -69,12 +69,21 @@ class Performer:
         (the recording is paused meanwhile). It must not block; errors are logged."""
         self._sensitive_listeners.append(listener)
 
-    async def perform(self, session: AgiSession, step: Step) -> Event:
-        """Carry out ``step.effect`` on the call; the event to tell the interpreter."""
+    async def perform(self, session: AgiSession, step: Step, then: Route | None = None) -> Event:
+        """Carry out ``step.effect`` on the call; the event to tell the interpreter.
+
+        Args:
+            then: the route the prompts of ``step`` lead to (``interpreter.route_after``):
+                its hold is queued behind the last prompt.
+        """
         effect = step.effect
         if isinstance(effect, PlayPrompts | Say):
-            for prompt in effect.prompts:
-                await session.run(cmd.stream_file(prompt))
+            ahead = then if then is not None and not (then.fallback and session.kind == "survey") else None
+            for index, prompt in enumerate(effect.prompts):
+                if ahead is not None and index == len(effect.prompts) - 1:
+                    await self._play_then_hold(session, prompt, ahead)
+                else:
+                    await session.run(cmd.stream_file(prompt))
             return Played()
         if isinstance(effect, GetDigits):
             return await self._get_digits(session, effect)
@@ -99,6 +108,19 @@ class Performer:
             await session.send(cmd.asyncagi_break())
             raise Stop(f"returned to dialplan: {effect.reason}")
         raise TypeError(f"unknown effect {effect!r}")
+
+    async def _play_then_hold(self, session: AgiSession, prompt: str, route: Route) -> None:
+        """The prompt, with ``routed`` and the hold queued right behind it (written after it on
+        the same link: the task that sends the prompt runs first)."""
+        played = asyncio.ensure_future(session.run(cmd.stream_file(prompt)))
+        self._holding.queue_ahead(session, route)
+        try:
+            await played
+        except BaseException:
+            self._holding.drop_ahead(session)
+            played.cancel()
+            played.add_done_callback(consume)
+            raise
 
     def _tell_sensitive(self, session: AgiSession, active: bool) -> None:
         for listener in self._sensitive_listeners:

@@ -123,17 +123,21 @@ class IvrRunner:
         AsyncAGI (``CoreShowChannel`` items) that no session here serves, in an IVR or survey
         context, when ``may_start(start, kind)`` agrees (a caller on hold also runs AGI: the
         caller's place in the queue decides). Their ``AsyncAGIStart`` was lost with the link;
-        they would wait in silence forever. Returns the channels started."""
+        they would wait in silence forever. An inbound caller in the hold music (an AGI command,
+        queued behind the route prompt) whom ``may_start`` lets start had no place in the queue
+        yet: the flow starts again, its commands run when that stretch of music ends.
+        Returns the channels started."""
         started: list[str] = []
         for item in channels:
-            if item.get("Application") != "AGI":
+            application = item.get("Application")
+            if application not in ("AGI", "MusicOnHold"):
                 continue
             channel = item.get("Channel")
             if not channel or channel in self._sessions:
                 continue
             start = CallStart.from_channel(item)
             kind = self._kind(start.context)
-            if kind is None or not may_start(start, kind):
+            if kind is None or (application != "AGI" and kind != "inbound") or not may_start(start, kind):
                 continue
             log.info("ivr_call_adopted", call_id=start.linkedid, channel=channel, kind=kind)
             self.start_call(start, kind)

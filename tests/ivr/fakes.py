@@ -54,16 +54,39 @@ class FakeAgi:
         self.waiting = asyncio.Event()
         # where Asterisk's AGIExecStart goes (the runner's on_event) when a command starts
         self.exec_started: Callable[[AmiEvent], None] = lambda _event: None
+        self._in_flight: set[asyncio.Future[None]] = set()
+        self._starts: set[asyncio.Task[None]] = set()
 
     async def agi(self, channel: str, command: str, timeout: float) -> AgiResult:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        before = [f for f in self._in_flight if not f.done()]
+        if not command.startswith("EXEC MusicOnHold"):  # (a held MusicOnHold holds nothing up)
+            self._in_flight.add(done)
+        try:
+            return await self._agi(channel, command, before)
+        finally:
+            done.set_result(None)
+            self._in_flight.discard(done)
+
+    async def _agi(self, channel: str, command: str, before: list[asyncio.Future[None]]) -> AgiResult:
         self.commands.append(command)
         if self.broken is not None:
             raise self.broken
         if self.gone:
             raise AgiChannelGone(f"{channel}: Channel does not exist.")
         if command.startswith("EXEC MusicOnHold"):
-            asyncio.get_running_loop().call_soon(
-                self.exec_started, event("AGIExecStart", channel, "", Command=command))
+            # Asterisk starts a queued command once the commands before it have ended (here:
+            # those that are not hold music, which tests leave unanswered)
+            started = event("AGIExecStart", channel, "", Command=command)
+
+            async def start() -> None:
+                if before:
+                    await asyncio.wait(before)
+                self.exec_started(started)
+
+            task = asyncio.get_running_loop().create_task(start())
+            self._starts.add(task)
+            task.add_done_callback(self._starts.discard)
         answer = self._answer(command)
         if isinstance(answer, BaseException):
             if isinstance(answer, AgiChannelGone):

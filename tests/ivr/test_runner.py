@@ -27,6 +27,7 @@ from tests.ivr.fakes import (
     INVALID,
     MISSING_PROMPT,
     MOH_DONE,
+    PLAYED,
     Callbacks,
     FakeAgi,
     Orders,
@@ -93,7 +94,8 @@ async def test_given_unknown_caller_picks_chinese_and_asks_order_status_then_hea
         "zh/order-status-is", "zh/status-in-transit",
         "zh/status-updated-on", "zh/digits/10", "zh/digits/1", "zh/digits/month-suffix", "zh/digits/2",
         "zh/digits/10", "zh/digits/day-suffix", "zh/after-status-menu", "zh/connecting-agent"]
-    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default,600"]
+    # queued behind the route prompt, the first stretch is at most half the command timeout
+    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default,30"]
     ((call_id, channel, requirements, context),) = line.router.queued
     assert (call_id, channel) == (CALL, CHANNEL)
     assert requirements == RouteRequirements("orders", 1, "zh", 0, ())
@@ -193,6 +195,62 @@ async def test_given_missing_prompt_then_agi_ends_and_the_dialplan_fallback_agi_
     assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default"]
 
 
+async def test_given_route_prompt_playing_then_routed_and_hold_are_queued_behind_it_and_routing_waits_for_its_end() -> None:
+    line = Line()
+    line.agi.keys = [key("2"), key("0")]  # Chinese, "0": to_general
+    prompt: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    line.agi.script = [("STREAM FILE zh/connecting-agent", prompt)]
+    line.runner.on_event(START)
+    for _ in range(200):
+        if any(c.startswith("EXEC MusicOnHold") for c in line.agi.commands):
+            break
+        await asyncio.sleep(0)
+    assert line.agi.commands[-3:] == ['STREAM FILE zh/connecting-agent ""', "SET VARIABLE CC_IVR routed",
+                                      "EXEC MusicOnHold default,30"]
+    assert line.router.prepared == [CALL]  # the routing facts are looked up meanwhile
+    await asyncio.sleep(0.05)
+    assert line.router.queued == []  # not before the prompt has played
+    prompt.set_result(PLAYED)
+    await line.held()
+    assert line.router.queued[0][2] == RouteRequirements("general", 1, "zh", 0, ())
+    assert [c for c in line.agi.commands if c.startswith(("SET VARIABLE CC_IVR routed", "EXEC MusicOnHold"))] \
+        == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default,30"]  # sent once
+
+
+async def test_given_route_prompt_fails_then_the_hold_queued_behind_it_is_dropped_and_the_call_not_queued() -> None:
+    line = Line()
+    line.agi.keys = [key("2"), key("0")]
+    line.agi.script = [("STREAM FILE zh/connecting-agent", MISSING_PROMPT)]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    assert line.recorder.end(CALL) == "agi_ended"
+    assert line.router.queued == []
+    assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default,30"]
+
+
+def show_channel(application: str, context: str = "inbound") -> AmiEvent:
+    """A ``CoreShowChannel`` item of the test's caller channel."""
+    return event("CoreShowChannel", CHANNEL, CALL, Uniqueid=CALL, Context=context, Extension="4001",
+                 Application=application, ChannelState="6", CallerIDNum="13800000001")
+
+
+async def test_given_restart_when_inbound_caller_is_in_hold_music_nobody_queued_then_the_flow_starts_again() -> None:
+    line = Line()
+    adopted = line.runner.adopt([show_channel("MusicOnHold")], lambda start, kind: True)
+    assert adopted == [CHANNEL]
+    await asyncio.sleep(0.05)
+    assert line.agi.commands[0] == "SET VARIABLE CC_IVR active"  # behind the music, then the flow
+    await line.runner.close()
+
+
+async def test_given_restart_when_music_runs_elsewhere_or_the_caller_is_queued_then_nothing_is_adopted() -> None:
+    line = Line()
+    assert line.runner.adopt([show_channel("MusicOnHold", "survey")], lambda start, kind: True) == []
+    assert line.runner.adopt([show_channel("MusicOnHold")], lambda start, kind: False) == []
+    assert line.runner.adopt([show_channel("Dial")], lambda start, kind: True) == []
+    assert line.agi.commands == []
+
+
 async def test_given_router_down_in_the_fallback_then_call_given_back_to_the_dialplan_safety_net() -> None:
     line = Line()
     line.router.failure = ConnectionError("router unreachable")
@@ -277,12 +335,14 @@ async def test_given_interpreter_bug_then_call_is_routed_to_general(monkeypatch:
 async def test_given_hold_reaches_max_wait_then_router_gives_call_back_and_callback_is_offered() -> None:
     line = Line()
     line.agi.keys = [key("1"), key("4"), key("1"), key("")]  # English, complaint, callback, "#"
-    line.agi.moh = [MOH_DONE]
+    line.agi.moh = [MOH_DONE, MOH_DONE]  # the first stretch (queued behind the prompt), the rest
     line.runner.on_event(START)
     await settle(line.runner)
     assert line.router.queued[0][2] == RouteRequirements("complaints", 1, "en", 6, ("complaint",))
     assert line.router.withdrawn == [CALL]
-    assert "SET VARIABLE CC_IVR active" in line.agi.commands[line.agi.commands.index("EXEC MusicOnHold default,600"):]
+    holds = [c for c in line.agi.commands if c.startswith("EXEC MusicOnHold")]
+    assert holds[:2] == ["EXEC MusicOnHold default,30", "EXEC MusicOnHold default,570"]
+    assert "SET VARIABLE CC_IVR active" in line.agi.commands[line.agi.commands.index("EXEC MusicOnHold default,570"):]
     assert "en/long-wait-callback" in line.agi.played()
     assert line.callbacks.requests[0].number == "13800000001"
 
@@ -291,7 +351,7 @@ async def test_given_hold_reaches_max_wait_but_agent_already_ringing_then_caller
     line = Line()
     line.router.give_back = False
     line.agi.keys = [key("1"), key("4")]
-    line.agi.moh = [MOH_DONE]
+    line.agi.moh = [MOH_DONE, MOH_DONE]  # the first stretch (queued behind the prompt), the rest
     line.runner.on_event(START)
     for _ in range(100):
         if line.agi.commands[-1:] == ["EXEC MusicOnHold default"]:
