@@ -25,9 +25,9 @@ import structlog
 
 from asr.audio import Audio
 from asr.engines import Engine, Engines, WhisperEngine, to_simplified, words_with_times
-from asr.redact import RedactionRules
+from asr.redact import RedactionRules, redact
 from asr.transcriber import Utterance
-from asr.worker import CALL_LANGUAGE, redact
+from asr.worker import CALL_LANGUAGE
 from callcenter.jobs.queue import Job, JobQueue
 from callcenter.jobs.worker import (
     Build,
