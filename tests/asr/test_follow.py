@@ -49,7 +49,7 @@ class Counting:
             self.decoded += 1
             return self._decode(*args)
 
-        self.engine.decode_segment = counted  # type: ignore[method-assign]
+        self.engine.decode_segment = counted  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -67,13 +67,13 @@ async def test_a_call_followed_while_recorded_gets_the_whole_file_transcript_wit
     await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
     sources = {"customer": LAB / "refund-call-customer.wav", "agent": LAB / "refund-call-agent.wav"}
     queue = JobQueue(pool)
-    worker = AsrWorker(pool, queue, asr_engines, AsrSettings(follow_s=0.0001),
+    worker = AsrWorker(pool, queue, asr_engines, AsrSettings(follow_s=3600),
                        path_mapper(MONITOR, str(tmp_path)), "w1")
     engine = asr_engines.get("en")
     assert isinstance(engine, WhisperEngine)
     try:
         # the reference: the same files decoded whole after the call
-        whole = await recorded_call(pool, tmp_path / "whole", "1700000200.1", sources)
+        whole = await recorded_call(pool, tmp_path, "1700000200.1", sources)
         await queue.enqueue("asr", str(whole), {"call_id": whole})
         with Counting(engine) as all_at_once:
             assert await drain(worker) == 1
