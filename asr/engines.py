@@ -28,6 +28,7 @@ import numpy as np
 from asr.audio import Audio
 from asr.errors import ModelError
 from asr.transcriber import Utterance
+from asr.vad import Segment
 
 DEFAULT_LANGUAGES: dict[str, str] = {"en": "whisper:tiny.en", "zh": "whisper:base"}
 ENGINES = ("whisper", "vosk")
@@ -148,23 +149,33 @@ class WhisperEngine:
 
     def transcribe(self, speaker: str, audio: Audio, language: str) -> list[Utterance]:
         from asr.vad import speech_segments
-        from asr.whisper import resample
 
         samples = np.frombuffer(audio.pcm, dtype="<i2")
         out: list[Utterance] = []
         for segment in speech_segments(samples, audio.rate):
-            clip = samples[int(segment.start * audio.rate):int(segment.end * audio.rate)]
-            with self._lock:
-                decoded = self.model.decode(resample(clip.astype(np.float32) / 32768.0, audio.rate),
-                                            language, self.beam_size)
-            if not decoded.is_speech:
-                continue
-            text = to_simplified(decoded.text) if language == "zh" else decoded.text
-            words = words_with_times(text, decoded.pieces if text == decoded.text else [],
-                                     segment.start, segment.end, language)
-            if words:
-                out.append(Utterance(speaker, round(segment.start, 2), round(segment.end, 2), text, words))
+            utterance = self.decode_segment(speaker, samples, audio.rate, segment, language)
+            if utterance is not None:
+                out.append(utterance)
         return out
+
+    def decode_segment(self, speaker: str, samples: np.ndarray, rate: int, segment: Segment,
+                       language: str) -> Utterance | None:
+        """One speech segment of a track (16-bit samples at ``rate``) as an utterance; None when
+        Whisper rates it as no speech."""
+        from asr.whisper import resample
+
+        clip = samples[int(segment.start * rate):int(segment.end * rate)]
+        with self._lock:
+            decoded = self.model.decode(resample(clip.astype(np.float32) / 32768.0, rate),
+                                        language, self.beam_size)
+        if not decoded.is_speech:
+            return None
+        text = to_simplified(decoded.text) if language == "zh" else decoded.text
+        words = words_with_times(text, decoded.pieces if text == decoded.text else [],
+                                 segment.start, segment.end, language)
+        if not words:
+            return None
+        return Utterance(speaker, round(segment.start, 2), round(segment.end, 2), text, words)
 
 
 def to_simplified(text: str) -> str:

@@ -6,8 +6,10 @@ one segment (a stored utterance's 8 kHz audio); the worker decodes it in a threa
 numbers heard with the caller's orders, masks card and phone numbers, and stores the live
 utterance with ``NOTIFY live_utterance`` in the transaction that completes the job. The lease
 is short (``live.lease_s``): a worker that dies loses its segment within seconds and another
-decodes it. Idle workers wake on ``NOTIFY live_asr`` (and look every second anyway), so workers
-on any host that reaches the database share the streams.
+decodes it. Claiming, the lease and the idle wait are the shared worker runtime's
+(:mod:`callcenter.jobs.worker`): an idle worker wakes on the queue's own notification when a
+segment is queued (and looks every second anyway), so workers on any host that reaches the
+database share the streams.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import asyncpg
 import numpy as np
@@ -25,9 +26,9 @@ import structlog
 
 from asr.audio import Audio
 from asr.engines import Engine, Engines, WhisperEngine, to_simplified, words_with_times
-from asr.redact import RedactionRules
+from asr.redact import RedactionRules, redact
 from asr.transcriber import Utterance
-from asr.worker import CALL_LANGUAGE, redact
+from asr.worker import CALL_LANGUAGE
 from callcenter.jobs.queue import Job, JobQueue
 from callcenter.jobs.worker import (
     Build,
@@ -39,7 +40,7 @@ from callcenter.jobs.worker import (
     run_worker_process,
 )
 from callcenter.live.mentions import match
-from callcenter.live.store import CHANNEL, LIVE_KIND
+from callcenter.live.store import LIVE_KIND
 from callcenter.settings import Settings
 
 log = structlog.get_logger("asr.live")
@@ -52,6 +53,12 @@ LEFT JOIN shipments s ON s.order_id = o.id AND s.tracking_number IS NOT NULL
 WHERE c.linkedid = $1 GROUP BY o.id, o.order_number"""
 
 
+MARGIN_S = 1.0  # of silence after the phrase, as the model is used to padding after speech
+# the shortest encoder window: below 15 s tiny.en starts to lose words at a phrase's start
+# (measured on the lab's SIP recordings: at 15 s the text matches the full window's, for 0.45
+# instead of 0.7 CPU-seconds a phrase; at 5-10 s, 0.3 CPU-seconds but words lost)
+MIN_WINDOW_S = 15.0
+
 # texts -> (label, score) each: the QA sentiment model, when it is there
 Sentiment = Callable[[list[str]], list[tuple[str, float]]]
 
@@ -63,24 +70,29 @@ class SegmentGone(PermanentJobError):
 def decode(engine: Engine, speaker: str, pcm: bytes, language: str) -> list[Utterance]:
     """Blocking: the utterance's text. The server's segmenter already cut it at speech, so a
     Whisper engine decodes it in one pass (its own gate would split it and pay the 30-second
-    encoder once per piece); other engines transcribe it as they do a file."""
+    encoder once per piece), with the encoder over the phrase and a margin only; other engines
+    transcribe it as they do a file."""
     samples = np.frombuffer(pcm, dtype="<i2")
     if samples.size == 0:
         return []
     if not isinstance(engine, WhisperEngine):
         return engine.transcribe(speaker, Audio(pcm, 8000), language)
-    from asr.live_decode import decode_short
     from asr.whisper import resample
 
     # one decode at a time: the worker's executor has one thread
-    decoded = decode_short(engine.model, resample(samples.astype(np.float32) / 32768.0, 8000), language,
-                           engine.beam_size)
+    decoded = engine.model.decode(resample(samples.astype(np.float32) / 32768.0, 8000), language,
+                                  engine.beam_size, window_s=phrase_window_s(samples.size / 8000))
     if not decoded.is_speech:
         return []
     text = to_simplified(decoded.text) if language == "zh" else decoded.text
     duration = samples.size / 8000
     words = words_with_times(text, decoded.pieces if text == decoded.text else [], 0.0, duration, language)
     return [Utterance(speaker, 0.0, round(duration, 2), text, words)] if words else []
+
+
+def phrase_window_s(duration_s: float) -> float:
+    """The encoder's window for a phrase: the phrase, a margin, and at least ``MIN_WINDOW_S``."""
+    return max(MIN_WINDOW_S, duration_s + MARGIN_S)
 
 
 class LiveAsrWorker(JobWorker):
@@ -97,34 +109,9 @@ class LiveAsrWorker(JobWorker):
         self._stale_s = stale_s
         self.stale = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-asr")
-        self._wake = asyncio.Event()
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-    async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
-        """Claim segments until ``stop``; a ``NOTIFY live_asr`` ends an idle wait at once."""
-        async with self._pool.acquire() as listener:
-            await listener.add_listener(CHANNEL, self._notified)
-            try:
-                await self._claim_until(stop, idle_s)
-            finally:
-                await listener.remove_listener(CHANNEL, self._notified)
-
-    async def _claim_until(self, stop: asyncio.Event, idle_s: float) -> None:
-        await self.prepare()
-        while not stop.is_set():
-            self._wake.clear()
-            try:
-                worked = await self.run_once()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("live_queue_unavailable", error=f"{type(exc).__name__}: {exc}")
-                worked = False
-            if not worked:
-                await _first(stop.wait(), self._wake.wait(), timeout=idle_s)
-
-    def _notified(self, *_: Any) -> None:
-        self._wake.set()
 
     async def process(self, job: Job) -> None:
         row = await self._pool.fetchrow(
@@ -182,15 +169,6 @@ class LiveAsrWorker(JobWorker):
                 json.dumps(masked.words), model, json.dumps(mentions), row["speech_end_at"],
                 feeling[0] if feeling else None, feeling[1] if feeling else None)
             await conn.execute("SELECT pg_notify('live_utterance', $1)", str(stored or 0))
-
-
-async def _first(*waits: Any, timeout: float) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
 
 
 async def run_live_worker(settings: Settings, *, worker_id: str | None = None,

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
+
+from asr.transcriber import Utterance
+from asr.vad import Segment
 
 _WORD_DIGITS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
                 "six": "6", "seven": "7", "eight": "8", "nine": "9"}
@@ -104,3 +108,41 @@ def redact_words(words: list[dict[str, object]], rules: RedactionRules) -> int:
                 a, b = lo - offset, hi - offset
                 w["word"] = word[:a] + _mask(word[a:b]) + word[b:]
     return len(spans)
+
+
+# (masked utterance, original text, card/phone runs masked)
+Redacted = tuple[Utterance, str, int]
+
+
+def redact(utterances: list[Utterance], rules: RedactionRules) -> list[Redacted]:
+    """(masked utterance, original text, runs masked) for each utterance. The text and the
+    words are masked each on their own; when the words hold a run the text does not show
+    (split differently), the text is rebuilt from the masked words."""
+    out = []
+    for u in utterances:
+        original = u.text
+        text, n = redact_text(u.text, rules)
+        words = [dict(w) for w in u.words]
+        in_words = redact_words(words, rules)
+        if in_words > n:
+            glue = "" if _CJK.search(original) else " "
+            text, _ = redact_text(glue.join(str(w["word"]) for w in words), rules)
+        out.append((Utterance(u.speaker, u.start, u.end, text, words), original, max(n, in_words)))
+    return out
+
+
+def redacted_to_json(item: Redacted, keep_original: bool) -> dict[str, Any]:
+    """What a segment decoded during the call keeps until the call's transcript is stored: the
+    masked text and words (the original only when the settings keep it)."""
+    utterance, original, n = item
+    return {"text": utterance.text, "words": utterance.words, "n": n,
+            "original": original if keep_original and n else None}
+
+
+def redacted_from_json(speaker: str, segment: Segment, data: dict[str, Any]) -> Redacted:
+    utterance = Utterance(speaker, round(segment.start, 2), round(segment.end, 2), str(data.get("text", "")),
+                          [dict(w) for w in data.get("words", []) if isinstance(w, dict)])
+    return utterance, str(data.get("original") or utterance.text), int(data.get("n") or 0)
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")

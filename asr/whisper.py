@@ -188,17 +188,37 @@ class WhisperModel:
         log = torch.maximum(log, log.max() - 8.0)
         return ((log + 4.0) / 4.0).unsqueeze(0)
 
-    def decode(self, samples: np.ndarray, language: str, beam_size: int = 1) -> Decoded:
+    def encode(self, samples: np.ndarray, window_s: float | None = None) -> Any:
+        """The encoder's output for (up to) 30 s of 16 kHz float audio. Whisper's encoder runs over
+        a 30-second window; with ``window_s`` it runs over that many seconds only, as whisper.cpp's
+        ``audio_ctx`` does (its convolutions, the first positions of its position table, its
+        layers and final norm): for a short phrase most of the cost is the encoder."""
+        features = self.features(samples)
+        if window_s is None:
+            return self._model.model.encoder(features).last_hidden_state
+        torch = self._torch
+        frames = min(CHUNK_S * SAMPLE_RATE // HOP, 2 * math.ceil(window_s * SAMPLE_RATE / HOP / 2))
+        encoder = self._model.model.encoder
+        hidden = torch.nn.functional.gelu(encoder.conv1(features[..., :frames]))
+        hidden = torch.nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)
+        hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]]
+        for layer in encoder.layers:
+            out = layer(hidden, None)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return encoder.layer_norm(hidden)
+
+    def decode(self, samples: np.ndarray, language: str, beam_size: int = 1,
+               window_s: float | None = None) -> Decoded:
         """Transcription of one speech segment (16 kHz float32, at most 30 s): greedy
-        (``beam_size`` 1) or beam search, the best finished hypothesis by mean log-probability."""
+        (``beam_size`` 1) or beam search, the best finished hypothesis by mean log-probability.
+        ``window_s``: run the encoder over that many seconds instead of 30 (:meth:`encode`)."""
         torch = self._torch
         prompt = self.tokens.prompt(language)
         budget = min(self._max_target - len(prompt) - 1, int(samples.size / SAMPLE_RATE * 12) + 16)
         beams = max(1, beam_size)
         search = BeamSearch(torch, beams, self.tokens.eot)
         with torch.inference_mode():
-            encoded = self._model.model.encoder(self.features(samples)).last_hidden_state
-            encoded = encoded.expand(beams, -1, -1)
+            encoded = self.encode(samples, window_s).expand(beams, -1, -1)
             decoder = self._model.model.decoder
             out = decoder(input_ids=torch.tensor([prompt] * beams), encoder_hidden_states=encoded,
                           use_cache=True)

@@ -17,22 +17,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import numpy as np
 import structlog
 from prometheus_client import Counter
 
+from asr import chunks
 from asr.audio import AudioError, read_wav
-from asr.engines import Engine, Engines
-from asr.redact import RedactionRules, redact_text, redact_words
+from asr.engines import Engine, Engines, WhisperEngine
+from asr.follow import Follower
+from asr.redact import Redacted, RedactionRules, redact, redacted_from_json
 from asr.transcriber import Utterance, merge
+from asr.vad import speech_segments
 from callcenter.jobs.queue import Job, JobQueue
 from callcenter.jobs.worker import (
     Build,
@@ -43,6 +46,7 @@ from callcenter.jobs.worker import (
     WorkerSetupError,
     run_worker_process,
 )
+from callcenter.recording.registry import FOLLOW_PREFIX
 from callcenter.settings import AsrSettings, Settings
 
 log = structlog.get_logger("asr.worker")
@@ -84,40 +88,37 @@ def pick_tracks(rows: list[asyncpg.Record], local: Callable[[str], Path]) -> lis
     raise NoAudio(f"no final recording to transcribe ({states})")
 
 
-def decode_file(engine: Engine, speaker: str, path: Path, language: str) -> tuple[list[Utterance], float]:
-    """Blocking: one file's utterances and its duration. A stereo file gives customer (left)
-    and agent (right)."""
+def decode_file(engine: Engine, speaker: str, path: Path, language: str,
+                decoded: Sequence[chunks.Decoded] = ()) -> tuple[list[Utterance], list[Redacted], float]:
+    """Blocking: one file's new utterances, the ones taken as they are from the segments
+    ``decoded`` during the call (already masked), and the file's duration. A stereo file gives
+    customer (left) and agent (right)."""
     channels = read_wav(path)
     if len(channels) == 2:
         tracks = [engine.transcribe("customer", channels[0], language),
                   engine.transcribe("agent", channels[1], language)]
-        return merge(tracks), channels[0].duration_s
-    return engine.transcribe(speaker, channels[0], language), channels[0].duration_s
+        return merge(tracks), [], channels[0].duration_s
+    audio = channels[0]
+    if not isinstance(engine, WhisperEngine) or not decoded:
+        return engine.transcribe(speaker, audio, language), [], audio.duration_s
+    samples = np.frombuffer(audio.pcm, dtype="<i2")
+    new: list[Utterance] = []
+    taken: list[Redacted] = []
+    for segment in speech_segments(samples, audio.rate):
+        done = chunks.find(segment, decoded)
+        if done is not None:
+            if done.result is not None:
+                taken.append(redacted_from_json(speaker, segment, done.result))
+            continue
+        utterance = engine.decode_segment(speaker, samples, audio.rate, segment, language)
+        if utterance is not None:
+            new.append(utterance)
+    return new, taken, audio.duration_s
 
 
 CALL_LANGUAGE = """
 SELECT coalesce(nullif(c.context->>'language', ''), cu.language, '') AS language
 FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1"""
-
-
-def redact(utterances: list[Utterance], rules: RedactionRules) -> list[tuple[Utterance, str, int]]:
-    """(masked utterance, original text, runs masked) for each utterance. The text and the
-    words are masked each on their own; when the words hold a run the text does not show
-    (split differently), the text is rebuilt from the masked words."""
-    out = []
-    for u in utterances:
-        original = u.text
-        text, n = redact_text(u.text, rules)
-        words = [dict(w) for w in u.words]
-        in_words = redact_words(words, rules)
-        if in_words > n:
-            glue = "" if _CJK.search(original) else " "
-            text, _ = redact_text(glue.join(str(w["word"]) for w in words), rules)
-        out.append((Utterance(u.speaker, u.start, u.end, text, words), original, max(n, in_words)))
-    return out
-
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class AsrWorker(JobWorker):
@@ -137,6 +138,7 @@ class AsrWorker(JobWorker):
         self._local = local
         self._rules = RedactionRules(settings.redact_cards, settings.redact_phones)
         self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="asr")
+        self._follow = Follower(pool, queue, engines, settings, local, self._executor, self._rules)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -145,7 +147,14 @@ class AsrWorker(JobWorker):
         return {"threads": self._settings.threads,
                 "languages": {code: str(spec) for code, spec in self._engines.specs.items()}}
 
+    async def claim(self) -> Job | None:
+        """Calls that have ended first; a call still going on only when none is waiting."""
+        return await self.queue.claim(self.kind, self.worker_id, later_prefix=FOLLOW_PREFIX)
+
     async def process(self, job: Job) -> None:
+        if job.key.startswith(FOLLOW_PREFIX):
+            await self._follow.process(job, self.worker_id)
+            return
         call_id = int(job.payload["call_id"])
         rows = await self._pool.fetch(
             "SELECT kind, path, status FROM recordings WHERE call_id = $1 ORDER BY id", call_id)
@@ -153,22 +162,26 @@ class AsrWorker(JobWorker):
         language = self._engines.language_for(str(await self._pool.fetchval(CALL_LANGUAGE, call_id) or ""))
         loop = asyncio.get_running_loop()
         engine = await loop.run_in_executor(self._executor, self._engines.get, language)
+        early = await self._follow.decoded(call_id, engine.name, language)
         started = time.perf_counter()
         results = await asyncio.gather(*(
-            loop.run_in_executor(self._executor, decode_file, engine, t.speaker, t.path, language)
+            loop.run_in_executor(self._executor, decode_file, engine, t.speaker, t.path, language,
+                                 early.get(t.speaker, []))
             for t in tracks))
         decode_s = time.perf_counter() - started
-        audio_s = max(duration for _, duration in results)
-        utterances = redact(merge([u for u, _ in results]), self._rules)
+        audio_s = max(duration for _, _, duration in results)
+        utterances = sorted(redact(merge([new for new, _, _ in results]), self._rules)
+                            + [item for _, taken, _ in results for item in taken],
+                            key=lambda item: (item[0].start, item[0].speaker))
         await self._store(job, call_id, utterances, audio_s, decode_s, engine.name, language)
-        self.metrics.audio_s.inc(sum(duration for _, duration in results))
+        self.metrics.audio_s.inc(sum(duration for _, _, duration in results))
         self.metrics.decode_s.inc(decode_s)
         self.metrics.utterances.inc(len(utterances))
         log.info("asr_job_done", utterances=len(utterances), audio_s=round(audio_s, 1), language=language,
-                 model=engine.name,
+                 model=engine.name, decoded_during_call=sum(len(taken) for _, taken, _ in results),
                  rtf=round(decode_s / audio_s, 3) if audio_s else 0.0)
 
-    async def _store(self, job: Job, call_id: int, utterances: list[tuple[Utterance, str, int]],
+    async def _store(self, job: Job, call_id: int, utterances: list[Redacted],
                      audio_s: float, decode_s: float, model: str, language: str) -> None:
         keep = self._settings.keep_unredacted
         records = [(call_id, seq, u.speaker, u.start, u.end, u.text, json.dumps(u.words),
@@ -191,6 +204,8 @@ class AsrWorker(JobWorker):
                 call_id, model, language, audio_s, decode_s,
                 sum(n for _, _, n in utterances))
             await self.queue.enqueue("qa", str(call_id), {"call_id": call_id}, conn=conn, again=True)
+            await conn.execute("DELETE FROM jobs WHERE kind = $1 AND key = $2", self.kind,
+                               f"{FOLLOW_PREFIX}{call_id}")  # its segments are in the transcript now
 
 
 async def run_worker(settings: Settings, *, worker_id: str | None = None,

@@ -67,8 +67,9 @@ class JobQueue:
             return int(await conn.fetchval(sql, *args))
         return int(await self._pool.fetchval(sql, *args))
 
-    async def claim(self, kind: str, worker_id: str) -> Job | None:
-        """Take the oldest due job of ``kind`` (or one whose worker's lease ran out)."""
+    async def claim(self, kind: str, worker_id: str, *, later_prefix: str = "") -> Job | None:
+        """Take the oldest due job of ``kind`` (or one whose worker's lease ran out); jobs whose
+        key starts with ``later_prefix`` (when given) only when no other is due."""
         row = await self._pool.fetchrow(
             """UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $2,
                    locked_until = now() + $3::interval
@@ -76,11 +77,11 @@ class JobQueue:
                    SELECT id FROM jobs
                    WHERE kind = $1 AND ((status = 'queued' AND run_after <= now())
                                         OR (status = 'running' AND locked_until < now()))
-                   ORDER BY run_after, id
+                   ORDER BY $4 <> '' AND starts_with(key, $4), run_after, id
                    FOR UPDATE SKIP LOCKED
                    LIMIT 1)
                RETURNING id, kind, key, payload, attempts, max_attempts""",
-            kind, worker_id, timedelta(seconds=self.lease_s))
+            kind, worker_id, timedelta(seconds=self.lease_s), later_prefix)
         if row is None:
             return None
         if row["attempts"] > row["max_attempts"]:
@@ -91,7 +92,7 @@ class JobQueue:
                        last_error = coalesce(last_error, 'worker lost') || ' (gave up after '
                                     || max_attempts || ' attempts)'
                    WHERE id = $1 AND locked_by = $2""", row["id"], worker_id)
-            return await self.claim(kind, worker_id)
+            return await self.claim(kind, worker_id, later_prefix=later_prefix)
         payload = row["payload"]
         return Job(row["id"], row["kind"], row["key"],
                    json.loads(payload) if isinstance(payload, str) else dict(payload), row["attempts"])
@@ -115,6 +116,23 @@ class JobQueue:
         await conn.execute(
             """UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL,
                    last_error = NULL, finished_at = now() WHERE id = $1""", job.id)
+        return True
+
+    async def checkpoint(self, job: Job, worker_id: str, conn: asyncpg.Connection, payload: dict[str, Any],
+                         run_in_s: float) -> bool:
+        """Inside the caller's result transaction: the job did part of its work, keeps its
+        progress in ``payload`` and is queued again ``run_in_s`` from now (a new first attempt).
+        False: the lease was lost — roll the transaction back."""
+        done = await conn.execute(
+            """UPDATE jobs SET status = 'queued', attempts = 0, payload = $4::jsonb,
+                   run_after = now() + make_interval(secs => $5::float8), locked_by = NULL,
+                   locked_until = NULL, last_error = NULL
+               WHERE id = $1 AND locked_by = $2 AND status = 'running' AND attempts = $3""",
+            job.id, worker_id, job.attempts, json.dumps(payload), max(0.0, run_in_s))
+        if not str(done).endswith(" 1"):
+            return False
+        if run_in_s <= 0:  # due at once: wake an idle worker (at commit)
+            await conn.execute("SELECT pg_notify('cc_jobs', $1)", job.kind)
         return True
 
     async def fail(self, job: Job, worker_id: str, error: str, *, permanent: bool = False) -> str:

@@ -98,6 +98,10 @@ class JobWorker:
     async def prepare(self) -> None:
         """Before the first claim (e.g. queue work again after a configuration change)."""
 
+    async def claim(self) -> Job | None:
+        """The next job to do (the oldest due one of the worker's kind)."""
+        return await self.queue.claim(self.kind, self.worker_id)
+
     def describe(self) -> dict[str, Any]:
         """What the start-up log line tells about this worker."""
         return {}
@@ -124,7 +128,7 @@ class JobWorker:
 
     async def run_once(self) -> bool:
         """Claim and do one job; False when none is due."""
-        job = await self.queue.claim(self.kind, self.worker_id)
+        job = await self.claim()
         if job is None:
             return False
         structlog.contextvars.bind_contextvars(job_id=job.id, call_id=job.key)

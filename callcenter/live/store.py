@@ -1,8 +1,8 @@
 """The live transcript in PostgreSQL: segments handed to the workers, gaps, the transcript so far.
 
-A segment and its ``live_asr`` job are written in one transaction, followed by ``NOTIFY
-live_asr`` so an idle worker claims it at once (workers also look every second, so a lost
-notification only costs that).
+A segment and its ``live_asr`` job are written in one transaction; queueing the job notifies
+idle workers (the queue's own ``NOTIFY cc_jobs``, at commit), so one claims it at once (workers
+also look every second, so a lost notification only costs that).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import asyncpg
 from callcenter.jobs.queue import JobQueue
 
 LIVE_KIND = "live_asr"
-CHANNEL = "live_asr"
 
 
 async def save_segment(pool: asyncpg.Pool, queue: JobQueue, call_id: str, speaker: str, start_s: float,
@@ -28,7 +27,6 @@ async def save_segment(pool: asyncpg.Pool, queue: JobQueue, call_id: str, speake
                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
             call_id, speaker, start_s, end_s, datetime.fromtimestamp(speech_end_at, UTC), pcm))
         await queue.enqueue(LIVE_KIND, str(segment), {"segment_id": segment}, conn=conn)
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(segment))
     return segment
 
 

@@ -8,6 +8,10 @@ MixMonitor reports it stopped) the registry is woken (:meth:`RecordingRegistry.w
 finalises every file whose header says it is closed, at once; a file still open is looked at
 again every ``recheck_s``, and judged as it is once its call has been over for ``grace_s``
 seconds (the timed sweep is only the fallback).
+
+With a queue and ``follow`` on, each call being recorded (the customer's and agent's files)
+also gets one ``asr`` job keyed ``follow:<call id>`` at the next sweep: speech-to-text workers
+transcribe its files while they grow (:mod:`asr.follow`), so little is left after hang-up.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from callcenter.runtime.periodic import periodic
 log = structlog.get_logger("callcenter.recording")
 
 WAV_HEADER_BYTES = 44
+# the key prefix of the ``asr`` job that transcribes a call's recordings while it goes on
+FOLLOW_PREFIX = "follow:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +110,14 @@ class RecordingRegistry:
 
     def __init__(self, pool: asyncpg.Pool, local_path: Callable[[str], Path],
                  grace_s: float = 30.0, clock: Callable[[], float] = wall_time,
-                 queue: JobQueue | None = None, recheck_s: float = 0.2) -> None:
+                 queue: JobQueue | None = None, recheck_s: float = 0.2, follow: bool = False) -> None:
         self._pool = pool
         self._local = local_path
         self._grace = grace_s
         self._clock = clock
         self._queue = queue
         self._recheck = recheck_s
+        self._follow = follow
         self._wake = asyncio.Event()
         self.waiting = 0  # recordings of ended calls whose files are still open
         self.finalised = 0
@@ -157,7 +164,20 @@ class RecordingRegistry:
         self.finalised += len(done)
         if self._queue is not None:
             await self._transcribe({row["call_id"] for row in done})
+            if self._follow:
+                await self._follow_recording()
         return len(done)
+
+    async def _follow_recording(self) -> None:
+        """One ``follow:`` job for each call being recorded that has none yet."""
+        rows = await self._pool.fetch(
+            """SELECT DISTINCT r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id
+               WHERE r.status = 'recording' AND c.ended_at IS NULL AND r.kind IN ('customer', 'agent')
+                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'asr'
+                                 AND j.key = $1 || r.call_id::text)""", FOLLOW_PREFIX)
+        assert self._queue is not None
+        for row in rows:
+            await self._queue.enqueue("asr", f"{FOLLOW_PREFIX}{row['call_id']}", {"call_id": row["call_id"]})
 
     async def _transcribe(self, call_ids: set[int]) -> None:
         """Queue speech-to-text for each call whose files are all judged and one is final."""

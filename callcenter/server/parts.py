@@ -176,7 +176,8 @@ def _recording_registry(settings: Settings, database: Database, clock: Clock) ->
     local = path_mapper(settings.recording.monitor_dir, settings.recording.local_dir)
     queue = JobQueue(database.pool, retry_base_s=settings.asr.retry_base_s,
                      max_attempts=settings.asr.max_attempts)
-    return RecordingRegistry(database.pool, local, settings.recording.grace_s, clock.now, queue=queue)
+    return RecordingRegistry(database.pool, local, settings.recording.grace_s, clock.now, queue=queue,
+                             follow=settings.asr.follow_s > 0)
 
 
 def _recording_access(settings: Settings, database: Database, path: CallPath,

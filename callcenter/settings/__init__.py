@@ -207,6 +207,9 @@ class AsrSettings:
     redact_cards: bool = True
     redact_phones: bool = True
     keep_unredacted: bool = False
+    # while a call goes on, its recordings are transcribed this often (seconds; 0 = only after
+    # hang-up), so that at hang-up only the last words are left to decode
+    follow_s: float = 3.0
 
     def __post_init__(self) -> None:
         for language, spec in self.languages.items():
@@ -219,6 +222,7 @@ class AsrSettings:
                "asr.default_language", "must be a language code such as en")
         _check(1 <= self.beam_size <= 16, "asr.beam_size", "must be between 1 and 16")
         _check(1 <= self.threads <= 64, "asr.threads", "must be between 1 and 64")
+        _check(0 <= self.follow_s <= 3600, "asr.follow_s", "must be between 0 and 3600 seconds")
         _check(1 <= self.max_attempts <= 100, "asr.max_attempts", "must be between 1 and 100")
         _check(self.retry_base_s > 0, "asr.retry_base_s", "must be > 0")
 

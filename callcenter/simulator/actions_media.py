@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import callcenter.simulator.frames as frames
 import callcenter.simulator.lists as lists
 from callcenter.ami.parser import Frame
-from callcenter.simulator.recorder import parse_options
+from callcenter.simulator.recorder import FLUSH_S, parse_options
 from callcenter.simulator.replies import Handler, Reply, SessionState, err, ok
 
 if TYPE_CHECKING:
@@ -37,8 +37,19 @@ def mix_monitor(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) ->
         monitor = pbx.recorders.start(ch.name, file, options, pbx.clock.now())
         pbx.set_var(ch, "MIXMONITOR_FILENAME", file or str(monitor.read_file or monitor.write_file))
         pbx.channel_event(ch, "MixMonitorStart")
+        if not pbx.recorders.growing:
+            pbx.recorders.growing = True
+            pbx.clock.call_later(FLUSH_S, lambda: _grow(pbx))
 
     return ok(aid, None, start)
+
+
+def _grow(pbx: Pbx) -> None:
+    """The recordings' files grow as Asterisk's do, every ``FLUSH_S`` while any is active."""
+    if pbx.recorders.flush(pbx.clock.now()):
+        pbx.clock.call_later(FLUSH_S, lambda: _grow(pbx))
+    else:
+        pbx.recorders.growing = False
 
 
 def stop_mix_monitor(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Reply:

@@ -2,7 +2,9 @@
 
 ``File`` gets both directions mixed; the ``r(path)`` option gets what is read from the channel
 (what that channel's party says), ``t(path)`` what is written to it (what the party hears).
-A muted direction records silence but the files keep their length, as Asterisk's do.
+A muted direction records silence but the files keep their length, as Asterisk's do. As on
+Asterisk, the files grow while the recording goes on (:meth:`Recorders.flush`, every
+``FLUSH_S``): the audio so far is appended after a header whose sizes are written at the close.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _OPTION = re.compile(r"([rt])\(([^)]*)\)")
 # Asterisk's recording thread closes the files (and writes the WAV sizes) a moment after the
 # recorded channel hangs up or StopMixMonitor: this long, in simulated seconds.
 CLOSE_DELAY_S = 0.05
+FLUSH_S = 1.0  # simulated seconds between writes of a growing recording
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,7 @@ class MixMonitor:
     stopped_at: float | None = None
     mutes: dict[str, list[list[float | None]]] = field(
         default_factory=lambda: {"read": [], "write": []})
+    written: int = 0  # samples appended to the open files so far
 
     def mute(self, direction: str, on: bool, at: float) -> None:
         for side in ("read", "write") if direction == "both" else (direction,):
@@ -94,6 +98,22 @@ class MixMonitor:
         written yet (they are filled in when the file is closed)."""
         for path in self.paths():
             write_open_header(path)
+
+    def flush(self, now: float, audio: AudioLog) -> None:
+        """Append the audio from what is written so far up to ``now`` to the open files."""
+        if self.stopped_at is not None:
+            return
+        start = self.started_at + self.written / RATE
+        if now - start < 1.0 / RATE:
+            return
+        read_pieces, write_pieces = audio.heard_by(self.channel, start, now)
+        read = render(start, now, read_pieces, self._spans("read", now))
+        written = render(start, now, write_pieces, self._spans("write", now))
+        for path, samples in ((self.file, mix(read, written)), (self.read_file, read),
+                              (self.write_file, written)):
+            if path is not None:
+                append_samples(path, samples)
+        self.written += len(read)
 
     def stop(self, at: float, audio: AudioLog) -> Callable[[], None]:
         """Render the audio of ``[started_at, at]``; returns what closes the files (writes
@@ -151,6 +171,15 @@ def write_wav(path: Path, samples: array[int]) -> None:
         log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
 
 
+def append_samples(path: Path, samples: array[int]) -> None:
+    """Append to a file still open (its header's sizes not written yet)."""
+    try:
+        with open(path, "ab") as raw:
+            raw.write(samples.tobytes())
+    except OSError as exc:
+        log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
+
+
 def write_open_header(path: Path) -> None:
     """A WAV file as a writer leaves it before closing: RIFF and data sizes still 0."""
     try:
@@ -172,6 +201,7 @@ class Recorders:
         self.audio = audio
         self.all: list[MixMonitor] = []
         self.closing = 0  # files stopped but not closed yet
+        self.growing = False  # a timer appends the active recordings' audio to their files
 
     def start(self, channel: str, file: str, options: str, at: float) -> MixMonitor:
         flags = parse_options(options)
@@ -182,6 +212,13 @@ class Recorders:
         self.all.append(monitor)
         monitor.open_files()
         return monitor
+
+    def flush(self, now: float) -> bool:
+        """Append what every active recording has recorded up to ``now``; False when none is active."""
+        active = [m for m in self.all if m.stopped_at is None]
+        for monitor in active:
+            monitor.flush(now, self.audio)
+        return bool(active)
 
     def active(self, channel: str) -> list[MixMonitor]:
         return [m for m in self.all if m.channel == channel and m.stopped_at is None]

@@ -1,0 +1,150 @@
+"""Transcribing a call's recordings while the call goes on, so that at hang-up only the last
+words are left to decode.
+
+While a call is recorded, the server queues one ``asr`` job for it keyed ``follow:<call id>``
+(:class:`~callcenter.recording.registry.RecordingRegistry`). A worker that takes it reads what
+MixMonitor has written so far of the customer's and the agent's files, finds the speech
+segments that are closed (:mod:`asr.chunks`), decodes those not decoded yet (at most
+``BUDGET_S`` seconds of speech per turn), masks them, and keeps them in the job's payload; in
+the same transaction the job is queued again ``asr.follow_s`` later (at once when segments
+were left over), until the call has ended. Workers take these jobs only when no ended call is
+waiting (:meth:`AsrWorker.claim`), so they use the time between calls. After hang-up, the
+call's own ``asr`` job takes every segment decoded here whose bounds the whole file's gate
+gives again, decodes the rest, and deletes this job with the transcript stored.
+Only mono 16-bit PCM files (what Asterisk's MixMonitor writes) and Whisper engines are
+followed; anything else is transcribed after the call as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import numpy as np
+import structlog
+
+from asr import chunks
+from asr.audio import read_growing
+from asr.engines import Engines, WhisperEngine
+from asr.redact import RedactionRules, redact, redacted_to_json
+from asr.transcriber import Utterance
+from callcenter.jobs.queue import Job, JobQueue
+from callcenter.jobs.worker import LeaseLost
+from callcenter.recording.registry import FOLLOW_PREFIX
+from callcenter.settings import AsrSettings
+
+log = structlog.get_logger("asr.follow")
+
+BUDGET_S = 20.0  # seconds of speech decoded per turn
+SPEAKERS = ("customer", "agent")
+
+CALL_STATE = """
+SELECT c.ended_at IS NULL AND EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id
+                                      AND r.status = 'recording') AS recording,
+       coalesce(nullif(c.context->>'language', ''), cu.language, '') AS language
+FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1"""
+
+
+class Follower:
+    """The ``follow:`` jobs of an ASR worker (it shares the worker's engines and threads)."""
+
+    def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines, settings: AsrSettings,
+                 local: Callable[[str], Path], executor: Executor, rules: RedactionRules) -> None:
+        self._pool = pool
+        self._queue = queue
+        self._engines = engines
+        self._settings = settings
+        self._local = local
+        self._executor = executor
+        self._rules = rules
+
+    async def decoded(self, call_id: int, model: str, language: str) -> dict[str, list[chunks.Decoded]]:
+        """Per speaker, the segments decoded during the call with this model and language."""
+        payload = await self._pool.fetchval("SELECT payload FROM jobs WHERE kind = 'asr' AND key = $1",
+                                            f"{FOLLOW_PREFIX}{call_id}")
+        data = _object(payload)
+        if data.get("model") != model or data.get("language") != language:
+            return {}
+        segments = _object(data.get("segments"))
+        return {speaker: chunks.from_json(segments.get(speaker)) for speaker in SPEAKERS}
+
+    async def process(self, job: Job, worker_id: str) -> None:
+        call_id = int(job.payload["call_id"])
+        state = await self._pool.fetchrow(CALL_STATE, call_id)
+        if state is None or not state["recording"]:
+            await self._save(job, worker_id, call_id, dict(job.payload), more=False)
+            return
+        language = self._engines.language_for(str(state["language"] or ""))
+        loop = asyncio.get_running_loop()
+        engine = await loop.run_in_executor(self._executor, self._engines.get, language)
+        payload = dict(job.payload)
+        if not isinstance(engine, WhisperEngine):
+            await self._save(job, worker_id, call_id, payload, more=False)
+            return
+        if payload.get("model") != engine.name or payload.get("language") != language:
+            payload.update(model=engine.name, language=language, segments={})
+        segments = _object(payload.get("segments"))
+        budget = BUDGET_S
+        for speaker, path in await self._tracks(call_id):
+            done = chunks.from_json(segments.get(speaker))
+            new = await loop.run_in_executor(self._executor, self._decode, engine, speaker, path, language,
+                                             done, budget)
+            budget -= sum(d.segment.duration for d in new)
+            segments[speaker] = chunks.to_json(sorted([*done, *new], key=lambda d: d.segment.start))
+        payload["segments"] = segments
+        await self._save(job, worker_id, call_id, payload, more=budget <= 0)
+
+    async def _tracks(self, call_id: int) -> list[tuple[str, Path]]:
+        rows = await self._pool.fetch(
+            """SELECT kind, path FROM recordings WHERE call_id = $1 AND status = 'recording'
+               AND kind = ANY($2::text[]) ORDER BY id""", call_id, list(SPEAKERS))
+        return [(row["kind"], self._local(row["path"])) for row in rows]
+
+    def _decode(self, engine: WhisperEngine, speaker: str, path: Path, language: str,
+                done: list[chunks.Decoded], budget_s: float) -> list[chunks.Decoded]:
+        """Blocking: the closed segments of the file so far that are not decoded yet."""
+        audio = read_growing(path)
+        if audio is None or budget_s <= 0:
+            return []
+        samples = np.frombuffer(audio.pcm, dtype="<i2")
+        out: list[chunks.Decoded] = []
+        for segment in chunks.to_decode(chunks.closed_segments(samples, audio.rate), done, budget_s):
+            utterance = engine.decode_segment(speaker, samples, audio.rate, segment, language)
+            out.append(chunks.Decoded(segment, self._masked(utterance)))
+        return out
+
+    def _masked(self, utterance: Utterance | None) -> dict[str, Any] | None:
+        if utterance is None:
+            return None
+        return redacted_to_json(redact([utterance], self._rules)[0], self._settings.keep_unredacted)
+
+    async def _save(self, job: Job, worker_id: str, call_id: int, payload: dict[str, Any], *,
+                    more: bool) -> None:
+        """Keep the progress; queue the job again while the call is still recorded."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            state = await conn.fetchrow(CALL_STATE, call_id)
+            if state is not None and state["recording"] and self._settings.follow_s > 0:
+                saved = await self._queue.checkpoint(job, worker_id, conn, payload,
+                                                     0.0 if more else self._settings.follow_s)
+            else:
+                saved = await self._queue.complete(job, worker_id, conn)
+                await conn.execute("UPDATE jobs SET payload = $2::jsonb WHERE id = $1", job.id,
+                                   json.dumps(payload))
+            if not saved:
+                raise LeaseLost
+        log.debug("asr_follow_saved", segments=sum(len(v) for v in _object(payload.get("segments")).values()))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return dict(value) if isinstance(value, dict) else {}
+
