@@ -428,7 +428,7 @@ function handle(event) {
     case "snapshot": {
       const s = event.state;
       if (event.pop && s && ["offered", "talking", "wrap_up"].includes(s.state)
-          && (!s.call_id || s.call_id === event.pop.call_id)) {
+          && (!s.call_id || s.call_id === event.pop.call_id || s.call_id === event.pop.callback_of)) {
         state.phase = s.state === "talking" ? "talking" : s.state === "wrap_up" ? "ended" : "ringing";
         if (s.state === "talking") state.answeredAt = s.since;
         showPop(event.pop);
