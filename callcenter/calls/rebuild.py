@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from callcenter.ami.messages import AmiEvent
 from callcenter.calls.channel_events import check_talking, newchannel
 from callcenter.calls.events import AgentHungUp, Bridged, CallArrived
-from callcenter.calls.grouping import CallIndex, clean
+from callcenter.calls.grouping import SPY_ID_PREFIX, CallIndex, clean, spy_linked
 from callcenter.calls.hangup import end_call_unseen
 from callcenter.calls.model import Call, CallState, Offer, OfferResult
 
@@ -47,9 +47,11 @@ def rebuild(ix: CallIndex, channels: Iterable[AmiEvent], now: float,
 
 def _spy(ix: CallIndex, item: AmiEvent) -> bool:
     """A supervisor's ChanSpy leg is no call: one the tracker saw ordered, one still in ChanSpy,
-    or one named by the supervision service's ``ChannelId`` (``spy-…``, a previous run's too)."""
+    one named by the supervision service's ``ChannelId`` (``spy-…``, a previous run's too), or
+    the phone such a leg dialled (a ``Local/`` dial string: it carries the leg's Linkedid)."""
     uid = item.get("Uniqueid")
-    return uid in ix.spies or uid.startswith("spy-") or item.get("Application") == "ChanSpy"
+    return uid in ix.spies or uid.startswith(SPY_ID_PREFIX) or item.get("Application") == "ChanSpy" \
+        or spy_linked(ix, item.get("Linkedid"))
 
 
 def _end_gone(ix: CallIndex, live_uids: set[str], since: float, now: float) -> set[str]:
