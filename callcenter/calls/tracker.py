@@ -21,7 +21,7 @@ from callcenter.calls.callbacks import callback_answered, is_callback, send_call
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex, spy_linked
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
-from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop
+from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop, lost_holds
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
 from callcenter.calls.rebuild import rebuild
@@ -123,7 +123,8 @@ class CallTracker(CallIndex):
         del bridges
         self.out = []
         items = list(channels)
-        changed = rebuild(self, items, now, asked_at) | adopt_holds(self, items, now)
+        changed = rebuild(self, items, now, asked_at) | lost_holds(self, items, now, asked_at) \
+            | adopt_holds(self, items, now)
         return self._finish(changed, now, "CoreShowChannels")
 
     def _collect(self, reduce: Callable[[], str | None], at: float, source: str) -> list[CallEvent]:
