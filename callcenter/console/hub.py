@@ -188,6 +188,8 @@ class ConsoleHub:
     def _callback_started(self, event: CallbackStarted) -> None:
         """The agent's leg of a callback appeared: from now on the agent's screen names the
         callback's own call (a pop already shown under the original call's id is renamed)."""
+        if not event.callback_of:  # rebuilt from the lists: its answer names the agent
+            return
         self._callbacks[event.callback_of] = event.call_id
         agent = self._ringing.get(event.callback_of)
         if agent is None:
