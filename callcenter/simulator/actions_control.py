@@ -48,7 +48,15 @@ def play_dtmf(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> R
         return err(aid, "No digit specified")
     if frame.get("Receive").strip().lower() not in TRUE:
         return ok(aid, "DTMF successfully queued")
-    return ok(aid, "DTMF successfully queued", lambda: pbx.spies.dtmf(ch, digit[0]))
+    duration = frame.get("Duration").strip()
+
+    def received() -> None:  # a queued frame: DTMFEnd at once, no DTMFBegin (as on Asterisk 22)
+        pbx.channel_event(ch, "DTMFEnd", ("Digit", digit[0]),
+                          ("DurationMs", duration if duration.isdigit() else "100"),
+                          ("Direction", "Received"))
+        pbx.spies.dtmf(ch, digit[0])
+
+    return ok(aid, "DTMF successfully queued", received)
 
 
 def hangup_matching(pbx: Pbx, pattern: str, cause: int, aid: str | None) -> Reply:
