@@ -79,6 +79,19 @@ def callback_channel(ix: CallIndex, leg: Leg, fields: dict[str, str]) -> str | N
     return key
 
 
+def listed_agent_leg(ix: CallIndex, call: Call, leg: Leg, context: str) -> None:
+    """Rebuilding from the channel list: the first channel of a call, found in the callback
+    context (where the agent's channel runs the dialplan's Dial of the customer once answered),
+    is a callback's agent leg, not a caller; the next channel of the call is the customer's.
+    Which call it calls back is not in the lists (the stored row tells it)."""
+    if context not in ix.config.callback_contexts or call.direction is Direction.CALLBACK \
+            or call.caller_uniqueid != leg.uniqueid or len(call.legs) != 1:
+        return
+    call.direction, call.state = Direction.CALLBACK, CallState.OFFERED
+    leg.role, leg.side = LegRole.AGENT, Side.AGENT
+    call.caller_uniqueid, call.agent_uniqueid = "", leg.uniqueid
+
+
 def customer_leg(ix: CallIndex, key: str, leg: Leg, fields: dict[str, str]) -> bool:
     """The first other channel of a callback call is the customer's leg (the dialplan's Dial)."""
     call = ix.calls[key]

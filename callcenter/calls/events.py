@@ -160,10 +160,12 @@ class Held(CallEvent):
 
 @dataclass(frozen=True, slots=True)
 class Resumed(CallEvent):
-    """The hold music stopped; ``hold_s`` is the call's hold time so far."""
+    """The hold music stopped; ``hold_s`` is the call's hold time so far. ``music_lost``: the
+    music channel ended unseen (found gone after the AMI link came back), nobody resumed."""
 
     channel: str
     hold_s: float
+    music_lost: bool = False
 
 
 @dataclass(frozen=True, slots=True)

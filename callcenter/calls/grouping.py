@@ -34,6 +34,16 @@ class TrackerConfig:
     callback_number_variable: str = "CC_CALLBACK_NUMBER"
 
 
+# the uniqueid a supervisor's phone is given by its Originate (``ChannelId``)
+SPY_ID_PREFIX = "spy-"
+
+
+def spy_linked(ix: CallIndex, linkedid: str) -> bool:
+    """A channel born of a supervisor's phone leg (the phone a ``Local/`` dial string dials
+    carries the Local channel's Linkedid): it is the supervisor's, never a call's."""
+    return bool(linkedid) and (linkedid in ix.spies or linkedid.startswith(SPY_ID_PREFIX))
+
+
 def local_base(channel: str) -> tuple[str, str] | None:
     """``Local/4001@inbound-00000006;2`` → (``Local/4001@inbound-00000006``, ``2``)."""
     if not channel.startswith("Local/"):

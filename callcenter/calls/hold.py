@@ -72,6 +72,27 @@ def adopt_holds(ix: CallIndex, channels: Iterable[AmiEvent], now: float) -> set[
     return changed
 
 
+def lost_holds(ix: CallIndex, channels: Iterable[AmiEvent], now: float,
+               asked_at: float | None = None) -> set[str]:
+    """After a rebuild: a call on hold whose music channel Asterisk no longer lists (it ended
+    while the link was down, its ``ChanSpyStop`` unseen) is no longer on hold: the hold is
+    counted up to ``now`` and ``Resumed`` says the music was lost. A hold that started after
+    the lists were asked for (``asked_at``) is left alone. Returns the keys of those calls."""
+    listed = {item.get("Channel") for item in channels}
+    since = now if asked_at is None else asked_at
+    changed: set[str] = set()
+    for call in ix.calls.values():
+        if not call.live or call.held_since is None or call.held_since >= since \
+                or not call.hold_channel or call.hold_channel in listed:
+            continue
+        caller = call.caller
+        end_hold(call, now)
+        ix.emit(Resumed(call.linkedid, now, caller.channel if caller is not None else "",
+                        call.hold_s, music_lost=True))
+        changed.add(call.linkedid)
+    return changed
+
+
 def duration_s(text: str) -> float:
     """``HH:MM:SS`` of ``CoreShowChannel`` in seconds (0 when unreadable)."""
     parts = text.split(":")

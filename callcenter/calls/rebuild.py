@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from callcenter.ami.messages import AmiEvent
+from callcenter.calls.callbacks import listed_agent_leg
 from callcenter.calls.channel_events import check_talking, newchannel
-from callcenter.calls.events import AgentHungUp, Bridged, CallArrived
-from callcenter.calls.grouping import CallIndex, clean
+from callcenter.calls.events import AgentHungUp, Bridged, CallArrived, CallbackStarted
+from callcenter.calls.grouping import SPY_ID_PREFIX, CallIndex, clean, spy_linked
 from callcenter.calls.hangup import end_call_unseen
-from callcenter.calls.model import Call, CallState, Offer, OfferResult
+from callcenter.calls.model import Call, CallState, Direction, Offer, OfferResult
 
 
 def rebuild(ix: CallIndex, channels: Iterable[AmiEvent], now: float,
@@ -47,9 +48,11 @@ def rebuild(ix: CallIndex, channels: Iterable[AmiEvent], now: float,
 
 def _spy(ix: CallIndex, item: AmiEvent) -> bool:
     """A supervisor's ChanSpy leg is no call: one the tracker saw ordered, one still in ChanSpy,
-    or one named by the supervision service's ``ChannelId`` (``spy-…``, a previous run's too)."""
+    one named by the supervision service's ``ChannelId`` (``spy-…``, a previous run's too), or
+    the phone such a leg dialled (a ``Local/`` dial string: it carries the leg's Linkedid)."""
     uid = item.get("Uniqueid")
-    return uid in ix.spies or uid.startswith("spy-") or item.get("Application") == "ChanSpy"
+    return uid in ix.spies or uid.startswith(SPY_ID_PREFIX) or item.get("Application") == "ChanSpy" \
+        or spy_linked(ix, item.get("Linkedid"))
 
 
 def _end_gone(ix: CallIndex, live_uids: set[str], since: float, now: float) -> set[str]:
@@ -69,10 +72,12 @@ def _adopt(ix: CallIndex, key: str, call: Call, now: float) -> None:
     for uid, leg in call.legs.items():
         ix.leg_call[uid] = key
         ix.by_name[leg.channel] = uid
-    caller = call.caller
-    if caller is not None:
+    caller, agent = call.caller, call.agent
+    if call.direction is Direction.CALLBACK and agent is not None:
+        ix.emit(CallbackStarted(key, call.arrived_at, "", agent.channel, call.callback_of,
+                                caller.caller_number if caller is not None else ""))
+    elif caller is not None:
         ix.emit(CallArrived(key, call.arrived_at, caller.channel, caller.caller_number, caller.caller_name))
-    agent = call.agent
     if call.state is CallState.TALKING and agent is not None:
         ix.emit(Bridged(key, now, agent.channel, agent.uniqueid, "", True, call.answered_at or now))
 
@@ -140,6 +145,7 @@ def _seed_channel(ix: CallIndex, item: AmiEvent, now: float) -> None:
         return
     call = ix.calls[leg_key]
     leg = call.legs[uid]
+    listed_agent_leg(ix, call, leg, f.get("Context", ""))
     leg.caller_number = clean(f.get("CallerIDNum", ""))
     leg.caller_name = clean(f.get("CallerIDName", ""))
     if f.get("ChannelStateDesc") == "Up":

@@ -201,6 +201,8 @@ class CallStore:
         call.hold_count = max(call.hold_count, int(row["hold_count"] or 0))
         if row["callback_of"] and call.direction is Direction.INBOUND:
             call.direction, call.callback_of = Direction.CALLBACK, row["callback_of"]
+        elif row["callback_of"] and not call.callback_of:  # a callback found in the lists
+            call.callback_of = row["callback_of"]
         call.transfers = max(call.transfers, int(row["transfers"] or 0))
 
     async def close_unseen(self, live: list[str], before: float, reason: str) -> list[str]:

@@ -19,9 +19,9 @@ from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
 from callcenter.calls.callbacks import callback_answered, is_callback, send_callback
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
-from callcenter.calls.grouping import CallIndex
+from callcenter.calls.grouping import CallIndex, spy_linked
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
-from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop
+from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop, lost_holds
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
 from callcenter.calls.rebuild import rebuild
@@ -69,15 +69,23 @@ class CallTracker(CallIndex):
         handler = _HANDLERS.get(event.frame.fields.get("Event", ""))
         if handler is None:
             return []
-        if self.spies and event.uniqueid in self.spies:  # a supervisor's phone, not a call
-            if event.name == "Hangup":
-                self.spies.discard(event.uniqueid)
+        if self._spy_event(event):  # a supervisor's phone, not a call
             return []
         if "ActionID" in event.frame.fields and event.name != "OriginateResponse":
             return []  # list items answer a resync, not live traffic
         if event.name == "OriginateResponse":
             callback_answered(self, event.action_id)
         return self._collect(lambda: handler(self, event), event.received_at, event.name)
+
+    def _spy_event(self, event: AmiEvent) -> bool:
+        uid = event.uniqueid
+        if event.name == "Newchannel" and uid not in self.leg_call and spy_linked(self, event.linkedid):
+            self.spies.add(uid)
+        if not self.spies or uid not in self.spies:
+            return False
+        if event.name == "Hangup":
+            self.spies.discard(uid)
+        return True
 
     def apply_action(self, action: Action, action_id: str, at: float) -> list[CallEvent]:
         """Reduce one action the server sent (offers, server hang-ups, recordings)."""
@@ -115,7 +123,8 @@ class CallTracker(CallIndex):
         del bridges
         self.out = []
         items = list(channels)
-        changed = rebuild(self, items, now, asked_at) | adopt_holds(self, items, now)
+        changed = rebuild(self, items, now, asked_at) | lost_holds(self, items, now, asked_at) \
+            | adopt_holds(self, items, now)
         return self._finish(changed, now, "CoreShowChannels")
 
     def _collect(self, reduce: Callable[[], str | None], at: float, source: str) -> list[CallEvent]:

@@ -23,7 +23,14 @@ import asyncpg
 import structlog
 
 from callcenter.agents.model import AgentState
-from callcenter.calls.events import Bridged, CallEnded, CallerHungUp, CallEvent, Transferred
+from callcenter.calls.events import (
+    Bridged,
+    CallbackStarted,
+    CallEnded,
+    CallerHungUp,
+    CallEvent,
+    Transferred,
+)
 from callcenter.clock import wall_time
 from callcenter.console.pop import context_json, ivr_json
 from callcenter.orders.model import CustomerContext, OrderContext
@@ -63,6 +70,9 @@ class ConsoleHub:
         self._ringing: dict[str, str] = {}  # call id -> agent whose phone rings with it
         self._talking: dict[str, str] = {}  # call id -> agent who answered it
         self._caller_gone: set[str] = set()  # ringing calls whose caller hung up (end under way)
+        # a callback is a call of its own: the original call's id -> the callback call's id,
+        # from its CallbackStarted until it ends (routing names it by the original call)
+        self._callbacks: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.pops = 0
 
@@ -116,8 +126,15 @@ class ConsoleHub:
 
     def on_ringing(self, ringing: OfferRinging) -> None:
         """OfferAdapter hook: the agent's phone rings. Never blocks routing."""
-        self._ringing[ringing.call_id] = ringing.agent_id
+        self._ringing[self._shown_id(ringing)] = ringing.agent_id
         self._spawn(self._pop(ringing))
+
+    def _shown_id(self, ringing: OfferRinging) -> str:
+        """The call the agent's screen names: for a callback, the callback's own call once
+        its agent channel was seen (the controls and the call's end are about that one)."""
+        if ringing.callback is None:
+            return ringing.call_id
+        return self._callbacks.get(ringing.call_id, ringing.call_id)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -151,6 +168,8 @@ class ConsoleHub:
         """Dispatcher subscriber (the console stage)."""
         if isinstance(event, Bridged):
             self._answered(event)
+        elif isinstance(event, CallbackStarted):
+            self._callback_started(event)
         elif isinstance(event, CallerHungUp):
             if event.call_id in self._ringing:
                 self._caller_gone.add(event.call_id)
@@ -158,10 +177,32 @@ class ConsoleHub:
             self._transferred(event)
         elif isinstance(event, CallEnded):
             self._caller_gone.discard(event.call_id)
+            for original, key in list(self._callbacks.items()):
+                if key == event.call_id:
+                    del self._callbacks[original]
             agent = self._talking.pop(event.call_id, None) or self._ringing.pop(event.call_id, None)
             if agent is not None:
                 self.publish(agent, {"type": "call_ended", "call_id": event.call_id,
                                      "outcome": event.outcome.value})
+
+    def _callback_started(self, event: CallbackStarted) -> None:
+        """The agent's leg of a callback appeared: from now on the agent's screen names the
+        callback's own call (a pop already shown under the original call's id is renamed)."""
+        if not event.callback_of:  # rebuilt from the lists: its answer names the agent
+            return
+        self._callbacks[event.callback_of] = event.call_id
+        agent = self._ringing.get(event.callback_of)
+        if agent is None:
+            return
+        if self._agent_for_channel is not None \
+                and self._agent_for_channel(event.agent_channel) not in (None, agent):
+            return
+        del self._ringing[event.callback_of]
+        self._ringing[event.call_id] = agent
+        feed = self.feed(agent)
+        if feed.pop is not None and feed.pop.get("call_id") == event.callback_of:
+            self._show(agent, {**feed.pop, "type": "pop", "call_id": event.call_id,
+                               "callback_of": event.callback_of})
 
     def _answered(self, event: Bridged) -> None:
         if event.call_id in self._talking:
@@ -221,14 +262,18 @@ class ConsoleHub:
         if ringing.callback and not summary["steps"]:  # the IVR's memory of the call is gone
             summary = {**summary, "steps": list(ringing.callback.get("ivr_path") or [])}
         base: dict[str, Any] = {
-            "type": "pop", "call_id": ringing.call_id, "call_db_id": call_db_id, "skill": ringing.skill,
+            "type": "pop", "call_id": self._shown_id(ringing), "call_db_id": call_db_id,
+            "skill": ringing.skill,
             "agent_id": ringing.agent_id, "ringing_at": ringing.at,
             "caller": {"number": ringing.caller_number, "name": ringing.caller_name},
             "ivr": ivr_json(summary), "callback": ringing.callback}
         lookup = asyncio.ensure_future(self._lookup(ringing.call_id, ringing.caller_number,
                                                     base["ivr"].get("order_number")))
+        if ringing.callback is not None:
+            base["callback_of"] = ringing.call_id
         done, _ = await asyncio.wait({lookup}, timeout=self._deadline)
-        if self._agent_of(ringing.call_id) != ringing.agent_id:
+        base["call_id"] = self._shown_id(ringing)
+        if self._agent_of(base["call_id"]) != ringing.agent_id:
             lookup.cancel()  # the offer was over before the pop was ready
             return
         if done:
@@ -241,7 +286,8 @@ class ConsoleHub:
         except Exception as exc:  # the lookup itself never raises; belt and braces
             log.warning("pop_lookup_failed", error=str(exc))
             rest = context_json(None, None, "unavailable", [])
-        if self._agent_of(ringing.call_id) == ringing.agent_id:
+        base["call_id"] = self._shown_id(ringing)
+        if self._agent_of(base["call_id"]) == ringing.agent_id:
             self._show(ringing.agent_id, {**base, **rest, "type": "pop_update"})
 
     def _show(self, agent_id: str, pop: dict[str, Any]) -> None:

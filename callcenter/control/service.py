@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -241,6 +241,9 @@ class ControlService:
             self.desk.drop(event.call_id)
         if isinstance(event, Transferred):
             self._softphone_transfer(event)
+        if isinstance(event, Resumed) and event.music_lost:
+            self._spawn(self._music_lost(event.call_id))
+            return
         live = self._live.get(event.call_id)
         if live is None:
             return
@@ -260,6 +263,46 @@ class ControlService:
                 return
             self._ended(event.call_id, live)
 
+    async def _music_lost(self, call_id: str) -> None:
+        """The hold music ended while the link was down (nobody resumed): the caller is put
+        back on hold with new music, as the agent left them; if that fails, the agent's audio
+        is given back (never muted in silence). Either way the agent's screen is told."""
+        call, agent_id = self._calls(call_id), self._owner(call_id)
+        if call is None or not agent_id or not call.live:
+            return
+        live = self._live.get(call_id)
+        if live is None or live.agent_id != agent_id:
+            live = self._live[call_id] = _Live(agent_id)
+        if live.busy:  # the agent's own action decides
+            return
+        live.busy = True
+        live.state = replace(live.state, held=False, hold_token="")
+        notice = "hold_music_restarted"
+        try:
+            await self._carry_out(call, live, Verb.HOLD)
+        except Refused as exc:
+            log.warning("hold_music_not_restarted", call_id=call_id, error_id=exc.error_id)
+            notice = "hold_music_lost"
+            await self._give_audio_back(call, live)
+        finally:
+            live.busy = False
+        if self._live.get(call_id) is live:
+            self._publish(agent_id, {"type": "control", **self.state(call_id, live), "notice": notice})
+
+    async def _give_audio_back(self, call: Call, live: _Live) -> None:
+        live.state = replace(live.state, held=False, hold_token="")
+        try:
+            actions = plan(_view(call), replace(live.state, held=True), Verb.RESUME).actions
+        except Refused:
+            return  # the call is over or no longer the agent's: nothing is muted any more
+        for action in actions:
+            await self._send_quietly(action, call.linkedid)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def _softphone_transfer(self, event: Transferred) -> None:
         """A blind transfer the agent made from their phone (SIP REFER to a skill's name, in
         ``TRANSFER_CONTEXT``): the caller comes back to routing as from the console, no note."""
@@ -274,9 +317,7 @@ class ControlService:
     def _ended(self, call_id: str, live: _Live) -> None:
         del self._live[call_id]
         for stop in stop_music(live.state):  # the agent's leg ended on hold: stop the music
-            task = asyncio.ensure_future(self._send_quietly(stop, call_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._send_quietly(stop, call_id))
 
     async def _send_quietly(self, action: Action | messages.Originate, call_id: str) -> None:
         try:

@@ -32,6 +32,8 @@ import structlog
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import AmiEvent
+from callcenter.calls.events import Bridged, CallEnded, CallEvent
+from callcenter.calls.model import Call, Direction
 from callcenter.calls.offer_match import dial_prefix
 from callcenter.orders.tickets import CallbackRequest, CallbackTickets
 from callcenter.routing import events as ev
@@ -73,7 +75,8 @@ class CallbackAdapter:
     def __init__(self, engine: RoutingEngine, send: Send, store: CallbackStore,
                  tickets: CallbackTickets,
                  on_offer: Callable[[OfferCallback], None] | None = None,
-                 on_ringing: Callable[[OfferRinging], None] | None = None) -> None:
+                 on_ringing: Callable[[OfferRinging], None] | None = None,
+                 call_of: Callable[[str], Call | None] = lambda _: None) -> None:
         self._engine = engine
         self._send = send
         self._store = store
@@ -83,6 +86,9 @@ class CallbackAdapter:
         if on_offer is not None:
             self._offer_listeners.append(on_offer)
         self._dialing: dict[str, Dialing] = {}  # call id -> the callback being dialled
+        self._call_of = call_of
+        # callbacks' own calls found connected by a restarted server -> their original call
+        self._adopted: dict[str, str] = {}
         self._writes = asyncio.Lock()  # FIFO: the rows change in the order decided
         self._tasks = Tasks()
         self.write_failures = 0
@@ -322,6 +328,19 @@ class CallbackAdapter:
             self._customer_leg(dialing, "cancelled")
         else:  # the OriginateResponse that follows says it failed; the cause says why
             dialing.cause = cause
+
+    def on_call_event(self, event: CallEvent) -> None:
+        """Dispatcher subscriber: a callback's own call found talking by a restarted server
+        (rebuilt from Asterisk's lists, nobody here dialled it) completes its row when it ends."""
+        if isinstance(event, Bridged):
+            call = self._call_of(event.call_id)
+            if call is not None and call.direction is Direction.CALLBACK and call.callback_of \
+                    and call.callback_of not in self._dialing:
+                self._adopted[event.call_id] = call.callback_of
+        elif isinstance(event, CallEnded):
+            original = self._adopted.pop(event.call_id, None)
+            if original is not None:
+                self._write(lambda: self._store.completed(original), original)
 
     # --- the link ------------------------------------------------------------------------------
 

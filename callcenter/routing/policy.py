@@ -72,6 +72,7 @@ class SkillPolicy:
     strategy: Strategy = Strategy.BEST_SKILL
     ring_timeout_s: float = 15.0
     wrap_up_s: float = 20.0
+    wrap_up_max_s: float = 0.0  # "More time" after a call ends this long after it (0: no limit)
     service_level_s: float = 20.0
     sticky_s: float = 0.0
     on_no_answer: Reaction = Reaction(AgentState.PAUSED, "missed")
@@ -161,6 +162,7 @@ class SkillSettings(Schema):
     strategy: Annotated[Strategy, PlainValidator(_strategy)] | None = None
     ring_timeout_s: Annotated[Number, between(1, 600)] | None = None
     wrap_up_s: Annotated[Number, between(0, 3600)] | None = None
+    wrap_up_max_s: Annotated[Number, between(0, 86400)] | None = None
     service_level_s: Annotated[Number, between(1, 3600)] | None = None
     sticky_s: Annotated[Number, between(0, 3600)] | None = None
     on_no_answer: ReactionFile | None = None

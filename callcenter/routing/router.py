@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from callcenter.agents.model import AgentProfile, AgentState
+from callcenter.agents.pause_reasons import AFTER_CALL_WORK
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision
 from callcenter.routing.errors import RoutingError
@@ -206,6 +207,9 @@ class Router(CallbackMoves):
         if agent.state in (AgentState.OFFERED, AgentState.TALKING):
             agent.after_call = (AgentState.PAUSED, event.reason)
         else:
+            # "More time" in wrap-up: held to the policy's limit (WRAP_LIMIT); any other pause is not
+            extended = agent.state is AgentState.WRAP_UP and event.reason == AFTER_CALL_WORK
+            agent.extended_gen = agent.wrap_gen if extended else -1
             agent.after_call = None
             self._set_state(agent, AgentState.PAUSED, event.reason)
 

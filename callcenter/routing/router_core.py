@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 
 from callcenter.agents.model import AgentProfile, AgentState
+from callcenter.agents.pause_reasons import AFTER_CALL_WORK
 from callcenter.routing.book import Book
 from callcenter.routing.decisions import (
     AgentStateChanged,
@@ -67,9 +68,13 @@ class RouterCore:
         self.now = at
 
     def _fire(self, kind: TimerKind, ref: int, gen: int) -> None:
-        if kind is TimerKind.WRAP_END:
+        if kind in (TimerKind.WRAP_END, TimerKind.WRAP_LIMIT):
             agent = self.book.by_order[ref] if ref < len(self.book.by_order) else None
             if agent is not None and agent.state is AgentState.WRAP_UP and agent.wrap_gen == gen:
+                self._after_work(agent)
+            elif agent is not None and kind is TimerKind.WRAP_LIMIT and agent.extended_gen == gen \
+                    and agent.state is AgentState.PAUSED and agent.reason == AFTER_CALL_WORK:
+                agent.extended_gen = -1  # "More time" ran out: free again
                 self._after_work(agent)
             return
         call = self.book.by_seq.get(ref)
@@ -374,6 +379,9 @@ class RouterCore:
             return
         agent.wrap_gen += 1
         self._timers.add(self.now + wrap_up_s, TimerKind.WRAP_END, agent.order, agent.wrap_gen)
+        if call.policy.wrap_up_max_s > 0:
+            self._timers.add(self.now + max(wrap_up_s, call.policy.wrap_up_max_s), TimerKind.WRAP_LIMIT,
+                             agent.order, agent.wrap_gen)
         self._set_state(agent, AgentState.WRAP_UP)
 
     def _emit(self, decision: Decision) -> None:

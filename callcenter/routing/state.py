@@ -57,6 +57,7 @@ class AgentRec:
     call: CallRec | None = None
     after_call: tuple[AgentState, str] | None = None  # a pause or logout asked for mid-call
     wrap_gen: int = 0
+    extended_gen: int = -1  # the wrap-up whose "More time" pause (after_call_work) runs now
 
     @property
     def agent_id(self) -> str:

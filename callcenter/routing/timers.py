@@ -1,4 +1,4 @@
-"""The router's timers: step relaxations, sticky holds, ring guards, wrap-ups. Cancelled
+"""The router's timers: step relaxations, sticky holds, ring guards, wrap-ups and their limits. Cancelled
 lazily: a timer carries the generation of what it is about and is ignored when that moved on."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ class TimerKind(IntEnum):
     RING_GUARD = 2  # ref: call seq, gen: offer id
     WRAP_END = 3  # ref: agent order, gen: wrap generation
     CALLBACK_RETRY = 4  # ref: call seq, gen: the callback's attempts so far
+    WRAP_LIMIT = 5  # ref: agent order, gen: wrap generation (the policy's wrap_up_max_s)
 
 
 Timer = tuple[float, int, TimerKind, int, int]  # (due, seq, kind, ref, gen)

@@ -96,7 +96,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                                                settings.recording.enabled), ami.send, tracker.calls.get)
     handoff = RoutingHandoff(offers, engine, pool, tracker.calls.get, clock=given.clock.now,
                              on_queued=lambda key, at: dispatcher.queued(key, at))
-    callbacks = _callbacks(given, console)
+    callbacks = _callbacks(given, console, tracker)
     desk = TransferDesk()
     ivr = _ivr_runner(given, tracker, handoff, CallbackBoard(engine, callbacks), desk)
     calls = CallStore(pool, given.metrics)
@@ -104,16 +104,15 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                             on_ended_saved=lambda _: given.registry.wake())
     dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
+    dispatcher.subscribe(Stage.ROUTING, callbacks.on_call_event)
     control = _control(given, tracker, console, desk)
     # control first: a transfer from the softphone names the agent the console forgets on it
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
     dispatcher.subscribe(Stage.RECORDING, starter.on_call_event)
     dispatcher.subscribe(Stage.METRICS, live_calls_gauge(tracker, given.metrics))
-    dispatcher.listen(offers.on_ami_event)
-    dispatcher.listen(callbacks.on_ami_event)
-    dispatcher.listen(ivr.on_event)
-    dispatcher.listen(given.registry.on_ami_event)
+    for listener in (offers.on_ami_event, callbacks.on_ami_event, ivr.on_event, given.registry.on_ami_event):
+        dispatcher.listen(listener)
     ami.subscribe(dispatcher.on_ami_event)
     ami.observe_actions(dispatcher.on_action)
     return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks,
@@ -132,11 +131,12 @@ def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
                               given.settings.config_dir / "external_numbers.yaml"))
 
 
-def _callbacks(given: CallPathInputs, console: ConsoleHub) -> CallbackAdapter:
+def _callbacks(given: CallPathInputs, console: ConsoleHub, tracker: CallTracker) -> CallbackAdapter:
     """Callbacks that keep the caller's place: routing's sink, told when the AMI link changes."""
     pool = given.database.pool
     callbacks = CallbackAdapter(given.engine, given.ami.send, CallbackStore(pool, given.clock.now),
-                                CallbackTickets(pool), on_ringing=console.on_ringing)
+                                CallbackTickets(pool), on_ringing=console.on_ringing,
+                                call_of=tracker.calls.get)
     given.engine.add_sink(callbacks.carry_out)
     given.ami.observe_link(callbacks.on_link)
     return callbacks

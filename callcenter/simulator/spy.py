@@ -8,6 +8,9 @@ is found; ``ChanSpyStop`` when spying ends, before the ``Hangup`` of whichever c
 With ``E`` the spyer leaves ChanSpy when the spyee hangs up and, with no dialplan to return
 to, hangs up: ``Hangup`` cause 0, no request before it.
 
+With ``d``, a digit received on the spyer's channel (``PlayDTMF`` ``Receive: true``) switches
+the live spy's mode (4 listen, 5 whisper, 6 barge).
+
 Real ChanSpy with no matching channel keeps polling for one until the spyer hangs up; this one
 waits too but never finds a channel that appears later. Audio is not mixed: the simulator's
 recordings do not hear the supervisor.
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from callcenter.simulator.ports import Pbx
 
 NORMAL = 16
+_MODE_FLAGS = {"4": "", "5": "w", "6": "B"}  # ChanSpy's ``d``: the digit's mode
 
 
 @dataclass
@@ -70,6 +74,15 @@ class Spies:
             elif spy.gone and "E" in spy.options:
                 self._spies.remove(spy)
                 self.pbx.clock.call_later(0.001, functools.partial(self._leave, spy.spyer))
+
+    def dtmf(self, spyer: Channel, digit: str) -> None:
+        """A digit received on a spyer's channel: with ``d``, 4 listens, 5 whispers, 6 barges
+        (app_chanspy's mode switch: the other mode's flag is cleared)."""
+        for spy in self._spies:
+            if spy.spyer is spyer and "d" in spy.options and digit in _MODE_FLAGS:
+                rest = "".join(c for c in spy.options if c not in "wB")
+                spy.options = rest[:1] + _MODE_FLAGS[digit] + rest[1:] if rest.startswith("q") \
+                    else _MODE_FLAGS[digit] + rest
 
     def _leave(self, spyer: Channel) -> None:
         if spyer.alive:

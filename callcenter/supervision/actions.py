@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from callcenter.ami.messages import Action
 from callcenter.ami.sanitize import clean_text
-from callcenter.supervision.model import CHANSPY_OPTIONS, Session
+from callcenter.supervision.model import CHANSPY_OPTIONS, MODE_DIGITS, Mode, Session
 
 
 def spy_originate(session: Session, ring_timeout_s: float, caller_id: str) -> Action:
@@ -22,3 +22,10 @@ def spy_originate(session: Session, ring_timeout_s: float, caller_id: str) -> Ac
                 ("Timeout", str(int(ring_timeout_s * 1000))),
                 ("Variable", f"CC_SPY={session.id}")]
     return Action("Originate", tuple(headers))
+
+
+def spy_mode_dtmf(spy_channel: str, mode: Mode) -> Action:
+    """The digit that switches a live ChanSpy (option ``d``) to ``mode``, as if the supervisor's
+    phone had sent it: received on the spy's own channel, never sent out to the phone."""
+    return Action("PlayDTMF", (("Channel", spy_channel), ("Digit", MODE_DIGITS[mode]),
+                               ("Duration", "100"), ("Receive", "true")))

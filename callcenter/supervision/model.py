@@ -5,6 +5,9 @@ announced to the spy; ``w`` whisper: the spy's audio is mixed into what the spie
 sends to its own phone (the agent hears it, the caller does not); ``B`` barge: mixed into both
 channels of the bridge (agent and caller hear it); ``E`` exit, and so hang the spy's phone up,
 when the spied-on channel hangs up. Without ``w``/``B`` the spy only listens (to both sides).
+``d``: DTMF on the spy's channel switches the mode of the live spy (4 listen, 5 whisper, 6
+barge; both whisper paths are set up from the start), so a switch never rings the phone again
+(the server injects the digit with ``PlayDTMF`` ``Receive: true``).
 The spied-on channel is the agent's own channel (``PJSIP/1001-0000002a``), named exactly, so
 the prefix matches nothing else.
 """
@@ -22,7 +25,8 @@ class Mode(StrEnum):
     BARGE = "barge"
 
 
-CHANSPY_OPTIONS: dict[Mode, str] = {Mode.LISTEN: "qE", Mode.WHISPER: "qwE", Mode.BARGE: "qBE"}
+CHANSPY_OPTIONS: dict[Mode, str] = {Mode.LISTEN: "qdE", Mode.WHISPER: "qwdE", Mode.BARGE: "qBdE"}
+MODE_DIGITS: dict[Mode, str] = {Mode.LISTEN: "4", Mode.WHISPER: "5", Mode.BARGE: "6"}
 
 
 class EndReason(StrEnum):

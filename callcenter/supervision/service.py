@@ -1,7 +1,7 @@
 """Monitoring sessions: start (ring the supervisor's phone into ChanSpy on the agent's channel),
-switch mode (end the session and start one in the new mode), stop, and follow them on the AMI
-stream until they end. Every session is a row of ``supervision_sessions`` from the moment it is
-asked for to its end, with why it ended.
+switch mode (the live spy switches; the session ends and one in the new mode goes on), stop,
+and follow them on the AMI stream until they end. Every session is a row of
+``supervision_sessions`` from the moment it is asked for to its end, with why it ended.
 
 Rules: the call must be live with an agent talking on it; one live session per supervisor (they
 have one phone); one barge per call (the database's partial unique indexes are the last word,
@@ -24,7 +24,7 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.calls.model import Call, CallState
 from callcenter.runtime.tasks import Tasks
-from callcenter.supervision.actions import spy_originate
+from callcenter.supervision.actions import spy_mode_dtmf, spy_originate
 from callcenter.supervision.errors import (
     AlreadyMonitoring,
     BargeTaken,
@@ -70,6 +70,7 @@ class SupervisionService:
         self._tasks = Tasks()
         self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
         self._orphans: set[str] = set()  # spy channels to hang up once the link is back
+        self._switching: set[int] = set()  # sessions whose mode is being switched
         self.started = 0
         self.refused = 0
 
@@ -103,12 +104,56 @@ class SupervisionService:
         return await self._ring(session, call)
 
     async def switch(self, supervisor: str, session_id: int, mode: Mode) -> Session:
-        """End the session and start one in ``mode`` on the same call (the phone rings again).
+        """Go on in ``mode`` on the same call: the session ends ``switched`` and a new one takes
+        over. On the phone, the live spy switches (a digit received on the spy's channel) and
+        the phone does not ring again; a phone still ringing is hung up and rung anew.
 
         Raises: as :meth:`start`, and SessionNotFound."""
         session = self._own(supervisor, session_id)
-        await self._end(session, EndReason.SWITCHED, hang_up=True)
-        return await self.start(supervisor, session.call_id, mode)
+        if session.answered_at is None or not session.spy_channel:
+            await self._end(session, EndReason.SWITCHED, hang_up=True)
+            return await self.start(supervisor, session.call_id, mode)
+        if session.id in self._switching:
+            raise AlreadyMonitoring("your monitoring is already switching mode")
+        self._switching.add(session.id)
+        try:
+            return await self._switch_live(session, mode)
+        except Exception:
+            self.refused += 1
+            raise
+        finally:
+            self._switching.discard(session.id)
+
+    async def _switch_live(self, session: Session, mode: Mode) -> Session:
+        self._spied_call(session.call_id)
+        if mode is Mode.BARGE:
+            self._check_barge_free(session.call_id, session)
+        try:
+            await self._send(spy_mode_dtmf(session.spy_channel, mode))
+        except AmiError as exc:
+            raise PbxUnavailable(f"the PBX did not switch the mode: {exc}") from None
+        await self._end(session, EndReason.SWITCHED, hang_up=False)
+        now = self._clock()
+        try:
+            new_id = await self.store.open(session.supervisor, session.call_id, session.agent_id,
+                                           mode, session.phone, now,
+                                           live=[s.id for s in self._live.values()])
+        except (BargeTaken, AlreadyMonitoring):  # lost a race: the phone must not go on in it
+            await self._hang_up(session.spy_channel)
+            raise
+        new = Session(new_id, session.supervisor, session.call_id, session.agent_id,
+                      session.agent_channel, session.agent_uniqueid, mode, session.phone,
+                      session.channel_id, now, spy_channel=session.spy_channel, answered_at=now,
+                      action_id=session.action_id)
+        if self._by_channel.get(new.channel_id) is not session:  # the phone hung up meanwhile
+            new.ended_at, new.end_reason = now, EndReason.HUNG_UP
+            await self._close_row(new, EndReason.HUNG_UP)
+            raise SessionStopped("your phone hung up while the mode was switching")
+        self._live[new_id] = new
+        self._by_channel[new.channel_id] = new
+        await self.store.answered(new_id, new.spy_channel, now)
+        log.info("supervision_switched", session=session.id, to_session=new_id, mode=mode.value)
+        return new
 
     async def stop(self, supervisor: str, session_id: int) -> Session:
         """Raises: SessionNotFound (not live, or someone else's)."""
@@ -144,6 +189,12 @@ class SupervisionService:
                 raise AlreadyMonitoring("you are already on a call; stop it or switch its mode")
             if mode is Mode.BARGE and live.mode is Mode.BARGE and live.call_id == call_id:
                 raise BargeTaken(f"{live.supervisor} is already barging into this call")
+
+    def _check_barge_free(self, call_id: str, mine: Session) -> None:
+        if any(barged == call_id for _, barged in self._reserved) or any(
+                s.mode is Mode.BARGE and s.call_id == call_id and s is not mine
+                for s in self._live.values()):
+            raise BargeTaken("another supervisor is already barging into this call")
 
     def _own(self, supervisor: str, session_id: int) -> Session:
         session = self._live.get(session_id)

@@ -25,14 +25,15 @@ from callcenter.web.openapi import Api
 from callcenter.web.shell import check_page_role, page_shell
 
 
-def wrap_up_seconds(request: web.Request) -> dict[str, float]:
-    """After-call work per skill (``*``: any other), from the routing policy in force."""
+def wrap_up_seconds(request: web.Request, field: str = "wrap_up_s") -> dict[str, float]:
+    """After-call work per skill (``*``: any other), from the routing policy in force;
+    ``wrap_up_max_s``: how long "More time" may last after the call (0: no limit)."""
     engine = request.app.get(ENGINE)
     if engine is None:
-        return {"*": 20.0}
+        return {"*": 20.0 if field == "wrap_up_s" else 0.0}
     policy = engine.policy
-    return {"*": policy.defaults.wrap_up_s,
-            **{name: skill.wrap_up_s for name, skill in policy.skills.items()}}
+    return {"*": getattr(policy.defaults, field),
+            **{name: getattr(skill, field) for name, skill in policy.skills.items()}}
 
 
 async def agent_page(request: web.Request) -> web.Response:
@@ -47,6 +48,7 @@ async def agent_page(request: web.Request) -> web.Response:
             '<script type="module" src="/static/live-panel.js"></script>')
     return page_shell(request, prefix="console.", title_key="console.title", script="console-agent.js",
                       body=body, data={"wrapup": json.dumps(wrap_up_seconds(request)),
+                                       "wrapupmax": json.dumps(wrap_up_seconds(request, "wrap_up_max_s")),
                                        "skills": json.dumps(transfer_skills(request))})
 
 

@@ -8,6 +8,7 @@ import asyncpg
 
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse, Originate
 from callcenter.ami.parser import Frame
+from callcenter.calls.model import Call
 from callcenter.orders.tickets import CallbackTickets
 from callcenter.routing import events as ev
 from callcenter.routing.callback_store import CallbackStore
@@ -32,6 +33,7 @@ class Rig:
     offers_heard: list[OfferCallback] = field(default_factory=list)
     refuse: bool = False
     ringing: list[OfferRinging] = field(default_factory=list)
+    calls: dict[str, Call] = field(default_factory=dict)  # the tracker's calls
 
     def __post_init__(self) -> None:
         self.engine = RoutingEngine(Router(policy(general=GENERAL), [agent("ann", {"general": 1}, ("en", "zh"))],
@@ -39,7 +41,7 @@ class Rig:
         self.store = CallbackStore(self.pool, clock=lambda: self.now)
         self.adapter = CallbackAdapter(self.engine, self.send, self.store,
                                        CallbackTickets(self.pool), on_offer=self.offers_heard.append,
-                                       on_ringing=self.ringing.append)
+                                       on_ringing=self.ringing.append, call_of=self.calls.get)
         self.engine.add_sink(self.decisions.extend)
         self.engine.add_sink(self.adapter.carry_out)
 

@@ -8,6 +8,8 @@ import asyncpg
 import pytest
 
 from callcenter.agents.model import AgentState
+from callcenter.calls.events import Bridged, CallEnded
+from callcenter.calls.model import Call, CallState, Direction, HangupBy, Outcome
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import DialCallback
 from tests.callbacks.rig import Rig
@@ -165,3 +167,26 @@ async def test_given_link_lost_while_connected_when_back_and_channel_gone_then_t
     assert rig.sent[-1].name == "Status"
     assert rig.engine.agent_status("ann").state is AgentState.WRAP_UP
     assert (await rig.row("cb-6"))["status"] == "completed"
+
+
+async def test_given_a_restart_while_a_callback_talks_when_its_call_ends_then_the_row_is_completed(
+        pool: asyncpg.Pool) -> None:
+    first = await waiting_callback(pool, "cb-rs")
+    first.engine.submit(ev.AgentLoggedIn("ann", first.now, ready=True))
+    await first.agent_answers()
+    first.event("DialEnd", Channel="PJSIP/ann-00000001", DestChannel="PJSIP/carrier-00000002",
+                DialStatus="ANSWER")
+    assert (await first.row("cb-rs"))["status"] == "connected"
+    second = Rig(pool, now=first.now + 30)  # the server restarted; the rebuild found the call
+    found = Call("cb.1", first.now, state=CallState.TALKING, direction=Direction.CALLBACK,
+                 callback_of="cb-rs")
+    second.calls["cb.1"] = found
+    second.adapter.on_call_event(Bridged("cb.1", second.now, "PJSIP/ann-00000001", "cb.1", "", True,
+                                         second.now))
+    second.adapter.on_call_event(CallEnded("cb.2", second.now, Outcome.ANSWERED, HangupBy.CALLER, 16,
+                                           None))  # another call's end changes nothing
+    assert (await second.row("cb-rs"))["status"] == "connected"
+    second.adapter.on_call_event(CallEnded("cb.1", second.now + 60, Outcome.ANSWERED, HangupBy.CALLER,
+                                           16, None))
+    row = await second.row("cb-rs")
+    assert row["status"] == "completed" and row["ended_at"] is not None

@@ -138,3 +138,53 @@ async def test_given_a_hold_the_service_never_saw_then_the_agent_can_resume_it()
     state = await svc.act("sam", CALL, Verb.RESUME)
     assert state["held"] is False
     assert pbx.sent[0].header("Channel") == "/^Local/000000042@cc\\-hold\\-music\\-/"
+
+
+def lose_the_music(svc: ControlService, call: Call) -> None:
+    """What the tracker reports after a reconnect when the music channel ended unseen."""
+    call.held_since, call.hold_channel = None, ""
+    svc.on_call_event(Resumed(CALL, 30.0, "PJSIP/pstn-01", 20.0, music_lost=True))
+
+
+async def test_given_the_hold_music_was_lost_while_blind_then_new_music_and_the_screen_is_told() -> None:
+    pbx = Pbx()
+    call = talking_call()
+    svc, told = service(pbx, call)
+    first = (await svc.act("sam", CALL, Verb.HOLD))
+    pbx.sent.clear()
+    lose_the_music(svc, call)
+    await svc.wait_idle()
+    assert [a.name for a in pbx.sent] == ["MuteAudio", "Originate"]
+    assert pbx.sent[1].header("Application") == "ChanSpy"
+    assert pbx.sent[1].header("Channel") != first and call.held_since is not None
+    agent, message = told[-1]
+    assert agent == "sam" and message["held"] is True and message["notice"] == "hold_music_restarted"
+    state = await svc.act("sam", CALL, Verb.RESUME)  # the agent can still resume it
+    assert state["held"] is False and pbx.sent[-1].header("State") == "off"
+
+
+async def test_given_the_lost_music_cannot_be_restarted_then_the_agent_is_unmuted_and_told() -> None:
+    pbx = Pbx()
+    call = talking_call()
+    svc, told = service(pbx, call)
+    await svc.act("sam", CALL, Verb.MUTE)
+    await svc.act("sam", CALL, Verb.HOLD)
+    pbx.sent.clear()
+    pbx.confirm = False  # the new music never starts
+    lose_the_music(svc, call)
+    await svc.wait_idle()
+    unmuted = [(a.header("Direction"), a.header("State")) for a in pbx.sent if a.name == "MuteAudio"]
+    assert ("all", "off") == unmuted[-2] and ("in", "on") == unmuted[-1]  # their own mute kept
+    agent, message = told[-1]
+    assert agent == "sam" and message["held"] is False and message["muted"] is True
+    assert message["notice"] == "hold_music_lost"
+    assert svc.state(CALL)["held"] is False
+
+
+async def test_given_the_music_was_lost_on_a_call_nobody_talks_on_then_nothing_is_sent() -> None:
+    pbx = Pbx()
+    call = talking_call()
+    svc, told = service(pbx, call, owner="")
+    lose_the_music(svc, call)
+    await svc.wait_idle()
+    assert not pbx.sent and not told

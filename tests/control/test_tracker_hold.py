@@ -73,3 +73,36 @@ def test_given_a_caller_on_hold_when_the_calls_are_rebuilt_then_the_hold_is_foun
     assert set(fresh.calls) == {CALL}, "the hold music's channel became a call"
     call = fresh.calls[CALL]
     assert (call.held_since, call.hold_channel, call.hold_count) == (88.0, SPY, 1)
+
+
+def listed(chan: str, agent: str, music: bool) -> list[object]:
+    items = [ev(30.0, "CoreShowChannel", Channel=chan, Uniqueid=CALL, Linkedid=CALL, ChannelStateDesc="Up",
+                Application="AGI", BridgeId="b1", Duration="00:00:30"),
+             ev(30.0, "CoreShowChannel", Channel=agent, Uniqueid="1700000100.9", Linkedid=CALL,
+                ChannelStateDesc="Up", Application="Bridge", ApplicationData=f"{chan},p", BridgeId="b1",
+                Duration="00:00:29")]
+    if music:
+        items.append(ev(30.0, "CoreShowChannel", Channel=SPY, Uniqueid="1700000200.1", Linkedid="1700000200.1",
+                        Context="cc-hold-music", ChannelStateDesc="Up", Application="ChanSpy",
+                        ApplicationData=f"{chan},qwES", Duration="00:00:20"))
+    return items
+
+
+def test_given_a_hold_when_its_music_ended_while_the_link_was_down_then_the_rebuild_says_it_was_lost() -> None:
+    t = CallTracker()
+    chan, agent = talking(t)
+    spy(t, 10.0, "ChanSpyStart", chan)
+    out = t.rebuild(listed(chan, agent, music=False), [], now=30.0, asked_at=29.0)  # type: ignore[arg-type]
+    [resumed] = [e for e in out if isinstance(e, Resumed)]
+    assert resumed.music_lost and resumed.hold_s == 20.0 and resumed.channel == chan
+    call = t.calls[CALL]
+    assert call.live and call.held_since is None and call.hold_channel == "" and call.hold_s == 20.0
+
+
+def test_given_a_hold_when_its_music_still_plays_after_the_link_came_back_then_it_stays_held() -> None:
+    t = CallTracker()
+    chan, agent = talking(t)
+    spy(t, 10.0, "ChanSpyStart", chan)
+    out = t.rebuild(listed(chan, agent, music=True), [], now=30.0, asked_at=29.0)  # type: ignore[arg-type]
+    assert not [e for e in out if isinstance(e, Resumed)]
+    assert t.calls[CALL].held_since == 10.0

@@ -1,9 +1,10 @@
 """Supervisor monitoring on the real PBX, checked on the recorded audio: a caller talks to an
 agent; the supervisor's phone (pjsua playing a 2.6 kHz tone) is rung into ChanSpy on the
-agent's channel, first to listen, then to whisper, then to barge. The agent's phone records
-what it hears, and so does the caller's. The tone is in the agent's recording while whispering
-and barging, never while listening; in the caller's recording only while barging. The sessions
-are audited with their modes and ends; the barge leg ends with the call (ChanSpy ``E``)."""
+agent's channel to listen, then switched on that live spy (no second ring) to whisper, then to
+barge. The agent's phone records what it hears, and so does the caller's. The tone is in the
+agent's recording while whispering and barging, never while listening; in the caller's recording
+only while barging. The sessions are audited with their modes and ends; a second leg ends with
+the call (ChanSpy ``E``)."""
 
 from __future__ import annotations
 
@@ -103,17 +104,17 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
         windows = {}
         listen, start, end = await spy(boss, linkedid, "listen")
         windows["listen"] = (start, end)
-        status, whisper = await call(boss, "POST", f"/api/supervision/sessions/{listen['id']}/mode",
-                                     {"mode": "whisper"})  # switching: the phone rings again
-        assert status == 200 and whisper["mode"] == "whisper", whisper
-        start = time.time()
-        await asyncio.sleep(HOLD_S)
-        windows["whisper"] = (start, time.time())
-        status, ended = await call(boss, "DELETE", f"/api/supervision/sessions/{whisper['id']}")
-        assert status == 200 and ended["end_reason"] == "stopped", ended
-        await asyncio.sleep(1.0)
-        _, start, end = await spy(boss, linkedid, "barge")
-        windows["barge"] = (start, end)
+        sessions = [listen]
+        for mode in ("whisper", "barge"):  # switched on the live spy: the phone is not rung again
+            status, switched = await call(boss, "POST", f"/api/supervision/sessions/{sessions[-1]['id']}/mode",
+                                          {"mode": mode})
+            assert status == 200 and switched["mode"] == mode and switched["state"] == "active", switched
+            assert switched["spy_channel"] == listen["spy_channel"], switched
+            sessions.append(switched)
+            start = time.time()
+            await asyncio.sleep(HOLD_S)
+            windows[mode] = (start, time.time())
+        assert desk.count("CONFIRMED") == 1 and desk.count("DISCONNECTED") == 0, desk.lines()[-5:]
         status, body = await call(boss, "POST", f"/api/supervision/calls/{linkedid}/monitor", {"mode": "barge"})
         assert (status, body["error_id"]) == (409, "already_monitoring"), body  # a double click
         deputy = await rig.web("admin")
@@ -124,15 +125,22 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
             assert (status, body["error_id"]) == (409, "barge_taken"), body  # two supervisors at once
         finally:
             await deputy.close()
+        status, ended = await call(boss, "DELETE", f"/api/supervision/sessions/{sessions[-1]['id']}")
+        assert status == 200 and ended["end_reason"] == "stopped", ended
+        await desk.wait_state("DISCONNECTED", 15)
+        await asyncio.sleep(1.0)
+        await spy(boss, linkedid, "listen")  # a second leg, which ChanSpy's E ends with the call
         caller.hangup()
         await caller.wait_state("DISCONNECTED", 10)
-        await desk.wait_state("DISCONNECTED", 15, count=3)  # the barge leg went with the call
+        await desk.wait_state("DISCONNECTED", 15, count=2)  # the listen leg went with the call
         await olga.wait_state("DISCONNECTED", 15)
         rows = (await boss.get(f"/api/supervision/calls/{linkedid}/sessions"))["sessions"]
         assert [(r["mode"], r["end_reason"]) for r in rows] == [
-            ("listen", "switched"), ("whisper", "stopped"), ("barge", "call_ended")], rows
+            ("listen", "switched"), ("whisper", "switched"), ("barge", "stopped"),
+            ("listen", "call_ended")], rows
         assert all(r["supervisor"] == "supervisor" and r["agent_id"] == "olga" and r["answered_at"]
                    and r["spy_channel"].startswith("PJSIP/1029-") for r in rows), rows
+        assert len({r["spy_channel"] for r in rows[:3]}) == 1 != len({r["spy_channel"] for r in rows}), rows
         assert (await boss.get("/api/supervision/sessions"))["sessions"] == []
         status, body = await call(boss, "POST", f"/api/supervision/calls/{linkedid}/monitor", {"mode": "listen"})
         assert status in (404, 409) and body["error_id"] in ("call_not_found", "call_ended"), body

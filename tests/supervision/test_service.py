@@ -5,6 +5,7 @@ the link dropping mid-session, the agent hanging up."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import pytest
@@ -13,7 +14,15 @@ from callcenter.ami.errors import AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
-from callcenter.supervision.errors import CallEnded, PbxUnavailable, PhoneUnavailable, SessionStopped
+from callcenter.supervision.errors import (
+    AlreadyMonitoring,
+    BargeTaken,
+    CallEnded,
+    PbxUnavailable,
+    PhoneUnavailable,
+    SessionNotFound,
+    SessionStopped,
+)
 from callcenter.supervision.model import EndReason, Mode
 from callcenter.supervision.service import SupervisionService
 
@@ -95,7 +104,7 @@ async def ringing(service: SupervisionService, link: Link, mode: Mode = Mode.LIS
         await asyncio.sleep(0)
     assert len(link.sent) > before, "no Originate sent"
     originate = link.sent[-1]
-    assert originate.header("Data") == f"{AGENT},{'qE' if mode is Mode.LISTEN else 'qBE'}"
+    assert originate.header("Data") == f"{AGENT},{'qdE' if mode is Mode.LISTEN else 'qBdE'}"
     uid = originate.header("ChannelId")
     service.on_ami_event(event(Event="Newchannel", Channel="PJSIP/1009-00000001", Uniqueid=uid))
     return task, uid
@@ -198,3 +207,51 @@ async def test_given_active_session_when_agent_transfers_then_agent_left_while_t
     await asyncio.sleep(0.01)
     assert store.rows[1]["end_reason"] == "agent_left" and service.sessions() == []
     assert "PJSIP/1009-00000001" in link.hangups()  # the spy leg is hung up with it
+
+
+async def on_the_phone(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN) -> Any:
+    task, uid = await ringing(service, link, mode)
+    service.on_ami_event(event(Event="OriginateResponse", ActionID=f"a{len(link.sent)}", Response="Success",
+                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    return await task
+
+
+async def test_given_a_supervisor_listening_when_switched_to_whisper_then_the_live_spy_switches(
+        world: Any) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    whisper = await service.switch("boss", listen.id, Mode.WHISPER)
+    assert [a.name for a in link.sent] == ["Originate", "PlayDTMF"]  # the phone is not rung again
+    dtmf = dict(link.sent[-1].headers)
+    assert dtmf == {"Channel": "PJSIP/1009-00000001", "Digit": "5", "Duration": "100", "Receive": "true"}
+    assert (whisper.mode, whisper.spy_channel, whisper.state) == (Mode.WHISPER, "PJSIP/1009-00000001", "active")
+    assert store.rows[listen.id]["end_reason"] == "switched"
+    assert store.rows[whisper.id] == {"mode": "whisper", "end_reason": None, "answered": True}
+    barge = await service.switch("boss", whisper.id, Mode.BARGE)
+    assert link.sent[-1].header("Digit") == "6" and service.sessions() == [barge]
+    # the phone hangs up: the session that went on in barge ends with it
+    service.on_ami_event(event(Event="Hangup", Channel="PJSIP/1009-00000001", Uniqueid=barge.channel_id))
+    await asyncio.sleep(0)
+    assert store.rows[barge.id]["end_reason"] == "hung_up" and service.sessions() == []
+
+
+async def test_given_another_barge_when_switching_to_barge_then_refused_and_the_session_goes_on(
+        world: Any) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    other = copy.copy(listen)
+    other.id, other.supervisor, other.mode, other.channel_id = 99, "deputy", Mode.BARGE, "spy-99-x"
+    service._live[99] = other  # another supervisor's live barge on the same call
+    with pytest.raises(BargeTaken):
+        await service.switch("boss", listen.id, Mode.BARGE)
+    assert [a.name for a in link.sent] == ["Originate"] and listen.live
+    assert store.rows[listen.id]["end_reason"] is None
+
+
+async def test_given_a_double_click_on_switch_then_one_switch_and_a_409(world: Any) -> None:
+    service, link, _, _ = world
+    listen = await on_the_phone(service, link)
+    results = await asyncio.gather(service.switch("boss", listen.id, Mode.WHISPER),
+                                   service.switch("boss", listen.id, Mode.WHISPER), return_exceptions=True)
+    assert sum(isinstance(r, AlreadyMonitoring | SessionNotFound) for r in results) == 1
+    assert [a.name for a in link.sent].count("PlayDTMF") == 1 and len(service.sessions()) == 1

@@ -86,10 +86,21 @@ def comparable(leg: list[str]) -> tuple[list[str], bool]:
     return channel, leg.index("DialBegin") < where < leg.index("ChanSpyStart")
 
 
-def captured_spy_legs() -> list[list[str]]:
+def captured_events() -> list[dict[str, str]]:
     frames = [json.loads(line)["frame"] for line in CAPTURE.read_text(encoding="utf-8").splitlines()]
     events = [dict(x.split(": ", 1) for x in f.split("\r\n") if ": " in x) for f in frames]
-    return list(spy_legs([e for e in events if "Event" in e]).values())
+    return [e for e in events if "Event" in e]
+
+
+def captured_spy_legs() -> list[list[str]]:
+    return list(spy_legs(captured_events()).values())
+
+
+def mode_switches(events: list[dict[str, str]]) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """The digits a spy leg received (PlayDTMF with Receive: true): digit, duration, direction,
+    and the event's field names."""
+    return [(e["Digit"], e["DurationMs"], e["Direction"], tuple(sorted(e))) for e in events
+            if e.get("Event") == "DTMFEnd" and e.get("Uniqueid", "").startswith("spy-")]
 
 
 def spying(h: Harness) -> list[tuple[str, str, str]]:
@@ -137,25 +148,26 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
             status, listen = await boss.call("POST", path, {"mode": "listen"})
             assert status == 201 and listen["state"] == "active" and listen["agent_id"] == "sam"
             [(spyer, spyee, options)] = spying(h)
-            assert spyer.startswith("PJSIP/1009-") and spyee.startswith("PJSIP/1001-") and options == "qE"
+            assert spyer.startswith("PJSIP/1009-") and spyee.startswith("PJSIP/1001-") and options == "qdE"
             status, body = await boss.call("POST", path, {"mode": "listen"})  # a double click
             assert (status, body["error_id"]) == (409, "already_monitoring")
 
             status, barge = await boss.call("POST", f"/api/supervision/sessions/{listen['id']}/mode",
                                             {"mode": "barge"})
             assert status == 200 and barge["mode"] == "barge" and barge["id"] != listen["id"]
-            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], WAIT, "barging alone")
+            assert barge["spy_channel"] == listen["spy_channel"]  # the live spy switched: no new leg
+            await h.wait_for(lambda: spying(h) == [(spyer, spyee, "qBdE")], WAIT, "barging alone")
             status, body = await deputy.call("POST", path, {"mode": "barge"})
             assert (status, body["error_id"]) == (409, "barge_taken")
             status, whisper = await deputy.call("POST", path, {"mode": "whisper"})
             assert status == 201
-            assert sorted(o for _, _, o in spying(h)) == ["qBE", "qwE"]
+            assert sorted(o for _, _, o in spying(h)) == ["qBdE", "qwdE"]
             live = (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"]
             assert {(s["supervisor"], s["mode"]) for s in live} == {("boss", "barge"), ("deputy", "whisper")}
 
             status, stopped = await deputy.call("DELETE", f"/api/supervision/sessions/{whisper['id']}")
             assert status == 200 and stopped["end_reason"] == "stopped"
-            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBE"], WAIT, "the whisper leg gone")
+            await h.wait_for(lambda: [o for _, _, o in spying(h)] == ["qBdE"], WAIT, "the whisper leg gone")
             status, body = await deputy.call("DELETE", f"/api/supervision/sessions/{barge['id']}")
             assert (status, body["error_id"]) == (404, "session_not_found")  # not hers
 
@@ -178,11 +190,17 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
             for c in (boss, deputy, agent):
                 await c.http.close()
         # the simulator's spy legs as Asterisk 22 reports them (the capture of tests/pbx/test_supervision.py):
-        # a leg stopped by the server, and one that ChanSpy's E hung up with the agent's channel
-        real_stopped, _, real_with_call = captured_spy_legs()
+        # one that ChanSpy's E hung up with the agent's channel (switched on the way), one stopped
+        real_stopped, real_with_call = captured_spy_legs()
         legs = list(spy_legs(seen).values())
-        assert [comparable(legs[0]), comparable(legs[2])] == [comparable(real_stopped)] * 2  # switched, stopped
-        assert comparable(legs[1]) == comparable(real_with_call)
+        assert len(legs) == 2
+        assert comparable(legs[0]) == comparable(real_with_call)
+        assert comparable(legs[1]) == comparable(real_stopped)
+        # the switch to barge: one digit received on the spy leg, reported as Asterisk 22 does
+        # (a DTMFEnd at once, no DTMFBegin); the real capture switched twice (whisper, barge)
+        real_switches = mode_switches(captured_events())
+        assert [d for d, *_ in real_switches] == ["5", "6"]
+        assert mode_switches(seen) == [real_switches[1]]
         stored = await h.finish(WAIT)
         assert [r["linkedid"] for r in stored] == [call_id]  # the spy legs are no calls
         audit = await h.server.database.pool.fetch(

@@ -174,3 +174,33 @@ def test_a_callback_whose_phone_made_no_channel_is_not_confused_with_the_next_of
     run.feed(agent(2.1, "Newchannel", Context="agents", ChannelStateDesc="Down"))
     assert run.tracker.call_key_for_uniqueid(AGENT_UID) == caller_uid
     assert not any(isinstance(e, CallbackStarted) for e in run.out)
+
+
+def listed_callback() -> list[AmiEvent]:
+    """``CoreShowChannels`` during an answered callback (a restarted server asks for it)."""
+    return [ev(30.0, "CoreShowChannel", Channel=AGENT, Uniqueid=AGENT_UID, Linkedid=AGENT_UID,
+               Context="cc-callback", Exten="s", ChannelStateDesc="Up", Application="Dial",
+               ApplicationData="PJSIP/8613900000001@carrier,10", BridgeId="b1", Duration="00:00:20"),
+            ev(30.0, "CoreShowChannel", Channel=CUSTOMER, Uniqueid=CUSTOMER_UID, Linkedid=AGENT_UID,
+               Context="inbound", Exten="s", ChannelStateDesc="Up", Application="AppDial",
+               CallerIDNum="8613900000001", BridgeId="b1", Duration="00:00:15")]
+
+
+def test_a_callback_found_by_a_restarted_server_is_rebuilt_as_the_agent_calling_the_customer() -> None:
+    tracker = CallTracker()
+    out = tracker.rebuild(listed_callback(), [], now=30.0)
+    call = tracker.calls[AGENT_UID]
+    assert call.direction is Direction.CALLBACK
+    assert call.caller is not None and call.caller.channel == CUSTOMER and call.caller.side is Side.CALLER
+    assert call.agent is not None and call.agent.channel == AGENT and call.agent.side is Side.AGENT
+    assert call.bridged_at is not None and call.to_record()["state"] == "talking"
+    kinds = [type(e).__name__ for e in out if not isinstance(e, CallUpdated)]
+    assert kinds == ["CallbackStarted", "Bridged"]  # never a caller arriving at the IVR
+    bridged = out[-1]
+    assert bridged.agent_channel == AGENT  # type: ignore[attr-defined]
+    # the customer hangs up after the restart: the callback ends as an answered callback
+    run = Run()
+    run.tracker = tracker
+    hang_up(run, 40.0, "16", first="customer")
+    assert run.kinds == ["CallerHungUp", "AgentHungUp", "CallEnded"]
+    assert (call.outcome, call.hangup_by) == (Outcome.ANSWERED, HangupBy.CALLER)

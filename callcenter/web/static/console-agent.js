@@ -13,6 +13,8 @@ import * as control from "./console-control.js";
 const root = document.getElementById("console");
 const agentId = root.dataset.agent;
 const WRAP_UP_S = JSON.parse(document.body.dataset.wrapup || '{"*": 20}');
+// how long "More time" may last after the call, per skill (0: until the outcome is saved)
+const WRAP_UP_MAX_S = JSON.parse(document.body.dataset.wrapupmax || '{"*": 0}');
 const KINDS = ["refund", "return", "exchange", "repair", "complaint", "inquiry"];
 const STATUSES = ["open", "in_progress", "waiting_customer", "resolved", "closed"];
 const DISPOSITIONS = ["resolved", "ticket_opened", "ticket_updated", "callback_promised", "information_given",
@@ -123,6 +125,10 @@ function showState(s) {
   if (s.state === "offered") ringing(true); else ringing(false);
   if (s.state === "wrap_up") startWrapUp(s);
   if (before === "wrap_up" && s.state !== "wrap_up") wrapUpEnded(s);
+  if (state.wrap?.extended && !state.wrap.saved && !(s.state === "paused" && s.reason === EXTEND_REASON)) {
+    Object.assign(state.wrap, { extended: false, active: false }); // "More time" ran out (the policy's limit)
+    renderWrapUp();
+  }
   if (["ready", "paused", "offline"].includes(s.state) && state.phase === "ringing") clearPop();
   if (s.state === "talking" && state.answeredAt == null) state.answeredAt = s.since;
   if (s.state !== "talking") { state.answeredAt = null; control.hide(); }
@@ -323,13 +329,18 @@ function wrapSeconds(skill) {
   return Number(WRAP_UP_S[skill] ?? WRAP_UP_S["*"] ?? 20);
 }
 
+function wrapLimit(skill) {
+  return Number(WRAP_UP_MAX_S[skill] ?? WRAP_UP_MAX_S["*"] ?? 0);
+}
+
 function startWrapUp(s) {
   // the call that just ended (its pop is on screen); else the one whose outcome is still unsaved
   const call = state.pop || (state.wrap && !state.wrap.saved ? state.wrap.call : null);
   if (!call) return;
   if (state.wrap && !state.wrap.saved && state.wrap.call.call_id === call.call_id && state.wrap.active) return;
   if (state.wrap?.call.call_id !== call.call_id) document.getElementById("wrapup").replaceChildren(); // a new form
-  state.wrap = { call, startedAt: s.since || serverNow(), seconds: wrapSeconds(call.skill), saved: false, active: true };
+  state.wrap = { call, startedAt: s.since || serverNow(), seconds: wrapSeconds(call.skill), limit: wrapLimit(call.skill),
+    saved: false, active: true };
   renderWrapUp();
   announce(t("console.wrap_up_started", { seconds: Math.round(state.wrap.seconds) }));
 }
@@ -378,6 +389,11 @@ function showCountdown(now) {
   const wrap = state.wrap;
   const line = document.getElementById("wrapup-countdown");
   if (!wrap || !line) return;
+  if (wrap.extended && wrap.limit > 0) {
+    const until = wrap.startedAt + Math.max(wrap.seconds, wrap.limit);
+    line.textContent = t("console.wrap_up_extended_left", { time: format.clock(Math.max(0, until - now)) });
+    return;
+  }
   if (wrap.extended) { line.textContent = t("console.wrap_up_extended"); return; }
   if (!wrap.active) { line.textContent = t("console.wrap_up_over"); return; }
   const left = Math.max(0, wrap.startedAt + wrap.seconds - now);
@@ -428,7 +444,7 @@ function handle(event) {
     case "snapshot": {
       const s = event.state;
       if (event.pop && s && ["offered", "talking", "wrap_up"].includes(s.state)
-          && (!s.call_id || s.call_id === event.pop.call_id)) {
+          && (!s.call_id || s.call_id === event.pop.call_id || s.call_id === event.pop.callback_of)) {
         state.phase = s.state === "talking" ? "talking" : s.state === "wrap_up" ? "ended" : "ringing";
         if (s.state === "talking") state.answeredAt = s.since;
         showPop(event.pop);

@@ -93,6 +93,12 @@ export function tick(now = Date.now() / 1000) {
 export function update(s) {
   if (s.call_id !== current.callId) return;
   if (s.held !== current.held) announce(s.held ? t("console.control.held") : t("console.control.resumed"));
+  if (s.notice) { // the hold music was lost while the server was cut off from the PBX
+    const message = document.getElementById("console-message");
+    message.textContent = t(`console.control.${s.notice}`);
+    message.className = s.notice === "hold_music_lost" ? "message bad" : "message";
+    announce(message.textContent);
+  }
   Object.assign(current, { held: s.held, muted: s.muted, heldSince: s.held ? s.held_since : null,
     holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s });
   if (s.ended) current.callId = null;
