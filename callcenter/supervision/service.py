@@ -138,7 +138,7 @@ class SupervisionService:
             new_id = await self.store.open(session.supervisor, session.call_id, session.agent_id,
                                            mode, session.phone, now,
                                            live=[s.id for s in self._live.values()])
-        except (BargeTaken, AlreadyMonitoring):  # lost a race: the phone must not go on in it
+        except Exception:  # lost a race, or no row: the phone must not go on unrecorded
             await self._hang_up(session.spy_channel)
             raise
         new = Session(new_id, session.supervisor, session.call_id, session.agent_id,

@@ -329,3 +329,49 @@ async def test_the_console_keeps_a_new_calls_pop_when_the_last_outcome_is_saved_
         assert await page.locator("#kb-panel .kb-open").count() == 0  # the last call's suggestions went
     finally:
         await context.close()
+
+
+async def test_the_console_counts_more_time_down_to_the_policy_limit_and_follows_a_callback(
+        browser: Browser, demo_base: str) -> None:
+    """"More time" in wrap-up shows how long it may last (the policy's wrap_up_max_s: 300 s
+    after the call) and, when the router frees the agent at that limit, the wrap-up shows as
+    over with its outcome still to save. A reload during a callback (routing names the original
+    call, the pop the callback's own call) gets the call bar's controls back."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        login = await http.post(demo_base + "/login", json={"login": "supervisor", "password": "demo"})
+        csrf = (await login.json())["csrf_token"]
+        off = await http.post(demo_base + "/api/agents/tom/state", json={"state": "offline"},
+                              headers={"X-CSRF-Token": csrf})
+        assert off.status == 200
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    try:
+        await log_in(page, demo_base, "agent8")
+        await page.wait_for_selector("#console[data-connected=true]")
+        clock = await page.evaluate("() => Date.now() / 1000")
+
+        async def feed(*events: dict[str, Any]) -> None:
+            for event in events:
+                await page.evaluate("(e) => window.__consoleSocket.onmessage({ data: JSON.stringify(e) })", event)
+
+        await feed({"type": "hello", "seq": 2000, "clock": clock, "speed": 1},
+                   {"type": "state", "seq": 2001, "state": "offered", "reason": "", "since": clock},
+                   pop_event("A", "Caller A", 2002),
+                   {"type": "answered", "seq": 2003, "call_id": "A", "answered_at": clock},
+                   {"type": "state", "seq": 2004, "state": "talking", "reason": "", "since": clock},
+                   {"type": "call_ended", "seq": 2005, "call_id": "A"},
+                   {"type": "state", "seq": 2006, "state": "wrap_up", "reason": "", "since": clock},
+                   {"type": "state", "seq": 2007, "state": "paused", "reason": "after_call_work",
+                    "since": clock + 5})
+        countdown = await page.text_content("#wrapup-countdown") or ""
+        assert re.search(r"no calls for (5:00|4:5\d)", countdown), countdown  # 300 s from the call's end
+        await feed({"type": "state", "seq": 2008, "state": "ready", "reason": "", "since": clock + 300})
+        assert await page.is_visible("#wrapup")  # the outcome is still to save
+        assert "over" in (await page.text_content("#wrapup-countdown") or "")
+        callback = {**pop_event("CB", "", 2009), "callback_of": "ORIG",
+                    "callback": {"number": "13800000001", "attempt": 1, "waited_s": 60}}
+        await feed({"type": "snapshot", "seq": 2009, "pop": callback, "control": None,
+                    "state": {"state": "talking", "reason": "", "call_id": "ORIG", "since": clock + 310}})
+        assert await page.is_visible("#call-actions #btn-hold")
+    finally:
+        await context.close()

@@ -89,9 +89,15 @@ async def test_callback_served_in_its_place_agent_first_then_customer(fresh_db: 
         served = [(d.call_id, type(d).__name__) for d in h.probe.decisions
                   if isinstance(d, Offer | DialCallback)]
         queued = [e.call.call_id for e in h.probe.enqueued()]
+        screen = list(h.server.console.feed("ann").events)
     assert [c for c, _ in served] == queued  # arrival order, the callback in its place
     assert served[1] == (call_id, "DialCallback") and len(served) == 3
     [row] = await fetch(fresh_db, "SELECT * FROM callbacks WHERE call_linkedid = $1", call_id)
+    # the agent's screen follows the callback's own call: its pop, its answer and its end
+    pops = [e for e in screen if e["type"] in ("pop", "pop_update") and e.get("callback")]
+    assert pops and pops[-1]["call_id"] == row["callback_linkedid"] and pops[-1]["callback_of"] == call_id
+    assert row["callback_linkedid"] in [e["call_id"] for e in screen if e["type"] == "answered"]
+    assert row["callback_linkedid"] in [e["call_id"] for e in screen if e["type"] == "call_ended"]
     assert (row["status"], row["attempts"], row["agent_login"]) == ("completed", 1, "ann")
     # the callback's own call (the agent's leg and the customer's) is stored and linked
     [linked] = await fetch(fresh_db, "SELECT state, outcome FROM calls WHERE linkedid = $1",

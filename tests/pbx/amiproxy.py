@@ -93,6 +93,7 @@ class AmiRecorder:
         self._links = 0
         self._writers: set[asyncio.StreamWriter] = set()
         self.delay_s = 0.0  # each direction; read on the proxy's loop as data arrives
+        self.refusing = False  # new links are closed at once (the server's link stays down)
 
     def start(self) -> AmiRecorder:
         self._thread.start()
@@ -122,6 +123,9 @@ class AmiRecorder:
         self._loop.call_soon_threadsafe(close)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.close()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
         except OSError:

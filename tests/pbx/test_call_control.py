@@ -107,3 +107,44 @@ async def test_agent_holds_resumes_mutes_and_hangs_up_the_call(rig: Rig, tmp_pat
         await ami.close()
         await rig.offline("hana", "ivan")
         rig.stop_phones()
+
+
+async def test_hold_music_lost_while_the_link_is_down_is_started_again(rig: Rig, tmp_path: Path) -> None:
+    """The server's AMI link drops while the caller holds; the hold music's channel is hung up
+    before it comes back. After the reconnect the server finds the music gone and starts new
+    music on the caller: the call is still on hold and the agent can resume it."""
+    ami = await rig.ami()
+    hana_web = await rig.web("hana")
+    try:
+        rig.agent_phone("hana", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav", talk_s=120)
+        await rig.wait_registered("1041")
+        await rig.ready("hana")
+        call_id, channel, since, _ = await answered_call(rig, ami, tmp_path / "caller-heard.wav")
+        status, body = await control(hana_web, call_id, "hold")
+        assert status == 200 and body["held"] is True, body
+        first = await ami.wait(event("ChanSpyStart", SpyeeChannel=channel), 5, "hold music", since)
+        rig.recorder.refusing = True
+        rig.recorder.cut()
+        await asyncio.sleep(1.0)
+        await ami.send({"Action": "Hangup", "Channel": f"/^{first.get('SpyerChannel').split(';')[0]}/"})
+        await ami.wait(event("ChanSpyStop", SpyeeChannel=channel), 5, "the music gone", since)
+        await asyncio.sleep(1.0)
+        rig.recorder.refusing = False
+        again = await ami.wait(lambda s: s.frame.event == "ChanSpyStart" and channel in s.get("SpyeeChannel")
+                               and s.at > first.at and "@cc-hold-music-" in s.get("SpyerChannel"), 40,
+                               "the hold music started again after the reconnect", since)
+        assert again.get("SpyerChannel") != first.get("SpyerChannel")
+        status, body = await control(hana_web, call_id, "resume")
+        assert status == 200 and body["held"] is False, body
+        await ami.wait(lambda s: s.frame.event == "ChanSpyStop" and s.at > again.at
+                       and channel in s.get("SpyeeChannel"), 5, "the new music stopped", since)
+        status, body = await control(hana_web, call_id, "hangup")
+        assert status == 200, body
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["hold_count"] == 2 and row["outcome"] == "answered", row  # the music started twice
+    finally:
+        rig.recorder.refusing = False
+        await hana_web.close()
+        await ami.close()
+        await rig.offline("hana")
+        rig.stop_phones()

@@ -246,3 +246,46 @@ async def test_busy_customer_retried_then_ticketed(rig: Rig) -> None:
         await ami.close()
         await rig.offline("cleo")
         rig.stop_phones()
+
+
+async def test_server_restarted_while_a_callback_talks_keeps_it_a_callback(rig: Rig) -> None:
+    """The server is killed while the agent and the customer talk on a callback and started
+    again: the rebuilt call is the outbound callback it was (the agent's phone its agent, the
+    customer's carrier leg its customer, linked to the original call), and when it ends its
+    callback row is completed."""
+    await use_policy(rig)
+    ami = await rig.ami()
+    try:
+        customer = customer_phone(rig, "200", talk_s=30)
+        caller = await Caller(rig, ami, "+8613911170001").queue()
+        await caller.take_callback()
+        agent = rig.agent_phone("cleo", mode="answer", talk_s=60)
+        await carrier_reachable(ami)
+        await rig.wait_registered("1031")
+        await rig.ready("cleo")
+        connected = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,
+                              until=lambda r: r is not None and r["status"] == "connected"
+                              and r["callback_linkedid"])
+        await asyncio.sleep(2.0)
+        rig.deployment.server.kill()
+        await asyncio.sleep(2.0)
+        rig.deployment.server.start()
+        await rig.deployment.wait_healthy(60)
+        live = await rig.call_row(connected["callback_linkedid"], ended=False)
+        assert (live["direction"], live["callback_of"]) == ("callback", caller.linkedid), live
+        assert live["caller_channel"].startswith("PJSIP/carrier-"), live
+        assert live["agent_channel"].startswith("PJSIP/1031-"), live
+        await customer.wait_state("DISCONNECTED", 60)  # the customer hangs up after talking
+        await agent.wait_state("DISCONNECTED", 15)
+        done = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,
+                         until=lambda r: r is not None and r["status"] == "completed")
+        assert done["ended_at"] is not None and done["agent_login"] == "cleo", dict(done)
+        ended = await rig.call_row(connected["callback_linkedid"])
+        assert (ended["direction"], ended["callback_of"], ended["outcome"]) == (
+            "callback", caller.linkedid, "answered"), ended
+        assert ended["caller_channel"].startswith("PJSIP/carrier-"), ended
+        assert ended["agent_channel"].startswith("PJSIP/1031-"), ended
+    finally:
+        await ami.close()
+        await rig.offline("cleo")
+        rig.stop_phones()

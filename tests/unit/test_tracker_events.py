@@ -181,22 +181,23 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "sip_register": [
     ],
-    # three spy legs (listen, whisper, barge) on the agent's channel: none is a call
+    # spy legs on the agent's channel (one switched listen -> whisper -> barge, one listening
+    # until the call ended): none is a call
     "supervision_chanspy": [
-        "CallArrived 1796472757.0 PJSIP/carrier-00000000 +8613911130001",
-        "EnteredIvr 1796472757.0 inbound",
-        "Queued 1796472757.0",
-        "OfferSent 1796472757.0 cc-7102f879-25 PJSIP/1021 1796472757.0",
-        "AgentLegCreated 1796472757.0 cc-7102f879-25 PJSIP/1021-00000001",
-        "AgentRinging 1796472757.0 cc-7102f879-25 PJSIP/1021-00000001",
-        "AgentAnswered 1796472757.0 cc-7102f879-25 PJSIP/1021-00000001",
-        "Bridged 1796472757.0 PJSIP/1021-00000001 cc-7102f879-25 first",
-        "RecordingStarted 1796472757.0 1796472757.0-mixed.wav",
-        "RecordingStarted 1796472757.0 1796472757.0-customer.wav",
-        "RecordingStarted 1796472757.0 1796472757.0-agent.wav",
-        "CallerHungUp 1796472757.0 PJSIP/carrier-00000000 16",
-        "CallEnded 1796472757.0 answered caller 16",
-        "AgentHungUp 1796472757.0 PJSIP/1021-00000001 16",
+        "CallArrived 1796484866.0 PJSIP/carrier-00000000 +8613911130001",
+        "EnteredIvr 1796484866.0 inbound",
+        "Queued 1796484866.0",
+        "OfferSent 1796484866.0 cc-c0014a9e-29 PJSIP/1021 1796484866.0",
+        "AgentLegCreated 1796484866.0 cc-c0014a9e-29 PJSIP/1021-00000001",
+        "AgentRinging 1796484866.0 cc-c0014a9e-29 PJSIP/1021-00000001",
+        "AgentAnswered 1796484866.0 cc-c0014a9e-29 PJSIP/1021-00000001",
+        "Bridged 1796484866.0 PJSIP/1021-00000001 cc-c0014a9e-29 first",
+        "RecordingStarted 1796484866.0 1796484866.0-mixed.wav",
+        "RecordingStarted 1796484866.0 1796484866.0-customer.wav",
+        "RecordingStarted 1796484866.0 1796484866.0-agent.wav",
+        "CallerHungUp 1796484866.0 PJSIP/carrier-00000000 16",
+        "CallEnded 1796484866.0 answered caller 16",
+        "AgentHungUp 1796484866.0 PJSIP/1021-00000001 16",
     ],
     "utf8_callerid": [
         "CallArrived 1795314803.30 Local/4001@inbound-0000000d;1",
