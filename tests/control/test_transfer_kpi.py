@@ -8,6 +8,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from callcenter.calls.agent_legs import agent_legs
 from callcenter.kpi.report import call_kpis
 from tests.kpi.test_handling import END, START, add_call, at
 
@@ -99,3 +100,18 @@ async def test_an_outside_transfer_counts_as_an_external_transfer_of_the_agent(
     assert (agent.group, agent.talk_s, agent.transfers, agent.transfers_external) == (a1, 60, 1, 1)
     [total] = await call_kpis(pool, START, END)
     assert (total.transfers, total.transfers_external, total.abandoned) == (1, 1, 0)
+
+
+async def test_each_agents_part_is_placed_in_the_calls_recording(pool: asyncpg.Pool) -> None:
+    """QA finds each agent's part of a transferred call in its one mixed recording."""
+    a1, a2 = await two_agents(pool)
+    call = await add_call(pool, "t3", at(9), answered=10, ended=360, agent=a2, caller="111")
+    await add_legs(pool, call, [("l1", a1, 10, 110, "transfer", "refunds"),
+                                ("l2", a2, 160, 360, "hangup", None)])
+    for kind, path in (("mixed", "/r/t3.wav"), ("agent", "/r/t3-agent.wav")):
+        await pool.execute("INSERT INTO recordings (call_id, kind, path, started_at, status)"
+                           " VALUES ($1, $2, $3, $4, 'recording')", call, kind, path,
+                           at(9) + timedelta(seconds=12))
+    legs = await agent_legs(pool, call)
+    assert [(leg["agent"], leg["recording_from_s"], leg["recording_to_s"], leg["talk_s"])
+            for leg in legs] == [("a1", 0.0, 98.0, 100.0), ("a2", 148.0, 348.0, 200.0)]
