@@ -55,6 +55,7 @@ async def test_the_simulators_outside_transfer_emits_what_asterisk_emits(
         lab.sim.pbx.dialplan.callbacks.add_customer(NUMBER, Behaviour(answer_after_s=0.5,
                                                                       hangup_after_s=6.0))
         CallControl(lab).start()
+        assert lab.sim.scenario is not None
         caller = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.events.wait(lambda e: e.name == "MixMonitorStart")
         agent = next(e.channel for e in lab.events.named("BridgeEnter") if e.channel != caller)
@@ -76,6 +77,7 @@ async def test_a_busy_outside_number_takes_the_caller_back_to_agi_in_the_transfe
     async with running(tmp_path, sounds, scenario(voices, agent_hangup_s=60.0), 20) as lab:
         lab.sim.pbx.dialplan.callbacks.add_customer(NUMBER, Behaviour(busy=True))
         CallControl(lab).start()
+        assert lab.sim.scenario is not None
         caller = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.events.wait(lambda e: e.name == "MixMonitorStart")
         agent = next(e.channel for e in lab.events.named("BridgeEnter") if e.channel != caller)
