@@ -1,8 +1,9 @@
 """The simulator's [cc-external] against the real Asterisk 22's (the capture of
 tests/pbx/test_transfer.py's outside transfer): after the agent's BlindTransfer into
 [cc-external], the caller's channel dials the number through the carrier, the phone there
-answers and shares a bridge with the caller, and hangs up: the same events on the caller's and
-the carrier leg's channels, in the same order; and a busy number takes the caller back to AGI
+answers and shares a bridge with the caller, and hangs up; the caller, who keeps the agent's
+Bridge() F() goto, gets the post-call survey: the same events on the caller's and the carrier
+leg's channels, in the same order; and a busy number takes the caller back to AGI
 in [cc-transfer]."""
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from tests.simulator.test_ami import scenario, sounds, voices  # noqa: F401  (fi
 
 # what the caller and the outside party go through (the rest differs by phone and bridge detail)
 _KEPT = {"BlindTransfer", "Newchannel", "DialBegin", "DialEnd", "BridgeEnter", "BridgeLeave",
-         "Hangup"}
+         "Hangup", "AsyncAGIStart"}
 NUMBER = "+861055500100"
 
 
-def _story(frames: list[tuple[str, str, str]], caller: str) -> list[str]:
-    """Event names on the caller's channel or a carrier leg, the leg named by its role."""
+def _story(frames: list[tuple[str, str, str, str]], caller: str) -> list[str]:
+    """Event names on the caller's channel or a carrier leg, the leg named by its role (and
+    the context of the caller's AGI)."""
     out = []
-    for name, channel, dest in frames:
+    for name, channel, dest, context in frames:
         if name not in _KEPT:
             continue
         if channel == caller:
-            out.append(f"{name}:caller" + (":carrier" if dest.startswith("PJSIP/carrier-") else ""))
+            out.append(f"{name}:caller" + (":carrier" if dest.startswith("PJSIP/carrier-") else "")
+                       + (f":{context}" if name == "AsyncAGIStart" else ""))
         elif channel.startswith("PJSIP/carrier-"):
             out.append(f"{name}:carrier")
     return out
@@ -42,8 +45,8 @@ def real_story() -> list[str]:
     events = [c.frame for c in lines[sent:] if c.direction == "in" and c.frame.event]
     transfer = next(f for f in events if f.event == "BlindTransfer")
     caller = transfer.fields.get("TransfereeChannel", "")
-    frames = [(f.event, f.fields.get("Channel", ""), f.fields.get("DestChannel", ""))
-              for f in events]
+    frames = [(f.event, f.fields.get("Channel", ""), f.fields.get("DestChannel", ""),
+               f.fields.get("Context", "")) for f in events]
     story = _story(frames, caller)
     return story[:story.index("Hangup:caller") + 1]
 
@@ -54,7 +57,7 @@ async def test_the_simulators_outside_transfer_emits_what_asterisk_emits(
     async with running(tmp_path, sounds, scenario(voices, agent_hangup_s=60.0), 20) as lab:
         lab.sim.pbx.dialplan.callbacks.add_customer(NUMBER, Behaviour(answer_after_s=0.5,
                                                                       hangup_after_s=6.0))
-        CallControl(lab).start()
+        CallControl(lab, survey=True).start()  # the agent's Bridge() has F(survey^s^1)
         assert lab.sim.scenario is not None
         caller = lab.sim.place_call(lab.sim.scenario.callers[0])
         await lab.events.wait(lambda e: e.name == "MixMonitorStart")
@@ -62,10 +65,11 @@ async def test_the_simulators_outside_transfer_emits_what_asterisk_emits(
         mark = len(lab.events.items)
         await lab.client.send(Action("BlindTransfer", (
             ("Channel", agent), ("Context", "cc-external"), ("Exten", NUMBER))))
-        await lab.events.wait(lambda e: e.name == "Hangup" and e.channel == caller, since=mark)
+        await lab.events.wait(lambda e: e.name == "Hangup" and e.channel == caller, timeout=60,
+                              since=mark)
         mine = lab.events.items[mark:]
         await lab.idle()
-    frames = [(e.name, e.channel, e.get("DestChannel")) for e in mine]
+    frames = [(e.name, e.channel, e.get("DestChannel"), e.get("Context")) for e in mine]
     story = _story(frames, caller)
     assert story[:story.index("Hangup:caller") + 1] == real, (story, real)
     dial = next(e for e in mine if e.name == "DialBegin")
