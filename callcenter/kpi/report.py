@@ -23,7 +23,8 @@ figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbac
   to their leg's end; a transferred caller's wait for the next agent is not talk), else (calls
   stored without legs) ``ended_at − answered_at`` of an answered, ended call. The caller stays
   connected to the agent while on hold, so talk *includes* hold time. **transfers**: the agents'
-  transfers of the calls (``calls.transfers``), and their mean per answered call.
+  transfers of the calls (``calls.transfers``), and their mean per answered call;
+  **transfers_external**: those to an outside number.
 * **hold**: the time the agent kept the caller on hold from the console (``calls.hold_s``, from
   Asterisk's events), plus the stored pauses of the call's recording whose ``reason`` is
   ``hold`` (``calls.recording_pauses``, closed ones), reported separately as ``hold_s``.
@@ -46,9 +47,11 @@ figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbac
   the per-call mean of its score column); ``qa_count`` of them. ``None`` when there are none.
 * **CSAT**: mean of ``calls.csat`` (1–5, the post-call survey) over the calls that have one.
 
-Groupings: ``total`` (one row), ``agent`` (``calls.agent_id``; calls nobody answered fall
-under ``None``), ``skill`` (``calls.context->>'route.skill'``, which the IVR's ``set`` nodes
-write; calls routed without one fall under ``None``), ``queue`` (skill and caller language,
+Groupings: ``total`` (one row), ``agent`` (each agent's part of a call, its leg: see
+:mod:`callcenter.kpi.calls_sql`; calls nobody answered fall under ``None``), ``skill`` (the
+part's skill: the first part's ``calls.context->>'route.skill'``, which the IVR's ``set`` nodes
+write, a later part's the skill it was transferred to; calls routed without one fall under
+``None``), ``queue`` (skill and caller language,
 ``returns/zh``: the router keeps one queue per skill and serves the language within it),
 ``day`` and ``hour`` (of ``arrived_at`` in the time zone ``tz``; keys are a ``date`` and a naive
 local ``datetime``).
