@@ -50,11 +50,12 @@ async def test_control_route_checks_role_csrf_body_and_ownership(db_url: str, tm
                 route = spec["paths"]["/api/calls/{call_id}/control"]["post"]
                 assert route["requestBody"]["content"]["application/json"]["schema"]["properties"][
                     "action"]["enum"] == ["hangup", "hold", "resume", "mute", "unmute", "transfer"]
-                for body in ({"action": "transfer", "number": "warehouse", "skill": "refunds"},
-                             {"action": "transfer", "number": 5},
-                             {"action": "transfer", "number": "1" * 65}):
-                    async with http.post(url, json=body, headers={"X-CSRF-Token": csrf}) as r:
-                        assert (r.status, (await r.json())["error_id"]) == (400, "bad_target"), body
+                bad_targets: tuple[dict[str, object], ...] = (
+                    {"action": "transfer", "number": "warehouse", "skill": "refunds"},
+                    {"action": "transfer", "number": 5}, {"action": "transfer", "number": "1" * 65})
+                for bad in bad_targets:
+                    async with http.post(url, json=bad, headers={"X-CSRF-Token": csrf}) as r:
+                        assert (r.status, (await r.json())["error_id"]) == (400, "bad_target"), bad
                 async with http.post(url, json={"action": "transfer", "number": "warehouse"},
                                      headers={"X-CSRF-Token": csrf}) as r:
                     assert r.status == 404  # not sam's call: nothing is dialled

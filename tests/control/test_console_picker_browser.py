@@ -6,6 +6,7 @@ transfer goes to them from the keyboard, and the call's legs name both agents.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ from tests.helpers.chromium import chromium
 from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def equals(expected: object) -> Callable[[object], bool]:
+    return lambda value: value == expected
+
+
+def listed(found: dict[str, Any] | None) -> bool:
+    return found is not None
+
+
+def selectable(found: dict[str, Any] | None) -> bool:
+    return found is not None and not found["disabled"]
 
 
 async def option(page: Any, value: str) -> dict[str, Any] | None:
@@ -50,15 +63,15 @@ async def test_the_picker_lists_colleagues_live_and_transfers_to_one_from_the_ke
             await page.fill("input[name=password]", "demo")
             await page.click("button[type=submit]")
             await page.wait_for_url(base + "/agent")
-            await wait_until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
+            await wait_until(lambda: page.get_attribute("#console", "data-connected"), equals("true"),
                              "the feed connected")
             await page.click("#btn-ready")
-            await wait_until(lambda: attribute(page, "#btn-transfer", "aria-expanded"), lambda v: v == "false",
+            await wait_until(lambda: attribute(page, "#btn-transfer", "aria-expanded"), equals("false"),
                              "the transfer button", timeout_s=90)
             await page.focus("#btn-transfer")
             await page.keyboard.press("Enter")
             assert await page.evaluate("document.activeElement.id") == "transfer-skill"
-            maria = await wait_until(lambda: option(page, "agent:maria"), lambda o: o is not None,
+            maria = await wait_until(lambda: option(page, "agent:maria"), listed,
                                      "maria listed")
             assert maria == {"text": "Maria Garcia — Paused — Delivery, General, Orders, Returns",
                              "disabled": True,
@@ -69,7 +82,7 @@ async def test_the_picker_lists_colleagues_live_and_transfers_to_one_from_the_ke
             assert (await option(page, "refunds") or {}).get("group") == "Queues"
             await page.select_option("#transfer-skill", "refunds")
             server.agents.ready("maria")  # the picker follows: maria can now be chosen
-            await wait_until(lambda: option(page, "agent:maria"), lambda o: o is not None and not o["disabled"],
+            await wait_until(lambda: option(page, "agent:maria"), selectable,
                              "maria ready in the picker", timeout_s=15)
             assert await page.input_value("#transfer-skill") == "refunds"  # the choice is kept
             assert await page.evaluate("document.activeElement.id") == "transfer-skill"
@@ -79,10 +92,10 @@ async def test_the_picker_lists_colleagues_live_and_transfers_to_one_from_the_ke
             await page.keyboard.press("Tab")  # to Transfer
             assert await page.evaluate("document.activeElement.id") == "btn-transfer-send"
             await page.keyboard.press("Enter")
-            await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "wrap_up",
+            await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), equals("wrap_up"),
                              "wrap-up after the transfer", timeout_s=30)
             assert not errors, errors
-        await wait_until(lambda: _second_agent(server, phone_for(index)), lambda v: v == "maria",
+        await wait_until(lambda: _second_agent(server, phone_for(index)), equals("maria"),
                          "maria talks to the caller", timeout_s=60)
 
 
