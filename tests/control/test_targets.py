@@ -25,3 +25,14 @@ def test_colleagues_are_those_logged_in_with_state_readiness_and_skills_best_fir
     assert agent_target(engine, "ann") is not None and agent_target(engine, "zed") is None
     engine.submit(ev.PhoneUnreachable("ann", 3.0))
     assert [a["ready"] for a in colleagues(engine)] == [False, False]
+
+
+def test_the_call_bars_strings_are_in_both_languages() -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "callcenter/web/locales/console.json"
+    strings = json.loads(path.read_text(encoding="utf-8"))
+    keys = {lang: {k for k in table if k.startswith("console.control.")}
+            for lang, table in strings.items()}
+    assert keys["en"] == keys["zh-CN"] and "console.control.group_colleagues" in keys["en"]
