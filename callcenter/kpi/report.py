@@ -23,7 +23,8 @@ figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbac
   to their leg's end; a transferred caller's wait for the next agent is not talk), else (calls
   stored without legs) ``ended_at − answered_at`` of an answered, ended call. The caller stays
   connected to the agent while on hold, so talk *includes* hold time. **transfers**: the agents'
-  transfers of the calls (``calls.transfers``), and their mean per answered call.
+  transfers of the calls (``calls.transfers``), and their mean per answered call;
+  **transfers_external**: those to an outside number.
 * **hold**: the time the agent kept the caller on hold from the console (``calls.hold_s``, from
   Asterisk's events), plus the stored pauses of the call's recording whose ``reason`` is
   ``hold`` (``calls.recording_pauses``, closed ones), reported separately as ``hold_s``.
@@ -46,9 +47,11 @@ figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbac
   the per-call mean of its score column); ``qa_count`` of them. ``None`` when there are none.
 * **CSAT**: mean of ``calls.csat`` (1–5, the post-call survey) over the calls that have one.
 
-Groupings: ``total`` (one row), ``agent`` (``calls.agent_id``; calls nobody answered fall
-under ``None``), ``skill`` (``calls.context->>'route.skill'``, which the IVR's ``set`` nodes
-write; calls routed without one fall under ``None``), ``queue`` (skill and caller language,
+Groupings: ``total`` (one row), ``agent`` (each agent's part of a call, its leg: see
+:mod:`callcenter.kpi.calls_sql`; calls nobody answered fall under ``None``), ``skill`` (the
+part's skill: the first part's ``calls.context->>'route.skill'``, which the IVR's ``set`` nodes
+write, a later part's the skill it was transferred to; calls routed without one fall under
+``None``), ``queue`` (skill and caller language,
 ``returns/zh``: the router keeps one queue per skill and serves the language within it),
 ``day`` and ``hour`` (of ``arrived_at`` in the time zone ``tz``; keys are a ``date`` and a naive
 local ``datetime``).
@@ -68,102 +71,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from callcenter.kpi.calls_sql import ABOUT_SQL, CALLS_SQL, GROUP_SQL, PART_JOIN
+
 Grouping = Literal["total", "agent", "skill", "queue", "day", "hour"]
 GROUPINGS: tuple[Grouping, ...] = ("total", "agent", "skill", "queue", "day", "hour")
 GroupKey = int | str | date | datetime | None
 
-_GROUP_SQL: dict[str, str] = {
-    "total": "NULL::text",
-    "agent": "c.agent_id",
-    "skill": "nullif(c.context->>'route.skill', '')",
-    "queue": "nullif(concat_ws('/', nullif(c.context->>'route.skill', ''),"
-             " nullif(c.context->>'language', '')), '')",
-    "day": "(c.arrived_at AT TIME ZONE $6)::date",
-    "hour": "date_trunc('hour', c.arrived_at AT TIME ZONE $6)",
-}
-
-# calls -> the orders they are about (IVR order number, orders of tickets created on the call)
-_ABOUT = """
-SELECT id, array_agg(DISTINCT key) AS keys FROM (
-    SELECT id, context->>'order_number' AS key FROM calls
-    WHERE arrived_at >= $1 AND arrived_at < $2::timestamptz + make_interval(days => $5)
-      AND coalesce(context->>'order_number', '') <> ''
-    UNION ALL
-    SELECT x.id, o.order_number FROM tickets t JOIN orders o ON o.id = t.order_id
-                                 JOIN calls x ON x.id = t.call_id
-    WHERE x.arrived_at >= $1 AND x.arrived_at < $2::timestamptz + make_interval(days => $5)
-) AS k GROUP BY id
-"""
-
-_CALLS_SQL = """
-WITH about AS ({about}),
-c AS (
-    SELECT c.id, c.caller_number, c.outcome, c.arrived_at, c.answered_at, c.ended_at, c.csat,
-           c.direction = 'inbound' AS inbound,
-           coalesce(c.queued_at, c.arrived_at) AS wait_from,
-           {group} AS grp,
-           coalesce((SELECT sum(extract(epoch FROM l.ended_at - l.talk_started_at)) FROM call_legs l
-                     WHERE l.call_id = c.id AND l.ended_at IS NOT NULL),
-                    extract(epoch FROM c.ended_at - c.answered_at)) AS talk, c.transfers,
-           c.hold_s + (SELECT coalesce(sum(extract(epoch FROM (p->>'end')::timestamptz
-                                                          - (p->>'start')::timestamptz)), 0)
-                       FROM jsonb_array_elements(c.recording_pauses) AS p
-                       WHERE p->>'reason' = 'hold' AND coalesce(p->>'end', '') <> '') AS hold,
-           coalesce((SELECT extract(epoch FROM nxt.at - w.at)
-                     FROM agent_state_changes w
-                     CROSS JOIN LATERAL (SELECT n.at FROM agent_state_changes n
-                                         WHERE n.agent_id = w.agent_id AND n.at > w.at
-                                         ORDER BY n.at LIMIT 1) AS nxt
-                     WHERE c.agent_id IS NOT NULL AND c.ended_at IS NOT NULL
-                       AND w.agent_id = c.agent_id AND w.state = 'wrap_up'
-                       AND (w.call_id = c.linkedid
-                            OR (w.call_id = '' AND w.at >= c.ended_at - interval '1 second'
-                                AND w.at <= c.ended_at + interval '30 seconds'))
-                     ORDER BY (w.call_id = c.linkedid) DESC, w.at LIMIT 1), 0) AS wrap,
-           {qa} AS qa,
-           ca.keys AS keys,
-           (c.direction = 'inbound' AND c.answered_at IS NOT NULL
-            AND (ca.keys IS NOT NULL OR coalesce(c.caller_number, '') <> '')) AS fcr_eligible,
-           EXISTS (SELECT 1 FROM calls r LEFT JOIN about ra ON ra.id = r.id
-                   WHERE r.id <> c.id AND r.direction = 'inbound' AND r.arrived_at > c.arrived_at
-                     AND r.arrived_at <= c.arrived_at + make_interval(days => $5)
-                     AND CASE WHEN ca.keys IS NOT NULL
-                              THEN ra.keys && ca.keys
-                                   OR (ra.keys IS NULL AND r.caller_number = c.caller_number)
-                              ELSE r.caller_number = c.caller_number END) AS repeated
-    FROM calls c LEFT JOIN about ca ON ca.id = c.id
-    WHERE c.arrived_at >= $1 AND c.arrived_at < $2
-      AND c.state <> 'ivr' AND c.outcome IS DISTINCT FROM 'ivr_hangup'
-      AND ($6::text IS NOT NULL)  -- names $6 (tz) for groupings that do not use it
-)
-SELECT grp,
-       count(*) FILTER (WHERE inbound) AS offered,
-       count(*) FILTER (WHERE inbound AND answered_at IS NOT NULL) AS answered,
-       count(*) FILTER (WHERE inbound AND outcome = 'abandoned') AS abandoned,
-       count(*) FILTER (WHERE inbound AND outcome = 'abandoned' AND answered_at IS NULL
-                          AND ended_at - wait_from < make_interval(secs => $4)) AS short_abandons,
-       count(*) FILTER (WHERE inbound AND (answered_at IS NOT NULL
-                                           OR outcome IN ('abandoned', 'failed'))) AS finished,
-       count(*) FILTER (WHERE inbound AND answered_at IS NOT NULL
-                          AND answered_at - wait_from <= make_interval(secs => $3)) AS within_target,
-       avg(extract(epoch FROM answered_at - wait_from))
-           FILTER (WHERE inbound AND answered_at IS NOT NULL)::float8 AS asa_s,
-       avg(talk + wrap) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS aht_s,
-       avg(talk) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS talk_s,
-       avg(hold) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS hold_s,
-       avg(wrap) FILTER (WHERE answered_at IS NOT NULL AND ended_at IS NOT NULL)::float8 AS wrap_up_s,
-       sum(transfers) AS transfers,
-       avg(transfers) FILTER (WHERE answered_at IS NOT NULL)::float8 AS transfers_per_call,
-       count(*) FILTER (WHERE fcr_eligible) AS fcr_eligible,
-       count(*) FILTER (WHERE fcr_eligible AND NOT repeated) AS fcr_resolved,
-       count(csat) AS csat_responses,
-       avg(csat)::float8 AS csat_avg,
-       count(qa) AS qa_count,
-       avg(qa)::float8 AS qa_avg
-FROM c
-GROUP BY grp
-ORDER BY grp NULLS LAST
-"""
+_GROUP_SQL = GROUP_SQL  # the call groupings (callcenter.kpi.calls_sql)
 
 # the score column of qa_results, in order of preference (the table may not exist yet)
 _QA_SCORE_COLUMNS = ("final_score", "score", "total_score", "total")
@@ -228,6 +142,7 @@ class CallKpis:
     qa_avg: float | None = None
     transfers: int = 0
     transfers_per_call: float | None = None
+    transfers_external: int = 0
 
     def to_json(self) -> dict[str, Any]:
         out = self.__dict__.copy()
@@ -279,7 +194,8 @@ async def call_kpis(db: asyncpg.Pool | asyncpg.Connection, start: datetime, end:
         raise KpiError(f"unknown grouping {group_by!r}; one of {', '.join(GROUPINGS)}")
     if target_s < 0 or short_abandon_s < 0 or fcr_days < 1:
         raise KpiError("target_s and short_abandon_s must be >= 0 and fcr_days >= 1")
-    sql = _CALLS_SQL.format(group=_GROUP_SQL[group_by], about=_ABOUT, qa=await _qa_expression(db))
+    sql = CALLS_SQL.format(group=_GROUP_SQL[group_by], about=ABOUT_SQL, qa=await _qa_expression(db),
+                           parts=PART_JOIN.get(group_by, "false"))
     try:
         rows = await db.fetch(sql, start, end, float(target_s), float(short_abandon_s), fcr_days, tz)
     except asyncpg.InvalidParameterValueError as exc:
@@ -305,6 +221,7 @@ def _call_row(row: asyncpg.Record) -> CallKpis:
         talk_s=row["talk_s"],
         hold_s=row["hold_s"],
         transfers=row["transfers"], transfers_per_call=row["transfers_per_call"],
+        transfers_external=row["transfers_external"],
         wrap_up_s=row["wrap_up_s"],
         fcr_eligible=row["fcr_eligible"],
         fcr_resolved=row["fcr_resolved"],

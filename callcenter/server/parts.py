@@ -25,6 +25,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.dispatch import Stage
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.clock import Clock
+from callcenter.control.targets import colleagues
 from callcenter.jobs.queue import JobQueue
 from callcenter.live.metrics import LiveCollector
 from callcenter.live.wiring import LiveParts, build_live
@@ -154,7 +155,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     pause_send = live.guard_send(ami.send) if live is not None else ami.send
     features = [api_recordings.feature(_recording_access(settings, database, path, pause_send, clock)),
                 agent_page.feature(path.console), api_pauses.register,
-                api_control.feature(path.control),
+                api_control.feature(path.control, lambda: colleagues(engine)),
                 api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS,
                 *([live.feature] if live else [])]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,

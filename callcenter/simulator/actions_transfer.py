@@ -3,7 +3,9 @@ Asterisk 22 does it (``tests/data/pbx-captures/call_control_blind_transfer.jsonl
 answer ``Transfer succeeded``; ``Unhold`` and the ``BlindTransfer`` event; the transferer leaves
 the bridge, then the transferee, already at the target (``Context``/``Exten``, priority 1); the
 transferee runs the dialplan there; the transferer's ``Bridge()`` returns and it hangs up; the
-bridge is destroyed."""
+bridge is destroyed. The transferee keeps the ``F()`` goto of the agent's ``Bridge()``
+(``tests/data/pbx-captures/call_control_external_transfer.jsonl``: the caller an outside number
+hung up on goes to the survey)."""
 
 from __future__ import annotations
 
@@ -47,7 +49,9 @@ def _transfer(pbx: Pbx, ch: Channel, peer: Channel, context: str, exten: str) ->
     in_app = ch.in_bridge_app
     pbx.bridging.leave(ch, dissolve=False)
     peer.context, peer.exten, peer.priority = context, exten, 1
-    peer.activity, peer.after_bridge, peer.in_bridge_app = None, None, False
+    # the agent's Bridge() F() goto stays on the caller, as on Asterisk: whatever bridge the
+    # caller leaves next (an outside number's Dial) sends them there
+    peer.activity, peer.in_bridge_app = None, False
     pbx.bridging.leave(peer)  # the bridge is destroyed once empty
     pbx.dialplan.run(peer, context, exten, 1)
     if in_app:

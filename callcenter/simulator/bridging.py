@@ -126,7 +126,8 @@ class Bridging:
         if not ch.in_bridge_app:
             ch.priority += 1  # the application it ran has returned
         ch.app, ch.app_data = "", ""
-        ch.after_bridge = after
+        if after is not None:  # as Asterisk's after-bridge goto: kept until a bridge ends
+            ch.after_bridge = after
         ch.activity = InBridge(self.pbx, ch)
 
     def _enter(self, bridge: Bridge, ch: Channel) -> None:

@@ -9,8 +9,9 @@
      same => n,AGI(agi:async)
      same => n,Hangup()
 
-and ``[cc-callback]`` (:mod:`.callback_dial`). Scripted parties' own "dialplan" (the lab's
-``[sim-caller]``/``[sim-agent]``) comes from the scenario (:mod:`.party`), not from here.
+and ``[cc-callback]`` (:mod:`.callback_dial`), ``[cc-external]`` (:mod:`.external_dial`).
+Scripted parties' own "dialplan" (the lab's ``[sim-caller]``/``[sim-agent]``) comes from the
+scenario (:mod:`.party`), not from here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from typing import TYPE_CHECKING
 
 from callcenter.simulator.agi import AgiSession
 from callcenter.simulator.callback_dial import CONTEXT, CallbackContext
+from callcenter.simulator.external_dial import CONTEXT as EXTERNAL
+from callcenter.simulator.external_dial import external_step
+from callcenter.simulator.external_dial import has as external_has
 from callcenter.simulator.hold_music import HOLD_CONTEXT, HOLD_EXTEN, hold_music_step
 from callcenter.simulator.model import Channel
 
@@ -42,6 +46,8 @@ class Dialplan:
     def has(context: str, exten: str) -> bool:
         if context == HOLD_CONTEXT:
             return HOLD_EXTEN.match(exten) is not None
+        if context == EXTERNAL:
+            return external_has(exten)
         pattern = _PATTERNS.get(context)
         return pattern is not None and pattern.match(exten) is not None
 
@@ -65,6 +71,9 @@ class Dialplan:
             return
         if ch.context == HOLD_CONTEXT:
             hold_music_step(self.pbx, ch)
+            return
+        if ch.context == EXTERNAL:
+            external_step(self.pbx, ch, self.callbacks.customers)
             return
         if ch.priority == 1:
             text = _NOOP[ch.context].format(num=ch.cid_num, exten=ch.exten)

@@ -36,7 +36,7 @@ LEG_SCHEMA: dict[str, Any] = {
         ("channel", "string"), ("agent", "string"), ("started_at", "string"),
         ("answered_at", "string"), ("talk_started_at", "string"), ("ended_at", "string"),
         ("talk_s", "number"), ("ended_how", "string"), ("transferred_to", "string"),
-        ("note", "string"))},
+        ("note", "string"), ("recording_from_s", "number"), ("recording_to_s", "number"))},
 }
 CALL_DETAIL_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -3,13 +3,14 @@ hold / resume, mute / unmute). ``call_id`` is the live call's id as the agent's 
 (the pop's ``call_id``); ``{"action": "transfer", "skill": ..., "note": ...}`` sends the caller
 back to routing for that skill, ``"agent"`` to a ready colleague, ``"number"`` (a directory
 code or a number the deployment allows) outside through the carrier.
-``GET /api/control/outside`` lists the outside directory for the console. Another agent's
+``GET /api/control/targets`` lists the console's choices: colleagues, outside directory. Another agent's
 call, or no call at all, is one 404, as elsewhere."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -60,15 +61,30 @@ async def control_call(request: web.Request) -> web.Response:
     return web.json_response(state)
 
 
-async def outside_directory(request: web.Request) -> web.Response:
-    require(request, "agent")
+Colleagues = Callable[[], list[dict[str, Any]]]
+COLLEAGUES: web.AppKey[Colleagues] = web.AppKey("control_colleagues")
+
+
+async def transfer_targets(request: web.Request) -> web.Response:
+    """Whom the agent may transfer to now: colleagues logged in (name, state, skills; only the
+    ready ones can be chosen), the outside directory (labels, masked numbers)."""
+    session = require(request, "agent")
+    me = await agent_login(request.app[POOL], session.user.agent_id)
+    listed = [a for a in request.app[COLLEAGUES]() if a["agent_id"] != me]
+    names = {r["login"]: r["display_name"] for r in await request.app[POOL].fetch(
+        "SELECT login, display_name FROM agents WHERE login = ANY($1::text[])",
+        [a["agent_id"] for a in listed])}
     outside = request.app[CONTROL].outside
-    return web.json_response({"destinations": outside.to_json(), "typed": outside.typed_allowed})
+    return web.json_response({
+        "agents": [{**a, "name": names.get(a["agent_id"], a["agent_id"])} for a in listed],
+        "outside": outside.to_json(), "typed": outside.typed_allowed})
 
 
-def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
+def feature(control: ControlService, colleagues: Colleagues = list
+            ) -> Callable[[web.Application, Api], None]:
     def register(app: web.Application, api: Api) -> None:
         app[CONTROL] = control
+        app[COLLEAGUES] = colleagues
         api.add(Route("POST", "/api/calls/{call_id}/control", control_call,
                       "Act on your live call: hang up, hold, resume, mute, unmute, blind transfer"
                       " to a skill, a colleague or an allowed outside number (with a note for"
@@ -82,10 +98,12 @@ def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
                           "number": {"type": "string", "maxLength": 64},
                           "note": {"type": "string", "maxLength": MAX_NOTE}}},
                       response=STATE_SCHEMA))
-        api.add(Route("GET", "/api/control/outside", outside_directory,
-                      "The outside numbers a caller may be transferred to (labels, masked"
-                      " numbers) and whether other allowed numbers may be typed", ("agent",),
+        api.add(Route("GET", "/api/control/targets", transfer_targets,
+                      "Whom you may transfer a call to: colleagues logged in (name, state,"
+                      " skills, ready), the outside directory (labels, masked numbers) and"
+                      " whether other allowed numbers may be typed", ("agent",),
                       response={"type": "object", "properties": {
-                          "destinations": {"type": "array"}, "typed": {"type": "boolean"}}}))
+                          "agents": {"type": "array"}, "outside": {"type": "array"},
+                          "typed": {"type": "boolean"}}}))
 
     return register

@@ -50,3 +50,25 @@ async def test_control_route_checks_role_csrf_body_and_ownership(db_url: str, tm
                 route = spec["paths"]["/api/calls/{call_id}/control"]["post"]
                 assert route["requestBody"]["content"]["application/json"]["schema"]["properties"][
                     "action"]["enum"] == ["hangup", "hold", "resume", "mute", "unmute", "transfer"]
+                bad_targets: tuple[dict[str, object], ...] = (
+                    {"action": "transfer", "number": "warehouse", "skill": "refunds"},
+                    {"action": "transfer", "number": 5}, {"action": "transfer", "number": "1" * 65})
+                for bad in bad_targets:
+                    async with http.post(url, json=bad, headers={"X-CSRF-Token": csrf}) as r:
+                        assert (r.status, (await r.json())["error_id"]) == (400, "bad_target"), bad
+                async with http.post(url, json={"action": "transfer", "number": "warehouse"},
+                                     headers={"X-CSRF-Token": csrf}) as r:
+                    assert r.status == 404  # not sam's call: nothing is dialled
+                async with http.get(f"{base}/api/control/targets") as r:
+                    assert r.status == 200
+                    targets = await r.json()
+                assert [d["code"] for d in targets["outside"]] == ["warehouse", "courier"]
+                assert targets["outside"][0]["label"] == {"en": "Warehouse", "zh-CN": "仓库"}
+                assert "+861055500100" not in str(targets) and targets["typed"] is False
+                assert all(a["agent_id"] != "sam" for a in targets["agents"])
+                assert all({"agent_id", "name", "state", "ready", "skills"} <= set(a)
+                           for a in targets["agents"])
+                http.cookie_jar.clear()
+                await http.post(f"{base}/login", json={"login": "ctl_boss", "password": "demo"})
+                async with http.get(f"{base}/api/control/targets") as r:
+                    assert r.status == 403

@@ -3,7 +3,10 @@ a caller routed to hana (general) → hana transfers to refunds with a note (AMI
 her channel: the caller goes to [cc-transfer] and back into AsyncAGI) → the server routes the
 call to refunds with the call's IVR context and the ``transferred`` tag → ivan's phone rings,
 his screen-pop says hana transferred it with her note, he answers and hangs up; hana is in
-wrap-up. Bad targets are refused and leave the call as it was."""
+wrap-up. Bad targets are refused and leave the call as it was. A transfer to an outside number
+(the warehouse of config/external_numbers.yaml) dials it through the carrier, where a pjsua
+phone answers and is bridged with the caller; a number that is busy brings the caller back to
+routing."""
 
 from __future__ import annotations
 
@@ -20,9 +23,11 @@ import pytest
 from tests.pbx.amiclient import event
 from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
+from tests.pbx.overlay import OverlaySpec
 from tests.pbx.phones import did_uri
 from tests.pbx.rig import Agent, Rig, running_rig
 from tests.pbx.server import Web
+from tests.pbx.test_callbacks import CARRIER_PORT, carrier_reachable, customer_phone
 
 AGENTS = [Agent("hana", "1051", {"general": 5}), Agent("ivan", "1052", {"refunds": 4}),
           Agent("jude", "1053", {"refunds": 5})]
@@ -32,7 +37,7 @@ NUMBER = "+8613911150001"
 @pytest.fixture(scope="module")
 def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     with running_rig(bundle, tmp_path_factory.mktemp("pbx-transfer"), db_url, AGENTS,
-                     wrap_up_s=60) as running:
+                     spec=OverlaySpec(carrier_port=CARRIER_PORT), wrap_up_s=60) as running:
         yield running
 
 
@@ -243,6 +248,123 @@ async def test_blind_transfer_from_the_softphone_sip_refer_is_followed(rig: Rig,
     finally:
         await jude_ws.close()
         await jude_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def answered_by_hana(rig: Rig, ami: Any, number: str, tmp_path: Path) -> tuple[str, str]:
+    """A caller through the menus to hana (general), bridged: (caller channel, call id)."""
+    since = time.time()
+    caller = rig.caller(number, record=tmp_path / "caller-heard.wav")
+    channel = await caller_channel(ami, number, since)
+    call_id = await linkedid_of(ami, channel)
+    await caller.wait_state("CONFIRMED", 10)
+    await through_menus(ami, caller, channel, [("choose-language", "1"), ("main-menu", "0")], since)
+    await ami.wait(event("BridgeEnter", Channel="PJSIP/1051-"), 30, "hana bridged", since)
+    return channel, call_id
+
+
+async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
+        rig: Rig, tmp_path: Path) -> None:
+    """hana sends the caller to the warehouse (a directory code): BlindTransfer into
+    [cc-external], the caller's channel dials the number through the carrier, the phone there
+    answers and shares a bridge with the caller; hana's leg ends as a transfer to the masked
+    number, the carrier leg is the call's external party, the call is answered, not abandoned.
+    A number outside the directory and its patterns is refused and nothing is dialled."""
+    ami = await rig.ami()
+    hana_web = await rig.web("hana")
+    try:
+        warehouse = customer_phone(rig, "200", talk_s=6)
+        rig.agent_phone("hana", mode="answer", talk_s=120)
+        await rig.wait_registered("1051")
+        await carrier_reachable(ami)
+        await rig.ready("hana")
+        since = time.time()
+        channel, call_id = await answered_by_hana(rig, ami, "+8613911150004", tmp_path)
+        await asyncio.sleep(1.0)
+        assert await refused(hana_web, call_id, {"action": "transfer", "number": "+8619012345678"}) \
+            == (400, "number_not_allowed")
+        assert await refused(hana_web, call_id, {"action": "transfer", "number": "warehouse",
+                                                 "skill": "refunds"}) == (400, "bad_target")
+        assert (await rig.agent_state("hana"))["state"] == "talking"
+        assert not ami.find(event("BlindTransfer"), since)
+
+        clicked = time.time()
+        status, body = await control(hana_web, call_id, {"action": "transfer", "number": "warehouse",
+                                                         "note": "parcel damaged"})
+        assert status == 200 and body["ended"] is True, body
+        transfer = await ami.wait(event("BlindTransfer", TransfererChannel="PJSIP/1051-"), 5,
+                                  "BlindTransfer", clicked)
+        assert (transfer.get("Context"), transfer.get("Extension")) == ("cc-external", "+861055500100")
+        dial = await ami.wait(event("DialBegin", Channel=channel, DestChannel="PJSIP/carrier-"), 10,
+                              "the caller dials the warehouse", clicked)
+        outside = dial.get("DestChannel")
+        caller_in = await ami.wait(event("BridgeEnter", Channel=channel), 20, "caller bridged", clicked)
+        outside_in = await ami.wait(event("BridgeEnter", Channel=outside), 20, "outside bridged",
+                                    clicked)
+        assert caller_in.get("BridgeUniqueid") == outside_in.get("BridgeUniqueid")
+        assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        # the warehouse hangs up after its talk_s: the caller's Dial returns, the call ends
+        await ami.wait(event("Hangup", Channel=outside), 30, "the warehouse hangs up", clicked)
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["outcome"] == "answered" and row["transfers"] == 1, row
+        async with hana_web.session.get(f"{hana_web.base}/api/calls/{row['id']}") as response:
+            legs = (await response.json())["legs"]
+        assert [(leg["agent"], leg["ended_how"], leg["transferred_to"], leg["note"])
+                for leg in legs] == [("hana", "transfer", "external:+********0100",
+                                      "parcel damaged")], legs
+        db = await rig.db()
+        try:
+            external = await db.fetch(
+                "SELECT l.channel, l.answered_at, l.dial_status, l.transferred_to FROM call_legs l"
+                " JOIN calls c ON c.id = l.call_id WHERE c.linkedid = $1 AND l.role = 'external'",
+                call_id)
+            events = await db.fetchval("SELECT count(*) FROM call_legs l JOIN calls c"
+                                       " ON c.id = l.call_id WHERE c.linkedid = $1"
+                                       " AND l.transferred_to LIKE '%861055500100%'", call_id)
+        finally:
+            await db.close()
+        assert [(r["channel"], r["dial_status"], r["transferred_to"]) for r in external] == [
+            (outside, "ANSWER", "external:+********0100")], external
+        assert external[0]["answered_at"] is not None and events == 0
+        rig.capture("call_control_external_transfer", since)
+        warehouse.stop()
+    finally:
+        await hana_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
+        rig: Rig, tmp_path: Path) -> None:
+    """The warehouse's line is busy (486): the caller hears sorry and is back in AsyncAGI in
+    [cc-transfer], routed to the call's own skill (general) with the transfer's facts."""
+    ami = await rig.ami()
+    hana_web = await rig.web("hana")
+    try:
+        customer_phone(rig, "486")
+        rig.agent_phone("hana", mode="answer", talk_s=120)
+        await rig.wait_registered("1051")
+        await carrier_reachable(ami)
+        await rig.ready("hana")
+        channel, call_id = await answered_by_hana(rig, ami, "+8613911150005", tmp_path)
+        await asyncio.sleep(1.0)
+        clicked = time.time()
+        status, body = await control(hana_web, call_id, {"action": "transfer", "number": "courier"})
+        assert status == 200, body
+        end = await ami.wait(event("DialEnd", Channel=channel, DestChannel="PJSIP/carrier-"), 20,
+                             "the courier's line answers busy", clicked)
+        assert end.get("DialStatus") == "BUSY"
+        back = await ami.wait(event("AsyncAGIStart", Channel=channel), 20, "back in AGI", clicked)
+        assert back.get("Context") == "cc-transfer"
+        await ami.wait(event("MusicOnHoldStart", Channel=channel), 20, "waiting again", clicked)
+        await ami.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["outcome"] == "answered" and row["transfers"] == 1, row
+    finally:
+        await hana_web.close()
         await ami.close()
         await rig.offline("hana", "ivan", "jude")
         rig.stop_phones()

@@ -372,6 +372,24 @@ EXPECTED: dict[str, list[str]] = {
     # (17): a failed callback ended by the customer's side (the 2nd attempt's agent Hangup first).
     # the agent blind-transfers the caller to the refunds queue (AMI BlindTransfer into
     # [cc-transfer]): the caller re-enters AGI, a second agent answers, then the survey
+    "call_control_external_transfer": [
+        "CallArrived 1796485628.0 PJSIP/carrier-00000000 +8613911150004",
+        "EnteredIvr 1796485628.0 inbound",
+        "Queued 1796485628.0",
+        "OfferSent 1796485628.0 cc-f4a7f8e1-28 PJSIP/1051 1796485628.0",
+        "AgentLegCreated 1796485628.0 cc-f4a7f8e1-28 PJSIP/1051-00000001",
+        "AgentRinging 1796485628.0 cc-f4a7f8e1-28 PJSIP/1051-00000001",
+        "AgentAnswered 1796485628.0 cc-f4a7f8e1-28 PJSIP/1051-00000001",
+        "Bridged 1796485628.0 PJSIP/1051-00000001 cc-f4a7f8e1-28 first",
+        "RecordingStarted 1796485628.0 1796485628.0-mixed.wav",
+        "RecordingStarted 1796485628.0 1796485628.0-customer.wav",
+        "RecordingStarted 1796485628.0 1796485628.0-agent.wav",
+        "Transferred 1796485628.0 PJSIP/1051-00000001 external:+********0100",
+        "AgentHungUp 1796485628.0 PJSIP/1051-00000001 16",
+        "EnteredIvr 1796485628.0 survey survey",
+        "CallerHungUp 1796485628.0 PJSIP/carrier-00000000 16",
+        "CallEnded 1796485628.0 answered caller 16",
+    ],
     "call_control_blind_transfer": [
         "CallArrived 1796476028.0 PJSIP/carrier-00000000 +8613911150001",
         "EnteredIvr 1796476028.0 inbound",

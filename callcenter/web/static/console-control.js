@@ -1,13 +1,68 @@
 // The call bar's actions on the live call: hang up, hold / resume (with the hold time), mute /
-// unmute, blind transfer to a skill (a skill picker and a note for the next agent). A button shows a state only once the server says Asterisk did it (the `control`
-// message on /ws/agent, or the action's answer, which comes after Asterisk confirmed it).
+// unmute, blind transfer (a picker of skill queues, colleagues logged in, with their state and
+// skills, refreshed while it is open, and the outside directory; a note for the next agent).
+// A button shows a state only once the server says Asterisk did it (the `control` message on
+// /ws/agent, or the action's answer, which comes after Asterisk confirmed it).
 
-import { announce, api, el, fill, format, label, t } from "./dom.js";
+import { announce, api, el, fill, format, label, LANG, t } from "./dom.js";
 
 const box = () => document.getElementById("call-actions");
 const SKILLS = JSON.parse(document.body.dataset.skills || "[]");
 const current = { callId: null, held: false, muted: false, heldSince: null, holdS: 0, busy: false,
   transferring: false };
+const targets = { agents: [], outside: [], timer: null };
+const REFRESH_MS = 3000;
+
+// the picker's value: a skill as it is, "agent:<login>", "number:<directory code>"
+function transferBody(value) {
+  if (value.startsWith("agent:")) return { agent: value.slice(6) };
+  if (value.startsWith("number:")) return { number: value.slice(7) };
+  return { skill: value };
+}
+
+function colleagueText(a) {
+  const skills = a.skills.map((s) => label("skill", s)).join(", ");
+  return t("console.control.colleague", { name: a.name, state: label("state", a.state), skills });
+}
+
+function outsideText(d) {
+  const text = d.label[LANG] || d.label.en;
+  return `${text} (${d.number})`;
+}
+
+function targetOptions() {
+  return [
+    el("optgroup", { label: t("console.control.group_queues") },
+      SKILLS.map((skill) => el("option", { value: skill }, label("skill", skill)))),
+    targets.agents.length ? el("optgroup", { label: t("console.control.group_colleagues") },
+      targets.agents.map((a) => el("option", { value: `agent:${a.agent_id}`, disabled: !a.ready },
+        colleagueText(a)))) : null,
+    targets.outside.length ? el("optgroup", { label: t("console.control.group_outside") },
+      targets.outside.map((d) => el("option", { value: `number:${d.code}` }, outsideText(d)))) : null,
+  ];
+}
+
+/** Fetch the colleagues and the directory; redraw the options, keeping the choice and focus. */
+async function refreshTargets() {
+  try {
+    const found = await api("GET", "/api/control/targets");
+    targets.agents = found.agents;
+    targets.outside = found.outside;
+  } catch { return; }
+  const select = document.getElementById("transfer-skill");
+  if (!select) return;
+  const chosen = select.value;
+  fill(select, ...targetOptions());
+  const still = [...select.options].find((o) => o.value === chosen && !o.disabled);
+  if (still) select.value = chosen;
+  else if (chosen.startsWith("agent:")) announce(t("console.control.colleague_gone"));
+}
+
+function watchTargets(on) {
+  clearInterval(targets.timer);
+  targets.timer = on ? setInterval(refreshTargets, REFRESH_MS) : null;
+  if (on) refreshTargets();
+}
 
 async function act(action, extra = {}) {
   if (!current.callId || current.busy) return;
@@ -41,19 +96,20 @@ function holdText(now) {
 }
 
 function transferForm() {
-  const close = () => { current.transferring = false; render(); document.getElementById("btn-transfer")?.focus(); };
+  const close = () => { current.transferring = false; watchTargets(false); render();
+    document.getElementById("btn-transfer")?.focus(); };
   const form = el("form", { id: "transfer-form", class: "transfer-form", "aria-label": t("console.control.transfer"),
     onkeydown: (e) => { if (e.key === "Escape") close(); },
     onsubmit: (e) => {
       e.preventDefault();
-      const skill = form.querySelector("#transfer-skill").value;
+      const target = form.querySelector("#transfer-skill").value;
       const note = form.querySelector("#transfer-note").value.trim();
       current.transferring = false;
-      act("transfer", { skill, note });
+      watchTargets(false);
+      act("transfer", { ...transferBody(target), note });
     } },
   el("label", { for: "transfer-skill" }, t("console.control.transfer_to")),
-  el("select", { id: "transfer-skill", required: true },
-    SKILLS.map((skill) => el("option", { value: skill }, label("skill", skill)))),
+  el("select", { id: "transfer-skill", required: true }, ...targetOptions()),
   el("label", { for: "transfer-note" }, t("console.control.transfer_note")),
   el("textarea", { id: "transfer-note", maxlength: 500, rows: 2 }),
   el("button", { type: "submit", id: "btn-transfer-send", disabled: current.busy }, t("console.control.transfer_send")),
@@ -69,8 +125,8 @@ export function render(now = Date.now() / 1000) {
   const transfer = el("button", { type: "button", id: "btn-transfer", class: "button-quiet",
     disabled: current.busy || !SKILLS.length, "aria-expanded": String(current.transferring),
     "aria-controls": "transfer-form",
-    onclick: () => { current.transferring = !current.transferring; render();
-      if (current.transferring) document.getElementById("transfer-skill")?.focus(); } },
+    onclick: () => { current.transferring = !current.transferring; watchTargets(current.transferring);
+      render(); if (current.transferring) document.getElementById("transfer-skill")?.focus(); } },
   t("console.control.transfer"));
   fill(node,
     button("btn-hold", current.held ? t("console.control.resume") : t("console.control.hold"),
@@ -101,7 +157,7 @@ export function update(s) {
   }
   Object.assign(current, { held: s.held, muted: s.muted, heldSince: s.held ? s.held_since : null,
     holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s });
-  if (s.ended) current.callId = null;
+  if (s.ended) { current.callId = null; watchTargets(false); }
   render();
 }
 
@@ -111,4 +167,4 @@ export function show(callId) {
   render();
 }
 
-export function hide() { current.callId = null; current.transferring = false; render(); }
+export function hide() { current.callId = null; current.transferring = false; watchTargets(false); render(); }
