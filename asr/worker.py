@@ -9,6 +9,9 @@ masks card and phone numbers, and stores utterances + transcript + the follow-up
 one transaction with the job's completion — so a job retried after a crash stores its result exactly once.
 Broken audio (empty, truncated, corrupt) ends the job as failed with the reason; silence gives
 an empty transcript. Progress and throughput are exported on ``/metrics`` (``--metrics-port``).
+Jobs keyed ``follow:<call id>`` transcribe a call's recordings while it goes on
+(:mod:`asr.follow`); they are taken only when no ended call waits, and the call's own job then
+reuses what they decoded, so after hang-up only the last words are left.
 Claiming, the lease, retries, metrics and signals are the shared worker runtime's
 (:mod:`callcenter.jobs.worker`).
 """
