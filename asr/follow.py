@@ -29,10 +29,9 @@ import numpy as np
 import structlog
 
 from asr import chunks
-from asr.audio import read_growing
+from asr.audio import Audio, read_growing
 from asr.engines import Engines, WhisperEngine
 from asr.redact import RedactionRules, redact, redacted_to_json
-from asr.transcriber import Utterance
 from callcenter.jobs.queue import Job, JobQueue
 from callcenter.jobs.worker import LeaseLost
 from callcenter.recording.registry import FOLLOW_PREFIX
@@ -111,17 +110,8 @@ class Follower:
         audio = read_growing(path)
         if audio is None or budget_s <= 0:
             return []
-        samples = np.frombuffer(audio.pcm, dtype="<i2")
-        out: list[chunks.Decoded] = []
-        for segment in chunks.to_decode(chunks.closed_segments(samples, audio.rate), done, budget_s):
-            utterance = engine.decode_segment(speaker, samples, audio.rate, segment, language)
-            out.append(chunks.Decoded(segment, self._masked(utterance)))
-        return out
-
-    def _masked(self, utterance: Utterance | None) -> dict[str, Any] | None:
-        if utterance is None:
-            return None
-        return redacted_to_json(redact([utterance], self._rules)[0], self._settings.keep_unredacted)
+        return decode_closed(engine, speaker, audio, language, done, budget_s, self._rules,
+                             self._settings.keep_unredacted)
 
     async def _save(self, job: Job, worker_id: str, call_id: int, payload: dict[str, Any], *,
                     more: bool) -> None:
@@ -148,3 +138,16 @@ def _object(value: Any) -> dict[str, Any]:
             return {}
     return dict(value) if isinstance(value, dict) else {}
 
+
+def decode_closed(engine: WhisperEngine, speaker: str, audio: Audio, language: str,
+                  done: list[chunks.Decoded], budget_s: float, rules: RedactionRules,
+                  keep_original: bool = False) -> list[chunks.Decoded]:
+    """Blocking: the closed segments of the audio written so far that are not ``done`` yet
+    (up to ``budget_s`` seconds of them), decoded and masked."""
+    samples = np.frombuffer(audio.pcm, dtype="<i2")
+    out: list[chunks.Decoded] = []
+    for segment in chunks.to_decode(chunks.closed_segments(samples, audio.rate), done, budget_s):
+        utterance = engine.decode_segment(speaker, samples, audio.rate, segment, language)
+        masked = None if utterance is None else redacted_to_json(redact([utterance], rules)[0], keep_original)
+        out.append(chunks.Decoded(segment, masked))
+    return out

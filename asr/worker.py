@@ -9,6 +9,9 @@ masks card and phone numbers, and stores utterances + transcript + the follow-up
 one transaction with the job's completion — so a job retried after a crash stores its result exactly once.
 Broken audio (empty, truncated, corrupt) ends the job as failed with the reason; silence gives
 an empty transcript. Progress and throughput are exported on ``/metrics`` (``--metrics-port``).
+Jobs keyed ``follow:<call id>`` transcribe a call's recordings while it goes on
+(:mod:`asr.follow`); they are taken only when no ended call waits, and the call's own job then
+reuses what they decoded, so after hang-up only the last words are left.
 Claiming, the lease, retries, metrics and signals are the shared worker runtime's
 (:mod:`callcenter.jobs.worker`).
 """
@@ -30,7 +33,7 @@ import structlog
 from prometheus_client import Counter
 
 from asr import chunks
-from asr.audio import AudioError, read_wav
+from asr.audio import Audio, AudioError, read_wav
 from asr.engines import Engine, Engines, WhisperEngine
 from asr.follow import Follower
 from asr.redact import Redacted, RedactionRules, redact, redacted_from_json
@@ -101,6 +104,14 @@ def decode_file(engine: Engine, speaker: str, path: Path, language: str,
     audio = channels[0]
     if not isinstance(engine, WhisperEngine) or not decoded:
         return engine.transcribe(speaker, audio, language), [], audio.duration_s
+    new, taken = transcribe_reusing(engine, speaker, audio, language, decoded)
+    return new, taken, audio.duration_s
+
+
+def transcribe_reusing(engine: WhisperEngine, speaker: str, audio: Audio, language: str,
+                       decoded: Sequence[chunks.Decoded]) -> tuple[list[Utterance], list[Redacted]]:
+    """Blocking: a whole track's utterances, decoding only the segments not ``decoded`` during
+    the call (those are taken as they are, already masked)."""
     samples = np.frombuffer(audio.pcm, dtype="<i2")
     new: list[Utterance] = []
     taken: list[Redacted] = []
@@ -113,7 +124,7 @@ def decode_file(engine: Engine, speaker: str, path: Path, language: str,
         utterance = engine.decode_segment(speaker, samples, audio.rate, segment, language)
         if utterance is not None:
             new.append(utterance)
-    return new, taken, audio.duration_s
+    return new, taken
 
 
 CALL_LANGUAGE = """

@@ -1,6 +1,6 @@
 """Speech-to-text accuracy per engine and model, in one run.
 
-    python benchmarks/asr_accuracy.py [--lab DIR] [--state DIR] [--quick]
+    python benchmarks/asr_accuracy.py [--lab DIR] [--state DIR] [--quick] [--follow-only]
 
 English: word error rate on the lab's real-Asterisk recordings whose text is known
 (shared/asterisk-lab/README.md): the three played clips, and the refund and SIP calls' customer
@@ -9,8 +9,14 @@ clips this script makes with espeak-ng's ``cmn-latn-pinyin`` voice (the demo's w
 the same sentences read by espeak-ng's ``cmn`` voice (what the demo used before). Each model
 runs through the worker's own path (energy/voicing gate, segments, decode, simplified Chinese).
 The Korean vosk model (the previous default) is the baseline in the same run.
+The default English model also runs as the worker does for a call transcribed while it goes on
+(``whisper-tiny.en-followed``): each track read as it had grown at every second (the segments
+closed by then decoded, :mod:`asr.follow`), then the whole file with those segments reused and
+the rest decoded (:func:`asr.worker.transcribe_reusing`); ``followed_vs_whole`` compares its WER
+with the whole-file decode's, and ``followed_same_text`` says whether every track's text is the
+same. ``--follow-only`` runs just these two rows.
 
-Prints one JSON line: {"en": {model: {"wer", "rtf", "audio_s"}}, "zh": {model: {"cer", ...}},
+Prints one JSON line: {"en": {model: {"wer", "rtf", "audio_s"}}, "zh": {model: {"cer", ...}}, "follow",
 "en_wer_vs_baseline", "default": {"en", "zh"}} where rtf = decode seconds per audio second on
 this (shared, busy) machine with one torch thread.
 """
@@ -29,8 +35,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asr.audio import read_wav
-from asr.engines import Spec, load_engine
+from asr.audio import Audio, read_wav
+from asr.engines import Spec, WhisperEngine, load_engine
+from asr.follow import decode_closed
+from asr.redact import RedactionRules
+from asr.worker import transcribe_reusing
 
 LAB = Path("/work/shared/asterisk-lab/recordings")
 GREET = "Thank you for calling Happy Shop, my name is Sam. How can I help you today?"
@@ -74,23 +83,39 @@ def edits(ref: list[str], hyp: list[str]) -> int:
     return row[-1]
 
 
-def run(engine: Any, files: dict[Path, str], language: str, unit: Any) -> dict[str, Any]:
+def followed(engine: WhisperEngine, speaker: str, audio: Audio, language: str) -> list[Any]:
+    """The track transcribed as the worker does while the call goes on, then after hang-up."""
+    rules = RedactionRules()
+    done: list[Any] = []
+    step = audio.rate * 2  # bytes of one second
+    for end in range(step, len(audio.pcm) + 1, step):
+        done += decode_closed(engine, speaker, Audio(audio.pcm[:end], audio.rate), language, done, 1e9, rules)
+    new, taken = transcribe_reusing(engine, speaker, audio, language, done)
+    return sorted([*new, *(u for u, _, _ in taken)], key=lambda u: u.start)
+
+
+def run(engine: Any, files: dict[Path, str], language: str, unit: Any,
+        transcribe: Any = None) -> dict[str, Any]:
     errors = total = 0
     audio_s = decode_s = 0.0
+    texts: dict[str, str] = {}
     worst: tuple[float, str, str] = (-1.0, "", "")
     for path, reference in files.items():
         [audio] = read_wav(path)
         started = time.perf_counter()
-        said = " ".join(u.text for u in engine.transcribe("customer", audio, language))
+        heard = (transcribe or engine.transcribe)("customer", audio, language)
+        said = " ".join(u.text for u in heard)
         decode_s += time.perf_counter() - started
         audio_s += audio.duration_s
+        texts[path.name] = said
         ref, hyp = unit(reference), unit(said)
         e = edits(ref, hyp)
         errors, total = errors + e, total + len(ref)
         if e / max(1, len(ref)) > worst[0]:
             worst = (e / max(1, len(ref)), path.name, said)
     return {"error_rate": round(errors / max(1, total), 4), "rtf": round(decode_s / audio_s, 3),
-            "audio_s": round(audio_s, 1), "worst": {"file": worst[1], "heard": worst[2][:160]}}
+            "audio_s": round(audio_s, 1), "worst": {"file": worst[1], "heard": worst[2][:160]},
+            "texts": texts}
 
 
 def mandarin_clips(root: Path, voice: str) -> dict[Path, str]:
@@ -108,13 +133,34 @@ def mandarin_clips(root: Path, voice: str) -> dict[Path, str]:
     return out
 
 
+def follow_rows(english: dict[Path, str], state: Path) -> dict[str, Any]:
+    """The default English model on whole files and as followed during the call, same run."""
+    engine = load_engine(Spec("whisper", "tiny.en"), state, 5)
+    assert isinstance(engine, WhisperEngine)
+    whole = run(engine, english, "en", words)
+    follow = run(engine, english, "en", words,
+                 lambda speaker, audio, language: followed(engine, speaker, audio, language))
+    same = whole.pop("texts") == follow.pop("texts")
+    out: dict[str, Any] = {"whisper-tiny.en": {"wer": whole.pop("error_rate"), **whole},
+           "whisper-tiny.en-followed": {"wer": follow.pop("error_rate"), **follow}}
+    base = out["whisper-tiny.en"]["wer"]
+    out["followed_vs_whole"] = round(out["whisper-tiny.en-followed"]["wer"] / base, 4) if base else None
+    out["followed_same_text"] = same
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lab", type=Path, default=LAB)
     parser.add_argument("--state", type=Path, default=Path(__file__).resolve().parents[1] / "state")
     parser.add_argument("--quick", action="store_true", help="default models only, no greedy/base-en rows")
+    parser.add_argument("--follow-only", action="store_true", help="only the default English model, whole"
+                        " and followed")
     args = parser.parse_args()
     english = {args.lab / name: text for name, text in ENGLISH.items()}
+    if args.follow_only:
+        print(json.dumps({"follow": follow_rows(english, args.state)}))
+        return 0
     en_models: list[tuple[str, Spec, int]] = [("whisper-tiny.en", Spec("whisper", "tiny.en"), 5)]
     if not args.quick:
         en_models += [("whisper-tiny.en-greedy", Spec("whisper", "tiny.en"), 1),
@@ -124,6 +170,7 @@ def main() -> int:
     for name, spec, beam in en_models:
         engine = load_engine(spec, args.state, beam)
         row = run(engine, english, "en", words)
+        row.pop("texts")
         result["en"][name] = {"wer": row.pop("error_rate"), **row}
         print(f"asr_accuracy: en {name}: WER {result['en'][name]['wer']}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,8 +180,10 @@ def main() -> int:
             engine = load_engine(spec, args.state, beam)
             for voice, files in clips.items():
                 row = run(engine, files, "zh", chars)
+                row.pop("texts")
                 result["zh"][f"{name} ({voice} voice)"] = {"cer": row.pop("error_rate"), **row}
                 print(f"asr_accuracy: zh {name} {voice}: CER {row}", file=sys.stderr, flush=True)
+    result["follow"] = follow_rows(english, args.state)
     base = result["en"]["vosk-ko"]["wer"]
     result["en_wer_vs_baseline"] = round(result["en"]["whisper-tiny.en"]["wer"] / base, 4) if base else None
     result["default"] = {"en": "whisper-tiny.en", "zh": "whisper-base"}

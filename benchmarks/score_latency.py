@@ -1,6 +1,7 @@
 """From hang-up to QA score: how long after an answered call ends is its score ready?
 
     python benchmarks/score_latency.py [--calls 3] [--talk 30] [--asr-threads N] [--asr-beam N]
+                                       [--asr-follow S]
 
 The real server against the PBX simulator in real time (speed 1: the workers' waits and the
 speech model's decoding are real seconds), with the speech-to-text and QA workers in their own
@@ -20,7 +21,9 @@ queued to the score stored), "transcript_s_p50", "score_s_p50", "score_s_max", "
 answer to the caller's hang-up (the post-call survey included). ``--asr-threads`` and
 ``--asr-beam`` set the speech-to-text worker's ``asr.threads`` (tracks decoded at once) and
 ``asr.beam_size`` (``CALLCENTER_ASR_THREADS``, ``CALLCENTER_ASR_BEAM_SIZE``); by default the
-worker's own settings.
+worker's own settings. ``--asr-follow`` sets ``asr.follow_s`` for the server and the worker: how
+often a call's recordings are transcribed while it goes on (0: only after hang-up, the
+pipeline as it was before).
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ def _scenario(calls: int, talk_s: float) -> Scenario:
     return Scenario(callers, agents, "score-latency")
 
 
-async def _measure(calls: int, talk_s: float, work: Path, asr: dict[str, str]) -> dict[str, Any]:
+async def _measure(calls: int, talk_s: float, work: Path, asr: dict[str, str],
+                   follow_s: float | None) -> dict[str, Any]:
     config = prepare_config(REPO / "config", work / "config")
     team = {"agents": [{"login": f"a{5000 + n}", "name": f"Agent {n}", "dial_string": f"PJSIP/{5000 + n}",
                         "languages": ["en"], "skills": {"refunds": 3, "general": 3}}
@@ -112,6 +116,8 @@ async def _measure(calls: int, talk_s: float, work: Path, asr: dict[str, str]) -
         database=DatabaseSettings(url=Secret(db_url)),
         ami=dataclasses.replace(AmiSettings(), port=port, secret=Secret(secret)),
         http=HttpSettings(port=0), recording=RecordingSettings(local_dir=str(recordings)))
+    if follow_s is not None:
+        settings = dataclasses.replace(settings, asr=dataclasses.replace(settings.asr, follow_s=follow_s))
     database = await open_database(settings.database, work)
     workers: WorkerSupervisor | None = None
     try:
@@ -186,14 +192,18 @@ def main() -> int:
     parser.add_argument("--talk", type=float, default=30.0, help="agents talk this many seconds")
     parser.add_argument("--asr-threads", type=int, help="the ASR worker's asr.threads")
     parser.add_argument("--asr-beam", type=int, help="the ASR worker's asr.beam_size")
+    parser.add_argument("--asr-follow", type=float, help="asr.follow_s (0: transcribe after hang-up only)")
     args = parser.parse_args()
     configure_logging("warning")
     asr = {name: str(value) for name, value in (("CALLCENTER_ASR_THREADS", args.asr_threads),
-                                                 ("CALLCENTER_ASR_BEAM_SIZE", args.asr_beam))
+                                                 ("CALLCENTER_ASR_BEAM_SIZE", args.asr_beam),
+                                                 ("CALLCENTER_ASR_FOLLOW_S", args.asr_follow))
            if value is not None}
     with tempfile.TemporaryDirectory(prefix="score-latency-") as work:
-        result = asyncio.run(_measure(args.calls, args.talk, Path(work), asr))
-    result.update(asr_threads=args.asr_threads or "default", asr_beam=args.asr_beam or "default")
+        result = asyncio.run(_measure(args.calls, args.talk, Path(work), asr, args.asr_follow))
+    result.update(asr_threads=args.asr_threads or "default", asr_beam=args.asr_beam or "default",
+                  asr_follow_s=args.asr_follow if args.asr_follow is not None else "default",
+                  load_avg_1m=round(os.getloadavg()[0], 2))
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 

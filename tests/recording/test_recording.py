@@ -122,3 +122,28 @@ def test_a_wav_file_whose_header_is_not_written_yet_is_open_not_empty(tmp_path: 
         out.writeframes(b"\x01\x00" * 8000)
     facts = inspect_recording(path)
     assert facts.status == "final" and facts.duration_s == 1.0
+
+
+async def test_a_call_being_recorded_gets_one_follow_job_and_an_ended_call_none(pool: asyncpg.Pool,
+                                                                                 tmp_path: Path) -> None:
+    from callcenter.jobs.queue import JobQueue
+
+    await pool.execute("TRUNCATE jobs, calls, recordings CASCADE")
+    live, ended = [int(await pool.fetchval(
+        "INSERT INTO calls (linkedid, state, arrived_at, ended_at) VALUES ($1, 'talking', now(),"
+        " CASE WHEN $2 THEN now() END) RETURNING id", linkedid, over)) for linkedid, over in
+        (("1700000500.1", False), ("1700000600.1", True))]
+    for call_id in (live, ended):
+        for kind in ("customer", "agent", "mixed"):
+            await pool.execute("INSERT INTO recordings (call_id, kind, path, started_at) VALUES ($1, $2, $3, now())",
+                               call_id, kind, f"/var/spool/asterisk/monitor/{call_id}-{kind}.wav")
+    local = path_mapper("/var/spool/asterisk/monitor", str(tmp_path))
+    registry = RecordingRegistry(pool, local, grace_s=3600, queue=JobQueue(pool), follow=True)
+    await registry.sweep()
+    await registry.sweep()
+    jobs = [(r["kind"], r["key"]) for r in await pool.fetch("SELECT kind, key FROM jobs ORDER BY id")]
+    assert jobs == [("asr", f"follow:{live}")]
+    quiet = RecordingRegistry(pool, local, grace_s=3600, queue=JobQueue(pool), follow=False)
+    await pool.execute("TRUNCATE jobs")
+    await quiet.sweep()
+    assert await pool.fetchval("SELECT count(*) FROM jobs") == 0
