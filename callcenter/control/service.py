@@ -25,6 +25,7 @@ from callcenter.calls.model import Call, CallState
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
 from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
+from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.control")
 
@@ -66,7 +67,7 @@ class ControlService:
         self._skills = skills
         self._agents = agents
         self._live: dict[str, _Live] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self.done = 0
         self.refused = 0
 
@@ -242,9 +243,7 @@ class ControlService:
     def _ended(self, call_id: str, live: _Live) -> None:
         del self._live[call_id]
         for stop in stop_music(live.state):  # the agent's leg ended on hold: stop the music
-            task = asyncio.ensure_future(self._send_quietly(stop, call_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._send_quietly(stop, call_id))
 
     async def _send_quietly(self, action: Action | messages.Originate, call_id: str) -> None:
         try:
@@ -254,8 +253,11 @@ class ControlService:
 
     async def wait_idle(self) -> None:
         """Until the clean-ups started so far are answered (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait_idle()
+
+    async def close(self) -> None:
+        """On shutdown: the clean-ups under way get their answers (the AMI link closes after)."""
+        await self._tasks.wait_idle()
 
     def statistics(self) -> dict[str, Any]:
         return {"calls": len(self._live), "done": self.done, "refused": self.refused,

@@ -34,6 +34,7 @@ from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.routing.agent_service import AgentService
 from callcenter.routing.agent_store import AgentStore
+from callcenter.control.service import ControlService
 from callcenter.routing.callbacks import CallbackAdapter
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.periodic import periodic
@@ -86,6 +87,7 @@ class _Background:
     features: list[WebFeature]
     supervision: SupervisionService
     callbacks: CallbackAdapter
+    control: ControlService
     live: LiveParts | None = None
 
 
@@ -112,7 +114,8 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
         for name, close in (("ami", server.ami.close), ("supervision", background.supervision.close),
                             ("offers", server.offers.close),
                             ("console", server.console.close), ("ivr", server.ivr.close),
-                            ("callbacks", background.callbacks.close)):
+                            ("callbacks", background.callbacks.close),
+                            ("call-control", background.control.close)):
             stack.push_async_callback(_closing, name, close)
         _watch_link(server, background.heartbeat)
         _start_loops(server, background)
@@ -156,7 +159,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                 api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS,
                 *([live.feature] if live else [])]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,
-                               supervision, path.callbacks, live)
+                               supervision, path.callbacks, path.control, live)
 
 
 def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock
