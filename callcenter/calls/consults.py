@@ -13,9 +13,10 @@ the agent's part is over) or ``Threeway`` (all three talk).
 from __future__ import annotations
 
 from callcenter.ami.messages import Action, AmiEvent
-from callcenter.calls.events import Conferenced, Transferred
+from callcenter.calls.channel_events import check_talking
+from callcenter.calls.events import Conferenced, ConsultEnded, Transferred
 from callcenter.calls.grouping import CallIndex
-from callcenter.calls.model import Call, CallState, Offer
+from callcenter.calls.model import Call, CallState, Leg, Offer
 from callcenter.calls.offer_match import dial_prefix
 
 CONSULT_AGENT_HEADER = "CC-Agent"
@@ -31,7 +32,7 @@ def send_consult(ix: CallIndex, action: Action, action_id: str, at: float) -> st
     call = ix.calls[key]
     caller = call.caller
     offer = Offer(action_id, dial, caller.channel if caller else "", at, call_id=key,
-                  agent_id=action.header(CONSULT_AGENT_HEADER))
+                  agent_id=action.header(CONSULT_AGENT_HEADER), consult=True)
     ix.open_offers.append((dial_prefix(dial), key, offer))
     return key
 
@@ -60,14 +61,29 @@ def attended_transfer(ix: CallIndex, event: AmiEvent) -> str | None:
 
 
 def _agent_of(call: Call, channel: str) -> str:
-    """The colleague's login, from the consult leg the transfer went to."""
+    """The colleague's login, from the live consult leg the transfer went to."""
     del channel
     for leg in reversed(list(call.legs.values())):
-        if leg.offer is not None and leg.offer.sent_at and leg.ended_at is None \
-                and leg.uniqueid != call.agent_uniqueid and leg.offer.agent_id:
+        if leg.offer is not None and leg.offer.consult and leg.ended_at is None:
             return leg.offer.agent_id
     return ""
 
 
-def still_talking(call: Call) -> bool:
-    return call.state is CallState.TALKING
+def consult_leg_ended(ix: CallIndex, call: Call, leg: Leg, at: float) -> None:
+    """A colleague's leg hung up: before the consult completed it is the consult's end (an
+    unanswered one ends as a failed offer); in a three-way, or after the transfer, the one
+    who stays talks on."""
+    offer = leg.offer
+    if offer is None or not offer.consult or not call.live or leg.answered_at is None:
+        return
+    if leg.talk_from is None:
+        ix.emit(ConsultEnded(call.linkedid, at, leg.channel, leg.hangup_cause))
+
+
+def next_agent(ix: CallIndex, call: Call, at: float) -> None:
+    """The connected agent left while another agent's leg shares the caller's bridge (a
+    three-way): that agent talks on with the caller."""
+    caller = call.caller
+    if caller is None or not caller.bridge_id or call.state is not CallState.TALKING:
+        return
+    check_talking(ix, call, caller.bridge_id, at)

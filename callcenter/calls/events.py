@@ -20,7 +20,7 @@ with ``CallbackFailed`` when the customer (or the agent) never answers.
 
 A consult (the agent rings a colleague while the caller holds) rings like an offer:
 ``Held`` (music on hold) → ``AgentLegCreated`` → ``AgentRinging`` → ``AgentAnswered`` for the
-colleague's leg; then ``Resumed`` when cancelled, ``Transferred`` → ``Bridged`` (the colleague)
+colleague's leg; then ``ConsultEnded`` when cancelled, ``Transferred`` → ``Bridged`` (the colleague)
 → ``AgentHungUp`` (the agent) when completed, or ``Conferenced`` for a three-way.
 
 An offer that is not answered ends in ``AgentLegFailed`` (with an :class:`OfferResult`) and
@@ -186,6 +186,15 @@ class Conferenced(CallEvent):
 
     channel: str
     target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded(CallEvent):
+    """The colleague's leg of a consult ended before it was completed (cancelled, or they
+    hung up): the caller is back with the agent."""
+
+    channel: str
+    cause: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
 from callcenter.calls.model import Call, CallState
+from callcenter.control.consult_service import CONSULT_VERBS, ConsultDesk, consult_json
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
 from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
@@ -60,12 +61,16 @@ class ControlService:
                  owner: Callable[[str], str | None], publish: Publish, now: Callable[[], float],
                  confirm_s: float = 5.0, desk: TransferDesk | None = None,
                  skills: Callable[[], Collection[str]] = frozenset,
-                 agents: Callable[[str], AgentTarget | None] = lambda _: None) -> None:
+                 agents: Callable[[str], AgentTarget | None] = lambda _: None,
+                 consults: ConsultDesk | None = None) -> None:
         self._send, self._calls, self._owner = send, calls, owner
         self._publish, self._now, self._confirm_s = publish, now, confirm_s
         self.desk = desk if desk is not None else TransferDesk()
         self._skills = skills
         self._agents = agents
+        self.consults = consults if consults is not None else ConsultDesk(
+            send, agents, lambda _skill, _besides: None, skills, publish, lambda *_: None, now,
+            confirm_s)
         self._live: dict[str, _Live] = {}
         self._tasks = Tasks()
         self.done = 0
@@ -80,7 +85,8 @@ class ControlService:
         return {"call_id": call_id, "held": control.held, "muted": control.muted,
                 "held_since": call.held_since if call is not None else None,
                 "hold_s": call.hold_total(self._now()) if call is not None else 0.0,
-                "ended": control.ended or call is None or not call.live}
+                "ended": control.ended or call is None or not call.live,
+                "consult": consult_json(self.consults.consult(call_id))}
 
     async def act(self, agent_id: str, call_id: str, verb: Verb, skill: str = "",
                   note: str = "", to_agent: str = "") -> dict[str, Any]:
@@ -111,14 +117,18 @@ class ControlService:
         ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent) \
             if verb is Verb.TRANSFER else None
         try:
-            await self._carry_out(call, live, verb, ticket)
+            if verb in CONSULT_VERBS:
+                live.state = await self.consults.act(agent_id, _view(call), adopted(call, live.state),
+                                                     verb, to_agent, skill)
+            else:
+                await self._carry_out(call, live, verb, ticket)
         except Refused:
             self.refused += 1
             raise
         finally:
             live.busy = False
         self.done += 1
-        if verb is Verb.TRANSFER and self._live.get(call_id) is live:
+        if (verb is Verb.TRANSFER or live.state.ended) and self._live.get(call_id) is live:
             self._ended(call_id, live)
         return self.state(call_id, live)
 
@@ -208,6 +218,7 @@ class ControlService:
 
     def on_call_event(self, event: CallEvent) -> None:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
+        self.consults.on_call_event(event)
         if isinstance(event, Transferred):
             self._softphone_transfer(event)
         live = self._live.get(event.call_id)
@@ -254,14 +265,16 @@ class ControlService:
     async def wait_idle(self) -> None:
         """Until the clean-ups started so far are answered (tests, shutdown)."""
         await self._tasks.wait_idle()
+        await self.consults.tasks.wait_idle()
 
     async def close(self) -> None:
         """On shutdown: the clean-ups under way get their answers (the AMI link closes after)."""
-        await self._tasks.wait_idle()
+        await self.wait_idle()
 
     def statistics(self) -> dict[str, Any]:
         return {"calls": len(self._live), "done": self.done, "refused": self.refused,
-                "transfers_waiting": len(self.desk), "transfers_taken": self.desk.taken}
+                "transfers_waiting": len(self.desk), "transfers_taken": self.desk.taken,
+                **self.consults.statistics()}
 
 
 def adopted(call: Call, state: Control) -> Control:

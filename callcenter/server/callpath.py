@@ -22,8 +22,9 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
+from callcenter.control.consult_service import ConsultDesk
 from callcenter.control.service import ControlService
-from callcenter.control.targets import agent_target
+from callcenter.control.targets import agent_target, first_ready
 from callcenter.control.transfers import TransferDesk
 from callcenter.metrics import Metrics
 from callcenter.orders.provider import OrderContextProvider
@@ -105,7 +106,12 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     control = ControlService(ami.send, tracker.calls.get, console.agent_talking, console.publish,
                              given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
-                             agents=lambda agent_id: agent_target(engine, agent_id))
+                             agents=lambda agent_id: agent_target(engine, agent_id),
+                             consults=ConsultDesk(
+                                 ami.send, lambda agent_id: agent_target(engine, agent_id),
+                                 lambda skill, besides: first_ready(engine, skill, besides),
+                                 lambda: engine.policy.skills.keys(), console.publish,
+                                 console.share_pop, given.clock.now))
     # control first: a transfer from the softphone names the agent the console forgets on it
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)

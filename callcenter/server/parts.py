@@ -25,6 +25,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.dispatch import Stage
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.clock import Clock
+from callcenter.control.service import ControlService
 from callcenter.jobs.queue import JobQueue
 from callcenter.live.wiring import LiveParts, build_live
 from callcenter.metrics import Metrics
@@ -34,7 +35,6 @@ from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry, path_mapper
 from callcenter.routing.agent_service import AgentService
 from callcenter.routing.agent_store import AgentStore
-from callcenter.control.service import ControlService
 from callcenter.routing.callbacks import CallbackAdapter
 from callcenter.routing.engine import RoutingEngine
 from callcenter.runtime.periodic import periodic

@@ -1,7 +1,9 @@
 """``POST /api/calls/{call_id}/control``: the agent acts on the live call they talk on (hang up,
 hold / resume, mute / unmute). ``call_id`` is the live call's id as the agent's screen has it
 (the pop's ``call_id``); ``{"action": "transfer", "skill": ..., "note": ...}`` sends the caller
-back to routing for that skill. Another agent's call, or no call at all, is one 404, as elsewhere."""
+back to routing for that skill; ``{"action": "consult", "agent": ...}`` (or ``"skill"``: its first
+ready agent) rings a colleague while the caller holds, then ``complete``, ``cancel`` or
+``conference``. Another agent's call, or no call at all, is one 404, as elsewhere."""
 
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ VERBS = [v.value for v in Verb]
 STATE_SCHEMA = {"type": "object", "properties": {
     "call_id": {"type": "string"}, "held": {"type": "boolean"}, "muted": {"type": "boolean"},
     "held_since": {"type": ["number", "null"]}, "hold_s": {"type": "number"},
-    "ended": {"type": "boolean"}}}
+    "ended": {"type": "boolean"},
+    "consult": {"type": ["object", "null"], "properties": {
+        "to": {"type": "string"}, "stage": {"type": "string", "enum": ["consulting", "conference"]},
+        "since": {"type": "number"}}}}}
 
 
 async def control_call(request: web.Request) -> web.Response:
@@ -43,8 +48,8 @@ async def control_call(request: web.Request) -> web.Response:
     skill, note, to_agent = body.get("skill", ""), body.get("note", ""), body.get("agent", "")
     if not all(isinstance(v, str) for v in (skill, note, to_agent)):
         raise api_error(400, "skill, agent and note must be strings", "bad_target")
-    if action == Verb.TRANSFER and bool(skill) == bool(to_agent):
-        raise api_error(400, "a transfer needs a skill or an agent (one of them)", "bad_target")
+    if action in (Verb.TRANSFER, Verb.CONSULT) and bool(skill) == bool(to_agent):
+        raise api_error(400, f"a {action} needs a skill or an agent (one of them)", "bad_target")
     try:
         state = await request.app[CONTROL].act(agent_id, call_id, Verb(action), skill=skill,
                                                note=note.strip(), to_agent=to_agent)
@@ -58,7 +63,8 @@ def feature(control: ControlService) -> Callable[[web.Application, Api], None]:
         app[CONTROL] = control
         api.add(Route("POST", "/api/calls/{call_id}/control", control_call,
                       "Act on your live call: hang up, hold, resume, mute, unmute, blind transfer"
-                      " to a skill (with a note for the next agent)", ("agent",),
+                      " to a skill (with a note for the next agent), consult a colleague then"
+                      " complete, cancel or conference", ("agent",),
                       params=(Param("call_id", "path", {"type": "string",
                                                         "pattern": _CALL_ID.pattern}),),
                       body={"type": "object", "required": ["action"], "properties": {
