@@ -141,6 +141,10 @@ class ConsultDesk:
                 del self._open[call.call_id]
             raise
         self.started += 1
+        # Atxfer left its own context in the agent's TRANSFER_CONTEXT (read once the transfer
+        # began): a later transfer from the agent's phone (SIP REFER) needs theirs back
+        self._spawn(plan.restore_transfer_context(call.agent_channel, TRANSFER_CONTEXT),
+                    call.call_id)
         self._share(asked.by, asked.to, call.call_id, {"by": asked.by, "at": asked.at})
         log.info("call_consult", call_id=call.call_id, agent_id=asked.by, to_agent=asked.to)
         return decided.state
@@ -190,10 +194,6 @@ class ConsultDesk:
         elif not isinstance(event, CallEnded) and consult.stage is Stage.CONSULTING:
             self.cancelled += 1
             self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})
-            # Atxfer left its own context in the agent's TRANSFER_CONTEXT: a later transfer
-            # from the agent's phone needs theirs back
-            self._spawn(plan.restore_transfer_context(opened.agent_channel, TRANSFER_CONTEXT),
-                        event.call_id)
         self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
 
     def _spawn(self, action: Action, call_id: str) -> None:
