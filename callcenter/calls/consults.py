@@ -49,7 +49,7 @@ def attended_transfer(ix: CallIndex, event: AmiEvent) -> str | None:
     leg = call.legs[uid]
     target = event.get("SecondTransfererChannel") or event.get("TransferTargetChannel")
     if event.get("DestType") == "Threeway":
-        leg.ended_how = ""
+        leg.ended_how = "conference"  # how their part ends, unless they transfer again
         ix.emit(Conferenced(key, event.received_at, leg.channel, target))
         return key
     if leg.talk_from is not None and leg.ended_how in ("", "conference"):

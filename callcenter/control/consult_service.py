@@ -53,6 +53,7 @@ class _Open:
     consult: Consult
     agent_channel: str
     waiting: list[_Waiting] = field(default_factory=list)
+    colleague_channel: str = ""
 
 
 class ConsultDesk:
@@ -180,6 +181,8 @@ class ConsultDesk:
         opened = self._open.get(event.call_id)
         if opened is None:
             return
+        if isinstance(event, AgentLegCreated) and not opened.colleague_channel:
+            opened.colleague_channel = event.channel
         for waiting in list(opened.waiting):
             if isinstance(event, waiting.kinds) and not waiting.future.done():
                 waiting.future.set_result(None)
@@ -191,6 +194,14 @@ class ConsultDesk:
         del self._open[event.call_id]
         if isinstance(event, Transferred):
             self.completed += 1
+        elif isinstance(event, CallEnded):
+            # the caller left mid-consult: Asterisk would keep the two agents talking
+            for channel in (opened.agent_channel, opened.colleague_channel):
+                if channel:
+                    self._spawn(Action("Hangup", (("Channel", channel), ("Cause", "16"))),
+                                event.call_id)
+            self._publish(consult.to, {"type": "call_ended", "call_id": event.call_id,
+                                       "outcome": "caller_left"})
         elif not isinstance(event, CallEnded) and consult.stage is Stage.CONSULTING:
             self.cancelled += 1
             self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})
