@@ -20,7 +20,15 @@ import structlog
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
-from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
+from callcenter.calls.events import (
+    AgentHungUp,
+    CallEnded,
+    CallEvent,
+    ConsultEnded,
+    Held,
+    Resumed,
+    Transferred,
+)
 from callcenter.calls.model import Call, CallState
 from callcenter.control.consult_service import CONSULT_VERBS, ConsultDesk, consult_json
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
@@ -224,6 +232,8 @@ class ControlService:
         live = self._live.get(event.call_id)
         if live is None:
             return
+        if isinstance(event, ConsultEnded) and not live.busy:  # the colleague hung up
+            self._tell(event.call_id, live)
         if isinstance(event, Transferred):
             waiter = live.waiters.get(Transferred)
             if waiter is not None and not waiter.done():

@@ -84,7 +84,7 @@ def test_given_a_consult_when_cancelled_then_the_colleagues_leg_ends_and_the_age
               ev(18.0, "Hangup", Channel=L1, Uniqueid=L1_UID, Linkedid=CALL, Cause="16"),
               ev(18.1, "Hangup", Channel=B, Uniqueid=B_UID, Linkedid=CALL, Cause="16")):
         out += t.apply_event(e)
-    assert [type(e) for e in out if not type(e).__name__ == "CallUpdated"] == [ConsultEnded]
+    assert [type(e) for e in out if type(e).__name__ != "CallUpdated"] == [ConsultEnded]
     call = t.calls[CALL]
     assert call.agent_uniqueid == A_UID and call.live and call.transfers == 0
     assert call.legs[A_UID].ended_how == "" and call.legs[B_UID].talk_from is None
@@ -136,3 +136,32 @@ def test_given_a_consult_when_the_caller_hangs_up_then_the_call_ends_answered() 
     ended = next(e for e in out if isinstance(e, CallEnded))
     assert ended.outcome.value == "answered" and ended.hangup_by is not None
     assert ended.hangup_by.value == "caller"
+
+
+def test_given_a_three_way_when_the_agent_leaves_then_the_colleague_talks_on_and_both_legs_overlap(
+        ) -> None:
+    t = CallTracker()
+    chan, agent, _ = consulting(t)
+    out: list[object] = []
+    for e in (ev(20.0, "BridgeLeave", Channel=L1, Uniqueid=L1_UID, Linkedid=CALL, BridgeUniqueid="b2"),
+              ev(20.0, "MusicOnHoldStop", Channel=chan, Uniqueid=CALL, Linkedid=CALL),
+              ev(20.0, "BridgeEnter", Channel=L1, Uniqueid=L1_UID, Linkedid=CALL, BridgeUniqueid="b1"),
+              ev(20.0, "BridgeLeave", Channel=agent, Uniqueid=A_UID, Linkedid=CALL, BridgeUniqueid="b2"),
+              ev(20.0, "BridgeEnter", Channel=agent, Uniqueid=A_UID, Linkedid=CALL, BridgeUniqueid="b1"),
+              ev(20.0, "AttendedTransfer", Result="Success", OrigTransfererChannel=agent,
+                 OrigTransfererUniqueid=A_UID, TransfereeChannel=chan, TransfereeUniqueid=CALL,
+                 TransferTargetChannel=L1, TransferTargetUniqueid=L1_UID, IsExternal="No",
+                 DestType="Threeway"),
+              ev(20.5, "BridgeLeave", Channel=B, Uniqueid=B_UID, Linkedid=CALL, BridgeUniqueid="b3"),
+              ev(20.5, "BridgeLeave", Channel=L1, Uniqueid=L1_UID, Linkedid=CALL, BridgeUniqueid="b1"),
+              ev(20.5, "BridgeEnter", Channel=B, Uniqueid=B_UID, Linkedid=CALL, BridgeUniqueid="b1"),
+              ev(20.5, "Hangup", Channel=L1, Uniqueid=L1_UID, Linkedid=CALL, Cause="16"),
+              ev(20.5, "Hangup", Channel=L2, Uniqueid=L2_UID, Linkedid=CALL, Cause="16")):
+        out += t.apply_event(e)
+    call = t.calls[CALL]
+    assert [type(e) for e in out if isinstance(e, Conferenced | Bridged | Transferred)] == [Conferenced]
+    assert call.agent_uniqueid == A_UID and call.legs[B_UID].talk_from == 20.5
+    left = t.apply_event(ev(25.0, "Hangup", Channel=agent, Uniqueid=A_UID, Linkedid=CALL, Cause="16"))
+    assert [type(e) for e in left if isinstance(e, AgentHungUp | Bridged)] == [AgentHungUp, Bridged]
+    assert call.agent_uniqueid == B_UID and call.live and call.state is CallState.TALKING
+    assert call.legs[A_UID].ended_how == "conference" and call.transfers == 0

@@ -1,13 +1,15 @@
 // The call bar's actions on the live call: hang up, hold / resume (with the hold time), mute /
-// unmute, blind transfer to a skill (a skill picker and a note for the next agent). A button shows a state only once the server says Asterisk did it (the `control`
+// unmute, blind transfer to a skill (a skill picker and a note for the next agent), consult and
+// three-way (console-consult.js). A button shows a state only once the server says Asterisk did it (the `control`
 // message on /ws/agent, or the action's answer, which comes after Asterisk confirmed it).
 
+import { consultControls } from "./console-consult.js";
 import { announce, api, el, fill, format, label, t } from "./dom.js";
 
 const box = () => document.getElementById("call-actions");
 const SKILLS = JSON.parse(document.body.dataset.skills || "[]");
 const current = { callId: null, held: false, muted: false, heldSince: null, holdS: 0, busy: false,
-  transferring: false };
+  transferring: false, consulting: false, consult: null };
 
 async function act(action, extra = {}) {
   if (!current.callId || current.busy) return;
@@ -78,6 +80,7 @@ export function render(now = Date.now() / 1000) {
     button("btn-mute", current.muted ? t("console.control.unmute") : t("console.control.mute"),
       current.muted ? "unmute" : "mute", current.muted),
     transfer,
+    ...consultControls(current, act, render, SKILLS),
     button("btn-hangup", t("console.control.hangup"), "hangup"),
     el("span", { id: "hold-time", class: "hold-time", "aria-live": "off" }, holdText(now)),
     current.transferring ? transferForm() : null);
@@ -94,14 +97,15 @@ export function update(s) {
   if (s.call_id !== current.callId) return;
   if (s.held !== current.held) announce(s.held ? t("console.control.held") : t("console.control.resumed"));
   Object.assign(current, { held: s.held, muted: s.muted, heldSince: s.held ? s.held_since : null,
-    holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s });
+    holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s,
+    consult: s.consult || null });
   if (s.ended) current.callId = null;
   render();
 }
 
 export function show(callId) {
   Object.assign(current, { callId, held: false, muted: false, heldSince: null, holdS: 0, busy: false,
-    transferring: false });
+    transferring: false, consulting: false, consult: null });
   render();
 }
 
