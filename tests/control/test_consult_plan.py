@@ -20,7 +20,7 @@ IN_CONFERENCE = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567"
 
 
 def shape(actions: tuple[object, ...]) -> list[tuple[str, ...]]:
-    out = []
+    out: list[tuple[str, ...]] = []
     for a in actions:
         name = a.name  # type: ignore[attr-defined]
         if name == "PlayDTMF":
