@@ -20,6 +20,7 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.consults import CONSULT_AGENT_HEADER, CONSULT_DIAL_HEADER
 from callcenter.calls.events import (
+    AgentHungUp,
     AgentLegCreated,
     AgentLegFailed,
     CallEnded,
@@ -65,16 +66,20 @@ class ConsultDesk:
         publish: ``ConsoleHub.publish``; ``share``: ``ConsoleHub.share_pop`` (the caller's pop
         from the agent's screen to the colleague's).
         now: the server's clock; ``confirm_s``: how long a step waits for Asterisk.
+        reserve: keep an agent out of routing (True: the consult rings or talks to them) or
+            give them back (False), so routing offers them no call meanwhile.
     """
 
     def __init__(self, send: Send, agents: Callable[[str], AgentTarget | None],
                  first_ready: Callable[[str, str], str | None],
                  skills: Callable[[], Any], publish: Callable[[str, dict[str, Any]], object],
                  share: Callable[[str, str, str, dict[str, Any]], None], now: Callable[[], float],
-                 confirm_s: float = 5.0) -> None:
+                 confirm_s: float = 5.0,
+                 reserve: Callable[[str, bool], None] = lambda _agent, _out: None) -> None:
         self._send, self._agents, self._first_ready = send, agents, first_ready
         self._skills, self._publish, self._share = skills, publish, share
-        self._now, self._confirm_s = now, confirm_s
+        self._now, self._confirm_s, self._reserve = now, confirm_s, reserve
+        self._took: dict[str, str] = {}  # call id -> the colleague who talks on after a consult
         self._open: dict[str, _Open] = {}
         self.tasks = Tasks()
         self.started = self.completed = self.cancelled = self.conferences = 0
@@ -135,11 +140,13 @@ class ConsultDesk:
         decided = ConsultPlan((*decided.actions[:-1], Action(atxfer.name, (
             *atxfer.headers, (CONSULT_AGENT_HEADER, asked.to),
             (CONSULT_DIAL_HEADER, asked.dial)))), decided.state, decided.consult)
+        self._reserve(asked.to, True)  # before their phone rings: routing offers them nothing
         try:
             await self._carry(call.call_id, decided, (AgentLegCreated,))
         except Refused:
             if self._open.get(call.call_id) is opened:
                 del self._open[call.call_id]
+            self._reserve(asked.to, False)
             raise
         self.started += 1
         # Atxfer left its own context in the agent's TRANSFER_CONTEXT (read once the transfer
@@ -178,6 +185,8 @@ class ConsultDesk:
 
     def on_call_event(self, event: CallEvent) -> None:
         """Dispatcher subscriber: confirmations, and the consult's end however it came."""
+        if isinstance(event, CallEnded) and event.call_id in self._took:
+            self._reserve(self._took.pop(event.call_id), False)
         opened = self._open.get(event.call_id)
         if opened is None:
             return
@@ -186,26 +195,33 @@ class ConsultDesk:
         for waiting in list(opened.waiting):
             if isinstance(event, waiting.kinds) and not waiting.future.done():
                 waiting.future.set_result(None)
-        if isinstance(event, Transferred | ConsultEnded | AgentLegFailed | CallEnded):
+        left = isinstance(event, AgentHungUp) and event.channel == opened.agent_channel
+        if left or isinstance(event, Transferred | ConsultEnded | AgentLegFailed | CallEnded):
             self._closed(event, opened)
 
     def _closed(self, event: CallEvent, opened: _Open) -> None:
         consult = opened.consult
         del self._open[event.call_id]
-        if isinstance(event, Transferred):
-            self.completed += 1
-        elif isinstance(event, CallEnded):
-            # the caller left mid-consult: Asterisk would keep the two agents talking
-            for channel in (opened.agent_channel, opened.colleague_channel):
-                if channel:
-                    self._spawn(Action("Hangup", (("Channel", channel), ("Cause", "16"))),
-                                event.call_id)
-            self._publish(consult.to, {"type": "call_ended", "call_id": event.call_id,
-                                       "outcome": "caller_left"})
-        elif not isinstance(event, CallEnded) and consult.stage is Stage.CONSULTING:
+        self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
+        if isinstance(event, Transferred) or consult.stage is Stage.CONFERENCE:
+            # the colleague talks with the caller: back to routing when the call ends
+            self.completed += isinstance(event, Transferred)
+            self._took[event.call_id] = consult.to
+            if isinstance(event, CallEnded):
+                self._reserve(self._took.pop(event.call_id), False)
+            return
+        self._reserve(consult.to, False)
+        if not isinstance(event, CallEnded):
             self.cancelled += 1
             self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})
-        self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
+            return
+        # the caller left mid-consult: Asterisk would keep the two agents talking
+        for channel in (opened.agent_channel, opened.colleague_channel):
+            if channel:
+                self._spawn(Action("Hangup", (("Channel", channel), ("Cause", "16"))),
+                            event.call_id)
+        self._publish(consult.to, {"type": "call_ended", "call_id": event.call_id,
+                                   "outcome": "caller_left"})
 
     def _spawn(self, action: Action, call_id: str) -> None:
         self.tasks.spawn(self._send_quietly(action, call_id))

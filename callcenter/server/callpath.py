@@ -32,6 +32,7 @@ from callcenter.orders.tickets import CallbackTickets
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry
 from callcenter.recording.starter import RecordingStarter
+from callcenter.routing import events as ev
 from callcenter.routing.agent_service import AgentService
 from callcenter.routing.callback_board import CallbackBoard
 from callcenter.routing.callback_store import CallbackStore
@@ -111,7 +112,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                                  ami.send, lambda agent_id: agent_target(engine, agent_id),
                                  lambda skill, besides: first_ready(engine, skill, besides),
                                  lambda: engine.policy.skills.keys(), console.publish,
-                                 console.share_pop, given.clock.now))
+                                 console.share_pop, given.clock.now,
+                                 reserve=lambda agent_id, out: _reserve(engine, agent_id, out)))
     # control first: a transfer from the softphone names the agent the console forgets on it
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
@@ -125,6 +127,13 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     ami.observe_actions(dispatcher.on_action)
     return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks,
                     control)
+
+
+def _reserve(engine: RoutingEngine, agent_id: str, out: bool) -> None:
+    """A consult rings or talks to ``agent_id``: routing offers them nothing meanwhile (a
+    server pause, ``consult``, as routing's own pauses are); then they are ready again."""
+    now = engine.now()
+    engine.submit(ev.AgentPaused(agent_id, "consult", now) if out else ev.AgentReady(agent_id, now))
 
 
 def _callbacks(given: CallPathInputs, console: ConsoleHub) -> CallbackAdapter:

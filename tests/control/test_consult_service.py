@@ -63,13 +63,16 @@ class Pbx:
             self.service.on_call_event(Conferenced(CALL, 12.0, "PJSIP/1001-02", "Local/1;1"))
 
 
-def desk_service(pbx: Pbx, ready: str | None = "ivan") -> tuple[ControlService, list[Any]]:
+def desk_service(pbx: Pbx, ready: str | None = "ivan", reserved: list[Any] | None = None
+                 ) -> tuple[ControlService, list[Any]]:
     call = talking_call()
     told: list[Any] = []
     shared: list[Any] = []
+    reserved = reserved if reserved is not None else []
     publish = lambda agent, message: told.append((agent, message))  # noqa: E731
     desk = ConsultDesk(pbx.send, AGENTS.get, lambda skill, besides: ready, lambda: {"refunds"},
-                       publish, lambda *args: shared.append(args), lambda: 10.0, confirm_s=0.2)
+                       publish, lambda *args: shared.append(args), lambda: 10.0, confirm_s=0.2,
+                       reserve=lambda agent, out: reserved.append((agent, out)))
     svc = ControlService(pbx.send, lambda cid: call if cid == CALL else None,
                          lambda cid: "sam" if cid == CALL else None, publish, lambda: 10.0,
                          confirm_s=0.2, consults=desk)
@@ -144,3 +147,19 @@ async def test_given_a_consult_when_the_caller_leaves_then_both_agents_legs_are_
     assert hung_up == {"PJSIP/1001-02", IVAN}
     assert ("ivan", {"type": "call_ended", "call_id": CALL, "outcome": "caller_left"}) in told
     assert svc.consults.consult(CALL) is None
+
+
+@pytest.mark.parametrize(("verb", "before_the_end"), [
+    (Verb.CANCEL, [("ivan", True), ("ivan", False)]),
+    (Verb.COMPLETE, [("ivan", True)]),  # he talks on with the caller
+    (Verb.CONFERENCE, [("ivan", True)])])
+async def test_the_colleague_is_kept_out_of_routing_while_the_consult_or_the_call_needs_him(
+        verb: Verb, before_the_end: list[tuple[str, bool]]) -> None:
+    pbx = Pbx()
+    reserved: list[Any] = []
+    svc, _ = desk_service(pbx, reserved=reserved)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    await svc.act("sam", CALL, verb)
+    assert reserved == before_the_end
+    svc.on_call_event(CallEnded(CALL, 30.0, Outcome.ANSWERED, HangupBy.AGENT, 16, None))
+    assert reserved[-1] == ("ivan", False) and reserved.count(("ivan", False)) == 1
