@@ -47,22 +47,21 @@ def attended_transfer(ix: CallIndex, event: AmiEvent) -> str | None:
         return None
     call = ix.calls[key]
     leg = call.legs[uid]
-    target = event.get("SecondTransfererChannel") or event.get("TransferTargetChannel")
+    # the colleague's login (the target channel is the transfer's Local channel)
+    target = _agent_of(call) or event.get("TransferTargetChannel")
     if event.get("DestType") == "Threeway":
         leg.ended_how = "conference"  # how their part ends, unless they transfer again
         ix.emit(Conferenced(key, event.received_at, leg.channel, target))
         return key
     if leg.talk_from is not None and leg.ended_how in ("", "conference"):
-        leg.ended_how = "consult"
-        leg.transferred_to = _agent_of(call, target)
+        leg.ended_how, leg.transferred_to = "consult", target
     call.transfers += 1
     ix.emit(Transferred(key, event.received_at, leg.channel, target))
     return key
 
 
-def _agent_of(call: Call, channel: str) -> str:
+def _agent_of(call: Call) -> str:
     """The colleague's login, from the live consult leg the transfer went to."""
-    del channel
     for leg in reversed(list(call.legs.values())):
         if leg.offer is not None and leg.offer.consult and leg.ended_at is None:
             return leg.offer.agent_id
