@@ -70,6 +70,16 @@ async def start(rig: Rig, *phones: tuple[str, dict[str, Any]]) -> None:
     await rig.ready("hana", "ivan")
 
 
+async def state_of(rig: Rig, login: str, state: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The agent's routing state once it is ``state`` (the server follows the PBX's events)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = await rig.agent_state(login)
+        if found["state"] == state or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
 async def legs_of(web: Web, row_id: int) -> list[dict[str, Any]]:
     async with web.session.get(f"{web.base}/api/calls/{row_id}") as response:
         assert response.status == 200
@@ -97,6 +107,8 @@ async def test_a_cancelled_consult_gives_the_caller_back_to_hana_after_music(
         clicked = await consult_ivan(rig, ami, hana_web, call_id, ivan_said, {"agent": "ivan"})
         music = await ami.wait(event("MusicOnHoldStart", Channel=channel), 5, "the caller holds",
                                clicked)
+        ivan = await state_of(rig, "ivan", "paused")  # routing offers him nothing while consulted
+        assert (ivan["state"], ivan["reason"]) == ("paused", "consult"), ivan
         # a double click on consult: refused, the consult goes on
         status, body = await control(hana_web, call_id, {"action": "consult", "agent": "ivan"})
         assert (status, body["error_id"]) == (409, "consult_busy"), body
@@ -107,6 +119,7 @@ async def test_a_cancelled_consult_gives_the_caller_back_to_hana_after_music(
         await ami.wait(event("Hangup", Channel=IVAN), 5, "ivan's leg ended", cancelled)
         stopped = await ami.wait(event("MusicOnHoldStop", Channel=channel), 5, "music stopped",
                                  cancelled)
+        assert (await state_of(rig, "ivan", "ready"))["state"] == "ready"  # back to routing
         await ami.wait(event("BridgeEnter", Channel=HANA), 5, "hana back with the caller", cancelled)
         assert (await rig.agent_state("hana"))["state"] == "talking"
         await asyncio.sleep(2.0)
@@ -150,6 +163,7 @@ async def test_a_completed_consult_hands_the_caller_to_ivan_who_owns_the_call(
         await ami.wait(event("Hangup", Channel=HANA), 5, "hana's leg ended", clicked)
         await wait_for(ivan_said, "answered", 10)
         assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        assert (await state_of(rig, "ivan", "paused"))["state"] == "paused"  # talking: no offers
         # ivan owns the call now: his console's controls act on it, hana's no longer do
         assert (await control(hana_web, call_id, {"action": "hold"}))[0] in (404, 409)
         await asyncio.sleep(2.0)
@@ -157,6 +171,7 @@ async def test_a_completed_consult_hands_the_caller_to_ivan_who_owns_the_call(
         assert status == 200, body
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["transfers"] == 1, row
+        assert (await state_of(rig, "ivan", "ready"))["state"] == "ready"
         legs = await legs_of(hana_web, row["id"])
         assert [(leg["agent"], leg["ended_how"], leg["transferred_to"]) for leg in legs] == [
             ("hana", "consult", "ivan"), ("ivan", "hangup", None)], legs
@@ -237,7 +252,7 @@ async def test_a_caller_hanging_up_mid_consult_ends_the_call_and_frees_both_agen
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["hangup_by"] == "caller", row
         assert (await rig.agent_state("hana"))["state"] == "wrap_up"
-        assert (await rig.agent_state("ivan"))["state"] == "ready"
+        assert (await state_of(rig, "ivan", "ready"))["state"] == "ready"
         assert (await control(hana_web, call_id, {"action": "complete"}))[0] in (404, 409)
         rig.capture("call_control_consult_caller_left", clicked - 30)
     finally:
