@@ -115,13 +115,7 @@ class ControlService:
             skill = self._agent_skill(agent_id, to_agent)
         if verb is Verb.TRANSFER:
             self._check_target(skill, note)
-        live = self._live.get(call_id)
-        if live is None or live.agent_id != agent_id:
-            live = self._live[call_id] = _Live(agent_id)
-        if live.busy:
-            self.refused += 1
-            raise Refused(409, "another action on this call is under way", "control_busy")
-        live.busy = True
+        live = self._take(call_id, agent_id)
         ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent) \
             if verb is Verb.TRANSFER else None
         try:
@@ -139,6 +133,17 @@ class ControlService:
         if (verb is Verb.TRANSFER or live.state.ended) and self._live.get(call_id) is live:
             self._ended(call_id, live)
         return self.state(call_id, live)
+
+    def _take(self, call_id: str, agent_id: str) -> _Live:
+        """The call's control state, marked busy for one action (409 when one is under way)."""
+        live = self._live.get(call_id)
+        if live is None or live.agent_id != agent_id:
+            live = self._live[call_id] = _Live(agent_id)
+        if live.busy:
+            self.refused += 1
+            raise Refused(409, "another action on this call is under way", "control_busy")
+        live.busy = True
+        return live
 
     def _agent_skill(self, agent_id: str, to_agent: str) -> str:
         """The skill a transfer to ``to_agent`` is routed by (they get it first)."""

@@ -105,15 +105,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                             on_ended_saved=lambda _: given.registry.wake())
     dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
-    control = ControlService(ami.send, tracker.calls.get, console.agent_talking, console.publish,
-                             given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
-                             agents=lambda agent_id: agent_target(engine, agent_id),
-                             consults=ConsultDesk(
-                                 ami.send, lambda agent_id: agent_target(engine, agent_id),
-                                 lambda skill, besides: first_ready(engine, skill, besides),
-                                 lambda: engine.policy.skills.keys(), console.publish,
-                                 console.share_pop, given.clock.now,
-                                 reserve=lambda agent_id, out: _reserve(engine, agent_id, out)))
+    control = _control(given, tracker, console, desk)
     # control first: a transfer from the softphone names the agent the console forgets on it
     dispatcher.subscribe(Stage.CONSOLE, control.on_call_event)
     dispatcher.subscribe(Stage.CONSOLE, console.on_call_event)
@@ -127,6 +119,21 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     ami.observe_actions(dispatcher.on_action)
     return CallPath(tracker, recorder, calls, offers, console, handoff, ivr, dispatcher, callbacks,
                     control)
+
+
+def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
+             desk: TransferDesk) -> ControlService:
+    """The agent's call control: hold, mute, hang-up, blind and consult transfers."""
+    engine, send = given.engine, given.ami.send
+    consults = ConsultDesk(send, lambda agent_id: agent_target(engine, agent_id),
+                           lambda skill, besides: first_ready(engine, skill, besides),
+                           lambda: engine.policy.skills.keys(), console.publish,
+                           console.share_pop, given.clock.now,
+                           reserve=lambda agent_id, out: _reserve(engine, agent_id, out))
+    return ControlService(send, tracker.calls.get, console.agent_talking, console.publish,
+                          given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
+                          agents=lambda agent_id: agent_target(engine, agent_id),
+                          consults=consults)
 
 
 def _reserve(engine: RoutingEngine, agent_id: str, out: bool) -> None:
