@@ -99,6 +99,8 @@ class ConsultDesk:
         """
         current = self.consult(call.call_id)
         if verb is Verb.CONSULT:
+            if current is not None:  # a double click: before the target (now busy) is checked
+                raise Refused(409, "a consult is already under way", "consult_busy")
             asked = self._target(call.call_id, agent_id, to_agent, skill)
             decided = plan.start(call, state, current, asked)
             return await self._start(call, decided, asked)

@@ -163,3 +163,17 @@ async def test_the_colleague_is_kept_out_of_routing_while_the_consult_or_the_cal
     assert reserved == before_the_end
     svc.on_call_event(CallEnded(CALL, 30.0, Outcome.ANSWERED, HangupBy.AGENT, 16, None))
     assert reserved[-1] == ("ivan", False) and reserved.count(("ivan", False)) == 1
+
+
+async def test_a_second_consult_click_is_consult_busy_even_though_the_colleague_is_now_paused(
+        ) -> None:
+    pbx = Pbx()
+    svc, _ = desk_service(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    AGENTS["ivan"] = AgentTarget(False, "refunds", "PJSIP/1002")  # routing: paused (consult)
+    try:
+        with pytest.raises(Refused) as refused:
+            await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    finally:
+        AGENTS["ivan"] = AgentTarget(True, "refunds", "PJSIP/1002")
+    assert (refused.value.status, refused.value.error_id) == (409, "consult_busy")
