@@ -69,14 +69,13 @@ def _agent_of(call: Call) -> str:
 
 
 def consult_leg_ended(ix: CallIndex, call: Call, leg: Leg, at: float) -> None:
-    """A colleague's leg hung up: before the consult completed it is the consult's end (an
-    unanswered one ends as a failed offer); in a three-way, or after the transfer, the one
-    who stays talks on."""
+    """A colleague's answered leg hung up while another agent has the call: the consult (or
+    their part of a three-way) is over, the agent talks on with the caller. (An unanswered one
+    ends as a failed offer; once the colleague has the call, their hang-up is the agent's.)"""
     offer = leg.offer
     if offer is None or not offer.consult or not call.live or leg.answered_at is None:
         return
-    if leg.talk_from is None:
-        ix.emit(ConsultEnded(call.linkedid, at, leg.channel, leg.hangup_cause))
+    ix.emit(ConsultEnded(call.linkedid, at, leg.channel, leg.hangup_cause))
 
 
 def next_agent(ix: CallIndex, call: Call, at: float) -> None:

@@ -190,8 +190,8 @@ class Conferenced(CallEvent):
 
 @dataclass(frozen=True, slots=True)
 class ConsultEnded(CallEvent):
-    """The colleague's leg of a consult ended before it was completed (cancelled, or they
-    hung up): the caller is back with the agent."""
+    """The colleague's leg of a consult ended while the agent kept the call (cancelled, they
+    hung up, or they left a three-way): the caller is with the agent."""
 
     channel: str
     cause: int | None

@@ -205,7 +205,8 @@ class ConsultDesk:
         consult = opened.consult
         del self._open[event.call_id]
         self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
-        if isinstance(event, Transferred) or consult.stage is Stage.CONFERENCE:
+        left = isinstance(event, ConsultEnded)  # the colleague hung up (or left a three-way)
+        if isinstance(event, Transferred) or (consult.stage is Stage.CONFERENCE and not left):
             # the colleague talks with the caller: back to routing when the call ends
             self.completed += isinstance(event, Transferred)
             self._took[event.call_id] = consult.to
@@ -214,7 +215,7 @@ class ConsultDesk:
             return
         self._reserve(consult.to, False)
         if not isinstance(event, CallEnded):
-            self.cancelled += 1
+            self.cancelled += consult.stage is Stage.CONSULTING
             self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})
             return
         # the caller left mid-consult: Asterisk would keep the two agents talking

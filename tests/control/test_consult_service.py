@@ -177,3 +177,16 @@ async def test_a_second_consult_click_is_consult_busy_even_though_the_colleague_
     finally:
         AGENTS["ivan"] = AgentTarget(True, "refunds", "PJSIP/1002")
     assert (refused.value.status, refused.value.error_id) == (409, "consult_busy")
+
+
+
+async def test_given_a_three_way_when_the_colleague_leaves_then_he_is_back_to_routing() -> None:
+    pbx = Pbx()
+    reserved: list[Any] = []
+    svc, _ = desk_service(pbx, reserved=reserved)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    await svc.act("sam", CALL, Verb.CONFERENCE)
+    svc.on_call_event(ConsultEnded(CALL, 20.0, IVAN, 16))
+    assert reserved == [("ivan", True), ("ivan", False)] and svc.consults.consult(CALL) is None
+    svc.on_call_event(CallEnded(CALL, 30.0, Outcome.ANSWERED, HangupBy.AGENT, 16, None))
+    assert reserved.count(("ivan", False)) == 1

@@ -165,3 +165,21 @@ def test_given_a_three_way_when_the_agent_leaves_then_the_colleague_talks_on_and
     assert [type(e) for e in left if isinstance(e, AgentHungUp | Bridged)] == [AgentHungUp, Bridged]
     assert call.agent_uniqueid == B_UID and call.live and call.state is CallState.TALKING
     assert call.legs[A_UID].ended_how == "conference" and call.transfers == 0
+
+
+
+def test_given_a_three_way_when_the_colleague_leaves_then_the_agent_talks_on_alone() -> None:
+    t = CallTracker()
+    chan, agent, _ = consulting(t)
+    for e in (ev(20.0, "BridgeLeave", Channel=agent, Uniqueid=A_UID, Linkedid=CALL, BridgeUniqueid="b2"),
+              ev(20.0, "BridgeEnter", Channel=agent, Uniqueid=A_UID, Linkedid=CALL, BridgeUniqueid="b1"),
+              ev(20.0, "AttendedTransfer", Result="Success", OrigTransfererChannel=agent,
+                 OrigTransfererUniqueid=A_UID, TransfereeChannel=chan, TransferTargetChannel=L1,
+                 DestType="Threeway"),
+              ev(20.5, "BridgeLeave", Channel=B, Uniqueid=B_UID, Linkedid=CALL, BridgeUniqueid="b3"),
+              ev(20.5, "BridgeEnter", Channel=B, Uniqueid=B_UID, Linkedid=CALL, BridgeUniqueid="b1")):
+        t.apply_event(e)
+    out = t.apply_event(ev(30.0, "Hangup", Channel=B, Uniqueid=B_UID, Linkedid=CALL, Cause="16"))
+    assert [type(e) for e in out if isinstance(e, ConsultEnded | AgentHungUp)] == [ConsultEnded]
+    call = t.calls[CALL]
+    assert call.agent_uniqueid == A_UID and call.live and call.legs[B_UID].ended_how == "hangup"
