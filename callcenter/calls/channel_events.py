@@ -236,11 +236,14 @@ def check_talking(ix: CallIndex, call: Call, bridge_id: str, at: float) -> None:
     members = ix.bridges.get(bridge_id, set())
     if call.caller_uniqueid not in members:
         return
-    for uid in members:
-        leg = call.legs.get(uid)
-        if leg is not None and leg.side is Side.AGENT and leg.ended_at is None:
-            _connect(ix, call, leg, at)
-            return
+    agents = sorted((leg for uid in members if (leg := call.legs.get(uid)) is not None
+                     and leg.side is Side.AGENT and leg.ended_at is None),
+                    key=lambda leg: (leg.uniqueid != call.agent_uniqueid, leg.created_at))
+    for leg in agents[1:]:  # a three-way: the others talk to the caller too
+        if leg.talk_from is None:
+            leg.talk_from = at
+    if agents:
+        _connect(ix, call, agents[0], at)
 
 
 def _connect(ix: CallIndex, call: Call, leg: Leg, at: float) -> None:

@@ -18,6 +18,11 @@ A callback (the server rings an agent, then the dialplan dials the customer) goe
 
 with ``CallbackFailed`` when the customer (or the agent) never answers.
 
+A consult (the agent rings a colleague while the caller holds) rings like an offer:
+``Held`` (music on hold) → ``AgentLegCreated`` → ``AgentRinging`` → ``AgentAnswered`` for the
+colleague's leg; then ``ConsultEnded`` when cancelled, ``Transferred`` → ``Bridged`` (the colleague)
+→ ``AgentHungUp`` (the agent) when completed, or ``Conferenced`` for a three-way.
+
 An offer that is not answered ends in ``AgentLegFailed`` (with an :class:`OfferResult`) and
 the call stays queued for the next one. ``CallUpdated`` says the call's record changed in a
 way nobody decides on (caller id, digits, a leg's dial status): it is stored, nothing more.
@@ -174,6 +179,24 @@ class Transferred(CallEvent):
 
     channel: str
     target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conferenced(CallEvent):
+    """The agent's consult became a three-way: the caller, the agent (``channel``) and the
+    colleague (``target``) talk together."""
+
+    channel: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultEnded(CallEvent):
+    """The colleague's leg of a consult ended while the agent kept the call (cancelled, they
+    hung up, or they left a three-way): the caller is with the agent."""
+
+    channel: str
+    cause: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,9 @@ class TrackerConfig:
     inbound_contexts: frozenset[str] = frozenset({"inbound"})
     survey_contexts: frozenset[str] = frozenset({"survey"})
     call_tag_variable: str = "CC_CALL"
-    # channels of these contexts are the server's own helpers (the hold music's source), not calls
-    helper_contexts: frozenset[str] = frozenset({"cc-hold-music"})
+    # channels of these contexts are the server's own helpers, not calls: the hold music's
+    # spy, a consult's Local channels (the colleague's leg is placed by the dial string)
+    helper_contexts: frozenset[str] = frozenset({"cc-hold-music", "cc-consult"})
     # channels that are never a call's leg: the live-speech spies (callcenter.live.spies)
     ignored_prefixes: tuple[str, ...] = ("AudioSocket/",)
     # an Originate into one of these contexts with this variable (the original call) is a callback

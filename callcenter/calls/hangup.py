@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from callcenter.ami.messages import AmiEvent
 from callcenter.calls.callback_end import callback_leg_ended
+from callcenter.calls.consults import consult_leg_ended, next_agent
 from callcenter.calls.events import AgentHungUp, CallEnded, CallerHungUp
 from callcenter.calls.grouping import CallIndex
 from callcenter.calls.hold import end_hold
@@ -88,6 +89,9 @@ def hangup(ix: CallIndex, event: AmiEvent) -> str | None:
         leg.ended_how = "hangup"
     if leg.uniqueid == call.agent_uniqueid:
         ix.emit(AgentHungUp(call.linkedid, at, leg.channel, leg.hangup_cause))
+        next_agent(ix, call, at)
+    else:
+        consult_leg_ended(ix, call, leg, at)
     if leg.uniqueid == call.caller_uniqueid and call.live:
         ix.emit(CallerHungUp(call.linkedid, at, leg.channel, leg.hangup_cause))
         end_call(ix, call, leg, at)

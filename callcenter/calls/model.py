@@ -155,6 +155,7 @@ class Offer:
     ended_at: float | None = None
     call_id: str = ""  # the call it rings for, as keyed when it was sent
     agent_id: str = ""  # the agent it rings (the Originate's CC_AGENT)
+    consult: bool = False  # an agent's consult of a colleague (an Atxfer), not routing's offer
 
     @property
     def open(self) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls import channel_events as ch
 from callcenter.calls.callbacks import callback_answered, is_callback, send_callback
+from callcenter.calls.consults import attended_transfer, send_consult
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex, spy_linked
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
@@ -49,7 +50,7 @@ _HANDLERS: dict[str, Handler] = {
     "ChanSpyStart": chanspy_start,
     "ChanSpyStop": chanspy_stop,
     "BlindTransfer": ch.transfer,
-    "AttendedTransfer": ch.transfer,
+    "AttendedTransfer": attended_transfer,
     "SoftHangupRequest": hangup_request,
     "HangupRequest": hangup_request,
     "Hangup": hangup,
@@ -104,6 +105,8 @@ class CallTracker(CallIndex):
         if action.name == "Hangup":
             channel = action.header("Channel")
             return self._collect(lambda: server_hangup(self, channel, at), at, action.name)
+        if action.name == "Atxfer":
+            return self._collect(lambda: send_consult(self, action, action_id, at), at, action.name)
         if action.name == "MixMonitor":
             return self._collect(lambda: self._recording(action, at), at, action.name)
         return []

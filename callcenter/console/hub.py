@@ -205,15 +205,19 @@ class ConsoleHub:
                                "callback_of": event.callback_of})
 
     def _answered(self, event: Bridged) -> None:
-        if event.call_id in self._talking:
+        talking = self._talking.get(event.call_id)
+        if talking is not None and event.first:
             return
         agent = self._ringing.pop(event.call_id, None)
         if agent is None and self._agent_for_channel is not None:
-            # connected without an offer (the dialplan's safety net rang the agents' phones):
-            # the agent is whoever owns the phone that answered
+            # connected without an offer (the dialplan's safety net rang the agents' phones, or
+            # a colleague took over from a consult): the agent owns the phone that answered
             agent = self._agent_for_channel(event.agent_channel)
-        if agent is None:
+        if agent is None or agent == talking:
             return
+        if talking is not None:  # the colleague of a consult or three-way talks on alone
+            self.publish(talking, {"type": "call_ended", "call_id": event.call_id,
+                                   "outcome": "transferred"})
         self._talking[event.call_id] = agent
         # who took the call, on the call row (the call store leaves this column alone)
         self._spawn(self._attribute(console_store.set_call_agent(self._pool, event.call_id, agent)))
@@ -230,6 +234,14 @@ class ConsoleHub:
         del self._talking[event.call_id]
         self.publish(agent, {"type": "call_ended", "call_id": event.call_id,
                              "outcome": "transferred"})
+
+    def share_pop(self, by: str, to: str, call_id: str, consult: dict[str, Any]) -> None:
+        """The colleague ``by`` consults gets the caller's pop from ``by``'s screen, saying who
+        consults them about this caller."""
+        pop = self.feed(by).pop
+        if pop is None or pop.get("call_id") != call_id:
+            pop = {"type": "pop", "call_id": call_id}
+        self._show(to, {**pop, "agent_id": to, "consult": consult})
 
     def agent_on_call(self, call_id: str) -> str | None:
         """The agent whose phone rings with, or who talks on, the call (live speech goes there)."""

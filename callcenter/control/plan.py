@@ -28,6 +28,10 @@ class Verb(StrEnum):
     MUTE = "mute"
     UNMUTE = "unmute"
     TRANSFER = "transfer"
+    CONSULT = "consult"  # these four: callcenter.control.consult
+    COMPLETE = "complete"
+    CANCEL = "cancel"
+    CONFERENCE = "conference"
 
 
 @dataclass(frozen=True, slots=True)

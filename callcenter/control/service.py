@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,13 +20,23 @@ import structlog
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
-from callcenter.calls.events import AgentHungUp, CallEnded, CallEvent, Held, Resumed, Transferred
+from callcenter.calls.events import (
+    AgentHungUp,
+    CallEnded,
+    CallEvent,
+    ConsultEnded,
+    Held,
+    Resumed,
+    Transferred,
+)
 from callcenter.calls.external import mask_number
 from callcenter.calls.model import Call, CallState
+from callcenter.control.consult_service import CONSULT_VERBS, ConsultDesk, consult_json
 from callcenter.control.external import ExternalNumbers, plan_outside
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
 from callcenter.control.targets import AgentTarget
 from callcenter.control.transfers import MAX_NOTE, SKILL_EXTEN, TransferDesk, TransferTicket
+from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.control")
 
@@ -63,15 +73,19 @@ class ControlService:
                  confirm_s: float = 5.0, desk: TransferDesk | None = None,
                  skills: Callable[[], Collection[str]] = frozenset,
                  agents: Callable[[str], AgentTarget | None] = lambda _: None,
-                 outside: ExternalNumbers | None = None) -> None:
+                 outside: ExternalNumbers | None = None,
+                 consults: ConsultDesk | None = None) -> None:
         self._send, self._calls, self._owner = send, calls, owner
         self._publish, self._now, self._confirm_s = publish, now, confirm_s
         self.desk = desk if desk is not None else TransferDesk()
         self._skills = skills
         self._agents = agents
         self.outside = outside if outside is not None else ExternalNumbers()
+        self.consults = consults if consults is not None else ConsultDesk(
+            send, agents, lambda _skill, _besides: None, skills, publish, lambda *_: None, now,
+            confirm_s)
         self._live: dict[str, _Live] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self.done = 0
         self.refused = 0
 
@@ -84,7 +98,8 @@ class ControlService:
         return {"call_id": call_id, "held": control.held, "muted": control.muted,
                 "held_since": call.held_since if call is not None else None,
                 "hold_s": call.hold_total(self._now()) if call is not None else 0.0,
-                "ended": control.ended or call is None or not call.live}
+                "ended": control.ended or call is None or not call.live,
+                "consult": consult_json(self.consults.consult(call_id))}
 
     async def act(self, agent_id: str, call_id: str, verb: Verb, skill: str = "",
                   note: str = "", to_agent: str = "", number: str = "") -> dict[str, Any]:
@@ -105,6 +120,27 @@ class ControlService:
             raise Refused(404, "no such call", "not_found")
         if verb is Verb.TRANSFER:
             skill, number = self._target(agent_id, skill, note, to_agent, number)
+        live = self._take(call_id, agent_id)
+        ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent,
+                                number) if verb is Verb.TRANSFER else None
+        try:
+            if verb in CONSULT_VERBS:
+                live.state = await self.consults.act(agent_id, _view(call), adopted(call, live.state),
+                                                     verb, to_agent, skill)
+            else:
+                await self._carry_out(call, live, verb, ticket)
+        except Refused:
+            self.refused += 1
+            raise
+        finally:
+            live.busy = False
+        self.done += 1
+        if (verb is Verb.TRANSFER or live.state.ended) and self._live.get(call_id) is live:
+            self._ended(call_id, live)
+        return self.state(call_id, live)
+
+    def _take(self, call_id: str, agent_id: str) -> _Live:
+        """The call's control state, marked busy for one action (409 when one is under way)."""
         live = self._live.get(call_id)
         if live is None or live.agent_id != agent_id:
             live = self._live[call_id] = _Live(agent_id)
@@ -112,19 +148,7 @@ class ControlService:
             self.refused += 1
             raise Refused(409, "another action on this call is under way", "control_busy")
         live.busy = True
-        ticket = TransferTicket(call_id, skill, agent_id, note, self._now(), to_agent,
-                                number) if verb is Verb.TRANSFER else None
-        try:
-            await self._carry_out(call, live, verb, ticket)
-        except Refused:
-            self.refused += 1
-            raise
-        finally:
-            live.busy = False
-        self.done += 1
-        if verb is Verb.TRANSFER and self._live.get(call_id) is live:
-            self._ended(call_id, live)
-        return self.state(call_id, live)
+        return live
 
     def _agent_skill(self, agent_id: str, to_agent: str) -> str:
         """The skill a transfer to ``to_agent`` is routed by (they get it first)."""
@@ -239,14 +263,17 @@ class ControlService:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
         if isinstance(event, CallEnded):  # an outside number answered: its ticket is not needed
             self.desk.drop(event.call_id)
+        self.consults.on_call_event(event)
         if isinstance(event, Transferred):
             self._softphone_transfer(event)
         if isinstance(event, Resumed) and event.music_lost:
-            self._spawn(self._music_lost(event.call_id))
+            self._tasks.spawn(self._music_lost(event.call_id))
             return
         live = self._live.get(event.call_id)
         if live is None:
             return
+        if isinstance(event, ConsultEnded) and not live.busy:  # the colleague hung up
+            self._tell(event.call_id, live)
         if isinstance(event, Transferred):
             waiter = live.waiters.get(Transferred)
             if waiter is not None and not waiter.done():
@@ -298,11 +325,6 @@ class ControlService:
         for action in actions:
             await self._send_quietly(action, call.linkedid)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def _softphone_transfer(self, event: Transferred) -> None:
         """A blind transfer the agent made from their phone (SIP REFER to a skill's name, in
         ``TRANSFER_CONTEXT``): the caller comes back to routing as from the console, no note."""
@@ -317,7 +339,7 @@ class ControlService:
     def _ended(self, call_id: str, live: _Live) -> None:
         del self._live[call_id]
         for stop in stop_music(live.state):  # the agent's leg ended on hold: stop the music
-            self._spawn(self._send_quietly(stop, call_id))
+            self._tasks.spawn(self._send_quietly(stop, call_id))
 
     async def _send_quietly(self, action: Action | messages.Originate, call_id: str) -> None:
         try:
@@ -327,12 +349,17 @@ class ControlService:
 
     async def wait_idle(self) -> None:
         """Until the clean-ups started so far are answered (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.wait_idle()
+        await self.consults.tasks.wait_idle()
+
+    async def close(self) -> None:
+        """On shutdown: the clean-ups under way get their answers (the AMI link closes after)."""
+        await self.wait_idle()
 
     def statistics(self) -> dict[str, Any]:
         return {"calls": len(self._live), "done": self.done, "refused": self.refused,
-                "transfers_waiting": len(self.desk), "transfers_taken": self.desk.taken}
+                "transfers_waiting": len(self.desk), "transfers_taken": self.desk.taken,
+                **self.consults.statistics()}
 
 
 def adopted(call: Call, state: Control) -> Control:

@@ -1,5 +1,6 @@
 """Whom a call can be transferred to, as routing sees them now: an agent who is ready (and
-reachable), with the skill their transfer is routed by (their best)."""
+reachable), with the skill their transfer is routed by (their best) and their phone (a consult
+rings it); or the first ready agent of a skill."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from callcenter.routing.engine import RoutingEngine
 class AgentTarget:
     ready: bool
     skill: str
+    dial: str = ""  # their phone's dial string (a consult rings it)
 
 
 def agent_target(engine: RoutingEngine, agent_id: str) -> AgentTarget | None:
@@ -21,7 +23,8 @@ def agent_target(engine: RoutingEngine, agent_id: str) -> AgentTarget | None:
         return None
     status, profile = engine.agent_status(agent_id), engine.profile(agent_id)
     best = max(profile.skills, key=lambda s: (profile.skills[s], s)) if profile.skills else ""
-    return AgentTarget(status.state is AgentState.READY and status.reachable, best)
+    return AgentTarget(status.state is AgentState.READY and status.reachable, best,
+                       profile.dial_string)
 
 
 def colleagues(engine: RoutingEngine) -> list[dict[str, object]]:
@@ -36,3 +39,13 @@ def colleagues(engine: RoutingEngine) -> list[dict[str, object]]:
                       "ready": status.state is AgentState.READY and status.reachable,
                       "skills": sorted(skills, key=lambda s: (-skills[s], s))})
     return sorted(found, key=lambda a: str(a["agent_id"]))
+
+
+def first_ready(engine: RoutingEngine, skill: str, besides: str) -> str | None:
+    """The ready (and reachable) agent of ``skill`` with the best level (then by login),
+    other than ``besides``; None when nobody is."""
+    found = [(-engine.profile(s.agent_id).skills[skill], s.agent_id)
+             for s in engine.agent_statuses()
+             if s.agent_id != besides and s.state is AgentState.READY and s.reachable
+             and skill in engine.profile(s.agent_id).skills]
+    return min(found)[1] if found else None

@@ -22,9 +22,10 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
+from callcenter.control.consult_service import ConsultDesk
 from callcenter.control.external import load_external_numbers
 from callcenter.control.service import ControlService
-from callcenter.control.targets import agent_target
+from callcenter.control.targets import agent_target, first_ready
 from callcenter.control.transfers import TransferDesk
 from callcenter.metrics import Metrics
 from callcenter.orders.provider import OrderContextProvider
@@ -32,6 +33,7 @@ from callcenter.orders.tickets import CallbackTickets
 from callcenter.recording.policy import RecordingPolicy
 from callcenter.recording.registry import RecordingRegistry
 from callcenter.recording.starter import RecordingStarter
+from callcenter.routing import events as ev
 from callcenter.routing.agent_service import AgentService
 from callcenter.routing.callback_board import CallbackBoard
 from callcenter.routing.callback_store import CallbackStore
@@ -90,7 +92,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                          clock=given.clock.now)
     given.agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
-                          bridge_options="pF(survey^s^1)" if settings.ivr.post_call_survey else "p")
+                          bridge_options="pTF(survey^s^1)" if settings.ivr.post_call_survey else "pT")
     engine.add_sink(offers.carry_out)
     starter = RecordingStarter(RecordingPolicy(settings.recording.monitor_dir,
                                                settings.recording.enabled), ami.send, tracker.calls.get)
@@ -121,14 +123,26 @@ def build_call_path(given: CallPathInputs) -> CallPath:
 
 def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
              desk: TransferDesk) -> ControlService:
-    """The agent's call control: transfers to a skill, a ready colleague, an allowed number."""
-    engine = given.engine
-    return ControlService(given.ami.send, tracker.calls.get, console.agent_talking,
-                          console.publish, given.clock.now, desk=desk,
-                          skills=lambda: engine.policy.skills.keys(),
+    """The agent's call control: hold, mute, hang-up, blind transfers (to a skill, a ready
+    colleague, an allowed outside number) and consult transfers."""
+    engine, send = given.engine, given.ami.send
+    consults = ConsultDesk(send, lambda agent_id: agent_target(engine, agent_id),
+                           lambda skill, besides: first_ready(engine, skill, besides),
+                           lambda: engine.policy.skills.keys(), console.publish,
+                           console.share_pop, given.clock.now,
+                           reserve=lambda agent_id, out: _reserve(engine, agent_id, out))
+    return ControlService(send, tracker.calls.get, console.agent_talking, console.publish,
+                          given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
                           agents=lambda agent_id: agent_target(engine, agent_id),
-                          outside=load_external_numbers(
+                          consults=consults, outside=load_external_numbers(
                               given.settings.config_dir / "external_numbers.yaml"))
+
+
+def _reserve(engine: RoutingEngine, agent_id: str, out: bool) -> None:
+    """A consult rings or talks to ``agent_id``: routing offers them nothing meanwhile (a
+    server pause, ``consult``, as routing's own pauses are); then they are ready again."""
+    now = engine.now()
+    engine.submit(ev.AgentPaused(agent_id, "consult", now) if out else ev.AgentReady(agent_id, now))
 
 
 def _callbacks(given: CallPathInputs, console: ConsoleHub, tracker: CallTracker) -> CallbackAdapter:

@@ -25,6 +25,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.dispatch import Stage
 from callcenter.calls.ivr_log import IvrLog
 from callcenter.clock import Clock
+from callcenter.control.service import ControlService
 from callcenter.control.targets import colleagues
 from callcenter.jobs.queue import JobQueue
 from callcenter.live.metrics import LiveCollector
@@ -88,6 +89,7 @@ class _Background:
     features: list[WebFeature]
     supervision: SupervisionService
     callbacks: CallbackAdapter
+    control: ControlService
     live: LiveParts | None = None
 
 
@@ -114,7 +116,8 @@ async def start_parts(settings: Settings, database: Database, metrics: Metrics, 
         for name, close in (("ami", server.ami.close), ("supervision", background.supervision.close),
                             ("offers", server.offers.close),
                             ("console", server.console.close), ("ivr", server.ivr.close),
-                            ("callbacks", background.callbacks.close)):
+                            ("callbacks", background.callbacks.close),
+                            ("call-control", background.control.close)):
             stack.push_async_callback(_closing, name, close)
         _watch_link(server, background.heartbeat)
         _start_loops(server, background)
@@ -159,7 +162,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                 api_supervision.feature(supervision), *KNOWLEDGE_AND_REPORTS,
                 *([live.feature] if live else [])]
     return server, _Background(agent_store, ivr_log, flows, registry, Heartbeat(ami.send), features,
-                               supervision, path.callbacks, live)
+                               supervision, path.callbacks, path.control, live)
 
 
 def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock

@@ -2,9 +2,11 @@
 hold / resume, mute / unmute). ``call_id`` is the live call's id as the agent's screen has it
 (the pop's ``call_id``); ``{"action": "transfer", "skill": ..., "note": ...}`` sends the caller
 back to routing for that skill, ``"agent"`` to a ready colleague, ``"number"`` (a directory
-code or a number the deployment allows) outside through the carrier.
-``GET /api/control/targets`` lists the console's choices: colleagues, outside directory. Another agent's
-call, or no call at all, is one 404, as elsewhere."""
+code or a number the deployment allows) outside through the carrier;
+``{"action": "consult", "agent": ...}`` (or ``"skill"``: its first ready agent) rings a colleague
+while the caller holds, then ``complete``, ``cancel`` or ``conference``.
+``GET /api/control/targets`` lists the console's choices: colleagues, outside directory. Another
+agent's call, or no call at all, is one 404, as elsewhere."""
 
 from __future__ import annotations
 
@@ -31,7 +33,10 @@ VERBS = [v.value for v in Verb]
 STATE_SCHEMA = {"type": "object", "properties": {
     "call_id": {"type": "string"}, "held": {"type": "boolean"}, "muted": {"type": "boolean"},
     "held_since": {"type": ["number", "null"]}, "hold_s": {"type": "number"},
-    "ended": {"type": "boolean"}}}
+    "ended": {"type": "boolean"},
+    "consult": {"type": ["object", "null"], "properties": {
+        "to": {"type": "string"}, "stage": {"type": "string", "enum": ["consulting", "conference"]},
+        "since": {"type": "number"}}}}}
 
 
 async def control_call(request: web.Request) -> web.Response:
@@ -52,6 +57,8 @@ async def control_call(request: web.Request) -> web.Response:
     if action == Verb.TRANSFER and sum(map(bool, (skill, to_agent, number))) != 1:
         raise api_error(400, "a transfer needs a skill, an agent or a number (one of them)",
                         "bad_target")
+    if action == Verb.CONSULT and (number or bool(skill) == bool(to_agent)):
+        raise api_error(400, "a consult needs a skill or an agent (one of them)", "bad_target")
     try:
         state = await request.app[CONTROL].act(agent_id, call_id, Verb(action), skill=skill,
                                                note=note.strip(), to_agent=to_agent,
@@ -88,7 +95,8 @@ def feature(control: ControlService, colleagues: Colleagues = list
         api.add(Route("POST", "/api/calls/{call_id}/control", control_call,
                       "Act on your live call: hang up, hold, resume, mute, unmute, blind transfer"
                       " to a skill, a colleague or an allowed outside number (with a note for"
-                      " the next agent)", ("agent",),
+                      " the next agent), consult a colleague then complete, cancel or conference",
+                      ("agent",),
                       params=(Param("call_id", "path", {"type": "string",
                                                         "pattern": _CALL_ID.pattern}),),
                       body={"type": "object", "required": ["action"], "properties": {

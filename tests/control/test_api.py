@@ -49,7 +49,8 @@ async def test_control_route_checks_role_csrf_body_and_ownership(db_url: str, tm
                 spec = await (await http.get(f"{base}/api/openapi.json")).json()
                 route = spec["paths"]["/api/calls/{call_id}/control"]["post"]
                 assert route["requestBody"]["content"]["application/json"]["schema"]["properties"][
-                    "action"]["enum"] == ["hangup", "hold", "resume", "mute", "unmute", "transfer"]
+                    "action"]["enum"] == ["hangup", "hold", "resume", "mute", "unmute", "transfer",
+                                        "consult", "complete", "cancel", "conference"]
                 bad_targets: tuple[dict[str, object], ...] = (
                     {"action": "transfer", "number": "warehouse", "skill": "refunds"},
                     {"action": "transfer", "number": 5}, {"action": "transfer", "number": "1" * 65})

@@ -215,6 +215,8 @@ function showPop(pop) {
       t(`console.context.${status}`)) : null,
     pop.callback ? el("p", { class: "context-status status-callback", id: "pop-callback", role: "status" },
       t("console.callback", { number: pop.callback.number, waited: format.wait(pop.callback.waited_s), attempt: pop.callback.attempt })) : null,
+    pop.consult ? el("p", { class: "context-status status-callback", id: "pop-consult", role: "status" },
+      t("console.consult_from", { agent: pop.consult.by })) : null,
     ivr.transfer ? el("section", { class: "pop-transfer", id: "pop-transfer", role: "note" },
       el("h3", {}, t("console.transferred")),
       el("p", {}, `${t("console.transferred_by")}: `, el("strong", { id: "pop-transfer-by" }, ivr.transfer.by || "")),
@@ -486,6 +488,9 @@ function handle(event) {
       break;
     case "control":
       control.update(event);
+      break;
+    case "consult_ended":
+      if (state.pop?.call_id === event.call_id && state.phase === "ringing") { ringing(false); clearPop(); }
       break;
     case "pop_cancelled":
       if (state.pop?.call_id === event.call_id && state.phase === "ringing") { ringing(false); clearPop(); }

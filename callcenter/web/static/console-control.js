@@ -1,15 +1,17 @@
 // The call bar's actions on the live call: hang up, hold / resume (with the hold time), mute /
 // unmute, blind transfer (a picker of skill queues, colleagues logged in, with their state and
-// skills, refreshed while it is open, and the outside directory; a note for the next agent).
+// skills, refreshed while it is open, and the outside directory; a note for the next agent),
+// consult and three-way (console-consult.js).
 // A button shows a state only once the server says Asterisk did it (the `control` message on
 // /ws/agent, or the action's answer, which comes after Asterisk confirmed it).
 
+import { consultControls } from "./console-consult.js";
 import { announce, api, el, fill, format, label, LANG, t } from "./dom.js";
 
 const box = () => document.getElementById("call-actions");
 const SKILLS = JSON.parse(document.body.dataset.skills || "[]");
 const current = { callId: null, held: false, muted: false, heldSince: null, holdS: 0, busy: false,
-  transferring: false };
+  transferring: false, consulting: false, consult: null };
 const targets = { agents: [], outside: [], timer: null };
 const REFRESH_MS = 3000;
 
@@ -134,6 +136,7 @@ export function render(now = Date.now() / 1000) {
     button("btn-mute", current.muted ? t("console.control.unmute") : t("console.control.mute"),
       current.muted ? "unmute" : "mute", current.muted),
     transfer,
+    ...consultControls(current, act, render, SKILLS),
     button("btn-hangup", t("console.control.hangup"), "hangup"),
     el("span", { id: "hold-time", class: "hold-time", "aria-live": "off" }, holdText(now)),
     current.transferring ? transferForm() : null);
@@ -156,14 +159,15 @@ export function update(s) {
     announce(message.textContent);
   }
   Object.assign(current, { held: s.held, muted: s.muted, heldSince: s.held ? s.held_since : null,
-    holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s });
+    holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s,
+    consult: s.consult || null });
   if (s.ended) { current.callId = null; watchTargets(false); }
   render();
 }
 
 export function show(callId) {
   Object.assign(current, { callId, held: false, muted: false, heldSince: null, holdS: 0, busy: false,
-    transferring: false });
+    transferring: false, consulting: false, consult: null });
   render();
 }
 

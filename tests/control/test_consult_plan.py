@@ -1,0 +1,101 @@
+"""The consult planner as a table: the call, its control state and the consult under way →
+the AMI actions (Atxfer, then the features codes as DTMF from the agent's channel), or a
+refusal."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcenter.control import consult
+from callcenter.control.consult import Consult, Stage
+from callcenter.control.plan import CallView, Control, Refused
+
+TALKING = CallView("1700000000.1", live=True, talking=True, caller_channel="PJSIP/pstn-01",
+                   agent_channel="PJSIP/1001-02")
+ENDED = CallView("1700000000.1", live=False, talking=False, caller_channel="PJSIP/pstn-01",
+                 agent_channel="")
+ASKED = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567", 10.0)
+IN_CONFERENCE = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567", 10.0,
+                        Stage.CONFERENCE)
+
+
+def shape(actions: tuple[object, ...]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for a in actions:
+        name = a.name  # type: ignore[attr-defined]
+        if name == "PlayDTMF":
+            out.append((name, a.header("Digit"), a.header("Receive")))  # type: ignore[attr-defined]
+        elif name == "Setvar":
+            out.append((name, a.header("Variable"), a.header("Value")))  # type: ignore[attr-defined]
+        elif name == "Atxfer":
+            out.append((name, a.header("Exten"), a.header("Context")))  # type: ignore[attr-defined]
+        else:
+            out.append((name, a.header("Channel")))  # type: ignore[attr-defined]
+    return out
+
+
+def test_given_a_talking_call_when_the_agent_consults_then_the_colleagues_phone_is_set_and_atxfer_sent(
+        ) -> None:
+    decided = consult.start(TALKING, Control(), None, ASKED)
+    assert shape(decided.actions) == [("Setvar", "_CC_CONSULT_DIAL", "PJSIP/1002"),
+                                      ("Atxfer", "01234567", "cc-consult")]
+    assert all(a.header("Channel") == "PJSIP/1001-02" for a in decided.actions)
+    assert decided.consult == ASKED and decided.state == Control()
+
+
+def test_given_a_held_and_muted_agent_when_consulting_then_our_music_stops_and_the_agent_hears_again(
+        ) -> None:
+    decided = consult.start(TALKING, Control(held=True, hold_token="77", muted=True), None, ASKED)
+    assert [a.name for a in decided.actions] == ["Hangup", "MuteAudio", "Setvar", "Atxfer"]
+    assert decided.actions[1].header("State") == "off"
+    assert decided.state == Control()
+
+
+@pytest.mark.parametrize(("step", "under_way", "expected", "ended"), [
+    (consult.complete, ASKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "2", "true")], True),
+    (consult.cancel, ASKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "1", "true")], False),
+    (consult.conference, ASKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "3", "true")], False),
+    (consult.complete, IN_CONFERENCE, [("Hangup", "PJSIP/1001-02")], True),
+])
+def test_given_a_consult_when_the_agent_ends_it_then_the_features_code_is_received_from_their_channel(
+        step: object, under_way: Consult, expected: list[tuple[str, ...]], ended: bool) -> None:
+    decided = step(TALKING, Control(), under_way)  # type: ignore[operator]
+    assert shape(decided.actions) == expected
+    assert decided.state.ended is ended
+
+
+def test_a_conference_keeps_the_consult_as_a_three_way() -> None:
+    decided = consult.conference(TALKING, Control(), ASKED)
+    assert decided.consult is not None and decided.consult.stage is Stage.CONFERENCE
+
+
+@pytest.mark.parametrize(("call", "step", "under_way", "error_id"), [
+    (TALKING, consult.complete, None, "no_consult"),
+    (TALKING, consult.cancel, None, "no_consult"),
+    (TALKING, consult.conference, None, "no_consult"),
+    (TALKING, consult.conference, IN_CONFERENCE, "in_conference"),
+    (TALKING, consult.cancel, IN_CONFERENCE, "in_conference"),
+    (ENDED, consult.complete, ASKED, "call_ended"),
+])
+def test_given_no_fitting_consult_when_the_agent_asks_then_409(
+        call: CallView, step: object, under_way: Consult | None, error_id: str) -> None:
+    with pytest.raises(Refused) as refused:
+        step(call, Control(), under_way)  # type: ignore[operator]
+    assert (refused.value.status, refused.value.error_id) == (409, error_id)
+
+
+@pytest.mark.parametrize(("call", "state", "under_way", "error_id"), [
+    (TALKING, Control(), ASKED, "consult_busy"),  # a double click
+    (ENDED, Control(), None, "call_ended"),
+    (TALKING, Control(ended=True), None, "call_ended"),
+])
+def test_given_a_call_that_cannot_consult_when_asked_then_409(
+        call: CallView, state: Control, under_way: Consult | None, error_id: str) -> None:
+    with pytest.raises(Refused) as refused:
+        consult.start(call, state, under_way, ASKED)
+    assert (refused.value.status, refused.value.error_id) == (409, error_id)
+
+
+def test_a_token_the_consult_context_cannot_match_is_a_bug_not_a_refusal() -> None:
+    with pytest.raises(ValueError, match="token"):
+        consult.start(TALKING, Control(), None, Consult("c", "hana", "ivan", "PJSIP/1002", "12", 0))
