@@ -58,7 +58,8 @@ def share_models(state_dir: Path) -> None:
     """The Whisper models scripts/bootstrap converted into the repository's state/models, linked
     into a deployment's state folder. Without them each ASR and live worker of every rig converts
     them again into its fresh folder (the package's SHA-256, reading and writing the weights:
-    tens of CPU-seconds each, minutes on a busy machine, while the calls under test wait), and
+    3-9 s each on a quiet machine, over half a minute on a busy one, while the calls under test
+    wait), and
     two workers of one rig write the same files at once. A model bootstrap did not prepare is
     still converted by the worker, into the deployment's own folder."""
     prepared = REPO / "state" / "models"
