@@ -107,19 +107,20 @@ class Segmenter:
         """16-bit little-endian 8 kHz samples in; the utterances that ended in them out. Audio
         is measured ``BATCH_FRAMES`` frames at a time: until that much has come, nothing."""
         self._pending += pcm
-        if len(self._pending) < BATCH_FRAMES * FRAME_BYTES:
-            return []
-        return self._measure_pending()
+        out: list[Utterance] = []
+        while len(self._pending) >= BATCH_FRAMES * FRAME_BYTES:  # the same batches however it comes
+            out += self._measure(BATCH_FRAMES)
+        return out
 
     def flush(self) -> list[Utterance]:
         """The stream ended: the utterance under way, if it is long enough."""
-        out = self._measure_pending()
+        out = self._measure(len(self._pending) // FRAME_BYTES)
         current, self._open = self._open, None
         done = self._close(current) if current is not None else None
         return [*out, done] if done is not None else out
 
-    def _measure_pending(self) -> list[Utterance]:
-        count = len(self._pending) // FRAME_BYTES
+    def _measure(self, count: int) -> list[Utterance]:
+        """The next ``count`` pending frames, measured at once, through the gate."""
         if count == 0:
             return []
         chunk = bytes(self._pending[:count * FRAME_BYTES])

@@ -54,6 +54,22 @@ def sentiment_model(work: Path) -> Path:
     return target
 
 
+def share_models(state_dir: Path) -> None:
+    """The Whisper models scripts/bootstrap converted into the repository's state/models, linked
+    into a deployment's state folder. Without them each ASR and live worker of every rig converts
+    them again into its fresh folder (the package's SHA-256, reading and writing the weights:
+    3-9 s each on a quiet machine, over half a minute on a busy one, while the calls under test
+    wait), and
+    two workers of one rig write the same files at once. A model bootstrap did not prepare is
+    still converted by the worker, into the deployment's own folder."""
+    prepared = REPO / "state" / "models"
+    models = state_dir / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for model in sorted(prepared.glob("whisper-*")):
+        if (model / "model.safetensors").is_file() and not (models / model.name).exists():
+            (models / model.name).symlink_to(model.resolve(), target_is_directory=True)
+
+
 class Process:
     """One ``callcenter`` command in the background, its output in ``log``."""
 
@@ -115,6 +131,7 @@ class Deployment:
             "[ivr]", f"post_call_survey = {'true' if survey else 'false'}",
             "[live]", f"enabled = {'true' if live else 'false'}",
             "[log]", 'level = "info"', ""]), encoding="utf-8")
+        share_models(work / "server-state")
         base = {k: v for k, v in os.environ.items() if k in _KEEP_ENV}
         self.env = {**base, "CALLCENTER_AMI_SECRET": ami_secret, "DATABASE_URL": db_url,
                     "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
