@@ -110,7 +110,7 @@ def test_16k_audio_gives_the_same_windows_and_words(whisper_en: Any, tmp_path: P
 def test_mu_law_recordings_are_transcribed(whisper_en: Any, tmp_path: Path) -> None:
     target = tmp_path / "ulaw-customer.wav"
     subprocess.run(["sox", str(LAB / "refund-call-customer.wav"), "-e", "u-law", str(target)], check=True)
-    utterances, duration = decode_file(whisper_en, "customer", target, "en")
+    utterances, _, duration = decode_file(whisper_en, "customer", target, "en")
     assert duration == pytest.approx(24.56, abs=0.1)
     heard = words_of(utterances)
     assert {"broken", "upset", "refund"} <= set(heard.split())
@@ -139,7 +139,7 @@ def test_a_stereo_call_file_is_split_into_customer_and_agent(whisper_en: Any, tm
     customer, _ = read_samples(LAB / "refund-call-customer.wav")
     agent, _ = read_samples(LAB / "refund-call-agent.wav")
     stereo = np.column_stack([customer, agent]).reshape(-1)
-    utterances, duration = decode_file(whisper_en, "mixed", write_wav(tmp_path / "call.wav", stereo, channels=2),
+    utterances, _, duration = decode_file(whisper_en, "mixed", write_wav(tmp_path / "call.wav", stereo, channels=2),
                                        "en")
     assert duration == pytest.approx(24.56, abs=0.1)
     assert {u.speaker for u in utterances} == {"customer", "agent"}
