@@ -23,6 +23,8 @@ ACTION_AUTHORITY: dict[str, frozenset[str]] = {
     "Bridge": frozenset({"call"}),
     "Redirect": frozenset({"call"}),
     "BlindTransfer": frozenset({"call"}),  # the console's transfer to a skill queue
+    "Atxfer": frozenset({"call"}),  # the console's consult (attended) transfer
+    "PlayDTMF": frozenset({"call"}),  # features codes of a consult, a spy's mode digit
     "Setvar": frozenset({"call"}),
     "Hangup": frozenset({"system", "call"}),
     "MixMonitor": frozenset({"system"}),  # app_mixmonitor registers it with system only
