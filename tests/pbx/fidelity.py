@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from callcenter.ami.parser import Frame, parse_frame
@@ -100,6 +101,16 @@ class Captured:
     at: float
     direction: str
     frame: Frame
+
+
+def captured_at(capture: Iterable[Captured]) -> datetime:
+    """When the capture was recorded: the epoch seconds of Asterisk's first Uniqueid (the demo
+    shop the real run read back was seeded then, its dates relative to that day)."""
+    for line in capture:
+        uniqueid = line.frame.get("Uniqueid") if line.direction == "in" else None
+        if uniqueid:
+            return datetime.fromtimestamp(int(uniqueid.split(".", 1)[0]), UTC)
+    raise ValueError("the capture holds no channel")
 
 
 def read_capture(path: Path) -> list[Captured]:

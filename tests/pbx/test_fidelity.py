@@ -16,6 +16,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +24,7 @@ import pytest
 
 from callcenter.ami.parser import Frame, FrameParser
 from callcenter.clock import clock_for
+from callcenter.demo.data import generate
 from callcenter.demo.run import STOCK_SOUNDS
 from callcenter.demo.seed import seed_shop
 from callcenter.recording.pause import RecordingPauser
@@ -50,6 +52,7 @@ from tests.pbx.fidelity import (
     RACES,
     SURVEY_RACES,
     by_role,
+    captured_at,
     mutes_from,
     outline,
     outline_from_survey,
@@ -103,7 +106,7 @@ async def _pause_as_captured(server: Server, pool: asyncpg.Pool, mutes: tuple[tu
 
 
 async def _simulated(case: Case, scenario: Scenario, mutes: tuple[tuple[float, bool], ...],
-                     db_url: str, work: Path) -> list[Frame]:
+                     db_url: str, work: Path, shop_day: datetime) -> list[Frame]:
     secret = secrets.token_urlsafe(12)
     simulator = PbxSimulator(SimulatorConfig(
         host="127.0.0.1", port=0, secret=secret, time_scale=SPEED, trunk="carrier",
@@ -113,7 +116,8 @@ async def _simulated(case: Case, scenario: Scenario, mutes: tuple[tuple[float, b
     database = await open_database(DatabaseSettings(url=Secret(db_url), pool_max=4), work)
     try:
         await migrate(database.pool)
-        await seed_shop(database.pool)
+        # the shop as the real run had it: its dates (read back to the caller) from that day
+        await seed_shop(database.pool, generate(now=shop_day))
         settings = Settings(
             state_dir=work / "state", config_dir=make_config(work, list(case.agents), case.ring_timeout_s, wrap_up_s=1),
             database=DatabaseSettings(url=Secret(db_url)),
@@ -148,7 +152,8 @@ async def test_simulator_matches_the_real_pbx(capture: str, new_database: Callab
     real = read_capture(CAPTURES / f"{capture}.jsonl")
     scenario = scenario_from(real, (agent.extension for agent in case.agents))
     expected = by_role(c.frame for c in real if c.direction == "in")
-    actual = by_role(await _simulated(case, scenario, mutes_from(real), new_database(), tmp_path))
+    actual = by_role(await _simulated(case, scenario, mutes_from(real), new_database(), tmp_path,
+                                      captured_at(real)))
     assert any(role.startswith("caller") for role in expected), sorted(expected)
     assert not case.agents or any(role.startswith("PJSIP/") for role in expected), sorted(expected)
     assert sorted(actual) == sorted(expected), "the simulator's channels differ from the real PBX's"
