@@ -108,14 +108,16 @@ class ConsultDesk:
                 Verb.CONFERENCE: plan.conference}[verb]
         decided = step(call, state, current)
         confirm: tuple[type[CallEvent], ...] = {
-            Verb.COMPLETE: (Transferred, CallEnded), Verb.CANCEL: (ConsultEnded, AgentLegFailed),
+            Verb.COMPLETE: (Transferred, CallEnded, AgentHungUp), Verb.CANCEL: (ConsultEnded, AgentLegFailed),
             Verb.CONFERENCE: (Conferenced,)}[verb]
         if verb is Verb.COMPLETE and current is not None and current.stage is Stage.CONFERENCE:
             confirm = ()  # the agent leaves the three-way: their hang-up is enough
         await self._carry(call.call_id, decided, confirm)
         if verb is Verb.CONFERENCE and decided.consult is not None:
-            self._open[call.call_id].consult = decided.consult
+            opened = self._open.get(call.call_id)
             self.conferences += 1
+            if opened is not None:  # else a leg hung up as the three-way began: it is over
+                opened.consult = decided.consult
         return decided.state
 
     def _target(self, call_id: str, agent_id: str, to_agent: str, skill: str) -> Consult:
@@ -145,7 +147,9 @@ class ConsultDesk:
         self._reserve(asked.to, True)  # before their phone rings: routing offers them nothing
         try:
             await self._carry(call.call_id, decided, (AgentLegCreated,))
-        except Refused:
+        except Refused as refused:
+            if refused.status == 504:  # Asterisk may still ring the colleague: cancel it there
+                await self._abandon(call.agent_channel, opened)
             if self._open.get(call.call_id) is opened:
                 del self._open[call.call_id]
             self._reserve(asked.to, False)
@@ -158,6 +162,19 @@ class ConsultDesk:
         self._share(asked.by, asked.to, call.call_id, {"by": asked.by, "at": asked.at})
         log.info("call_consult", call_id=call.call_id, agent_id=asked.by, to_agent=asked.to)
         return decided.state
+
+    async def _abandon(self, agent_channel: str, opened: _Open) -> None:
+        """A consult Asterisk did not confirm in time: abort the attended transfer (``*1``)
+        and hang up the colleague's leg if it is known, so no phone rings for a consult the
+        server forgot."""
+        actions = list(plan.dtmf(agent_channel, plan.ABORT))
+        if opened.colleague_channel:
+            actions.append(Action("Hangup", (("Channel", opened.colleague_channel),
+                                             ("Cause", "16"))))
+        for action in actions:
+            await self._send_quietly(action, opened.consult.call_id)
+        log.info("call_consult_abandoned", call_id=opened.consult.call_id,
+                 agent_id=opened.consult.by, to_agent=opened.consult.to)
 
     async def _carry(self, call_id: str, decided: ConsultPlan,
                      confirm: tuple[type[CallEvent], ...]) -> None:
@@ -206,9 +223,13 @@ class ConsultDesk:
         del self._open[event.call_id]
         self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
         left = isinstance(event, ConsultEnded)  # the colleague hung up (or left a three-way)
-        if isinstance(event, Transferred) or (consult.stage is Stage.CONFERENCE and not left):
+        # the agent hung up while consulting: Asterisk (atxferdropcall=no) completes the
+        # transfer, the colleague gets the caller (at once, or once their phone is answered)
+        dropped = isinstance(event, AgentHungUp) and consult.stage is Stage.CONSULTING
+        if isinstance(event, Transferred) or dropped \
+                or (consult.stage is Stage.CONFERENCE and not left):
             # the colleague talks with the caller: back to routing when the call ends
-            self.completed += isinstance(event, Transferred)
+            self.completed += isinstance(event, Transferred) or dropped
             self._took[event.call_id] = consult.to
             if isinstance(event, CallEnded):
                 self._reserve(self._took.pop(event.call_id), False)

@@ -24,13 +24,13 @@ from callcenter.calls.events import (
     AgentHungUp,
     CallEnded,
     CallEvent,
-    ConsultEnded,
     Held,
     Resumed,
     Transferred,
 )
 from callcenter.calls.external import mask_number
 from callcenter.calls.model import Call, CallState
+from callcenter.control.consult import Stage
 from callcenter.control.consult_service import CONSULT_VERBS, ConsultDesk, consult_json
 from callcenter.control.external import ExternalNumbers, plan_outside
 from callcenter.control.plan import CallView, Control, Plan, Refused, Verb, plan, stop_music
@@ -42,6 +42,7 @@ log = structlog.get_logger("callcenter.control")
 
 Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
 Publish = Callable[[str, dict[str, Any]], object]
+_NOT_WHILE_CONSULTING = frozenset({Verb.HOLD, Verb.RESUME, Verb.TRANSFER, Verb.HANGUP})
 _CONFIRMED_BY: dict[Verb, type[CallEvent]] = {Verb.HOLD: Held, Verb.RESUME: Resumed,
                                               Verb.TRANSFER: Transferred}
 
@@ -118,6 +119,7 @@ class ControlService:
         if call is None or self._owner(call_id) != agent_id:
             self.refused += 1
             raise Refused(404, "no such call", "not_found")
+        verb = self._during_consult(call_id, verb)
         if verb is Verb.TRANSFER:
             skill, number = self._target(agent_id, skill, note, to_agent, number)
         live = self._take(call_id, agent_id)
@@ -138,6 +140,20 @@ class ControlService:
         if (verb is Verb.TRANSFER or live.state.ended) and self._live.get(call_id) is live:
             self._ended(call_id, live)
         return self.state(call_id, live)
+
+    def _during_consult(self, call_id: str, verb: Verb) -> Verb:
+        """``verb`` as it is carried out while a consult is open: in a three-way, hang-up is
+        leaving it (the caller and the colleague talk on); while consulting, hold, resume,
+        blind transfer and hang-up are refused (the agent's channel is bridged to the colleague:
+        they would mute or transfer the consult, not the caller's leg)."""
+        consult = self.consults.consult(call_id)
+        if consult is None or verb in CONSULT_VERBS or verb not in _NOT_WHILE_CONSULTING:
+            return verb
+        if verb is Verb.HANGUP and consult.stage is Stage.CONFERENCE:
+            return Verb.COMPLETE
+        self.refused += 1
+        raise Refused(409, "a consult is under way: complete or cancel it first",
+                      "consult_under_way")
 
     def _take(self, call_id: str, agent_id: str) -> _Live:
         """The call's control state, marked busy for one action (409 when one is under way)."""
@@ -263,7 +279,9 @@ class ControlService:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
         if isinstance(event, CallEnded):  # an outside number answered: its ticket is not needed
             self.desk.drop(event.call_id)
+        consulting = self.consults.consult(event.call_id) is not None
         self.consults.on_call_event(event)
+        closed = consulting and self.consults.consult(event.call_id) is None
         if isinstance(event, Transferred):
             self._softphone_transfer(event)
         if isinstance(event, Resumed) and event.music_lost:
@@ -272,7 +290,9 @@ class ControlService:
         live = self._live.get(event.call_id)
         if live is None:
             return
-        if isinstance(event, ConsultEnded) and not live.busy:  # the colleague hung up
+        if closed and not live.busy and not isinstance(event, AgentHungUp | CallEnded):
+            # however it closed (the colleague hung up or never answered): the call bar
+            # drops Complete / Conference / Cancel (an action under way answers for itself)
             self._tell(event.call_id, live)
         if isinstance(event, Transferred):
             waiter = live.waiters.get(Transferred)

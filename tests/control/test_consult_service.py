@@ -14,13 +14,15 @@ from callcenter.ami import messages
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.events import (
+    AgentHungUp,
     AgentLegCreated,
+    AgentLegFailed,
     CallEnded,
     Conferenced,
     ConsultEnded,
     Transferred,
 )
-from callcenter.calls.model import HangupBy, Outcome
+from callcenter.calls.model import HangupBy, OfferResult, Outcome
 from callcenter.control.consult_service import ConsultDesk
 from callcenter.control.plan import Refused, Verb
 from callcenter.control.service import ControlService
@@ -190,3 +192,88 @@ async def test_given_a_three_way_when_the_colleague_leaves_then_he_is_back_to_ro
     assert reserved == [("ivan", True), ("ivan", False)] and svc.consults.consult(CALL) is None
     svc.on_call_event(CallEnded(CALL, 30.0, Outcome.ANSWERED, HangupBy.AGENT, 16, None))
     assert reserved.count(("ivan", False)) == 1
+
+
+@pytest.mark.parametrize("verb", [Verb.HOLD, Verb.RESUME, Verb.TRANSFER, Verb.HANGUP])
+async def test_while_consulting_hold_resume_transfer_and_hang_up_are_consult_under_way(
+        verb: Verb) -> None:
+    pbx = Pbx()
+    svc, _ = desk_service(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    sent = len(pbx.sent)
+    with pytest.raises(Refused) as refused:
+        await svc.act("sam", CALL, verb, skill="refunds")
+    assert (refused.value.status, refused.value.error_id) == (409, "consult_under_way")
+    assert len(pbx.sent) == sent and svc.consults.consult(CALL) is not None
+
+
+async def test_in_a_three_way_hang_up_is_leaving_it() -> None:
+    pbx = Pbx()
+    svc, _ = desk_service(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    await svc.act("sam", CALL, Verb.CONFERENCE)
+    state = await svc.act("sam", CALL, Verb.HANGUP)
+    hangups = [a for a in pbx.sent if a.name == "Hangup"]
+    assert [a.header("Channel") for a in hangups] == ["PJSIP/1001-02"]
+    assert state["ended"] is True
+
+
+async def test_the_agent_hanging_up_their_phone_mid_consult_leaves_the_caller_to_the_colleague(
+        ) -> None:
+    pbx = Pbx()
+    reserved: list[Any] = []
+    svc, (told, _) = desk_service(pbx, reserved=reserved)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    svc.on_call_event(AgentHungUp(CALL, 13.0, "PJSIP/1001-02", 16))
+    # Asterisk (atxferdropcall=no) completes the transfer: ivan keeps the call
+    assert reserved == [("ivan", True)] and svc.consults.completed == 1
+    assert not any(agent == "ivan" and m["type"] == "consult_ended" for agent, m in told)
+    svc.on_call_event(Transferred(CALL, 13.1, "PJSIP/1001-02", "Local/1;1"))
+    svc.on_call_event(CallEnded(CALL, 30.0, Outcome.ANSWERED, HangupBy.AGENT, 16, None))
+    assert reserved == [("ivan", True), ("ivan", False)]
+
+
+async def test_a_colleague_who_never_answers_gives_the_call_bar_its_state_back() -> None:
+    pbx = Pbx()
+    svc, (told, _) = desk_service(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    told.clear()
+    svc.on_call_event(AgentLegFailed(CALL, 40.0, "x1", OfferResult.NO_ANSWER, 19, "noanswer"))
+    controls = [m for agent, m in told if agent == "sam" and m["type"] == "control"]
+    assert controls and controls[-1]["consult"] is None and controls[-1]["ended"] is False
+    with pytest.raises(Refused) as refused:
+        await svc.act("sam", CALL, Verb.COMPLETE)
+    assert refused.value.error_id == "no_consult"
+
+
+async def test_a_consult_not_confirmed_in_time_is_cancelled_in_asterisk_before_forgotten(
+        ) -> None:
+    pbx = Pbx(silent=True)
+    reserved: list[Any] = []
+    svc, _ = desk_service(pbx, reserved=reserved)
+    with pytest.raises(Refused):
+        await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    after = pbx.sent[[a.name for a in pbx.sent].index("Atxfer") + 1:]
+    assert [(a.name, a.header("Channel"), a.header("Digit")) for a in after] == [
+        ("PlayDTMF", "PJSIP/1001-02", "*"), ("PlayDTMF", "PJSIP/1001-02", "1")]
+    assert reserved == [("ivan", True), ("ivan", False)]
+
+
+class _LeavesAtOnce(Pbx):
+    """The colleague hangs up in the same instant the three-way begins."""
+
+    def _report(self, action: Action) -> None:
+        super()._report(action)
+        if action.name == "PlayDTMF" and self.digits[-2:] == "*3":
+            assert self.service is not None
+            self.service.on_call_event(ConsultEnded(CALL, 12.0, IVAN, 16))
+
+
+async def test_a_consult_that_ends_as_the_three_way_begins_is_no_server_error() -> None:
+    pbx = _LeavesAtOnce()
+    reserved: list[Any] = []
+    svc, _ = desk_service(pbx, reserved=reserved)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    state = await svc.act("sam", CALL, Verb.CONFERENCE)
+    assert state["consult"] is None and state["ended"] is False
+    assert reserved == [("ivan", True), ("ivan", False)]
