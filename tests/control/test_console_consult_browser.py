@@ -77,9 +77,16 @@ async def test_agent_consults_a_colleague_then_conferences_and_leaves_from_the_c
             await wait_until(lambda: text(page, "#consult-status"), lambda v: "agent2" in v, "consulting")
             for button in ("#btn-consult-complete", "#btn-consult-conference", "#btn-consult-cancel"):
                 assert await page.locator(button).is_visible(), button
+            # the agent's channel talks to the colleague: no hold, transfer or hang-up meanwhile
+            for button in ("#btn-hold", "#btn-transfer", "#btn-hangup"):
+                assert await page.locator(button).is_disabled(), button
+            assert await page.locator("#btn-mute").is_enabled()
             await page.click("#btn-consult-conference")
             await wait_until(lambda: page.locator("#btn-consult-leave").count(), lambda n: n == 1, "leave")
             assert "Three-way" in await text(page, "#consult-status")
+            for button in ("#btn-hold", "#btn-transfer"):
+                assert await page.locator(button).is_disabled(), button
+            assert await page.locator("#btn-hangup").is_enabled()  # leaving the three-way
             await page.click("#btn-consult-leave")
             await wait_until(lambda: page.locator("#call-actions").is_hidden(), lambda v: v, "the bar hides")
             assert not errors, errors

@@ -85,8 +85,17 @@ async function act(action, extra = {}) {
   }
 }
 
+// while a consult is open the agent's channel talks to the colleague (or to both): hold,
+// resume and blind transfer would act on that, not on the caller (the server refuses them);
+// hang-up is refused while consulting (complete or cancel), in a three-way it is leaving
+function lockedByConsult(action) {
+  if (!current.consult) return false;
+  if (action === "hangup") return current.consult.stage !== "conference";
+  return action === "hold" || action === "resume" || action === "transfer";
+}
+
 function button(id, text, action, pressed) {
-  const attrs = { type: "button", id, class: "button-quiet", disabled: current.busy,
+  const attrs = { type: "button", id, class: "button-quiet", disabled: current.busy || lockedByConsult(action),
     onclick: () => act(action) };
   if (pressed !== undefined) attrs["aria-pressed"] = String(pressed);
   return el("button", attrs, text);
@@ -125,7 +134,7 @@ export function render(now = Date.now() / 1000) {
   node.hidden = !current.callId;
   if (!current.callId) { fill(node); return; }
   const transfer = el("button", { type: "button", id: "btn-transfer", class: "button-quiet",
-    disabled: current.busy || !SKILLS.length, "aria-expanded": String(current.transferring),
+    disabled: current.busy || !SKILLS.length || lockedByConsult("transfer"), "aria-expanded": String(current.transferring),
     "aria-controls": "transfer-form",
     onclick: () => { current.transferring = !current.transferring; watchTargets(current.transferring);
       render(); if (current.transferring) document.getElementById("transfer-skill")?.focus(); } },
@@ -161,6 +170,7 @@ export function update(s) {
   Object.assign(current, { held: s.held, muted: s.muted, heldSince: s.held ? s.held_since : null,
     holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s,
     consult: s.consult || null });
+  if (current.consult && current.transferring) { current.transferring = false; watchTargets(false); }
   if (s.ended) { current.callId = null; watchTargets(false); }
   render();
 }
