@@ -68,6 +68,8 @@ class ConsultDesk:
         now: the server's clock; ``confirm_s``: how long a step waits for Asterisk.
         reserve: keep an agent out of routing (True: the consult rings or talks to them) or
             give them back (False), so routing offers them no call meanwhile.
+        took: the colleague took the caller over (call id, agent): routing has them talk,
+            and wrap up when the call ends.
     """
 
     def __init__(self, send: Send, agents: Callable[[str], AgentTarget | None],
@@ -75,10 +77,11 @@ class ConsultDesk:
                  skills: Callable[[], Any], publish: Callable[[str, dict[str, Any]], object],
                  share: Callable[[str, str, str, dict[str, Any]], None], now: Callable[[], float],
                  confirm_s: float = 5.0,
-                 reserve: Callable[[str, bool], None] = lambda _agent, _out: None) -> None:
+                 reserve: Callable[[str, bool], None] = lambda _agent, _out: None,
+                 took: Callable[[str, str], None] = lambda _call, _agent: None) -> None:
         self._send, self._agents, self._first_ready = send, agents, first_ready
         self._skills, self._publish, self._share = skills, publish, share
-        self._now, self._confirm_s, self._reserve = now, confirm_s, reserve
+        self._now, self._confirm_s, self._reserve, self._took_over = now, confirm_s, reserve, took
         self._took: dict[str, str] = {}  # call id -> the colleague who talks on after a consult
         self._open: dict[str, _Open] = {}
         self.tasks = Tasks()
@@ -231,7 +234,9 @@ class ConsultDesk:
             # the colleague talks with the caller: back to routing when the call ends
             self.completed += isinstance(event, Transferred) or dropped
             self._took[event.call_id] = consult.to
-            if isinstance(event, CallEnded):
+            if not isinstance(event, CallEnded):
+                self._took_over(event.call_id, consult.to)
+            else:
                 self._reserve(self._took.pop(event.call_id), False)
             return
         self._reserve(consult.to, False)

@@ -114,9 +114,25 @@ class CallHungUp:
 
 @dataclass(frozen=True, slots=True)
 class TalkEnded:
-    """The agent's leg ended (the caller may still be in a survey)."""
+    """The agent's leg ended (the caller may still be in a survey). ``agent_id``: whose talk
+    ended ("" whoever talks); another agent's is stale (a colleague took the call over)."""
 
     call_id: str
+    at: float
+    agent_id: str = ""
+
+
+CONSULT_PAUSE = "consult"  # the server's pause of a colleague a consult rings or talks to
+
+
+@dataclass(frozen=True, slots=True)
+class CallTakenOver:
+    """A colleague took the caller over from a consult (a completed consult transfer, or a
+    three-way the first agent left): they talk now, and wrap up when the talk ends; the first
+    agent's talk is over."""
+
+    call_id: str
+    agent_id: str
     at: float
 
 
@@ -185,5 +201,5 @@ class Tick:
 
 RouterEvent = (AgentAdded | AgentRemoved | AgentLoggedIn | AgentReady | AgentPaused | AgentLoggedOut
                | PhoneReachable | PhoneUnreachable | CallEnqueued | OfferAnswered | OfferFailed
-               | CallHungUp | TalkEnded | WrapUpDone | CallbackAccepted | CallbackQueued
+               | CallHungUp | TalkEnded | CallTakenOver | WrapUpDone | CallbackAccepted | CallbackQueued
                | CallbackRestored | CallbackDialed | OffersSuspended | OffersResumed | Tick)

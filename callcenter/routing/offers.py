@@ -294,8 +294,8 @@ class OfferAdapter:
         """The connected agent hung up: their talk is over (the caller may go on to the survey)."""
         queued = self._calls.get(call_id)
         if queued is not None and queued.answered_by:
-            queued.answered_by = ""
-            self._engine.submit(ev.TalkEnded(call_id, self._engine.now()))
+            agent_id, queued.answered_by = queued.answered_by, ""
+            self._engine.submit(ev.TalkEnded(call_id, self._engine.now(), agent_id))
 
     def _call_ended(self, call_id: str) -> None:
         if self._calls.pop(call_id, None) is None:

@@ -26,7 +26,7 @@ from callcenter.routing.decisions import CancelOffer, Decision
 from callcenter.routing.errors import RoutingError
 from callcenter.routing.policy import RoutingPolicy
 from callcenter.routing.router_callbacks import CallbackMoves
-from callcenter.routing.state import CallStatus
+from callcenter.routing.state import AgentRec, CallStatus
 from callcenter.routing.stats import RoutingStatistics
 from callcenter.routing.timers import TimerKind
 from callcenter.routing.views import AgentStatus, CallStatusView, agent_status, call_view
@@ -59,6 +59,7 @@ class Router(CallbackMoves):
             ev.OfferFailed: self._on_failed,
             ev.CallHungUp: self._on_hung_up,
             ev.TalkEnded: self._on_talk_ended,
+            ev.CallTakenOver: self._on_taken_over,
             ev.WrapUpDone: self._on_wrap_up_done,
             ev.CallbackAccepted: self._on_callback_accepted,
             ev.CallbackQueued: self._on_callback_queued,
@@ -326,8 +327,32 @@ class Router(CallbackMoves):
 
     def _on_talk_ended(self, event: ev.TalkEnded) -> None:
         call = self.book.calls.get(event.call_id)
-        if call is not None and call.status is CallStatus.TALKING:
+        if call is None or call.status is not CallStatus.TALKING:
+            return
+        if event.agent_id and (call.agent is None or call.agent.agent_id != event.agent_id):
+            return  # the agent who left no longer has the call (a colleague took it over)
+        self._talk_ended(call)
+
+    def _on_taken_over(self, event: ev.CallTakenOver) -> None:
+        """The colleague talks with the caller (kept out of routing by the consult's pause
+        until now): the first agent's talk ends (wrap-up), the colleague's begins, on the
+        call's skill (its wrap-up); a break they chose meanwhile comes after the call."""
+        agent = self.book.agents.get(event.agent_id)
+        if agent is None or agent.call is not None or agent.state is AgentState.OFFLINE:
+            return
+        call = self.book.calls.get(event.call_id)
+        if call is not None and call.status is not CallStatus.TALKING:
+            return  # waiting or ringing: not a talk to take over
+        skill = call.request.skill if call is not None else _best_skill(agent)
+        if call is not None:
             self._talk_ended(call)
+        if agent.state is AgentState.PAUSED and agent.reason != ev.CONSULT_PAUSE:
+            agent.after_call = (AgentState.PAUSED, agent.reason)
+        taken = self._register(ev.CallRequest(event.call_id, skill), self.now)
+        taken.status = CallStatus.TALKING
+        taken.agent = agent
+        agent.call = taken
+        self._set_state(agent, AgentState.TALKING)
 
     def _on_callback_accepted(self, event: ev.CallbackAccepted) -> None:
         call = self.book.calls.get(event.call_id)
@@ -347,3 +372,8 @@ def naive_router(policy: RoutingPolicy | None = None, agents: Iterable[AgentProf
                  start: float = 0.0) -> Router:
     """The reference router: the same rules, with full scans instead of indexes."""
     return Router(policy, agents, matcher="scan", start=start)
+
+
+def _best_skill(agent: AgentRec) -> str:
+    skills = agent.profile.skills
+    return max(skills, key=lambda s: (skills[s], s)) if skills else ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from callcenter.agents.model import AgentState
 from callcenter.ami.client import AmiClient
 from callcenter.calls.dispatch import CallDispatcher, Stage, live_calls_gauge
 from callcenter.calls.ivr_log import IvrLog
@@ -130,7 +131,9 @@ def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
                            lambda skill, besides: first_ready(engine, skill, besides),
                            lambda: engine.policy.skills.keys(), console.publish,
                            console.share_pop, given.clock.now,
-                           reserve=lambda agent_id, out: _reserve(engine, agent_id, out))
+                           reserve=lambda agent_id, out: _reserve(engine, agent_id, out),
+                           took=lambda call_id, agent_id: engine.submit(
+                               ev.CallTakenOver(call_id, agent_id, engine.now())))
     return ControlService(send, tracker.calls.get, console.agent_talking, console.publish,
                           given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
                           agents=lambda agent_id: agent_target(engine, agent_id),
@@ -140,9 +143,17 @@ def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
 
 def _reserve(engine: RoutingEngine, agent_id: str, out: bool) -> None:
     """A consult rings or talks to ``agent_id``: routing offers them nothing meanwhile (a
-    server pause, ``consult``, as routing's own pauses are); then they are ready again."""
+    server pause, ``consult``, as routing's own pauses are); then they are ready again, only
+    if still in that pause (not a break they chose meanwhile, nor the call they took over)."""
     now = engine.now()
-    engine.submit(ev.AgentPaused(agent_id, "consult", now) if out else ev.AgentReady(agent_id, now))
+    if out:
+        engine.submit(ev.AgentPaused(agent_id, ev.CONSULT_PAUSE, now))
+        return
+    if not engine.has_agent(agent_id):
+        return
+    status = engine.agent_status(agent_id)
+    if status.state is AgentState.PAUSED and status.reason == ev.CONSULT_PAUSE:
+        engine.submit(ev.AgentReady(agent_id, now))
 
 
 def _callbacks(given: CallPathInputs, console: ConsoleHub, tracker: CallTracker) -> CallbackAdapter:

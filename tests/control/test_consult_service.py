@@ -277,3 +277,24 @@ async def test_a_consult_that_ends_as_the_three_way_begins_is_no_server_error() 
     state = await svc.act("sam", CALL, Verb.CONFERENCE)
     assert state["consult"] is None and state["ended"] is False
     assert reserved == [("ivan", True), ("ivan", False)]
+
+
+@pytest.mark.parametrize("ending", [
+    Transferred(CALL, 12.0, "PJSIP/1001-02", "Local/1;1"),
+    AgentHungUp(CALL, 12.0, "PJSIP/1001-02", 16),
+    ConsultEnded(CALL, 12.0, IVAN, 16)])
+async def test_routing_hears_of_a_take_over_only_when_the_colleague_has_the_caller(
+        ending: Any) -> None:
+    pbx = Pbx()
+    took: list[tuple[str, str]] = []
+    desk = ConsultDesk(pbx.send, AGENTS.get, lambda skill, besides: "ivan", lambda: {"refunds"},
+                       lambda *_: None, lambda *_: None, lambda: 10.0, confirm_s=0.2,
+                       took=lambda call_id, agent: took.append((call_id, agent)))
+    call = talking_call()
+    svc = ControlService(pbx.send, lambda cid: call if cid == CALL else None,
+                         lambda cid: "sam" if cid == CALL else None, lambda *_: None,
+                         lambda: 10.0, confirm_s=0.2, consults=desk)
+    pbx.service = svc
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    svc.on_call_event(ending)
+    assert took == ([] if isinstance(ending, ConsultEnded) else [(CALL, "ivan")])
