@@ -163,7 +163,7 @@ async def test_a_completed_consult_hands_the_caller_to_ivan_who_owns_the_call(
         await ami.wait(event("Hangup", Channel=HANA), 5, "hana's leg ended", clicked)
         await wait_for(ivan_said, "answered", 10)
         assert (await rig.agent_state("hana"))["state"] == "wrap_up"
-        assert (await state_of(rig, "ivan", "paused"))["state"] == "paused"  # talking: no offers
+        assert (await state_of(rig, "ivan", "talking"))["state"] == "talking"  # his call now
         # ivan owns the call now: his console's controls act on it, hana's no longer do
         assert (await control(hana_web, call_id, {"action": "hold"}))[0] in (404, 409)
         await asyncio.sleep(2.0)
@@ -171,7 +171,7 @@ async def test_a_completed_consult_hands_the_caller_to_ivan_who_owns_the_call(
         assert status == 200, body
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["transfers"] == 1, row
-        assert (await state_of(rig, "ivan", "ready"))["state"] == "ready"
+        assert (await state_of(rig, "ivan", "wrap_up"))["state"] == "wrap_up"  # as after any call
         legs = await legs_of(hana_web, row["id"])
         assert [(leg["agent"], leg["ended_how"], leg["transferred_to"]) for leg in legs] == [
             ("hana", "consult", "ivan"), ("ivan", "hangup", None)], legs
@@ -224,6 +224,53 @@ async def test_a_three_way_lets_all_hear_ivan_and_goes_on_when_hana_leaves(
         assert wav_rms(heard, *three_way) > 300, "the caller did not hear ivan in the three-way"
         assert wav_rms(hana_heard, 1.0) > 300, "hana did not hear ivan"
         rig.capture("call_control_consult_conference", clicked - 30)
+    finally:
+        await ivan_ws.close()
+        await hana_web.close()
+        await ivan_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan")
+        rig.stop_phones()
+
+
+async def test_hana_hanging_up_her_phone_mid_consult_leaves_the_caller_to_ivan(
+        rig: Rig, tmp_path: Path) -> None:
+    """atxferdropcall=no: Asterisk completes the transfer when hana hangs up; the server agrees
+    (ivan talks, then wraps up; the call's legs are hana then ivan). Meanwhile the console
+    refuses hold, blind transfer and hang-up: hana's channel talks to ivan, not to the caller."""
+    ami = await rig.ami()
+    hana_web, ivan_web = await rig.web("hana"), await rig.web("ivan")
+    ivan_said: list[dict[str, Any]] = []
+    ivan_ws = await pops_of(rig, ivan_web, ivan_said)
+    try:
+        hana_phone = rig.agent_phone("hana", mode="answer", talk_s=120)
+        await start(rig, ("ivan", {}))
+        call_id, channel, _, _ = await answered_by_hana(rig, ami, "+8613911170005",
+                                                        tmp_path / "h.wav")
+        clicked = await consult_ivan(rig, ami, hana_web, call_id, ivan_said, {"agent": "ivan"})
+        for body in ({"action": "hold"}, {"action": "transfer", "skill": "refunds"},
+                     {"action": "hangup"}):
+            status, answer = await control(hana_web, call_id, body)
+            assert (status, answer.get("error_id")) == (409, "consult_under_way"), answer
+        assert not ami.find(event("BlindTransfer"), clicked)
+        await asyncio.sleep(1.0)
+        dropped = time.time()
+        hana_phone.hangup()
+        done = await ami.wait(event("AttendedTransfer", Result="Success"), 10, "transfer", dropped)
+        assert done.get("DestType") in ("Bridge", "Link"), done
+        await asyncio.sleep(2.0)
+        assert not ami.find(event("Hangup", Channel=channel), dropped), "the caller was cut off"
+        assert not ami.find(event("Hangup", Channel=IVAN), dropped), "ivan was cut off"
+        assert (await state_of(rig, "ivan", "talking"))["state"] == "talking"
+        assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        status, body = await control(ivan_web, call_id, {"action": "hangup"})
+        assert status == 200, body
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["outcome"] == "answered", row
+        assert (await state_of(rig, "ivan", "wrap_up"))["state"] == "wrap_up"
+        legs = await legs_of(hana_web, row["id"])
+        assert [leg["agent"] for leg in legs] == ["hana", "ivan"], legs
+        assert legs[1]["talk_s"] > 1.5, legs
     finally:
         await ivan_ws.close()
         await hana_web.close()
