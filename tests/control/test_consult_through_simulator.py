@@ -76,8 +76,8 @@ async def test_consult_then_complete_cancel_or_conference_through_the_simulator(
     capture, verb = FLOWS[flow]
     agents = [agent_entry("rex", "1003", {"refunds": 4}), agent_entry("sue", "1004", {"returns": 4})]
     async with running(tmp_path, fresh_db, policy=POLICY, agents=agents,
-                       phones=[phone("1003", hangup_after_s=600.0),
-                               phone("1004", hangup_after_s=600.0)]) as h:
+                       phones=[phone("1003", hangup_after_s=600.0),  # pjsua --auto-answer 200:
+                               phone("1004", answer_after_s=0.0, hangup_after_s=600.0)]) as h:
         seen: list[dict[str, str]] = []
 
         def record(event: AmiEvent) -> None:
@@ -103,7 +103,10 @@ async def test_consult_then_complete_cancel_or_conference_through_the_simulator(
                 and e["Event"].startswith("MusicOnHold")][-1:] == ["MusicOnHoldStart"]  # held
         await h.sleep(4.0)
         done = await control.act("rex", call_id, verb)
-        assert done["consult"] is None, done
+        if flow == "conference":
+            assert done["consult"]["stage"] == "conference", done
+        else:
+            assert done["consult"] is None, done
         if flow == "cancel":
             await h.wait_for(lambda: course(seen, "PJSIP/1004-")[-1:] == ["Hangup 16"], WAIT, "sue's leg ended")
             await h.sleep(2.0)
