@@ -268,6 +268,7 @@ class Consults:
             c.timer.cancel()
         c.state = "talking"
         pbx = self.pbx
+        c.target.exten = ""  # answered, the dialed channel leaves the extension it was dialed for
         self._dial_end(c, "ANSWER")
         pbx.set_state(c.two, UP)
         pbx.set_state(c.one, UP)

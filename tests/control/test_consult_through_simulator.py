@@ -7,6 +7,7 @@ course as on the real PBX (``tests/data/pbx-captures/call_control_consult_*.json
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from callcenter.ami.messages import AmiEvent
 from callcenter.control.plan import Verb
 from callcenter.simulator.pbx import Pbx
 from callcenter.web.api_control import CONTROL
+from tests.pbx.fidelity import ACCEPTED, ACCEPTED_FIELDS
 from tests.routing.sim_harness import EN_CUSTOMERS, agent_entry, caller, phone, running
+from tests.simulator.lab import KEY_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +28,7 @@ CAPTURES = Path(__file__).resolve().parents[1] / "data" / "pbx-captures"
 POLICY = {"defaults": {"ring_timeout_s": 15, "wrap_up_s": 3},
           "skills": {"refunds": {"steps": [{"after_s": 0, "min_level": 1}]},
                      "returns": {"steps": [{"after_s": 0, "min_level": 1}]}}}
+EXTEN = re.compile(r"\b\d{8}\b")  # [cc-consult]'s extension: a random one per consult
 WAIT = 300.0  # simulated seconds: bounds, not delays
 # the course of a channel: what it enters, leaves and how it ends (connected-line, caller-ID
 # and variable updates depend on the phones and Asterisk's modules, see tests/pbx/fidelity.py)
@@ -48,6 +52,34 @@ def course(events: list[dict[str, str]], prefix: str, after: str = "") -> list[s
     if after:
         mine = mine[next(i for i, e in enumerate(mine) if e.get("Event") == after):]
     return [f"{e['Event']} {e.get('Cause', '')}".strip() for e in mine if e.get("Event") in COURSE]
+
+
+def signatures(events: list[dict[str, str]], prefix: str, after: str = "",
+               until: str = "") -> list[str]:
+    """Every event of the first channel named ``prefix…`` (from the last ``after`` on, up to
+    the next ``until``) with its key fields, but for the differences accepted in
+    :data:`tests.pbx.fidelity.ACCEPTED`; the consult's random extension (in fields and as the
+    digits Atxfer plays after the features code) and the bridges (numbered as they appear)
+    normalised."""
+    names = [e.get("Channel", "") for e in events if e.get("Channel", "").startswith(prefix)]
+    assert names, f"no channel {prefix}…"
+    mine = [e for e in events if e.get("Channel") == names[0] and e["Event"] not in ACCEPTED]
+    if after:
+        mine = mine[max(i for i, e in enumerate(mine) if e["Event"] == after):]
+    if until:
+        mine = mine[:next(i for i, e in enumerate(mine) if e["Event"] == until) + 1]
+    bridges: dict[str, str] = {}
+    out, dialing = [], False
+    for e in mine:
+        fields = {k: EXTEN.sub("N", e[k]) for k in KEY_FIELDS if k in e and k not in ACCEPTED_FIELDS}
+        dialing = (dialing or e["Event"] == "Hold") and not e["Event"].startswith("Bridge")
+        if dialing and e["Event"] == "DTMFEnd":
+            fields["Digit"] = "N"
+        parts = [e["Event"], *(f"{k}={v}" for k, v in fields.items())]
+        if "BridgeUniqueid" in e:
+            parts.append(bridges.setdefault(e["BridgeUniqueid"], f"bridge#{len(bridges) + 1}"))
+        out.append(" ".join(parts))
+    return out
 
 
 def captured(name: str) -> list[dict[str, str]]:
@@ -126,6 +158,14 @@ async def test_consult_then_complete_cancel_or_conference_through_the_simulator(
     real_caller = next(e["Channel"] for e in real if e.get("Event") == "MusicOnHoldStart"
                        and e.get("Context") == "inbound" and e.get("Exten") == "4001"
                        and any(x.get("Event") == "Hold" for x in real))
+    for ours, theirs in (("PJSIP/1004-", "PJSIP/1072-"), ("Local/", "Local/")):
+        assert signatures(seen, ours) == signatures(real, theirs), ours
+    two = next(e["Channel"] for e in seen if e.get("Channel", "").endswith(";2"))
+    real_two = next(e["Channel"] for e in real if e.get("Channel", "").endswith(";2"))
+    assert signatures(seen, two) == signatures(real, real_two)
+    assert signatures(seen, "PJSIP/1003-", "Hold") == signatures(real, "PJSIP/1071-", "Hold")
+    assert (signatures(seen, caller_channel, "MusicOnHoldStart", "BridgeLeave")
+            == signatures(real, real_caller, "MusicOnHoldStart", "BridgeLeave"))
     assert course(seen, "PJSIP/1004-") == course(real, "PJSIP/1072-")
     assert course(seen, "Local/") == course(real, "Local/")
     assert course(seen, "PJSIP/1003-", "Hold") == course(real, "PJSIP/1071-", "Hold")
