@@ -200,11 +200,14 @@ class Consults:
                                ("LocalOptimization", "Yes")]))
         one.activity = ConsultLeg(self, c, one)
         two.activity = ConsultLeg(self, c, two)
+        pbx.set_connected(one, c.agent.cid_num, c.agent.cid_name)
+        self._enter(c.consult_bridge, one)
+        self._move_agent_to_consult(c)
         pbx.newexten(two, "NoOp", f"consult {c.exten} from {c.agent.name}", 1)
         dial = two.variables.get("CC_CONSULT_DIAL", "")
         pbx.newexten(two, "GotoIf", f'$["{dial}" = ""]?none', 2)
         if not dial:
-            self._dial_failed(c, "", 5)
+            self._dial_failed(c, 5)
             return
         pbx.newexten(two, "Set", "CALLERID(name)=Consult", 3)
         two.cid_name = "Consult"
@@ -215,13 +218,12 @@ class Consults:
         self._dial(c, dial, float(ring_s) if ring_s.isdigit() else DEFAULT_RING_S)
 
     def _dial(self, c: Consult, dial: str, ring_s: float) -> None:
-        pbx, one, two = self.pbx, c.one, c.two
-        assert one is not None and two is not None and c.consult_bridge is not None
+        pbx, two = self.pbx, c.two
+        assert two is not None
         tech, _, resource = dial.partition("/")
         endpoint = pbx.endpoints.find_pjsip(resource) if tech == "PJSIP" else None
         if endpoint is None or not endpoint.registered:
-            self._move_agent_to_consult(c)
-            self._dial_failed(c, resource, 5)
+            self._dial_failed(c, 5)
             return
         target = pbx.new_channel(f"PJSIP/{resource}-{pbx.ids.channel_suffix()}", "PJSIP",
                                  f"PJSIP/{resource}", endpoint.context, "s", DOWN,
@@ -229,12 +231,9 @@ class Consults:
         c.target = target
         pbx.channel_event(target, "Newchannel")
         target.activity = ConsultLeg(self, c, target)
-        pbx.set_connected(one, c.agent.cid_num, c.agent.cid_name)
-        self._enter(c.consult_bridge, one)
         target.exten = c.exten
         pbx.set_callerid(target, c.exten, "")
         pbx.set_connected(target, c.agent.cid_num, c.agent.cid_name)
-        self._move_agent_to_consult(c)
         pbx.emit(frames.event("DialBegin", frames.snapshot(two), frames.snapshot(target, "Dest"),
                               [("DialString", resource)]))
         if endpoint.behaviour.busy:
@@ -242,7 +241,7 @@ class Consults:
             self._dial_end(c, "BUSY")
             target.activity = None
             pbx.hangups.finish(target, 17, tech_cause="486")
-            self._dial_failed(c, resource, 6)
+            self._dial_failed(c, 6)
             return
         c.state = "ringing"
         pbx.dialer.watch_answer(target.name, lambda: self._answered(c))
@@ -285,9 +284,9 @@ class Consults:
         target, c.target = c.target, None
         target.activity = None
         self.pbx.hangups.finish(target, 19)
-        self._dial_failed(c, "", 5)
+        self._dial_failed(c, 5)
 
-    def _dial_failed(self, c: Consult, resource: str, priority: int) -> None:
+    def _dial_failed(self, c: Consult, priority: int) -> None:
         """``Dial()`` returned without an answer: ``;2`` runs ``Hangup()``, the consult ends."""
         two = c.two
         if two is not None and two.alive:
