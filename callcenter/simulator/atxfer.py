@@ -43,6 +43,7 @@ EXTEN_DIGIT_S = 0.05  # the extension's digits as the Atxfer action queues them
 HOLD_AFTER_S = 0.1  # the feature is recognised this long after its last digit
 OPTIMISE_AFTER_S = 0.42  # the Local pair optimises itself away after a completion
 DEFAULT_RING_S = 30.0  # [cc-consult] Dial's timeout when CC_CONSULT_RING is not set
+HANGUP_PRIORITY = 5  # [cc-consult] n(none),Hangup(): after Dial() or when nobody is named
 ACTIONS = {"1": "cancel", "2": "complete", "3": "threeway"}  # features.conf atxferabort/...
 
 
@@ -207,7 +208,7 @@ class Consults:
         dial = two.variables.get("CC_CONSULT_DIAL", "")
         pbx.newexten(two, "GotoIf", f'$["{dial}" = ""]?none', 2)
         if not dial:
-            self._dial_failed(c, 5)
+            self._dial_failed(c)
             return
         pbx.newexten(two, "Set", "CALLERID(name)=Consult", 3)
         two.cid_name = "Consult"
@@ -223,7 +224,7 @@ class Consults:
         tech, _, resource = dial.partition("/")
         endpoint = pbx.endpoints.find_pjsip(resource) if tech == "PJSIP" else None
         if endpoint is None or not endpoint.registered:
-            self._dial_failed(c, 5)
+            self._dial_failed(c)
             return
         target = pbx.new_channel(f"PJSIP/{resource}-{pbx.ids.channel_suffix()}", "PJSIP",
                                  f"PJSIP/{resource}", endpoint.context, "s", DOWN,
@@ -241,7 +242,7 @@ class Consults:
             self._dial_end(c, "BUSY")
             target.activity = None
             pbx.hangups.finish(target, 17, tech_cause="486")
-            self._dial_failed(c, 6)
+            self._dial_failed(c)
             return
         c.state = "ringing"
         pbx.dialer.watch_answer(target.name, lambda: self._answered(c))
@@ -284,14 +285,14 @@ class Consults:
         target, c.target = c.target, None
         target.activity = None
         self.pbx.hangups.finish(target, 19)
-        self._dial_failed(c, 5)
+        self._dial_failed(c)
 
-    def _dial_failed(self, c: Consult, priority: int) -> None:
+    def _dial_failed(self, c: Consult) -> None:
         """``Dial()`` returned without an answer: ``;2`` runs ``Hangup()``, the consult ends."""
         two = c.two
         if two is not None and two.alive:
             two.activity = None
-            self.pbx.hangups.hangup_app(two, priority)
+            self.pbx.hangups.hangup_app(two, HANGUP_PRIORITY)
         self._cancel(c)
 
     # --- ending ----------------------------------------------------------------------------
