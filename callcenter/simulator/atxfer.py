@@ -24,7 +24,7 @@ plays into the transferer's channel (``PlayDTMF`` with ``Receive: true``): ``*1`
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import callcenter.simulator.frames as frames
@@ -62,8 +62,7 @@ class Consult:
     dial_bridge: Bridge | None = None
     timer: Timer | None = None
     caller_gone: bool = False
-    digits: str = ""
-    events: list[str] = field(default_factory=list)  # what happened, for tests
+    digits: str = ""  # the features code being pressed
 
 
 class ConsultLeg:
@@ -94,8 +93,7 @@ class Consults:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
         self._by_agent: dict[str, Consult] = {}
-        self._dtmf_free_at: dict[str, float] = {}
-        self.finished: list[Consult] = []
+        self._dtmf_free_at: dict[str, float] = {}  # channel -> when its queued digits end
 
     # --- the AMI side ----------------------------------------------------------------------
 
@@ -122,6 +120,7 @@ class Consults:
         transferer's ``*1``/``*2``/``*3`` act on its consult."""
         now = self.pbx.clock.now()
         at = max(now, self._dtmf_free_at.get(ch.name, now))
+        self._dtmf_free_at = {name: t for name, t in self._dtmf_free_at.items() if t > now}
         self._dtmf_free_at[ch.name] = at + DIGIT_GAP_S
 
         def report() -> None:
@@ -176,7 +175,7 @@ class Consults:
 
     def _begin(self, c: Consult) -> None:
         if not (c.agent.alive and c.caller.alive and c.agent.bridge is c.home):
-            self._end(c)
+            self._cancel(c)
             return
         pbx = self.pbx
         suffix, device = pbx.ids.channel_suffix(), f"Local/{c.exten}@{c.context}"
@@ -306,11 +305,14 @@ class Consults:
             c.timer.cancel()
         agent = c.agent
         if agent.alive and not c.caller_gone and c.caller.alive:
-            self.pbx.bridging.leave(agent, dissolve=False)
-            agent.activity = InBridge(self.pbx, agent)
-            self._enter(c.home, agent)
+            if agent.bridge is not c.home:
+                self.pbx.bridging.leave(agent, dissolve=False)
+                agent.activity = InBridge(self.pbx, agent)
+                self._enter(c.home, agent)
             self._unhold_caller(c)
             self.pbx.channel_event(agent, "Unhold")
+        elif c.caller.alive and not c.caller_gone:
+            self._release_caller(c)
         self._collapse(c)
         self._end(c)
 
@@ -406,8 +408,19 @@ class Consults:
         self.pbx.clock.call_later(0.0, lambda: self._cancel(c))  # the colleague's side went
 
     def _drop(self, c: Consult) -> None:
+        """The transferer went before anyone answered: the consult's legs hang up, the caller
+        goes on in its dialplan as when the agent leaves a call."""
         self._collapse(c)
+        if c.caller.alive and not c.caller_gone:
+            self._release_caller(c)
         self._end(c)
+
+    def _release_caller(self, c: Consult) -> None:
+        caller = c.caller
+        self._unhold_caller(c)
+        caller.activity = None
+        self.pbx.bridging.leave(caller)  # alone in its bridge: the bridge goes
+        self.pbx.dialplan.after_bridge(caller)
 
     def _unhold_caller(self, c: Consult) -> None:
         caller = c.caller
@@ -422,7 +435,6 @@ class Consults:
         c.state = "done"
         if self._by_agent.get(c.agent.name) is c:
             del self._by_agent[c.agent.name]
-            self.finished.append(c)
 
     # --- bridges ---------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from tests.simulator.support import CallControl, Lab, running
 AGENTS = (AgentScript("1001", behaviour=Behaviour(hangup_after_s=300.0)),
           AgentScript("1002", behaviour=Behaviour(busy=True)),
           AgentScript("1003", registered=False),
-          AgentScript("1004", behaviour=Behaviour(never_answers=True)))
+          AgentScript("1004", behaviour=Behaviour(never_answers=True)),
+          AgentScript("1005", behaviour=Behaviour(answer_after_s=0.0, hangup_after_s=300.0)))
 SCENARIO = Scenario((CallerScript("13800000001", "Alice Chen", behaviour=Behaviour(hangup_after_s=300.0)),),
                     AGENTS)
 
@@ -114,3 +115,34 @@ async def test_cancel_while_the_colleague_rings_and_digits_played_out(
                 if e.name.startswith("DTMF")]
         assert sent == [("DTMFBegin", "5", "Sent"), ("DTMFEnd", "5", "Sent")]
         assert {ch for ch in lab.sim.pbx.channels} == {caller, agent}
+
+
+async def test_transferer_hanging_up_completes_or_drops_the_consult(tmp_path: Path, sounds: Path) -> None:
+    """Asterisk completes an attended transfer whose transferer hangs up while consulting; one
+    who hangs up while the colleague's phone rings leaves the caller to its dialplan."""
+    async with running(tmp_path, sounds, SCENARIO, 20) as lab:
+        caller, agent = await talking(lab)
+        mark = len(lab.events.items)
+        await lab.client.send(setvar(agent, "_CC_CONSULT_DIAL", "PJSIP/1005"))
+        await lab.client.send(atxfer(agent))
+        await lab.events.wait(lambda e: e.name == "BridgeEnter" and e.channel.startswith("PJSIP/1005-"),
+                              since=mark)
+        lab.sim.pbx.hangups.remote_hangup(lab.sim.pbx.channels[agent])
+        done = await lab.events.wait(lambda e: e.name == "AttendedTransfer", since=mark)
+        assert done.get("DestType") == "Bridge" and done.get("TransfereeChannel") == caller
+        await lab.events.wait(lambda e: e.name == "LocalOptimizationEnd", since=mark)
+        [bridge] = lab.sim.pbx.bridges.values()
+        assert sorted(m.name.split("-")[0] for m in bridge.members) == ["PJSIP/1005", caller.split("-")[0]]
+        assert course(lab, caller, mark) == ["MusicOnHoldStart", "MusicOnHoldStop"]
+
+    async with running(tmp_path / "ringing", sounds, SCENARIO, 20) as lab:
+        caller, agent = await talking(lab)
+        mark = len(lab.events.items)
+        await lab.client.send(setvar(agent, "_CC_CONSULT_DIAL", "PJSIP/1004"))
+        await lab.client.send(atxfer(agent))
+        await lab.events.wait(lambda e: e.name == "DialBegin", since=mark)
+        lab.sim.pbx.hangups.remote_hangup(lab.sim.pbx.channels[agent])
+        await lab.events.wait(lambda e: e.name == "Hangup" and e.channel == caller, since=mark)
+        assert course(lab, caller, mark) == ["MusicOnHoldStart", "MusicOnHoldStop", "BridgeLeave",
+                                             "Hangup 16"]
+        await lab.idle()
