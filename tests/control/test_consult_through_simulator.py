@@ -42,6 +42,9 @@ RACES = {
 }
 BRIDGE_COUNT = re.compile(r" BridgeNumChannels=\d+")
 WAIT = 300.0  # simulated seconds: bounds, not delays
+# simulated time runs this much faster: slow enough that the server's latencies on a loaded
+# machine do not push the caller's menu presses out of their prompts
+SPEED = 8.0
 # the course of a channel: what it enters, leaves and how it ends (connected-line, caller-ID
 # and variable updates depend on the phones and Asterisk's modules, see tests/pbx/fidelity.py)
 COURSE = ("Newchannel", "Newstate", "BridgeEnter", "BridgeLeave", "Hold", "Unhold",
@@ -136,7 +139,7 @@ class Consulting:
 async def consulting(tmp_path: Path, db_url: str) -> AsyncIterator[Consulting]:
     """A caller talking to rex, who consults sue; yields once sue has answered."""
     agents = [agent_entry("rex", "1003", {"refunds": 4}), agent_entry("sue", "1004", {"returns": 4})]
-    async with running(tmp_path, db_url, policy=POLICY, agents=agents,
+    async with running(tmp_path, db_url, policy=POLICY, agents=agents, speed=SPEED,
                        phones=[phone("1003", hangup_after_s=600.0),  # pjsua --auto-answer 200:
                                phone("1004", answer_after_s=0.0, hangup_after_s=600.0)]) as h:
         seen: list[dict[str, str]] = []
