@@ -214,8 +214,13 @@ async def test_consult_then_complete_cancel_or_conference_through_the_simulator(
             hang_up(c.h.simulator.pbx, "PJSIP/1004-")
         await c.h.wait_for(lambda: not c.h.server.tracker.live_calls(), WAIT, "the call ended")
         rows = await c.h.finish(WAIT)
+        hold = await c.h.server.database.pool.fetchrow(
+            "SELECT hold_s, hold_count FROM calls WHERE linkedid = $1", c.call_id)
     assert_as_captured(c.seen, capture)
     assert [r["linkedid"] for r in rows] == [c.call_id]
+    # the caller's music from the consult's start to its end (4 simulated seconds of talk with
+    # sue after she answered, and the dialling before) is one hold
+    assert hold["hold_count"] == 1 and 4.0 <= hold["hold_s"] <= 30.0, dict(hold)
 
 
 async def test_caller_hanging_up_mid_consult_ends_both_legs_as_on_the_real_pbx(
