@@ -27,6 +27,7 @@ import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import callcenter.simulator.consult_bridges as bridges
 import callcenter.simulator.frames as frames
 from callcenter.simulator.bridging import InBridge
 from callcenter.simulator.clock import Timer
@@ -186,7 +187,7 @@ class Consults:
         one.partner, two.partner, c.one, c.two = two, one, one, two
         pbx.channel_event(one, "Newchannel")
         pbx.channel_event(two, "Newchannel")
-        c.consult_bridge = self._new_bridge()
+        c.consult_bridge = bridges.create(self.pbx)
         for key, value in c.agent.variables.items():  # _VAR is inherited once, __VAR for ever
             if key.startswith("_"):
                 two.variables[key[2:] if key.startswith("__") else key[1:]] = value
@@ -201,7 +202,7 @@ class Consults:
         one.activity = ConsultLeg(self, c, one)
         two.activity = ConsultLeg(self, c, two)
         pbx.set_connected(one, c.agent.cid_num, c.agent.cid_name)
-        self._enter(c.consult_bridge, one)
+        bridges.enter(self.pbx, c.consult_bridge, one)
         self._move_agent_to_consult(c)
         pbx.newexten(two, "NoOp", f"consult {c.exten} from {c.agent.name}", 1)
         dial = two.variables.get("CC_CONSULT_DIAL", "")
@@ -252,7 +253,7 @@ class Consults:
         assert c.consult_bridge is not None
         self.pbx.bridging.leave(c.agent, dissolve=False)
         c.agent.activity = ConsultLeg(self, c, c.agent)
-        self._enter(c.consult_bridge, c.agent)
+        bridges.enter(self.pbx, c.consult_bridge, c.agent)
         self.pbx.set_connected(c.agent, "", "")
 
     def _dial_end(self, c: Consult, status: str) -> None:
@@ -272,9 +273,9 @@ class Consults:
         pbx.set_state(c.two, UP)
         pbx.set_state(c.one, UP)
         pbx.set_callerid(c.one, c.exten, "")
-        c.dial_bridge = self._new_bridge()
-        self._enter(c.dial_bridge, c.target)
-        self._enter(c.dial_bridge, c.two)
+        c.dial_bridge = bridges.create(self.pbx)
+        bridges.enter(self.pbx, c.dial_bridge, c.target)
+        bridges.enter(self.pbx, c.dial_bridge, c.two)
         pbx.set_connected(c.agent, c.exten, "")
 
     def _no_answer(self, c: Consult) -> None:
@@ -308,7 +309,7 @@ class Consults:
             if agent.bridge is not c.home:
                 self.pbx.bridging.leave(agent, dissolve=False)
                 agent.activity = InBridge(self.pbx, agent)
-                self._enter(c.home, agent)
+                bridges.enter(self.pbx, c.home, agent)
             self._unhold_caller(c)
             self.pbx.channel_event(agent, "Unhold")
         elif c.caller.alive and not c.caller_gone:
@@ -322,26 +323,27 @@ class Consults:
         c.state = "done"
         pbx = self.pbx
         if threeway:
-            pbx.emit(frames.event("BridgeMerge", _prefixed(c.home, "To"), _prefixed(bridge, "From")))
+            pbx.emit(frames.event("BridgeMerge", bridges.prefixed(c.home, "To"),
+                                  bridges.prefixed(bridge, "From")))
         pbx.bridging.leave(one, dissolve=False)
         if threeway:
             self._unhold_caller(c)
-        self._enter(c.home, one)
+        bridges.enter(self.pbx, c.home, one)
         pbx.bridging.leave(c.agent, dissolve=False)
         if threeway:
             c.agent.activity = InBridge(pbx, c.agent)
             c.home.technology = "softmix"
-            self._enter(c.home, c.agent)
+            bridges.enter(self.pbx, c.home, c.agent)
         else:
             self._unhold_caller(c)
         pbx.emit(frames.event(
             "AttendedTransfer", [("Result", "Success")],
-            frames.snapshot(c.agent, "OrigTransferer"), _prefixed(c.home, "Orig"),
-            frames.snapshot(c.agent, "SecondTransferer"), _prefixed(bridge, "Second"),
+            frames.snapshot(c.agent, "OrigTransferer"), bridges.prefixed(c.home, "Orig"),
+            frames.snapshot(c.agent, "SecondTransferer"), bridges.prefixed(bridge, "Second"),
             frames.snapshot(c.caller, "Transferee"), frames.snapshot(one, "TransferTarget"),
             [("IsExternal", "No"), ("DestType", "Threeway" if threeway else "Bridge"),
              ("DestBridgeUniqueid", c.home.uniqueid), ("DestTransfererChannel", c.agent.name)]))
-        self._destroy(bridge)
+        bridges.destroy(self.pbx, bridge)
         if not threeway:
             c.agent.activity = None
             pbx.hangups.finish(c.agent, NORMAL)
@@ -362,7 +364,7 @@ class Consults:
         pbx.bridging.leave(one, dissolve=False)
         if home is not None:
             target.activity = InBridge(pbx, target)
-            self._enter(home, target)
+            bridges.enter(self.pbx, home, target)
         pbx.emit(frames.event("LocalOptimizationEnd", frames.snapshot(one, "LocalOne"),
                               frames.snapshot(two, "LocalTwo")))
         c.target = None  # the colleague's channel is the call's now
@@ -385,7 +387,7 @@ class Consults:
             self.pbx.hangups.finish(target, NORMAL)
         for bridge in (c.dial_bridge, c.consult_bridge):
             if bridge is not None and not bridge.members:
-                self._destroy(bridge)
+                bridges.destroy(self.pbx, bridge)
 
     def left(self, c: Consult, ch: Channel) -> None:
         """A consult's channel is hanging up (or leaving what it runs)."""
@@ -435,29 +437,3 @@ class Consults:
         c.state = "done"
         if self._by_agent.get(c.agent.name) is c:
             del self._by_agent[c.agent.name]
-
-    # --- bridges ---------------------------------------------------------------------------
-
-    def _new_bridge(self) -> Bridge:
-        bridge = Bridge(self.pbx.ids.uuid(), self.pbx.clock.now())
-        self.pbx.bridges[bridge.uniqueid] = bridge
-        self.pbx.emit(frames.event("BridgeCreate", frames.bridge_fields(bridge)))
-        return bridge
-
-    def _enter(self, bridge: Bridge, ch: Channel) -> None:
-        bridge.members.append(ch)
-        ch.bridge = bridge
-        ch.was_bridged = True
-        self.pbx.audio.enter(ch.name, bridge.uniqueid, self.pbx.clock.now())
-        self.pbx.emit(frames.event("BridgeEnter", frames.bridge_fields(bridge), frames.snapshot(ch)))
-        if ch.party is not None:
-            ch.party.on_bridged()
-
-    def _destroy(self, bridge: Bridge) -> None:
-        if self.pbx.bridges.pop(bridge.uniqueid, None) is not None:
-            self.pbx.emit(frames.event("BridgeDestroy", frames.bridge_fields(bridge)))
-
-
-def _prefixed(bridge: Bridge, prefix: str) -> frames.Pairs:
-    return [(prefix + key if key.startswith("Bridge") else key, value)
-            for key, value in frames.bridge_fields(bridge)]
