@@ -18,7 +18,10 @@ plays into the transferer's channel (``PlayDTMF`` with ``Receive: true``): ``*1`
   (``BridgeMerge``, ``DestType: Threeway``, a softmix bridge). Then the Local pair optimises
   itself away: the colleague's channel takes ``;1``'s place and both halves hang up.
 - the caller hanging up mid-consult leaves the consult as it is (the server ends it); the
-  transferer hanging up while the colleague talks completes the transfer, as Asterisk does.
+  transferer hanging up while the colleague talks completes the transfer, as Asterisk does,
+  and while the colleague's phone rings ends the consult (the caller goes on in its dialplan).
+
+Not modelled: ``*2``/``*3`` while the colleague's phone rings (ignored), ``*4`` (swap).
 """
 
 from __future__ import annotations

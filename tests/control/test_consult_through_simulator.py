@@ -1,8 +1,12 @@
 """Consult transfer, cancel and three-way conference through the PBX simulator (real AMI over
 TCP, the real IVR, router, tracker and PostgreSQL): rex consults sue, the simulator runs the
 attended transfer (Atxfer into [cc-consult], the features codes played as received digits) and
-reports it as Asterisk 22 does. The colleague's channel and the caller's music follow the same
-course as on the real PBX (``tests/data/pbx-captures/call_control_consult_*.jsonl``)."""
+reports it as Asterisk 22 does: per channel of the consult (the colleague's, the Local pair's,
+the agent's from the hold, the caller's from the music) the same events as the real PBX's
+(``tests/data/pbx-captures/call_control_consult_*.jsonl``), but for the differences
+``tests/pbx/fidelity.py`` accepts. Also the caller hanging up mid-consult (the fourth capture)
+and the colleague hanging up (the caller is back with the agent); the consult's music is the
+call's one hold."""
 
 from __future__ import annotations
 
