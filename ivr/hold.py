@@ -79,9 +79,13 @@ class Holding:
 
     async def _hand_over(self, session: AgiSession, effect: Route, ahead: HoldAhead) -> None:
         """Queue the call once the hold queued behind the prompt has started (Asterisk ran
-        ``routed`` before it)."""
-        await self._wait_hold_started(session, ahead.hold)
-        if not session.hold_started.is_set():
+        ``routed`` before it). The wait is on the event itself: one loop turn after the
+        AGIExecStart, where :meth:`_wait_hold_started` takes three."""
+        try:
+            async with asyncio.timeout(self._settings.command_timeout_s):
+                await session.hold_started.wait()
+        except TimeoutError:
+            log.warning("ivr_hold_start_unseen", channel=session.start.channel)
             await ahead.routed  # no AGIExecStart seen: routed's own answer (raises: caller left)
         await self._enqueue(session, effect, ahead.hold)
 
@@ -114,6 +118,7 @@ class Holding:
         except BaseException:
             hold.add_done_callback(consume)
             if ahead.handover is not None:
+                ahead.handover.cancel()
                 ahead.handover.add_done_callback(consume)
             raise
         if ahead.handover is None:
