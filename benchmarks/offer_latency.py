@@ -31,8 +31,8 @@ test runs; medians of 55 calls):
   round to its route step.
 - Now: ``routed`` and the hold are queued behind the route node's prompt while it plays
   (Asterisk runs the queue dry as a command ends), and a hand-over task gives the call to the
-  router the moment the hold starts: ready to hold 0.0 ms, ours p50 3.85 ms against app_queue's
-  1.59 ms (2.41x) in the first run under that load; see docs/real-pbx-tests.md for the runs.
+  router the moment the hold starts: ready to hold 0.0 ms, ours p50 3.48 ms against app_queue's
+  1.89 ms (1.84x) under that load; each step's run is in docs/real-pbx-tests.md.
 - The rest is the server reading the AMI burst that ends the prompt (about ten events through
   the tracker and the dispatcher), the router's decision, the Originate's write, and Asterisk's
   asynchronous Originate (a thread per action, then the PJSIP channel request) before the
