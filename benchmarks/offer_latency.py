@@ -32,8 +32,9 @@ test runs; medians of 55 calls):
 - Now: ``routed`` and the hold are queued behind the route node's prompt while it plays
   (Asterisk runs the queue dry as a command ends), and a hand-over task gives the call to the
   router the moment the hold starts: ready to hold 0.0 ms, ours p50 3.48 ms against app_queue's
-  1.89 ms (1.84x) under that load, but 10.72 ms against 2.47 ms (4.3x) in a run on a quieter
-  machine (load 2-4): not yet explained; each run is in docs/real-pbx-tests.md.
+  1.89 ms (1.84x) under that load; on a quieter machine (load 1-4) 4.87 ms against 2.40 ms
+  (2.03x) and once 10.72 ms against 2.47 ms (4.3x, not explained). Before, on that quieter
+  machine: 12.88 ms against 2.18 ms (5.9x). Each run is in docs/real-pbx-tests.md.
 - The rest is the server reading the AMI burst that ends the prompt (about ten events through
   the tracker and the dispatcher), the router's decision, the Originate's write, and Asterisk's
   asynchronous Originate (a thread per action, then the PJSIP channel request) before the
