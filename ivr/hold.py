@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from callcenter.settings import IvrSettings
 from ivr import commands as cmd
 from ivr.agi_session import AgiError, AgiSession, check, consume
 from ivr.effects import Event, HoldEnded, PathEntry, Route
+from ivr.hold_ahead import HoldAhead, HoldWait
 from ivr.hold_offer import CallbackOfferer, OfferPrompts
 from ivr.journal import IvrJournal
 from ivr.sinks import RouteSink
@@ -95,13 +95,17 @@ class Holding:
         # before its AMI write): Asterisk runs the second right after the first, and routed is
         # still set before the hold starts and the router gets the call
         routed = asyncio.ensure_future(session.set_state("routed"))
-        offerer = self._offerer if OfferPrompts.of(effect.offer_prompts) is not None else None
-        wait = _Wait(effect.max_wait_s)
+        offerer = self._offerer_for(effect)
+        wait = HoldWait(effect.max_wait_s)
         first = offerer.first_stretch(effect.requirements.skill) if offerer is not None else None
         if limit_s is not None:
             first = min(first or int(limit_s), max(1, int(limit_s)))
         hold = self._hold(session, effect.hold, wait.next(first))
-        return HoldAhead(routed, hold, wait, offerer)
+        return HoldAhead(routed, hold, wait)
+
+    def _offerer_for(self, effect: Route) -> CallbackOfferer | None:
+        """Who plays callback offers during this route's hold (none without offer prompts)."""
+        return self._offerer if OfferPrompts.of(effect.offer_prompts) is not None else None
 
     async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
         """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
@@ -110,7 +114,7 @@ class Holding:
         ahead, session.hold_ahead = session.hold_ahead, None
         if ahead is None:
             ahead = self._queue(session, effect)
-        routed, hold, wait, offerer = ahead.routed, ahead.hold, ahead.wait, ahead.offerer
+        routed, hold, wait, offerer = ahead.routed, ahead.hold, ahead.wait, self._offerer_for(effect)
         try:
             await routed
             if ahead.handover is not None:
@@ -177,45 +181,3 @@ class Holding:
             started.add_done_callback(consume)
         if not session.hold_started.is_set() and not hold.done():
             log.warning("ivr_hold_start_unseen", channel=session.start.channel)
-
-
-@dataclass(slots=True)
-class HoldAhead:
-    """``routed`` and the first stretch of hold music, queued on the channel (their results to
-    come), with how long the hold lasts and who plays callback offers in between."""
-
-    routed: asyncio.Future[None]
-    hold: asyncio.Future[AgiResult]
-    wait: _Wait
-    offerer: CallbackOfferer | None
-    handover: asyncio.Future[None] | None = None  # queues the call once the hold has started
-
-
-class _Wait:
-    """How long each stretch of hold music lasts: up to ``max_wait`` (then the router is asked
-    for the call back; when too late, without limit), and no longer than until the next
-    callback offer is due."""
-
-    def __init__(self, max_wait: int | None) -> None:
-        self._left = max_wait or None
-        self._current: int | None = None
-
-    def next(self, until_offer: int | None) -> int | None:
-        limits = [x for x in (self._left, until_offer) if x]
-        self._current = min(limits) if limits else None
-        return self._current
-
-    def played(self) -> bool:
-        """The stretch ended as planned (False: unlimited music ended on its own)."""
-        if self._current is None:
-            return False
-        if self._left is not None:
-            self._left -= self._current
-        return True
-
-    def over(self) -> bool:
-        """``max_wait`` just ran out (once: afterwards the hold goes on without a limit)."""
-        if self._left is not None and self._left <= 0:
-            self._left = None
-            return True
-        return False
