@@ -30,6 +30,8 @@ START = captured("ivr_route_record", "AsyncAGIStart")
 CHANNEL, CALL = START.channel, START.linkedid
 TO_GENERAL = [key("1"), key("0")]  # English, then "speak to an agent" (no max_wait)
 SEGMENT = "EXEC MusicOnHold default,5"
+# the first stretch is queued behind the route prompt: at most half the AGI command timeout
+FIRST = f"EXEC MusicOnHold default,{int(IvrSettings().command_timeout_s / 2)}"
 
 
 class Board:
@@ -141,30 +143,50 @@ async def test_given_agent_rung_during_offer_then_callback_not_taken_and_agent_g
     assert line.recorder.end(CALL) == "bridged"
 
 
-async def test_given_no_offer_coming_then_music_plays_without_a_limit() -> None:
+async def test_given_no_offer_coming_then_music_plays_without_a_limit_after_the_first_stretch() -> None:
     line = Line(Board(pending=False, due_in=None))
     line.agi.keys = list(TO_GENERAL)
+    line.agi.moh = [MOH_DONE]  # the first stretch (queued behind the prompt) ends at its cap
     line.runner.on_event(START)
     for _ in range(500):
         if line.agi.commands[-1:] == ["EXEC MusicOnHold default"]:
             break
         await asyncio.sleep(0)
-    assert line.agi.commands[-1] == "EXEC MusicOnHold default"  # as before callbacks existed
+    holds = [c for c in line.agi.commands if c.startswith("EXEC MusicOnHold")]
+    assert holds == [FIRST, "EXEC MusicOnHold default"]  # then as before callbacks existed
+    assert line.agi.commands[-1] == "EXEC MusicOnHold default"
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
     await settle(line.runner)
     assert "en/callback-offer" not in line.agi.played()
+    assert line.recorder.end(CALL) == "bridged"
 
 
 async def test_given_offer_not_due_yet_then_stretches_end_when_it_is_due() -> None:
-    line = Line(Board(pending=False, due_in=42.4))
+    line = Line(Board(pending=False, due_in=12.4))
     line.agi.keys = list(TO_GENERAL)
     line.agi.moh = [MOH_DONE]
     line.runner.on_event(START)
     for _ in range(500):
-        if line.agi.commands.count("EXEC MusicOnHold default,43") == 2:
+        if line.agi.commands.count("EXEC MusicOnHold default,13") == 2:
             break
         await asyncio.sleep(0)
-    assert line.agi.commands.count("EXEC MusicOnHold default,43") == 2
+    assert line.agi.commands.count("EXEC MusicOnHold default,13") == 2
+    assert "en/callback-offer" not in line.agi.played()
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+
+
+async def test_given_offer_due_after_the_first_stretch_cap_then_music_goes_on_until_it_is_due() -> None:
+    line = Line(Board(pending=False, due_in=42.4))  # routing's due time: from now, each time asked
+    line.agi.keys = list(TO_GENERAL)
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    for _ in range(500):
+        if line.agi.commands[-1:] == ["EXEC MusicOnHold default,43"]:
+            break
+        await asyncio.sleep(0)
+    holds = [c for c in line.agi.commands if c.startswith("EXEC MusicOnHold")]
+    assert holds == [FIRST, "EXEC MusicOnHold default,43"]
     assert "en/callback-offer" not in line.agi.played()
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
     await settle(line.runner)
