@@ -130,6 +130,25 @@ class Holding:
             await self._enqueue(session, effect, hold)
         await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
                                                                effect.requirements.to_json())])
+        return await self._hold_on(session, effect, node, hold, wait, offerer)
+
+    async def keep(self, session: AgiSession, effect: Route, node: str) -> Event:
+        """Hold a caller whose place in the queue the router restored after a restart: the
+        previous process started the hold and queued the call, and this one serves the channel
+        anew. The music goes on in stretches (a callback offer between two when due) until an
+        agent takes the call (:class:`Stop`). A new command queued while the previous
+        process's stretch plays runs as that ends."""
+        offerer = self._offerer_for(effect)
+        wait = HoldWait(None)  # the route's max_wait is not known here: no limit
+        stretch = offerer.stretch(session.call_id) if offerer is not None else None
+        # queued behind the previous process's stretch, whose length is not known here
+        hold = self._hold(session, effect.hold, wait.next(stretch), self._settings.hold_timeout_s)
+        return await self._hold_on(session, effect, node, hold, wait, offerer)
+
+    async def _hold_on(self, session: AgiSession, effect: Route, node: str, hold: asyncio.Future[AgiResult],
+                       wait: HoldWait, offerer: CallbackOfferer | None) -> Event:
+        """Stretch after stretch of music until the call leaves AGI, or max_wait passed and the
+        router gave the call back (:class:`HoldEnded`)."""
         prompts = OfferPrompts.of(effect.offer_prompts)
         while True:
             check(await hold)
@@ -155,12 +174,14 @@ class Holding:
             await session.set_state("active")
             raise
 
-    def _hold(self, session: AgiSession, music: str, seconds: int | None) -> asyncio.Future[AgiResult]:
-        """Start the hold music (``seconds``, or until the router takes the call)."""
+    def _hold(self, session: AgiSession, music: str, seconds: int | None,
+              wait_s: float | None = None) -> asyncio.Future[AgiResult]:
+        """Start the hold music (``seconds``, or until the router takes the call); its answer is
+        awaited for ``wait_s`` (default: the stretch and the command timeout)."""
         session.hold_started.clear()
         if seconds:
             command = cmd.exec_app("MusicOnHold", f"{music},{seconds}")
-            wait = seconds + self._settings.command_timeout_s
+            wait = wait_s or seconds + self._settings.command_timeout_s
         else:
             command = cmd.exec_app("MusicOnHold", music)
             wait = self._settings.hold_timeout_s

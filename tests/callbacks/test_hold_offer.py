@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from callcenter.ami.messages import AmiEvent
 from callcenter.settings import IvrSettings
+from ivr.effects import HeldPlace, RouteRequirements
 from ivr.registry import FlowRegistry
 from ivr.runner import IvrRunner
 from ivr.validate import Checks, load_skills
@@ -201,3 +203,53 @@ async def test_given_max_wait_with_stretches_then_router_asked_back_once_after_m
     assert line.agi.commands.count(SEGMENT) == 120
     assert line.router.withdrawn == [CALL]
     assert "en/long-wait-callback" in line.agi.played()
+
+
+def show_channel(application: str) -> AmiEvent:
+    """A ``CoreShowChannel`` item of the caller, as a restarted server sees it."""
+    return event("CoreShowChannel", CHANNEL, CALL, Uniqueid=CALL, Context="inbound", Extension="4001",
+                 Application=application, ChannelState="6", CallerIDNum="13800000001")
+
+
+PLACE = HeldPlace(RouteRequirements("general", 1, "en", 0, ()), "to_general")
+
+
+async def test_given_restart_when_queued_caller_hears_the_last_stretch_then_music_goes_on_until_agent_takes() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    kept = line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: PLACE)
+    assert kept == [CHANNEL]
+    for _ in range(500):
+        if line.agi.commands:
+            break
+        await asyncio.sleep(0)
+    # queued behind the previous process's stretch; then on without a limit
+    assert line.agi.commands == ["EXEC MusicOnHold default"]
+    assert line.router.queued == []  # the router restored the place: not queued twice
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.runner.statistics()["finished"] == {"bridged": 1}
+
+
+async def test_given_restart_when_queued_callers_offer_comes_due_then_it_is_played_between_stretches() -> None:
+    line = Line(Board(pending=False, due_in=5.0))
+    line.agi.keys = [key("2")]
+    line.agi.moh = [MOH_DONE]
+    assert line.runner.keep_holding([show_channel("AGI")], lambda start: PLACE) == [CHANNEL]
+    await line.holding(1)
+    line.board.offered.add(CALL)  # routing says the offer is due now
+    line.agi.moh.append(MOH_DONE)
+    await line.holding(2)
+    assert line.agi.played() == ["en/callback-offer"]
+    assert line.board.declined == [CALL]
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+
+
+async def test_given_restart_when_channel_has_no_restored_place_or_a_session_then_nothing_is_held() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    assert line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: None) == []
+    assert line.runner.keep_holding([show_channel("Dial")], lambda start: PLACE) == []
+    line.runner.on_event(START)
+    await asyncio.sleep(0)
+    assert line.runner.keep_holding([show_channel("AGI")], lambda start: PLACE) == []
+    await line.runner.close()
