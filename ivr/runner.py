@@ -92,6 +92,8 @@ class IvrRunner:
                                     transfers)
         self._sessions: dict[str, AgiSession] = {}
         self._calls_of_channel: dict[str, str] = {}
+        # after a restart: the hold to start once the previous process's stretch ends
+        self._hold_when_done: dict[str, Callable[[], object]] = {}
         self.started = 0
         self.finished: dict[str, int] = {}
 
@@ -111,7 +113,12 @@ class IvrRunner:
                 command = (event.get("Command") or "").upper()
                 if session is not None and command.startswith("EXEC MUSICONHOLD"):
                     session.hold_started.set()
+            elif name == "AsyncAGIExec" and event.channel not in self._sessions:
+                hold = self._hold_when_done.pop(event.channel, None)
+                if hold is not None:  # the previous process's stretch of music ended
+                    hold()
             elif name in _LEFT_ON:
+                self._hold_when_done.pop(event.channel, None)
                 session = self._sessions.get(event.channel)
                 if session is not None:
                     session.leave(_LEFT_ON[name])
@@ -167,7 +174,13 @@ class IvrRunner:
             route = Route(place.requirements, {}, place.hold, offer_prompts=self._resolver.resolve_all(
                 OFFER_PROMPTS, place.requirements.language))
             log.info("ivr_hold_adopted", call_id=start.linkedid, channel=channel)
-            self._begin(start, "inbound", partial(self._keep, route=route, node=place.node))
+            hold = partial(self._begin, start, "inbound", partial(self._keep, route=route, node=place.node))
+            if item.get("Application") == "MusicOnHold":
+                # not queued behind the previous stretch: an agent who answers meanwhile would
+                # leave the command queued for the channel's next AGI run (the survey)
+                self._hold_when_done[channel] = hold
+            else:
+                hold()
             kept.append(channel)
         return kept
 

@@ -218,11 +218,14 @@ async def test_given_restart_when_queued_caller_hears_the_last_stretch_then_musi
     line = Line(Board(pending=False, due_in=None))
     kept = line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: PLACE)
     assert kept == [CHANNEL]
+    await asyncio.sleep(0.01)
+    assert line.agi.commands == []  # nothing queued behind the previous process's stretch
+    line.runner.on_event(event("AsyncAGIExec", CHANNEL, CALL, CommandId="old-1", Result=MOH_DONE))
     for _ in range(500):
         if line.agi.commands:
             break
         await asyncio.sleep(0)
-    # queued behind the previous process's stretch; then on without a limit
+    # once that stretch ended: on without a limit
     assert line.agi.commands == ["EXEC MusicOnHold default"]
     assert line.router.queued == []  # the router restored the place: not queued twice
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
@@ -243,6 +246,16 @@ async def test_given_restart_when_queued_callers_offer_comes_due_then_it_is_play
     assert line.board.declined == [CALL]
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
     await settle(line.runner)
+
+
+async def test_given_restart_when_agent_takes_the_call_during_the_previous_stretch_then_nothing_is_left_queued() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    assert line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: PLACE) == [CHANNEL]
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    line.runner.on_event(event("AsyncAGIExec", CHANNEL, CALL, CommandId="old-1", Result=MOH_DONE))
+    await asyncio.sleep(0.01)
+    assert line.agi.commands == []
+    assert line.runner.statistics()["active"] == 0
 
 
 async def test_given_restart_when_channel_has_no_restored_place_or_a_session_then_nothing_is_held() -> None:
