@@ -136,12 +136,12 @@ class Holding:
         """Hold a caller whose place in the queue the router restored after a restart: the
         previous process started the hold and queued the call, and this one serves the channel
         anew. The music goes on in stretches (a callback offer between two when due) until an
-        agent takes the call (:class:`Stop`). A new command queued while the previous
-        process's stretch plays runs as that ends."""
+        agent takes the call (:class:`Stop`). The runner starts it once the previous process's
+        stretch has ended."""
         offerer = self._offerer_for(effect)
         wait = HoldWait(None)  # the route's max_wait is not known here: no limit
         stretch = offerer.stretch(session.call_id) if offerer is not None else None
-        # queued behind the previous process's stretch, whose length is not known here
+        # a channel's AGI queue may still hold the previous process's commands
         hold = self._hold(session, effect.hold, wait.next(stretch), self._settings.hold_timeout_s)
         return await self._hold_on(session, effect, node, hold, wait, offerer)
 
