@@ -53,10 +53,10 @@ async def test_a_consult_transfer_counts_for_the_agent_and_the_colleague_keeps_t
     assert by_agent[a2].asa_s == pytest.approx(0)
     by_skill = {r.group: r for r in await call_kpis(pool, START, END, "skill")}
     assert set(by_skill) == {"general"}, set(by_skill)
-    assert (by_skill["general"].answered, by_skill["general"].transfers,
-            by_skill["general"].talk_s) == (2, 1, pytest.approx((100 + 190) / 2))
+    assert (by_skill["general"].answered, by_skill["general"].transfers) == (2, 1)
+    assert by_skill["general"].talk_s == pytest.approx((100 + 190) / 2)
     [total] = await call_kpis(pool, START, END)
-    assert (total.transfers, total.talk_s) == (1, pytest.approx(290))
+    assert total.transfers == 1 and total.talk_s == pytest.approx(290)
 
 
 async def test_a_three_way_counts_overlapping_talk_once_and_no_wait_is_negative(
@@ -72,7 +72,8 @@ async def test_a_three_way_counts_overlapping_talk_once_and_no_wait_is_negative(
 
     [total] = await call_kpis(pool, START, END)
     assert total.talk_s == pytest.approx(290)
-    assert (total.transfers, total.answered, total.asa_s) == (0, 1, pytest.approx(10))
+    assert (total.transfers, total.answered) == (0, 1)
+    assert total.asa_s == pytest.approx(10)
     by_agent = {r.group: r for r in await call_kpis(pool, START, END, "agent")}
     assert (by_agent[a1].talk_s, by_agent[a2].talk_s) == (190, 180)
     assert by_agent[a2].asa_s == pytest.approx(0)
