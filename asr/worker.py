@@ -158,6 +158,14 @@ class AsrWorker(JobWorker):
         return {"threads": self._settings.threads,
                 "languages": {code: str(spec) for code, spec in self._engines.specs.items()}}
 
+    async def failed_for_good(self, job: Job) -> None:
+        """A call's job that failed for good leaves no segments decoded during the call (masked
+        text in the ``follow:`` job's payload) behind, as its success would not."""
+        if job.key.startswith(FOLLOW_PREFIX):
+            return
+        await self._pool.execute("DELETE FROM jobs WHERE kind = $1 AND key = $2", self.kind,
+                                 f"{FOLLOW_PREFIX}{job.key}")  # a call's job is keyed by its id
+
     async def claim(self) -> Job | None:
         """Calls that have ended first; a call still going on only when none is waiting."""
         return await self.queue.claim(self.kind, self.worker_id, later_prefix=FOLLOW_PREFIX)

@@ -11,7 +11,35 @@ same run, same SIP phones.
   QueueCallerJoin to AgentCalled.
 
 Both instants are read off one AMI link, so both sides are timed the same way. Goal: our p50
-no more than 2x app_queue's. Prints one JSON object.
+no more than 2x app_queue's. Prints one JSON object; ``ours_ready_to_hold_p50_ms`` is the part
+of ours up to the hold music's start (AGIExecStart of MusicOnHold on the caller's channel).
+
+Why these start points are the same instant on both sides: app_queue's QueueCallerJoin is the
+caller entering the queue with nothing left to play first; ours is the end of the last thing the
+IVR plays before the queue. What follows on our side (CC_IVR=routed, the hold music, the router's
+decision, the Originate) is our hand-off, and it is counted. If anything the end points favour
+app_queue: its AgentCalled comes after its agent channel was created and called, ours ends at
+the agent channel's creation.
+
+Where the time went, and what was done (same machine, 2 cores, load average 8-10 from other
+test runs; medians of 55 calls):
+
+- Before: ours p50 20.5 ms (ready to hold 8.6 ms), app_queue 1.82 ms: 11.2x (6.7x measured on a
+  quieter machine). Asterisk runs an AsyncAGI command queued while the channel idles in AGI
+  only when the channel's next 20 ms frame arrives, so ``routed`` and the hold waited up to a
+  frame after the prompt, and the router got the call only after the IVR's task had come
+  round to its route step.
+- Now: ``routed`` and the hold are queued behind the route node's prompt while it plays
+  (Asterisk runs the queue dry as a command ends), and a hand-over task gives the call to the
+  router the moment the hold starts: ready to hold 0.0 ms, ours p50 3.48 ms against app_queue's
+  1.89 ms (1.84x) under that load; on a quieter machine (load 1-4) 4.87 ms against 2.40 ms
+  (2.03x) and once 10.72 ms against 2.47 ms (4.3x, not explained). Before, on that quieter
+  machine: 12.88 ms against 2.18 ms (5.9x). Each run is in docs/real-pbx-tests.md.
+- The rest is the server reading the AMI burst that ends the prompt (about ten events through
+  the tracker and the dispatcher), the router's decision, the Originate's write, and Asterisk's
+  asynchronous Originate (a thread per action, then the PJSIP channel request) before the
+  Newchannel; app_queue creates its agent channel in the caller's own thread. p99 (50-60 ms)
+  is the busy machine scheduling the server late.
 
     .venv/bin/python benchmarks/offer_latency.py [--calls 55] [--agents 5] [--callers 5]
 """

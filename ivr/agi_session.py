@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
@@ -26,11 +26,9 @@ from callcenter.ami.errors import AmiLinkLost, AmiNotConnected
 from callcenter.ami.messages import AmiEvent
 from callcenter.settings import IvrSettings
 from ivr import commands as cmd
+from ivr.hold_ahead import HoldAhead
 from ivr.model import Scalar
 from ivr.sinks import AgiLink
-
-if TYPE_CHECKING:
-    from ivr.hold import HoldAhead
 
 log = structlog.get_logger("ivr.agi")
 

@@ -90,6 +90,16 @@ class Route:
     offer_prompts: tuple[str, ...] = ()  # the callback offer's prompts, caller's language
 
 
+@dataclass(frozen=True, slots=True)
+class HeldPlace:
+    """A caller's place in the queue that the router restored after a restart: what the call
+    was queued with (the stored ``queued`` step) and the route node it was queued at."""
+
+    requirements: RouteRequirements
+    node: str
+    hold: str = "default"
+
+
 # the prompts of the callback offer played during the hold (ivr/hold_offer.py), in this order
 OFFER_PROMPTS = ("callback-offer", "callback-enter-number", "callback-number-invalid",
                  "callback-kept", "goodbye")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from callcenter.settings import IvrSettings
 from ivr import commands as cmd
 from ivr.agi_session import AgiError, AgiSession, check, consume
 from ivr.effects import Event, HoldEnded, PathEntry, Route
+from ivr.hold_ahead import HoldAhead, HoldWait
 from ivr.hold_offer import CallbackOfferer, OfferPrompts
 from ivr.journal import IvrJournal
 from ivr.sinks import RouteSink
@@ -79,9 +79,13 @@ class Holding:
 
     async def _hand_over(self, session: AgiSession, effect: Route, ahead: HoldAhead) -> None:
         """Queue the call once the hold queued behind the prompt has started (Asterisk ran
-        ``routed`` before it)."""
-        await self._wait_hold_started(session, ahead.hold)
-        if not session.hold_started.is_set():
+        ``routed`` before it). The wait is on the event itself: one loop turn after the
+        AGIExecStart, where :meth:`_wait_hold_started` takes three."""
+        try:
+            async with asyncio.timeout(self._settings.command_timeout_s):
+                await session.hold_started.wait()
+        except TimeoutError:
+            log.warning("ivr_hold_start_unseen", channel=session.start.channel)
             await ahead.routed  # no AGIExecStart seen: routed's own answer (raises: caller left)
         await self._enqueue(session, effect, ahead.hold)
 
@@ -91,13 +95,17 @@ class Holding:
         # before its AMI write): Asterisk runs the second right after the first, and routed is
         # still set before the hold starts and the router gets the call
         routed = asyncio.ensure_future(session.set_state("routed"))
-        offerer = self._offerer if OfferPrompts.of(effect.offer_prompts) is not None else None
-        wait = _Wait(effect.max_wait_s)
+        offerer = self._offerer_for(effect)
+        wait = HoldWait(effect.max_wait_s)
         first = offerer.first_stretch(effect.requirements.skill) if offerer is not None else None
         if limit_s is not None:
             first = min(first or int(limit_s), max(1, int(limit_s)))
         hold = self._hold(session, effect.hold, wait.next(first))
-        return HoldAhead(routed, hold, wait, offerer)
+        return HoldAhead(routed, hold, wait)
+
+    def _offerer_for(self, effect: Route) -> CallbackOfferer | None:
+        """Who plays callback offers during this route's hold (none without offer prompts)."""
+        return self._offerer if OfferPrompts.of(effect.offer_prompts) is not None else None
 
     async def route(self, session: AgiSession, effect: Route, node: str) -> Event:
         """Hold the caller and queue the call; :class:`HoldEnded` when ``max_wait`` passed and
@@ -106,7 +114,7 @@ class Holding:
         ahead, session.hold_ahead = session.hold_ahead, None
         if ahead is None:
             ahead = self._queue(session, effect)
-        routed, hold, wait, offerer = ahead.routed, ahead.hold, ahead.wait, ahead.offerer
+        routed, hold, wait, offerer = ahead.routed, ahead.hold, ahead.wait, self._offerer_for(effect)
         try:
             await routed
             if ahead.handover is not None:
@@ -114,6 +122,7 @@ class Holding:
         except BaseException:
             hold.add_done_callback(consume)
             if ahead.handover is not None:
+                ahead.handover.cancel()
                 ahead.handover.add_done_callback(consume)
             raise
         if ahead.handover is None:
@@ -121,6 +130,25 @@ class Holding:
             await self._enqueue(session, effect, hold)
         await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
                                                                effect.requirements.to_json())])
+        return await self._hold_on(session, effect, node, hold, wait, offerer)
+
+    async def keep(self, session: AgiSession, effect: Route, node: str) -> Event:
+        """Hold a caller whose place in the queue the router restored after a restart: the
+        previous process started the hold and queued the call, and this one serves the channel
+        anew. The music goes on in stretches (a callback offer between two when due) until an
+        agent takes the call (:class:`Stop`). The runner starts it once the previous process's
+        stretch has ended."""
+        offerer = self._offerer_for(effect)
+        wait = HoldWait(None)  # the route's max_wait is not known here: no limit
+        stretch = offerer.stretch(session.call_id) if offerer is not None else None
+        # a channel's AGI queue may still hold the previous process's commands
+        hold = self._hold(session, effect.hold, wait.next(stretch), self._settings.hold_timeout_s)
+        return await self._hold_on(session, effect, node, hold, wait, offerer)
+
+    async def _hold_on(self, session: AgiSession, effect: Route, node: str, hold: asyncio.Future[AgiResult],
+                       wait: HoldWait, offerer: CallbackOfferer | None) -> Event:
+        """Stretch after stretch of music until the call leaves AGI, or max_wait passed and the
+        router gave the call back (:class:`HoldEnded`)."""
         prompts = OfferPrompts.of(effect.offer_prompts)
         while True:
             check(await hold)
@@ -146,12 +174,14 @@ class Holding:
             await session.set_state("active")
             raise
 
-    def _hold(self, session: AgiSession, music: str, seconds: int | None) -> asyncio.Future[AgiResult]:
-        """Start the hold music (``seconds``, or until the router takes the call)."""
+    def _hold(self, session: AgiSession, music: str, seconds: int | None,
+              wait_s: float | None = None) -> asyncio.Future[AgiResult]:
+        """Start the hold music (``seconds``, or until the router takes the call); its answer is
+        awaited for ``wait_s`` (default: the stretch and the command timeout)."""
         session.hold_started.clear()
         if seconds:
             command = cmd.exec_app("MusicOnHold", f"{music},{seconds}")
-            wait = seconds + self._settings.command_timeout_s
+            wait = wait_s or seconds + self._settings.command_timeout_s
         else:
             command = cmd.exec_app("MusicOnHold", music)
             wait = self._settings.hold_timeout_s
@@ -172,45 +202,3 @@ class Holding:
             started.add_done_callback(consume)
         if not session.hold_started.is_set() and not hold.done():
             log.warning("ivr_hold_start_unseen", channel=session.start.channel)
-
-
-@dataclass(slots=True)
-class HoldAhead:
-    """``routed`` and the first stretch of hold music, queued on the channel (their results to
-    come), with how long the hold lasts and who plays callback offers in between."""
-
-    routed: asyncio.Future[None]
-    hold: asyncio.Future[AgiResult]
-    wait: _Wait
-    offerer: CallbackOfferer | None
-    handover: asyncio.Future[None] | None = None  # queues the call once the hold has started
-
-
-class _Wait:
-    """How long each stretch of hold music lasts: up to ``max_wait`` (then the router is asked
-    for the call back; when too late, without limit), and no longer than until the next
-    callback offer is due."""
-
-    def __init__(self, max_wait: int | None) -> None:
-        self._left = max_wait or None
-        self._current: int | None = None
-
-    def next(self, until_offer: int | None) -> int | None:
-        limits = [x for x in (self._left, until_offer) if x]
-        self._current = min(limits) if limits else None
-        return self._current
-
-    def played(self) -> bool:
-        """The stretch ended as planned (False: unlimited music ended on its own)."""
-        if self._current is None:
-            return False
-        if self._left is not None:
-            self._left -= self._current
-        return True
-
-    def over(self) -> bool:
-        """``max_wait`` just ran out (once: afterwards the hold goes on without a limit)."""
-        if self._left is not None and self._left <= 0:
-            self._left = None
-            return True
-        return False

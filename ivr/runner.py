@@ -18,8 +18,9 @@ The runner keeps ``CC_IVR`` (``ivr.state_variable``) on the channel up to date (
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -28,8 +29,9 @@ from callcenter.ami.messages import AmiEvent
 from callcenter.clock import utc, wall_time
 from callcenter.orders.provider import OrderContextProvider
 from callcenter.settings import IvrSettings
-from ivr.agi_session import AgiSession, CallStart
+from ivr.agi_session import AgiSession, CallStart, Stop
 from ivr.conductor import Conductor, FlowSource
+from ivr.effects import OFFER_PROMPTS, HeldPlace, Route
 from ivr.hold import Holding
 from ivr.hold_offer import CallbackOfferer, CallbackOffers
 from ivr.journal import IvrJournal
@@ -83,12 +85,15 @@ class IvrRunner:
         self.journal = IvrJournal(recorder, settings)
         offerer = (CallbackOfferer(callback_offers, self.journal, settings, clock)
                    if callback_offers is not None else None)
-        self.performer = Performer(Holding(router, self.journal, settings, clock, offerer), orders,
-                                   callbacks, settings, redirector)
+        self._holding = Holding(router, self.journal, settings, clock, offerer)
+        self._resolver = resolver
+        self.performer = Performer(self._holding, orders, callbacks, settings, redirector)
         self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered,
                                     transfers)
         self._sessions: dict[str, AgiSession] = {}
         self._calls_of_channel: dict[str, str] = {}
+        # after a restart: the hold to start once the previous process's stretch ends
+        self._hold_when_done: dict[str, Callable[[], object]] = {}
         self.started = 0
         self.finished: dict[str, int] = {}
 
@@ -108,7 +113,12 @@ class IvrRunner:
                 command = (event.get("Command") or "").upper()
                 if session is not None and command.startswith("EXEC MUSICONHOLD"):
                     session.hold_started.set()
+            elif name == "AsyncAGIExec" and event.channel not in self._sessions:
+                hold = self._hold_when_done.pop(event.channel, None)
+                if hold is not None:  # the previous process's stretch of music ended
+                    hold()
             elif name in _LEFT_ON:
+                self._hold_when_done.pop(event.channel, None)
                 session = self._sessions.get(event.channel)
                 if session is not None:
                     session.leave(_LEFT_ON[name])
@@ -144,6 +154,36 @@ class IvrRunner:
             started.append(channel)
         return started
 
+    def keep_holding(self, channels: Iterable[AmiEvent], held: Callable[[CallStart], HeldPlace | None]
+                     ) -> list[str]:
+        """After a restart: hold on (music in stretches, callback offers when due) for every
+        inbound caller Asterisk reports in AsyncAGI or in its hold music (``CoreShowChannel``
+        items) whom no session here serves and whose place in the queue the router restored
+        (``held(start)``). The previous process's hold music ends after its stretch; without a
+        session the caller would then wait for an agent in silence. Returns the channels held."""
+        kept: list[str] = []
+        for item in channels:
+            channel = item.get("Channel")
+            if item.get("Application") not in ("AGI", "MusicOnHold") or not channel \
+                    or channel in self._sessions:
+                continue
+            start = CallStart.from_channel(item)
+            place = held(start) if self._kind(start.context) == "inbound" else None
+            if place is None:
+                continue
+            route = Route(place.requirements, {}, place.hold, offer_prompts=self._resolver.resolve_all(
+                OFFER_PROMPTS, place.requirements.language))
+            log.info("ivr_hold_adopted", call_id=start.linkedid, channel=channel)
+            hold = partial(self._begin, start, "inbound", partial(self._keep, route=route, node=place.node))
+            if item.get("Application") == "MusicOnHold":
+                # not queued behind the previous stretch: an agent who answers meanwhile would
+                # leave the command queued for the channel's next AGI run (the survey)
+                self._hold_when_done[channel] = hold
+            else:
+                hold()
+            kept.append(channel)
+        return kept
+
     def _kind(self, context: str) -> str | None:
         settings = self.settings
         if context in settings.inbound_contexts:
@@ -158,6 +198,10 @@ class IvrRunner:
 
     def start_call(self, start: CallStart, kind: str = "inbound") -> asyncio.Task[None]:
         """Start the flow for a channel that entered AGI (a previous run on it is ended)."""
+        return self._begin(start, kind, self._conductor.serve)
+
+    def _begin(self, start: CallStart, kind: str, serve: Callable[[AgiSession], Awaitable[None]]
+               ) -> asyncio.Task[None]:
         previous = self._sessions.get(start.channel)
         if previous is not None:
             previous.leave("new_agi")
@@ -167,7 +211,7 @@ class IvrRunner:
         self._calls_of_channel[start.channel] = start.linkedid
         while len(self._calls_of_channel) > 2 * self.settings.remember_calls:
             del self._calls_of_channel[next(iter(self._calls_of_channel))]
-        session.task = asyncio.get_running_loop().create_task(self._run(session),
+        session.task = asyncio.get_running_loop().create_task(self._run(session, serve),
                                                               name=f"ivr {start.linkedid}")
         self.started += 1
         return session.task
@@ -213,10 +257,16 @@ class IvrRunner:
 
     # --- one call ------------------------------------------------------------------------
 
-    async def _run(self, session: AgiSession) -> None:
+    async def _keep(self, session: AgiSession, route: Route, node: str) -> None:
+        try:
+            await self._holding.keep(session, route, node)
+        except Stop as stop:  # an agent took the call, or the caller left
+            session.ended = stop.reason
+
+    async def _run(self, session: AgiSession, serve: Callable[[AgiSession], Awaitable[None]]) -> None:
         structlog.contextvars.bind_contextvars(call_id=session.call_id)
         try:
-            await self._conductor.serve(session)
+            await serve(session)
         except asyncio.CancelledError:
             session.ended = "cancelled"
             raise

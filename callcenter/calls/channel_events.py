@@ -23,6 +23,7 @@ from callcenter.calls.events import (
 )
 from callcenter.calls.external import EXTERNAL_CONTEXT, dialled_outside, sent_outside
 from callcenter.calls.grouping import CallIndex, clean, local_base
+from callcenter.calls.hold import music_started
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
 from callcenter.calls.offer_match import (
     answered,
@@ -214,6 +215,7 @@ def moh_start(ix: CallIndex, event: AmiEvent) -> str | None:
         call.state = CallState.QUEUED
         mark_queued(ix, call, event.received_at)
     elif call.state is CallState.TALKING:
+        music_started(call, event.received_at)
         ix.emit(Held(call.linkedid, event.received_at, leg.channel))
     return call.linkedid
 

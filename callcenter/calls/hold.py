@@ -1,8 +1,11 @@
 """Hold, as Asterisk shows it: the server's hold-music channel (``Local/…@cc-hold-music``)
 runs ``ChanSpy(<caller>,qwES)`` and whispers the music to the caller. ``ChanSpyStart`` of that
 spy on a call's caller starts the hold, ``ChanSpyStop`` (the server hung the music up, or the
-caller left: option ``E``) ends it. The hold time is a projection of these events, so a
-replayed event log gives the same hold time."""
+caller left: option ``E``) ends it. A consult holds the caller too: Asterisk's attended transfer
+plays music on hold to the caller left in the call's bridge (``MusicOnHoldStart`` on the caller
+while an agent talks to them, ``MusicOnHoldStop`` when the consult ends); that counts as hold
+time and one hold. The hold time is a projection of these events, so a replayed event log gives
+the same hold time."""
 
 from __future__ import annotations
 
@@ -99,3 +102,22 @@ def duration_s(text: str) -> float:
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         return 0.0
     return float(int(parts[0]) * 3600 + int(parts[1]) * 60 + int(parts[2]))
+
+
+def music_started(call: Call, at: float) -> None:
+    """Music on hold on the caller of a talking call (a consult): a hold begins, unless one runs."""
+    if call.held_since is None:
+        call.held_since = at
+        call.hold_count += 1
+
+
+def music_stop(ix: CallIndex, event: AmiEvent) -> str | None:
+    """``MusicOnHoldStop`` on a caller held by music on hold (not by the hold-music spy)."""
+    found = ix.leg(event)
+    if found is None:
+        return None
+    call, leg = found
+    if leg.uniqueid != call.caller_uniqueid or call.held_since is None or call.hold_channel:
+        return None
+    end_hold(call, event.received_at)
+    return call.linkedid

@@ -22,7 +22,7 @@ from callcenter.calls.consults import attended_transfer, send_consult
 from callcenter.calls.events import CallEvent, CallUpdated, RecordingStarted
 from callcenter.calls.grouping import CallIndex, spy_linked
 from callcenter.calls.hangup import agent_hangup, hangup, hangup_request, server_hangup
-from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop, lost_holds
+from callcenter.calls.hold import adopt_holds, chanspy_start, chanspy_stop, lost_holds, music_stop
 from callcenter.calls.model import Call
 from callcenter.calls.offer_match import mark_queued, originate_response, send_offer
 from callcenter.calls.rebuild import rebuild
@@ -43,6 +43,7 @@ _HANDLERS: dict[str, Handler] = {
     "AsyncAGIEnd": ch.agi_end,
     "DTMFEnd": ch.dtmf_end,
     "MusicOnHoldStart": ch.moh_start,
+    "MusicOnHoldStop": music_stop,
     "BridgeEnter": ch.bridge_enter,
     "BridgeLeave": ch.bridge_leave,
     "VarSet": ch.varset,

@@ -109,6 +109,10 @@ class JobWorker:
     def close(self) -> None:
         """Release what the worker holds (threads)."""
 
+    async def failed_for_good(self, job: Job) -> None:
+        """After ``job`` failed for good (a permanent error, or out of attempts): drop what only
+        its success would have cleaned up."""
+
     async def run(self, stop: asyncio.Event, idle_s: float = 1.0) -> None:
         """Claim and do jobs until ``stop`` is set; idle, until a job is queued (or ``idle_s``)."""
         await self.prepare()
@@ -153,11 +157,17 @@ class JobWorker:
             status = await self.queue.fail(job, self.worker_id, str(exc), permanent=True)
             self.metrics.jobs.labels("failed").inc()
             log.warning(f"{self.kind}_job_failed", error=str(exc), status=status)
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+            status = await self.queue.fail(job, self.worker_id, error)
+            self.metrics.jobs.labels("error").inc()
+            log.warning(f"{self.kind}_job_error", error=error, status=status)
+        if status != "failed":
             return
-        error = f"{type(exc).__name__}: {exc}"
-        status = await self.queue.fail(job, self.worker_id, error)
-        self.metrics.jobs.labels("error").inc()
-        log.warning(f"{self.kind}_job_error", error=error, status=status)
+        try:
+            await self.failed_for_good(job)
+        except _DB_ERRORS as exc:  # left for the next failure or success of the call's job
+            log.warning(f"{self.kind}_cleanup_failed", error=f"{type(exc).__name__}: {exc}")
 
     async def _heartbeat(self, job: Job) -> None:
         while True:

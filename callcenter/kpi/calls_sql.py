@@ -3,17 +3,23 @@
 Grouped by ``agent`` or ``skill``, the unit is each agent's *part* of a call: one row per agent
 leg that talked to the caller (``call_legs``, in the order their talk began), so a transferred
 call counts under every agent who handled it. A part's talk is that agent's talk; its wait runs
-from the previous agent's transfer (the first part: from the queue) to the agent's talk; its
-transfers are 1 when the agent transferred the caller (``transfers_external``: to an outside
-number); its wrap-up is that agent's after their leg; FCR, CSAT and QA go to the last part (who
-finished the call). The skill of a part is the skill the previous agent transferred to (the
-first part, and one after an outside number that did not answer: the call's route skill).
-Calls stored without legs, and the other groupings, count each call once, as a whole.
+from the previous agent's transfer (the first part: from the queue) to the agent's talk, and is
+never negative (a colleague joining a three-way talks before the first agent leaves: their wait
+ends when the conference starts); its transfers are 1 when the agent transferred the caller,
+blind or after a consultation (``transfers_external``: to an outside number); its wrap-up is
+that agent's after their leg; FCR, CSAT and QA go to the last part (whose leg ended last, who
+finished the call). The skill of a part is the skill the previous agent blind-transferred to
+(the first part, one after a consultation or conference, and one after an outside number that
+did not answer: the call's route skill). Calls stored without legs, and the other groupings,
+count each call once, as a whole: its talk is the time anyone talked to the caller (the union
+of the legs' talk, so a three-way's overlap counts once).
 """
 
 from __future__ import annotations
 
-_PART_SKILL = ("nullif(CASE WHEN p.came_by IS NOT NULL AND p.came_by NOT LIKE 'external:%'"
+# a blind transfer names the skill; a consult names the colleague, a conference nothing
+_PART_SKILL = ("nullif(CASE WHEN p.came_how = 'transfer' AND p.came_by IS NOT NULL"
+               " AND p.came_by NOT LIKE 'external:%'"
                " THEN p.came_by ELSE c.context->>'route.skill' END, '')")
 
 GROUP_SQL: dict[str, str] = {
@@ -46,8 +52,11 @@ CALLS_SQL = """
 WITH about AS ({about}),
 parts AS (
     SELECT l.call_id, l.agent_id, l.talk_started_at, l.ended_at, l.ended_how, l.transferred_to,
-           lag(l.transferred_to) OVER w AS came_by, lag(l.ended_at) OVER w AS came_at,
-           row_number() OVER w = count(*) OVER (PARTITION BY l.call_id) AS last
+           lag(l.transferred_to) OVER w AS came_by, lag(l.ended_how) OVER w AS came_how,
+           lag(l.ended_at) OVER w AS came_at,
+           row_number() OVER (PARTITION BY l.call_id ORDER BY l.ended_at DESC NULLS FIRST,
+                                                          l.talk_started_at DESC, l.id DESC) = 1
+               AS last
     FROM call_legs l
     WHERE l.role = 'agent' AND l.talk_started_at IS NOT NULL
       AND l.call_id IN (SELECT id FROM calls WHERE arrived_at >= $1 AND arrived_at < $2)
@@ -59,14 +68,18 @@ c AS (
                AS answered_at,
            CASE WHEN coalesce(p.last, true) THEN c.csat END AS csat,
            c.direction = 'inbound' AS inbound,
-           coalesce(p.came_at, c.queued_at, c.arrived_at) AS wait_from,
+           least(coalesce(p.came_at, c.queued_at, c.arrived_at),
+                 CASE WHEN p.came_at IS NOT NULL THEN p.talk_started_at END) AS wait_from,
            {group} AS grp,
            CASE WHEN p.call_id IS NOT NULL
                 THEN extract(epoch FROM p.ended_at - p.talk_started_at)
-                ELSE coalesce((SELECT sum(extract(epoch FROM l.ended_at - l.talk_started_at))
-                               FROM call_legs l WHERE l.call_id = c.id AND l.ended_at IS NOT NULL),
+                ELSE coalesce((SELECT sum(extract(epoch FROM upper(r) - lower(r)))
+                               FROM unnest((SELECT range_agg(tstzrange(l.talk_started_at, l.ended_at))
+                                            FROM call_legs l
+                                            WHERE l.call_id = c.id AND l.ended_at IS NOT NULL
+                                              AND l.talk_started_at IS NOT NULL)) AS r),
                               extract(epoch FROM c.ended_at - c.answered_at)) END AS talk,
-           CASE WHEN p.call_id IS NOT NULL THEN (p.ended_how = 'transfer')::int
+           CASE WHEN p.call_id IS NOT NULL THEN (p.ended_how IN ('transfer', 'consult'))::int
                 ELSE c.transfers END AS transfers,
            CASE WHEN p.call_id IS NOT NULL THEN (p.transferred_to LIKE 'external:%')::int
                 ELSE (SELECT count(*) FROM call_legs l WHERE l.call_id = c.id AND l.role = 'agent'

@@ -35,7 +35,7 @@ from callcenter.runtime.watchdog import Watchdog
 from callcenter.settings import Settings
 from callcenter.store.db import Database
 from ivr.agi_session import CallStart
-from ivr.effects import RouteRequirements
+from ivr.effects import HeldPlace, RouteRequirements
 from ivr.runner import IvrRunner
 
 log = structlog.get_logger("callcenter.server")
@@ -102,8 +102,9 @@ class Server:
         fixed = reconcile(self.offers, self.engine, self.tracker.calls.get)
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
+        held = self.ivr.keep_holding(channels.items, lambda start: self._held_place(start, stored))
         log.info("ami_resynced", live_calls=len(live), changed=len(changed), closed=len(closed),
-                 ivr_adopted=len(adopted), requeued=len(requeued), **fixed)
+                 ivr_adopted=len(adopted), requeued=len(requeued), ivr_held=len(held), **fixed)
 
     async def _requeue_held(self, stored: Mapping[str, Mapping[str, Any]]) -> list[str]:
         """Callers waiting on hold whom the router does not know (a restarted server: the hold
@@ -127,6 +128,16 @@ class Server:
             requeued.append(call.linkedid)
         return requeued
 
+    def _held_place(self, start: CallStart, stored: Mapping[str, Mapping[str, Any]]) -> HeldPlace | None:
+        """A channel in AGI (or its hold music) that no IVR session serves: the caller's place
+        when the call waits in the queue the router has (restored), else None."""
+        key = self.tracker.call_key_for_uniqueid(start.uniqueid) or start.linkedid
+        call, record = self.tracker.calls.get(key), stored.get(key)
+        if call is None or record is None or call.queued_at is None or call.answered_at is not None \
+                or call.bridged_at is not None or self.engine.call_status(key) is None:
+            return None
+        return queued_place(record["ivr_path"])
+
     def _may_start_ivr(self, start: CallStart, kind: str) -> bool:
         """A channel in AGI that no IVR session serves: restart its flow unless it is a caller
         holding a place in the queue (hold music runs under AGI too) or already answered."""
@@ -142,13 +153,20 @@ class Server:
 
 def queued_requirements(path: Any) -> RouteRequirements | None:
     """The routing requirements of the IVR's last ``queued`` step in a stored ``ivr_path``."""
+    place = queued_place(path)
+    return place.requirements if place is not None else None
+
+
+def queued_place(path: Any) -> HeldPlace | None:
+    """The IVR's last ``queued`` step in a stored ``ivr_path``: requirements and route node."""
     entries = json.loads(path) if isinstance(path, str) else path
     for entry in reversed(entries or []):
         if isinstance(entry, dict) and entry.get("kind") == "queued" and entry.get("skill"):
             tags = entry.get("tags") or []
-            return RouteRequirements(str(entry["skill"]), int(entry.get("min_level") or 1),
-                                     str(entry.get("language") or "en"), int(entry.get("priority") or 0),
-                                     tuple(str(t) for t in tags))
+            requirements = RouteRequirements(str(entry["skill"]), int(entry.get("min_level") or 1),
+                                             str(entry.get("language") or "en"),
+                                             int(entry.get("priority") or 0), tuple(str(t) for t in tags))
+            return HeldPlace(requirements, str(entry.get("node") or ""))
     return None
 
 

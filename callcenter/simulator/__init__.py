@@ -39,8 +39,11 @@ OriginateResponse reasons 0/1/3/4/5, AGI with AsyncAGIStart/Exec/End (ANSWER, ST
 GET DATA, WAIT FOR DIGIT, SAY DIGITS, EXEC MusicOnHold/Playback/Wait/Answer, HANGUP,
 ASYNCAGI BREAK, NOOP, VERBOSE, SET/GET VARIABLE), Bridge (application and action), Redirect,
 Hangup, MixMonitor/StopMixMonitor/MixMonitorMute (real 8 kHz WAV files), CoreShowChannels,
-Status, BridgeList, Getvar/Setvar, and the channel, dial, bridge, DTMF, device and registration
-events around them, with the captures' header sets and order.
+Status, BridgeList, Getvar/Setvar, BlindTransfer, Atxfer into ``[cc-consult]`` with the
+features codes ``*1``/``*2``/``*3`` played by PlayDTMF (:mod:`.atxfer`; compared with the real
+PBX's captures in ``tests/control/test_consult_through_simulator.py``), and the channel, dial,
+bridge, DTMF, device and registration events around them, with the captures' header sets and
+order.
 
 Time: every delay runs on the simulated clock (``time_scale`` simulated seconds per real
 second); prompts last as long as their sound files; recordings are rendered from simulated time,

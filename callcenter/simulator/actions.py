@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import callcenter.simulator.frames as frames
 from callcenter.ami.parser import Frame
+from callcenter.simulator.actions_atxfer import ATXFER_HANDLERS
 from callcenter.simulator.actions_control import CONTROL_HANDLERS, hangup_matching
 from callcenter.simulator.actions_media import MEDIA_HANDLERS
 from callcenter.simulator.actions_transfer import TRANSFER_HANDLERS
@@ -158,5 +159,5 @@ def bridge(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Repl
 HANDLERS: dict[str, Handler] = {
     "login": login, "logoff": logoff, "ping": ping, "originate": originate, "agi": agi,
     "hangup": hangup, "redirect": redirect, "bridge": bridge, **MEDIA_HANDLERS, **CONTROL_HANDLERS,
-    **TRANSFER_HANDLERS,
+    **TRANSFER_HANDLERS, **ATXFER_HANDLERS,
 }

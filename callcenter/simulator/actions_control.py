@@ -1,6 +1,6 @@
 """AMI actions of the agent console's call control: ``MuteAudio``, ``Hangup`` of every
-channel whose name matches a ``/regex/`` (the hold music's channel, named by its prefix), and
-``PlayDTMF`` (a supervisor's live spy switching mode)."""
+channel whose name matches a ``/regex/`` (the hold music's channel, named by its prefix).
+``PlayDTMF`` is in :mod:`.actions_atxfer`."""
 
 from __future__ import annotations
 
@@ -37,28 +37,6 @@ def mute_audio(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> 
     return ok(aid, None, mute)
 
 
-def play_dtmf(pbx: Pbx, state: SessionState, frame: Frame, aid: str | None) -> Reply:
-    """``PlayDTMF``; with ``Receive: true`` the digit is taken as received on the channel (a
-    ChanSpy with ``d`` switches its mode), else it is sent to the phone (nothing to simulate)."""
-    ch = pbx.find(frame.get("Channel").strip())
-    if ch is None or not ch.alive:
-        return err(aid, "Channel not found")
-    digit = frame.get("Digit").strip()
-    if not digit:
-        return err(aid, "No digit specified")
-    if frame.get("Receive").strip().lower() not in TRUE:
-        return ok(aid, "DTMF successfully queued")
-    duration = frame.get("Duration").strip()
-
-    def received() -> None:  # a queued frame: DTMFEnd at once, no DTMFBegin (as on Asterisk 22)
-        pbx.channel_event(ch, "DTMFEnd", ("Digit", digit[0]),
-                          ("DurationMs", duration if duration.isdigit() else "100"),
-                          ("Direction", "Received"))
-        pbx.spies.dtmf(ch, digit[0])
-
-    return ok(aid, "DTMF successfully queued", received)
-
-
 def hangup_matching(pbx: Pbx, pattern: str, cause: int, aid: str | None) -> Reply:
     """``Hangup`` with ``Channel: /regex/``: a list of the channels hung up, as Asterisk answers."""
     try:
@@ -84,4 +62,4 @@ def _aid(aid: str | None) -> frames.Pairs:
     return [("ActionID", aid)] if aid is not None else []
 
 
-CONTROL_HANDLERS: dict[str, Handler] = {"muteaudio": mute_audio, "playdtmf": play_dtmf}
+CONTROL_HANDLERS: dict[str, Handler] = {"muteaudio": mute_audio}

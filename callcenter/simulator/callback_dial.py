@@ -89,8 +89,9 @@ class CallbackDial:
                                    "PJSIP/carrier", "inbound", "s", DOWN, linkedid=agent.linkedid)
         self.leg = leg
         self.pbx.channel_event(leg, "Newchannel")
-        self.pbx.set_callerid(leg, agent.cid_num, agent.cid_name)
-        self.pbx.set_connected(leg, self.number, agent.cid_name)
+        (cid_num, cid_name), (conn_num, conn_name) = self._leg_ids()
+        self.pbx.set_callerid(leg, cid_num, cid_name)
+        self.pbx.set_connected(leg, conn_num, conn_name)
         self.pbx.emit(frames.event("DialBegin", frames.snapshot(agent), frames.snapshot(leg, "Dest"),
                                    [("DialString", f"{self.number}@carrier")]))
         self.pbx.set_connected(agent, leg.cid_num, leg.cid_name)
@@ -101,6 +102,10 @@ class CallbackDial:
         if not self.behaviour.never_answers:
             self._later(0.05, self._ringing)
             self._later(self.behaviour.answer_after_s, self._answered)
+
+    def _leg_ids(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The new leg's caller ID and connected line (number, name)."""
+        return (self.agent.cid_num, self.agent.cid_name), (self.number, self.agent.cid_name)
 
     def _later(self, seconds: float, action: object) -> None:
         assert callable(action)

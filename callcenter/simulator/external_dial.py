@@ -4,8 +4,7 @@ outside number is dialled out through the carrier::
     exten => _X.,1,Set(CC_EXTERNAL=${FILTER(+0123456789,${EXTEN})})
      same => n,Goto(cc-external,dial,1)
     exten => dial,1,NoOp(transferred by the agent to an outside number)
-     same => n,Set(CALLERID(num)=${CC_CALLBACK_CALLERID})
-     same => n,Dial(PJSIP/${CC_EXTERNAL}@carrier,${CC_EXTERNAL_RING})
+     same => n,Dial(PJSIP/${CC_EXTERNAL}@carrier,${CC_EXTERNAL_RING},f(${CC_CALLBACK_CALLERID}))
      same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)
      same => n,Playback(sorry)
      same => n,Goto(cc-transfer,back,1)
@@ -14,7 +13,9 @@ outside number is dialled out through the carrier::
 The carrier leg behaves as a callback's customer leg (:mod:`.callback_dial`: the same phones
 behind the carrier, :meth:`CallbackContext.add_customer`), on the caller's channel instead of
 the agent's; a dial nobody answers plays "sorry" and takes the caller back to AGI in
-``[cc-transfer]``.
+``[cc-transfer]``. As Asterisk 22 reported it (``call_control_external_transfer.jsonl``), Dial's
+``f()`` gives the carrier leg the center's number as its connected line (what its INVITE's From
+says) and the dialplan's extension as its caller ID; the caller's channel keeps the caller's.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from callcenter.simulator.scenario import Behaviour
 
 CONTEXT = "cc-external"
-DIAL, DONE = "dial", 7
+DIAL, DONE = "dial", 6
 _SORRY_S = 1.2  # sorry.wav
 
 
@@ -43,6 +44,15 @@ def has(exten: str) -> bool:
 class ExternalDial(CallbackDial):
     """``Dial()`` on the caller's channel; unanswered: sorry, then back to routing."""
 
+    def __init__(self, pbx: Pbx, caller: Channel, number: str, behaviour: Behaviour,
+                 shown: str) -> None:
+        super().__init__(pbx, caller, number, behaviour)
+        self.shown = shown
+
+    def _leg_ids(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        caller = self.agent
+        return (caller.exten, caller.conn_name), (self.shown, "")
+
     def _failed(self, status: str, cause: int) -> None:
         self._cancel_timers()
         leg, caller = self.leg, self.agent
@@ -53,13 +63,13 @@ class ExternalDial(CallbackDial):
         if not caller.alive:
             return
         caller.activity = None
-        self.pbx.newexten(caller, "GotoIf", f'0?{DONE}', 4)
-        self.pbx.newexten(caller, "Playback", "sorry", 5)
+        self.pbx.newexten(caller, "GotoIf", f'0?{DONE}', 3)
+        self.pbx.newexten(caller, "Playback", "sorry", 4)
         self._later(_SORRY_S, lambda: self._back(caller))
 
     def _back(self, caller: Channel) -> None:
         if caller.alive:
-            self.pbx.newexten(caller, "Goto", "cc-transfer,back,1", 6)
+            self.pbx.newexten(caller, "Goto", "cc-transfer,back,1", 5)
             self.pbx.dialplan.run(caller, "cc-transfer", "back", 1)
 
 
@@ -77,19 +87,17 @@ def external_step(pbx: Pbx, ch: Channel, phones: Mapping[str, Behaviour]) -> Non
         external_step(pbx, ch, phones)
     elif ch.priority == 1:
         pbx.newexten(ch, "NoOp", "transferred by the agent to an outside number")
-        shown = pbx.globals.get("CC_CALLBACK_CALLERID", "4001")
-        pbx.newexten(ch, "Set", f"CALLERID(num)={shown}", 2)
-        pbx.set_callerid(ch, shown, ch.cid_name)
-        ch.priority = 3
+        ch.priority = 2
         external_step(pbx, ch, phones)
-    elif ch.priority == 3:
+    elif ch.priority == 2:
         number = ch.variables.get("CC_EXTERNAL", "")
         ring = pbx.globals.get("CC_EXTERNAL_RING", "30")
-        pbx.newexten(ch, "Dial", f"PJSIP/{number}@carrier,{ring}")
+        shown = pbx.globals.get("CC_CALLBACK_CALLERID", "4001")
+        pbx.newexten(ch, "Dial", f"PJSIP/{number}@carrier,{ring},f({shown})")
         behaviour = phones.get(number.lstrip("+"), ANYONE)
-        dial = ExternalDial(pbx, ch, number, behaviour)
+        dial = ExternalDial(pbx, ch, number, behaviour, shown)
         ch.activity = dial
         dial.start(float(ring) if ring.isdigit() else 30.0)
     else:  # the outside party's bridge ended: GotoIf(ANSWER) → done → Hangup()
-        pbx.newexten(ch, "GotoIf", f"1?{DONE}", 4)
+        pbx.newexten(ch, "GotoIf", f"1?{DONE}", 3)
         pbx.hangups.hangup_app(ch, priority=DONE)

@@ -9,6 +9,7 @@ answering ``486 Busy`` (the channel exists for a moment: Hangup cause 17, DialEn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,11 @@ class Dialer:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
         self._pending: dict[str, Pending] = {}  # dialed channel name -> originate
+        self._answer_watch: dict[str, Callable[[], None]] = {}  # dialed by a dialplan's Dial()
+
+    def watch_answer(self, name: str, answered: Callable[[], None]) -> None:
+        """Call ``answered`` when the channel ``name`` (rung by a ``Dial()``) answers."""
+        self._answer_watch[name] = answered
 
     def originate(self, req: OriginateRequest, caller: Endpoint | None = None) -> Channel | None:
         """Start an originate; returns the channel that runs the dialplan side, if any."""
@@ -153,6 +159,10 @@ class Dialer:
 
     def answered(self, ch: Channel) -> None:
         """The dialed channel is up: report it, then run the application or dialplan."""
+        watch = self._answer_watch.pop(ch.name, None)
+        if watch is not None:
+            watch()
+            return
         pending = self._pending.pop(ch.name, None)
         if pending is None or pending.done:
             return
@@ -201,6 +211,7 @@ class Dialer:
 
     def channel_gone(self, ch: Channel) -> None:
         """A dialed channel hung up before it was answered (Reason 1)."""
+        self._answer_watch.pop(ch.name, None)
         pending = self._pending.pop(ch.name, None)
         if pending is not None and not pending.done:
             pending.done = True

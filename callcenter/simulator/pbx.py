@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import callcenter.simulator.frames as frames
 from callcenter.simulator.agi import AgiRuntime
+from callcenter.simulator.atxfer import Consults
 from callcenter.simulator.audio import AudioLog
 from callcenter.simulator.audiosocket import AudioSockets
 from callcenter.simulator.bridging import Bridging
@@ -62,6 +63,7 @@ class Pbx:
         self.dtmf = Dtmf(self)
         self.spies = Spies(self)
         self.audiosockets = AudioSockets(self)
+        self.consults = Consults(self)
         self.events_emitted = 0
         self.idle_waiters: list[Callable[[], None]] = []
         self.globals: dict[str, str] = {}

@@ -144,3 +144,67 @@ async def test_a_follow_job_of_a_call_that_ended_completes_without_decoding(
         worker.close()
     assert counted.decoded == 0
     assert await pool.fetchval("SELECT status FROM jobs WHERE key = $1", f"follow:{call_id}") == "done"
+
+
+async def follow_row(pool: asyncpg.Pool, call_id: int) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await pool.fetchrow(
+        "SELECT status, payload FROM jobs WHERE key = $1", f"follow:{call_id}")
+    return row
+
+
+SEGMENTS = {"call_id": 0, "model": "whisper-base", "language": "en",
+            "segments": {"customer": [{"start": 0.0, "end": 2.0, "text": "my card is ****"}]}}
+
+
+async def test_a_call_whose_job_fails_for_lack_of_audio_leaves_no_segments_behind(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    """Segments decoded during the call (masked text in the follow job's payload) go with the
+    call's job that failed for good (no final recording), as with one that succeeded."""
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    call_id = await recorded_call(pool, tmp_path, "1700000500.1", {})
+    other = await recorded_call(pool, tmp_path, "1700000501.1", {})
+    queue = JobQueue(pool)
+    for call in (call_id, other):
+        await queue.enqueue("asr", f"follow:{call}", {**SEGMENTS, "call_id": call})
+        await pool.execute("UPDATE jobs SET status = 'done' WHERE key = $1", f"follow:{call}")
+    await queue.enqueue("asr", str(call_id), {"call_id": call_id})
+    worker = AsrWorker(pool, queue, asr_engines, AsrSettings(), path_mapper(MONITOR, str(tmp_path)), "w1")
+    try:
+        assert await drain(worker) == 1
+    finally:
+        worker.close()
+    job = await pool.fetchrow("SELECT status, last_error FROM jobs WHERE key = $1", str(call_id))
+    assert job["status"] == "failed" and "no final recording" in job["last_error"]
+    assert await follow_row(pool, call_id) is None
+    kept = await follow_row(pool, other)  # another call's segments stay (its job is to come)
+    assert kept is not None and "segments" in json.loads(kept["payload"])
+
+
+async def test_segments_stay_while_the_calls_job_is_retried_and_go_when_it_runs_out_of_attempts(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    """An error worth retrying (the recording path is not a readable file) keeps the segments
+    for the next attempt; the last attempt's failure removes them."""
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    call_id = await recorded_call(pool, tmp_path, "1700000502.1", {})
+    (tmp_path / "2026" / "1700000502.1-mixed.wav").mkdir(parents=True)
+    await pool.execute(
+        "INSERT INTO recordings (call_id, kind, path, started_at, ended_at, size_bytes, duration_s,"
+        " sha256, status) VALUES ($1, 'mixed', $2, now(), now(), 1, 1, $3, 'final')",
+        call_id, f"{MONITOR}/2026/1700000502.1-mixed.wav", "0" * 64)
+    queue = JobQueue(pool, max_attempts=2, retry_base_s=0.0)
+    await queue.enqueue("asr", f"follow:{call_id}", {**SEGMENTS, "call_id": call_id})
+    await pool.execute("UPDATE jobs SET status = 'done' WHERE key = $1", f"follow:{call_id}")
+    await queue.enqueue("asr", str(call_id), {"call_id": call_id})
+    worker = AsrWorker(pool, queue, asr_engines, AsrSettings(), path_mapper(MONITOR, str(tmp_path)), "w1")
+    try:
+        assert await worker.run_once()
+        first = await pool.fetchrow("SELECT status, attempts FROM jobs WHERE key = $1", str(call_id))
+        assert (first["status"], first["attempts"]) == ("queued", 1)
+        assert await follow_row(pool, call_id) is not None
+        await pool.execute("UPDATE jobs SET run_after = now() WHERE key = $1", str(call_id))
+        assert await worker.run_once()
+    finally:
+        worker.close()
+    last = await pool.fetchrow("SELECT status, attempts FROM jobs WHERE key = $1", str(call_id))
+    assert (last["status"], last["attempts"]) == ("failed", 2)
+    assert await follow_row(pool, call_id) is None

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from callcenter.ami.messages import AmiEvent
 from callcenter.settings import IvrSettings
+from ivr.effects import HeldPlace, RouteRequirements
 from ivr.registry import FlowRegistry
 from ivr.runner import IvrRunner
 from ivr.validate import Checks, load_skills
@@ -30,6 +32,8 @@ START = captured("ivr_route_record", "AsyncAGIStart")
 CHANNEL, CALL = START.channel, START.linkedid
 TO_GENERAL = [key("1"), key("0")]  # English, then "speak to an agent" (no max_wait)
 SEGMENT = "EXEC MusicOnHold default,5"
+# the first stretch is queued behind the route prompt: at most half the AGI command timeout
+FIRST = f"EXEC MusicOnHold default,{int(IvrSettings().command_timeout_s / 2)}"
 
 
 class Board:
@@ -141,30 +145,50 @@ async def test_given_agent_rung_during_offer_then_callback_not_taken_and_agent_g
     assert line.recorder.end(CALL) == "bridged"
 
 
-async def test_given_no_offer_coming_then_music_plays_without_a_limit() -> None:
+async def test_given_no_offer_coming_then_music_plays_without_a_limit_after_the_first_stretch() -> None:
     line = Line(Board(pending=False, due_in=None))
     line.agi.keys = list(TO_GENERAL)
+    line.agi.moh = [MOH_DONE]  # the first stretch (queued behind the prompt) ends at its cap
     line.runner.on_event(START)
     for _ in range(500):
         if line.agi.commands[-1:] == ["EXEC MusicOnHold default"]:
             break
         await asyncio.sleep(0)
-    assert line.agi.commands[-1] == "EXEC MusicOnHold default"  # as before callbacks existed
+    holds = [c for c in line.agi.commands if c.startswith("EXEC MusicOnHold")]
+    assert holds == [FIRST, "EXEC MusicOnHold default"]  # then as before callbacks existed
+    assert line.agi.commands[-1] == "EXEC MusicOnHold default"
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
     await settle(line.runner)
     assert "en/callback-offer" not in line.agi.played()
+    assert line.recorder.end(CALL) == "bridged"
 
 
 async def test_given_offer_not_due_yet_then_stretches_end_when_it_is_due() -> None:
-    line = Line(Board(pending=False, due_in=42.4))
+    line = Line(Board(pending=False, due_in=12.4))
     line.agi.keys = list(TO_GENERAL)
     line.agi.moh = [MOH_DONE]
     line.runner.on_event(START)
     for _ in range(500):
-        if line.agi.commands.count("EXEC MusicOnHold default,43") == 2:
+        if line.agi.commands.count("EXEC MusicOnHold default,13") == 2:
             break
         await asyncio.sleep(0)
-    assert line.agi.commands.count("EXEC MusicOnHold default,43") == 2
+    assert line.agi.commands.count("EXEC MusicOnHold default,13") == 2
+    assert "en/callback-offer" not in line.agi.played()
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+
+
+async def test_given_offer_due_after_the_first_stretch_cap_then_music_goes_on_until_it_is_due() -> None:
+    line = Line(Board(pending=False, due_in=42.4))  # routing's due time: from now, each time asked
+    line.agi.keys = list(TO_GENERAL)
+    line.agi.moh = [MOH_DONE]
+    line.runner.on_event(START)
+    for _ in range(500):
+        if line.agi.commands[-1:] == ["EXEC MusicOnHold default,43"]:
+            break
+        await asyncio.sleep(0)
+    holds = [c for c in line.agi.commands if c.startswith("EXEC MusicOnHold")]
+    assert holds == [FIRST, "EXEC MusicOnHold default,43"]
     assert "en/callback-offer" not in line.agi.played()
     line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
     await settle(line.runner)
@@ -179,3 +203,66 @@ async def test_given_max_wait_with_stretches_then_router_asked_back_once_after_m
     assert line.agi.commands.count(SEGMENT) == 120
     assert line.router.withdrawn == [CALL]
     assert "en/long-wait-callback" in line.agi.played()
+
+
+def show_channel(application: str) -> AmiEvent:
+    """A ``CoreShowChannel`` item of the caller, as a restarted server sees it."""
+    return event("CoreShowChannel", CHANNEL, CALL, Uniqueid=CALL, Context="inbound", Extension="4001",
+                 Application=application, ChannelState="6", CallerIDNum="13800000001")
+
+
+PLACE = HeldPlace(RouteRequirements("general", 1, "en", 0, ()), "to_general")
+
+
+async def test_given_restart_when_queued_caller_hears_the_last_stretch_then_music_goes_on_until_agent_takes() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    kept = line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: PLACE)
+    assert kept == [CHANNEL]
+    await asyncio.sleep(0.01)
+    assert line.agi.commands == []  # nothing queued behind the previous process's stretch
+    line.runner.on_event(event("AsyncAGIExec", CHANNEL, CALL, CommandId="old-1", Result=MOH_DONE))
+    for _ in range(500):
+        if line.agi.commands:
+            break
+        await asyncio.sleep(0)
+    # once that stretch ended: on without a limit
+    assert line.agi.commands == ["EXEC MusicOnHold default"]
+    assert line.router.queued == []  # the router restored the place: not queued twice
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.runner.statistics()["finished"] == {"bridged": 1}
+
+
+async def test_given_restart_when_queued_callers_offer_comes_due_then_it_is_played_between_stretches() -> None:
+    line = Line(Board(pending=False, due_in=5.0))
+    line.agi.keys = [key("2")]
+    line.agi.moh = [MOH_DONE]
+    assert line.runner.keep_holding([show_channel("AGI")], lambda start: PLACE) == [CHANNEL]
+    await line.holding(1)
+    line.board.offered.add(CALL)  # routing says the offer is due now
+    line.agi.moh.append(MOH_DONE)
+    await line.holding(2)
+    assert line.agi.played() == ["en/callback-offer"]
+    assert line.board.declined == [CALL]
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+
+
+async def test_given_restart_when_agent_takes_the_call_during_the_previous_stretch_then_nothing_is_left_queued() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    assert line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: PLACE) == [CHANNEL]
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    line.runner.on_event(event("AsyncAGIExec", CHANNEL, CALL, CommandId="old-1", Result=MOH_DONE))
+    await asyncio.sleep(0.01)
+    assert line.agi.commands == []
+    assert line.runner.statistics()["active"] == 0
+
+
+async def test_given_restart_when_channel_has_no_restored_place_or_a_session_then_nothing_is_held() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    assert line.runner.keep_holding([show_channel("MusicOnHold")], lambda start: None) == []
+    assert line.runner.keep_holding([show_channel("Dial")], lambda start: PLACE) == []
+    line.runner.on_event(START)
+    await asyncio.sleep(0)
+    assert line.runner.keep_holding([show_channel("AGI")], lambda start: PLACE) == []
+    await line.runner.close()

@@ -19,8 +19,9 @@ from tests.simulator.support import CallControl, running
 from tests.simulator.test_ami import scenario, sounds, voices  # noqa: F401  (fixtures)
 
 # what the caller and the outside party go through (the rest differs by phone and bridge detail)
-_KEPT = {"BlindTransfer", "Newchannel", "DialBegin", "DialEnd", "BridgeEnter", "BridgeLeave",
-         "Hangup", "AsyncAGIStart"}
+_KEPT = {"BlindTransfer", "Newchannel", "NewCallerid", "DialBegin", "DialEnd", "BridgeEnter",
+         "BridgeLeave", "Hangup", "AsyncAGIStart"}
+CENTER = "4001"  # CC_CALLBACK_CALLERID
 NUMBER = "+861055500100"
 
 
@@ -51,6 +52,21 @@ def real_story() -> list[str]:
     return story[:story.index("Hangup:caller") + 1]
 
 
+def real_dial() -> tuple[str, str, str]:
+    """The caller's number before the transfer, and the caller ID and connected line number
+    of the caller's DialBegin towards the carrier (the carrier leg's connected line is what its
+    INVITE's From says)."""
+    lines = read_capture(CAPTURES / "call_control_external_transfer.jsonl")
+    events = [c.frame for c in lines if c.direction == "in" and c.frame.event]
+    transfer = next(f for f in events if f.event == "BlindTransfer")
+    caller = transfer.fields.get("TransfereeChannel", "")
+    number = next(f.fields.get("CallerIDNum", "") for f in events
+                  if f.event == "Newchannel" and f.fields.get("Channel") == caller)
+    dial = next(f for f in events if f.event == "DialBegin" and f.fields.get("Channel") == caller
+                and f.fields.get("DestChannel", "").startswith("PJSIP/carrier-"))
+    return number, dial.fields.get("CallerIDNum", ""), dial.fields.get("DestConnectedLineNum", "")
+
+
 async def test_the_simulators_outside_transfer_emits_what_asterisk_emits(
         tmp_path: Path, sounds: Path, voices: dict[str, Path]) -> None:  # noqa: F811
     real = real_story()
@@ -74,6 +90,12 @@ async def test_the_simulators_outside_transfer_emits_what_asterisk_emits(
     assert story[:story.index("Hangup:caller") + 1] == real, (story, real)
     dial = next(e for e in mine if e.name == "DialBegin")
     assert dial.get("DialString") == f"{NUMBER}@carrier"
+    # the caller keeps their number; only the outgoing leg shows the center's
+    number, real_caller, real_shown = real_dial()
+    assert (real_caller, real_shown) == (number, CENTER)
+    placed = next(e for e in lab.events.items if e.name == "Newchannel" and e.channel == caller)
+    assert (dial.get("CallerIDNum"), dial.get("DestConnectedLineNum")) == (
+        placed.get("CallerIDNum"), CENTER)
 
 
 async def test_a_busy_outside_number_takes_the_caller_back_to_agi_in_the_transfer_context(

@@ -54,21 +54,24 @@ class FakeAgi:
         self.waiting = asyncio.Event()
         # where Asterisk's AGIExecStart goes (the runner's on_event) when a command starts
         self.exec_started: Callable[[AmiEvent], None] = lambda _event: None
-        self._in_flight: set[asyncio.Future[None]] = set()
+        self._in_flight: set[asyncio.Future[bool]] = set()
         self._starts: set[asyncio.Task[None]] = set()
 
     async def agi(self, channel: str, command: str, timeout: float) -> AgiResult:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()  # True: AGI ended
         before = [f for f in self._in_flight if not f.done()]
         if not command.startswith("EXEC MusicOnHold"):  # (a held MusicOnHold holds nothing up)
             self._in_flight.add(done)
+        ended = True
         try:
-            return await self._agi(channel, command, before)
+            result = await self._agi(channel, command, before)
+            ended = result.result is not None and result.result < 0
+            return result
         finally:
-            done.set_result(None)
+            done.set_result(ended)
             self._in_flight.discard(done)
 
-    async def _agi(self, channel: str, command: str, before: list[asyncio.Future[None]]) -> AgiResult:
+    async def _agi(self, channel: str, command: str, before: list[asyncio.Future[bool]]) -> AgiResult:
         self.commands.append(command)
         if self.broken is not None:
             raise self.broken
@@ -82,7 +85,8 @@ class FakeAgi:
             async def start() -> None:
                 if before:
                     await asyncio.wait(before)
-                self.exec_started(started)
+                if not any(f.result() for f in before):  # never, once AGI has ended before it
+                    self.exec_started(started)
 
             task = asyncio.get_running_loop().create_task(start())
             self._starts.add(task)

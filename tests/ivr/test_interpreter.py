@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from ivr import interpreter
 from ivr.effects import (
     CallbackDone,
     CreateCallback,
@@ -335,6 +336,18 @@ def test_given_route_with_max_wait_when_hold_ends_then_overflow_node() -> None:
     route = d.send(Played())
     assert isinstance(route, Route) and route.max_wait_s == 60 and route.hold == "default"
     assert d.send(HoldEnded()) == PlayPrompts(("long-wait-callback",))
+
+
+def test_given_route_prompt_then_route_after_is_the_route_it_leads_to_and_none_for_other_prompts() -> None:
+    d = Driver(flow_of({"go": {"type": "route", "skill": "orders", "prompts": ["connecting-agent"],
+                               "max_wait": 60}}))
+    ahead = interpreter.route_after(d.step, d.now)
+    assert ahead == d.send(Played())  # what the prompt's end leads to, decided before it ends
+    assert interpreter.route_after(d.step, d.now) is None  # the route itself: nothing to queue
+    menu = menu_flow()
+    assert interpreter.route_after(menu.step, menu.now) is None
+    bye = Driver(flow_of({"bye": {"type": "hangup", "prompts": ["sorry"]}}))
+    assert interpreter.route_after(bye.step, bye.now) is None
 
 
 # --- callback and voicemail ------------------------------------------------------------------

@@ -220,8 +220,14 @@ async def test_given_route_prompt_playing_then_routed_and_hold_are_queued_behind
 async def test_given_route_prompt_fails_then_the_hold_queued_behind_it_is_dropped_and_the_call_not_queued() -> None:
     line = Line()
     line.agi.keys = [key("2"), key("0")]
-    line.agi.script = [("STREAM FILE zh/connecting-agent", MISSING_PROMPT)]
+    prompt: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    line.agi.script = [("STREAM FILE zh/connecting-agent", prompt)]
     line.runner.on_event(START)
+    for _ in range(200):
+        if any(c.startswith("EXEC MusicOnHold") for c in line.agi.commands):
+            break
+        await asyncio.sleep(0)
+    prompt.set_result(MISSING_PROMPT)  # AGI ends: Asterisk never starts what was queued behind
     await settle(line.runner)
     assert line.recorder.end(CALL) == "agi_ended"
     assert line.router.queued == []

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,10 +240,10 @@ async def create_users(deployment: Deployment, agents: list[Agent]) -> None:
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 spec: OverlaySpec | None = None, ring_timeout_s: int | None = None,
                 wrap_up_s: int | None = None, survey: bool = True, workers: bool = False,
-                live: bool = False
+                live: bool = False, ivr: Mapping[str, float] | None = None
                 ) -> Iterator[Rig]:
     """Start everything (the ASR and QA workers with ``workers``); stop everything on the way
-    out, whatever happened."""
+    out, whatever happened. ``ivr``: more ``[ivr]`` settings of the server."""
     ports = take_slot()
     spec = dataclasses.replace(spec or OverlaySpec(), agents=tuple(a.extension for a in agents),
                                ami_port=ports.ami, sip_port=ports.sip, rtp_start=ports.rtp[0],
@@ -259,7 +259,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
         deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s, wrap_up_s), db_url=db_url,
                                 ami_port=recorder.port, ami_secret=spec.ami_secret,
                                 monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work),
-                                survey=survey, live=live)
+                                survey=survey, live=live, ivr=ivr)
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents}, ports)
         started = time.time()
         deployment.server.start()

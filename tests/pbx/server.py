@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,8 @@ class Deployment:
     """Settings file, environment and processes of one server with its two workers."""
 
     def __init__(self, work: Path, *, config_dir: Path, db_url: str, ami_port: int, ami_secret: str,
-                 monitor_dir: Path, sentiment: Path, survey: bool = True, live: bool = False) -> None:
+                 monitor_dir: Path, sentiment: Path, survey: bool = True, live: bool = False,
+                 ivr: Mapping[str, float] | None = None) -> None:
         self.work = work
         self.http_port = free_port()
         self.settings = work / "callcenter.toml"
@@ -129,6 +131,7 @@ class Deployment:
             "[asr]", "threads = 1", "retry_base_s = 1.0",
             "[qa]", f'sentiment_model_dir = "{sentiment}"',
             "[ivr]", f"post_call_survey = {'true' if survey else 'false'}",
+            *(f"{key} = {value}" for key, value in (ivr or {}).items()),
             "[live]", f"enabled = {'true' if live else 'false'}",
             "[log]", 'level = "info"', ""]), encoding="utf-8")
         share_models(work / "server-state")

@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.pbx.amiclient import TestAmi
 from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import on_channel, press_at
-from tests.pbx.rig import LAB_RECORDINGS, Agent, Rig, running_rig
+from tests.pbx.rig import LAB_RECORDINGS, Agent, Rig, running_rig, wav_rms
 from tests.pbx.test_scenarios import Call, offline_after
 
 AGENTS = [Agent("fay", "1021", {"general": 5}), Agent("gus", "1022", {"general": 4}),
@@ -25,6 +26,18 @@ AGENTS = [Agent("fay", "1021", {"general": 5}), Agent("gus", "1022", {"general":
 def rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     with running_rig(bundle, tmp_path_factory.mktemp("pbx-faults"), db_url, AGENTS,
                      ring_timeout_s=6) as running:
+        yield running
+
+
+# the first stretch of hold music (queued behind the route prompt) is half of it: 8 s
+SHORT_AGI_TIMEOUT_S = 16.0
+
+
+@pytest.fixture
+def short_rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-faults-hold"), db_url, AGENTS[1:2],
+                     ring_timeout_s=6, survey=False,
+                     ivr={"command_timeout_s": SHORT_AGI_TIMEOUT_S}) as running:
         yield running
 
 
@@ -167,6 +180,65 @@ async def test_asterisk_restarted_while_idle(rig: Rig) -> None:
             await call.hang_up()
         await answered_by(rig, call.linkedid, "gus")
         await nobody_stuck(rig)
+    finally:
+        await ami.close()
+        await offline_after(rig, "gus")
+
+
+async def stored_as_queued(rig: Rig, linkedid: str, timeout_s: float = 10.0) -> None:
+    """Until the call's queue time and the IVR's ``queued`` step are stored (what a restarted
+    server queues the caller again with)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        row = await rig.call_row(linkedid, ended=False, timeout_s=timeout_s)
+        if row["queued_at"] is not None and '"queued"' in str(row["ivr_path"]):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"call {linkedid} not stored as queued: {row}")
+        await asyncio.sleep(0.2)
+
+
+async def test_given_server_killed_when_caller_waits_in_queue_past_the_first_stretch_then_music_goes_on(
+        short_rig: Rig, tmp_path: Path) -> None:
+    """A caller waits in the queue (nobody ready); the server is SIGKILLed and started again
+    while the first, capped stretch of hold music plays. The restarted server keeps the hold
+    going: the caller hears music after that stretch ended, until Gus takes the call."""
+    rig, heard = short_rig, tmp_path / "caller-heard.wav"
+    ami = await rig.ami()
+    try:
+        gus = rig.agent_phone("gus", mode="answer", talk_s=3)
+        await rig.wait_registered("1022")
+        call = Call(rig, ami, "+8613911210004", record=heard)
+        recording = (await call.phone.wait_state("CONFIRMED", 20)).at
+        await call.dial("general")
+        await call.hold()
+        held = await ami.wait(on_channel("AGIExecStart", call.channel, "MusicOnHold"),  # type: ignore[arg-type]
+                              5, "hold music", call.since)
+        await stored_as_queued(rig, call.linkedid)
+        rig.deployment.server.kill()
+        await asyncio.sleep(1.0)
+        restarted = time.time()
+        rig.deployment.server.start()
+        await rig.deployment.wait_healthy(60)
+        first_end = held.at + SHORT_AGI_TIMEOUT_S / 2
+        # the restarted server's own hold music starts once the first stretch ends
+        kept = await ami.wait(on_channel("AGIExecStart", call.channel, "MusicOnHold"),  # type: ignore[arg-type]
+                              30, "hold music from the restarted server", restarted)
+        music_from = max(first_end, kept.at)  # a slow restart leaves a gap nobody can fill
+        await asyncio.sleep(max(0.0, music_from + 6.0 - time.time()))
+        waited = time.time()
+        await rig.ready("gus")
+        await gus.wait_state("CONFIRMED", 30)
+        await call.phone.wait_state("CONFIRMED", 1)
+        if call.phone.count("DISCONNECTED") == 0:
+            await gus.wait_state("DISCONNECTED", 20)
+        await answered_by(rig, call.linkedid, "gus")
+        await nobody_stuck(rig)
+        rig.stop_phones()  # pjsua completes the WAV header when it closes the file
+        assert wav_rms(heard, held.at - recording + 0.5, first_end - recording - 0.5) > 100, \
+            "no music in the first stretch"
+        assert wav_rms(heard, music_from - recording + 0.5, waited - recording - 0.5) > 100, \
+            "the caller heard silence after the first stretch of hold music"
     finally:
         await ami.close()
         await offline_after(rig, "gus")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 import pytest
@@ -300,6 +301,9 @@ async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
         dial = await ami.wait(event("DialBegin", Channel=channel, DestChannel="PJSIP/carrier-"), 10,
                               "the caller dials the warehouse", clicked)
         outside = dial.get("DestChannel")
+        # the carrier leg sends the center's number (its connected line: the From of its INVITE);
+        # the caller's own channel keeps the caller's
+        assert (dial.get("CallerIDNum"), dial.get("DestConnectedLineNum")) == ("+8613911150004", "4001")
         caller_in = await ami.wait(event("BridgeEnter", Channel=channel), 20, "caller bridged", clicked)
         outside_in = await ami.wait(event("BridgeEnter", Channel=outside), 20, "outside bridged",
                                     clicked)
@@ -307,8 +311,11 @@ async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
         assert (await rig.agent_state("hana"))["state"] == "wrap_up"
         # the warehouse hangs up after its talk_s: the caller's Dial returns, the call ends
         await ami.wait(event("Hangup", Channel=outside), 30, "the warehouse hangs up", clicked)
+        # the warehouse's phone saw the center's number (its call dump names the remote party)
+        await warehouse.wait(r"\[CONFIRMED\] To: <sip:4001@", 10)
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["transfers"] == 1, row
+        assert row["caller_number"] == "+8613911150004", row["caller_number"]
         async with hana_web.session.get(f"{hana_web.base}/api/calls/{row['id']}") as response:
             legs = (await response.json())["legs"]
         assert [(leg["agent"], leg["ended_how"], leg["transferred_to"], leg["note"])
@@ -359,10 +366,14 @@ async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
         assert end.get("DialStatus") == "BUSY"
         back = await ami.wait(event("AsyncAGIStart", Channel=channel), 20, "back in AGI", clicked)
         assert back.get("Context") == "cc-transfer"
+        # back in routing as the caller (the pop, the callback's default number), not the center
+        assert back.get("CallerIDNum") == "+8613911150005"
+        assert "agi_callerid: +8613911150005" in unquote(back.get("Env")), back.get("Env")
         await ami.wait(event("MusicOnHoldStart", Channel=channel), 20, "waiting again", clicked)
         await ami.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["transfers"] == 1, row
+        assert row["caller_number"] == "+8613911150005", row["caller_number"]
     finally:
         await hana_web.close()
         await ami.close()
