@@ -58,7 +58,9 @@ from callcenter.store.migrate import migrate
 REPO = Path(__file__).resolve().parents[2]
 AUDIO = REPO / "callcenter" / "simulator" / "scenarios" / "audio"
 STOCK_SOUNDS = (Path("/usr/share/asterisk/sounds"), Path("/var/lib/asterisk/sounds"))
-SPEED = 30.0
+# the simulated clock runs this much faster than real time: low enough that a loaded machine
+# (two test workers beside the real-PBX rigs) still answers within the simulated timeouts
+SPEED = 10.0
 
 # Demo shop customers (callcenter.demo.data.generate): standard tier, English profile.
 EN_CUSTOMERS = (4, 14, 16, 18, 25, 27, 28)
