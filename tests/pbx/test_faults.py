@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,8 +34,11 @@ SHORT_AGI_TIMEOUT_S = 16.0
 
 
 @pytest.fixture
-def short_rig(bundle: Bundle, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with running_rig(bundle, tmp_path_factory.mktemp("pbx-faults-hold"), db_url, AGENTS[1:2],
+def short_rig(bundle: Bundle, new_database: Callable[[], str],
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    # its own database: on the module's, the module rig's server holds call control and this
+    # rig's server would wait as the standby
+    with running_rig(bundle, tmp_path_factory.mktemp("pbx-faults-hold"), new_database(), AGENTS[1:2],
                      ring_timeout_s=6, survey=False,
                      ivr={"command_timeout_s": SHORT_AGI_TIMEOUT_S}) as running:
         yield running
