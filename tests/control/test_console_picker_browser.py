@@ -10,15 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from callcenter.demo.data import generate, phone_for
-from callcenter.demo.run import running_demo
-from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
-from tests.control.test_console_control_browser import attribute
-from tests.control.test_console_transfer_browser import _scenario
-from tests.helpers.chromium import chromium
+from tests.control.console_browser import agent_console, attribute
 from tests.helpers.polling import wait_until
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def equals(expected: object) -> Callable[[object], bool]:
@@ -43,59 +36,40 @@ async def option(page: Any, value: str) -> dict[str, Any] | None:
 
 async def test_the_picker_lists_colleagues_live_and_transfers_to_one_from_the_keyboard(
         db_url: str, tmp_path: Path) -> None:
-    data = generate()
-    index = next(i for i, c in enumerate(data.customers, 1) if c[5] == "en" and c[4] == "standard")
-    settings = Settings(state_dir=tmp_path / "state", config_dir=REPO / "config",
-                        database=DatabaseSettings(url=Secret(db_url)), http=HttpSettings(port=0))
-    async with running_demo(settings, speed=2.0, scenario=_scenario(index)) as demo:
-        server = demo.server
-        for status in server.agents.statuses():  # sam takes the call; maria waits, paused
-            if status.agent_id not in ("sam", "maria"):
-                server.agents.logout(status.agent_id)
-        server.agents.pause("maria", "break")
-        base = f"http://127.0.0.1:{server.http_port}"
-        async with chromium() as browser:
-            page = await browser.new_page()
-            errors: list[Any] = []
-            page.on("pageerror", lambda exc: errors.append(exc))
-            await page.goto(base + "/login")
-            await page.fill("input[name=login]", "agent1")
-            await page.fill("input[name=password]", "demo")
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/agent")
-            await wait_until(lambda: page.get_attribute("#console", "data-connected"), equals("true"),
-                             "the feed connected")
-            await page.click("#btn-ready")
-            await wait_until(lambda: attribute(page, "#btn-transfer", "aria-expanded"), equals("false"),
-                             "the transfer button", timeout_s=90)
-            await page.focus("#btn-transfer")
-            await page.keyboard.press("Enter")
-            assert await page.evaluate("document.activeElement.id") == "transfer-skill"
-            maria = await wait_until(lambda: option(page, "agent:maria"), listed,
-                                     "maria listed")
-            assert maria == {"text": "Maria Garcia — Paused — Delivery, General, Orders, Returns",
-                             "disabled": True,
-                             "group": "Colleagues (only those ready can take it)"}, maria
-            assert await option(page, "agent:sam") is None  # not oneself
-            warehouse = await option(page, "number:warehouse")
-            assert warehouse is not None and warehouse["text"] == "Warehouse (+********0100)"
-            assert (await option(page, "refunds") or {}).get("group") == "Queues"
-            await page.select_option("#transfer-skill", "refunds")
-            server.agents.ready("maria")  # the picker follows: maria can now be chosen
-            await wait_until(lambda: option(page, "agent:maria"), selectable,
-                             "maria ready in the picker", timeout_s=15)
-            assert await page.input_value("#transfer-skill") == "refunds"  # the choice is kept
-            assert await page.evaluate("document.activeElement.id") == "transfer-skill"
-            await page.select_option("#transfer-skill", "agent:maria")
-            await page.focus("#transfer-note")
-            await page.keyboard.type("order question")
-            await page.keyboard.press("Tab")  # to Transfer
-            assert await page.evaluate("document.activeElement.id") == "btn-transfer-send"
-            await page.keyboard.press("Enter")
-            await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), equals("wrap_up"),
-                             "wrap-up after the transfer", timeout_s=30)
-            assert not errors, errors
-        await wait_until(lambda: _second_agent(server, phone_for(index)), equals("maria"),
+    async with agent_console(db_url, tmp_path, "console-transfer", keep=("sam", "maria")) as console:
+        page, errors, server = console.page, console.errors, console.demo.server
+        server.agents.pause("maria", "break")  # sam takes the call; maria waits, paused
+        await page.click("#btn-ready")
+        await wait_until(lambda: attribute(page, "#btn-transfer", "aria-expanded"), equals("false"),
+                         "the transfer button", timeout_s=90)
+        await page.focus("#btn-transfer")
+        await page.keyboard.press("Enter")
+        assert await page.evaluate("document.activeElement.id") == "transfer-skill"
+        maria = await wait_until(lambda: option(page, "agent:maria"), listed,
+                                 "maria listed")
+        assert maria == {"text": "Maria Garcia — Paused — Delivery, General, Orders, Returns",
+                         "disabled": True,
+                         "group": "Colleagues (only those ready can take it)"}, maria
+        assert await option(page, "agent:sam") is None  # not oneself
+        warehouse = await option(page, "number:warehouse")
+        assert warehouse is not None and warehouse["text"] == "Warehouse (+********0100)"
+        assert (await option(page, "refunds") or {}).get("group") == "Queues"
+        await page.select_option("#transfer-skill", "refunds")
+        server.agents.ready("maria")  # the picker follows: maria can now be chosen
+        await wait_until(lambda: option(page, "agent:maria"), selectable,
+                         "maria ready in the picker", timeout_s=15)
+        assert await page.input_value("#transfer-skill") == "refunds"  # the choice is kept
+        assert await page.evaluate("document.activeElement.id") == "transfer-skill"
+        await page.select_option("#transfer-skill", "agent:maria")
+        await page.focus("#transfer-note")
+        await page.keyboard.type("order question")
+        await page.keyboard.press("Tab")  # to Transfer
+        assert await page.evaluate("document.activeElement.id") == "btn-transfer-send"
+        await page.keyboard.press("Enter")
+        await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), equals("wrap_up"),
+                         "wrap-up after the transfer", timeout_s=30)
+        assert not errors, errors
+        await wait_until(lambda: _second_agent(server, console.number), equals("maria"),
                          "maria talks to the caller", timeout_s=60)
 
 
