@@ -53,7 +53,7 @@ class Feed:
 
 
 class ConsoleHub:
-    def __init__(self, provider: OrderContextProvider, pool: asyncpg.Pool,
+    def __init__(self, provider: OrderContextProvider, pool: console_store.ConsoleDb,
                  ivr_summary: Callable[[str], dict[str, Any]], *, deadline_s: float = 0.25,
                  lookup_timeout_s: float = 5.0, keep: int = 200,
                  agent_for_channel: Callable[[str], str | None] | None = None,

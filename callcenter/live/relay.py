@@ -20,7 +20,6 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
-from callcenter.console.hub import ConsoleHub
 from callcenter.live import store
 from callcenter.live.alerts import AlertRules, CallWatch
 from callcenter.live.board import LiveBoard
@@ -28,6 +27,21 @@ from callcenter.live.board import LiveBoard
 log = structlog.get_logger("callcenter.live")
 
 NOTIFIED = "live_utterance"  # the live worker's NOTIFY after it stored an utterance
+
+
+class AgentFeed(Protocol):
+    @property
+    def pop(self) -> dict[str, Any] | None: ...
+
+
+class AgentScreens(Protocol):
+    """What the relay needs of the agents' consoles (:class:`callcenter.console.hub.ConsoleHub`)."""
+
+    def agent_on_call(self, call_id: str, /) -> str | None: ...
+
+    def feed(self, agent_id: str, /) -> AgentFeed: ...
+
+    def publish(self, agent_id: str, event: dict[str, Any], /) -> dict[str, Any]: ...
 
 
 class Articles(Protocol):
@@ -41,7 +55,7 @@ class LiveRelay:
         articles: knowledge-base search for a customer's words (None: no articles).
     """
 
-    def __init__(self, pool: asyncpg.Pool, hub: ConsoleHub, board: LiveBoard, rules: AlertRules,
+    def __init__(self, pool: asyncpg.Pool, hub: AgentScreens, board: LiveBoard, rules: AlertRules,
                  live_calls: Callable[[], dict[str, float]], target_for: Callable[[str], float],
                  clock: Callable[[], float], articles: Articles | None = None) -> None:
         self._pool, self._hub, self._board, self._rules = pool, hub, board, rules

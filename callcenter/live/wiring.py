@@ -16,7 +16,6 @@ import asyncpg
 
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.model import Call
-from callcenter.console.hub import ConsoleHub
 from callcenter.jobs.queue import JobQueue
 from callcenter.kb.store import ArticleStore
 from callcenter.live import web as live_web
@@ -24,7 +23,7 @@ from callcenter.live.alerts import AlertRules
 from callcenter.live.board import LiveBoard
 from callcenter.live.postcall import PostCall
 from callcenter.live.receiver import LiveReceiver
-from callcenter.live.relay import LiveRelay
+from callcenter.live.relay import AgentScreens, LiveRelay
 from callcenter.live.service import LiveService
 from callcenter.live.spies import SpyLauncher
 from callcenter.live.streams import StreamBook
@@ -82,7 +81,7 @@ class LiveParts:
 
 
 def build_live(settings: LiveSettings, pool: asyncpg.Pool, send: Send, call_of: Callable[[str], Call | None],
-               hub: ConsoleHub, clock: Callable[[], float]) -> LiveParts:
+               hub: AgentScreens, clock: Callable[[], float]) -> LiveParts:
     book = StreamBook()
     queue = JobQueue(pool)
     postcall = PostCall(pool, queue)

@@ -3,9 +3,7 @@ who took the call and who called, and the caller's open tickets."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
+from typing import Any, Protocol
 
 OPEN_TICKETS_SQL = """
 SELECT t.id, t.kind, t.status, t.subject, t.reply_due_at, o.order_number
@@ -14,19 +12,29 @@ WHERE t.customer_id = $1 AND t.status NOT IN ('resolved', 'closed')
 ORDER BY t.reply_due_at NULLS LAST, t.id LIMIT 10"""
 
 
-async def call_row_id(pool: asyncpg.Pool, linkedid: str) -> int | None:
+class ConsoleDb(Protocol):
+    """What the console needs of the database: an ``asyncpg.Pool`` (or a test's stand-in)."""
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+    async def execute(self, query: str, *args: Any) -> str: ...
+
+
+async def call_row_id(pool: ConsoleDb, linkedid: str) -> int | None:
     value: int | None = await pool.fetchval("SELECT id FROM calls WHERE linkedid = $1", linkedid)
     return value
 
 
-async def set_call_agent(pool: asyncpg.Pool, linkedid: str, agent_login: str) -> None:
+async def set_call_agent(pool: ConsoleDb, linkedid: str, agent_login: str) -> None:
     """The agent who answered, on the call row (the call store leaves this column alone)."""
     await pool.execute(
         "UPDATE calls SET agent_id = (SELECT id FROM agents WHERE login = $2) WHERE linkedid = $1",
         linkedid, agent_login)
 
 
-async def set_call_customer(pool: asyncpg.Pool, linkedid: str, customer_id: int) -> None:
+async def set_call_customer(pool: ConsoleDb, linkedid: str, customer_id: int) -> None:
     """The caller's customer, on the call row, unless one is there already.
 
     Raises:
@@ -36,7 +44,7 @@ async def set_call_customer(pool: asyncpg.Pool, linkedid: str, customer_id: int)
                        linkedid, customer_id)
 
 
-async def open_tickets(pool: asyncpg.Pool, customer_id: int) -> list[dict[str, Any]]:
+async def open_tickets(pool: ConsoleDb, customer_id: int) -> list[dict[str, Any]]:
     """The customer's ten most urgent unresolved tickets, as the pop shows them."""
     rows = await pool.fetch(OPEN_TICKETS_SQL, customer_id)
     return [{"id": r["id"], "kind": r["kind"], "status": r["status"], "subject": r["subject"],

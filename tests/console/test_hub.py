@@ -60,7 +60,7 @@ async def events(hub: ConsoleHub, agent: str, count: int, timeout: float = 2.0) 
 
 
 async def test_a_quick_shop_gives_one_complete_pop() -> None:
-    hub = ConsoleHub(Shop(), NoDb(), summary)  # type: ignore[arg-type]
+    hub = ConsoleHub(Shop(), NoDb(), summary)
     started = time.perf_counter()
     hub.on_ringing(ringing())
     assert time.perf_counter() - started < 0.01  # the routing hook returns at once
@@ -71,7 +71,7 @@ async def test_a_quick_shop_gives_one_complete_pop() -> None:
 
 
 async def test_a_slow_shop_gives_a_pending_pop_at_once_then_the_rest() -> None:
-    hub = ConsoleHub(Shop(delay=0.5), NoDb(), summary, deadline_s=0.05)  # type: ignore[arg-type]
+    hub = ConsoleHub(Shop(delay=0.5), NoDb(), summary, deadline_s=0.05)
     hub.on_ringing(ringing())
     first = (await events(hub, "sam", 1, timeout=0.3))[0]
     assert first["type"] == "pop" and first["context"]["status"] == "pending" and first["customer"] is None
@@ -84,14 +84,14 @@ async def test_a_slow_shop_gives_a_pending_pop_at_once_then_the_rest() -> None:
     (Shop(), "99999", "ok"),  # unknown number, but the typed order names the customer
 ])
 async def test_failing_or_unknown_lookups_still_pop(shop: Shop, number: str, status: str) -> None:
-    hub = ConsoleHub(shop, NoDb(), summary)  # type: ignore[arg-type]
+    hub = ConsoleHub(shop, NoDb(), summary)
     hub.on_ringing(ringing(number))
     [pop] = await events(hub, "sam", 1)
     assert pop["context"]["status"] == status
 
 
 async def test_a_reconnecting_browser_gets_what_it_missed_or_a_snapshot() -> None:
-    hub = ConsoleHub(Shop(), NoDb(), summary, keep=5)  # type: ignore[arg-type]
+    hub = ConsoleHub(Shop(), NoDb(), summary, keep=5)
     for n in range(3):
         hub.publish("sam", {"type": "state", "n": n})
     assert [e["n"] for e in hub.since("sam", 1) or []] == [1, 2]
@@ -116,7 +116,7 @@ async def test_a_call_the_safety_net_connected_is_attributed_to_the_agent_whose_
     from callcenter.calls.events import Bridged
 
     db = RecordingDb()
-    hub = ConsoleHub(Shop(), db, summary,  # type: ignore[arg-type]
+    hub = ConsoleHub(Shop(), db, summary,
                      agent_for_channel=lambda ch: "sam" if ch.startswith("PJSIP/1001-") else None)
     hub.on_call_event(Bridged("1700.9", 3.0, "PJSIP/1001-0000000a", "1700.10", "", True, 3.0))
     [answered] = await events(hub, "sam", 1)

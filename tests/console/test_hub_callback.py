@@ -27,7 +27,7 @@ def started() -> CallbackStarted:
 
 
 def hub() -> ConsoleHub:
-    return ConsoleHub(Shop(), NoDb(), summary, agent_for_channel=lambda _: "sam")  # type: ignore[arg-type]
+    return ConsoleHub(Shop(), NoDb(), summary, agent_for_channel=lambda _: "sam")
 
 
 async def talk_and_end(console: ConsoleHub) -> list[dict[str, object]]:

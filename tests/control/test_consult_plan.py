@@ -4,10 +4,13 @@ refusal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from callcenter.ami.messages import Action
 from callcenter.control import consult
-from callcenter.control.consult import Consult, Stage
+from callcenter.control.consult import Consult, ConsultPlan, Stage
 from callcenter.control.plan import CallView, Control, Refused
 
 TALKING = CallView("1700000000.1", live=True, talking=True, caller_channel="PJSIP/pstn-01",
@@ -19,18 +22,21 @@ IN_CONFERENCE = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567"
                         Stage.CONFERENCE)
 
 
-def shape(actions: tuple[object, ...]) -> list[tuple[str, ...]]:
+Step = Callable[[CallView, Control, Consult | None], ConsultPlan]
+
+
+def shape(actions: tuple[Action, ...]) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for a in actions:
-        name = a.name  # type: ignore[attr-defined]
+        name = a.name
         if name == "PlayDTMF":
-            out.append((name, a.header("Digit"), a.header("Receive")))  # type: ignore[attr-defined]
+            out.append((name, a.header("Digit"), a.header("Receive")))
         elif name == "Setvar":
-            out.append((name, a.header("Variable"), a.header("Value")))  # type: ignore[attr-defined]
+            out.append((name, a.header("Variable"), a.header("Value")))
         elif name == "Atxfer":
-            out.append((name, a.header("Exten"), a.header("Context")))  # type: ignore[attr-defined]
+            out.append((name, a.header("Exten"), a.header("Context")))
         else:
-            out.append((name, a.header("Channel")))  # type: ignore[attr-defined]
+            out.append((name, a.header("Channel")))
     return out
 
 
@@ -58,8 +64,8 @@ def test_given_a_held_and_muted_agent_when_consulting_then_our_music_stops_and_t
     (consult.complete, IN_CONFERENCE, [("Hangup", "PJSIP/1001-02")], True),
 ])
 def test_given_a_consult_when_the_agent_ends_it_then_the_features_code_is_received_from_their_channel(
-        step: object, under_way: Consult, expected: list[tuple[str, ...]], ended: bool) -> None:
-    decided = step(TALKING, Control(), under_way)  # type: ignore[operator]
+        step: Step, under_way: Consult, expected: list[tuple[str, ...]], ended: bool) -> None:
+    decided = step(TALKING, Control(), under_way)
     assert shape(decided.actions) == expected
     assert decided.state.ended is ended
 
@@ -78,9 +84,9 @@ def test_a_conference_keeps_the_consult_as_a_three_way() -> None:
     (ENDED, consult.complete, ASKED, "call_ended"),
 ])
 def test_given_no_fitting_consult_when_the_agent_asks_then_409(
-        call: CallView, step: object, under_way: Consult | None, error_id: str) -> None:
+        call: CallView, step: Step, under_way: Consult | None, error_id: str) -> None:
     with pytest.raises(Refused) as refused:
-        step(call, Control(), under_way)  # type: ignore[operator]
+        step(call, Control(), under_way)
     assert (refused.value.status, refused.value.error_id) == (409, error_id)
 
 

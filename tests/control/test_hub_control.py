@@ -9,7 +9,7 @@ from tests.console.test_hub import NoDb, Shop, summary
 
 
 def test_the_snapshot_keeps_the_calls_control_state_until_the_call_is_over() -> None:
-    hub = ConsoleHub(Shop(), NoDb(), summary)  # type: ignore[arg-type]
+    hub = ConsoleHub(Shop(), NoDb(), summary)
     hub.publish("sam", {"type": "answered", "call_id": "1700.1"})
     assert hub.snapshot("sam")["control"] is None
     held = {"type": "control", "call_id": "1700.1", "held": True, "muted": False,
@@ -28,7 +28,7 @@ async def test_a_transfer_ends_the_first_agents_part_and_the_next_agents_answer_
     from tests.console.test_hub import RecordingDb
 
     phones = {"PJSIP/1001-": "sam", "PJSIP/1002-": "kim"}
-    hub = ConsoleHub(Shop(), RecordingDb(), summary,  # type: ignore[arg-type]
+    hub = ConsoleHub(Shop(), RecordingDb(), summary,
                      agent_for_channel=lambda ch: next((a for p, a in phones.items()
                                                         if ch.startswith(p)), None))
     hub.on_call_event(Bridged("1700.9", 3.0, "PJSIP/1001-0a", "1700.10", "", True, 3.0))

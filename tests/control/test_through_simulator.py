@@ -34,7 +34,7 @@ async def test_agent_holds_resumes_mutes_and_hangs_up_through_the_simulator(
         await h.wait_for(lambda: h.state("rex") is AgentState.TALKING, 120, "rex talking")
         [enqueued] = h.probe.enqueued()
         call_id = enqueued.call.call_id
-        control = h.server.http.app[CONTROL]  # type: ignore[attr-defined]
+        control = h.server.http.app[CONTROL]
         await h.wait_for(lambda: h.server.console.agent_talking(call_id) == "rex", 10, "answered")
 
         held = await control.act("rex", call_id, Verb.HOLD)
@@ -48,8 +48,10 @@ async def test_agent_holds_resumes_mutes_and_hangs_up_through_the_simulator(
         assert resumed["held"] is False and resumed["hold_s"] >= 19.0
         muted = await control.act("rex", call_id, Verb.MUTE)
         assert muted["muted"] is True
-        agent_channel = h.server.tracker.calls[call_id].agent.channel  # type: ignore[union-attr]
-        assert h.simulator.pbx.find(agent_channel).muted == {"in"}  # type: ignore[union-attr]
+        agent_leg = h.server.tracker.calls[call_id].agent
+        assert agent_leg is not None
+        channel = h.simulator.pbx.find(agent_leg.channel)
+        assert channel is not None and channel.muted == {"in"}
         await control.act("rex", call_id, Verb.HANGUP)
         rows = await h.finish()
         hold = await h.server.database.pool.fetchrow(
@@ -73,7 +75,7 @@ async def test_blind_transfer_to_another_skill_through_the_simulator(fresh_db: s
         await h.wait_for(lambda: h.state("rex") is AgentState.TALKING, 120, "rex talking")
         [enqueued] = h.probe.enqueued()
         call_id = enqueued.call.call_id
-        control = h.server.http.app[CONTROL]  # type: ignore[attr-defined]
+        control = h.server.http.app[CONTROL]
         await h.wait_for(lambda: h.server.console.agent_on_call(call_id) == "rex", 10, "answered")
         await h.sleep(10.0)
         done = await control.act("rex", call_id, Verb.TRANSFER, skill="returns", note="a return")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from callcenter.ami import messages
+from callcenter.ami.messages import AmiEvent
 from callcenter.calls.events import Held, Resumed
 from callcenter.calls.model import HangupBy
 from callcenter.calls.tracker import CallTracker
@@ -75,7 +76,7 @@ def test_given_a_caller_on_hold_when_the_calls_are_rebuilt_then_the_hold_is_foun
     assert (call.held_since, call.hold_channel, call.hold_count) == (88.0, SPY, 1)
 
 
-def listed(chan: str, agent: str, music: bool) -> list[object]:
+def listed(chan: str, agent: str, music: bool) -> list[AmiEvent]:
     items = [ev(30.0, "CoreShowChannel", Channel=chan, Uniqueid=CALL, Linkedid=CALL, ChannelStateDesc="Up",
                 Application="AGI", BridgeId="b1", Duration="00:00:30"),
              ev(30.0, "CoreShowChannel", Channel=agent, Uniqueid="1700000100.9", Linkedid=CALL,
@@ -92,7 +93,7 @@ def test_given_a_hold_when_its_music_ended_while_the_link_was_down_then_the_rebu
     t = CallTracker()
     chan, agent = talking(t)
     spy(t, 10.0, "ChanSpyStart", chan)
-    out = t.rebuild(listed(chan, agent, music=False), [], now=30.0, asked_at=29.0)  # type: ignore[arg-type]
+    out = t.rebuild(listed(chan, agent, music=False), [], now=30.0, asked_at=29.0)
     [resumed] = [e for e in out if isinstance(e, Resumed)]
     assert resumed.music_lost and resumed.hold_s == 20.0 and resumed.channel == chan
     call = t.calls[CALL]
@@ -103,6 +104,6 @@ def test_given_a_hold_when_its_music_still_plays_after_the_link_came_back_then_i
     t = CallTracker()
     chan, agent = talking(t)
     spy(t, 10.0, "ChanSpyStart", chan)
-    out = t.rebuild(listed(chan, agent, music=True), [], now=30.0, asked_at=29.0)  # type: ignore[arg-type]
+    out = t.rebuild(listed(chan, agent, music=True), [], now=30.0, asked_at=29.0)
     assert not [e for e in out if isinstance(e, Resumed)]
     assert t.calls[CALL].held_since == 10.0

@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -19,9 +19,21 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-async def wait_until(read: Callable[[], T | Awaitable[T]], check: Callable[[T], bool] = _truthy,
+@overload
+async def wait_until(read: Callable[[], Awaitable[T]], check: Callable[[T], bool] = _truthy,
                      what: str = "", *, timeout_s: float = 30.0, every_s: float = 0.05,
-                     detail: Callable[[], object] | None = None) -> T:
+                     detail: Callable[[], object] | None = None) -> T: ...
+
+
+@overload
+async def wait_until(read: Callable[[], T], check: Callable[[T], bool] = _truthy,
+                     what: str = "", *, timeout_s: float = 30.0, every_s: float = 0.05,
+                     detail: Callable[[], object] | None = None) -> T: ...
+
+
+async def wait_until(read: Callable[[], Any], check: Callable[[Any], bool] = _truthy,
+                     what: str = "", *, timeout_s: float = 30.0, every_s: float = 0.05,
+                     detail: Callable[[], object] | None = None) -> Any:
     """Poll ``read`` every ``every_s`` until ``check(value)``; return that value.
 
     Raises:

@@ -51,7 +51,7 @@ async def say(pool: asyncpg.Pool, speaker: str, start: float, text: str, sentime
         CALL, speaker, start, start + 2.0, text, sentiment, json.dumps(mentions or []))
 
 
-async def test_given_stored_utterances_then_agent_supervisors_assist_and_alerts_get_them(pool) -> None:
+async def test_given_stored_utterances_then_agent_supervisors_assist_and_alerts_get_them(pool: asyncpg.Pool) -> None:
     hub, now = Hub(), [1000.0]
     board = LiveBoard(lambda: now[0])
     searched: list[tuple[str, str | None]] = []
@@ -60,7 +60,7 @@ async def test_given_stored_utterances_then_agent_supervisors_assist_and_alerts_
         searched.append((text, language))
         return [{"id": 7, "title": "Refunds for broken items", "slug": "refund-broken"}]
 
-    relay = LiveRelay(pool, hub, board, AlertRules(prohibited=frozenset({"stupid"}), silence_s=20.0),  # type: ignore[arg-type]
+    relay = LiveRelay(pool, hub, board, AlertRules(prohibited=frozenset({"stupid"}), silence_s=20.0),
                       lambda: {CALL: 990.0}, lambda skill: 300.0 if skill == "returns" else 600.0,
                       lambda: now[0], articles)
     assert await relay.turn() == 0  # it starts at the newest row: old calls are not replayed
@@ -90,10 +90,10 @@ async def test_given_stored_utterances_then_agent_supervisors_assist_and_alerts_
     assert relay.statistics()["delivered"] == 2
 
 
-async def test_given_the_call_over_then_supervisors_hear_it_ended(pool) -> None:
+async def test_given_the_call_over_then_supervisors_hear_it_ended(pool: asyncpg.Pool) -> None:
     hub, live = Hub(), {CALL: 990.0}
     board = LiveBoard(lambda: 1000.0)
-    relay = LiveRelay(pool, hub, board, AlertRules(), lambda: live, lambda skill: 600.0,  # type: ignore[arg-type]
+    relay = LiveRelay(pool, hub, board, AlertRules(), lambda: live, lambda skill: 600.0,
                       lambda: 1000.0)
     await relay.turn()
     await say(pool, "customer", 1.0, "hello")
@@ -104,9 +104,9 @@ async def test_given_the_call_over_then_supervisors_hear_it_ended(pool) -> None:
     assert await store.transcript(pool, CALL)
 
 
-async def test_given_the_relay_running_then_a_notified_utterance_reaches_the_agent(pool) -> None:
+async def test_given_the_relay_running_then_a_notified_utterance_reaches_the_agent(pool: asyncpg.Pool) -> None:
     hub = Hub()
-    relay = LiveRelay(pool, hub, LiveBoard(lambda: 1000.0), AlertRules(), lambda: {CALL: 990.0},  # type: ignore[arg-type]
+    relay = LiveRelay(pool, hub, LiveBoard(lambda: 1000.0), AlertRules(), lambda: {CALL: 990.0},
                       lambda skill: 600.0, lambda: 1000.0)
     task = asyncio.create_task(relay.run(every_s=600.0))  # only a notification can wake it in time
     try:

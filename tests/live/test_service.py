@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import numpy as np
@@ -17,6 +18,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.events import AgentHungUp, Bridged, CallEnded
 from callcenter.calls.model import Call, Leg, LegRole, Outcome, Side
+from callcenter.console.hub import Feed
 from callcenter.live import store
 from callcenter.live.protocol import Kind, encode, encode_uuid
 from callcenter.live.wiring import LiveParts, build_live
@@ -46,9 +48,21 @@ class Asterisk:
         return [a.name for a in self.sent]
 
 
+@dataclass
 class Hub:
+    """The agents' consoles: nobody is on the call, so the relay pushes to none of them."""
+
+    published: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
     def agent_on_call(self, call_id: str) -> str | None:
         return None
+
+    def feed(self, agent_id: str) -> Feed:
+        return Feed(keep=1)
+
+    def publish(self, agent_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        self.published.append((agent_id, event))
+        return event
 
 
 def the_call() -> Call:
@@ -62,7 +76,7 @@ async def live(pool: asyncpg.Pool) -> AsyncIterator[tuple[LiveParts, Asterisk]]:
     await pool.execute("DELETE FROM live_utterances WHERE linkedid = $1", CALL)
     ami, call = Asterisk(), the_call()
     parts = build_live(LiveSettings(), pool, ami.send, lambda c: call if c == CALL else None,
-                       Hub(), lambda: 100.0)  # type: ignore[arg-type]
+                       Hub(), lambda: 100.0)
     await parts.start()
     yield parts, ami
     await parts.close()

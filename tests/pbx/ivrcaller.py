@@ -3,11 +3,13 @@ does. The test's AMI link shows which AGI command runs on the caller's channel."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tests.pbx.amiclient import Seen, TestAmi
 from tests.pbx.phones import Phone
 
 
-def on_channel(name: str, channel: str, command: str = "") -> object:
+def on_channel(name: str, channel: str, command: str = "") -> Callable[[Seen], bool]:
     def match(seen: Seen) -> bool:
         return (seen.frame.event == name and seen.get("Channel") == channel
                 and command in seen.get("Command"))
@@ -26,7 +28,7 @@ async def press_at(ami: TestAmi, phone: Phone, channel: str, prompt: str, digits
                    since: float, timeout_s: float = 30.0) -> Seen:
     """When the command playing ``prompt`` starts on ``channel``, press ``digits``."""
     try:
-        started = await ami.wait(on_channel("AGIExecStart", channel, prompt),  # type: ignore[arg-type]
+        started = await ami.wait(on_channel("AGIExecStart", channel, prompt),
                                  timeout_s, f"AGIExecStart {prompt} on {channel}", since)
     except AssertionError as exc:
         if ami.find(lambda e: e.frame.event == "Newexten" and e.get("Channel") == channel

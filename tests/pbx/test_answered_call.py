@@ -70,7 +70,7 @@ async def test_answered_call_through_ivr_routed_popped_recorded_transcribed_scor
         await press_at(ami, caller, channel, "choose-language", "1", since)
         await press_at(ami, caller, channel, "main-menu", "1", since)
         await press_at(ami, caller, channel, "enter-order-number", order, since)
-        status = await ami.wait(on_channel("AGIExecStart", channel, "order-status-is"),  # type: ignore[arg-type]
+        status = await ami.wait(on_channel("AGIExecStart", channel, "order-status-is"),
                                 30, "read-back of the order status", since)
         await press_at(ami, caller, channel, "after-status-menu", "0", since)
 
@@ -144,7 +144,7 @@ async def test_answered_call_through_ivr_routed_popped_recorded_transcribed_scor
         # status prompts played (recording starts when the call is answered)
         answer = await ami.wait(lambda e: e.frame.event == "Newstate" and e.get("Channel") == channel
                                 and e.get("ChannelStateDesc") == "Up", 5, "caller answered", since)
-        end = await ami.wait(on_channel("AGIExecEnd", channel, "after-status-menu"),  # type: ignore[arg-type]
+        end = await ami.wait(on_channel("AGIExecEnd", channel, "after-status-menu"),
                              5, "end of the after-status menu", since)
         caller.stop()  # pjsua completes the WAV header when it closes the file
         start_s = status.at - answer.at

@@ -50,14 +50,14 @@ async def assert_nothing_live(rig: Rig, *logins: str) -> None:
         finally:
             await conn.close()
 
-    await wait_until(open_rows, lambda n: n == 0, "every call row ended", timeout_s=15)  # type: ignore[arg-type]
+    await wait_until(open_rows, lambda n: n == 0, "every call row ended", timeout_s=15)
     await wait_until(lambda: rig.pbx.cli("core show channels count"),
                      lambda out: "0 active channels" in out, "no channel left in Asterisk", timeout_s=15)
     for login in logins:
         def read(login: str = login) -> Awaitable[dict[str, Any]]:
             return rig.agent_state(login)
 
-        await wait_until(read, lambda s: s["state"] not in ("offered", "talking") and s["call_id"] is None,  # type: ignore[arg-type]
+        await wait_until(read, lambda s: s["state"] not in ("offered", "talking") and s["call_id"] is None,
                          f"{login} off every call", timeout_s=15)
 
 

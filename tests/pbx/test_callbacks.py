@@ -106,7 +106,7 @@ class Caller:
         self.channel = await caller_channel(self.ami, self.number, self.since)
         self.linkedid = await linkedid_of(self.ami, self.channel)
         await through_menus(self.ami, self.phone, self.channel, MENU, self.since)
-        await self.ami.wait(on_channel("AGIExecStart", self.channel, "MusicOnHold"),  # type: ignore[arg-type]
+        await self.ami.wait(on_channel("AGIExecStart", self.channel, "MusicOnHold"),
                             20, f"hold music on {self.channel}", self.since)
         return self
 
@@ -117,7 +117,7 @@ class Caller:
         await self.phone.wait_state("DISCONNECTED", 30)  # thanked, then hung up by the IVR
 
     async def offer_heard(self) -> None:
-        await self.ami.wait(on_channel("AGIExecStart", self.channel, "callback-offer"),  # type: ignore[arg-type]
+        await self.ami.wait(on_channel("AGIExecStart", self.channel, "callback-offer"),
                             OFFER_AFTER_S + 30, f"callback offer on {self.channel}", self.since)
 
 

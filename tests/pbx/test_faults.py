@@ -52,7 +52,7 @@ async def at_main_menu(rig: Rig, ami: TestAmi, number: str) -> Call:
     call.channel = await caller_channel(ami, number, call.since)
     call.linkedid = await linkedid_of(ami, call.channel)
     await press_at(ami, call.phone, call.channel, "choose-language", "1", call.since)
-    await ami.wait(on_channel("AGIExecStart", call.channel, "main-menu"),  # type: ignore[arg-type]
+    await ami.wait(on_channel("AGIExecStart", call.channel, "main-menu"),
                    20, "main menu", call.since)
     return call
 
@@ -215,7 +215,7 @@ async def test_given_server_killed_when_caller_waits_in_queue_past_the_first_str
         recording = (await call.phone.wait_state("CONFIRMED", 20)).at
         await call.dial("general")
         await call.hold()
-        held = await ami.wait(on_channel("AGIExecStart", call.channel, "MusicOnHold"),  # type: ignore[arg-type]
+        held = await ami.wait(on_channel("AGIExecStart", call.channel, "MusicOnHold"),
                               5, "hold music", call.since)
         await stored_as_queued(rig, call.linkedid)
         rig.deployment.server.kill()
@@ -225,7 +225,7 @@ async def test_given_server_killed_when_caller_waits_in_queue_past_the_first_str
         await rig.deployment.wait_healthy(60)
         first_end = held.at + SHORT_AGI_TIMEOUT_S / 2
         # the restarted server's own hold music starts once the first stretch ends
-        kept = await ami.wait(on_channel("AGIExecStart", call.channel, "MusicOnHold"),  # type: ignore[arg-type]
+        kept = await ami.wait(on_channel("AGIExecStart", call.channel, "MusicOnHold"),
                               30, "hold music from the restarted server", restarted)
         music_from = max(first_end, kept.at)  # a slow restart leaves a gap nobody can fill
         await asyncio.sleep(max(0.0, music_from + 6.0 - time.time()))

@@ -61,7 +61,7 @@ class Call:
 
     async def hold(self, timeout_s: float = 20.0) -> None:
         """Until the caller hears hold music (queued)."""
-        await self.ami.wait(on_channel("AGIExecStart", self.channel, "MusicOnHold"),  # type: ignore[arg-type]
+        await self.ami.wait(on_channel("AGIExecStart", self.channel, "MusicOnHold"),
                             timeout_s, f"hold music on {self.channel}", self.since)
 
     async def hang_up(self) -> None:

@@ -48,6 +48,9 @@ async def control(web: Web, call_id: str, body: dict[str, str]) -> tuple[int, di
         return response.status, await response.json()
 
 
+_listeners: set[asyncio.Task[None]] = set()
+
+
 async def pops_of(rig: Rig, web: Web, into: list[dict[str, Any]]) -> aiohttp.ClientWebSocketResponse:
     ws = await web.session.ws_connect(rig.deployment.url.replace("http", "ws") + "/ws/agent",
                                       headers={"Origin": rig.deployment.url})
@@ -58,7 +61,8 @@ async def pops_of(rig: Rig, web: Web, into: list[dict[str, Any]]) -> aiohttp.Cli
                 into.append(json.loads(message.data))
 
     task = asyncio.create_task(listen())
-    ws._cc_task = task  # type: ignore[attr-defined]  # kept alive with the socket
+    _listeners.add(task)  # kept alive while the socket is open
+    task.add_done_callback(_listeners.discard)
     return ws
 
 
