@@ -60,6 +60,10 @@ class Metrics:
                                       ["part"], registry=r)
         self.loop_lag = Gauge("callcenter_event_loop_lag_seconds",
                               "How late the event loop woke up at its last tick", registry=r)
+        self.caught_failures = Counter(
+            "callcenter_caught_failures", "Errors caught and logged where the work goes on without"
+            " the failed step (a listener, a lookup, a row write); ``where`` is the log event",
+            ["where"], registry=r)
 
     def _add_jobs(self, r: CollectorRegistry) -> None:
         self.jobs_queued = Gauge("callcenter_jobs_queued", "Jobs waiting, per kind", ["kind"],
@@ -79,6 +83,10 @@ class Metrics:
         self.worker_up = Gauge("callcenter_worker_up", "1 while the supervised worker process runs",
                                ["kind"], registry=r)
 
+    def caught(self, where: str) -> None:
+        """Count an error caught, logged (as the event ``where``) and lived with."""
+        self.caught_failures.labels(where).inc()
+
     def add_refresher(self, refresh: Callable[[], Awaitable[None]]) -> None:
         """``refresh()`` runs before each :meth:`collect` (gauges read from the database)."""
         self._refreshers.append(refresh)
@@ -89,8 +97,15 @@ class Metrics:
             try:
                 await refresh()
             except Exception as exc:
+                self.caught("metrics_refresh_failed")
                 log.warning("metrics_refresh_failed", error=f"{type(exc).__name__}: {exc}"[:200])
         return self.render()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def count_caught(metrics: Metrics | None, where: str) -> None:
+    """``metrics.caught(where)`` when the part was given the server's metrics (tests may not)."""
+    if metrics is not None:
+        metrics.caught(where)

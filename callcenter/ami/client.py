@@ -42,7 +42,7 @@ from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import BadFrame, Banner, Frame
 from callcenter.ami.protocol import AmiProtocol, tls_context
 from callcenter.clock import wall_time
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, count_caught
 from callcenter.settings import AmiSettings
 
 log = structlog.get_logger("callcenter.ami")
@@ -242,6 +242,7 @@ class AmiClient:
                 if result is not None:
                     await result
             except Exception:
+                count_caught(self._metrics, "ami_link_observer_failed")
                 log.exception("ami_link_observer_failed", state=state)
 
     # --- actions -------------------------------------------------------------------------
@@ -279,6 +280,7 @@ class AmiClient:
                 try:
                     observer(action, action_id, self._clock())
                 except Exception:
+                    count_caught(self._metrics, "ami_action_observer_failed")
                     log.exception("ami_action_observer_failed", action=action.name)
             try:
                 response = await asyncio.wait_for(asyncio.shield(future), timeout)

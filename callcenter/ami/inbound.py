@@ -19,7 +19,7 @@ from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import BadFrame, Banner, Frame
 from callcenter.ami.sanitize import sanitize_frame
 from callcenter.clock import wall_time
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, count_caught
 
 log = structlog.get_logger("callcenter.ami")
 
@@ -133,6 +133,7 @@ class Inbound:
             try:
                 handler(event)
             except Exception:
+                count_caught(self._metrics, "ami_event_handler_failed")
                 log.exception("ami_event_handler_failed", handler=getattr(handler, "__qualname__", "?"),
                               ami_event=name)
 

@@ -45,7 +45,7 @@ from callcenter.calls.events import CallArrived, CallEnded, CallEvent
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.redact import SENSITIVE_EVENTS, redact
 from callcenter.calls.tracker import CallTracker, first_call_id
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, count_caught
 
 log = structlog.get_logger("callcenter.calls")
 
@@ -73,8 +73,9 @@ class CallDispatcher:
     """
 
     def __init__(self, tracker: CallTracker, recorder: CallRecorder,
-                 sensitive: Callable[[str], bool] | None = None) -> None:
+                 sensitive: Callable[[str], bool] | None = None, metrics: Metrics | None = None) -> None:
         self._tracker = tracker
+        self._metrics = metrics
         self._recorder = recorder
         self._sensitive = sensitive
         self._subscribers: dict[Stage, list[Subscriber]] = {stage: [] for stage in Stage}
@@ -130,6 +131,7 @@ class CallDispatcher:
 
     def _failed(self, handler: object) -> None:
         self.subscriber_failures += 1
+        count_caught(self._metrics, "call_event_subscriber_failed")
         log.exception("call_event_subscriber_failed",
                       subscriber=getattr(handler, "__qualname__", repr(handler)))
 

@@ -21,7 +21,7 @@ from callcenter.ami.messages import AmiEvent
 from callcenter.calls.events import CallEvent
 from callcenter.calls.model import Call, Direction
 from callcenter.calls.tracker import CallTracker
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, count_caught
 from callcenter.runtime.periodic import periodic
 from callcenter.store.events import EventLogWriter, EventRow
 
@@ -125,6 +125,7 @@ class CallRecorder:
                 try:
                     self._on_ended_saved(ended)
                 except Exception:
+                    count_caught(self._metrics, "ended_calls_listener_failed")
                     log.exception("ended_calls_listener_failed")
             for key in merged:
                 self.tracker.merged.pop(key, None)

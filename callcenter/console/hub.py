@@ -33,6 +33,7 @@ from callcenter.calls.events import (
 )
 from callcenter.clock import wall_time
 from callcenter.console.pop import context_json, ivr_json
+from callcenter.metrics import Metrics, count_caught
 from callcenter.orders.model import CustomerContext, OrderContext
 from callcenter.orders.provider import OrderContextProvider, OrderLookupError
 from callcenter.routing.decisions import AgentStateChanged
@@ -57,8 +58,9 @@ class ConsoleHub:
                  ivr_summary: Callable[[str], dict[str, Any]], *, deadline_s: float = 0.25,
                  lookup_timeout_s: float = 5.0, keep: int = 200,
                  agent_for_channel: Callable[[str], str | None] | None = None,
-                 clock: Callable[[], float] = wall_time) -> None:
+                 clock: Callable[[], float] = wall_time, metrics: Metrics | None = None) -> None:
         self._clock = clock
+        self._metrics = metrics
         self._agent_for_channel = agent_for_channel
         self._provider = provider
         self._pool = pool
@@ -296,6 +298,7 @@ class ConsoleHub:
         try:
             rest = await lookup
         except Exception as exc:  # the lookup itself never raises; belt and braces
+            count_caught(self._metrics, "pop_lookup_failed")
             log.warning("pop_lookup_failed", error=str(exc))
             rest = context_json(None, None, "unavailable", [])
         base["call_id"] = self._shown_id(ringing)

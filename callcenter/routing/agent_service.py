@@ -18,6 +18,7 @@ import structlog
 from callcenter.agents.errors import UnknownAgent
 from callcenter.agents.model import AgentProfile, AgentState, check_skills
 from callcenter.agents.pause_reasons import PauseReasons, default_pause_reasons
+from callcenter.metrics import Metrics, count_caught
 from callcenter.routing import events as ev
 from callcenter.routing.agent_store import AgentStore
 from callcenter.routing.decisions import AgentStateChanged, Decision
@@ -39,8 +40,9 @@ class AgentService:
 
     def __init__(self, engine: RoutingEngine, store: AgentStore | None = None,
                  known_skills: Iterable[str] | None = None,
-                 pause_reasons: PauseReasons | None = None) -> None:
+                 pause_reasons: PauseReasons | None = None, metrics: Metrics | None = None) -> None:
         self._engine = engine
+        self._metrics = metrics
         self.pause_reasons = pause_reasons or default_pause_reasons()
         self._store = store
         self._known = list(known_skills) if known_skills is not None else None
@@ -159,6 +161,7 @@ class AgentService:
                 try:
                     listener(decision)
                 except Exception:
+                    count_caught(self._metrics, "agent_listener_failed")
                     log.exception("agent_listener_failed", agent_id=decision.agent_id)
             for queue in self._queues:
                 try:

@@ -35,6 +35,7 @@ from callcenter.ami.messages import AmiEvent
 from callcenter.calls.events import Bridged, CallEnded, CallEvent
 from callcenter.calls.model import Call, Direction
 from callcenter.calls.offer_match import dial_prefix
+from callcenter.metrics import Metrics, count_caught
 from callcenter.orders.tickets import CallbackRequest, CallbackTickets
 from callcenter.routing import events as ev
 from callcenter.routing.callback_facts import CONTEXT, DIAL_STATUS, Dialing, agent_result, valid_number
@@ -76,8 +77,10 @@ class CallbackAdapter:
                  tickets: CallbackTickets,
                  on_offer: Callable[[OfferCallback], None] | None = None,
                  on_ringing: Callable[[OfferRinging], None] | None = None,
-                 call_of: Callable[[str], Call | None] = lambda _: None) -> None:
+                 call_of: Callable[[str], Call | None] = lambda _: None,
+                 metrics: Metrics | None = None) -> None:
         self._engine = engine
+        self._metrics = metrics
         self._send = send
         self._store = store
         self._tickets = tickets
@@ -154,6 +157,7 @@ class CallbackAdapter:
             try:
                 listener(decision)
             except Exception:
+                count_caught(self._metrics, "callback_offer_listener_failed")
                 log.exception("callback_offer_listener_failed", call_id=decision.call_id)
 
     def _dial(self, decision: DialCallback) -> None:
@@ -192,6 +196,7 @@ class CallbackAdapter:
         try:
             info = await self._store.original(decision.call_id) or {}
         except Exception as exc:  # the pop says less; the call goes on
+            count_caught(self._metrics, "callback_pop_lookup_failed")
             log.warning("callback_pop_lookup_failed", call_id=decision.call_id, error=str(exc))
         enqueued = info.get("enqueued_at")
         now = self._engine.now()
@@ -203,6 +208,7 @@ class CallbackAdapter:
             self._on_ringing(OfferRinging(decision.call_id, decision.agent_id, "", dialing.channel,
                                           decision.number, "", decision.skill, now, callback))
         except Exception:
+            count_caught(self._metrics, "callback_ringing_listener_failed")
             log.exception("callback_ringing_listener_failed", call_id=decision.call_id)
 
     async def _give_up(self, decision: CallbackGaveUp) -> None:
@@ -214,6 +220,7 @@ class CallbackAdapter:
                 f"Callback not reached after {decision.attempts} attempts ({decision.result})",
                 request.language or "en"))
         except Exception as exc:
+            count_caught(self._metrics, "callback_ticket_failed")
             log.warning("callback_ticket_failed", call_id=request.call_id, error=str(exc))
         await self._store.failed(request.call_id, decision.attempts, decision.result, ticket_id)
 
@@ -373,6 +380,7 @@ class CallbackAdapter:
                     await make()
                 except Exception as exc:
                     self.write_failures += 1
+                    count_caught(self._metrics, "callback_row_not_written")
                     log.warning("callback_row_not_written", call_id=call_id,
                                 error=f"{type(exc).__name__}: {exc}"[:300])
         self._tasks.spawn(run())

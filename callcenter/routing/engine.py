@@ -18,6 +18,7 @@ import structlog
 
 from callcenter.agents.model import AgentProfile
 from callcenter.clock import wall_time
+from callcenter.metrics import Metrics, count_caught
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import Decision
 from callcenter.routing.policy import RoutingPolicy, load_policy
@@ -46,8 +47,9 @@ class RoutingEngine:
 
     def __init__(self, router: Router, clock: Callable[[], float] = wall_time,
                  policy_path: Path | None = None, known_skills: Iterable[str] | None = None,
-                 time_scale: float = 1.0) -> None:
+                 time_scale: float = 1.0, metrics: Metrics | None = None) -> None:
         self.router = router
+        self._metrics = metrics
         self.clock = clock
         self.time_scale = time_scale
         if self.time_scale <= 0:
@@ -65,11 +67,11 @@ class RoutingEngine:
     def from_files(cls, policy_path: Path, agents: Iterable[AgentProfile] = (),
                    known_skills: Iterable[str] | None = None,
                    clock: Callable[[], float] = wall_time,
-                   time_scale: float = 1.0) -> RoutingEngine:
+                   time_scale: float = 1.0, metrics: Metrics | None = None) -> RoutingEngine:
         """Raises: RoutingPolicyError (names the field)."""
         known = list(known_skills) if known_skills is not None else None
         policy = load_policy(policy_path, known)
-        return cls(Router(policy, agents, start=clock()), clock, policy_path, known, time_scale)
+        return cls(Router(policy, agents, start=clock()), clock, policy_path, known, time_scale, metrics)
 
     def add_sink(self, sink: Sink) -> None:
         """``sink(decisions)`` after every event that decided something (never raises into us)."""
@@ -97,6 +99,7 @@ class RoutingEngine:
                 sink(decisions)
             except Exception:
                 self.sink_failures += 1
+                count_caught(self._metrics, "routing_sink_failed")
                 log.exception("routing_sink_failed", sink=getattr(sink, "__qualname__", repr(sink)))
 
     def now(self) -> float:

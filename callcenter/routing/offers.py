@@ -41,6 +41,7 @@ from callcenter.calls.events import (
     OfferSent,
 )
 from callcenter.calls.model import OfferResult
+from callcenter.metrics import Metrics, count_caught
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import CancelOffer, Decision, Offer
 from callcenter.routing.engine import RoutingEngine
@@ -102,8 +103,10 @@ class OfferAdapter:
 
     def __init__(self, engine: RoutingEngine, send: Send, *,
                  on_ringing: Callable[[OfferRinging], None] | None = None,
-                 caller_id_name: str = "Queue: {skill}", bridge_options: str = "p") -> None:
+                 caller_id_name: str = "Queue: {skill}", bridge_options: str = "p",
+                 metrics: Metrics | None = None) -> None:
         self._bridge_options = bridge_options
+        self._metrics = metrics
         self._engine = engine
         self._send = send
         self._on_ringing = on_ringing
@@ -317,6 +320,7 @@ class OfferAdapter:
                                           agent_channel, queued.caller_number, queued.caller_name,
                                           queued.skill, now))
         except Exception:
+            count_caught(self._metrics, "routing_ringing_listener_failed")
             log.exception("routing_ringing_listener_failed", call_id=queued.call_id)
 
     def _prune_cancelling(self, now: float) -> None:

@@ -90,10 +90,11 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     tracker = CallTracker()
     console = ConsoleHub(given.orders, pool, lambda call_id: ivr.summary(call_id),
                          agent_for_channel=lambda channel: offers.phones.agent_for_channel(channel),
-                         clock=given.clock.now)
+                         clock=given.clock.now, metrics=given.metrics)
     given.agents.add_listener(console.on_agent_state)
     offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
-                          bridge_options="pTF(survey^s^1)" if settings.ivr.post_call_survey else "pT")
+                          bridge_options="pTF(survey^s^1)" if settings.ivr.post_call_survey else "pT",
+                          metrics=given.metrics)
     engine.add_sink(offers.carry_out)
     starter = RecordingStarter(RecordingPolicy(settings.recording.monitor_dir,
                                                settings.recording.enabled), ami.send, tracker.calls.get)
@@ -105,7 +106,8 @@ def build_call_path(given: CallPathInputs) -> CallPath:
     calls = CallStore(pool, given.metrics)
     recorder = CallRecorder(tracker, EventLogWriter(pool), calls, given.metrics,
                             on_ended_saved=lambda _: given.registry.wake())
-    dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active)
+    dispatcher = CallDispatcher(tracker, recorder, sensitive=ivr.sensitive_input_active,
+                                metrics=given.metrics)
     dispatcher.subscribe(Stage.ROUTING, offers.on_call_event)
     dispatcher.subscribe(Stage.ROUTING, callbacks.on_call_event)
     control = _control(given, tracker, console, desk)
@@ -161,7 +163,7 @@ def _callbacks(given: CallPathInputs, console: ConsoleHub, tracker: CallTracker)
     pool = given.database.pool
     callbacks = CallbackAdapter(given.engine, given.ami.send, CallbackStore(pool, given.clock.now),
                                 CallbackTickets(pool), on_ringing=console.on_ringing,
-                                call_of=tracker.calls.get)
+                                call_of=tracker.calls.get, metrics=given.metrics)
     given.engine.add_sink(callbacks.carry_out)
     given.ami.observe_link(callbacks.on_link)
     return callbacks

@@ -77,6 +77,7 @@ class ServerHealth:
         try:
             stalled.update(await self._workers())
         except Exception as exc:  # the database check reports the database itself
+            self._server.metrics.caught("job_stats_unavailable")
             log.debug("job_stats_unavailable", error=type(exc).__name__)
         for name in WORKERS:
             self._server.metrics.progress_stalled.labels(f"worker:{name}").set(

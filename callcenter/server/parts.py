@@ -129,10 +129,10 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
     config = settings.config_dir
     skills = load_skill_names(config / "skills.yaml")
     engine = RoutingEngine.from_files(config / "routing.yaml", known_skills=skills, clock=clock.now,
-                                      time_scale=clock.speed)
+                                      time_scale=clock.speed, metrics=metrics)
     agent_store = AgentStore(database.pool)
     agents = AgentService(engine, agent_store, known_skills=skills,
-                          pause_reasons=load_pause_reasons(config / "pause_reasons.yaml"))
+                          pause_reasons=load_pause_reasons(config / "pause_reasons.yaml"), metrics=metrics)
     flows = FlowRegistry([config / "ivr"], Checks(skills=frozenset(skills)))
     flows.reload()
     ami = AmiClient(settings.ami, metrics, clock=clock.now)
@@ -143,13 +143,13 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                                           registry))
     seed = load_agents(config / "agents.yaml", skills) if (config / "agents.yaml").exists() else []
     await agents.start(seed=seed)
-    await _restore_callbacks(path.callbacks)
+    await _restore_callbacks(path.callbacks, metrics)
     watchdog = Watchdog(metrics, stall_s=settings.health.stall_s)
     watch_progress(watchdog, path.recorder, ivr_log, agent_store, engine, clock)
     server = Server(settings, database, metrics, ami, path.tracker, path.recorder, path.calls, engine,
                     agents, path.offers, path.ivr, clock, watchdog, Supervisor(metrics), path.console,
                     path.handoff, dispatcher=path.dispatcher)
-    supervision = _supervision(database, path, ami, clock)
+    supervision = _supervision(database, path, ami, clock, metrics)
     live = build_live(settings.live, database.pool, ami.send, path.tracker.calls.get, path.console,
                       clock.now) if settings.live.enabled else None
     if live is not None:
@@ -165,11 +165,11 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                                supervision, path.callbacks, path.control, live)
 
 
-def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock
-                       ) -> SupervisionService:
+def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock,
+                 metrics: Metrics) -> SupervisionService:
     """Supervisors on live calls, following the AMI stream and the actions sent."""
     service = SupervisionService(ami.send, path.tracker.calls.get, path.offers.phones.agent_for_channel,
-                                 SupervisionStore(database.pool), clock.now)
+                                 SupervisionStore(database.pool), clock.now, metrics=metrics)
     ami.observe_actions(service.on_action)
     ami.observe_link(service.on_link)
     path.dispatcher.listen(service.on_ami_event)
@@ -260,12 +260,13 @@ def _start_loops(server: Server, background: _Background) -> None:
         supervisor.start("live-relay", background.live.relay.run)
 
 
-async def _restore_callbacks(callbacks: CallbackAdapter) -> None:
+async def _restore_callbacks(callbacks: CallbackAdapter, metrics: Metrics) -> None:
     """Queue the stored open callbacks again in their place (a database error is logged: the
     callbacks stay stored for the next start)."""
     try:
         count = await callbacks.restore()
     except Exception as exc:
+        metrics.caught("callbacks_not_restored")
         log.warning("callbacks_not_restored", error=f"{type(exc).__name__}: {exc}"[:300])
         return
     if count:

@@ -23,6 +23,7 @@ from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.calls.model import Call, CallState
+from callcenter.metrics import Metrics, count_caught
 from callcenter.runtime.tasks import Tasks
 from callcenter.supervision.actions import spy_mode_dtmf, spy_originate
 from callcenter.supervision.errors import (
@@ -57,8 +58,10 @@ class SupervisionService:
 
     def __init__(self, send: Send, call_of: Callable[[str], Call | None],
                  agent_of_channel: Callable[[str], str | None], store: SupervisionStore,
-                 clock: Callable[[], float], ring_timeout_s: float = RING_TIMEOUT_S) -> None:
+                 clock: Callable[[], float], ring_timeout_s: float = RING_TIMEOUT_S,
+                 metrics: Metrics | None = None) -> None:
         self._send = send
+        self._metrics = metrics
         self._call_of = call_of
         self._agent_of = agent_of_channel
         self.store = store
@@ -268,6 +271,7 @@ class SupervisionService:
         try:
             await self.store.close(session.id, reason, session.ended_at or self._clock())
         except Exception:
+            count_caught(self._metrics, "supervision_row_not_closed")
             log.exception("supervision_row_not_closed", session=session.id)
 
     async def _hang_up(self, channel: str) -> None:
@@ -299,6 +303,7 @@ class SupervisionService:
         try:
             await self.store.close_stale([s.id for s in self._live.values()], self._clock())
         except Exception:
+            count_caught(self._metrics, "supervision_stale_rows_not_closed")
             log.exception("supervision_stale_rows_not_closed")
 
     # --- the AMI stream ----------------------------------------------------------------------
