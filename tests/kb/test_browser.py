@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page
 
 from callcenter.kb.store import seed_articles
 from callcenter.metrics import Metrics
@@ -65,13 +66,13 @@ async def server(pool: asyncpg.Pool) -> AsyncIterator[tuple[TestServer, int]]:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
 
 
-async def logged_in_page(browser: object, base: str, login: str) -> object:
-    page = await browser.new_page()  # type: ignore[attr-defined]
+async def logged_in_page(browser: Browser, base: str, login: str) -> Page:
+    page = await browser.new_page()
     await page.goto(base + "/login")
     await page.fill("input[name=login]", login)
     await page.fill("input[name=password]", "demo")
@@ -81,71 +82,71 @@ async def logged_in_page(browser: object, base: str, login: str) -> object:
 
 
 async def test_panel_suggests_for_the_pop_records_the_open_and_searches(
-        server: tuple[TestServer, int], browser: object, pool: asyncpg.Pool) -> None:
+        server: tuple[TestServer, int], browser: Browser, pool: asyncpg.Pool) -> None:
     test_server, call_id = server
     base = str(test_server.make_url("")).rstrip("/")
     page = await logged_in_page(browser, base, "agent1")
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
-    await page.goto(base + "/console-stub")  # type: ignore[attr-defined]
-    await page.wait_for_selector("#kb-panel[data-ready=true]")  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(base + "/console-stub")
+    await page.wait_for_selector("#kb-panel[data-ready=true]")
     pop = {"call_id": call_id, "skill": "delivery",
            "ivr": {"path": ["damaged_delivery"]}, "customer": {"language": "zh"},
            "orders": [{"status": "delivered", "shipments": [
                {"status": "delivered", "delivered_at": (datetime.now(UTC) - timedelta(days=2)).isoformat()}]}]}
-    await page.evaluate(  # type: ignore[attr-defined]
+    await page.evaluate(
         "pop => document.dispatchEvent(new CustomEvent('callcenter:pop', {detail: pop}))", pop)
-    first = page.locator(".kb-open").first  # type: ignore[attr-defined]
+    first = page.locator(".kb-open").first
     await first.wait_for()
     assert await first.text_content() == "快递破损、商品损坏的处理"
-    assert "delivered 2 days ago" in await page.text_content(".kb-reasons")  # type: ignore[attr-defined]
+    assert "delivered 2 days ago" in (await page.text_content(".kb-reasons") or "")
     await first.click()
-    await page.wait_for_selector(".kb-article:not([hidden]) .kb-body strong")  # type: ignore[attr-defined]
+    await page.wait_for_selector(".kb-article:not([hidden]) .kb-body strong")
     row = await pool.fetchrow("SELECT call_id, source FROM article_views")
     assert (row["call_id"], row["source"]) == (call_id, "suggestion")
-    await page.click(".kb-back")  # type: ignore[attr-defined]
-    await page.fill(".kb-q", "退货运费谁出")  # type: ignore[attr-defined]
-    await page.press(".kb-q", "Enter")  # type: ignore[attr-defined]
-    await page.wait_for_selector(".kb-list-heading:has-text('退货运费谁出')")  # type: ignore[attr-defined]
-    assert await page.locator(".kb-open").first.text_content() == "退货运费由谁承担"  # type: ignore[attr-defined]
-    await page.evaluate(  # type: ignore[attr-defined]
+    await page.click(".kb-back")
+    await page.fill(".kb-q", "退货运费谁出")
+    await page.press(".kb-q", "Enter")
+    await page.wait_for_selector(".kb-list-heading:has-text('退货运费谁出')")
+    assert await page.locator(".kb-open").first.text_content() == "退货运费由谁承担"
+    await page.evaluate(
         "id => document.dispatchEvent(new CustomEvent('callcenter:call-ended', {detail: {call_id: id}}))",
         call_id)
-    await page.wait_for_selector("#kb-panel.kb-ended")  # type: ignore[attr-defined]
+    await page.wait_for_selector("#kb-panel.kb-ended")
     assert errors == []
 
 
 async def test_supervisor_edits_an_article_and_sees_reports_and_staffing(
-        server: tuple[TestServer, int], browser: object, pool: asyncpg.Pool) -> None:
+        server: tuple[TestServer, int], browser: Browser, pool: asyncpg.Pool) -> None:
     test_server, _ = server
     base = str(test_server.make_url("")).rstrip("/")
     page = await logged_in_page(browser, base, "sup")
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))  # type: ignore[attr-defined]
-    await page.goto(base + "/kb")  # type: ignore[attr-defined]
-    await page.wait_for_selector("#kb-admin[data-ready=true]")  # type: ignore[attr-defined]
-    assert await page.locator(".kb-table tbody tr").count() == 26  # type: ignore[attr-defined]
-    await page.locator("tr:has-text('Gift') .kb-edit, tr:has-text('Who pays return shipping') .kb-edit").first.click()  # type: ignore[attr-defined]
-    await page.wait_for_selector("#kb-history li")  # type: ignore[attr-defined]
-    await page.fill("#kb-title", "Who pays return shipping (updated)")  # type: ignore[attr-defined]
-    await page.fill("#kb-body", "Free for **faulty** items. <b>x</b>")  # type: ignore[attr-defined]
-    await page.click("#kb-preview-button")  # type: ignore[attr-defined]
-    await page.wait_for_selector("#kb-preview strong")  # type: ignore[attr-defined]
-    assert await page.locator("#kb-preview b").count() == 0  # type: ignore[attr-defined]
-    await page.click("#kb-save")  # type: ignore[attr-defined]
-    await page.wait_for_selector("#kb-history li:nth-child(2)")  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(base + "/kb")
+    await page.wait_for_selector("#kb-admin[data-ready=true]")
+    assert await page.locator(".kb-table tbody tr").count() == 26
+    await page.locator("tr:has-text('Gift') .kb-edit, tr:has-text('Who pays return shipping') .kb-edit").first.click()
+    await page.wait_for_selector("#kb-history li")
+    await page.fill("#kb-title", "Who pays return shipping (updated)")
+    await page.fill("#kb-body", "Free for **faulty** items. <b>x</b>")
+    await page.click("#kb-preview-button")
+    await page.wait_for_selector("#kb-preview strong")
+    assert await page.locator("#kb-preview b").count() == 0
+    await page.click("#kb-save")
+    await page.wait_for_selector("#kb-history li:nth-child(2)")
     assert await pool.fetchval("SELECT version FROM kb_articles WHERE language = 'en'"
                                " AND slug = 'return-shipping-cost'") == 2
 
-    await page.goto(base + "/reports")  # type: ignore[attr-defined]
-    await page.wait_for_selector("#r-output[data-ready=true]")  # type: ignore[attr-defined]
+    await page.goto(base + "/reports")
+    await page.wait_for_selector("#r-output[data-ready=true]")
     # the call on the agent's line this hour: offered, not answered
-    assert await page.locator("#r-output svg.r-chart").count() == 2  # type: ignore[attr-defined]
-    assert await page.text_content(".r-total td[data-col=offered]") == "1"  # type: ignore[attr-defined]
-    await page.fill("#s-intervals", "10:00, 120")  # type: ignore[attr-defined]
-    await page.fill("#s-minutes", "30")  # type: ignore[attr-defined]
-    await page.fill("#s-shrinkage", "")  # type: ignore[attr-defined]
-    await page.click("#s-compute")  # type: ignore[attr-defined]
-    await page.wait_for_selector("#s-output[data-ready=true] svg rect.r-bar")  # type: ignore[attr-defined]
-    assert await page.text_content("#s-output td[data-col=agents]") == "16"  # type: ignore[attr-defined]
+    assert await page.locator("#r-output svg.r-chart").count() == 2
+    assert await page.text_content(".r-total td[data-col=offered]") == "1"
+    await page.fill("#s-intervals", "10:00, 120")
+    await page.fill("#s-minutes", "30")
+    await page.fill("#s-shrinkage", "")
+    await page.click("#s-compute")
+    await page.wait_for_selector("#s-output[data-ready=true] svg rect.r-bar")
+    assert await page.text_content("#s-output td[data-col=agents]") == "16"
     assert errors == [], json.dumps(errors)
