@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 from callcenter.ami import messages
 from callcenter.ami.agi import parse_agi_result
 from callcenter.ami.messages import AmiEvent
-from callcenter.ami.parser import FrameParser, parse_frame
+from callcenter.ami.parser import Frame, FrameParser, parse_frame
 from callcenter.ami.sanitize import MAX_VALUE_CHARS, bounded_int, sanitize_frame
 
 
 def event(*lines: str) -> AmiEvent:
     frame = parse_frame("\r\n".join(lines))
-    assert not isinstance(frame, str) and hasattr(frame, "fields")
-    sanitize_frame(frame)  # type: ignore[arg-type]
-    return AmiEvent(frame, 0.0)  # type: ignore[arg-type]
+    assert isinstance(frame, Frame), frame
+    sanitize_frame(frame)
+    return AmiEvent(frame, 0.0)
 
 
 def test_nul_and_control_characters_in_a_caller_id_name_become_spaces() -> None:
@@ -31,9 +31,9 @@ def test_a_lone_line_feed_inside_a_value_cannot_survive() -> None:
     parser = FrameParser()
     [frame] = parser.feed(b"Event: Newchannel\r\nCallerIDNum: 123\nEvent: Hangup\r\n"
                           b"CallerIDName: a\rb\r\n\r\n")
-    assert hasattr(frame, "fields")
-    sanitize_frame(frame)  # type: ignore[arg-type]
-    fields = frame.fields  # type: ignore[union-attr]
+    assert isinstance(frame, Frame), frame
+    sanitize_frame(frame)
+    fields = frame.fields
     assert fields["CallerIDNum"] == "123 Event: Hangup" and fields["CallerIDName"] == "a b"
     assert fields["Event"] == "Newchannel"
 
@@ -83,15 +83,15 @@ def test_an_originate_with_a_line_feed_in_the_caller_id_renders_safely() -> None
 def test_any_header_values_come_out_storable_and_safe(headers: dict[str, str]) -> None:
     text = "Event: Hangup\r\n" + "\r\n".join(f"{k}: {v}" for k, v in headers.items())
     frame = parse_frame(text)
-    assert hasattr(frame, "fields")
-    sanitize_frame(frame)  # type: ignore[arg-type]
-    for key, value in [*frame.fields.items(), *frame.repeated]:  # type: ignore[union-attr]
+    assert isinstance(frame, Frame), frame
+    sanitize_frame(frame)
+    for key, value in [*frame.fields.items(), *frame.repeated]:
         for checked in (key, value, unquote(value) if key in ("Result", "Env") else ""):
             assert not any(ord(c) < 32 and c not in "\t\n" for c in checked), (key, value)
             if key not in ("Result", "Env"):
                 assert "\n" not in checked
         assert len(value) <= MAX_VALUE_CHARS
-    assert "\x00" not in frame.raw  # type: ignore[union-attr]
+    assert "\x00" not in frame.raw
 
 
 def test_clean_url_encoded_values_are_left_exactly_as_asterisk_sent_them() -> None:

@@ -8,7 +8,7 @@ import asyncio
 
 from callcenter.agents.model import AgentState
 from callcenter.ami.messages import Action, AmiResponse, Originate
-from callcenter.ami.parser import parse_frame
+from callcenter.ami.parser import Frame, parse_frame
 from callcenter.routing import events as ev
 from callcenter.routing.decisions import AgentStateChanged, Decision
 from callcenter.routing.engine import RoutingEngine
@@ -29,8 +29,8 @@ async def test_control_characters_in_the_caller_id_do_not_fail_the_offer() -> No
             action = action.action()
         wire.append(action.render("id-1"))
         ok = parse_frame("Response: Success\r\nActionID: id-1")
-        assert not isinstance(ok, str)
-        return AmiResponse(ok)  # type: ignore[arg-type]
+        assert isinstance(ok, Frame), ok
+        return AmiResponse(ok)
 
     decisions: list[Decision] = []
     adapter = OfferAdapter(engine, send)

@@ -85,7 +85,8 @@ def test_given_customer_leg_results_then_retried_per_policy_then_ticketed(
     now, decisions = 100.0, []
     r.handle(ev.AgentLoggedIn("ann", now, ready=True))
     for result in results:
-        assert r.call_status("c1").status == "offered"  # type: ignore[union-attr]
+        status = r.call_status("c1")
+        assert status is not None and status.status == "offered"
         r.handle(ev.OfferAnswered("c1", "ann", now + 1))
         decisions += r.handle(ev.CallbackDialed("c1", result, now + 20))
         assert r.agent_status("ann").state is (

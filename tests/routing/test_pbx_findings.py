@@ -48,7 +48,9 @@ async def test_a_missed_offer_takes_the_pop_off_the_agents_screen_and_snapshot(
         assert console is not None
         h.call(caller(EN_CUSTOMERS[0]))
         await h.wait_for(lambda: console.feed("nora").pop is not None, 60, "pop for nora")
-        call_id = console.feed("nora").pop["call_id"]  # type: ignore[index]
+        pop = console.feed("nora").pop
+        assert pop is not None
+        call_id = pop["call_id"]
         await h.wait_for(lambda: len(h.probe.offers()) == 2, 60, "re-offered to rita")
         await h.wait_for(lambda: console.snapshot("nora")["pop"] is None, 5, "nora's pop cancelled")
         kinds = [e["type"] for e in console.feed("nora").events if e.get("call_id") == call_id]

@@ -9,6 +9,7 @@ from callcenter.ami.messages import AmiEvent
 from callcenter.ami.parser import Frame
 from callcenter.calls.events import (
     AgentHungUp,
+    Bridged,
     CallbackFailed,
     CallbackStarted,
     CallEnded,
@@ -197,7 +198,7 @@ def test_a_callback_found_by_a_restarted_server_is_rebuilt_as_the_agent_calling_
     kinds = [type(e).__name__ for e in out if not isinstance(e, CallUpdated)]
     assert kinds == ["CallbackStarted", "Bridged"]  # never a caller arriving at the IVR
     bridged = out[-1]
-    assert bridged.agent_channel == AGENT  # type: ignore[attr-defined]
+    assert isinstance(bridged, Bridged) and bridged.agent_channel == AGENT
     # the customer hangs up after the restart: the callback ends as an answered callback
     run = Run()
     run.tracker = tracker
