@@ -10,6 +10,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import asyncpg
 
@@ -43,17 +44,18 @@ class Counting:
         self.engine = engine
         self.decoded = 0
         self._decode = engine.decode_segment
+        self._patch = patch.object(engine, "decode_segment", self._counted)
+
+    def _counted(self, *args: Any) -> Any:
+        self.decoded += 1
+        return self._decode(*args)
 
     def __enter__(self) -> Counting:
-        def counted(*args: Any) -> Any:
-            self.decoded += 1
-            return self._decode(*args)
-
-        self.engine.decode_segment = counted  # type: ignore[method-assign,assignment]
+        self._patch.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        del self.engine.decode_segment
+        self._patch.stop()
 
 
 async def utterances(pool: asyncpg.Pool, call_id: int) -> list[tuple[str, float, float, str]]:

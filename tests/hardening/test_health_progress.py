@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from callcenter.metrics import Metrics
 from callcenter.runtime.supervisor import Supervisor
@@ -51,7 +52,8 @@ async def test_given_a_stale_probe_then_it_is_a_problem_and_the_gauge_says_so() 
     assert metrics.registry.get_sample_value("callcenter_progress_stalled", {"part": "writer:x"}) == 1
 
 
-async def test_given_the_call_writer_stuck_then_healthz_503_names_it(db_url: str, tmp_path: Path) -> None:
+async def test_given_the_call_writer_stuck_then_healthz_503_names_it(
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with FakeAmi() as ami:
         settings = dataclasses.replace(settings_for(ami.port, db_url, tmp_path),
                                        health=HealthSettings(stall_s=3.0))
@@ -63,7 +65,7 @@ async def test_given_the_call_writer_stuck_then_healthz_503_names_it(db_url: str
             async def stuck() -> None:
                 raise OSError("disk full")
 
-            server.recorder.flush = stuck  # type: ignore[method-assign]
+            monkeypatch.setattr(server.recorder, "flush", stuck)
             await asyncio.sleep(4.0)
             status, body = await get(server.http_port, "/healthz")
             assert status == 503 and "writer:calls" in json.loads(body)["progress"]["stalled"]

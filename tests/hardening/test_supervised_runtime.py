@@ -72,7 +72,7 @@ async def test_given_failures_spread_beyond_the_window_then_the_loop_keeps_being
 
 
 async def test_given_a_routing_loop_that_raises_once_then_it_is_restarted_and_healthz_shows_it(
-        db_url: str, tmp_path: Path) -> None:
+        db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async with FakeAmi() as ami, build_server(settings_for(ami.port, db_url, tmp_path)) as server:
         await server.ami.wait_connected(5)
         router = server.engine.router
@@ -85,7 +85,7 @@ async def test_given_a_routing_loop_that_raises_once_then_it_is_restarted_and_he
                 raise RuntimeError("timer heap broken")
             return real()
 
-        router.next_due = next_due_failing_once  # type: ignore[method-assign]
+        monkeypatch.setattr(router, "next_due", next_due_failing_once)
         await wait_until(lambda: server.supervisor.liveness()["routing"]["failures"] == 1, timeout_s=10)
         await wait_until(lambda: server.supervisor.liveness()["routing"]["state"] == "running", timeout_s=10)
         _, body = await get(server.http_port, "/healthz")

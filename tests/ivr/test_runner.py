@@ -538,7 +538,8 @@ async def test_flows_can_be_chosen_by_dialled_number(tmp_path: Path, extension: 
     assert line.recorder.path[CALL][0]["flow"] == "hotline"
 
 
-async def test_given_route_then_routed_state_is_sent_before_the_router_may_offer_the_call() -> None:
+async def test_given_route_then_routed_state_is_sent_before_the_router_may_offer_the_call(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """On the real PBX an offer answered at once bridges the caller out of AsyncAGI; an AGI
     command queued after that never runs. So CC_IVR=routed must be on the channel before the
     router has the call, or the caller returns from the agent into [ivr-fallback]."""
@@ -551,7 +552,7 @@ async def test_given_route_then_routed_state_is_sent_before_the_router_may_offer
         seen_when_enqueued.append(list(line.agi.commands))
         await enqueue(call_id, channel, requirements, context)
 
-    line.router.enqueue = recording_enqueue  # type: ignore[method-assign]
+    monkeypatch.setattr(line.router, "enqueue", recording_enqueue)
     line.agi.keys = [key("1"), key("0")]
     line.runner.on_event(START)
     await line.held()

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import asyncpg
 import yaml
@@ -212,24 +213,25 @@ async def running(tmp_path: Path, db_url: str, *, policy: dict[str, Any],
     try:
         await migrate(database.pool)
         await seed_shop(database.pool, generate())
-        async with build_server(settings, database, ScaledClock(speed)) as server:
-            probe = Probe()
-            engine = server.engine
-            submit = engine.submit
+        with contextlib.ExitStack() as spies:  # undone once the server has stopped
+            async with build_server(settings, database, ScaledClock(speed)) as server:
+                probe = Probe()
+                engine = server.engine
+                submit = engine.submit
 
-            def recording_submit(event: ev.RouterEvent) -> None:
-                probe.events.append(event)
-                submit(event)
+                def recording_submit(event: ev.RouterEvent) -> None:
+                    probe.events.append(event)
+                    submit(event)
 
-            engine.submit = recording_submit  # type: ignore[method-assign]
-            engine.add_sink(probe.decisions.extend)
-            harness = Harness(server, simulator, probe, db_url, speed)
-            await harness.wait_for(lambda: server.ami.connected, 10 * speed, "AMI connected")
-            for login in (ready if ready is not None else [a["login"] for a in agents]):
-                server.agents.login(login, ready=True)
-            probe.events.clear()  # from here on: what the calls cause
-            probe.decisions.clear()
-            yield harness
+                spies.enter_context(patch.object(engine, "submit", recording_submit))
+                engine.add_sink(probe.decisions.extend)
+                harness = Harness(server, simulator, probe, db_url, speed)
+                await harness.wait_for(lambda: server.ami.connected, 10 * speed, "AMI connected")
+                for login in (ready if ready is not None else [a["login"] for a in agents]):
+                    server.agents.login(login, ready=True)
+                probe.events.clear()  # from here on: what the calls cause
+                probe.decisions.clear()
+                yield harness
     finally:
         await simulator.stop()
         await database.close()
