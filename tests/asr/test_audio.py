@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ def test_stereo_is_split_into_two_speakers(tmp_path: Path) -> None:
     (lambda p: write_wav(p, tone(1.0, 44100), 44100), "44100 Hz"),
     (lambda p: write_wav(p, np.zeros(0, dtype=np.int16)), "no audio"),
 ])
-def test_broken_audio_gets_a_clear_error(tmp_path: Path, make, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_broken_audio_gets_a_clear_error(tmp_path: Path, make: Callable[[Path], object], reason: str) -> None:
     path = tmp_path / "bad.wav"
     make(path)
     with pytest.raises(AudioError, match=reason):

@@ -9,7 +9,7 @@ import pytest
 from qa.scorecard import CallFacts, ScorecardError, Utt, load_scorecards, score_call
 from qa.scorecard.items import CHECKS, contains
 from qa.scorecard.loader import parse_scorecard
-from qa.scorecard.model import Item
+from qa.scorecard.model import Item, ItemResult
 from qa.scorecard.score import total_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +36,8 @@ GOOD_CALL = [
 ]
 
 
-def check(kind: str, utts: list[Utt], phrases: list[str] | None = None, facts: CallFacts = EN, **params: float):  # type: ignore[no-untyped-def]
+def check(kind: str, utts: list[Utt], phrases: list[str] | None = None, facts: CallFacts = EN,
+          **params: float) -> ItemResult:
     return CHECKS[kind](item(kind, phrases, **params), utts, facts)
 
 

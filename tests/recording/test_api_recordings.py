@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import Frame
-from callcenter.calls.model import Call, CallState, Leg
+from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
 from callcenter.metrics import Metrics
 from callcenter.recording.pause import RecordingPauser
 from callcenter.recording.policy import RecordingPolicy
@@ -77,7 +77,7 @@ async def setup(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[TestC
                        " VALUES ($1, 0, 'agent', 0.1, 2.0, 'hello')", call)
     ids["call"] = call
     rig = Rig()
-    leg = Leg("1700000500.1", "PJSIP/pstn-00000001", "1700000500.1", "caller", "caller",  # type: ignore[arg-type]
+    leg = Leg("1700000500.1", "PJSIP/pstn-00000001", "1700000500.1", LegRole.CALLER, Side.CALLER,
               time.time())
     rig.calls["1700000500.1"] = Call("1700000500.1", time.time(), {leg.uniqueid: leg}, leg.uniqueid,
                                      state=CallState.TALKING, recordings=["x"])

@@ -85,9 +85,10 @@ async def queued_waiting_channel(db_url: str) -> str | None:
     """The caller channel of a call stored as waiting in the queue (queued, not answered)."""
     conn = await asyncpg.connect(db_url)
     try:
-        return await conn.fetchval(  # type: ignore[no-any-return]
+        channel: str | None = await conn.fetchval(
             "SELECT caller_channel FROM calls WHERE queued_at IS NOT NULL AND answered_at IS NULL"
             " AND state <> 'ended' AND ivr_path::text LIKE '%\"queued\"%' LIMIT 1")
+        return channel
     finally:
         await conn.close()
 

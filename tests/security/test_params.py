@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -23,9 +24,9 @@ def _request(query: str) -> web.Request:
     return make_mocked_request("GET", f"/api/x?{query}")
 
 
-def _refused(call: object) -> dict[str, object]:
+def _refused(call: Callable[[], object]) -> dict[str, object]:
     with pytest.raises(web.HTTPBadRequest) as refused:
-        call()  # type: ignore[operator]
+        call()
     assert refused.value.text is not None
     body: dict[str, object] = json.loads(refused.value.text)
     assert body["error_id"] == "bad_parameter"
@@ -62,8 +63,9 @@ def test_given_good_values_then_typed_values() -> None:
     ("state=lost", lambda r: query_choice(r, "state", ("ivr", "ended")), "state must be one of ivr, ended"),
     ("q=" + "x" * 11, lambda r: query_text(r, "q", 10), "q is too long"),
 ])
-def test_given_a_bad_value_then_400_naming_the_parameter(query: str, parse: object, says: str) -> None:
+def test_given_a_bad_value_then_400_naming_the_parameter(query: str, parse: Callable[[web.Request], object],
+                                                         says: str) -> None:
     request = _request(query)
-    body = _refused(lambda: parse(request))  # type: ignore[operator]
+    body = _refused(lambda: parse(request))
     assert str(body["message"]).startswith(says)
     assert body["parameter"] == query.split("=")[0]
