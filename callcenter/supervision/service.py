@@ -39,7 +39,7 @@ from callcenter.supervision.errors import (
     SessionStopped,
 )
 from callcenter.supervision.model import EndReason, Mode, Session
-from callcenter.supervision.store import SupervisionStore
+from callcenter.supervision.store import SessionRows
 
 log = structlog.get_logger("callcenter.supervision")
 
@@ -57,7 +57,7 @@ class SupervisionService:
     """
 
     def __init__(self, send: Send, call_of: Callable[[str], Call | None],
-                 agent_of_channel: Callable[[str], str | None], store: SupervisionStore,
+                 agent_of_channel: Callable[[str], str | None], store: SessionRows,
                  clock: Callable[[], float], ring_timeout_s: float = RING_TIMEOUT_S,
                  metrics: Metrics | None = None) -> None:
         self._send = send

@@ -4,7 +4,7 @@ monitoring session (``supervision_sessions``, migration 012)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -14,6 +14,26 @@ from callcenter.supervision.model import EndReason, Mode
 
 def _ts(at: float | None) -> datetime | None:
     return None if at is None else datetime.fromtimestamp(at, UTC)
+
+
+class SessionRows(Protocol):
+    """What the supervision service and its API read and write (:class:`SupervisionStore`, or
+    a test's in-memory rows)."""
+
+    async def phone(self, login: str) -> str | None: ...
+
+    async def set_phone(self, login: str, phone: str | None) -> bool: ...
+
+    async def open(self, supervisor: str, call_id: str, agent_id: str, mode: Mode, phone: str,
+                   at: float, live: list[int]) -> int: ...
+
+    async def answered(self, session_id: int, spy_channel: str, at: float) -> None: ...
+
+    async def close(self, session_id: int, reason: EndReason, at: float) -> None: ...
+
+    async def close_stale(self, live: list[int], at: float) -> int: ...
+
+    async def history(self, call_id: str) -> list[dict[str, Any]]: ...
 
 
 class SupervisionStore:

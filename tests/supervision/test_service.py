@@ -55,6 +55,12 @@ class Store:
         self.stale_closed.append(live)
         return 0
 
+    async def set_phone(self, login: str, phone: str | None) -> bool:
+        return False
+
+    async def history(self, call_id: str) -> list[dict[str, Any]]:
+        return [{"id": session_id, **row} for session_id, row in self.rows.items()]
+
 
 def event(**fields: str) -> AmiEvent:
     return AmiEvent(Frame(dict(fields), ""), 0.0)
@@ -88,7 +94,7 @@ class Link:
 @pytest.fixture
 def world() -> tuple[SupervisionService, Link, Store, Call]:
     link, store, call = Link(), Store(), talking_call()
-    service = SupervisionService(link.send, {call.linkedid: call}.get, lambda channel: "sam", store,  # type: ignore[arg-type]
+    service = SupervisionService(link.send, {call.linkedid: call}.get, lambda channel: "sam", store,
                                  lambda: 100.0, ring_timeout_s=5.0)
     link.service = service
     return service, link, store, call
