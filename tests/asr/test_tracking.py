@@ -21,8 +21,9 @@ HEADER = 44
 def talk(seconds: float, rng: np.random.Generator) -> np.ndarray:
     """A voiced stretch: harmonics of 140 Hz, loud over the line noise."""
     t = np.arange(int(seconds * RATE)) / RATE
-    voice = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12))
-    return 4000 * voice * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + rng.normal(0, 30, t.size)
+    voice = np.sum([np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 12)], axis=0)
+    out: np.ndarray = 4000 * voice * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + rng.normal(0, 30, t.size)
+    return out
 
 
 def call(minutes: float, seed: int = 7) -> np.ndarray:
@@ -32,7 +33,8 @@ def call(minutes: float, seed: int = 7) -> np.ndarray:
     while sum(p.size for p in parts) < minutes * 60 * RATE:
         parts.append(rng.normal(0, 30, int(rng.uniform(1.5, 6.0) * RATE)))
         parts.append(talk(rng.uniform(1.0, 4.0), rng))
-    return np.clip(np.concatenate(parts), -32768, 32767).astype("<i2")[: int(minutes * 60 * RATE)]
+    out: np.ndarray = np.clip(np.concatenate(parts), -32768, 32767).astype("<i2")
+    return out[: int(minutes * 60 * RATE)]
 
 
 def open_header() -> bytes:
