@@ -5,7 +5,7 @@ While a call is recorded, the server queues one ``asr`` job for it keyed ``follo
 (:class:`~callcenter.recording.registry.RecordingRegistry`; not for a call transcribed live).
 A worker that takes it reads what MixMonitor has added to the customer's and the agent's
 files since the last turn (and the talk not closed yet: :mod:`asr.tracking`; how far each file
-was read is kept in the job's payload, ``read``), finds the speech segments that are closed
+was read is kept in the job's payload, ``read``, by file), finds the speech segments that are closed
 (:mod:`asr.chunks`), decodes those not decoded yet (at most
 ``BUDGET_S`` seconds of speech per turn), masks them, and keeps them in the job's payload; in
 the same transaction the job is queued again ``asr.follow_s`` later (at once when segments
@@ -98,11 +98,11 @@ class Follower:
             done = chunks.from_json(segments.get(speaker))
             new, state = await loop.run_in_executor(
                 self._executor, self._decode, engine, speaker, path, language, done, budget,
-                _state(read.get(speaker), speaker))
+                _state(read.get(str(path)), speaker))
             budget -= sum(d.segment.duration for d in new)
             segments[speaker] = chunks.to_json(sorted([*done, *new], key=lambda d: d.segment.start))
             if state is not None:
-                read[speaker] = state.to_json()
+                read[str(path)] = state.to_json()  # by file: a transferred call has two agent files
         payload["segments"] = segments
         payload["read"] = read
         await self._save(job, worker_id, call_id, payload, more=budget <= 0)
