@@ -31,8 +31,6 @@ from asr.growing import Layout, TrackSource
 from asr.vad import FRAME_S, Group, Segment, frame_levels, groups, threshold_of
 
 JOIN_FRAMES = round(chunks.JOIN_S / FRAME_S)
-
-
 BIN_DB = 0.01
 LOW_DB, HIGH_DB = -130.0, 10.0  # frame levels lie within (-120 dB is digital silence)
 BINS = round((HIGH_DB - LOW_DB) / BIN_DB)
