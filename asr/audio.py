@@ -127,31 +127,3 @@ def _read_g711(path: Path) -> tuple[int, int, int, int, bytes] | None:
     frames = len(data) // channels
     pcm = G711[fmt[0]][np.frombuffer(data[: frames * channels], dtype=np.uint8)].tobytes()
     return channels, 2, rate, frames, pcm
-
-
-def read_growing(path: Path) -> Audio | None:
-    """The audio written so far to a mono 16-bit PCM WAV file that may still be open (its
-    header's sizes not filled in yet, as a recorder leaves them until it closes the file).
-
-    Returns None when the file is missing, not (yet) a mono 16-bit PCM WAV at 8/16 kHz, or has
-    no audio yet: such a file is simply transcribed after the call.
-    """
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
-        return None
-    offset, fmt = 12, None
-    while offset + 8 <= len(raw):
-        chunk, size = raw[offset:offset + 4], struct.unpack_from("<I", raw, offset + 4)[0]
-        if chunk == b"fmt " and offset + 8 + 16 <= len(raw):
-            fmt = struct.unpack_from("<HHIIHH", raw, offset + 8)
-        elif chunk == b"data":
-            if fmt is None or fmt[0] != 1 or fmt[1] != 1 or fmt[5] != 16 or fmt[2] not in RATES:
-                return None
-            data = raw[offset + 8:] if size == 0 else raw[offset + 8:offset + 8 + size]
-            data = data[: len(data) // 2 * 2]
-            return Audio(data, fmt[2]) if data else None
-        offset += 8 + size + (size & 1)
-    return None

@@ -41,7 +41,12 @@ def closed_segments(samples: np.ndarray, rate: int, *, join_s: float = JOIN_S, p
     """The speech segments of the audio written so far that later audio cannot change."""
     total = samples.size / rate
     return [s for s in speech_segments(samples, rate, join_s=join_s, pad_s=pad_s)
-            if s.end - pad_s + join_s + FRAME_S < total]
+            if is_closed(s, total, join_s=join_s, pad_s=pad_s)]
+
+
+def is_closed(segment: Segment, total_s: float, *, join_s: float = JOIN_S, pad_s: float = PAD_S) -> bool:
+    """Whether ``total_s`` seconds of track are enough that later audio cannot change ``segment``."""
+    return segment.end - pad_s + join_s + FRAME_S < total_s
 
 
 def find(segment: Segment, decoded: Sequence[Decoded]) -> Decoded | None:

@@ -162,9 +162,14 @@ class WhisperEngine:
                        language: str) -> Utterance | None:
         """One speech segment of a track (16-bit samples at ``rate``) as an utterance; None when
         Whisper rates it as no speech."""
+        return self.decode_clip(speaker, samples[int(segment.start * rate):int(segment.end * rate)], rate,
+                                segment, language)
+
+    def decode_clip(self, speaker: str, clip: np.ndarray, rate: int, segment: Segment,
+                    language: str) -> Utterance | None:
+        """:meth:`decode_segment` given the segment's own samples (a track read a part at a time)."""
         from asr.whisper import resample
 
-        clip = samples[int(segment.start * rate):int(segment.end * rate)]
         with self._lock:
             decoded = self.model.decode(resample(clip.astype(np.float32) / 32768.0, rate),
                                         language, self.beam_size)

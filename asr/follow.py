@@ -2,9 +2,11 @@
 words are left to decode.
 
 While a call is recorded, the server queues one ``asr`` job for it keyed ``follow:<call id>``
-(:class:`~callcenter.recording.registry.RecordingRegistry`). A worker that takes it reads what
-MixMonitor has written so far of the customer's and the agent's files, finds the speech
-segments that are closed (:mod:`asr.chunks`), decodes those not decoded yet (at most
+(:class:`~callcenter.recording.registry.RecordingRegistry`; not for a call transcribed live).
+A worker that takes it reads what MixMonitor has added to the customer's and the agent's
+files since the last turn (and the talk not closed yet: :mod:`asr.tracking`; how far each file
+was read is kept in the job's payload, ``read``, by file), finds the speech segments that are closed
+(:mod:`asr.chunks`), decodes those not decoded yet (at most
 ``BUDGET_S`` seconds of speech per turn), masks them, and keeps them in the job's payload; in
 the same transaction the job is queued again ``asr.follow_s`` later (at once when segments
 were left over), until the call has ended. Workers take these jobs only when no ended call is
@@ -25,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import numpy as np
 import structlog
 
 from asr import chunks
-from asr.audio import Audio, read_growing
 from asr.engines import Engines, WhisperEngine
+from asr.growing import GrowingWav, TrackSource
 from asr.redact import RedactionRules, redact, redacted_to_json
+from asr.tracking import TrackState, advance
 from callcenter.jobs.queue import Job, JobQueue
 from callcenter.jobs.worker import LeaseLost
 from callcenter.recording.registry import FOLLOW_PREFIX
@@ -53,7 +55,9 @@ class Follower:
     """The ``follow:`` jobs of an ASR worker (it shares the worker's engines and threads)."""
 
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines, settings: AsrSettings,
-                 local: Callable[[str], Path], executor: Executor, rules: RedactionRules) -> None:
+                 local: Callable[[str], Path], executor: Executor, rules: RedactionRules,
+                 open_track: Callable[[Path], TrackSource] = GrowingWav) -> None:
+        self._open = open_track
         self._pool = pool
         self._queue = queue
         self._engines = engines
@@ -86,16 +90,21 @@ class Follower:
             await self._save(job, worker_id, call_id, payload, more=False)
             return
         if payload.get("model") != engine.name or payload.get("language") != language:
-            payload.update(model=engine.name, language=language, segments={})
+            payload.update(model=engine.name, language=language, segments={}, read={})
         segments = _object(payload.get("segments"))
+        read = _object(payload.get("read"))
         budget = BUDGET_S
         for speaker, path in await self._tracks(call_id):
             done = chunks.from_json(segments.get(speaker))
-            new = await loop.run_in_executor(self._executor, self._decode, engine, speaker, path, language,
-                                             done, budget)
+            new, state = await loop.run_in_executor(
+                self._executor, self._decode, engine, speaker, path, language, done, budget,
+                _state(read.get(str(path)), speaker))
             budget -= sum(d.segment.duration for d in new)
             segments[speaker] = chunks.to_json(sorted([*done, *new], key=lambda d: d.segment.start))
+            if state is not None:
+                read[str(path)] = state.to_json()  # by file: a transferred call has two agent files
         payload["segments"] = segments
+        payload["read"] = read
         await self._save(job, worker_id, call_id, payload, more=budget <= 0)
 
     async def _tracks(self, call_id: int) -> list[tuple[str, Path]]:
@@ -105,13 +114,14 @@ class Follower:
         return [(row["kind"], self._local(row["path"])) for row in rows]
 
     def _decode(self, engine: WhisperEngine, speaker: str, path: Path, language: str,
-                done: list[chunks.Decoded], budget_s: float) -> list[chunks.Decoded]:
-        """Blocking: the closed segments of the file so far that are not decoded yet."""
-        audio = read_growing(path)
-        if audio is None or budget_s <= 0:
-            return []
-        return decode_closed(engine, speaker, audio, language, done, budget_s, self._rules,
-                             self._settings.keep_unredacted)
+                done: list[chunks.Decoded], budget_s: float, state: TrackState | None
+                ) -> tuple[list[chunks.Decoded], TrackState | None]:
+        """Blocking: the closed segments of the file so far that are not decoded yet, and how
+        far it is read now."""
+        if budget_s <= 0:
+            return [], state
+        return follow_track(engine, speaker, self._open(path), str(path), language, done, budget_s, state,
+                            self._rules, self._settings.keep_unredacted)
 
     async def _save(self, job: Job, worker_id: str, call_id: int, payload: dict[str, Any], *,
                     more: bool) -> None:
@@ -139,15 +149,26 @@ def _object(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-def decode_closed(engine: WhisperEngine, speaker: str, audio: Audio, language: str,
-                  done: list[chunks.Decoded], budget_s: float, rules: RedactionRules,
-                  keep_original: bool = False) -> list[chunks.Decoded]:
-    """Blocking: the closed segments of the audio written so far that are not ``done`` yet
-    (up to ``budget_s`` seconds of them), decoded and masked."""
-    samples = np.frombuffer(audio.pcm, dtype="<i2")
+def _state(value: Any, speaker: str) -> TrackState | None:
+    state = TrackState.from_json(value)
+    if state is None and value is not None:
+        log.warning("asr_follow_state_unreadable", speaker=speaker)  # the track is read again from its start
+    return state
+
+
+def follow_track(engine: WhisperEngine, speaker: str, source: TrackSource, path: str, language: str,
+                 done: list[chunks.Decoded], budget_s: float, state: TrackState | None,
+                 rules: RedactionRules, keep_original: bool = False
+                 ) -> tuple[list[chunks.Decoded], TrackState | None]:
+    """Blocking: one turn on one growing track: read what was added since ``state``, decode
+    the closed segments not ``done`` yet (up to ``budget_s`` seconds of them), masked; returns
+    them and the state for the next turn (``state`` when nothing could be read)."""
+    turn = advance(source, path, state)
+    if turn is None:
+        return [], state
     out: list[chunks.Decoded] = []
-    for segment in chunks.to_decode(chunks.closed_segments(samples, audio.rate), done, budget_s):
-        utterance = engine.decode_segment(speaker, samples, audio.rate, segment, language)
+    for segment in chunks.to_decode(turn.closed, done, budget_s):
+        utterance = engine.decode_clip(speaker, turn.clip(segment), turn.state.rate, segment, language)
         masked = None if utterance is None else redacted_to_json(redact([utterance], rules)[0], keep_original)
         out.append(chunks.Decoded(segment, masked))
-    return out
+    return out, turn.settle([*done, *out])

@@ -72,8 +72,40 @@ def speech_segments(samples: np.ndarray, rate: int, *, join_s: float = 0.8, pad_
     levels = frame_levels(samples, rate)
     if levels.size == 0:
         return []
-    floor = float(np.percentile(levels, FLOOR_PERCENTILE))
-    threshold = max(ABSOLUTE_DB, floor + MARGIN_DB)
+    return gate(samples, rate, levels, threshold_of(levels), samples.size / rate, join_s=join_s, pad_s=pad_s,
+                min_speech_s=min_speech_s, max_s=max_s)
+
+
+def threshold_of(levels: np.ndarray) -> float:
+    """The gate's level (dB) for a track whose frames have these ``levels``."""
+    return max(ABSOLUTE_DB, float(np.percentile(levels, FLOOR_PERCENTILE)) + MARGIN_DB)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A stretch of talk: active frames ``[start, end)`` of the track joined across short
+    pauses, and its segments (none when it was too short or not voice)."""
+
+    start: int
+    end: int
+    segments: tuple[Segment, ...]
+
+
+def gate(samples: np.ndarray, rate: int, levels: np.ndarray, threshold: float, total_s: float, *,
+         first_frame: int = 0, join_s: float = 0.8, pad_s: float = 0.2, min_speech_s: float = 0.25,
+         max_s: float = 28.0) -> list[Segment]:
+    """The speech segments of a stretch of a track (see :func:`groups`)."""
+    return [segment for group in groups(samples, rate, levels, threshold, total_s, first_frame=first_frame,
+                                        join_s=join_s, pad_s=pad_s, min_speech_s=min_speech_s, max_s=max_s)
+            for segment in group.segments]
+
+
+def groups(samples: np.ndarray, rate: int, levels: np.ndarray, threshold: float, total_s: float, *,
+           first_frame: int = 0, join_s: float = 0.8, pad_s: float = 0.2, min_speech_s: float = 0.25,
+           max_s: float = 28.0) -> list[Group]:
+    """The stretches of talk of a stretch of a track: ``samples`` start at frame ``first_frame``
+    of the track (``levels`` are theirs), ``threshold`` and ``total_s`` (the track's length,
+    which caps the last segment's padding) are the whole track's. Frames and times are the track's."""
     active = levels > threshold
     if not active.any():
         return []
@@ -88,19 +120,29 @@ def speech_segments(samples: np.ndarray, rate: int, *, join_s: float = 0.8, pad_
             merged[-1][2] += b - a
         else:
             merged.append([a, b, b - a])
-    total = samples.size / rate
     n = max(1, int(rate * FRAME_S))
-    out: list[Segment] = []
+    out: list[Group] = []
     for a, b, speech in merged:
-        if speech * FRAME_S < min_speech_s:
-            continue
-        flatness = spectral_flatness(samples[a * n:b * n], rate)
-        voiced = int(np.count_nonzero(active[a:b][: flatness.size] & (flatness < VOICED_FLATNESS)))
-        if voiced * FRAME_S < MIN_VOICED_S:
-            continue  # loud but not voice: hiss, crackle, clicks
-        for lo, hi in _split(levels, a, b, round(max_s / FRAME_S)):
-            out.append(Segment(max(0.0, lo * FRAME_S - pad_s), min(total, hi * FRAME_S + pad_s)))
+        out.append(Group(a + first_frame, b + first_frame,
+                         _segments(samples, rate, levels, active, a, b, speech, first_frame, total_s, n,
+                                   pad_s, min_speech_s, max_s)))
     return out
+
+
+def _segments(samples: np.ndarray, rate: int, levels: np.ndarray, active: np.ndarray, a: int, b: int,
+              speech: int, first_frame: int, total_s: float, n: int, pad_s: float, min_speech_s: float,
+              max_s: float) -> tuple[Segment, ...]:
+    if speech * FRAME_S < min_speech_s:
+        return ()
+    flatness = spectral_flatness(samples[a * n:b * n], rate)
+    voiced = int(np.count_nonzero(active[a:b][: flatness.size] & (flatness < VOICED_FLATNESS)))
+    if voiced * FRAME_S < MIN_VOICED_S:
+        return ()  # loud but not voice: hiss, crackle, clicks
+    out = []
+    for lo, hi in _split(levels, a, b, round(max_s / FRAME_S)):
+        lo, hi = lo + first_frame, hi + first_frame
+        out.append(Segment(max(0.0, lo * FRAME_S - pad_s), min(total_s, hi * FRAME_S + pad_s)))
+    return tuple(out)
 
 
 def _split(levels: np.ndarray, a: int, b: int, limit: int) -> list[tuple[int, int]]:

@@ -36,6 +36,7 @@ from asr import chunks
 from asr.audio import Audio, AudioError, read_wav
 from asr.engines import Engine, Engines, WhisperEngine
 from asr.follow import Follower
+from asr.growing import GrowingWav, TrackSource
 from asr.redact import Redacted, RedactionRules, redact, redacted_from_json
 from asr.transcriber import Utterance, merge
 from asr.vad import speech_segments
@@ -140,7 +141,8 @@ class AsrWorker(JobWorker):
 
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines,
                  settings: AsrSettings, local: Callable[[str], Path], worker_id: str,
-                 metrics: AsrMetrics | None = None) -> None:
+                 metrics: AsrMetrics | None = None,
+                 open_track: Callable[[Path], TrackSource] = GrowingWav) -> None:
         self.metrics: AsrMetrics = metrics or AsrMetrics()
         super().__init__(queue, worker_id, self.metrics)
         self._pool = pool
@@ -149,7 +151,8 @@ class AsrWorker(JobWorker):
         self._local = local
         self._rules = RedactionRules(settings.redact_cards, settings.redact_phones)
         self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="asr")
-        self._follow = Follower(pool, queue, engines, settings, local, self._executor, self._rules)
+        self._follow = Follower(pool, queue, engines, settings, local, self._executor, self._rules,
+                                open_track)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

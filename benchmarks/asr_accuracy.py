@@ -10,8 +10,8 @@ the same sentences read by espeak-ng's ``cmn`` voice (what the demo used before)
 runs through the worker's own path (energy/voicing gate, segments, decode, simplified Chinese).
 The Korean vosk model (the previous default) is the baseline in the same run.
 The default English model also runs as the worker does for a call transcribed while it goes on
-(``whisper-tiny.en-followed``): each track read as it had grown at every second (the segments
-closed by then decoded, :mod:`asr.follow`), then the whole file with those segments reused and
+(``whisper-tiny.en-followed``): each track read as it had grown at every second, a part at a
+time as the worker reads a growing file (the segments closed by then decoded, :mod:`asr.follow`), then the whole file with those segments reused and
 the rest decoded (:func:`asr.worker.transcribe_reusing`); ``followed_vs_whole`` compares its WER
 with the whole-file decode's, and ``followed_same_text`` says whether every track's text is the
 same. ``--follow-only`` runs just these two rows.
@@ -33,11 +33,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asr.audio import Audio, read_wav
 from asr.engines import Spec, WhisperEngine, load_engine
-from asr.follow import decode_closed
+from asr.follow import follow_track
+from asr.growing import Layout
 from asr.redact import RedactionRules
 from asr.worker import transcribe_reusing
 
@@ -83,13 +86,30 @@ def edits(ref: list[str], hyp: list[str]) -> int:
     return row[-1]
 
 
+class Grown:
+    """A track as it had grown after ``samples`` samples (what the worker's file reader sees)."""
+
+    def __init__(self, audio: Audio) -> None:
+        self.all = np.frombuffer(audio.pcm, dtype="<i2")
+        self.rate = audio.rate
+        self.samples_now = 0
+
+    def layout(self) -> Layout:
+        return Layout(44, self.rate, self.samples_now)
+
+    def samples(self, first: int, last: int) -> np.ndarray:
+        return self.all[first:min(last, self.samples_now)]
+
+
 def followed(engine: WhisperEngine, speaker: str, audio: Audio, language: str) -> list[Any]:
     """The track transcribed as the worker does while the call goes on, then after hang-up."""
     rules = RedactionRules()
     done: list[Any] = []
-    step = audio.rate * 2  # bytes of one second
-    for end in range(step, len(audio.pcm) + 1, step):
-        done += decode_closed(engine, speaker, Audio(audio.pcm[:end], audio.rate), language, done, 1e9, rules)
+    state = None
+    grown = Grown(audio)
+    for grown.samples_now in range(audio.rate, len(audio.pcm) // 2 + 1, audio.rate):
+        decoded, state = follow_track(engine, speaker, grown, "track", language, done, 1e9, state, rules)
+        done += decoded
     new, taken = transcribe_reusing(engine, speaker, audio, language, done)
     return sorted([*new, *(u for u, _, _ in taken)], key=lambda u: u.start)
 

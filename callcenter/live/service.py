@@ -112,6 +112,11 @@ class LiveService:
         """The calls being streamed, with when each was bridged."""
         return {call_id: live.bridged_at for call_id, live in self.calls.items()}
 
+    def streamed(self) -> set[str]:
+        """The calls with a stream connected: their transcript is made live."""
+        return {s.call_id for streams in self._book.by_call.values() for s in streams
+                if s.connected and not s.ended}
+
     def call_of_channel(self, channel: str) -> str | None:
         return next((c for c, live in self.calls.items() if channel in live.legs.values()), None)
 

@@ -12,6 +12,10 @@ seconds (the timed sweep is only the fallback).
 With a queue and ``follow`` on, each call being recorded (the customer's and agent's files)
 also gets one ``asr`` job keyed ``follow:<call id>`` at the next sweep: speech-to-text workers
 transcribe its files while they grow (:mod:`asr.follow`), so little is left after hang-up.
+A call whose legs are streamed to live speech-to-text (``streamed``: the calls with a live stream
+connected) gets none, and a follow job still waiting for a call that became streamed is parked
+(``done``, what it decoded kept for the after-call pass): the live transcript is the call's
+transcript at hang-up already, decoding it twice is CPU taken from other calls.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -106,11 +110,13 @@ class RecordingRegistry:
         grace_s: how long after the call's end a file may still be closing (the fallback).
         recheck_s: how often (real seconds) files of ended calls that are still open are
             looked at again.
+        streamed: the calls (Linkedid) being transcribed live, which get no ``follow:`` job.
     """
 
     def __init__(self, pool: asyncpg.Pool, local_path: Callable[[str], Path],
                  grace_s: float = 30.0, clock: Callable[[], float] = wall_time,
-                 queue: JobQueue | None = None, recheck_s: float = 0.2, follow: bool = False) -> None:
+                 queue: JobQueue | None = None, recheck_s: float = 0.2, follow: bool = False,
+                 streamed: Callable[[], Collection[str]] = frozenset) -> None:
         self._pool = pool
         self._local = local_path
         self._grace = grace_s
@@ -118,9 +124,14 @@ class RecordingRegistry:
         self._queue = queue
         self._recheck = recheck_s
         self._follow = follow
+        self._streamed = streamed
         self._wake = asyncio.Event()
         self.waiting = 0  # recordings of ended calls whose files are still open
         self.finalised = 0
+
+    def follow_unless(self, streamed: Callable[[], Collection[str]]) -> None:
+        """Calls being transcribed live (built after the registry) get no ``follow:`` job."""
+        self._streamed = streamed
 
     def wake(self) -> None:
         """A call was stored as ended, or MixMonitor stopped: look at its files now."""
@@ -169,12 +180,20 @@ class RecordingRegistry:
         return len(done)
 
     async def _follow_recording(self) -> None:
-        """One ``follow:`` job for each call being recorded that has none yet."""
+        """One ``follow:`` job for each call being recorded that has none yet and is not
+        transcribed live; the waiting one of a call transcribed live is parked."""
+        streamed = sorted(self._streamed())
+        if streamed:
+            await self._pool.execute(
+                """UPDATE jobs j SET status = 'done', finished_at = now() FROM calls c
+                   WHERE c.linkedid = ANY($2::text[]) AND j.kind = 'asr' AND j.key = $1 || c.id::text
+                     AND j.status = 'queued'""", FOLLOW_PREFIX, streamed)
         rows = await self._pool.fetch(
             """SELECT DISTINCT r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id
                WHERE r.status = 'recording' AND c.ended_at IS NULL AND r.kind IN ('customer', 'agent')
+                 AND c.linkedid <> ALL($2::text[])
                  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'asr'
-                                 AND j.key = $1 || r.call_id::text)""", FOLLOW_PREFIX)
+                                 AND j.key = $1 || r.call_id::text)""", FOLLOW_PREFIX, streamed)
         assert self._queue is not None
         for row in rows:
             await self._queue.enqueue("asr", f"{FOLLOW_PREFIX}{row['call_id']}", {"call_id": row["call_id"]})

@@ -154,6 +154,7 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
                       clock.now) if settings.live.enabled else None
     if live is not None:
         path.dispatcher.subscribe(Stage.RECORDING, live.service.on_call_event)
+        registry.follow_unless(live.service.streamed)
         metrics.registry.register(LiveCollector(live.statistics))
     pause_send = live.guard_send(ami.send) if live is not None else ami.send
     features = [api_recordings.feature(_recording_access(settings, database, path, pause_send, clock)),

@@ -75,21 +75,26 @@ def test_any_bytes_give_audio_or_a_clear_error(tmp_path_factory: pytest.TempPath
 
 
 def test_a_recording_still_being_written_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
-    from asr.audio import read_growing
+    from asr.growing import GrowingWav
     from callcenter.simulator.recorder import write_open_header
 
     path = tmp_path / "open.wav"
     write_open_header(path)
-    assert read_growing(path) is None, "no audio yet"
+    empty = GrowingWav(path).layout()
+    assert empty is not None and empty.samples == 0, "no audio yet"
     samples = (np.arange(8001) % 200 - 100).astype("<i2")
     with open(path, "ab") as fh:
         fh.write(samples.tobytes()[:-1])  # a sample cut in half at the end of what is written
-    audio = read_growing(path)
-    assert audio is not None and audio.rate == 8000
-    assert np.array_equal(np.frombuffer(audio.pcm, dtype="<i2"), samples[:8000])
-    closed = write_wav(tmp_path / "closed.wav", samples)
-    assert read_growing(closed) == read_wav(closed)[0]
-    assert read_growing(write_wav(tmp_path / "stereo.wav", np.zeros(200), channels=2)) is None
-    assert read_growing(tmp_path / "missing.wav") is None
+    growing = GrowingWav(path)
+    layout = growing.layout()
+    assert layout is not None and (layout.rate, layout.samples) == (8000, 8000)
+    assert np.array_equal(growing.samples(0, 8000), samples[:8000])
+    assert np.array_equal(growing.samples(7990, 9000), samples[7990:8000]), "no more than is written"
+    closed = GrowingWav(write_wav(tmp_path / "closed.wav", samples))
+    whole = closed.layout()
+    assert whole is not None and whole.samples == 8001
+    assert closed.samples(0, 8001).tobytes() == read_wav(closed.path)[0].pcm
+    assert GrowingWav(write_wav(tmp_path / "stereo.wav", np.zeros(200), channels=2)).layout() is None
+    assert GrowingWav(tmp_path / "missing.wav").layout() is None
     (tmp_path / "junk.wav").write_bytes(b"not a wav file at all")
-    assert read_growing(tmp_path / "junk.wav") is None
+    assert GrowingWav(tmp_path / "junk.wav").layout() is None

@@ -15,6 +15,7 @@ from unittest.mock import patch
 import asyncpg
 
 from asr.engines import WhisperEngine
+from asr.growing import GrowingWav
 from asr.worker import AsrWorker
 from callcenter.jobs.queue import JobQueue
 from callcenter.recording.registry import path_mapper
@@ -38,13 +39,13 @@ def grow(target: Path, source: Path, seconds: float) -> None:
 
 
 class Counting:
-    """The engine, counting the segments it decodes."""
+    """The engine, counting the segments it decodes (whole tracks and tracks read a part at a time)."""
 
     def __init__(self, engine: WhisperEngine) -> None:
         self.engine = engine
         self.decoded = 0
-        self._decode = engine.decode_segment
-        self._patch = patch.object(engine, "decode_segment", self._counted)
+        self._decode = engine.decode_clip
+        self._patch = patch.object(engine, "decode_clip", self._counted)
 
     def _counted(self, *args: Any) -> Any:
         self.decoded += 1
@@ -210,3 +211,54 @@ async def test_segments_stay_while_the_calls_job_is_retried_and_go_when_it_runs_
     last = await pool.fetchrow("SELECT status, attempts FROM jobs WHERE key = $1", str(call_id))
     assert (last["status"], last["attempts"]) == ("failed", 2)
     assert await follow_row(pool, call_id) is None
+
+
+class Reads:
+    """Opens growing tracks as the worker does, counting the bytes each turn reads."""
+
+    def __init__(self) -> None:
+        self.opened: list[GrowingWav] = []
+
+    def __call__(self, path: Path) -> GrowingWav:
+        self.opened.append(GrowingWav(path))
+        return self.opened[-1]
+
+    def total(self) -> int:
+        return sum(track.bytes_read for track in self.opened)
+
+
+async def test_a_worker_started_anew_goes_on_reading_where_the_payload_says_the_last_one_stopped(
+        pool: asyncpg.Pool, asr_engines: Any, tmp_path: Path) -> None:
+    await pool.execute("TRUNCATE jobs, calls, recordings, utterances, transcripts CASCADE")
+    source = LAB / "refund-call-customer.wav"
+    target = tmp_path / "2026" / "1700000700.1-customer.wav"
+    call_id = int(await pool.fetchval(
+        "INSERT INTO calls (linkedid, state, outcome, arrived_at) VALUES ('1700000700.1', 'talking',"
+        " 'answered', now()) RETURNING id"))
+    await pool.execute("INSERT INTO recordings (call_id, kind, path, started_at) VALUES ($1, 'customer', $2,"
+                       " now())", call_id, f"{MONITOR}/2026/1700000700.1-customer.wav")
+    queue = JobQueue(pool)
+    await queue.enqueue("asr", f"follow:{call_id}", {"call_id": call_id})
+    grow(target, source, 20.0)
+    first = AsrWorker(pool, queue, asr_engines, AsrSettings(follow_s=3600), path_mapper(MONITOR, str(tmp_path)),
+                      "w1")
+    try:
+        await drain(first)
+    finally:
+        first.close()
+    payload = json.loads(await pool.fetchval("SELECT payload FROM jobs WHERE key = $1", f"follow:{call_id}"))
+    [state] = payload["read"].values()
+    assert state["frames"] == 666 and payload["segments"]["customer"]
+    grow(target, source, 24.0)  # 4 s more while no worker ran
+    reads = Reads()
+    second = AsrWorker(pool, queue, asr_engines, AsrSettings(follow_s=3600), path_mapper(MONITOR, str(tmp_path)),
+                       "w2", open_track=reads)
+    await pool.execute("UPDATE jobs SET run_after = now() WHERE key = $1", f"follow:{call_id}")
+    try:
+        assert await drain(second) == 1
+    finally:
+        second.close()
+    after = json.loads(await pool.fetchval("SELECT payload FROM jobs WHERE key = $1", f"follow:{call_id}"))
+    assert [s["frames"] for s in after["read"].values()] == [800]
+    assert reads.total() < 2 * 8000 * 12, "the 4 s added and the talk still open: not the 20 s read before"
+    assert len(after["segments"]["customer"]) >= len(payload["segments"]["customer"])

@@ -18,7 +18,7 @@ from callcenter.demo.run import running_demo
 from callcenter.demo.setup import MENU_AT_S
 from callcenter.jobs.queue import JobQueue
 from callcenter.recording.registry import path_mapper
-from callcenter.settings import AsrSettings, DatabaseSettings, HttpSettings, Secret, Settings
+from callcenter.settings import AsrSettings, DatabaseSettings, HttpSettings, LiveSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario, Speech
 from qa.worker import QaWorker
 from tests.asr.model_fixture import asr_engines
@@ -55,8 +55,10 @@ async def test_a_call_transcribed_while_it_goes_on_is_scored_on_the_words_of_a_w
                        for a in agents)
         return Scenario((caller,), phones, "follow")
 
+    # live speech off: a call transcribed live is not followed (its live transcript is its own)
     settings = Settings(state_dir=tmp_path / "state", config_dir=REPO / "config",
-                        database=DatabaseSettings(url=Secret(db_url)), http=HttpSettings(port=0))
+                        database=DatabaseSettings(url=Secret(db_url)), http=HttpSettings(port=0),
+                        live=LiveSettings(enabled=False))
     engine = asr_engines.get("en")
     async with running_demo(settings, speed=2.0, scenario=scenario) as demo:
         server = demo.server
