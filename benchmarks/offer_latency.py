@@ -182,7 +182,7 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, agent_count: 
                        timestamp_events=True)
     conn = await asyncpg.connect(db_url)
     await conn.close()
-    with running_rig(bundle, work, db_url, agents, spec=spec, wrap_up_s=1, survey=False) as rig:
+    with running_rig(bundle, work, db_url, agents, spec=spec, wrap_up_s=1, survey=False, ami_proxy=False) as rig:
         conn = await asyncpg.connect(db_url)
         try:
             await conn.executemany("INSERT INTO customers (phone, name, tier, language) "
