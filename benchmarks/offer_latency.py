@@ -124,12 +124,14 @@ async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int
         # the end of the route node's prompt (a STREAM FILE result carries endpos), not the
         # SET VARIABLE the IVR sends after it: that round trip is part of our hand-off
         ready = [e for e in events if e.frame.event == "AsyncAGIExec" and e.get("Channel") == caller_channel
-                 and "endpos" in e.get("Result") and e.at <= created.at]
+                 and "endpos" in e.get("Result") and e.raised <= created.raised]
         if ready:
-            latencies.append(created.at - ready[-1].at)
-            held = [e.at for e in events if e.frame.event == "AGIExecStart" and e.get("Channel") == caller_channel
-                    and e.get("Command").startswith("EXEC MusicOnHold") and ready[-1].at <= e.at <= created.at]
-            to_hold.append(held[0] - ready[-1].at if held else created.at - ready[-1].at)
+            start = ready[-1].raised
+            latencies.append(created.raised - start)
+            held = [e.raised for e in events if e.frame.event == "AGIExecStart"
+                    and e.get("Channel") == caller_channel
+                    and e.get("Command").startswith("EXEC MusicOnHold") and start <= e.raised <= created.raised]
+            to_hold.append(held[0] - start if held else created.raised - start)
     return latencies, to_hold
 
 
@@ -155,19 +157,19 @@ async def app_queue(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int,
 
     await asyncio.gather(*(caller(number) for number in numbers))
     events = ami.find(lambda e: True, since)
-    joined = {e.get("Channel"): e.at for e in events if e.frame.event == "QueueCallerJoin"}
+    joined = {e.get("Channel"): e.raised for e in events if e.frame.event == "QueueCallerJoin"}
     latencies = []
     called: set[str] = set()
     if os.environ.get("OFFER_LATENCY_DEBUG"):
         for seen in events:
             if seen.frame.event.startswith(("Queue", "Agent")) or seen.frame.event == "Newchannel":
-                progress(f"{seen.at:.3f} {seen.frame.event} {seen.get('Channel')} {seen.get('Interface')}"
+                progress(f"{seen.raised:.6f} {seen.frame.event} {seen.get('Channel')} {seen.get('Interface')}"
                          f" {seen.get('Status')} {seen.get('Paused')}")
     for seen in events:
         if seen.frame.event == "AgentCalled" and seen.get("Channel") not in called \
                 and seen.get("Channel") in joined:
             called.add(seen.get("Channel"))
-            latencies.append(seen.at - joined[seen.get("Channel")])
+            latencies.append(seen.raised - joined[seen.get("Channel")])
     return latencies
 
 
@@ -176,10 +178,11 @@ async def run(bundle: Bundle, db_url: str, work: Path, calls: int, agent_count: 
     agents = [Agent(f"bench{n}", str(1200 + n), {"vip": 4, "general": 3}) for n in range(1, agent_count + 1)]
     numbers = [f"+861394400{n:04d}" for n in range(1, callers + 1)]
     per_caller = -(-calls // callers)
-    spec = OverlaySpec(agents=tuple(a.extension for a in agents), extra_files={"queues.conf": QUEUES_CONF})
+    spec = OverlaySpec(agents=tuple(a.extension for a in agents), extra_files={"queues.conf": QUEUES_CONF},
+                       timestamp_events=True)
     conn = await asyncpg.connect(db_url)
     await conn.close()
-    with running_rig(bundle, work, db_url, agents, spec=spec, wrap_up_s=1, survey=False) as rig:
+    with running_rig(bundle, work, db_url, agents, spec=spec, wrap_up_s=1, survey=False, ami_proxy=False) as rig:
         conn = await asyncpg.connect(db_url)
         try:
             await conn.executemany("INSERT INTO customers (phone, name, tier, language) "

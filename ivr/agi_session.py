@@ -15,7 +15,7 @@ Asterisk facts this relies on (``shared/asterisk-lab``):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +129,8 @@ class AgiSession:
         self.ended = ""
         # set by AGIExecStart of the hold music: the command left AsyncAGI's queue and is playing
         self.hold_started = asyncio.Event()
+        # called with it, in the same turn of the loop (once: the runner clears it)
+        self.when_hold_starts: Callable[[], None] | None = None
         # routed and the hold, queued behind the route node's prompt (ivr.hold)
         self.hold_ahead: HoldAhead | None = None
 

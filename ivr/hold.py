@@ -63,31 +63,55 @@ class Holding:
         """Queue ``routed`` and the hold now, behind the route node's prompt that was just sent
         (:meth:`route` takes them up when the prompt has played)."""
         ahead = self._queue(session, effect, self._settings.command_timeout_s / 2)
-        # the router gets the call as soon as the hold starts, not when this call's IVR task
-        # has come round to its route step
+        # the router gets the call as soon as the hold starts: in the turn of the loop that
+        # reads its AGIExecStart when the routing facts are at hand, else in a task of its own
+        # (not when this call's IVR task has come round to its route step)
+        session.when_hold_starts = lambda: self._queue_at_hold_start(session, effect, ahead)
         ahead.handover = asyncio.ensure_future(self._hand_over(session, effect, ahead))
         session.hold_ahead = ahead
 
     def drop_ahead(self, session: AgiSession) -> None:
         """The prompt before the route failed: forget what :meth:`queue_ahead` queued."""
         ahead, session.hold_ahead = session.hold_ahead, None
+        session.when_hold_starts = None
         if ahead is not None:
             for future in (ahead.routed, ahead.hold, ahead.handover):
                 if future is not None:
                     future.cancel()
                     future.add_done_callback(consume)
 
+    def _queue_at_hold_start(self, session: AgiSession, effect: Route, ahead: HoldAhead) -> None:
+        """The runner read the hold's AGIExecStart (Asterisk ran ``routed`` before it): queue
+        the call now if the routing facts are at hand (:meth:`_hand_over` then has nothing
+        left to do but report)."""
+        try:
+            ahead.queued = self._router.enqueue_now(session.call_id, session.start.channel,
+                                                    effect.requirements, effect.context)
+        except Exception as exc:  # reported by _hand_over, which sends the call on
+            ahead.failed = exc
+
     async def _hand_over(self, session: AgiSession, effect: Route, ahead: HoldAhead) -> None:
         """Queue the call once the hold queued behind the prompt has started (Asterisk ran
-        ``routed`` before it). The wait is on the event itself: one loop turn after the
-        AGIExecStart, where :meth:`_wait_hold_started` takes three."""
+        ``routed`` before it), unless :meth:`_queue_at_hold_start` did. The wait is on the
+        event itself: one loop turn after the AGIExecStart, where :meth:`_wait_hold_started`
+        takes three."""
         try:
-            async with asyncio.timeout(self._settings.command_timeout_s):
-                await session.hold_started.wait()
-        except TimeoutError:
-            log.warning("ivr_hold_start_unseen", channel=session.start.channel)
-            await ahead.routed  # no AGIExecStart seen: routed's own answer (raises: caller left)
-        await self._enqueue(session, effect, ahead.hold)
+            try:
+                async with asyncio.timeout(self._settings.command_timeout_s):
+                    await session.hold_started.wait()
+            except TimeoutError:
+                session.when_hold_starts = None  # a later stretch's start must not queue it
+                log.warning("ivr_hold_start_unseen", channel=session.start.channel)
+                await ahead.routed  # no AGIExecStart seen: routed's own answer (raises: caller left)
+        except BaseException:
+            session.when_hold_starts = None
+            raise
+        if ahead.failed is not None:
+            ahead.hold.add_done_callback(consume)
+            await session.set_state("active")
+            raise ahead.failed
+        if not ahead.queued:
+            await self._enqueue(session, effect, ahead.hold)
 
     def _queue(self, session: AgiSession, effect: Route, limit_s: float | None = None) -> HoldAhead:
         self._router.prepare(session.call_id, effect.context)  # the routing facts, meanwhile

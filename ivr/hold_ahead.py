@@ -49,3 +49,5 @@ class HoldAhead:
     hold: asyncio.Future[AgiResult]
     wait: HoldWait
     handover: asyncio.Future[None] | None = None  # queues the call once the hold has started
+    queued: bool = False  # the call was queued as Asterisk reported the hold's start
+    failed: Exception | None = None  # queuing it then raised this

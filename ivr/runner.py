@@ -113,6 +113,9 @@ class IvrRunner:
                 command = (event.get("Command") or "").upper()
                 if session is not None and command.startswith("EXEC MUSICONHOLD"):
                     session.hold_started.set()
+                    at_start, session.when_hold_starts = session.when_hold_starts, None
+                    if at_start is not None:
+                        at_start()
             elif name == "AsyncAGIExec" and event.channel not in self._sessions:
                 hold = self._hold_when_done.pop(event.channel, None)
                 if hold is not None:  # the previous process's stretch of music ended

@@ -57,6 +57,12 @@ class RouteSink(Protocol):
         """Queue the call for an agent; the router later bridges ``channel`` (Originate→Bridge)."""
         ...
 
+    def enqueue_now(self, call_id: str, channel: str, requirements: RouteRequirements,
+                    context: Mapping[str, Scalar]) -> bool:
+        """:meth:`enqueue` without waiting, when all it needs is at hand (what :meth:`prepare`
+        looked up has come); False: nothing was done, call :meth:`enqueue`."""
+        ...
+
     async def withdraw(self, call_id: str) -> bool:
         """Take the call back out of the queue (``max_wait`` passed). False when it is too late:
         an agent is already being offered the call, which then keeps holding."""

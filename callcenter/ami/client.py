@@ -21,7 +21,7 @@ import contextlib
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
@@ -257,39 +257,64 @@ class AmiClient:
             AmiTimeout: no answer within ``timeout`` (default ``ami.action_timeout_s``).
             AmiActionFailed: Asterisk answered ``Response: Error``.
         """
+        return await self.post(action, timeout)
+
+    def post(self, action: Action | messages.Originate, timeout: float | None = None
+             ) -> Coroutine[Any, Any, AmiResponse]:
+        """Write the action now, in the caller's turn of the loop (a coroutine from :meth:`send`
+        writes only when it first runs); the returned coroutine waits for the answer as
+        :meth:`send` does, and must be awaited.
+
+        Raises:
+            AmiNotConnected: the link is down; nothing was sent.
+            AmiInvalidAction: the action cannot be written; nothing was sent.
+        """
         if isinstance(action, messages.Originate):
             action = action.action()
         protocol = self._protocol
         if protocol is None or self.state != "up" or protocol.closed:
             raise AmiNotConnected(f"AMI link is {self.state}: {action.name} not sent")
-        return await self._send_on(protocol, action, timeout or self.settings.action_timeout_s)
+        action_id, pending = self._write(protocol, action)
+        return self._answer(action_id, pending, timeout or self.settings.action_timeout_s)
 
-    async def _send_on(self, protocol: AmiProtocol, action: Action, timeout: float) -> AmiResponse:
+    def _write(self, protocol: AmiProtocol, action: Action) -> tuple[str, PendingAction]:
         action_id = f"{self._prefix}-{next(self._ids)}"
         future: asyncio.Future[AmiResponse] = asyncio.get_running_loop().create_future()
-        sent_at = time.perf_counter()
         try:
             data = action.render(action_id)
         except ValueError as exc:
             log.error("ami_action_refused", action=action.name, error=str(exc))
             raise AmiInvalidAction(f"{action.name} not sent: {exc}") from None
-        self._pending[action_id] = PendingAction(action, future, sent_at)
+        pending = self._pending[action_id] = PendingAction(action, future, time.perf_counter())
         try:
             protocol.send(data)
-            for observer in self._action_observers:
-                try:
-                    observer(action, action_id, self._clock())
-                except Exception:
-                    count_caught(self._metrics, "ami_action_observer_failed")
-                    log.exception("ami_action_observer_failed", action=action.name)
+        except BaseException:
+            self._pending.pop(action_id, None)
+            raise
+        for observer in self._action_observers:
             try:
-                response = await asyncio.wait_for(asyncio.shield(future), timeout)
+                observer(action, action_id, self._clock())
+            except Exception:
+                count_caught(self._metrics, "ami_action_observer_failed")
+                log.exception("ami_action_observer_failed", action=action.name)
+        return action_id, pending
+
+    async def _send_on(self, protocol: AmiProtocol, action: Action, timeout: float) -> AmiResponse:
+        action_id, pending = self._write(protocol, action)
+        return await self._answer(action_id, pending, timeout)
+
+    async def _answer(self, action_id: str, pending: PendingAction, timeout: float) -> AmiResponse:
+        action = pending.action
+        try:
+            try:
+                response = await asyncio.wait_for(asyncio.shield(pending.future), timeout)
             except TimeoutError:
                 raise AmiTimeout(f"{action.name}: no answer within {timeout:g}s") from None
         finally:
             self._pending.pop(action_id, None)
         if self._metrics is not None:
-            self._metrics.ami_action_latency.labels(action.name).observe(time.perf_counter() - sent_at)
+            latency = time.perf_counter() - pending.sent_at
+            self._metrics.ami_action_latency.labels(action.name).observe(latency)
         if response.frame.fields.get("Response") == "Error":
             raise AmiActionFailed(action.name, response.message)
         return response

@@ -79,14 +79,30 @@ class RoutingHandoff:
 
     async def enqueue(self, call_id: str, channel: str, requirements: RouteRequirements,
                       context: Mapping[str, Scalar]) -> None:
+        prefetched = self._prefetched.pop(call_id, None)
+        facts = await (prefetched or self._facts(call_id, self._caller(call_id)[1], context))
+        self._queue(call_id, channel, requirements, context, facts)
+
+    def enqueue_now(self, call_id: str, channel: str, requirements: RouteRequirements,
+                    context: Mapping[str, Scalar]) -> bool:
+        """Queue the call in this turn of the loop when :meth:`prepare`'s look-up is done (the
+        router may offer it before this returns); False when it is not (nothing done)."""
+        prefetched = self._prefetched.get(call_id)
+        if prefetched is None or not prefetched.done() or prefetched.cancelled():
+            return False
+        del self._prefetched[call_id]
+        self._queue(call_id, channel, requirements, context, prefetched.result())
+        return True
+
+    def _queue(self, call_id: str, channel: str, requirements: RouteRequirements,
+               context: Mapping[str, Scalar], facts: tuple[bool, str | None]) -> None:
         call, number, name = self._caller(call_id)
+        repeat, owner = facts
         tags = set(requirements.tags)
         if context.get("customer.tier") == "vip" or context.get("order.customer_tier") == "vip":
             tags.add("vip")
         if context.get("callback"):
             tags.add("callback")
-        prefetched = self._prefetched.pop(call_id, None)
-        repeat, owner = await (prefetched or self._facts(call_id, number, context))
         chosen = context.get("transfer.agent")  # an agent's transfer to a colleague
         owner = chosen if isinstance(chosen, str) and chosen else owner
         if repeat:

@@ -50,7 +50,13 @@ from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.routing")
 
+# the AMI client's ``post`` (writes at the call, the awaitable waits for the answer) or ``send``
 Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
+
+
+async def _raise(exc: AmiError) -> AmiResponse:
+    """An answer that is the error the action met before it was written."""
+    raise exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +98,8 @@ class OfferAdapter:
 
     Args:
         engine: where facts go (``submit``) and whose clock stamps them.
-        send: the AMI link's ``send`` (``AmiClient.send``).
+        send: the AMI link's ``post`` (``AmiClient.post``: the action written at the call), or
+            its ``send``.
         on_ringing: the screen-pop hook, called when the agent's phone starts ringing.
         caller_id_name: the name shown on the agent's phone (``{skill}`` is replaced).
         bridge_options: options of the ``Bridge`` the agent leg runs: ``p`` (a tone to the
@@ -161,12 +168,18 @@ class OfferAdapter:
             variables={"CC_CALL": decision.call_id, "CC_AGENT": decision.agent_id,
                        # a blind transfer from the agent's softphone (SIP REFER) goes there
                        "TRANSFER_CONTEXT": "cc-transfer"})
-        self._tasks.spawn(self._originate(pending, originate))
+        try:
+            # an AMI client's post writes the Originate now, in the decision's own turn of
+            # the loop: the agent's phone rings without waiting for other ready work
+            answer = self._send(originate)
+        except AmiError as exc:
+            answer = _raise(exc)
+        self._tasks.spawn(self._originate(pending, answer))
 
-    async def _originate(self, pending: _Pending, originate: messages.Originate) -> None:
+    async def _originate(self, pending: _Pending, answer: Awaitable[AmiResponse]) -> None:
         decision = pending.decision
         try:
-            await self._send(originate)
+            await answer
             self.originates_sent += 1
         except AmiLinkLost as exc:
             # written, but the link went before the answer: Asterisk may still carry it out

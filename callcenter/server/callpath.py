@@ -92,7 +92,7 @@ def build_call_path(given: CallPathInputs) -> CallPath:
                          agent_for_channel=lambda channel: offers.phones.agent_for_channel(channel),
                          clock=given.clock.now, metrics=given.metrics)
     given.agents.add_listener(console.on_agent_state)
-    offers = OfferAdapter(engine, ami.send, on_ringing=console.on_ringing,
+    offers = OfferAdapter(engine, ami.post, on_ringing=console.on_ringing,
                           bridge_options="pTF(survey^s^1)" if settings.ivr.post_call_survey else "pT",
                           metrics=given.metrics)
     engine.add_sink(offers.carry_out)

@@ -154,6 +154,8 @@ class Router:
         self.withdrawn: list[str] = []
         self.give_back = True
         self.prepared: list[str] = []
+        self.at_once = False  # enqueue_now queues (as the real hand-off does once its facts came)
+        self.queued_at_once: list[str] = []
 
     def prepare(self, call_id: str, context: Mapping[str, Scalar]) -> None:
         self.prepared.append(call_id)
@@ -164,6 +166,17 @@ class Router:
         if self.failure is not None:
             raise self.failure
         self.queued.append((call_id, channel, requirements, dict(context)))
+
+    def enqueue_now(self, call_id: str, channel: str, requirements: RouteRequirements,
+                    context: Mapping[str, Scalar]) -> bool:
+        if not self.at_once:
+            return False
+        self.entered.set()
+        if self.failure is not None:
+            raise self.failure
+        self.queued.append((call_id, channel, requirements, dict(context)))
+        self.queued_at_once.append(call_id)
+        return True
 
     async def withdraw(self, call_id: str) -> bool:
         self.withdrawn.append(call_id)

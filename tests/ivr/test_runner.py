@@ -589,3 +589,39 @@ async def test_given_route_then_the_router_gets_the_call_only_once_the_hold_musi
     line.runner.on_event(hold_started)
     await asyncio.wait_for(line.router.entered.wait(), 5)
     assert [call_id for call_id, *_ in line.router.queued] == [CALL]
+
+
+async def test_given_routing_facts_at_hand_then_the_call_is_queued_in_the_turn_that_reads_the_hold_start() -> None:
+    """The router may offer the call as the runner reads the hold's AGIExecStart, without a
+    task in between; queued once, and the IVR path records it once."""
+    line = Line()
+    line.router.at_once = True
+    started: list[AmiEvent] = []
+    line.agi.exec_started = started.append
+    line.agi.keys = [key("1"), key("0")]
+    line.runner.on_event(START)
+    await asyncio.wait_for(line.agi.waiting.wait(), 5)
+    assert line.router.queued == []
+    (hold_started,) = started
+    line.runner.on_event(hold_started)
+    assert line.router.queued_at_once == [CALL]  # before the loop ran anything else
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert [call_id for call_id, *_ in line.router.queued] == [CALL]
+    assert line.path().count("queued") == 1
+    line.runner.on_event(hold_started)  # a later stretch's start queues nothing more
+    await asyncio.sleep(0)
+    assert len(line.router.queued) == 1
+
+
+async def test_given_queuing_at_the_hold_start_raises_then_state_goes_back_to_active() -> None:
+    line = Line()
+    line.router.at_once = True
+    line.router.failure = RuntimeError("router down")
+    line.agi.keys = [key("1"), key("0")]
+    line.runner.on_event(START)
+    await settle(line.runner)
+    commands = line.agi.commands
+    routed = commands.index("SET VARIABLE CC_IVR routed")
+    assert "SET VARIABLE CC_IVR active" in commands[routed + 1:]
+    assert line.router.queued == []

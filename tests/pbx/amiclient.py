@@ -23,6 +23,16 @@ class Seen:
     def get(self, key: str) -> str:
         return self.frame.get(key)
 
+    @property
+    def raised(self) -> float:
+        """When Asterisk raised the event (its ``Timestamp``, with ``timestampevents = yes``),
+        else when it arrived here."""
+        stamp = self.frame.get("Timestamp")
+        try:
+            return float(stamp) if stamp else self.at
+        except ValueError:
+            return self.at
+
 
 class TestAmi:
     def __init__(self, port: int, secret: str, user: str = "pbxtest") -> None:

@@ -40,6 +40,9 @@ class OverlaySpec:
     extra_files: dict[str, str] = field(default_factory=dict)  # e.g. queues.conf for a baseline
     # a deployer's mistake, for the tests of refused actions: the server's AMI user's write classes
     ami_write: str | None = None
+    # Asterisk stamps each event with the instant it raised it (``Timestamp``): for benchmarks,
+    # whose instants must not include when a reader got round to reading the event
+    timestamp_events: bool = False
 
     def password(self, agent: str) -> str:
         return self.agent_password.get(agent, f"pw-{agent}-secret")
@@ -61,6 +64,8 @@ def _sub(text: str, pattern: str, new: str, what: str, flags: int = re.M) -> str
 def manager_conf(text: str, spec: OverlaySpec) -> str:
     text = _sub(text, r"^port = \d+", f"port = {spec.ami_port}", "manager.conf port")
     text = _sub(text, r"^(\[callcenter\]\nsecret = ).*$", rf"\g<1>{spec.ami_secret}", "AMI secret")
+    if spec.timestamp_events:
+        text = _sub(text, r"^timestampevents = no$", "timestampevents = yes", "manager.conf timestampevents")
     if spec.ami_write is not None:
         text = _sub(text, r"^write = .*$", f"write = {spec.ami_write}", "the callcenter user's write classes")
     return text + (

@@ -240,10 +240,13 @@ async def create_users(deployment: Deployment, agents: list[Agent]) -> None:
 def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
                 spec: OverlaySpec | None = None, ring_timeout_s: int | None = None,
                 wrap_up_s: int | None = None, survey: bool = True, workers: bool = False,
-                live: bool = False, ivr: Mapping[str, float] | None = None
+                live: bool = False, ivr: Mapping[str, float] | None = None, ami_proxy: bool = True
                 ) -> Iterator[Rig]:
     """Start everything (the ASR and QA workers with ``workers``); stop everything on the way
-    out, whatever happened. ``ivr``: more ``[ivr]`` settings of the server."""
+    out, whatever happened. ``ivr``: more ``[ivr]`` settings of the server. ``ami_proxy``:
+    the server's AMI link goes through the recorder (captures, cut links, delays); without it
+    the server connects to Asterisk as a deployment does (benchmarks: the proxy is a hop of
+    its own in each direction, in the test's process)."""
     ports = take_slot()
     spec = dataclasses.replace(spec or OverlaySpec(), agents=tuple(a.extension for a in agents),
                                ami_port=ports.ami, sip_port=ports.sip, rtp_start=ports.rtp[0],
@@ -254,10 +257,11 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
     rig: Rig | None = None
     try:
         pbx.start()
-        recorder.start()
+        if ami_proxy:
+            recorder.start()
         run_in_thread(lambda: prepare_database(db_url))
         deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s, wrap_up_s), db_url=db_url,
-                                ami_port=recorder.port, ami_secret=spec.ami_secret,
+                                ami_port=recorder.port if ami_proxy else spec.ami_port, ami_secret=spec.ami_secret,
                                 monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work),
                                 survey=survey, live=live, ivr=ivr)
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents}, ports)
@@ -284,7 +288,8 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
             rig.stop_phones()
         if deployment is not None:
             deployment.stop()
-        recorder.stop()
+        if ami_proxy:
+            recorder.stop()
         pbx.stop()
         release(ports)
 

@@ -64,3 +64,31 @@ async def test_given_no_prepare_when_enqueued_then_the_facts_are_looked_up_then(
     pool.release.set()
     await handoff(pool, offers).enqueue("c2", "PJSIP/carrier-2", REQUIREMENTS, CONTEXT)
     assert len(pool.asked) == 1 and offers.requests[0].preferred_agent == "olga"
+
+
+async def test_given_the_facts_not_yet_in_when_enqueued_now_then_nothing_is_done_and_enqueue_takes_over() -> None:
+    pool, offers = Pool(), Offers()
+    routing = handoff(pool, offers)
+    routing.prepare("c3", CONTEXT)
+    assert not routing.enqueue_now("c3", "PJSIP/carrier-3", REQUIREMENTS, CONTEXT)
+    assert offers.requests == []
+    pool.release.set()
+    await routing.enqueue("c3", "PJSIP/carrier-3", REQUIREMENTS, CONTEXT)
+    assert len(pool.asked) == 1 and offers.requests[0].preferred_agent == "olga"
+
+
+async def test_given_the_facts_in_when_enqueued_now_then_queued_at_once_with_them() -> None:
+    pool, offers = Pool(), Offers()
+    pool.release.set()
+    routing = handoff(pool, offers)
+    routing.prepare("c4", CONTEXT)
+    assert not routing.enqueue_now("c5", "PJSIP/carrier-5", REQUIREMENTS, CONTEXT)  # never prepared
+    queued = False
+    for _ in range(100):  # the look-up's task completes within a few turns of the loop
+        await asyncio.sleep(0)
+        queued = routing.enqueue_now("c4", "PJSIP/carrier-4", REQUIREMENTS, CONTEXT)
+        if queued:
+            break
+    assert queued and len(pool.asked) == 1
+    (request,) = offers.requests
+    assert request.call_id == "c4" and request.preferred_agent == "olga" and request.skill == "orders"
