@@ -136,6 +136,22 @@ class CallTakenOver:
     at: float
 
 
+RESTORED_PAUSE = "restored"  # after a restart: an agent who was busy (talking, wrapping up...)
+
+
+@dataclass(frozen=True, slots=True)
+class TalkRestored:
+    """After a restart: an agent (back paused ``restored``) is found with their leg up on a
+    live call routing does not know (a callback, any call the tracker rebuilt): they talk on
+    it, and wrap up when the talk ends, as after any talk. ``skill``: the call's, for its
+    wrap-up ("" the agent's best)."""
+
+    call_id: str
+    agent_id: str
+    skill: str
+    at: float
+
+
 @dataclass(frozen=True, slots=True)
 class WrapUpDone:
     agent_id: str
@@ -201,5 +217,5 @@ class Tick:
 
 RouterEvent = (AgentAdded | AgentRemoved | AgentLoggedIn | AgentReady | AgentPaused | AgentLoggedOut
                | PhoneReachable | PhoneUnreachable | CallEnqueued | OfferAnswered | OfferFailed
-               | CallHungUp | TalkEnded | CallTakenOver | WrapUpDone | CallbackAccepted | CallbackQueued
-               | CallbackRestored | CallbackDialed | OffersSuspended | OffersResumed | Tick)
+               | CallHungUp | TalkEnded | CallTakenOver | TalkRestored | WrapUpDone | CallbackAccepted
+               | CallbackQueued | CallbackRestored | CallbackDialed | OffersSuspended | OffersResumed | Tick)

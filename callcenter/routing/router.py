@@ -60,6 +60,7 @@ class Router(CallbackMoves):
             ev.CallHungUp: self._on_hung_up,
             ev.TalkEnded: self._on_talk_ended,
             ev.CallTakenOver: self._on_taken_over,
+            ev.TalkRestored: self._on_talk_restored,
             ev.WrapUpDone: self._on_wrap_up_done,
             ev.CallbackAccepted: self._on_callback_accepted,
             ev.CallbackQueued: self._on_callback_queued,
@@ -352,6 +353,21 @@ class Router(CallbackMoves):
         taken.status = CallStatus.TALKING
         taken.agent = agent
         agent.call = taken
+        self._set_state(agent, AgentState.TALKING)
+
+    def _on_talk_restored(self, event: ev.TalkRestored) -> None:
+        """Found talking after a restart: the talk goes on where the previous process left it
+        (the ``restored`` pause is what the restart gave them, not a break they chose)."""
+        agent = self.book.agents.get(event.agent_id)
+        if agent is None or agent.call is not None or agent.state is AgentState.OFFLINE \
+                or event.call_id in self.book.calls:
+            return
+        if agent.state is AgentState.PAUSED and agent.reason not in (ev.RESTORED_PAUSE, ev.CONSULT_PAUSE):
+            agent.after_call = (AgentState.PAUSED, agent.reason)
+        call = self._register(ev.CallRequest(event.call_id, event.skill or _best_skill(agent)), self.now)
+        call.status = CallStatus.TALKING
+        call.agent = agent
+        agent.call = call
         self._set_state(agent, AgentState.TALKING)
 
     def _on_callback_accepted(self, event: ev.CallbackAccepted) -> None:

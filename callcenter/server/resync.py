@@ -100,7 +100,7 @@ class Server:
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
         self.dispatcher.deliver(happened)
-        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get)
+        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get, self.tracker.live_calls())
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
         held = self.ivr.keep_holding(channels.items, lambda start: self._held_place(start, stored))
