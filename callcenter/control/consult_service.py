@@ -20,6 +20,7 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.consults import CONSULT_AGENT_HEADER, CONSULT_DIAL_HEADER
 from callcenter.calls.events import (
+    AgentAnswered,
     AgentHungUp,
     AgentLegCreated,
     AgentLegFailed,
@@ -55,6 +56,7 @@ class _Open:
     agent_channel: str
     waiting: list[_Waiting] = field(default_factory=list)
     colleague_channel: str = ""
+    answered: bool = False  # the colleague picked up: they talked with the agent
 
 
 class ConsultDesk:
@@ -70,6 +72,9 @@ class ConsultDesk:
             give them back (False), so routing offers them no call meanwhile.
         took: the colleague took the caller over (call id, agent): routing has them talk,
             and wrap up when the call ends.
+        talked: the colleague answered and talked, and the consult ended without giving them
+            the caller (call id, agent): routing has them wrap up as after any talk (default:
+            given back at once, as ``reserve(agent, False)``).
     """
 
     def __init__(self, send: Send, agents: Callable[[str], AgentTarget | None],
@@ -78,8 +83,10 @@ class ConsultDesk:
                  share: Callable[[str, str, str, dict[str, Any]], None], now: Callable[[], float],
                  confirm_s: float = 5.0,
                  reserve: Callable[[str, bool], None] = lambda _agent, _out: None,
-                 took: Callable[[str, str], None] = lambda _call, _agent: None) -> None:
+                 took: Callable[[str, str], None] = lambda _call, _agent: None,
+                 talked: Callable[[str, str], None] | None = None) -> None:
         self._send, self._agents, self._first_ready = send, agents, first_ready
+        self._talked = talked or (lambda _call, agent_id: reserve(agent_id, False))
         self._skills, self._publish, self._share = skills, publish, share
         self._now, self._confirm_s, self._reserve, self._took_over = now, confirm_s, reserve, took
         self._took: dict[str, str] = {}  # call id -> the colleague who talks on after a consult
@@ -214,6 +221,9 @@ class ConsultDesk:
             return
         if isinstance(event, AgentLegCreated) and not opened.colleague_channel:
             opened.colleague_channel = event.channel
+        if isinstance(event, AgentAnswered) and opened.colleague_channel \
+                and event.agent_channel == opened.colleague_channel:
+            opened.answered = True
         for waiting in list(opened.waiting):
             if isinstance(event, waiting.kinds) and not waiting.future.done():
                 waiting.future.set_result(None)
@@ -239,7 +249,12 @@ class ConsultDesk:
             else:
                 self._reserve(self._took.pop(event.call_id), False)
             return
-        self._reserve(consult.to, False)
+        if left or opened.answered:
+            # the colleague answered and talked (with the agent, or all three): wrap-up as
+            # after any talk; a consult never answered gives them straight back
+            self._talked(event.call_id, consult.to)
+        else:
+            self._reserve(consult.to, False)
         if not isinstance(event, CallEnded):
             self.cancelled += consult.stage is Stage.CONSULTING
             self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})

@@ -136,6 +136,17 @@ class CallTakenOver:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class ConsultTalkEnded:
+    """A consult the colleague answered ended without handing them the caller (cancelled, or
+    they left): they talked, so they wrap up as after any talk (the wrap-up of the call's
+    skill), then come back from the ``consult`` pause."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
 RESTORED_PAUSE = "restored"  # after a restart: an agent who was busy (talking, wrapping up...)
 
 
@@ -217,5 +228,6 @@ class Tick:
 
 RouterEvent = (AgentAdded | AgentRemoved | AgentLoggedIn | AgentReady | AgentPaused | AgentLoggedOut
                | PhoneReachable | PhoneUnreachable | CallEnqueued | OfferAnswered | OfferFailed
-               | CallHungUp | TalkEnded | CallTakenOver | TalkRestored | WrapUpDone | CallbackAccepted
-               | CallbackQueued | CallbackRestored | CallbackDialed | OffersSuspended | OffersResumed | Tick)
+               | CallHungUp | TalkEnded | CallTakenOver | ConsultTalkEnded | TalkRestored | WrapUpDone
+               | CallbackAccepted | CallbackQueued | CallbackRestored | CallbackDialed | OffersSuspended
+               | OffersResumed | Tick)
