@@ -20,7 +20,6 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.consults import CONSULT_AGENT_HEADER, CONSULT_DIAL_HEADER
 from callcenter.calls.events import (
-    AgentAnswered,
     AgentHungUp,
     AgentLegCreated,
     AgentLegFailed,
@@ -56,7 +55,6 @@ class _Open:
     agent_channel: str
     waiting: list[_Waiting] = field(default_factory=list)
     colleague_channel: str = ""
-    answered: bool = False  # the colleague picked up: they talked with the agent
 
 
 class ConsultDesk:
@@ -72,9 +70,9 @@ class ConsultDesk:
             give them back (False), so routing offers them no call meanwhile.
         took: the colleague took the caller over (call id, agent): routing has them talk,
             and wrap up when the call ends.
-        talked: the colleague answered and talked, and the consult ended without giving them
-            the caller (call id, agent): routing has them wrap up as after any talk (default:
-            given back at once, as ``reserve(agent, False)``).
+        talked: the colleague answered and talked, and their leg ended without the caller
+            (a cancelled consult, or they left a three-way) (call id, agent): routing has them
+            wrap up as after any talk (default: given back at once, as ``reserve(agent, False)``).
     """
 
     def __init__(self, send: Send, agents: Callable[[str], AgentTarget | None],
@@ -221,9 +219,6 @@ class ConsultDesk:
             return
         if isinstance(event, AgentLegCreated) and not opened.colleague_channel:
             opened.colleague_channel = event.channel
-        if isinstance(event, AgentAnswered) and opened.colleague_channel \
-                and event.agent_channel == opened.colleague_channel:
-            opened.answered = True
         for waiting in list(opened.waiting):
             if isinstance(event, waiting.kinds) and not waiting.future.done():
                 waiting.future.set_result(None)
@@ -249,9 +244,10 @@ class ConsultDesk:
             else:
                 self._reserve(self._took.pop(event.call_id), False)
             return
-        if left or opened.answered:
-            # the colleague answered and talked (with the agent, or all three): wrap-up as
-            # after any talk; a consult never answered gives them straight back
+        if left:
+            # the colleague's answered leg ended (the consult cancelled, or they left the
+            # three-way): they talked, so wrap-up as after any talk; a consult never answered
+            # (AgentLegFailed) gives them straight back
             self._talked(event.call_id, consult.to)
         else:
             self._reserve(consult.to, False)

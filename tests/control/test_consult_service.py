@@ -14,7 +14,6 @@ from callcenter.ami import messages
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.events import (
-    AgentAnswered,
     AgentHungUp,
     AgentLegCreated,
     AgentLegFailed,
@@ -322,7 +321,6 @@ async def test_given_the_colleague_answered_when_the_consult_is_cancelled_then_h
     pbx = Pbx()
     svc, reserved, talked = talk_desk(pbx)
     await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
-    svc.on_call_event(AgentAnswered(CALL, 11.5, "x1", IVAN))
     await svc.act("sam", CALL, Verb.CANCEL)  # the colleague's answered leg ends: ConsultEnded
     assert talked == [(CALL, "ivan")]
     assert reserved == [("ivan", True)]  # not handed straight back to routing
@@ -337,14 +335,10 @@ async def test_given_the_colleague_never_answered_when_the_consult_ends_then_he_
     assert talked == [] and reserved == [("ivan", True), ("ivan", False)]
 
 
-async def test_given_the_colleague_answered_when_the_caller_leaves_mid_consult_then_he_wraps_up(
-        ) -> None:
+async def test_given_the_colleague_leaves_a_three_way_then_he_wraps_up_like_after_any_talk() -> None:
     pbx = Pbx()
     svc, reserved, talked = talk_desk(pbx)
     await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
-    svc.on_call_event(AgentAnswered(CALL, 11.5, "x1", "PJSIP/1009-99"))  # not his leg
-    assert svc.consults.consult(CALL) is not None
-    svc.on_call_event(AgentAnswered(CALL, 11.6, "x1", IVAN))
-    svc.on_call_event(CallEnded(CALL, 15.0, Outcome.ANSWERED, HangupBy.CALLER, 16, None))
-    await svc.wait_idle()
+    await svc.act("sam", CALL, Verb.CONFERENCE)
+    svc.on_call_event(ConsultEnded(CALL, 20.0, IVAN, 16))
     assert talked == [(CALL, "ivan")] and reserved == [("ivan", True)]
