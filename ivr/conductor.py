@@ -23,7 +23,7 @@ from callcenter.settings import IvrSettings
 from ivr import commands as cmd
 from ivr import interpreter
 from ivr.agi_session import AgiError, AgiSession, CallStart, Stop
-from ivr.effects import CallInfo, Event, Failed, PathEntry, Route
+from ivr.effects import CallInfo, Event, Failed, HeldPlace, HoldEnded, PathEntry, Route
 from ivr.errors import UnknownFlow
 from ivr.journal import IvrJournal
 from ivr.model import Flow
@@ -93,6 +93,20 @@ class Conductor:
             step = interpreter.start_fallback(_NO_FLOW, call_info(start), self._config,
                                               self._clock(), "server error at start")
         await self._loop(session, step)
+
+    async def after_hold(self, session: AgiSession, place: HeldPlace) -> None:
+        """A hold restored after a restart reached the route's ``max_wait`` and the router gave
+        the call back: the flow goes on from the route node the call was queued at (its
+        overflow, or the route again), as when this process had held the caller all along."""
+        start, requirements = session.start, place.requirements
+        flow_id = self._settings.flows_by_extension.get(start.extension, self._settings.inbound_flow)
+        language = requirements.language
+        state = IvrState(flow=self._flow_or_none(flow_id) or _NO_FLOW, call=call_info(start),
+                         config=self._config, language=language, node=place.node, stage="hold",
+                         context={**place.context, "language": language}, skill=requirements.skill,
+                         priority=requirements.priority, tags=requirements.tags)
+        held = Step(state, Route(requirements, place.context, place.hold, place.max_wait_s))
+        await self._loop(session, self._advance(held, HoldEnded()))
 
     async def _open(self, session: AgiSession) -> bool:
         """Answer and mark the channel ``active``; False when the survey is skipped."""

@@ -97,7 +97,10 @@ class HeldPlace:
 
     requirements: RouteRequirements
     node: str
-    hold: str = "default"
+    hold: str = "default"  # the route's music-on-hold class
+    max_wait_s: int | None = None  # the route's max_wait, counted from ``queued_at``
+    queued_at: datetime | None = None  # when the call was queued (the ``queued`` step)
+    context: Mapping[str, Scalar] = field(default_factory=dict)  # the call's public context
 
 
 # the prompts of the callback offer played during the hold (ivr/hold_offer.py), in this order

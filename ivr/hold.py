@@ -152,18 +152,22 @@ class Holding:
         if ahead.handover is None:
             await self._wait_hold_started(session, hold)
             await self._enqueue(session, effect, hold)
-        await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued",
-                                                               effect.requirements.to_json())])
+        # with the music class and max_wait: a restarted server holds the caller on the same way
+        queued = {**effect.requirements.to_json(), "hold": effect.hold, "max_wait": effect.max_wait_s}
+        await self._journal.record(session.call_id, [PathEntry(self._clock(), node, "queued", queued)])
         return await self._hold_on(session, effect, node, hold, wait, offerer)
 
-    async def keep(self, session: AgiSession, effect: Route, node: str) -> Event:
+    async def keep(self, session: AgiSession, effect: Route, node: str,
+                   queued_at: datetime | None = None) -> Event:
         """Hold a caller whose place in the queue the router restored after a restart: the
         previous process started the hold and queued the call, and this one serves the channel
-        anew. The music goes on in stretches (a callback offer between two when due) until an
-        agent takes the call (:class:`Stop`). The runner starts it once the previous process's
-        stretch has ended."""
+        anew. The music (the route's class) goes on in stretches (a callback offer between two
+        when due) until an agent takes the call (:class:`Stop`), or until the route's
+        ``max_wait``, counted from ``queued_at`` (the time waited before the restart counts),
+        has passed and the router gave the call back (:class:`HoldEnded`). The runner starts it
+        once the previous process's stretch has ended."""
         offerer = self._offerer_for(effect)
-        wait = HoldWait(None)  # the route's max_wait is not known here: no limit
+        wait = HoldWait(remaining_wait(effect.max_wait_s, queued_at, self._clock()))
         stretch = offerer.stretch(session.call_id) if offerer is not None else None
         # a channel's AGI queue may still hold the previous process's commands
         hold = self._hold(session, effect.hold, wait.next(stretch), self._settings.hold_timeout_s)
@@ -226,3 +230,14 @@ class Holding:
             started.add_done_callback(consume)
         if not session.hold_started.is_set() and not hold.done():
             log.warning("ivr_hold_start_unseen", channel=session.start.channel)
+
+
+def remaining_wait(max_wait_s: int | None, queued_at: datetime | None, now: datetime) -> int | None:
+    """What is left of ``max_wait_s`` at ``now`` for a call queued at ``queued_at`` (None: no
+    limit). A wait already over still gets one second of music, so the router is asked for the
+    call back as soon as this process holds the caller."""
+    if not max_wait_s:
+        return None
+    if queued_at is None:
+        return max_wait_s
+    return max(1, max_wait_s - int((now - queued_at).total_seconds()))

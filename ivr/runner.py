@@ -174,10 +174,8 @@ class IvrRunner:
             place = held(start) if self._kind(start.context) == "inbound" else None
             if place is None:
                 continue
-            route = Route(place.requirements, {}, place.hold, offer_prompts=self._resolver.resolve_all(
-                OFFER_PROMPTS, place.requirements.language))
             log.info("ivr_hold_adopted", call_id=start.linkedid, channel=channel)
-            hold = partial(self._begin, start, "inbound", partial(self._keep, route=route, node=place.node))
+            hold = partial(self._begin, start, "inbound", partial(self._keep, place=place))
             if item.get("Application") == "MusicOnHold":
                 # not queued behind the previous stretch: an agent who answers meanwhile would
                 # leave the command queued for the channel's next AGI run (the survey)
@@ -260,11 +258,18 @@ class IvrRunner:
 
     # --- one call ------------------------------------------------------------------------
 
-    async def _keep(self, session: AgiSession, route: Route, node: str) -> None:
+    async def _keep(self, session: AgiSession, place: HeldPlace) -> None:
+        """Hold on as the route did before the restart (its music class, what is left of its
+        max_wait); once max_wait passed and the router gave the call back, the flow goes on
+        from the route node (its overflow)."""
+        route = Route(place.requirements, place.context, place.hold, place.max_wait_s,
+                      offer_prompts=self._resolver.resolve_all(OFFER_PROMPTS, place.requirements.language))
         try:
-            await self._holding.keep(session, route, node)
+            await self._holding.keep(session, route, place.node, place.queued_at)
         except Stop as stop:  # an agent took the call, or the caller left
             session.ended = stop.reason
+            return
+        await self._conductor.after_hold(session, place)
 
     async def _run(self, session: AgiSession, serve: Callable[[AgiSession], Awaitable[None]]) -> None:
         structlog.contextvars.bind_contextvars(call_id=session.call_id)

@@ -70,6 +70,9 @@ class ConsultDesk:
             give them back (False), so routing offers them no call meanwhile.
         took: the colleague took the caller over (call id, agent): routing has them talk,
             and wrap up when the call ends.
+        talked: the colleague answered and talked, and their leg ended without the caller
+            (a cancelled consult, or they left a three-way) (call id, agent): routing has them
+            wrap up as after any talk (default: given back at once, as ``reserve(agent, False)``).
     """
 
     def __init__(self, send: Send, agents: Callable[[str], AgentTarget | None],
@@ -78,8 +81,10 @@ class ConsultDesk:
                  share: Callable[[str, str, str, dict[str, Any]], None], now: Callable[[], float],
                  confirm_s: float = 5.0,
                  reserve: Callable[[str, bool], None] = lambda _agent, _out: None,
-                 took: Callable[[str, str], None] = lambda _call, _agent: None) -> None:
+                 took: Callable[[str, str], None] = lambda _call, _agent: None,
+                 talked: Callable[[str, str], None] | None = None) -> None:
         self._send, self._agents, self._first_ready = send, agents, first_ready
+        self._talked = talked or (lambda _call, agent_id: reserve(agent_id, False))
         self._skills, self._publish, self._share = skills, publish, share
         self._now, self._confirm_s, self._reserve, self._took_over = now, confirm_s, reserve, took
         self._took: dict[str, str] = {}  # call id -> the colleague who talks on after a consult
@@ -239,7 +244,13 @@ class ConsultDesk:
             else:
                 self._reserve(self._took.pop(event.call_id), False)
             return
-        self._reserve(consult.to, False)
+        if left:
+            # the colleague's answered leg ended (the consult cancelled, or they left the
+            # three-way): they talked, so wrap-up as after any talk; a consult never answered
+            # (AgentLegFailed) gives them straight back
+            self._talked(event.call_id, consult.to)
+        else:
+            self._reserve(consult.to, False)
         if not isinstance(event, CallEnded):
             self.cancelled += consult.stage is Stage.CONSULTING
             self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})

@@ -56,7 +56,8 @@ class AgentService:
     async def start(self, seed: Iterable[AgentProfile] = (), restore: bool = True) -> int:
         """Load the agents from the store (after seeding ``seed`` into it) into the router.
         With ``restore``, agents who were ready or paused when the server stopped come back so
-        (those who were on a call come back paused ``restored``). Returns how many agents."""
+        (those who were on a call come back paused ``restored``; the reconcile after the
+        resync puts those still on a live call back to talking). Returns how many agents."""
         profiles = list(seed)
         if self._store is not None:
             if profiles:
@@ -74,7 +75,7 @@ class AgentService:
                 else:
                     self._engine.submit(ev.AgentLoggedIn(login, now))
                     self._engine.submit(ev.AgentPaused(
-                        login, reason if state is AgentState.PAUSED and reason else "restored", now))
+                        login, reason if state is AgentState.PAUSED and reason else ev.RESTORED_PAUSE, now))
         return len(profiles)
 
     # --- use cases ---------------------------------------------------------------------------

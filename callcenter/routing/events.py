@@ -137,6 +137,33 @@ class CallTakenOver:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsultTalkEnded:
+    """A consult the colleague answered ended without handing them the caller (cancelled, or
+    they left): they talked, so they wrap up as after any talk (the wrap-up of the call's
+    skill), then come back from the ``consult`` pause."""
+
+    call_id: str
+    agent_id: str
+    at: float
+
+
+RESTORED_PAUSE = "restored"  # after a restart: an agent who was busy (talking, wrapping up...)
+
+
+@dataclass(frozen=True, slots=True)
+class TalkRestored:
+    """After a restart: an agent (back paused ``restored``) is found with their leg up on a
+    live call routing does not know (a callback, any call the tracker rebuilt): they talk on
+    it, and wrap up when the talk ends, as after any talk. ``skill``: the call's, for its
+    wrap-up ("" the agent's best)."""
+
+    call_id: str
+    agent_id: str
+    skill: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class WrapUpDone:
     agent_id: str
     at: float
@@ -201,5 +228,6 @@ class Tick:
 
 RouterEvent = (AgentAdded | AgentRemoved | AgentLoggedIn | AgentReady | AgentPaused | AgentLoggedOut
                | PhoneReachable | PhoneUnreachable | CallEnqueued | OfferAnswered | OfferFailed
-               | CallHungUp | TalkEnded | CallTakenOver | WrapUpDone | CallbackAccepted | CallbackQueued
-               | CallbackRestored | CallbackDialed | OffersSuspended | OffersResumed | Tick)
+               | CallHungUp | TalkEnded | CallTakenOver | ConsultTalkEnded | TalkRestored | WrapUpDone
+               | CallbackAccepted | CallbackQueued | CallbackRestored | CallbackDialed | OffersSuspended
+               | OffersResumed | Tick)

@@ -373,6 +373,12 @@ class OfferAdapter:
             queued.answered_by = agent_id
         self._engine.submit(ev.OfferAnswered(call_id, agent_id, now))
 
+    def talk_restored(self, call_id: str, agent_id: str, caller_channel: str, skill: str = "") -> None:
+        """After a restart: the agent is found talking on a call routing did not know; its
+        agent's hang-up and its end reach the router from now on (wrap-up as after any talk)."""
+        self._calls[call_id] = _Queued(call_id, caller_channel, "", "", skill, answered_by=agent_id)
+        self._engine.submit(ev.TalkRestored(call_id, agent_id, skill, self._engine.now()))
+
     def drop_offer(self, call_id: str) -> None:
         self._pending.pop(call_id, None)
 

@@ -6,17 +6,20 @@ state match the agent legs that really exist.
 - talking, but the call is gone or the agent's leg is: the talk is over (wrap-up);
 - an agent with a live leg bridged to a call the router does not see them on: answered there
   (reality wins);
-- paused "missed" for an offer that timed out while the server was blind: ready again.
+- paused "missed" for an offer that timed out while the server was blind: ready again;
+- after a restart, paused ``restored`` (or anything but talking) with the leg up on a live call
+  routing does not know (a callback rebuilt as such, any call the tracker rebuilt with the
+  agent's leg): talking on that call, with wrap-up when it ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import structlog
 
 from callcenter.agents.model import AgentState
-from callcenter.calls.model import Call
+from callcenter.calls.model import Call, CallState, Direction
 from callcenter.routing import events as ev
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.offers import OfferAdapter
@@ -28,10 +31,15 @@ CallOf = Callable[[str], Call | None]
 Legs = dict[str, tuple[str, bool]]  # agent id -> (call id, bridged)
 
 
-def reconcile(offers: OfferAdapter, engine: RoutingEngine, call_of: CallOf) -> dict[str, int]:
-    """Correct the router from the live calls; returns what was corrected, by kind."""
-    legs = live_agent_legs(offers, call_of)
+def reconcile(offers: OfferAdapter, engine: RoutingEngine, call_of: CallOf,
+              live_calls: Iterable[Call] = ()) -> dict[str, int]:
+    """Correct the router from the live calls (``live_calls``: every call the tracker has
+    live, for the talks routing does not know); returns what was corrected, by kind."""
     fixed: dict[str, int] = {}
+    restored = _restore_talks(offers, engine, live_calls)
+    if restored:
+        fixed["talk_restored"] = restored
+    legs = live_agent_legs(offers, call_of)
     for status in engine.agent_statuses():
         kind = _fix(offers, engine, status, legs.get(status.agent_id), call_of)
         if kind:
@@ -92,6 +100,29 @@ def _fix_talking(offers: OfferAdapter, engine: RoutingEngine, call_id: str,
         engine.submit(ev.TalkEnded(call_id, now))
         return "talk_without_leg"
     return ""
+
+
+def _restore_talks(offers: OfferAdapter, engine: RoutingEngine, live_calls: Iterable[Call]) -> int:
+    """Agents not talking in the router whose leg is up on a live call routing does not know
+    (talking, or a callback whose agent answered): talking on it again."""
+    routed = set(offers.routed_call_ids())
+    restored = 0
+    for call in live_calls:
+        leg = call.agent
+        if not call.live or call.linkedid in routed or leg is None or leg.ended_at is not None \
+                or (call.state is not CallState.TALKING and call.direction is not Direction.CALLBACK):
+            continue
+        agent_id = offers.phones.agent_for_channel(leg.channel)
+        if agent_id is None or not engine.has_agent(agent_id):
+            continue
+        status = engine.agent_status(agent_id)
+        if status.call_id is not None or status.state in (AgentState.OFFLINE, AgentState.TALKING):
+            continue
+        caller = call.caller
+        offers.talk_restored(call.linkedid, agent_id, caller.channel if caller is not None else "")
+        routed.add(call.linkedid)
+        restored += 1
+    return restored
 
 
 def live_agent_legs(offers: OfferAdapter, call_of: CallOf) -> Legs:

@@ -60,6 +60,8 @@ class Router(CallbackMoves):
             ev.CallHungUp: self._on_hung_up,
             ev.TalkEnded: self._on_talk_ended,
             ev.CallTakenOver: self._on_taken_over,
+            ev.TalkRestored: self._on_talk_restored,
+            ev.ConsultTalkEnded: self._on_consult_talk_ended,
             ev.WrapUpDone: self._on_wrap_up_done,
             ev.CallbackAccepted: self._on_callback_accepted,
             ev.CallbackQueued: self._on_callback_queued,
@@ -352,6 +354,33 @@ class Router(CallbackMoves):
         taken.status = CallStatus.TALKING
         taken.agent = agent
         agent.call = taken
+        self._set_state(agent, AgentState.TALKING)
+
+    def _on_consult_talk_ended(self, event: ev.ConsultTalkEnded) -> None:
+        """The colleague talked in a consult that ended without giving them the caller: wrap-up
+        as after any talk (the call's skill), if they are still in the consult's pause (a
+        break they chose meanwhile stands)."""
+        agent = self.book.agents.get(event.agent_id)
+        if agent is None or agent.call is not None or agent.state is not AgentState.PAUSED \
+                or agent.reason != ev.CONSULT_PAUSE:
+            return
+        call = self.book.calls.get(event.call_id)
+        skill = call.request.skill if call is not None else _best_skill(agent)
+        self._wrap_up(agent, self.book.policy.for_skill(skill))
+
+    def _on_talk_restored(self, event: ev.TalkRestored) -> None:
+        """Found talking after a restart: the talk goes on where the previous process left it
+        (the ``restored`` pause is what the restart gave them, not a break they chose)."""
+        agent = self.book.agents.get(event.agent_id)
+        if agent is None or agent.call is not None or agent.state is AgentState.OFFLINE \
+                or event.call_id in self.book.calls:
+            return
+        if agent.state is AgentState.PAUSED and agent.reason not in (ev.RESTORED_PAUSE, ev.CONSULT_PAUSE):
+            agent.after_call = (AgentState.PAUSED, agent.reason)
+        call = self._register(ev.CallRequest(event.call_id, event.skill or _best_skill(agent)), self.now)
+        call.status = CallStatus.TALKING
+        call.agent = agent
+        agent.call = call
         self._set_state(agent, AgentState.TALKING)
 
     def _on_callback_accepted(self, event: ev.CallbackAccepted) -> None:

@@ -21,7 +21,7 @@ from callcenter.routing.decisions import (
 from callcenter.routing.errors import UnknownRoutingAgent
 from callcenter.routing.events import CallRequest
 from callcenter.routing.matching import IndexedMatcher, Matcher, ScanMatcher
-from callcenter.routing.policy import RoutingPolicy, default_policy
+from callcenter.routing.policy import RoutingPolicy, SkillPolicy, default_policy
 from callcenter.routing.state import AgentRec, CallKey, CallRec, CallStatus, Target, targets_for
 from callcenter.routing.stats import RoutingStats
 from callcenter.routing.timers import TimerKind, TimerQueue
@@ -373,14 +373,18 @@ class RouterCore:
         if agent is None:
             return
         agent.call = None
-        wrap_up_s = call.policy.wrap_up_s
+        self._wrap_up(agent, call.policy)
+
+    def _wrap_up(self, agent: AgentRec, policy: SkillPolicy) -> None:
+        """A talk of ``agent`` ended: wrap-up for the skill's time (none: free at once)."""
+        wrap_up_s = policy.wrap_up_s
         if wrap_up_s <= 0:
             self._after_work(agent)
             return
         agent.wrap_gen += 1
         self._timers.add(self.now + wrap_up_s, TimerKind.WRAP_END, agent.order, agent.wrap_gen)
-        if call.policy.wrap_up_max_s > 0:
-            self._timers.add(self.now + max(wrap_up_s, call.policy.wrap_up_max_s), TimerKind.WRAP_LIMIT,
+        if policy.wrap_up_max_s > 0:
+            self._timers.add(self.now + max(wrap_up_s, policy.wrap_up_max_s), TimerKind.WRAP_LIMIT,
                              agent.order, agent.wrap_gen)
         self._set_state(agent, AgentState.WRAP_UP)
 

@@ -135,7 +135,9 @@ def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
                            console.share_pop, given.clock.now,
                            reserve=lambda agent_id, out: _reserve(engine, agent_id, out),
                            took=lambda call_id, agent_id: engine.submit(
-                               ev.CallTakenOver(call_id, agent_id, engine.now())))
+                               ev.CallTakenOver(call_id, agent_id, engine.now())),
+                           talked=lambda call_id, agent_id: engine.submit(
+                               ev.ConsultTalkEnded(call_id, agent_id, engine.now())))
     return ControlService(send, tracker.calls.get, console.agent_talking, console.publish,
                           given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
                           agents=lambda agent_id: agent_target(engine, agent_id),

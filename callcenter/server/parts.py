@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -47,6 +48,7 @@ from callcenter.server.health import ServerHealth, watch_progress
 from callcenter.server.resync import Server
 from callcenter.settings import Settings
 from callcenter.store.db import Database
+from callcenter.store.users import UserStore
 from callcenter.supervision.service import SupervisionService
 from callcenter.supervision.store import SupervisionStore
 from callcenter.web import (
@@ -169,8 +171,13 @@ async def _build(settings: Settings, database: Database, metrics: Metrics, clock
 def _supervision(database: Database, path: CallPath, ami: AmiClient, clock: Clock,
                  metrics: Metrics) -> SupervisionService:
     """Supervisors on live calls, following the AMI stream and the actions sent."""
+    users = UserStore(database.pool)
+
+    async def audit(actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        await users.audit(actor, action, target=target, detail=detail)
+
     service = SupervisionService(ami.send, path.tracker.calls.get, path.offers.phones.agent_for_channel,
-                                 SupervisionStore(database.pool), clock.now, metrics=metrics)
+                                 SupervisionStore(database.pool), clock.now, metrics=metrics, audit=audit)
     ami.observe_actions(service.on_action)
     ami.observe_link(service.on_link)
     path.dispatcher.listen(service.on_ami_event)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -99,7 +100,7 @@ class Server:
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
         self.dispatcher.deliver(happened)
-        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get)
+        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get, self.tracker.live_calls())
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
         held = self.ivr.keep_holding(channels.items, lambda start: self._held_place(start, stored))
@@ -136,7 +137,12 @@ class Server:
         if call is None or record is None or call.queued_at is None or call.answered_at is not None \
                 or call.bridged_at is not None or self.engine.call_status(key) is None:
             return None
-        return queued_place(record["ivr_path"])
+        place = queued_place(record["ivr_path"])
+        if place is None:
+            return None
+        context = record["context"]
+        context = json.loads(context) if isinstance(context, str) else dict(context or {})
+        return replace(place, context=context)
 
     def _may_start_ivr(self, start: CallStart, kind: str) -> bool:
         """A channel in AGI that no IVR session serves: restart its flow unless it is a caller
@@ -158,7 +164,8 @@ def queued_requirements(path: Any) -> RouteRequirements | None:
 
 
 def queued_place(path: Any) -> HeldPlace | None:
-    """The IVR's last ``queued`` step in a stored ``ivr_path``: requirements and route node."""
+    """The IVR's last ``queued`` step in a stored ``ivr_path``: requirements, route node, the
+    route's music class and max_wait, and when the call was queued."""
     entries = json.loads(path) if isinstance(path, str) else path
     for entry in reversed(entries or []):
         if isinstance(entry, dict) and entry.get("kind") == "queued" and entry.get("skill"):
@@ -166,7 +173,18 @@ def queued_place(path: Any) -> HeldPlace | None:
             requirements = RouteRequirements(str(entry["skill"]), int(entry.get("min_level") or 1),
                                              str(entry.get("language") or "en"),
                                              int(entry.get("priority") or 0), tuple(str(t) for t in tags))
-            return HeldPlace(requirements, str(entry.get("node") or ""))
+            return HeldPlace(requirements, str(entry.get("node") or ""), str(entry.get("hold") or "default"),
+                             int(entry["max_wait"]) if entry.get("max_wait") else None,
+                             _instant(entry.get("at")))
     return None
+
+
+def _instant(value: Any) -> datetime | None:
+    """A stored ISO time (with its offset), or None when it is missing or unreadable."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 

@@ -1,5 +1,8 @@
 """DTMF as a channel receives it: ``DTMFBegin``, then ``DTMFEnd`` after the tone's duration.
 
+A supervisor in ChanSpy with ``d`` who presses 4, 5 or 6 on their phone switches the spy's
+mode when the digit ends, as app_chanspy does on the DTMF end frame.
+
 While a channel sits in AsyncAGI between commands, Asterisk does not read it: the digit waits
 in the channel's queue and is reported (and used) when the next AGI command starts reading.
 """
@@ -37,6 +40,7 @@ class Dtmf:
                 return
             self.pbx.channel_event(ch, "DTMFEnd", ("Digit", digit), ("DurationMs", str(duration_ms)),
                                    ("Direction", "Received"))
+            self.pbx.spies.dtmf(ch, digit)  # a supervisor's phone keying a spy mode (ChanSpy's d)
             if ch.activity is not None:
                 ch.activity.on_digit(digit)
 

@@ -8,8 +8,10 @@ is found; ``ChanSpyStop`` when spying ends, before the ``Hangup`` of whichever c
 With ``E`` the spyer leaves ChanSpy when the spyee hangs up and, with no dialplan to return
 to, hangs up: ``Hangup`` cause 0, no request before it.
 
-With ``d``, a digit received on the spyer's channel (``PlayDTMF`` ``Receive: true``) switches
-the live spy's mode (4 listen, 5 whisper, 6 barge).
+With ``d``, a digit received on the spyer's channel switches the live spy's mode (4 listen,
+5 whisper, 6 barge): one the server plays (``PlayDTMF`` ``Receive: true``, a lone ``DTMFEnd``)
+or one the supervisor presses on their phone (``DTMFBegin``, then ``DTMFEnd``, both
+``Direction: Received``).
 
 Real ChanSpy with no matching channel keeps polling for one until the spyer hangs up; this one
 waits too but never finds a channel that appears later. Audio is not mixed: the simulator's

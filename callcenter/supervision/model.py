@@ -7,7 +7,9 @@ channels of the bridge (agent and caller hear it); ``E`` exit, and so hang the s
 when the spied-on channel hangs up. Without ``w``/``B`` the spy only listens (to both sides).
 ``d``: DTMF on the spy's channel switches the mode of the live spy (4 listen, 5 whisper, 6
 barge; both whisper paths are set up from the start), so a switch never rings the phone again
-(the server injects the digit with ``PlayDTMF`` ``Receive: true``).
+(the server injects the digit with ``PlayDTMF`` ``Receive: true``). The supervisor can press
+the same digits on their phone: Asterisk reports each as ``DTMFEnd`` ``Direction: Received`` on
+the spy's channel, and the stored session follows.
 The spied-on channel is the agent's own channel (``PJSIP/1001-0000002a``), named exactly, so
 the prefix matches nothing else.
 """
@@ -27,6 +29,7 @@ class Mode(StrEnum):
 
 CHANSPY_OPTIONS: dict[Mode, str] = {Mode.LISTEN: "qdE", Mode.WHISPER: "qwdE", Mode.BARGE: "qBdE"}
 MODE_DIGITS: dict[Mode, str] = {Mode.LISTEN: "4", Mode.WHISPER: "5", Mode.BARGE: "6"}
+DIGIT_MODES: dict[str, Mode] = {digit: mode for mode, digit in MODE_DIGITS.items()}
 
 
 class EndReason(StrEnum):

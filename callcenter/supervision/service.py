@@ -38,12 +38,13 @@ from callcenter.supervision.errors import (
     SessionNotFound,
     SessionStopped,
 )
-from callcenter.supervision.model import EndReason, Mode, Session
+from callcenter.supervision.model import DIGIT_MODES, EndReason, Mode, Session
 from callcenter.supervision.store import SessionRows
 
 log = structlog.get_logger("callcenter.supervision")
 
 Send = Callable[[Action], Awaitable[AmiResponse]]
+Audit = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 RING_TIMEOUT_S = 20.0
 
 
@@ -54,12 +55,14 @@ class SupervisionService:
         agent_of_channel: the agent login whose phone a channel belongs to.
         store: the sessions' rows and the supervisors' phones.
         clock: the server's time.
+        audit: ``(actor, action, target, detail)`` into the audit log, for what the supervisor
+            did on their phone (the web layer audits what they do on the wallboard).
     """
 
     def __init__(self, send: Send, call_of: Callable[[str], Call | None],
                  agent_of_channel: Callable[[str], str | None], store: SessionRows,
                  clock: Callable[[], float], ring_timeout_s: float = RING_TIMEOUT_S,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, audit: Audit | None = None) -> None:
         self._send = send
         self._metrics = metrics
         self._call_of = call_of
@@ -74,6 +77,10 @@ class SupervisionService:
         self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
         self._orphans: set[str] = set()  # spy channels to hang up once the link is back
         self._switching: set[int] = set()  # sessions whose mode is being switched
+        self._pressed: dict[str, Mode] = {}  # channel_id -> the mode last pressed on the phone
+        self._following: set[str] = set()  # channel_ids whose phone's switch is being recorded
+        self._audit_to = audit
+        self.switched_on_phone = 0
         self.started = 0
         self.refused = 0
 
@@ -135,6 +142,11 @@ class SupervisionService:
             await self._send(spy_mode_dtmf(session.spy_channel, mode))
         except AmiError as exc:
             raise PbxUnavailable(f"the PBX did not switch the mode: {exc}") from None
+        return await self._record_switch(session, mode)
+
+    async def _record_switch(self, session: Session, mode: Mode) -> Session:
+        """The live spy switched to ``mode``: the session ends ``switched``, one in ``mode``
+        goes on (a phone whose new session cannot be recorded is hung up)."""
         await self._end(session, EndReason.SWITCHED, hang_up=False)
         now = self._clock()
         try:
@@ -157,6 +169,28 @@ class SupervisionService:
         await self.store.answered(new_id, new.spy_channel, now)
         log.info("supervision_switched", session=session.id, to_session=new_id, mode=mode.value)
         return new
+
+    async def _follow_phone(self, channel_id: str) -> None:
+        """The supervisor pressed a mode's digit on their own phone: ChanSpy switched (``d``),
+        so the stored session (the wallboard, the audit) follows, up to the last digit
+        pressed."""
+        try:
+            while True:
+                session = self._by_channel.get(channel_id)
+                mode = self._pressed.get(channel_id)
+                if session is None or not session.live or mode is None or mode is session.mode:
+                    return
+                new = await self._record_switch(session, mode)
+                log.info("supervision_switched_on_phone", session=session.id, to_session=new.id,
+                         mode=mode.value)
+                self.switched_on_phone += 1
+                await self._audit(new.supervisor, "call_monitor_switched", new.call_id,
+                                  {"mode": mode.value, "session": new.id, "by": "phone"})
+        except Exception:
+            log.exception("supervision_phone_switch_not_recorded", channel_id=channel_id)
+        finally:
+            self._pressed.pop(channel_id, None)
+            self._following.discard(channel_id)
 
     async def stop(self, supervisor: str, session_id: int) -> Session:
         """Raises: SessionNotFound (not live, or someone else's)."""
@@ -326,8 +360,25 @@ class SupervisionService:
                 session.spy_channel = event.channel
         elif name == "OriginateResponse":
             self._originated(event)
+        elif name == "DTMFEnd" and event.get("Direction") == "Received":
+            self._digit(event)
         elif name == "Hangup":
             self._hung_up(event)
+
+    def _digit(self, event: AmiEvent) -> None:
+        """A digit received on a live spy's channel: ChanSpy's ``d`` switches the spy's mode
+        (4 listen, 5 whisper, 6 barge), whether the server played it (a switch asked on the
+        wallboard, recorded there) or the supervisor pressed it on their phone."""
+        mode = DIGIT_MODES.get(event.get("Digit"))
+        channel = event.channel
+        session = next((s for s in self._live.values()
+                        if channel and s.spy_channel == channel and s.answered_at is not None), None)
+        if mode is None or session is None or session.id in self._switching:
+            return
+        self._pressed[session.channel_id] = mode
+        if session.channel_id not in self._following:
+            self._following.add(session.channel_id)
+            self._spawn(self._follow_phone(session.channel_id))
 
     def _originated(self, event: AmiEvent) -> None:
         action_id = event.action_id
@@ -365,6 +416,14 @@ class SupervisionService:
                 self._spawn(self._end(session, EndReason.AGENT_LEFT if moved else EndReason.CALL_ENDED,
                                       hang_up=True))
 
+    async def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        if self._audit_to is None:
+            return
+        try:
+            await self._audit_to(actor, action, target, detail)
+        except Exception:
+            log.exception("supervision_audit_failed", action=action)
+
     def _spawn(self, work: Awaitable[None]) -> None:
         self._tasks.spawn(work)
 
@@ -375,4 +434,5 @@ class SupervisionService:
         await self._tasks.wait_idle()
 
     def statistics(self) -> dict[str, Any]:
-        return {"live": len(self._live), "started": self.started, "refused": self.refused}
+        return {"live": len(self._live), "started": self.started, "refused": self.refused,
+                "switched_on_phone": self.switched_on_phone}

@@ -5,6 +5,8 @@ caller's answer, and an agent who becomes free during the offer."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from callcenter.ami.messages import AmiEvent
@@ -203,6 +205,9 @@ async def test_given_max_wait_with_stretches_then_router_asked_back_once_after_m
     assert line.agi.commands.count(SEGMENT) == 120
     assert line.router.withdrawn == [CALL]
     assert "en/long-wait-callback" in line.agi.played()
+    # what a restarted server holds the caller on with
+    queued = next(e for e in line.recorder.path[CALL] if e["kind"] == "queued")
+    assert (queued["hold"], queued["max_wait"]) == ("default", 600)
 
 
 def show_channel(application: str) -> AmiEvent:
@@ -266,3 +271,53 @@ async def test_given_restart_when_channel_has_no_restored_place_or_a_session_the
     await asyncio.sleep(0)
     assert line.runner.keep_holding([show_channel("AGI")], lambda start: PLACE) == []
     await line.runner.close()
+
+
+VIP_PLACE = HeldPlace(RouteRequirements("vip", 3, "en", 9, ("vip",)), "vip_route", "vip-music", 300,
+                      MONDAY_10 - timedelta(seconds=120), {"customer.tier": "vip"})
+
+
+async def _first_hold(line: Line) -> str:
+    for _ in range(500):
+        if line.agi.commands:
+            return line.agi.commands[0]
+        await asyncio.sleep(0)
+    raise AssertionError("no hold music started")
+
+
+async def test_given_restart_when_queued_vip_caller_is_held_on_then_the_routes_music_plays_for_what_is_left_of_max_wait() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    line.agi.moh = [MOH_DONE]
+    line.agi.keys = [key("1")]  # the overflow's offer: "1", a callback
+    assert line.runner.keep_holding([show_channel("AGI")], lambda start: VIP_PLACE) == [CHANNEL]
+    # queued 120 s before the restart, max_wait 300: 180 s left, in the route's own class
+    assert await _first_hold(line) == "EXEC MusicOnHold vip-music,180"
+    for _ in range(500):
+        if line.agi.played():
+            break
+        await asyncio.sleep(0)
+    assert line.router.withdrawn == [CALL]
+    # the router gave the call back: the route's overflow, as before the restart
+    assert line.agi.played()[0] == "en/long-wait-callback"
+    line.runner.on_event(event("Hangup", CHANNEL, CALL))
+    await settle(line.runner)
+    kinds = [(e["node"], e["kind"]) for e in line.recorder.path[CALL]]
+    assert ("vip_route", "hold_ended") in kinds and ("offer_callback", "node") in kinds
+
+
+async def test_given_restart_when_max_wait_already_passed_then_router_is_asked_back_after_one_second() -> None:
+    line = Line(Board(pending=False, due_in=None))
+    late = replace(VIP_PLACE, queued_at=MONDAY_10 - timedelta(seconds=400))
+    line.router.give_back = False  # an agent is being offered the call: the music goes on
+    line.agi.moh = [MOH_DONE]
+    assert line.runner.keep_holding([show_channel("AGI")], lambda start: late) == [CHANNEL]
+    assert await _first_hold(line) == "EXEC MusicOnHold vip-music,1"
+    for _ in range(500):
+        if len(line.agi.commands) > 1:
+            break
+        await asyncio.sleep(0)
+    assert line.router.withdrawn == [CALL]
+    assert line.agi.commands[1:] == ["EXEC MusicOnHold vip-music"]
+    line.runner.on_event(event("BridgeEnter", CHANNEL, CALL))
+    await settle(line.runner)
+    assert line.runner.statistics()["finished"] == {"bridged": 1}

@@ -298,3 +298,47 @@ async def test_routing_hears_of_a_take_over_only_when_the_colleague_has_the_call
     await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
     svc.on_call_event(ending)
     assert took == ([] if isinstance(ending, ConsultEnded) else [(CALL, "ivan")])
+
+
+def talk_desk(pbx: Pbx) -> tuple[ControlService, list[Any], list[Any]]:
+    """A desk whose routing hears both ways a consult gives the colleague back."""
+    reserved: list[Any] = []
+    talked: list[Any] = []
+    desk = ConsultDesk(pbx.send, AGENTS.get, lambda skill, besides: "ivan", lambda: {"refunds"},
+                       lambda *_: None, lambda *_: None, lambda: 10.0, confirm_s=0.2,
+                       reserve=lambda agent, out: reserved.append((agent, out)),
+                       talked=lambda call_id, agent: talked.append((call_id, agent)))
+    call = talking_call()
+    svc = ControlService(pbx.send, lambda cid: call if cid == CALL else None,
+                         lambda cid: "sam" if cid == CALL else None, lambda *_: None,
+                         lambda: 10.0, confirm_s=0.2, consults=desk)
+    pbx.service = svc
+    return svc, reserved, talked
+
+
+async def test_given_the_colleague_answered_when_the_consult_is_cancelled_then_he_wraps_up_like_after_any_talk(
+        ) -> None:
+    pbx = Pbx()
+    svc, reserved, talked = talk_desk(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    await svc.act("sam", CALL, Verb.CANCEL)  # the colleague's answered leg ends: ConsultEnded
+    assert talked == [(CALL, "ivan")]
+    assert reserved == [("ivan", True)]  # not handed straight back to routing
+
+
+async def test_given_the_colleague_never_answered_when_the_consult_ends_then_he_is_back_at_once(
+        ) -> None:
+    pbx = Pbx()
+    svc, reserved, talked = talk_desk(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    svc.on_call_event(AgentLegFailed(CALL, 40.0, "x1", OfferResult.CANCELLED, 16, "cancelled"))
+    assert talked == [] and reserved == [("ivan", True), ("ivan", False)]
+
+
+async def test_given_the_colleague_leaves_a_three_way_then_he_wraps_up_like_after_any_talk() -> None:
+    pbx = Pbx()
+    svc, reserved, talked = talk_desk(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    await svc.act("sam", CALL, Verb.CONFERENCE)
+    svc.on_call_event(ConsultEnded(CALL, 20.0, IVAN, 16))
+    assert talked == [(CALL, "ivan")] and reserved == [("ivan", True)]

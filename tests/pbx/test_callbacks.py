@@ -66,6 +66,16 @@ async def use_policy(rig: Rig) -> None:
         await admin.close()
 
 
+async def agent_state_when(rig: Rig, login: str, state: str, timeout_s: float) -> dict[str, Any]:
+    """The agent's routing state once it is ``state``, or as it is after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = await rig.agent_state(login)
+        if found["state"] == state or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
 def customer_phone(rig: Rig, answer: str, talk_s: int = 6) -> Phone:
     """The customer's phone on the carrier's side, where the carrier endpoint sends calls."""
     args = ["--id", f"sip:customer@{CARRIER_ADDRESS}", "--bound-addr", CARRIER_ADDRESS,
@@ -251,8 +261,8 @@ async def test_busy_customer_retried_then_ticketed(rig: Rig) -> None:
 async def test_server_restarted_while_a_callback_talks_keeps_it_a_callback(rig: Rig) -> None:
     """The server is killed while the agent and the customer talk on a callback and started
     again: the rebuilt call is the outbound callback it was (the agent's phone its agent, the
-    customer's carrier leg its customer, linked to the original call), and when it ends its
-    callback row is completed."""
+    customer's carrier leg its customer, linked to the original call), routing has the agent
+    talking on it, and when it ends its callback row is completed and the agent is free."""
     await use_policy(rig)
     ami = await rig.ami()
     try:
@@ -277,8 +287,14 @@ async def test_server_restarted_while_a_callback_talks_keeps_it_a_callback(rig: 
         assert (live["direction"], live["callback_of"]) == ("callback", caller.linkedid), live
         assert live["caller_channel"].startswith("PJSIP/carrier-"), live
         assert live["agent_channel"].startswith("PJSIP/1031-"), live
+        # routing agrees with the call record: cleo talks on the callback (not paused "restored")
+        cleo = await agent_state_when(rig, "cleo", "talking", 15)
+        assert (cleo["state"], cleo["call_id"]) == ("talking", connected["callback_linkedid"]), cleo
         await customer.wait_state("DISCONNECTED", 60)  # the customer hangs up after talking
         await agent.wait_state("DISCONNECTED", 15)
+        # the talk's end as after any talk: general's wrap-up is 0 s here, so ready again
+        cleo = await agent_state_when(rig, "cleo", "ready", 15)
+        assert (cleo["state"], cleo["call_id"]) == ("ready", None), cleo
         done = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,
                          until=lambda r: r is not None and r["status"] == "completed")
         assert done["ended_at"] is not None and done["agent_login"] == "cleo", dict(done)

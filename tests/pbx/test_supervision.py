@@ -159,3 +159,65 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
     assert shares["listen"][0] < 0.05 and shares["listen"][1] < 0.05, shares
     assert shares["whisper"][0] > 0.3 and shares["whisper"][1] < 0.05, shares
     assert shares["barge"][0] > 0.3 and shares["barge"][1] > 0.3, shares
+
+
+async def test_a_mode_keyed_on_the_supervisors_phone_is_what_asterisk_does_and_what_is_stored(
+        rig: Rig, tmp_path: Path) -> None:
+    """Listening, the supervisor keys 5 on the desk phone (RFC 4733): ChanSpy whispers (the
+    agent hears the tone), and the stored session, the wallboard and the audit say whisper."""
+    agent_heard = tmp_path / "agent-heard.wav"
+    olga = rig.agent_phone("olga", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav",
+                           record=agent_heard, talk_s=90)
+    desk = rig.agent_phone("desk", mode="answer", play=write_tone(tmp_path / "tone.wav"))
+    for agent in AGENTS:
+        await rig.wait_registered(agent.extension)
+    await rig.ready("olga")
+    boss = await rig.web("supervisor")
+    ami: TestAmi = await rig.ami()
+    since = time.time()
+    try:
+        assert (await call(boss, "PUT", "/api/supervision/phone", {"phone": "PJSIP/1029"}))[0] == 200
+        caller = rig.caller("+8613911130002", play=LAB_RECORDINGS / "customer-refund.wav")
+        channel = await caller_channel(ami, "+8613911130002", since)
+        linkedid = await linkedid_of(ami, channel)
+        await caller.wait_state("CONFIRMED", 20)
+        await through_menus(ami, caller, channel, GENERAL, since)
+        agent_up = (await olga.wait_state("CONFIRMED", 30)).at
+        await asyncio.sleep(2.0)
+        listen, start, end = await spy(boss, linkedid, "listen")
+        desk.dtmf("5")
+        keyed_at = time.time()
+        live: list[dict[str, Any]] = []
+        for _ in range(100):  # a poll of what the wallboard shows, bounded (not a delay)
+            live = (await boss.get("/api/supervision/sessions"))["sessions"]
+            if [s["mode"] for s in live] == ["whisper"]:
+                break
+            await asyncio.sleep(0.1)
+        assert [(s["mode"], s["spy_channel"]) for s in live] == [("whisper", listen["spy_channel"])], live
+        whisper_start = time.time()
+        await asyncio.sleep(HOLD_S)
+        whisper_end = time.time()
+        status, ended = await call(boss, "DELETE", f"/api/supervision/sessions/{live[0]['id']}")
+        assert status == 200 and ended["end_reason"] == "stopped", ended
+        await desk.wait_state("DISCONNECTED", 15)
+        caller.hangup()
+        await caller.wait_state("DISCONNECTED", 10)
+        await olga.wait_state("DISCONNECTED", 15)
+        rows = (await boss.get(f"/api/supervision/calls/{linkedid}/sessions"))["sessions"]
+        assert [(r["mode"], r["end_reason"]) for r in rows] == [("listen", "switched"), ("whisper", "stopped")], rows
+        db = await rig.db()
+        try:
+            audit = await db.fetch("SELECT action FROM audit_log WHERE target = $1"
+                                   " AND action LIKE 'call_monitor%' ORDER BY id", linkedid)
+        finally:
+            await db.close()
+        assert [a["action"] for a in audit] == ["call_monitor_started", "call_monitor_switched",
+                                                "call_monitor_stopped"], audit
+    finally:
+        await ami.close()
+        await boss.close()
+        rig.stop_phones()
+    listening = tone_share(agent_heard, start - agent_up + 1.0, min(end, keyed_at) - agent_up - 0.5)
+    whispering = tone_share(agent_heard, whisper_start - agent_up + 1.0, whisper_end - agent_up - 0.5)
+    print("tone share the agent heard: listening", listening, "after the key", whispering)
+    assert listening < 0.05 and whispering > 0.3, (listening, whispering)

@@ -67,3 +67,18 @@ def test_a_take_over_by_an_agent_on_another_call_or_of_a_waiting_call_changes_no
     assert r.handle(ev.CallTakenOver("c2", "b", 31.0)) == []
     assert r.handle(ev.CallTakenOver("c1", "a", 32.0)) == []  # a has c1 already
     check_invariants(r)
+
+
+def test_given_a_cancelled_consult_the_colleague_talked_in_then_he_wraps_up_on_the_calls_skill() -> None:
+    r = consulting()
+    assert states(r.handle(ev.ConsultTalkEnded("c1", "b", 20.0))) == [("b", AgentState.WRAP_UP, "")]
+    assert r.agent_status("a").call_id == "c1"  # the first agent still talks with the caller
+    check_invariants(r)
+    assert states(r.tick(50.0)) == [("b", AgentState.READY, "")]  # refunds: 30 s of wrap-up
+
+
+def test_given_a_break_chosen_during_the_consult_then_no_wrap_up_and_the_break_stands() -> None:
+    r = consulting()
+    r.handle(ev.AgentPaused("b", "break", 12.0))
+    assert r.handle(ev.ConsultTalkEnded("c1", "b", 20.0)) == []
+    assert r.agent_status("b").reason == "break"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -25,6 +25,7 @@ from callcenter.supervision.errors import (
 )
 from callcenter.supervision.model import EndReason, Mode
 from callcenter.supervision.service import SupervisionService
+from callcenter.supervision.store import SupervisionStore
 
 AGENT = "PJSIP/1001-0000000a"
 
@@ -261,3 +262,66 @@ async def test_given_a_double_click_on_switch_then_one_switch_and_a_409(world: A
                                    service.switch("boss", listen.id, Mode.WHISPER), return_exceptions=True)
     assert sum(isinstance(r, AlreadyMonitoring | SessionNotFound) for r in results) == 1
     assert [a.name for a in link.sent].count("PlayDTMF") == 1 and len(service.sessions()) == 1
+
+
+def pressed(digit: str, direction: str = "Received") -> AmiEvent:
+    """A digit the supervisor's phone sent, as Asterisk reports it on the spy's channel."""
+    return event(Event="DTMFEnd", Channel="PJSIP/1009-00000001", Digit=digit, DurationMs="120",
+                 Direction=direction)
+
+
+async def settled(service: SupervisionService) -> None:
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_given_a_supervisor_listening_when_they_press_5_and_6_on_their_phone_then_the_stored_mode_follows(
+        ) -> None:
+    link, store, call = Link(), Store(), talking_call()
+    audited: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    async def audit(actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        audited.append((actor, action, target, detail))
+
+    service = SupervisionService(link.send, {call.linkedid: call}.get, lambda channel: "sam",
+                                 cast(SupervisionStore, store), lambda: 100.0, ring_timeout_s=5.0,
+                                 audit=audit)
+    link.service = service
+    listen = await on_the_phone(service, link)
+    service.on_ami_event(pressed("5"))
+    await settled(service)
+    [whisper] = service.sessions()
+    assert (whisper.mode, whisper.spy_channel, whisper.state) == (Mode.WHISPER, "PJSIP/1009-00000001", "active")
+    assert store.rows[listen.id]["end_reason"] == "switched"
+    assert store.rows[whisper.id] == {"mode": "whisper", "end_reason": None, "answered": True}
+    assert [a.name for a in link.sent] == ["Originate"]  # Asterisk switched: nothing to send
+    # two digits at once: the last one is what ChanSpy ends in
+    service.on_ami_event(pressed("6"))
+    service.on_ami_event(pressed("4"))
+    await settled(service)
+    [last] = service.sessions()
+    assert last.mode is Mode.LISTEN
+    assert [r["mode"] for r in store.rows.values()] == ["listen", "whisper", "listen"]
+    assert [(a, act, d["mode"], d["by"]) for a, act, _, d in audited] == [
+        ("boss", "call_monitor_switched", "whisper", "phone"), ("boss", "call_monitor_switched", "listen", "phone")]
+    assert service.statistics()["switched_on_phone"] == 2
+
+
+async def test_digits_that_switch_nothing_change_nothing(world: Any) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    for digit_event in (pressed("4"), pressed("7"), pressed("5", direction="Sent"),
+                        event(Event="DTMFEnd", Channel="PJSIP/1001-0000000a", Digit="6", Direction="Received")):
+        service.on_ami_event(digit_event)
+    await settled(service)
+    assert service.sessions() == [listen] and len(store.rows) == 1
+
+
+async def test_given_a_switch_asked_on_the_wallboard_then_its_own_digit_echo_is_no_second_switch(
+        world: Any) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    whisper = await service.switch("boss", listen.id, Mode.WHISPER)
+    service.on_ami_event(pressed("5"))  # Asterisk reports the digit the server played
+    await settled(service)
+    assert service.sessions() == [whisper] and len(store.rows) == 2

@@ -5,6 +5,7 @@ session is audited; the spy legs never become calls of their own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -208,3 +209,58 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
         assert [(a["actor"], a["action"]) for a in audit] == [
             ("boss", "call_monitor_started"), ("boss", "call_monitor_switched"),
             ("deputy", "call_monitor_started"), ("deputy", "call_monitor_stopped")]
+
+
+async def test_given_a_supervisor_listening_when_they_press_5_on_their_phone_then_whisper_is_shown_and_audited(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("sam", "1001", {"refunds": 3})]
+    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009")]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
+        await users(h)
+        seen: list[dict[str, str]] = []
+
+        def record(event: AmiEvent) -> None:
+            seen.append(dict(event.fields))
+
+        h.server.ami.subscribe(record)
+        base = f"http://127.0.0.1:{h.server.http_port}"
+        boss = await client(base, "boss")
+        try:
+            assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
+            h.call(caller(EN_CUSTOMERS[0]))
+            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
+            call_id = h.server.engine.agent_status("sam").call_id
+            status, listen = await boss.call("POST", f"/api/supervision/calls/{call_id}/monitor",
+                                             {"mode": "listen"})
+            assert status == 201
+            [(spyer, spyee, _)] = spying(h)
+            spy_leg = h.simulator.pbx.find(spyer)
+            assert spy_leg is not None
+            # the supervisor keys 5 on the desk phone: ChanSpy whispers, the server follows
+            h.simulator.pbx.dtmf.receive(spy_leg, "5", 120)
+            await h.wait_for(lambda: spying(h) == [(spyer, spyee, "qwdE")], WAIT, "whispering")
+
+            async def shown() -> list[tuple[str, str]]:
+                live = (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"]
+                return [(s["mode"], s["spy_channel"]) for s in live]
+
+            for _ in range(200):
+                if await shown() == [("whisper", spyer)]:
+                    break
+                await asyncio.sleep(0.05)  # the switch is stored after ChanSpy's (a poll, not a delay)
+            assert await shown() == [("whisper", spyer)]
+            rows = (await boss.call("GET", f"/api/supervision/calls/{call_id}/sessions"))[1]["sessions"]
+            assert [(r["mode"], r["end_reason"]) for r in rows] == [("listen", "switched"), ("whisper", None)]
+            assert rows[0]["id"] == listen["id"]
+        finally:
+            await boss.http.close()
+        # what a phone's key looks like on the spy leg (as on Asterisk 22: begin, then end, received)
+        keyed = [(e["Event"], e["Digit"], e["Direction"]) for e in seen
+                 if e.get("Event", "").startswith("DTMF") and e.get("Channel") == spyer]
+        assert keyed == [("DTMFBegin", "5", "Received"), ("DTMFEnd", "5", "Received")]
+        audit = await h.server.database.pool.fetch(
+            "SELECT actor, action, detail FROM audit_log WHERE action LIKE 'call_monitor%' ORDER BY id")
+        assert [(a["actor"], a["action"]) for a in audit] == [
+            ("boss", "call_monitor_started"), ("boss", "call_monitor_switched")]
+        detail = audit[1]["detail"]
+        assert (json.loads(detail) if isinstance(detail, str) else detail)["by"] == "phone"
