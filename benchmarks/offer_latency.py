@@ -10,9 +10,13 @@ same run, same SIP phones.
   leastrecent, dynamic members added with QueueAdd, the same agents' phones); from
   QueueCallerJoin to AgentCalled.
 
-Both instants are read off one AMI link, so both sides are timed the same way. Goal: our p50
-no more than 2x app_queue's. Prints one JSON object; ``ours_ready_to_hold_p50_ms`` is the part
-of ours up to the hold music's start (AGIExecStart of MusicOnHold on the caller's channel).
+Every instant is Asterisk's own: the test's AMI user reads each event's ``Timestamp``
+(``timestampevents = yes`` in this run's manager.conf), the moment Asterisk raised it, so the
+benchmark's reader being scheduled late counts on neither side. The server links to Asterisk
+directly, as it is deployed (the other real-PBX tests put a recording AMI proxy between them).
+Goal: our p50 no more than 2x app_queue's. Prints one JSON object; ``ours_ready_to_hold_p50_ms``
+is the part of ours up to the hold music's start (AGIExecStart of MusicOnHold on the caller's
+channel).
 
 Why these start points are the same instant on both sides: app_queue's QueueCallerJoin is the
 caller entering the queue with nothing left to play first; ours is the end of the last thing the
@@ -21,25 +25,15 @@ decision, the Originate) is our hand-off, and it is counted. If anything the end
 app_queue: its AgentCalled comes after its agent channel was created and called, ours ends at
 the agent channel's creation.
 
-Where the time went, and what was done (same machine, 2 cores, load average 8-10 from other
-test runs; medians of 55 calls):
-
-- Before: ours p50 20.5 ms (ready to hold 8.6 ms), app_queue 1.82 ms: 11.2x (6.7x measured on a
-  quieter machine). Asterisk runs an AsyncAGI command queued while the channel idles in AGI
-  only when the channel's next 20 ms frame arrives, so ``routed`` and the hold waited up to a
-  frame after the prompt, and the router got the call only after the IVR's task had come
-  round to its route step.
-- Now: ``routed`` and the hold are queued behind the route node's prompt while it plays
-  (Asterisk runs the queue dry as a command ends), and a hand-over task gives the call to the
-  router the moment the hold starts: ready to hold 0.0 ms, ours p50 3.48 ms against app_queue's
-  1.89 ms (1.84x) under that load; on a quieter machine (load 1-4) 4.87 ms against 2.40 ms
-  (2.03x) and once 10.72 ms against 2.47 ms (4.3x, not explained). Before, on that quieter
-  machine: 12.88 ms against 2.18 ms (5.9x). Each run is in docs/real-pbx-tests.md.
-- The rest is the server reading the AMI burst that ends the prompt (about ten events through
-  the tracker and the dispatcher), the router's decision, the Originate's write, and Asterisk's
-  asynchronous Originate (a thread per action, then the PJSIP channel request) before the
-  Newchannel; app_queue creates its agent channel in the caller's own thread. p99 (50-60 ms)
-  is the busy machine scheduling the server late.
+How ours got there (each step measured on the same machine; docs/real-pbx-tests.md has the
+runs): ``routed`` and the hold are queued behind the route node's prompt while it plays
+(Asterisk runs the queue dry as a command ends; a command queued while the channel idles waits
+for its next 20 ms frame); the call is queued with the router in the turn of the server's loop
+that reads the hold's AGIExecStart (``Holding._queue_at_hold_start``), and the router's
+Originate is written in that same turn (``AmiClient.post``), with no task in between. What is
+left is Asterisk delivering the event (about 0.3 ms), the server reading the burst and deciding
+(about 0.5 ms), and Asterisk's asynchronous Originate creating the PJSIP channel (about 0.5 ms);
+app_queue creates its agent channel in the caller's own thread.
 
     .venv/bin/python benchmarks/offer_latency.py [--calls 55] [--agents 5] [--callers 5]
 """
