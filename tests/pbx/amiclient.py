@@ -35,6 +35,8 @@ class Seen:
 
 
 class TestAmi:
+    __test__ = False  # a client, not a test class
+
     def __init__(self, port: int, secret: str, user: str = "pbxtest") -> None:
         self.port, self.secret, self.user = port, secret, user
         self.events: list[Seen] = []
