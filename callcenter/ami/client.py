@@ -21,7 +21,7 @@ import contextlib
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 import structlog
@@ -260,10 +260,11 @@ class AmiClient:
         return await self.post(action, timeout)
 
     def post(self, action: Action | messages.Originate, timeout: float | None = None
-             ) -> Coroutine[Any, Any, AmiResponse]:
+             ) -> Awaitable[AmiResponse]:
         """Write the action now, in the caller's turn of the loop (a coroutine from :meth:`send`
-        writes only when it first runs); the returned coroutine waits for the answer as
-        :meth:`send` does, and must be awaited.
+        writes only when it first runs); awaiting what it returns waits for the answer as
+        :meth:`send` does. Not awaiting it leaves nothing behind once Asterisk answers or the
+        link drops.
 
         Raises:
             AmiNotConnected: the link is down; nothing was sent.
@@ -275,7 +276,7 @@ class AmiClient:
         if protocol is None or self.state != "up" or protocol.closed:
             raise AmiNotConnected(f"AMI link is {self.state}: {action.name} not sent")
         action_id, pending = self._write(protocol, action)
-        return self._answer(action_id, pending, timeout or self.settings.action_timeout_s)
+        return _Answer(self, action_id, pending, timeout or self.settings.action_timeout_s)
 
     def _write(self, protocol: AmiProtocol, action: Action) -> tuple[str, PendingAction]:
         action_id = f"{self._prefix}-{next(self._ids)}"
@@ -286,6 +287,8 @@ class AmiClient:
             log.error("ami_action_refused", action=action.name, error=str(exc))
             raise AmiInvalidAction(f"{action.name} not sent: {exc}") from None
         pending = self._pending[action_id] = PendingAction(action, future, time.perf_counter())
+        # answered or failed (the link dropped): forgotten even if nobody awaits the answer
+        future.add_done_callback(lambda _: self._pending.pop(action_id, None))
         try:
             protocol.send(data)
         except BaseException:
@@ -359,3 +362,20 @@ class AmiClient:
         if was_up:
             log.warning("ami_link_down", reason=reason)
             self._background.add(asyncio.get_running_loop().create_task(self._notify_link("down")))
+
+
+class _Answer:
+    """The answer to an action :meth:`AmiClient.post` wrote: awaiting it waits as ``send``
+    does (the waiting coroutine is made only then, so one never awaited warns of nothing)."""
+
+    __slots__ = ("_action_id", "_client", "_pending", "_timeout")
+
+    def __init__(self, client: AmiClient, action_id: str, pending: PendingAction, timeout: float) -> None:
+        self._client = client
+        self._action_id = action_id
+        self._pending = pending
+        self._timeout = timeout
+
+    def __await__(self) -> Generator[Any, None, AmiResponse]:
+        return self._client._answer(self._action_id, self._pending, self._timeout).__await__()
+

@@ -54,11 +54,6 @@ log = structlog.get_logger("callcenter.routing")
 Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
 
 
-async def _raise(exc: AmiError) -> AmiResponse:
-    """An answer that is the error the action met before it was written."""
-    raise exc
-
-
 @dataclass(frozen=True, slots=True)
 class OfferRinging:
     """For the agent's screen: their phone rings with this call."""
@@ -168,17 +163,20 @@ class OfferAdapter:
             variables={"CC_CALL": decision.call_id, "CC_AGENT": decision.agent_id,
                        # a blind transfer from the agent's softphone (SIP REFER) goes there
                        "TRANSFER_CONTEXT": "cc-transfer"})
+        answer: Awaitable[AmiResponse] | AmiError
         try:
             # an AMI client's post writes the Originate now, in the decision's own turn of
             # the loop: the agent's phone rings without waiting for other ready work
             answer = self._send(originate)
-        except AmiError as exc:
-            answer = _raise(exc)
+        except AmiError as exc:  # not written: reported by the task, as any failure
+            answer = exc
         self._tasks.spawn(self._originate(pending, answer))
 
-    async def _originate(self, pending: _Pending, answer: Awaitable[AmiResponse]) -> None:
+    async def _originate(self, pending: _Pending, answer: Awaitable[AmiResponse] | AmiError) -> None:
         decision = pending.decision
         try:
+            if isinstance(answer, AmiError):
+                raise answer
             await answer
             self.originates_sent += 1
         except AmiLinkLost as exc:

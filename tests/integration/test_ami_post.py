@@ -3,6 +3,8 @@ Originate does not wait for other ready work); its answer is awaited as ``send``
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from callcenter.ami import messages
@@ -49,3 +51,15 @@ async def test_given_refused_action_when_posted_then_its_answer_raises() -> None
             with pytest.raises(AmiActionFailed, match="Permission denied"):
                 await answer
             assert client.connected
+
+
+async def test_given_an_answer_nobody_awaits_then_nothing_is_left_pending() -> None:
+    async with FakeAmi() as ami:
+        client = AmiClient(settings(ami.port))
+        async with running(client):
+            await client.wait_connected(5)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a coroutine never awaited would warn
+                client.post(messages.ping())
+                await wait_until(lambda: client.statistics()["pending_actions"] == 0,
+                                 what="the answered action forgotten")

@@ -5,7 +5,7 @@ adapter sends it instead (a fake AMI sender hands it to the tracker with the rec
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -175,7 +175,7 @@ async def test_given_caller_hangs_up_while_agent_rings_then_agent_leg_hung_up_an
     assert lab.engine.statistics().abandoned == 1
 
 
-@pytest.mark.parametrize("error", ["not_connected", "refused"])
+@pytest.mark.parametrize("error", ["not_connected", "not_connected_at_once", "refused"])
 async def test_given_ami_error_when_offering_then_router_told(error: str) -> None:
     from callcenter.ami.errors import AmiActionFailed, AmiNotConnected
 
@@ -186,7 +186,11 @@ async def test_given_ami_error_when_offering_then_router_told(error: str) -> Non
             raise AmiNotConnected("AMI link is down")
         raise AmiActionFailed("Originate", "Invalid channel")
 
-    lab.adapter._send = failing
+    def refused_at_once(action: Action | Originate, timeout: float | None = None) -> Awaitable[AmiResponse]:
+        raise AmiNotConnected("AMI link is down")  # as AmiClient.post: nothing written
+
+    lab.adapter._send = refused_at_once if error == "not_connected_at_once" else failing
+    error = "not_connected" if error == "not_connected_at_once" else error
     await lab.play(until=lambda e: e.name == "BridgeEnter")
     status = lab.engine.agent_status("sam")
     if error == "not_connected":
