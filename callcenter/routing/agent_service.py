@@ -73,9 +73,11 @@ class AgentService:
                 if state is AgentState.READY:
                     self._engine.submit(ev.AgentLoggedIn(login, now, ready=True))
                 else:
+                    # a pause the server set for a consult is the old process's to lift: the
+                    # consult is gone with it, so the agent comes back as after any call
+                    kept = state is AgentState.PAUSED and reason and reason != ev.CONSULT_PAUSE
                     self._engine.submit(ev.AgentLoggedIn(login, now))
-                    self._engine.submit(ev.AgentPaused(
-                        login, reason if state is AgentState.PAUSED and reason else ev.RESTORED_PAUSE, now))
+                    self._engine.submit(ev.AgentPaused(login, reason if kept else ev.RESTORED_PAUSE, now))
         return len(profiles)
 
     # --- use cases ---------------------------------------------------------------------------

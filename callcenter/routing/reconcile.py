@@ -32,11 +32,13 @@ Legs = dict[str, tuple[str, bool]]  # agent id -> (call id, bridged)
 
 
 def reconcile(offers: OfferAdapter, engine: RoutingEngine, call_of: CallOf,
-              live_calls: Iterable[Call] = ()) -> dict[str, int]:
+              live_calls: Iterable[Call] = (), skill_of: Callable[[str], str] | None = None
+              ) -> dict[str, int]:
     """Correct the router from the live calls (``live_calls``: every call the tracker has
-    live, for the talks routing does not know); returns what was corrected, by kind."""
+    live, for the talks routing does not know; ``skill_of``: a call's skill as stored, for the
+    wrap-up after such a talk); returns what was corrected, by kind."""
     fixed: dict[str, int] = {}
-    restored = _restore_talks(offers, engine, live_calls)
+    restored = _restore_talks(offers, engine, live_calls, skill_of or (lambda _: ""))
     if restored:
         fixed["talk_restored"] = restored
     legs = live_agent_legs(offers, call_of)
@@ -102,7 +104,8 @@ def _fix_talking(offers: OfferAdapter, engine: RoutingEngine, call_id: str,
     return ""
 
 
-def _restore_talks(offers: OfferAdapter, engine: RoutingEngine, live_calls: Iterable[Call]) -> int:
+def _restore_talks(offers: OfferAdapter, engine: RoutingEngine, live_calls: Iterable[Call],
+                   skill_of: Callable[[str], str]) -> int:
     """Agents not talking in the router whose leg is up on a live call routing does not know
     (talking, or a callback whose agent answered): talking on it again."""
     routed = set(offers.routed_call_ids())
@@ -119,7 +122,8 @@ def _restore_talks(offers: OfferAdapter, engine: RoutingEngine, live_calls: Iter
         if status.call_id is not None or status.state in (AgentState.OFFLINE, AgentState.TALKING):
             continue
         caller = call.caller
-        offers.talk_restored(call.linkedid, agent_id, caller.channel if caller is not None else "")
+        offers.talk_restored(call.linkedid, agent_id, caller.channel if caller is not None else "",
+                             skill_of(call.linkedid))
         routed.add(call.linkedid)
         restored += 1
     return restored

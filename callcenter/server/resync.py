@@ -100,7 +100,8 @@ class Server:
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
         self.dispatcher.deliver(happened)
-        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get, self.tracker.live_calls())
+        fixed = reconcile(self.offers, self.engine, self.tracker.calls.get, self.tracker.live_calls(),
+                          lambda call_id: _stored_skill(stored.get(call_id)))
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
         held = self.ivr.keep_holding(channels.items, lambda start: self._held_place(start, stored))
@@ -123,9 +124,7 @@ class Server:
             caller = call.caller
             if requirements is None or caller is None:
                 continue
-            context = record["context"]
-            context = json.loads(context) if isinstance(context, str) else dict(context or {})
-            await self.handoff.enqueue(call.linkedid, caller.channel, requirements, context)
+            await self.handoff.enqueue(call.linkedid, caller.channel, requirements, stored_context(record))
             requeued.append(call.linkedid)
         return requeued
 
@@ -140,9 +139,7 @@ class Server:
         place = queued_place(record["ivr_path"])
         if place is None:
             return None
-        context = record["context"]
-        context = json.loads(context) if isinstance(context, str) else dict(context or {})
-        return replace(place, context=context)
+        return replace(place, context=stored_context(record))
 
     def _may_start_ivr(self, start: CallStart, kind: str) -> bool:
         """A channel in AGI that no IVR session serves: restart its flow unless it is a caller
@@ -157,6 +154,22 @@ class Server:
         return self.engine.call_status(key) is None
 
 
+def stored_context(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored call's IVR context (JSON text or a mapping; empty when unreadable)."""
+    context = record["context"]
+    if isinstance(context, str):
+        try:
+            context = json.loads(context)
+        except ValueError:
+            return {}
+    return dict(context) if isinstance(context, Mapping) else {}
+
+
+def _stored_skill(record: Mapping[str, Any] | None) -> str:
+    requirements = queued_requirements(record["ivr_path"]) if record is not None else None
+    return requirements.skill if requirements is not None else ""
+
+
 def queued_requirements(path: Any) -> RouteRequirements | None:
     """The routing requirements of the IVR's last ``queued`` step in a stored ``ivr_path``."""
     place = queued_place(path)
@@ -166,17 +179,32 @@ def queued_requirements(path: Any) -> RouteRequirements | None:
 def queued_place(path: Any) -> HeldPlace | None:
     """The IVR's last ``queued`` step in a stored ``ivr_path``: requirements, route node, the
     route's music class and max_wait, and when the call was queued."""
-    entries = json.loads(path) if isinstance(path, str) else path
-    for entry in reversed(entries or []):
+    try:
+        entries = json.loads(path) if isinstance(path, str) else path
+    except ValueError:
+        return None
+    for entry in reversed(entries if isinstance(entries, list) else []):
         if isinstance(entry, dict) and entry.get("kind") == "queued" and entry.get("skill"):
-            tags = entry.get("tags") or []
-            requirements = RouteRequirements(str(entry["skill"]), int(entry.get("min_level") or 1),
+            tags = entry.get("tags")
+            requirements = RouteRequirements(str(entry["skill"]), _whole(entry.get("min_level"), 1),
                                              str(entry.get("language") or "en"),
-                                             int(entry.get("priority") or 0), tuple(str(t) for t in tags))
+                                             _whole(entry.get("priority"), 0),
+                                             tuple(str(t) for t in tags) if isinstance(tags, list) else ())
+            max_wait = _whole(entry.get("max_wait"), 0)
             return HeldPlace(requirements, str(entry.get("node") or ""), str(entry.get("hold") or "default"),
-                             int(entry["max_wait"]) if entry.get("max_wait") else None,
-                             _instant(entry.get("at")))
+                             max_wait if max_wait > 0 else None, _instant(entry.get("at")))
     return None
+
+
+def _whole(value: Any, default: int) -> int:
+    """A stored whole number; ``default`` when it is missing or unreadable (a damaged row must
+    not stop the resync of every other call)."""
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(value) if value not in (None, "") else default
+    except (TypeError, ValueError, OverflowError):
+        return default
 
 
 def _instant(value: Any) -> datetime | None:

@@ -85,6 +85,25 @@ async def test_given_stored_agents_when_server_restarts_then_profiles_and_states
     assert (again.status("sam").state, again.status("sam").reason) == (AgentState.PAUSED, "login")
 
 
+async def test_given_a_consult_pause_when_server_restarts_then_the_agent_comes_back_paused_restored(
+        pool: asyncpg.Pool) -> None:
+    """The server's own pause of a consulted colleague ends with the process that set it (the
+    consult is gone with it); a pause the agent chose comes back."""
+    await pool.execute("TRUNCATE agents CASCADE")
+    clock = Clock()
+    service, store, engine = await _service(pool, clock)
+    service.login("li", ready=True)
+    service.login("sam", ready=True)
+    engine.submit(ev.AgentPaused("li", ev.CONSULT_PAUSE, clock.now))
+    service.pause("sam", "break")
+    await store.flush()
+    clock.now += 100
+    again = AgentService(RoutingEngine(Router(policy(), start=clock.now), clock), AgentStore(pool))
+    await again.start()
+    assert (again.status("li").state, again.status("li").reason) == (AgentState.PAUSED, ev.RESTORED_PAUSE)
+    assert (again.status("sam").state, again.status("sam").reason) == (AgentState.PAUSED, "break")
+
+
 async def test_given_skills_changed_through_the_service_then_stored_and_routed(pool: asyncpg.Pool) -> None:
     await pool.execute("TRUNCATE agents CASCADE")
     clock = Clock()

@@ -108,3 +108,22 @@ def test_given_restart_then_a_rebuilt_inbound_talk_is_restored_but_an_ended_leg_
     assert rig.engine.agent_status("a").state is AgentState.PAUSED
     rig.offers.on_call_event(CallEnded("c1", 160.0, Outcome.ANSWERED, None, 16, None))
     assert rig.engine.agent_status("b").state is AgentState.WRAP_UP
+
+
+def test_given_the_stored_skill_of_a_restored_talk_then_its_wrap_up_is_that_skill_s() -> None:
+    rig = Rig()
+    two = Router(policy(refunds={"wrap_up_s": 30, "steps": STEP}, orders={"wrap_up_s": 5, "steps": STEP}),
+                 [agent("a", {"refunds": 5, "orders": 1})])
+    two.handle(ev.AgentLoggedIn("a", 0.0))
+    two.handle(ev.AgentPaused("a", ev.RESTORED_PAUSE, 0.0))
+    rig.engine = RoutingEngine(two, clock=lambda: rig.now)
+    rig.offers = OfferAdapter(rig.engine, rig.send)
+    rig.call("c1", "PJSIP/a-00000001", CallState.TALKING, Direction.INBOUND)
+    assert reconcile(rig.offers, rig.engine, rig.calls.get, list(rig.calls.values()),
+                     lambda call_id: "orders" if call_id == "c1" else "") == {"talk_restored": 1}
+    rig.now = 150.0
+    rig.offers.on_call_event(AgentHungUp("c1", 150.0, "PJSIP/a-00000001", 16))
+    assert rig.engine.agent_status("a").state is AgentState.WRAP_UP
+    rig.now = 156.0
+    rig.engine.submit(ev.Tick(156.0))
+    assert rig.engine.agent_status("a").state is AgentState.READY  # orders' 5 s, not refunds' 30 s

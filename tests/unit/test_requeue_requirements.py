@@ -44,3 +44,14 @@ def test_given_queued_step_stored_before_music_and_max_wait_were_kept_then_defau
     path = [{"at": "t1", "node": "to_orders", "kind": "queued", "skill": "orders"}]
     place = queued_place(path)
     assert place is not None and (place.hold, place.max_wait_s, place.queued_at) == ("default", None, None)
+
+
+def test_given_a_damaged_queued_step_then_defaults_stand_in_and_nothing_raises() -> None:
+    path = [{"at": "not a time", "node": "to_orders", "kind": "queued", "skill": "orders", "min_level": "two",
+             "language": None, "priority": [1], "tags": "vip", "hold": "", "max_wait": "soon"}]
+    place = queued_place(path)
+    assert place is not None
+    assert place.requirements == RouteRequirements("orders", 1, "en", 0, ())
+    assert (place.hold, place.max_wait_s, place.queued_at) == ("default", None, None)
+    assert queued_place("{not json") is None
+    assert queued_place({"kind": "queued"}) is None
