@@ -25,6 +25,7 @@ from ivr import interpreter
 from ivr.agi_session import AgiError, AgiSession, CallStart, Stop
 from ivr.effects import CallInfo, Event, Failed, HeldPlace, HoldEnded, PathEntry, Route
 from ivr.errors import UnknownFlow
+from ivr.faults import Caught, describe, uncounted
 from ivr.journal import IvrJournal
 from ivr.model import Flow
 from ivr.perform import Performer
@@ -62,7 +63,8 @@ class Conductor:
     def __init__(self, flows: FlowSource, journal: IvrJournal, performer: Performer,
                  settings: IvrSettings, config: InterpreterConfig, clock: Callable[[], datetime],
                  answered: Callable[[str], bool] | None = None,
-                 transfers: Transfers | None = None) -> None:
+                 transfers: Transfers | None = None, caught: Caught = uncounted) -> None:
+        self._caught = caught
         self._transfers = transfers
         self._flows = flows
         self._journal = journal
@@ -89,6 +91,7 @@ class Conductor:
         try:
             step = self._first_step(session)
         except Exception:
+            self._caught("ivr_start_failed")
             log.exception("ivr_start_failed")
             step = interpreter.start_fallback(_NO_FLOW, call_info(start), self._config,
                                               self._clock(), "server error at start")
@@ -171,7 +174,8 @@ class Conductor:
                 await self._finish(session, "caller_gone", step.state)
                 return
             except Exception as exc:
-                reason = f"{type(exc).__name__}: {exc}"[:200]
+                reason = describe(exc)
+                self._caught("ivr_effect_failed")
                 log.warning("ivr_effect_failed", effect=type(step.effect).__name__, error=reason)
                 failures += 1
                 if failures > self._settings.max_failures:
@@ -186,6 +190,7 @@ class Conductor:
         try:
             return interpreter.route_after(step, self._clock())
         except Exception:
+            self._caught("ivr_interpreter_failed")
             log.exception("ivr_interpreter_failed", effect=type(step.effect).__name__)
             return None
 
@@ -193,6 +198,7 @@ class Conductor:
         try:
             return interpreter.advance(step.state, event, self._clock())
         except Exception:
+            self._caught("ivr_interpreter_failed")
             log.exception("ivr_interpreter_failed", effect=type(step.effect).__name__)
             state = step.state
             return interpreter.start_fallback(state.flow, state.call, self._config, self._clock(),

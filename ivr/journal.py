@@ -19,6 +19,7 @@ import structlog
 
 from callcenter.settings import IvrSettings
 from ivr.effects import PathEntry
+from ivr.faults import Caught, describe, uncounted
 from ivr.model import Scalar
 from ivr.sinks import IvrRecorder
 from ivr.steps import Step
@@ -36,7 +37,8 @@ class IvrJournal:
         settings: how many calls are remembered, and for how long a write may take.
     """
 
-    def __init__(self, recorder: IvrRecorder, settings: IvrSettings) -> None:
+    def __init__(self, recorder: IvrRecorder, settings: IvrSettings, caught: Caught = uncounted) -> None:
+        self._caught = caught
         self._recorder = recorder
         self._settings = settings
         self._memory: OrderedDict[str, tuple[str, dict[str, Scalar]]] = OrderedDict()
@@ -103,7 +105,8 @@ class IvrJournal:
             async with asyncio.timeout(self._settings.sink_timeout_s):  # in this task: no hop
                 await call
         except Exception as exc:
-            log.warning("ivr_recorder_failed", what=what, error=f"{type(exc).__name__}: {exc}"[:200])
+            self._caught("ivr_recorder_failed")
+            log.warning("ivr_recorder_failed", what=what, error=describe(exc))
 
 
 def _loggable(data: Mapping[str, Any]) -> dict[str, Any]:

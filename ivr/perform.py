@@ -38,6 +38,7 @@ from ivr.effects import (
     Transfer,
     TransferDone,
 )
+from ivr.faults import Caught, describe, uncounted
 from ivr.hold import Holding
 from ivr.lookup import customer_values, order_context_values
 from ivr.sinks import CallbackSink, Redirector
@@ -56,7 +57,9 @@ class Performer:
     """
 
     def __init__(self, holding: Holding, orders: OrderContextProvider, callbacks: CallbackSink,
-                 settings: IvrSettings, redirector: Redirector | None = None) -> None:
+                 settings: IvrSettings, redirector: Redirector | None = None,
+                 caught: Caught = uncounted) -> None:
+        self._caught = caught
         self._holding = holding
         self._orders = orders
         self._callbacks = callbacks
@@ -127,6 +130,7 @@ class Performer:
             try:
                 listener(session.call_id, active)
             except Exception:
+                self._caught("ivr_sensitive_listener_failed")
                 log.exception("ivr_sensitive_listener_failed")
 
     async def _get_digits(self, session: AgiSession, effect: GetDigits) -> Event:
@@ -158,7 +162,8 @@ class Performer:
             found_order = await asyncio.wait_for(self._orders.order_by_number(effect.key), timeout)
             return LookupDone(order_context_values(found_order) if found_order else None)
         except Exception as exc:
-            log.warning("ivr_lookup_failed", kind=effect.kind, error=f"{type(exc).__name__}: {exc}"[:200])
+            self._caught("ivr_lookup_failed")
+            log.warning("ivr_lookup_failed", kind=effect.kind, error=describe(exc))
             return LookupDone(None, failed=True)
 
     async def _callback(self, session: AgiSession, effect: CreateCallback) -> Event:
@@ -170,7 +175,8 @@ class Performer:
             ticket = await asyncio.wait_for(self._callbacks.create_callback(request),
                                             self._settings.sink_timeout_s)
         except Exception as exc:
-            log.warning("ivr_callback_failed", error=f"{type(exc).__name__}: {exc}"[:200])
+            self._caught("ivr_callback_failed")
+            log.warning("ivr_callback_failed", error=describe(exc))
             return CallbackDone(None)
         log.info("ivr_callback_created", ticket_id=ticket)
         return CallbackDone(ticket)

@@ -32,6 +32,7 @@ from callcenter.settings import IvrSettings
 from ivr.agi_session import AgiSession, CallStart, Stop
 from ivr.conductor import Conductor, FlowSource
 from ivr.effects import OFFER_PROMPTS, HeldPlace, Route
+from ivr.faults import Caught, uncounted
 from ivr.hold import Holding
 from ivr.hold_offer import CallbackOfferer, CallbackOffers
 from ivr.journal import IvrJournal
@@ -76,20 +77,21 @@ class IvrRunner:
                  resolver: PromptResolver | None = None, clock: Callable[[], datetime] = _utcnow,
                  answered: Callable[[str], bool] | None = None,
                  callback_offers: CallbackOffers | None = None,
-                 transfers: Transfers | None = None) -> None:
+                 transfers: Transfers | None = None, caught: Caught = uncounted) -> None:
         self._link = link
         self.settings = settings = settings or IvrSettings()
         resolver = resolver or PromptResolver(SoundIndex.scan([PROJECT_SOUNDS]))
         config = InterpreterConfig(resolver=resolver, fallback_skill=settings.fallback_skill,
                                    max_digits=settings.max_digits)
-        self.journal = IvrJournal(recorder, settings)
+        self._caught = caught
+        self.journal = IvrJournal(recorder, settings, caught)
         offerer = (CallbackOfferer(callback_offers, self.journal, settings, clock)
                    if callback_offers is not None else None)
         self._holding = Holding(router, self.journal, settings, clock, offerer)
         self._resolver = resolver
-        self.performer = Performer(self._holding, orders, callbacks, settings, redirector)
+        self.performer = Performer(self._holding, orders, callbacks, settings, redirector, caught)
         self._conductor = Conductor(flows, self.journal, self.performer, settings, config, clock, answered,
-                                    transfers)
+                                    transfers, caught=caught)
         self._sessions: dict[str, AgiSession] = {}
         self._calls_of_channel: dict[str, str] = {}
         # after a restart: the hold to start once the previous process's stretch ends
@@ -128,6 +130,7 @@ class IvrRunner:
                 if name == "Hangup":
                     self._forget_channel(event.channel)
         except Exception:
+            self._caught("ivr_event_failed")
             log.exception("ivr_event_failed", ami_event=event.name)
 
     def adopt(self, channels: Iterable[AmiEvent], may_start: Callable[[CallStart, str], bool]
@@ -279,6 +282,7 @@ class IvrRunner:
             session.ended = "cancelled"
             raise
         except Exception:
+            self._caught("ivr_runner_failed")
             session.ended = "runner_error"
             log.exception("ivr_runner_failed", channel=session.start.channel)
         finally:

@@ -183,4 +183,5 @@ def _ivr_runner(given: CallPathInputs, tracker: CallTracker, handoff: RoutingHan
                      CallbackTickets(given.database.pool), redirector=AmiRedirector(given.ami),
                      answered=answered, settings=given.settings.ivr, callback_offers=board,
                      transfers=lambda call_id: desk.take(call_id, clock.now()),
-                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC))
+                     clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
+                     caught=given.metrics.caught)

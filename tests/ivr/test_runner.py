@@ -64,9 +64,10 @@ class Line:
         self.callbacks = Callbacks()
         self.registry = FlowRegistry([folder], Checks(skills=SKILLS))
         self.registry.reload()
+        self.caught: list[str] = []
         self.runner = IvrRunner(self.agi, self.registry, self.recorder, self.router, self.orders,
                                 self.callbacks, settings=IvrSettings(sink_timeout_s=2.0, **settings),
-                                clock=lambda: now)
+                                clock=lambda: now, caught=self.caught.append)
         self.agi.exec_started = lambda event: self.runner.on_event(event)
 
     def path(self) -> list[str]:
@@ -289,6 +290,7 @@ async def test_given_lookup_provider_down_then_call_carries_on_with_the_language
     await line.held()
     assert line.agi.played()[:2] == ["choose-language", "en/welcome"]
     assert line.router.queued[0][2].skill == "general"
+    assert "ivr_lookup_failed" in line.caught  # lived with, and counted
 
 
 async def test_given_ticket_store_failing_then_apology_and_voicemail_instead_of_a_dropped_call() -> None:
