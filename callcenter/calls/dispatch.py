@@ -29,6 +29,12 @@ each action the server sends (:meth:`CallDispatcher.on_action`). For every one, 
    hands the call to routing, which reports ``Queued`` back through :meth:`queued`), and the
    recordings registry.
 
+What a stage or listener sends is delivered at once, inside the delivery that caused it: the
+router writes its ``Originate`` in the routing stage's (or the IVR listener's) own turn, so the
+``OfferSent`` it becomes reaches every stage before the later stages have seen the event that
+freed the agent or queued the call. Subscribers therefore read each event for what it says,
+never for what the previous event to reach them was.
+
 A subscriber that raises is logged and skipped; the others still get the event. Everything
 runs on the event loop without awaiting, so events are handled one at a time, in order.
 """
