@@ -111,8 +111,8 @@ class GrowingWav:
                 if fmt is None:
                     raise UnsupportedTrack("no fmt chunk before the data")
                 if fmt[0] != 1 or fmt[1] != 1 or fmt[5] != 16 or fmt[2] not in RATES:
-                    raise UnsupportedTrack(f"format {fmt[0]}, {fmt[1]} channel(s), {fmt[5]} bits, {fmt[2]} Hz: "
-                                           "not mono 16-bit PCM at 8/16 kHz")
+                    raise UnsupportedTrack(f"format {fmt[0]}, {fmt[1]} channel(s), {fmt[5]} bits, "
+                                           f"{fmt[2]} Hz: not mono 16-bit PCM at 8/16 kHz")
                 start = offset + 8
                 written = length if closed and length and start + length <= size else size - start
                 return Layout(start, fmt[2], max(0, written) // 2)
