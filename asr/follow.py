@@ -7,14 +7,18 @@ A worker that takes it reads what MixMonitor has added to the customer's and the
 files since the last turn (and the talk not closed yet: :mod:`asr.tracking`; how far each file
 was read is kept in the job's payload, ``read``, by file), finds the speech segments that are closed
 (:mod:`asr.chunks`), decodes those not decoded yet (at most
-``BUDGET_S`` seconds of speech per turn), masks them, and keeps them in the job's payload; in
+``BUDGET_S`` seconds of speech per turn), masks them, and keeps them in the job's payload
+(``segments``, by file too: a transferred call has two agent files whose times each count from
+their own start, so one file's segment is never taken for the other's); in
 the same transaction the job is queued again ``asr.follow_s`` later (at once when segments
 were left over), until the call has ended. Workers take these jobs only when no ended call is
 waiting (:meth:`AsrWorker.claim`), so they use the time between calls. After hang-up, the
 call's own ``asr`` job takes every segment decoded here whose bounds the whole file's gate
 gives again, decodes the rest, and deletes this job with the transcript stored.
 Only mono 16-bit PCM files (what Asterisk's MixMonitor writes) and Whisper engines are
-followed; anything else is transcribed after the call as before.
+followed; anything else is transcribed after the call as before. A file that is there but can
+never be followed (another format, a broken header) is a rejection, logged and counted once:
+its ``read`` entry says so and later turns leave it alone.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import structlog
 
 from asr import chunks
 from asr.engines import Engines, WhisperEngine
-from asr.growing import GrowingWav, TrackSource
+from asr.growing import GrowingWav, TrackSource, UnsupportedTrack
 from asr.redact import RedactionRules, redact, redacted_to_json
 from asr.tracking import TrackState, advance
 from callcenter.jobs.queue import Job, JobQueue
@@ -56,8 +60,10 @@ class Follower:
 
     def __init__(self, pool: asyncpg.Pool, queue: JobQueue, engines: Engines, settings: AsrSettings,
                  local: Callable[[str], Path], executor: Executor, rules: RedactionRules,
-                 open_track: Callable[[Path], TrackSource] = GrowingWav) -> None:
+                 open_track: Callable[[Path], TrackSource] = GrowingWav,
+                 on_rejected: Callable[[], None] = lambda: None) -> None:
         self._open = open_track
+        self._on_rejected = on_rejected
         self._pool = pool
         self._queue = queue
         self._engines = engines
@@ -67,14 +73,15 @@ class Follower:
         self._rules = rules
 
     async def decoded(self, call_id: int, model: str, language: str) -> dict[str, list[chunks.Decoded]]:
-        """Per speaker, the segments decoded during the call with this model and language."""
+        """Per file (its local path, as the recording's path maps to it), the segments decoded
+        during the call with this model and language."""
         payload = await self._pool.fetchval("SELECT payload FROM jobs WHERE kind = 'asr' AND key = $1",
                                             f"{FOLLOW_PREFIX}{call_id}")
         data = _object(payload)
         if data.get("model") != model or data.get("language") != language:
             return {}
         segments = _object(data.get("segments"))
-        return {speaker: chunks.from_json(segments.get(speaker)) for speaker in SPEAKERS}
+        return {path: chunks.from_json(rows) for path, rows in segments.items()}
 
     async def process(self, job: Job, worker_id: str) -> None:
         call_id = int(job.payload["call_id"])
@@ -95,14 +102,23 @@ class Follower:
         read = _object(payload.get("read"))
         budget = BUDGET_S
         for speaker, path in await self._tracks(call_id):
-            done = chunks.from_json(segments.get(speaker))
-            new, state = await loop.run_in_executor(
-                self._executor, self._decode, engine, speaker, path, language, done, budget,
-                _state(read.get(str(path)), speaker))
+            key = str(path)  # by file: a transferred call has two agent files
+            if _rejected(read.get(key)):
+                continue
+            done = chunks.from_json(segments.get(key))
+            try:
+                new, state = await loop.run_in_executor(
+                    self._executor, self._decode, engine, speaker, path, language, done, budget,
+                    _state(read.get(key), speaker))
+            except UnsupportedTrack as exc:
+                read[key] = {"rejected": str(exc)}
+                self._on_rejected()
+                log.warning("asr_follow_track_rejected", speaker=speaker, problem=str(exc))
+                continue
             budget -= sum(d.segment.duration for d in new)
-            segments[speaker] = chunks.to_json(sorted([*done, *new], key=lambda d: d.segment.start))
+            segments[key] = chunks.to_json(sorted([*done, *new], key=lambda d: d.segment.start))
             if state is not None:
-                read[str(path)] = state.to_json()  # by file: a transferred call has two agent files
+                read[key] = state.to_json()
         payload["segments"] = segments
         payload["read"] = read
         await self._save(job, worker_id, call_id, payload, more=budget <= 0)
@@ -149,6 +165,11 @@ def _object(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
+def _rejected(value: Any) -> bool:
+    """Whether a file's ``read`` entry says it can never be followed."""
+    return isinstance(value, dict) and "rejected" in value
+
+
 def _state(value: Any, speaker: str) -> TrackState | None:
     state = TrackState.from_json(value)
     if state is None and value is not None:
@@ -162,7 +183,11 @@ def follow_track(engine: WhisperEngine, speaker: str, source: TrackSource, path:
                  ) -> tuple[list[chunks.Decoded], TrackState | None]:
     """Blocking: one turn on one growing track: read what was added since ``state``, decode
     the closed segments not ``done`` yet (up to ``budget_s`` seconds of them), masked; returns
-    them and the state for the next turn (``state`` when nothing could be read)."""
+    them and the state for the next turn (``state`` when nothing could be read).
+
+    Raises:
+        UnsupportedTrack: the file can never be followed (see :func:`asr.tracking.advance`).
+    """
     turn = advance(source, path, state)
     if turn is None:
         return [], state

@@ -129,7 +129,12 @@ def advance(source: TrackSource, path: str, state: TrackState | None) -> Turn | 
     """Blocking: read what the track added since ``state`` (and the stretch not settled) and
     gate it. A state that no longer fits the file (another file, another header, shorter than
     what was read) starts over from the beginning. None when there is nothing to read (no
-    audio yet, not a mono 16-bit PCM WAV, or the file changed while it was read)."""
+    audio yet, or the file changed while it was read).
+
+    Raises:
+        UnsupportedTrack: the file is not a mono 16-bit PCM WAV, or its header is broken: it is
+            never followed (:mod:`asr.follow`).
+    """
     layout = source.layout()
     if layout is None or layout.samples == 0:
         return None

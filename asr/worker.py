@@ -65,6 +65,9 @@ class AsrMetrics(WorkerMetrics):
         self.decode_s = Counter("asr_decode_seconds_total", "Wall seconds spent decoding",
                                 registry=self.registry)
         self.utterances = Counter("asr_utterances_total", "Utterances stored", registry=self.registry)
+        self.follow_rejected = Counter(
+            "asr_follow_rejected_total", "Recordings not followed during the call: not mono 16-bit PCM "
+            "WAV or a broken header (transcribed after the call)", registry=self.registry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +155,7 @@ class AsrWorker(JobWorker):
         self._rules = RedactionRules(settings.redact_cards, settings.redact_phones)
         self._executor = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="asr")
         self._follow = Follower(pool, queue, engines, settings, local, self._executor, self._rules,
-                                open_track)
+                                open_track, self.metrics.follow_rejected.inc)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -188,7 +191,7 @@ class AsrWorker(JobWorker):
         started = time.perf_counter()
         results = await asyncio.gather(*(
             loop.run_in_executor(self._executor, decode_file, engine, t.speaker, t.path, language,
-                                 early.get(t.speaker, []))
+                                 early.get(str(t.path), []))
             for t in tracks))
         decode_s = time.perf_counter() - started
         audio_s = max(duration for _, _, duration in results)

@@ -5,7 +5,9 @@ the agent changes (transfer: the old agent's stream stops, the new one's starts)
 agent's leg hangs up and when the call ends. The recording pause for card data stops both
 streams *before* the recording is muted and starts them again after it is unmuted: no audio
 leaves Asterisk while the caller reads card data, and the transcript gets a ``paused`` gap. A
-stream that drops while wanted gets a ``dropped`` gap and is asked for again (a few times).
+stream that drops while wanted gets a ``dropped`` gap and is asked for again (a few times);
+once a call's streams have dropped too often, live gives up on it for good and its recordings
+are followed instead (:meth:`LiveService.streamed`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class LiveCall:
     legs: dict[str, str]  # speaker -> the spied channel
     gaps: dict[str, int] = field(default_factory=dict)  # speaker -> open gap row
     restarts: int = 0
+    gave_up: bool = False  # a stream dropped once too often: not transcribed live any more
 
 
 class LiveService:
@@ -59,6 +62,7 @@ class LiveService:
         self._writes = asyncio.Semaphore(32)
         self.segments = 0
         self.write_failures = 0
+        self.gave_up = 0
 
     # --- the dispatcher's events ---------------------------------------------------------
 
@@ -113,9 +117,10 @@ class LiveService:
         return {call_id: live.bridged_at for call_id, live in self.calls.items()}
 
     def streamed(self) -> set[str]:
-        """The calls with a stream connected: their transcript is made live."""
-        return {s.call_id for streams in self._book.by_call.values() for s in streams
-                if s.connected and not s.ended}
+        """The calls whose transcript is made live, so their recordings are not followed: every
+        call held here, also while paused (card data) or while a dropped stream is asked for
+        again, but not one whose streams live gave up on for good."""
+        return {call_id for call_id, live in self.calls.items() if not live.gave_up}
 
     def call_of_channel(self, channel: str) -> str | None:
         return next((c for c, live in self.calls.items() if channel in live.legs.values()), None)
@@ -164,13 +169,33 @@ class LiveService:
 
     def stream_closed(self, stream: Expected, dropped: bool, at_s: float) -> None:
         self._book.end(stream)
-        if dropped and self._wanted(stream):
+        if not dropped:
+            return
+        if self._wanted(stream):
             self._tasks.spawn(self._restart(stream, at_s))
+        else:
+            self._give_up_if_spent(stream)
+
+    def _spied(self, stream: Expected) -> bool:
+        """Whether the stream's leg is still to be streamed (not paused, not hung up or replaced)."""
+        live = self.calls.get(stream.call_id)
+        return (live is not None and stream.call_id not in self._book.paused
+                and live.legs.get(stream.speaker) == stream.channel)
 
     def _wanted(self, stream: Expected) -> bool:
         live = self.calls.get(stream.call_id)
-        return (live is not None and stream.call_id not in self._book.paused
-                and live.legs.get(stream.speaker) == stream.channel and live.restarts < MAX_RESTARTS)
+        return live is not None and self._spied(stream) and live.restarts < MAX_RESTARTS
+
+    def _give_up_if_spent(self, stream: Expected) -> None:
+        """A stream still wanted but out of restarts: live gives up on the call for good (the
+        rest of it is followed from its recordings)."""
+        live = self.calls.get(stream.call_id)
+        if live is None or live.gave_up or not self._spied(stream) or live.restarts < MAX_RESTARTS:
+            return
+        live.gave_up = True
+        self.gave_up += 1
+        log.warning("live_stream_given_up", call_id=stream.call_id, speaker=stream.speaker,
+                    restarts=live.restarts)
 
     async def _restart(self, stream: Expected, at_s: float) -> None:
         """A spy that ended on its own: after a moment (the leg's own hang-up arrives first when
@@ -178,6 +203,7 @@ class LiveService:
         await asyncio.sleep(RESTART_DELAY_S)
         live = self.calls.get(stream.call_id)
         if live is None or not self._wanted(stream):
+            self._give_up_if_spent(stream)
             return
         live.restarts += 1
         log.warning("live_stream_dropped", call_id=stream.call_id, speaker=stream.speaker,

@@ -12,10 +12,13 @@ seconds (the timed sweep is only the fallback).
 With a queue and ``follow`` on, each call being recorded (the customer's and agent's files)
 also gets one ``asr`` job keyed ``follow:<call id>`` at the next sweep: speech-to-text workers
 transcribe its files while they grow (:mod:`asr.follow`), so little is left after hang-up.
-A call whose legs are streamed to live speech-to-text (``streamed``: the calls with a live stream
-connected) gets none, and a follow job still waiting for a call that became streamed is parked
-(``done``, what it decoded kept for the after-call pass): the live transcript is the call's
-transcript at hang-up already, decoding it twice is CPU taken from other calls.
+A call whose legs are streamed to live speech-to-text (``streamed``: the calls the live service
+holds, also while their streams are paused for card data or asked for again after a drop) gets
+none, and a follow job still waiting for a call that became streamed is parked (``done`` and
+marked ``parked``, what it decoded kept for the after-call pass): the live transcript is the
+call's transcript at hang-up already, decoding it twice is CPU taken from other calls. When live
+gives up on a call for good (its streams dropped too often) while it is still recorded, the call
+is no longer streamed: its parked job is queued again (or a job made) and the rest is followed.
 """
 
 from __future__ import annotations
@@ -181,13 +184,25 @@ class RecordingRegistry:
 
     async def _follow_recording(self) -> None:
         """One ``follow:`` job for each call being recorded that has none yet and is not
-        transcribed live; the waiting one of a call transcribed live is parked."""
+        transcribed live; the waiting one of a call transcribed live is parked (marked so), and
+        a parked one whose call is recorded but no longer transcribed live (live gave up on it)
+        is queued again, its progress kept."""
         streamed = sorted(self._streamed())
         if streamed:
             await self._pool.execute(
-                """UPDATE jobs j SET status = 'done', finished_at = now() FROM calls c
+                """UPDATE jobs j SET status = 'done', finished_at = now(),
+                       payload = j.payload || '{"parked": true}'::jsonb FROM calls c
                    WHERE c.linkedid = ANY($2::text[]) AND j.kind = 'asr' AND j.key = $1 || c.id::text
                      AND j.status = 'queued'""", FOLLOW_PREFIX, streamed)
+        unparked = await self._pool.execute(
+            """UPDATE jobs j SET status = 'queued', run_after = now(), attempts = 0, finished_at = NULL,
+                   payload = j.payload - 'parked' FROM calls c
+               WHERE j.kind = 'asr' AND j.key = $1 || c.id::text AND j.status = 'done'
+                 AND j.payload ? 'parked' AND c.ended_at IS NULL AND c.linkedid <> ALL($2::text[])
+                 AND EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.status = 'recording'
+                             AND r.kind IN ('customer', 'agent'))""", FOLLOW_PREFIX, streamed)
+        if not str(unparked).endswith(" 0"):
+            await self._pool.execute("SELECT pg_notify('cc_jobs', 'asr')")  # wake an idle worker
         rows = await self._pool.fetch(
             """SELECT DISTINCT r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id
                WHERE r.status = 'recording' AND c.ended_at IS NULL AND r.kind IN ('customer', 'agent')

@@ -94,7 +94,22 @@ def test_a_recording_still_being_written_is_read_as_far_as_it_goes(tmp_path: Pat
     whole = closed.layout()
     assert whole is not None and whole.samples == 8001
     assert closed.samples(0, 8001).tobytes() == read_wav(closed.path)[0].pcm
-    assert GrowingWav(write_wav(tmp_path / "stereo.wav", np.zeros(200), channels=2)).layout() is None
-    assert GrowingWav(tmp_path / "missing.wav").layout() is None
+    assert GrowingWav(tmp_path / "missing.wav").layout() is None, "not there yet"
+    (tmp_path / "short.wav").write_bytes(b"RIFF")
+    assert GrowingWav(tmp_path / "short.wav").layout() is None, "its header is being written"
+
+
+def test_a_growing_file_that_can_never_be_followed_is_told_apart_from_one_not_written_yet(
+        tmp_path: Path) -> None:
+    from asr.growing import GrowingWav, UnsupportedTrack
+
+    stereo = GrowingWav(write_wav(tmp_path / "stereo.wav", np.zeros(200), channels=2))
+    with pytest.raises(UnsupportedTrack, match="2 channel"):
+        stereo.layout()
     (tmp_path / "junk.wav").write_bytes(b"not a wav file at all")
-    assert GrowingWav(tmp_path / "junk.wav").layout() is None
+    with pytest.raises(UnsupportedTrack, match="RIFF"):
+        GrowingWav(tmp_path / "junk.wav").layout()
+    header = write_wav(tmp_path / "ok.wav", np.zeros(200)).read_bytes()[:36]
+    (tmp_path / "nofmt.wav").write_bytes(header[:12] + b"data" + (0).to_bytes(4, "little"))
+    with pytest.raises(UnsupportedTrack, match="fmt"):
+        GrowingWav(tmp_path / "nofmt.wav").layout()

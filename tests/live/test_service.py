@@ -19,6 +19,7 @@ from callcenter.ami.parser import Frame
 from callcenter.calls.events import AgentHungUp, Bridged, CallEnded
 from callcenter.calls.model import Call, Leg, LegRole, Outcome, Side
 from callcenter.console.hub import Feed
+from callcenter.live import service as service_module
 from callcenter.live import store
 from callcenter.live.protocol import Kind, encode, encode_uuid
 from callcenter.live.wiring import LiveParts, build_live
@@ -194,3 +195,24 @@ async def test_given_the_database_failing_then_the_card_data_mute_still_goes_out
     assert parts.service.write_failures == 2
     await send(Action("MixMonitorMute", (("Channel", CALLER), ("Direction", "both"), ("State", "0"))))
     await wait_until(ami.spies, lambda s: len(s) == 4, what="both spies back after the unmute")
+
+
+async def test_given_a_stream_that_keeps_dropping_then_live_gives_up_and_the_call_is_no_longer_streamed(
+        live, pool, monkeypatch) -> None:
+    parts, ami = live
+    monkeypatch.setattr(service_module, "MAX_RESTARTS", 1)
+    parts.service.on_call_event(bridged())
+    spies = await wait_until(ami.spies, lambda s: len(s) == 2, what="two spies")
+    assert parts.service.streamed() == {CALL}, "held from the bridge on, before any stream connects"
+    customer = next(stream for stream, channel in spies if channel == CALLER)
+    writer = await connect(parts, customer)
+    await wait_until(lambda: parts.receiver.statistics()["open"] == 1, what="connected")
+    writer.close()  # the socket breaks
+    assert parts.service.streamed() == {CALL}, "restarting is still live"
+    again = await wait_until(ami.spies, lambda s: len(s) == 3, what="the caller's leg asked for again")
+    writer = await connect(parts, again[-1][0])
+    await wait_until(lambda: parts.receiver.statistics()["open"] == 1, what="connected again")
+    writer.close()  # and breaks again: no restart left
+    await wait_until(lambda: parts.service.gave_up, what="live gives up")
+    assert parts.service.streamed() == set()
+    assert len(ami.spies()) == 3, "not asked for again"
