@@ -19,6 +19,8 @@ _COUNTERS = (  # (name, help, where in the statistics)
      ("relay", "failures")),
     ("callcenter_live_feeds_lagged", "Supervisors' live feeds closed as too far behind (they reconnect)",
      ("board", "lagged")),
+    ("callcenter_live_gave_up", "Calls whose live stream dropped too often (followed from recordings)",
+     ("gave_up",)),
     ("callcenter_live_transcripts_stored", "Live transcripts stored as the call's at hang-up",
      ("transcripts_stored",)),
 )

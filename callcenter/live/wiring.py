@@ -59,6 +59,7 @@ class LiveParts:
         return {"receiver": self.receiver.statistics(), "relay": self.relay.statistics(),
                 "spies": {"started": self.spies.started, "failed": self.spies.failed},
                 "segments": self.service.segments, "write_failures": self.service.write_failures,
+                "gave_up": self.service.gave_up,
                 "transcripts_stored": self.postcall.stored, "board": self.board.statistics()}
 
     def guard_send(self, send: Send) -> Send:

@@ -40,7 +40,9 @@ async def test_a_feed_that_overflows_is_closed_and_the_wallboard_catches_up(db_u
                     assert message.data == aiohttp.WSCloseCode.TRY_AGAIN_LATER
                 assert board.lagged == 1
                 async with http.get(f"{base}/metrics") as response:
-                    assert "callcenter_live_feeds_lagged_total 1.0" in await response.text()
+                    text = await response.text()
+                    assert "callcenter_live_feeds_lagged_total 1.0" in text
+                    assert "callcenter_live_gave_up_total 0.0" in text
                 last = received[-1]["seq"] if received else 0
                 assert last < board.seq, "the overflow lost events"
 
