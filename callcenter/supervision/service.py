@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import structlog
 
 from callcenter.ami import messages
@@ -37,6 +38,7 @@ from callcenter.supervision.errors import (
     PhoneUnavailable,
     SessionNotFound,
     SessionStopped,
+    SupervisionError,
 )
 from callcenter.supervision.model import DIGIT_MODES, EndReason, Mode, Session
 from callcenter.supervision.store import SessionRows
@@ -46,6 +48,8 @@ log = structlog.get_logger("callcenter.supervision")
 Send = Callable[[Action], Awaitable[AmiResponse]]
 Audit = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 RING_TIMEOUT_S = 20.0
+# what a step the server lives without can run into: a refusal, the PBX or the database gone
+EXPECTED = (SupervisionError, AmiError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 class SupervisionService:
@@ -76,11 +80,12 @@ class SupervisionService:
         self._tasks = Tasks()
         self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
         self._orphans: set[str] = set()  # spy channels to hang up once the link is back
-        self._switching: set[int] = set()  # sessions whose mode is being switched
-        self._pressed: dict[str, Mode] = {}  # channel_id -> the mode last pressed on the phone
-        self._following: set[str] = set()  # channel_ids whose phone's switch is being recorded
+        self._spies: dict[str, str] = {}  # answered spy channel -> its channel_id (across switches)
+        self._keyed: dict[str, Mode] = {}  # channel_id -> the mode ChanSpy was last given a digit for
+        self._switching: set[str] = set()  # channel_ids whose session's mode is being switched
         self._audit_to = audit
         self.switched_on_phone = 0
+        self.refused_on_phone = 0
         self.started = 0
         self.refused = 0
 
@@ -123,39 +128,59 @@ class SupervisionService:
         if session.answered_at is None or not session.spy_channel:
             await self._end(session, EndReason.SWITCHED, hang_up=True)
             return await self.start(supervisor, session.call_id, mode)
-        if session.id in self._switching:
+        if session.channel_id in self._switching:
             raise AlreadyMonitoring("your monitoring is already switching mode")
-        self._switching.add(session.id)
+        self._switching.add(session.channel_id)
         try:
             return await self._switch_live(session, mode)
         except Exception:
             self.refused += 1
             raise
         finally:
-            self._switching.discard(session.id)
+            self._switching.discard(session.channel_id)
+            self._follow_keys(session.channel_id)  # a key pressed on the phone meanwhile
 
     async def _switch_live(self, session: Session, mode: Mode) -> Session:
         self._spied_call(session.call_id)
         if mode is Mode.BARGE:
             self._check_barge_free(session.call_id, session)
+        await self._give_chanspy(session, mode)
+        return await self._record_switch(session, mode)
+
+    async def _give_chanspy(self, session: Session, mode: Mode) -> None:
+        """The digit of ``mode`` played into the live spy. It is the last digit ChanSpy was
+        given until a later one is reported (the phone's, or this one's own echo).
+
+        Raises: PbxUnavailable."""
+        before = self._keyed.get(session.channel_id)
+        self._keyed[session.channel_id] = mode
         try:
             await self._send(spy_mode_dtmf(session.spy_channel, mode))
         except AmiError as exc:
+            if self._keyed.get(session.channel_id) is mode:  # no digit came since: as it was
+                self._keyed.pop(session.channel_id)
+                if before is not None:
+                    self._keyed[session.channel_id] = before
             raise PbxUnavailable(f"the PBX did not switch the mode: {exc}") from None
-        return await self._record_switch(session, mode)
 
     async def _record_switch(self, session: Session, mode: Mode) -> Session:
         """The live spy switched to ``mode``: the session ends ``switched``, one in ``mode``
-        goes on (a phone whose new session cannot be recorded is hung up)."""
-        await self._end(session, EndReason.SWITCHED, hang_up=False)
-        now = self._clock()
+        goes on (a phone whose new session cannot be recorded is hung up). Between the two,
+        the supervisor's place (and the call's barge) stays reserved."""
+        reservation = (session.supervisor, session.call_id if mode is Mode.BARGE else "")
+        self._reserved.add(reservation)
         try:
-            new_id = await self.store.open(session.supervisor, session.call_id, session.agent_id,
-                                           mode, session.phone, now,
-                                           live=[s.id for s in self._live.values()])
-        except Exception:  # lost a race, or no row: the phone must not go on unrecorded
-            await self._hang_up(session.spy_channel)
-            raise
+            await self._end(session, EndReason.SWITCHED, hang_up=False)
+            now = self._clock()
+            try:
+                new_id = await self.store.open(session.supervisor, session.call_id, session.agent_id,
+                                               mode, session.phone, now,
+                                               live=[s.id for s in self._live.values()])
+            except Exception:  # lost a race, or no row: the phone must not go on unrecorded
+                await self._hang_up(session.spy_channel)
+                raise
+        finally:
+            self._reserved.discard(reservation)
         new = Session(new_id, session.supervisor, session.call_id, session.agent_id,
                       session.agent_channel, session.agent_uniqueid, mode, session.phone,
                       session.channel_id, now, spy_channel=session.spy_channel, answered_at=now,
@@ -170,27 +195,55 @@ class SupervisionService:
         log.info("supervision_switched", session=session.id, to_session=new_id, mode=mode.value)
         return new
 
+    def _follow_keys(self, channel_id: str) -> None:
+        """ChanSpy switched (``d``) on a digit received on the spy's channel: the stored session
+        (the wallboard, the audit, the one-barge guard) follows, up to the last digit, once no
+        other switch of that phone is in flight."""
+        if channel_id not in self._switching and self._next_key(channel_id) is not None:
+            self._switching.add(channel_id)
+            self._spawn(self._follow_phone(channel_id))
+
+    def _next_key(self, channel_id: str) -> tuple[Session, Mode] | None:
+        session = self._by_channel.get(channel_id)
+        mode = self._keyed.get(channel_id)
+        if session is None or not session.live or mode is None or mode is session.mode:
+            return None
+        return session, mode
+
     async def _follow_phone(self, channel_id: str) -> None:
-        """The supervisor pressed a mode's digit on their own phone: ChanSpy switched (``d``),
-        so the stored session (the wallboard, the audit) follows, up to the last digit
-        pressed."""
         try:
-            while True:
-                session = self._by_channel.get(channel_id)
-                mode = self._pressed.get(channel_id)
-                if session is None or not session.live or mode is None or mode is session.mode:
-                    return
+            while (keyed := self._next_key(channel_id)) is not None:
+                session, mode = keyed
+                if mode is Mode.BARGE and not self._barge_free(session):
+                    await self._refuse_barge(session)
+                    continue
                 new = await self._record_switch(session, mode)
                 log.info("supervision_switched_on_phone", session=session.id, to_session=new.id,
                          mode=mode.value)
                 self.switched_on_phone += 1
                 await self._audit(new.supervisor, "call_monitor_switched", new.call_id,
                                   {"mode": mode.value, "session": new.id, "by": "phone"})
-        except Exception:
-            log.exception("supervision_phone_switch_not_recorded", channel_id=channel_id)
+        except Exception as exc:
+            self._caught("supervision_phone_switch_not_recorded", exc, channel_id=channel_id)
         finally:
-            self._pressed.pop(channel_id, None)
-            self._following.discard(channel_id)
+            self._switching.discard(channel_id)
+
+    async def _refuse_barge(self, session: Session) -> None:
+        """6 keyed while another supervisor barges on the call: ChanSpy is given the digit of
+        the session's mode back, and the session goes on as it was."""
+        self.refused_on_phone += 1
+        count_caught(self._metrics, "supervision_phone_barge_refused")
+        log.info("supervision_phone_barge_refused", session=session.id, call_id=session.call_id,
+                 mode=session.mode.value)
+        try:
+            await self._give_chanspy(session, session.mode)
+        except PbxUnavailable:  # it must not go on barging unrecorded
+            await self._end(session, EndReason.FAILED, hang_up=True)
+            raise
+        finally:
+            await self._audit(session.supervisor, "call_monitor_switch_refused", session.call_id,
+                              {"mode": Mode.BARGE.value, "session": session.id, "by": "phone",
+                               "error_id": BargeTaken.error_id})
 
     async def stop(self, supervisor: str, session_id: int) -> Session:
         """Raises: SessionNotFound (not live, or someone else's)."""
@@ -228,10 +281,13 @@ class SupervisionService:
                 raise BargeTaken(f"{live.supervisor} is already barging into this call")
 
     def _check_barge_free(self, call_id: str, mine: Session) -> None:
-        if any(barged == call_id for _, barged in self._reserved) or any(
-                s.mode is Mode.BARGE and s.call_id == call_id and s is not mine
-                for s in self._live.values()):
+        if not self._barge_free(mine):
             raise BargeTaken("another supervisor is already barging into this call")
+
+    def _barge_free(self, mine: Session) -> bool:
+        call_id = mine.call_id
+        return not any(barged == call_id for _, barged in self._reserved) and not any(
+            s.mode is Mode.BARGE and s.call_id == call_id and s is not mine for s in self._live.values())
 
     def _own(self, supervisor: str, session_id: int) -> Session:
         session = self._live.get(session_id)
@@ -290,6 +346,8 @@ class SupervisionService:
         if session.live:
             session.ended_at, session.end_reason = self._clock(), reason
             self._forget(session)
+            if reason is not EndReason.SWITCHED:  # its phone's digits switch nothing any more
+                self._drop_keys(session)
             log.info("supervision_ended", session=session.id, reason=reason.value)
             await self._close_row(session, reason)
         if hang_up and session.spy_channel:
@@ -300,6 +358,11 @@ class SupervisionService:
         answer = self._answers.pop(session.id, None)
         if answer is not None and not answer.done():
             answer.set_result(False)
+
+    def _drop_keys(self, session: Session) -> None:
+        if self._spies.get(session.spy_channel) == session.channel_id:
+            del self._spies[session.spy_channel]
+        self._keyed.pop(session.channel_id, None)
 
     async def _close_row(self, session: Session, reason: EndReason) -> None:
         try:
@@ -368,17 +431,14 @@ class SupervisionService:
     def _digit(self, event: AmiEvent) -> None:
         """A digit received on a live spy's channel: ChanSpy's ``d`` switches the spy's mode
         (4 listen, 5 whisper, 6 barge), whether the server played it (a switch asked on the
-        wallboard, recorded there) or the supervisor pressed it on their phone."""
+        wallboard, recorded there) or the supervisor pressed it on their phone, even while an
+        earlier switch is being recorded."""
         mode = DIGIT_MODES.get(event.get("Digit"))
-        channel = event.channel
-        session = next((s for s in self._live.values()
-                        if channel and s.spy_channel == channel and s.answered_at is not None), None)
-        if mode is None or session is None or session.id in self._switching:
+        channel_id = self._spies.get(event.channel) if event.channel else None
+        if mode is None or channel_id is None:
             return
-        self._pressed[session.channel_id] = mode
-        if session.channel_id not in self._following:
-            self._following.add(session.channel_id)
-            self._spawn(self._follow_phone(session.channel_id))
+        self._keyed[channel_id] = mode
+        self._follow_keys(channel_id)
 
     def _originated(self, event: AmiEvent) -> None:
         action_id = event.action_id
@@ -392,6 +452,8 @@ class SupervisionService:
                 self._spawn(self._hang_up(session.spy_channel))
                 return
             session.answered_at = self._clock()
+            if session.spy_channel:
+                self._spies[session.spy_channel] = session.channel_id
             self._spawn(self.store.answered(session.id, session.spy_channel, session.answered_at))
         else:
             self._by_channel.pop(session.channel_id, None)
@@ -403,6 +465,7 @@ class SupervisionService:
         uid = event.uniqueid
         mine = self._by_channel.pop(uid, None)
         if mine is not None:
+            self._drop_keys(mine)
             reason = EndReason.HUNG_UP if self._call_live(mine) else EndReason.CALL_ENDED
             if mine.answered_at is None and reason is EndReason.HUNG_UP:
                 reason = EndReason.PHONE_UNAVAILABLE  # busy, rejected: gone before it answered
@@ -421,8 +484,18 @@ class SupervisionService:
             return
         try:
             await self._audit_to(actor, action, target, detail)
-        except Exception:
-            log.exception("supervision_audit_failed", action=action)
+        except Exception as exc:
+            self._caught("supervision_audit_failed", exc, action=action)
+
+    def _caught(self, where: str, exc: Exception, **fields: Any) -> None:
+        """Counted; an expected error logged without a traceback (a refusal at info)."""
+        count_caught(self._metrics, where)
+        if isinstance(exc, SupervisionError):
+            log.info(where, error_id=exc.error_id, error=exc.message, **fields)
+        elif isinstance(exc, EXPECTED):
+            log.warning(where, error=f"{type(exc).__name__}: {exc}"[:300], **fields)
+        else:
+            log.exception(where, **fields)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         self._tasks.spawn(work)
@@ -435,4 +508,4 @@ class SupervisionService:
 
     def statistics(self) -> dict[str, Any]:
         return {"live": len(self._live), "started": self.started, "refused": self.refused,
-                "switched_on_phone": self.switched_on_phone}
+                "switched_on_phone": self.switched_on_phone, "refused_on_phone": self.refused_on_phone}

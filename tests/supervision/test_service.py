@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from typing import Any, cast
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from callcenter.ami.errors import AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
+from callcenter.metrics import Metrics
 from callcenter.supervision.errors import (
     AlreadyMonitoring,
     BargeTaken,
@@ -25,7 +27,6 @@ from callcenter.supervision.errors import (
 )
 from callcenter.supervision.model import EndReason, Mode
 from callcenter.supervision.service import SupervisionService
-from callcenter.supervision.store import SupervisionStore
 
 AGENT = "PJSIP/1001-0000000a"
 
@@ -36,12 +37,25 @@ class Store:
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}
         self.stale_closed: list[list[int]] = []
+        self.gate = asyncio.Event()  # cleared: ``open`` waits, as a slow database does
+        self.gate.set()
+        self.waiting = 0  # opens waiting at the gate
+
+    async def wait_opening(self) -> None:
+        for _ in range(100):
+            if self.waiting:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError("no row is being opened")
 
     async def phone(self, login: str) -> str | None:
         return "PJSIP/1009"
 
     async def open(self, supervisor: str, call_id: str, agent_id: str, mode: Mode, phone: str,
                    at: float, live: list[int]) -> int:
+        self.waiting += 1
+        await self.gate.wait()
+        self.waiting -= 1
         session_id = len(self.rows) + 1
         self.rows[session_id] = {"mode": mode.value, "end_reason": None, "answered": False}
         return session_id
@@ -101,10 +115,13 @@ def world() -> tuple[SupervisionService, Link, Store, Call]:
     return service, link, store, call
 
 
-async def ringing(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN
-                  ) -> tuple[asyncio.Task[Any], str]:
+SPY = "PJSIP/1009-00000001"  # the boss's phone in ChanSpy
+
+
+async def ringing(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN, supervisor: str = "boss",
+                  spy: str = SPY) -> tuple[asyncio.Task[Any], str]:
     before = len(link.sent)
-    task = asyncio.create_task(service.start("boss", "1700.1", mode))
+    task = asyncio.create_task(service.start(supervisor, "1700.1", mode))
     for _ in range(100):
         if len(link.sent) > before:
             break
@@ -113,7 +130,7 @@ async def ringing(service: SupervisionService, link: Link, mode: Mode = Mode.LIS
     originate = link.sent[-1]
     assert originate.header("Data") == f"{AGENT},{'qdE' if mode is Mode.LISTEN else 'qBdE'}"
     uid = originate.header("ChannelId")
-    service.on_ami_event(event(Event="Newchannel", Channel="PJSIP/1009-00000001", Uniqueid=uid))
+    service.on_ami_event(event(Event="Newchannel", Channel=spy, Uniqueid=uid))
     return task, uid
 
 
@@ -216,10 +233,11 @@ async def test_given_active_session_when_agent_transfers_then_agent_left_while_t
     assert "PJSIP/1009-00000001" in link.hangups()  # the spy leg is hung up with it
 
 
-async def on_the_phone(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN) -> Any:
-    task, uid = await ringing(service, link, mode)
+async def on_the_phone(service: SupervisionService, link: Link, mode: Mode = Mode.LISTEN, supervisor: str = "boss",
+                       spy: str = SPY) -> Any:
+    task, uid = await ringing(service, link, mode, supervisor, spy)
     service.on_ami_event(event(Event="OriginateResponse", ActionID=f"a{len(link.sent)}", Response="Success",
-                               Channel="PJSIP/1009-00000001", Uniqueid=uid))
+                               Channel=spy, Uniqueid=uid))
     return await task
 
 
@@ -264,10 +282,9 @@ async def test_given_a_double_click_on_switch_then_one_switch_and_a_409(world: A
     assert [a.name for a in link.sent].count("PlayDTMF") == 1 and len(service.sessions()) == 1
 
 
-def pressed(digit: str, direction: str = "Received") -> AmiEvent:
+def pressed(digit: str, direction: str = "Received", spy: str = SPY) -> AmiEvent:
     """A digit the supervisor's phone sent, as Asterisk reports it on the spy's channel."""
-    return event(Event="DTMFEnd", Channel="PJSIP/1009-00000001", Digit=digit, DurationMs="120",
-                 Direction=direction)
+    return event(Event="DTMFEnd", Channel=spy, Digit=digit, DurationMs="120", Direction=direction)
 
 
 async def settled(service: SupervisionService) -> None:
@@ -284,7 +301,7 @@ async def test_given_a_supervisor_listening_when_they_press_5_and_6_on_their_pho
         audited.append((actor, action, target, detail))
 
     service = SupervisionService(link.send, {call.linkedid: call}.get, lambda channel: "sam",
-                                 cast(SupervisionStore, store), lambda: 100.0, ring_timeout_s=5.0,
+                                 store, lambda: 100.0, ring_timeout_s=5.0,
                                  audit=audit)
     link.service = service
     listen = await on_the_phone(service, link)
@@ -325,3 +342,145 @@ async def test_given_a_switch_asked_on_the_wallboard_then_its_own_digit_echo_is_
     service.on_ami_event(pressed("5"))  # Asterisk reports the digit the server played
     await settled(service)
     assert service.sessions() == [whisper] and len(store.rows) == 2
+
+
+def caught(metrics: Metrics, where: str) -> float:
+    return metrics.registry.get_sample_value("callcenter_caught_failures_total", {"where": where}) or 0.0
+
+
+Audited = list[tuple[str, str, str, dict[str, Any]]]
+
+
+def audited_world(fail: Exception | None = None) -> tuple[SupervisionService, Link, Store, Metrics, Audited]:
+    link, store, call, metrics = Link(), Store(), talking_call(), Metrics()
+    audited: Audited = []
+
+    async def audit(actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        if fail is not None:
+            raise fail
+        audited.append((actor, action, target, detail))
+
+    service = SupervisionService(link.send, {call.linkedid: call}.get, lambda channel: "sam", store,
+                                 lambda: 100.0, ring_timeout_s=5.0, metrics=metrics, audit=audit)
+    link.service = service
+    return service, link, store, metrics, audited
+
+
+def rows(store: Store) -> list[tuple[str, str | None]]:
+    return [(r["mode"], r["end_reason"]) for r in store.rows.values()]
+
+
+async def test_given_a_phone_switch_being_stored_when_the_supervisor_keys_again_then_the_last_key_is_stored(
+        world: Any) -> None:
+    service, link, store, _ = world
+    await on_the_phone(service, link)
+    store.gate.clear()
+    service.on_ami_event(pressed("5"))
+    await store.wait_opening()  # listen ended, whisper's row not written yet
+    service.on_ami_event(pressed("6"))  # ChanSpy barges now
+    store.gate.set()
+    await settled(service)
+    [barge] = service.sessions()
+    assert (barge.mode, barge.spy_channel, barge.state) == (Mode.BARGE, SPY, "active")
+    assert rows(store) == [("listen", "switched"), ("whisper", "switched"), ("barge", None)]
+    assert [a.name for a in link.sent] == ["Originate"] and service.statistics()["switched_on_phone"] == 2
+    with pytest.raises(BargeTaken):  # the one-barge guard knows the keyed barge
+        await service.start("deputy", "1700.1", Mode.BARGE)
+
+
+@pytest.mark.parametrize(("echo_first", "chanspy_ends_in", "stored"), [
+    (True, Mode.BARGE, [("listen", "switched"), ("whisper", "switched"), ("barge", None)]),
+    (False, Mode.WHISPER, [("listen", "switched"), ("whisper", None)])])
+async def test_given_a_wallboard_switch_being_stored_when_the_supervisor_keys_then_chanspys_last_digit_is_stored(
+        world: Any, echo_first: bool, chanspy_ends_in: Mode, stored: list[tuple[str, str | None]]) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    store.gate.clear()
+    switching = asyncio.create_task(service.switch("boss", listen.id, Mode.WHISPER))
+    await store.wait_opening()
+    assert link.sent[-1].header("Digit") == "5"
+    echo, key = pressed("5"), pressed("6")  # the server's digit as ChanSpy took it, the phone's key
+    for digit_event in ((echo, key) if echo_first else (key, echo)):
+        service.on_ami_event(digit_event)
+    store.gate.set()
+    whisper = await switching
+    assert whisper.mode is Mode.WHISPER
+    await settled(service)
+    [last] = service.sessions()
+    assert last.mode is chanspy_ends_in and rows(store) == stored
+    assert [a.name for a in link.sent] == ["Originate", "PlayDTMF"]
+
+
+async def test_given_a_phone_switch_under_way_when_asked_on_the_wallboard_then_409(world: Any) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    service.on_ami_event(pressed("5"))  # the phone's switch is under way
+    with pytest.raises(AlreadyMonitoring):
+        await service.switch("boss", listen.id, Mode.BARGE)
+    await settled(service)
+    assert [s.mode for s in service.sessions()] == [Mode.WHISPER] and rows(store) == [
+        ("listen", "switched"), ("whisper", None)]
+
+
+async def test_given_another_supervisor_barging_when_6_is_keyed_then_chanspy_is_put_back_and_the_refusal_counted(
+        ) -> None:
+    service, link, store, metrics, audited = audited_world()
+    deputy = await on_the_phone(service, link, Mode.BARGE, "deputy", "PJSIP/1010-00000002")
+    listen = await on_the_phone(service, link)
+    with capture_logs() as logs:
+        service.on_ami_event(pressed("6"))  # ChanSpy barges: a second barge on the call
+        await settled(service)
+    assert service.sessions() == [deputy, listen] and listen.live and listen.mode is Mode.LISTEN
+    assert dict(link.sent[-1].headers) == {"Channel": SPY, "Digit": "4", "Duration": "100", "Receive": "true"}
+    assert link.hangups() == [] and rows(store) == [("barge", None), ("listen", None)]
+    assert audited == [("boss", "call_monitor_switch_refused", "1700.1",
+                        {"mode": "barge", "session": listen.id, "by": "phone", "error_id": "barge_taken"})]
+    assert caught(metrics, "supervision_phone_barge_refused") == 1
+    assert service.statistics()["refused_on_phone"] == 1
+    assert [(e["event"], e["log_level"]) for e in logs] == [("supervision_phone_barge_refused", "info")]
+    assert not any("exc_info" in e for e in logs)
+    service.on_ami_event(pressed("4"))  # ChanSpy takes the 4 it was given: nothing to follow
+    await settled(service)
+    assert service.sessions() == [deputy, listen] and len(store.rows) == 2
+    await service.stop("deputy", deputy.id)
+    service.on_ami_event(pressed("6"))  # the barge is free now
+    await settled(service)
+    [barge] = service.sessions()
+    assert barge.mode is Mode.BARGE and rows(store)[1:] == [("listen", "switched"), ("barge", None)]
+    assert [a.name for a in link.sent].count("PlayDTMF") == 1
+
+
+async def test_given_the_phone_hanging_up_while_its_switch_is_stored_then_counted_and_logged_without_traceback(
+        ) -> None:
+    service, link, store, metrics, _ = audited_world()
+    listen = await on_the_phone(service, link)
+    store.gate.clear()
+    service.on_ami_event(pressed("5"))
+    await store.wait_opening()
+    service.on_ami_event(event(Event="Hangup", Channel=SPY, Uniqueid=listen.channel_id, Cause="16"))
+    with capture_logs() as logs:
+        store.gate.set()
+        await settled(service)
+    assert service.sessions() == [] and rows(store) == [("listen", "switched"), ("whisper", "hung_up")]
+    assert caught(metrics, "supervision_phone_switch_not_recorded") == 1
+    [failed] = [e for e in logs if e["event"] == "supervision_phone_switch_not_recorded"]
+    assert failed["log_level"] == "info" and failed["error_id"] == "session_stopped" and "exc_info" not in failed
+    service.on_ami_event(pressed("6"))  # the phone is gone: its digits switch nothing
+    await settled(service)
+    assert len(store.rows) == 2
+
+
+@pytest.mark.parametrize(("failure", "level", "traceback"), [
+    (OSError("connection lost"), "warning", False), (RuntimeError("a bug"), "error", True)])
+async def test_given_the_audit_failing_then_the_phone_switch_is_stored_and_the_failure_counted(
+        failure: Exception, level: str, traceback: bool) -> None:
+    service, link, store, metrics, _ = audited_world(fail=failure)
+    await on_the_phone(service, link)
+    with capture_logs() as logs:
+        service.on_ami_event(pressed("5"))
+        await settled(service)
+    assert [s.mode for s in service.sessions()] == [Mode.WHISPER]
+    assert rows(store) == [("listen", "switched"), ("whisper", None)]
+    assert caught(metrics, "supervision_audit_failed") == 1
+    [failed] = [e for e in logs if e["event"] == "supervision_audit_failed"]
+    assert failed["log_level"] == level and ("exc_info" in failed) is traceback

@@ -264,3 +264,53 @@ async def test_given_a_supervisor_listening_when_they_press_5_on_their_phone_the
             ("boss", "call_monitor_started"), ("boss", "call_monitor_switched")]
         detail = audit[1]["detail"]
         assert (json.loads(detail) if isinstance(detail, str) else detail)["by"] == "phone"
+
+
+async def test_given_a_deputy_barging_when_the_supervisor_keys_6_then_chanspy_goes_back_to_listening(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("sam", "1001", {"refunds": 3})]
+    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009"), supervisor_phone("1010")]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
+        await users(h)
+        seen: list[dict[str, str]] = []
+
+        def record(event: AmiEvent) -> None:
+            seen.append(dict(event.fields))
+
+        h.server.ami.subscribe(record)
+        base = f"http://127.0.0.1:{h.server.http_port}"
+        boss, deputy = await client(base, "boss"), await client(base, "deputy")
+        try:
+            assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
+            assert (await deputy.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1010"}))[0] == 200
+            h.call(caller(EN_CUSTOMERS[0]))
+            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
+            call_id = h.server.engine.agent_status("sam").call_id
+            path = f"/api/supervision/calls/{call_id}/monitor"
+            assert (await deputy.call("POST", path, {"mode": "barge"}))[0] == 201
+            status, listen = await boss.call("POST", path, {"mode": "listen"})
+            assert status == 201
+            [(barger, spyee, _), (spyer, _, _)] = spying(h)
+            spy_leg = h.simulator.pbx.find(spyer)
+            assert spy_leg is not None and spyer == listen["spy_channel"]
+            # the supervisor keys 6: ChanSpy barges, the server gives it the 4 back
+            h.simulator.pbx.dtmf.receive(spy_leg, "6", 120)
+            await h.wait_for(lambda: [(e["Event"], e["Digit"]) for e in seen if e.get("Channel") == spyer
+                                      and e.get("Event") == "DTMFEnd"] == [("DTMFEnd", "6"), ("DTMFEnd", "4")],
+                             WAIT, "the 4 given back")
+            assert spying(h) == [(barger, spyee, "qBdE"), (spyer, spyee, "qdE")]
+            live = (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"]
+            assert {(s["supervisor"], s["mode"]) for s in live} == {("deputy", "barge"), ("boss", "listen")}
+            assert listen["id"] in {s["id"] for s in live}
+        finally:
+            await boss.http.close()
+            await deputy.http.close()
+        audit = await h.server.database.pool.fetch(
+            "SELECT actor, action, detail FROM audit_log WHERE action LIKE 'call_monitor%' ORDER BY id")
+        assert [(a["actor"], a["action"]) for a in audit] == [
+            ("deputy", "call_monitor_started"), ("boss", "call_monitor_started"),
+            ("boss", "call_monitor_switch_refused")]
+        detail = audit[2]["detail"]
+        assert (json.loads(detail) if isinstance(detail, str) else detail)["error_id"] == "barge_taken"
+        assert h.server.metrics.registry.get_sample_value(
+            "callcenter_caught_failures_total", {"where": "supervision_phone_barge_refused"}) == 1
