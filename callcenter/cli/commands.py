@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 
@@ -95,7 +96,14 @@ def _loadtest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result["lost"] == 0 else 1
 
 
+def worker_nice(kind: str, settings: Settings) -> int:
+    """How much lower than the server's the CPU priority of a worker of ``kind`` is."""
+    return {"asr": settings.asr.nice, "live": settings.live.nice}.get(kind, settings.qa.nice)
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    # lowered before any model loads; the worker's own processes (decoding) inherit it
+    os.nice(worker_nice(args.kind, settings))
     if args.kind == "asr":
         from asr.worker import run_worker
 

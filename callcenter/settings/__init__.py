@@ -210,6 +210,9 @@ class AsrSettings:
     # while a call goes on, its recordings are transcribed this often (seconds; 0 = only after
     # hang-up), so that at hang-up only the last words are left to decode
     follow_s: float = 3.0
+    # the worker's CPU priority (Unix nice, 0-19): on a host shared with the server and Asterisk,
+    # decoding gives way to call handling (routing, the IVR) instead of delaying it
+    nice: int = 10
 
     def __post_init__(self) -> None:
         for language, spec in self.languages.items():
@@ -223,6 +226,7 @@ class AsrSettings:
         _check(1 <= self.beam_size <= 16, "asr.beam_size", "must be between 1 and 16")
         _check(1 <= self.threads <= 64, "asr.threads", "must be between 1 and 64")
         _check(0 <= self.follow_s <= 3600, "asr.follow_s", "must be between 0 and 3600 seconds")
+        _check(0 <= self.nice <= 19, "asr.nice", "must be between 0 and 19")
         _check(1 <= self.max_attempts <= 100, "asr.max_attempts", "must be between 1 and 100")
         _check(self.retry_base_s > 0, "asr.retry_base_s", "must be > 0")
 
@@ -237,12 +241,14 @@ class QaSettings:
     sentiment_model_dir: str = ""
     batch_size: int = 32
     max_attempts: int = 3
+    nice: int = 10  # the worker's CPU priority (as asr.nice)
 
     def __post_init__(self) -> None:
         _check(not self.sentiment_model_dir or self.sentiment_model_dir.startswith("/"),
                "qa.sentiment_model_dir", "must be an absolute path (or empty for the built model)")
         _check(1 <= self.batch_size <= 1024, "qa.batch_size", "must be between 1 and 1024")
         _check(1 <= self.max_attempts <= 100, "qa.max_attempts", "must be between 1 and 100")
+        _check(0 <= self.nice <= 19, "qa.nice", "must be between 0 and 19")
 
 
 @dataclass(frozen=True)
@@ -322,11 +328,14 @@ class LiveSettings:
     overtalk_s: float = 3.0
     default_handling_s: float = 600.0
     handling_target_s: dict[str, str] = field(default_factory=dict)
+    # the live worker's CPU priority (as asr.nice; nearer the server's: its text is awaited)
+    nice: int = 5
 
     def __post_init__(self) -> None:
         _check(0 <= self.listen_port <= 65535, "live.listen_port", "must be between 0 and 65535")
         _check(1 <= self.max_streams <= 4096, "live.max_streams", "must be between 1 and 4096")
         _check(1 <= self.beam_size <= 10, "live.beam_size", "must be between 1 and 10")
+        _check(0 <= self.nice <= 19, "live.nice", "must be between 0 and 19")
         _check(self.lease_s >= 2, "live.lease_s", "must be >= 2")
         _check(self.stale_s > 0, "live.stale_s", "must be > 0")
         _check(1 <= self.negative_count <= self.negative_window <= 50, "live.negative_count",
