@@ -50,7 +50,6 @@ from callcenter.runtime.tasks import Tasks
 
 log = structlog.get_logger("callcenter.routing")
 
-# the AMI client's ``post`` (writes at the call, the awaitable waits for the answer) or ``send``
 Send = Callable[[Action | messages.Originate], Awaitable[AmiResponse]]
 
 
@@ -93,8 +92,7 @@ class OfferAdapter:
 
     Args:
         engine: where facts go (``submit``) and whose clock stamps them.
-        send: the AMI link's ``post`` (``AmiClient.post``: the action written at the call), or
-            its ``send``.
+        send: ``AmiClient.post`` (the action written at the call: no wait for other work) or ``send``.
         on_ringing: the screen-pop hook, called when the agent's phone starts ringing.
         caller_id_name: the name shown on the agent's phone (``{skill}`` is replaced).
         bridge_options: options of the ``Bridge`` the agent leg runs: ``p`` (a tone to the
@@ -165,9 +163,7 @@ class OfferAdapter:
                        "TRANSFER_CONTEXT": "cc-transfer"})
         answer: Awaitable[AmiResponse] | AmiError
         try:
-            # an AMI client's post writes the Originate now, in the decision's own turn of
-            # the loop: the agent's phone rings without waiting for other ready work
-            answer = self._send(originate)
+            answer = self._send(originate)  # post: written now, in the decision's own turn
         except AmiError as exc:  # not written: reported by the task, as any failure
             answer = exc
         self._tasks.spawn(self._originate(pending, answer))

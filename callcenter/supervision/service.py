@@ -17,42 +17,36 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import structlog
 
 from callcenter.ami import messages
 from callcenter.ami.errors import AmiError
-from callcenter.ami.messages import Action, AmiEvent, AmiResponse
-from callcenter.calls.model import Call, CallState
+from callcenter.ami.messages import Action, AmiEvent
+from callcenter.calls.model import Call
 from callcenter.metrics import Metrics, count_caught
 from callcenter.runtime.tasks import Tasks
-from callcenter.supervision.actions import spy_mode_dtmf, spy_originate
+from callcenter.supervision.actions import spy_originate
 from callcenter.supervision.errors import (
     AlreadyMonitoring,
     BargeTaken,
     CallEnded,
-    CallNotFound,
-    NoAgentYet,
     NoPhone,
     PbxUnavailable,
     PhoneUnavailable,
     SessionNotFound,
     SessionStopped,
-    SupervisionError,
 )
-from callcenter.supervision.model import DIGIT_MODES, EndReason, Mode, Session
+from callcenter.supervision.keys import Audit, PhoneKeys, Send
+from callcenter.supervision.model import EndReason, Mode, Session
+from callcenter.supervision.rules import barge_free, check_free, spied_call
 from callcenter.supervision.store import SessionRows
 
 log = structlog.get_logger("callcenter.supervision")
 
-Send = Callable[[Action], Awaitable[AmiResponse]]
-Audit = Callable[[str, str, str, dict[str, Any]], Awaitable[None]]
 RING_TIMEOUT_S = 20.0
-# what a step the server lives without can run into: a refusal, the PBX or the database gone
-EXPECTED = (SupervisionError, AmiError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
-class SupervisionService:
+class SupervisionService(PhoneKeys):
     """Args:
         send: the AMI link's ``send``.
         call_of: the tracker's live call by id (linkedid).
@@ -147,22 +141,6 @@ class SupervisionService:
         await self._give_chanspy(session, mode)
         return await self._record_switch(session, mode)
 
-    async def _give_chanspy(self, session: Session, mode: Mode) -> None:
-        """The digit of ``mode`` played into the live spy. It is the last digit ChanSpy was
-        given until a later one is reported (the phone's, or this one's own echo).
-
-        Raises: PbxUnavailable."""
-        before = self._keyed.get(session.channel_id)
-        self._keyed[session.channel_id] = mode
-        try:
-            await self._send(spy_mode_dtmf(session.spy_channel, mode))
-        except AmiError as exc:
-            if self._keyed.get(session.channel_id) is mode:  # no digit came since: as it was
-                self._keyed.pop(session.channel_id)
-                if before is not None:
-                    self._keyed[session.channel_id] = before
-            raise PbxUnavailable(f"the PBX did not switch the mode: {exc}") from None
-
     async def _record_switch(self, session: Session, mode: Mode) -> Session:
         """The live spy switched to ``mode``: the session ends ``switched``, one in ``mode``
         goes on (a phone whose new session cannot be recorded is hung up). Between the two,
@@ -195,56 +173,6 @@ class SupervisionService:
         log.info("supervision_switched", session=session.id, to_session=new_id, mode=mode.value)
         return new
 
-    def _follow_keys(self, channel_id: str) -> None:
-        """ChanSpy switched (``d``) on a digit received on the spy's channel: the stored session
-        (the wallboard, the audit, the one-barge guard) follows, up to the last digit, once no
-        other switch of that phone is in flight."""
-        if channel_id not in self._switching and self._next_key(channel_id) is not None:
-            self._switching.add(channel_id)
-            self._spawn(self._follow_phone(channel_id))
-
-    def _next_key(self, channel_id: str) -> tuple[Session, Mode] | None:
-        session = self._by_channel.get(channel_id)
-        mode = self._keyed.get(channel_id)
-        if session is None or not session.live or mode is None or mode is session.mode:
-            return None
-        return session, mode
-
-    async def _follow_phone(self, channel_id: str) -> None:
-        try:
-            while (keyed := self._next_key(channel_id)) is not None:
-                session, mode = keyed
-                if mode is Mode.BARGE and not self._barge_free(session):
-                    await self._refuse_barge(session)
-                    continue
-                new = await self._record_switch(session, mode)
-                log.info("supervision_switched_on_phone", session=session.id, to_session=new.id,
-                         mode=mode.value)
-                self.switched_on_phone += 1
-                await self._audit(new.supervisor, "call_monitor_switched", new.call_id,
-                                  {"mode": mode.value, "session": new.id, "by": "phone"})
-        except Exception as exc:
-            self._caught("supervision_phone_switch_not_recorded", exc, channel_id=channel_id)
-        finally:
-            self._switching.discard(channel_id)
-
-    async def _refuse_barge(self, session: Session) -> None:
-        """6 keyed while another supervisor barges on the call: ChanSpy is given the digit of
-        the session's mode back, and the session goes on as it was."""
-        self.refused_on_phone += 1
-        count_caught(self._metrics, "supervision_phone_barge_refused")
-        log.info("supervision_phone_barge_refused", session=session.id, call_id=session.call_id,
-                 mode=session.mode.value)
-        try:
-            await self._give_chanspy(session, session.mode)
-        except PbxUnavailable:  # it must not go on barging unrecorded
-            await self._end(session, EndReason.FAILED, hang_up=True)
-            raise
-        finally:
-            await self._audit(session.supervisor, "call_monitor_switch_refused", session.call_id,
-                              {"mode": Mode.BARGE.value, "session": session.id, "by": "phone",
-                               "error_id": BargeTaken.error_id})
-
     async def stop(self, supervisor: str, session_id: int) -> Session:
         """Raises: SessionNotFound (not live, or someone else's)."""
         session = self._own(supervisor, session_id)
@@ -258,36 +186,17 @@ class SupervisionService:
     # --- checks ------------------------------------------------------------------------------
 
     def _spied_call(self, call_id: str) -> Call:
-        call = self._call_of(call_id)
-        if call is None:
-            raise CallNotFound(f"no live call {call_id!r}")
-        if not call.live:
-            raise CallEnded("the call has ended")
-        agent = call.agent
-        if call.state is not CallState.TALKING or agent is None or agent.ended_at is not None:
-            raise NoAgentYet("no agent is talking on this call yet")
-        return call
+        return spied_call(self._call_of(call_id), call_id)
 
     def _check_free(self, supervisor: str, call_id: str, mode: Mode) -> None:
-        for who, barged in self._reserved:
-            if who == supervisor:
-                raise AlreadyMonitoring("your phone is already being rung for a call")
-            if mode is Mode.BARGE and barged == call_id:
-                raise BargeTaken("another supervisor is starting to barge into this call")
-        for live in self._live.values():
-            if live.supervisor == supervisor:
-                raise AlreadyMonitoring("you are already on a call; stop it or switch its mode")
-            if mode is Mode.BARGE and live.mode is Mode.BARGE and live.call_id == call_id:
-                raise BargeTaken(f"{live.supervisor} is already barging into this call")
+        check_free(supervisor, call_id, mode, self._reserved, self._live.values())
 
     def _check_barge_free(self, call_id: str, mine: Session) -> None:
         if not self._barge_free(mine):
             raise BargeTaken("another supervisor is already barging into this call")
 
     def _barge_free(self, mine: Session) -> bool:
-        call_id = mine.call_id
-        return not any(barged == call_id for _, barged in self._reserved) and not any(
-            s.mode is Mode.BARGE and s.call_id == call_id and s is not mine for s in self._live.values())
+        return barge_free(mine, self._reserved, self._live.values())
 
     def _own(self, supervisor: str, session_id: int) -> Session:
         session = self._live.get(session_id)
@@ -428,18 +337,6 @@ class SupervisionService:
         elif name == "Hangup":
             self._hung_up(event)
 
-    def _digit(self, event: AmiEvent) -> None:
-        """A digit received on a live spy's channel: ChanSpy's ``d`` switches the spy's mode
-        (4 listen, 5 whisper, 6 barge), whether the server played it (a switch asked on the
-        wallboard, recorded there) or the supervisor pressed it on their phone, even while an
-        earlier switch is being recorded."""
-        mode = DIGIT_MODES.get(event.get("Digit"))
-        channel_id = self._spies.get(event.channel) if event.channel else None
-        if mode is None or channel_id is None:
-            return
-        self._keyed[channel_id] = mode
-        self._follow_keys(channel_id)
-
     def _originated(self, event: AmiEvent) -> None:
         action_id = event.action_id
         session = next((s for s in self._by_channel.values() if s.action_id == action_id), None)
@@ -478,24 +375,6 @@ class SupervisionService:
                 moved = call is not None and call.live and leg is not None and leg.ended_how == "transfer"
                 self._spawn(self._end(session, EndReason.AGENT_LEFT if moved else EndReason.CALL_ENDED,
                                       hang_up=True))
-
-    async def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-        if self._audit_to is None:
-            return
-        try:
-            await self._audit_to(actor, action, target, detail)
-        except Exception as exc:
-            self._caught("supervision_audit_failed", exc, action=action)
-
-    def _caught(self, where: str, exc: Exception, **fields: Any) -> None:
-        """Counted; an expected error logged without a traceback (a refusal at info)."""
-        count_caught(self._metrics, where)
-        if isinstance(exc, SupervisionError):
-            log.info(where, error_id=exc.error_id, error=exc.message, **fields)
-        elif isinstance(exc, EXPECTED):
-            log.warning(where, error=f"{type(exc).__name__}: {exc}"[:300], **fields)
-        else:
-            log.exception(where, **fields)
 
     def _spawn(self, work: Awaitable[None]) -> None:
         self._tasks.spawn(work)
