@@ -135,6 +135,10 @@ class JobQueue:
             await conn.execute("SELECT pg_notify('cc_jobs', $1)", job.kind)
         return True
 
+    async def notify(self, kind: str) -> None:
+        """Wake an idle worker of ``kind``: jobs became due other than through :meth:`enqueue`."""
+        await self._pool.execute("SELECT pg_notify('cc_jobs', $1)", kind)
+
     async def fail(self, job: Job, worker_id: str, error: str, *, permanent: bool = False) -> str:
         """Record a failed attempt: retried later, or ``failed`` for good. Returns the status."""
         status = await self._pool.fetchval(

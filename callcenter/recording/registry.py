@@ -201,15 +201,15 @@ class RecordingRegistry:
                  AND j.payload ? 'parked' AND c.ended_at IS NULL AND c.linkedid <> ALL($2::text[])
                  AND EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.status = 'recording'
                              AND r.kind IN ('customer', 'agent'))""", FOLLOW_PREFIX, streamed)
+        assert self._queue is not None
         if not str(unparked).endswith(" 0"):
-            await self._pool.execute("SELECT pg_notify('cc_jobs', 'asr')")  # wake an idle worker
+            await self._queue.notify("asr")
         rows = await self._pool.fetch(
             """SELECT DISTINCT r.call_id FROM recordings r JOIN calls c ON c.id = r.call_id
                WHERE r.status = 'recording' AND c.ended_at IS NULL AND r.kind IN ('customer', 'agent')
                  AND c.linkedid <> ALL($2::text[])
                  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'asr'
                                  AND j.key = $1 || r.call_id::text)""", FOLLOW_PREFIX, streamed)
-        assert self._queue is not None
         for row in rows:
             await self._queue.enqueue("asr", f"{FOLLOW_PREFIX}{row['call_id']}", {"call_id": row["call_id"]})
 
