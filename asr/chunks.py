@@ -6,9 +6,11 @@ what is written so far finds the same segments as over the whole file, except ne
 the last stretch of talk may still go on, or speech within ``join_s`` may still join it. So a
 segment is *closed* once more than ``join_s`` (plus a frame) of audio follows its last speech
 frame. Closed segments are decoded during the call; after hang-up the gate runs over the whole
-file and every segment that matches a decoded one (same bounds within ``TOLERANCE_S``: the
-track's noise floor, and so the gate's threshold, can move a frame as the file grows) is taken
-as it is, the others (the tail) are decoded then.
+file and every segment with the same bounds as a decoded one is taken as it is; the others are
+decoded then: the tail, and any segment whose bounds moved because the track's noise floor (and
+so the gate's threshold) moved as the file grew. Bounds a frame apart are another segment: the
+recognizer given 30 ms more or less of audio may hear other words, and the stored transcript is
+always the one a decode of the whole file gives.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from asr.vad import FRAME_S, Segment, speech_segments
 
 JOIN_S = 0.8
 PAD_S = 0.2
-# bounds this close are the same segment (one gate frame, and the rounding of stored times)
-TOLERANCE_S = FRAME_S + 0.006
+# bounds this close are the same segment: the rounding of stored times (to the millisecond);
+# bounds on the gate's frame grid that differ at all are FRAME_S apart
+TOLERANCE_S = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +53,7 @@ def is_closed(segment: Segment, total_s: float, *, join_s: float = JOIN_S, pad_s
 
 
 def find(segment: Segment, decoded: Sequence[Decoded]) -> Decoded | None:
-    """The decoded segment with the same bounds (within ``TOLERANCE_S``), if any."""
+    """The decoded segment with the same bounds (to the rounding of stored times), if any."""
     for done in decoded:
         if abs(done.segment.start - segment.start) <= TOLERANCE_S \
                 and abs(done.segment.end - segment.end) <= TOLERANCE_S:

@@ -7,7 +7,8 @@ last stretch of talk that closed. So a track's progress (:class:`TrackState`, ke
 ``follow:`` job's payload, so that any worker, also after a restart, goes on where the last one
 stopped) holds how many frames were read, a histogram of their levels (``BIN_DB`` wide bins:
 its size is bounded however long the call, and the floor taken from it is within half a bin of
-the exact one, far less than the floor itself moves as the file grows), and ``start``, the
+the exact one, far less than the floor itself moves as the file grows; a segment whose bounds
+either moves is decoded again after the call), and ``start``, the
 first frame that is not settled. A turn reads samples ``[start, now)`` (less ``PAD_S`` before
 it, where a segment's padding reaches), gates them with the whole track's threshold and length,
 and settles every stretch of talk that is closed and whose segments are all decoded. The

@@ -12,7 +12,9 @@ all the audio written by then. Also checks that the segments found equal the who
 Prints one JSON line: {"minutes", "turns", "incremental": {"max_bytes_per_turn",
 "mean_bytes_per_turn", "last_turn_bytes", "total_bytes"}, "whole_file": {...}, "ratio_total",
 "ratio_last_turn", "state_bytes" (the read state in the job's payload at the end, as JSON),
-"same_segments"}.
+"same_segments", "segments" (the whole file's closed segments), "decoded_during_call" (segments
+decoded while it grew, counting one decoded again when its bounds moved), "reused_after_call"
+(the whole file's segments the after-call pass takes as they are: same bounds)}.
 """
 
 from __future__ import annotations
@@ -80,13 +82,15 @@ def main() -> None:
             incremental.append(source.bytes_read)
             whole.append(len(HEADER) + 2 * written)
     assert state is not None
-    same = [(s.start, s.end) for s in chunks.closed_segments(samples[: len(whole) * step], RATE)] == \
-        [(d.segment.start, d.segment.end) for d in done]
+    final = chunks.closed_segments(samples[: len(whole) * step], RATE)
+    same = [(s.start, s.end) for s in final] == [(d.segment.start, d.segment.end) for d in done]
+    reused = sum(chunks.find(s, done) is not None for s in final)
     print(json.dumps({
         "minutes": args.minutes, "turns": len(whole), "incremental": stats(incremental), "whole_file": stats(whole),
         "ratio_total": round(sum(whole) / sum(incremental), 1),
         "ratio_last_turn": round(whole[-1] / incremental[-1], 1),
-        "state_bytes": len(json.dumps(state.to_json())), "same_segments": same}))
+        "state_bytes": len(json.dumps(state.to_json())), "same_segments": same,
+        "segments": len(final), "decoded_during_call": len(done), "reused_after_call": reused}))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Nothing is recorded in real time. The PBX notes each utterance (a scripted party's speech, a
 prompt played to a channel) with its simulated start time, and each bridge membership with its
-simulated span; a recording is rendered from that history when it stops. So a recording holds
-exactly as many samples as simulated seconds passed, whatever the time scale.
+simulated span; a recording is rendered from that history a part at a time as it grows (each
+part once, appended: :mod:`callcenter.simulator.recorder`). So a recording holds exactly as many
+samples as simulated seconds passed, whatever the time scale.
 """
 
 from __future__ import annotations

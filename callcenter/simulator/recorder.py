@@ -4,7 +4,8 @@
 (what that channel's party says), ``t(path)`` what is written to it (what the party hears).
 A muted direction records silence but the files keep their length, as Asterisk's do. As on
 Asterisk, the files grow while the recording goes on (:meth:`Recorders.flush`, every
-``FLUSH_S``): the audio so far is appended after a header whose sizes are written at the close.
+``FLUSH_S``): the audio so far is appended after a header whose sizes are written at the close,
+when the rest is appended (a file is written once, front to back, never rendered again).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import wave
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,21 +116,24 @@ class MixMonitor:
         self.written += len(read)
 
     def stop(self, at: float, audio: AudioLog) -> Callable[[], None]:
-        """Render the audio of ``[started_at, at]``; returns what closes the files (writes
-        them whole), which Asterisk's recording thread does a moment after the stop."""
+        """Render the audio not appended yet (from the last flush to ``at``); returns what closes
+        the files, which Asterisk's recording thread does a moment after the stop: the rest is
+        appended and the header's sizes written. A file is never written again from the start,
+        so it holds exactly the samples a reader saw it grow with."""
         if self.stopped_at is not None:
             return lambda: None
         self.stopped_at = at
-        read_pieces, write_pieces = audio.heard_by(self.channel, self.started_at, at)
-        read = render(self.started_at, at, read_pieces, self._spans("read", at))
-        written = render(self.started_at, at, write_pieces, self._spans("write", at))
+        start = self.started_at + self.written / RATE
+        read_pieces, write_pieces = audio.heard_by(self.channel, start, at)
+        read = render(start, at, read_pieces, self._spans("read", at))
+        written = render(start, at, write_pieces, self._spans("write", at))
         files = [(path, samples) for path, samples in ((self.file, mix(read, written)),
                                                        (self.read_file, read), (self.write_file, written))
                  if path is not None]
 
         def close() -> None:
             for path, samples in files:
-                write_wav(path, samples)
+                close_wav(path, samples)
 
         return close
 
@@ -157,38 +160,49 @@ def make_dirs(folder: Path) -> None:
         os.chmod(created, DIR_MODE)
 
 
-def write_wav(path: Path, samples: array[int]) -> None:
-    try:
-        make_dirs(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)  # also when the file was there before, and whatever the umask
-        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(RATE)
-            out.writeframes(samples.tobytes())
-    except OSError as exc:
-        log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
-
-
 def append_samples(path: Path, samples: array[int]) -> None:
-    """Append to a file still open (its header's sizes not written yet)."""
+    """Append to a file still open (its header's sizes not written yet). A file removed while
+    it is recorded is not made again (Asterisk goes on writing to the removed file)."""
     try:
-        with open(path, "ab") as raw:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND), "ab") as raw:
             raw.write(samples.tobytes())
     except OSError as exc:
         log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
 
 
+HEADER_BYTES = 44  # what write_open_header writes: RIFF, fmt and the data chunk's header
+
+
+def close_wav(path: Path, samples: array[int]) -> None:
+    """Append the last samples to a file still open and write its header's sizes."""
+    append_samples(path, samples)
+    try:
+        with os.fdopen(os.open(path, os.O_RDWR), "r+b") as raw:
+            head = raw.read(HEADER_BYTES)
+            size = os.fstat(raw.fileno()).st_size
+            if len(head) < HEADER_BYTES or head[:4] != b"RIFF" or head[36:40] != b"data":
+                log.error("mixmonitor cannot close %s: its header is not the one it wrote", path)
+                return
+            raw.seek(4)
+            raw.write((size - 8).to_bytes(4, "little"))
+            raw.seek(40)
+            raw.write((size - HEADER_BYTES).to_bytes(4, "little"))
+    except OSError as exc:
+        log.error("mixmonitor cannot close %s: %s", path, exc.strerror)
+
+
 def write_open_header(path: Path) -> None:
     """A WAV file as a writer leaves it before closing: RIFF and data sizes still 0."""
+    header = (b"RIFF" + (0).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+              + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + RATE.to_bytes(4, "little")
+              + (RATE * 2).to_bytes(4, "little") + (2).to_bytes(2, "little")
+              + (16).to_bytes(2, "little") + b"data" + (0).to_bytes(4, "little"))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = (b"RIFF" + (0).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-                  + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + RATE.to_bytes(4, "little")
-                  + (RATE * 2).to_bytes(4, "little") + (2).to_bytes(2, "little")
-                  + (16).to_bytes(2, "little") + b"data" + (0).to_bytes(4, "little"))
-        path.write_bytes(header)
+        make_dirs(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as raw:
+            raw.write(header)
     except OSError as exc:
         log.error("mixmonitor cannot write %s: %s", path, exc.strerror)
 

@@ -56,16 +56,18 @@ def test_given_speech_then_a_pause_shorter_than_the_join_then_the_segment_waits_
 
 def test_to_decode_skips_decoded_segments_and_keeps_a_turn_within_its_budget() -> None:
     segments = [Segment(0.0, 4.0), Segment(5.0, 9.0), Segment(10.0, 19.0), Segment(20.0, 21.0)]
-    done = [chunks.Decoded(Segment(0.01, 3.99), {"text": "hello"})]
+    done = [chunks.Decoded(Segment(0.0, 4.0), {"text": "hello"})]
     assert chunks.to_decode(segments, done, 10.0) == [Segment(5.0, 9.0)]
     assert chunks.to_decode(segments, done, 13.5) == [Segment(5.0, 9.0), Segment(10.0, 19.0)]
     assert chunks.to_decode(segments[2:3], [], 1.0) == [Segment(10.0, 19.0)], "at least one a turn"
     assert chunks.to_decode(segments[:1], done, 10.0) == []
 
 
-def test_bounds_further_apart_than_a_gate_frame_are_another_segment() -> None:
+def test_bounds_a_gate_frame_apart_are_another_segment_and_stored_rounding_is_the_same_one() -> None:
     done = [chunks.Decoded(Segment(1.0, 2.0), None)]
-    assert chunks.find(Segment(1.03, 2.03), done) is done[0]
+    assert chunks.find(Segment(1.0004, 1.9996), done) is done[0], "times stored to the millisecond"
+    assert chunks.find(Segment(1.03, 2.0), done) is None, "the threshold moved the start a frame"
+    assert chunks.find(Segment(1.0, 1.97), done) is None, "the threshold moved the end a frame"
     assert chunks.find(Segment(1.1, 2.0), done) is None
 
 
