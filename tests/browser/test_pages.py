@@ -20,7 +20,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Error, Page
 
 from tests.browser.conftest import AXE
-from tests.helpers.chromium import chromium
+from tests.helpers.chromium import chromium, log_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
@@ -102,14 +102,6 @@ async def scored_calls(demo_base: str, db_url: str) -> None:
                 " VALUES ($1, 'default', 1, $2, $2, '[]'::jsonb, $3, $4)", call, score, flags, reviewer)
     finally:
         await conn.close()
-
-
-async def log_in(page: Page, base: str, user: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=login]", user)
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state("networkidle")
 
 
 async def axe_violations(page: Page) -> list[dict[str, Any]]:

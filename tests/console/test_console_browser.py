@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from playwright.async_api import Page
@@ -18,6 +17,7 @@ from callcenter.demo.run import running_demo
 from callcenter.demo.setup import MENU_AT_S
 from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario
+from tests.control.console_browser import console_page
 from tests.helpers.chromium import chromium
 from tests.helpers.polling import wait_until
 
@@ -54,16 +54,7 @@ async def test_agent_gets_the_pop_before_answering_opens_a_refund_ticket_and_wra
             server.agents.logout(status.agent_id)
         base = f"http://127.0.0.1:{server.http_port}"
         async with chromium() as browser:
-            page = await browser.new_page()
-            errors: list[Any] = []
-            page.on("pageerror", lambda exc: errors.append(exc))
-            await page.goto(base + "/login")
-            await page.fill("input[name=login]", "agent1")
-            await page.fill("input[name=password]", "demo")
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/agent")
-            await wait_until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
-                             "the feed connected")
+            page, errors = await console_page(browser, base)
             await page.click("#btn-ready")
             await wait_until(lambda: page.get_attribute("#agent-state", "data-state"), lambda v: v == "ready",
                              "the agent ready")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page
+from playwright.async_api import Browser, Page
 
 from callcenter.agents.model import AgentProfile
 from callcenter.demo.data import DemoData, generate, phone_for
@@ -18,7 +18,7 @@ from callcenter.demo.run import Demo, ScenarioFactory, running_demo
 from callcenter.demo.setup import MENU_AT_S
 from callcenter.settings import DatabaseSettings, HttpSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario
-from tests.helpers.chromium import chromium
+from tests.helpers.chromium import chromium, signed_in
 from tests.helpers.polling import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,6 +57,14 @@ class Console:
     number: str
 
 
+async def console_page(browser: Browser, base: str, user: str = "agent1") -> tuple[Page, list[Any]]:
+    """``user``'s console page, signed in, with its feed connected; and its script errors."""
+    page, errors = await signed_in(browser, base, user, "/agent")
+    await wait_until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
+                     "the feed connected")
+    return page, errors
+
+
 @asynccontextmanager
 async def agent_console(db_url: str, tmp_path: Path, scenario: str,
                         keep: Collection[str] = ()) -> AsyncIterator[Console]:
@@ -74,14 +82,5 @@ async def agent_console(db_url: str, tmp_path: Path, scenario: str,
                 server.agents.logout(status.agent_id)
         base = f"http://127.0.0.1:{server.http_port}"
         async with chromium() as browser:
-            page = await browser.new_page()
-            errors: list[Any] = []
-            page.on("pageerror", lambda exc: errors.append(exc))
-            await page.goto(base + "/login")
-            await page.fill("input[name=login]", "agent1")
-            await page.fill("input[name=password]", "demo")
-            await page.click("button[type=submit]")
-            await page.wait_for_url(base + "/agent")
-            await wait_until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
-                             "the feed connected")
+            page, errors = await console_page(browser, base)
             yield Console(demo, page, errors, phone_for(index))

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -33,3 +34,28 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def log_in(page: Page, base: str, user: str, landing: str | None = None,
+                 settle: Literal["load", "networkidle"] = "networkidle") -> None:
+    """Sign ``user`` in through the login form (every demo user's password is ``demo``); then
+    wait for the ``landing`` path when given, else for the page to ``settle``."""
+    await page.goto(base + "/login")
+    await page.fill("input[name=login]", user)
+    await page.fill("input[name=password]", "demo")
+    await page.click("button[type=submit]")
+    if landing is not None:
+        await page.wait_for_url(base + landing)
+    else:
+        await page.wait_for_load_state(settle)
+
+
+async def signed_in(browser: Browser, base: str, user: str, landing: str,
+                    errors: list[object] | None = None) -> tuple[Page, list[object]]:
+    """A new page with ``user`` signed in and on ``landing``, and the list its script errors
+    go to (``errors`` when given: pages of one test may share it)."""
+    page = await browser.new_page()
+    caught: list[object] = [] if errors is None else errors
+    page.on("pageerror", lambda exc: caught.append(exc))
+    await log_in(page, base, user, landing)
+    return page, caught

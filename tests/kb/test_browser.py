@@ -22,7 +22,7 @@ from callcenter.metrics import Metrics
 from callcenter.store.users import UserStore
 from callcenter.web import api_kb, api_kpis, kb_page, reports_page
 from callcenter.web.app import Health, make_app
-from tests.helpers.chromium import chromium, require_chromium
+from tests.helpers.chromium import chromium, log_in, require_chromium
 
 pytestmark = pytest.mark.integration
 SEED = Path(__file__).resolve().parents[2] / "config" / "kb"
@@ -73,11 +73,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def logged_in_page(browser: Browser, base: str, login: str) -> Page:
     page = await browser.new_page()
-    await page.goto(base + "/login")
-    await page.fill("input[name=login]", login)
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state()
+    await log_in(page, base, login, settle="load")
     return page
 
 

@@ -21,7 +21,7 @@ from callcenter.jobs.queue import JobQueue
 from callcenter.settings import DatabaseSettings, HttpSettings, LiveSettings, Secret, Settings
 from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario, Speech
 from tests.amilab import LAB
-from tests.helpers.chromium import chromium
+from tests.helpers.chromium import chromium, signed_in
 from tests.helpers.polling import wait_until
 from tests.live.test_live_worker import OneEngine, Said
 
@@ -59,21 +59,8 @@ async def test_the_customers_words_in_the_agents_live_panel_into_the_ticket_and_
         base = f"http://127.0.0.1:{server.http_port}"
         try:
             async with chromium() as browser:
-                errors: list[object] = []
-                board = await browser.new_page()
-                board.on("pageerror", lambda exc: errors.append(exc))
-                await board.goto(base + "/login")
-                await board.fill("input[name=login]", "supervisor")
-                await board.fill("input[name=password]", "demo")
-                await board.click("button[type=submit]")
-                await board.wait_for_url(base + "/supervisor")
-                page = await browser.new_page()
-                page.on("pageerror", lambda exc: errors.append(exc))
-                await page.goto(base + "/login")
-                await page.fill("input[name=login]", "agent1")
-                await page.fill("input[name=password]", "demo")
-                await page.click("button[type=submit]")
-                await page.wait_for_url(base + "/agent")
+                board, errors = await signed_in(browser, base, "supervisor", "/supervisor")
+                page, _ = await signed_in(browser, base, "agent1", "/agent", errors)
                 await wait_until(lambda: page.get_attribute("#console", "data-connected"), lambda v: v == "true",
                                  "the feed connected")
                 await page.click("#btn-ready")

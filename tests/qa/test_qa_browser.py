@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -20,7 +19,7 @@ from callcenter.web import api_qa, api_recordings, qa_page
 from callcenter.web.app import Health, make_app
 from callcenter.web.recording_access import RecordingAccess
 from qa.worker import QaWorker
-from tests.helpers.chromium import chromium
+from tests.helpers.chromium import chromium, signed_in
 from tests.helpers.polling import wait_until
 from tests.qa.test_worker import CARDS, LINES, a_transcribed_call, drain, keyword_scorer
 
@@ -72,14 +71,7 @@ async def browser() -> AsyncIterator[Browser]:
 async def test_reviewer_filters_opens_a_call_and_overrides_an_item(
         site: tuple[str, dict[str, int]], browser: Browser, pool: asyncpg.Pool) -> None:
     base, calls = site
-    page = await browser.new_page()
-    errors: list[Any] = []
-    page.on("pageerror", lambda exc: errors.append(exc))
-    await page.goto(base + "/login")
-    await page.fill("input[name=login]", "reviewer")
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(base + "/qa")
+    page, errors = await signed_in(browser, base, "reviewer", "/qa")
     await page.wait_for_selector("#qa-list")
     assert await page.locator(".qa-row").count() == 2
 

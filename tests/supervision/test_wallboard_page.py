@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page
 from playwright.async_api import Error as PlaywrightError
 
 from tests.browser.conftest import demo_base
-from tests.helpers.chromium import chromium
+from tests.helpers.chromium import chromium, log_in
 
 __all__ = ["demo_base"]
 pytestmark = pytest.mark.integration
@@ -24,14 +24,6 @@ pytestmark = pytest.mark.integration
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
-
-
-async def log_in(page: Page, base: str, user: str) -> None:
-    await page.goto(base + "/login")
-    await page.fill("input[name=login]", user)
-    await page.fill("input[name=password]", "demo")
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state("networkidle")
 
 
 async def message(page: Page, contains: str) -> str:

@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -18,7 +17,7 @@ from callcenter.server.resync import Server
 from callcenter.store.users import UserStore
 from callcenter.web.wallboard import build_snapshot, day_start
 from tests.amifake import FakeAmi
-from tests.helpers.chromium import chromium
+from tests.helpers.chromium import chromium, signed_in
 from tests.helpers.polling import wait_until
 from tests.integration.test_serve import settings_for
 
@@ -109,14 +108,7 @@ async def test_only_supervisors_get_the_wallboard_and_its_socket(server: Server)
 async def test_the_page_shows_counts_change_live(server: Server) -> None:
     base = f"http://127.0.0.1:{server.http_port}"
     async with chromium() as browser:
-        page = await browser.new_page()
-        errors: list[Any] = []
-        page.on("pageerror", lambda exc: errors.append(exc))
-        await page.goto(base + "/login")
-        await page.fill("input[name=login]", "boss")
-        await page.fill("input[name=password]", "demo")
-        await page.click("button[type=submit]")
-        await page.wait_for_url(base + "/supervisor")
+        page, errors = await signed_in(browser, base, "boss", "/supervisor")
         await page.wait_for_selector("#agents tbody tr")
         assert "监控大屏" in await page.title()  # the boss reads Chinese
         before = await page.locator(".state[data-state=ready]").count()
@@ -139,14 +131,7 @@ async def test_given_focus_on_an_agent_row_when_snapshots_arrive_then_the_same_r
     base = f"http://127.0.0.1:{server.http_port}"
     server.agents.login("sam", ready=True)
     async with chromium() as browser:
-        page = await browser.new_page()
-        errors: list[Any] = []
-        page.on("pageerror", lambda exc: errors.append(exc))
-        await page.goto(base + "/login")
-        await page.fill("input[name=login]", "boss")
-        await page.fill("input[name=password]", "demo")
-        await page.click("button[type=submit]")
-        await page.wait_for_url(base + "/supervisor")
+        page, errors = await signed_in(browser, base, "boss", "/supervisor")
         row = page.locator("#agents tr[data-agent=sam]")
         await row.wait_for()
         await row.focus()
