@@ -10,17 +10,21 @@ blind or after a consultation (``transfers_external``: to an outside number); it
 that agent's after their leg; FCR, CSAT and QA go to the last part (whose leg ended last, who
 finished the call). The skill of a part is the skill the previous agent blind-transferred to
 (the first part, one after a consultation or conference, and one after an outside number that
-did not answer: the call's route skill). Calls stored without legs, and the other groupings,
-count each call once, as a whole: its talk is the time anyone talked to the caller (the union
-of the legs' talk, so a three-way's overlap counts once).
+did not answer: the call's route skill; on a callback's own call, its callback's skill). Calls
+stored without legs, and the other groupings, count each call once, as a whole: its talk is the
+time anyone talked to the caller (the union of the legs' talk, so a three-way's overlap counts
+once).
 """
 
 from __future__ import annotations
 
+# a callback's own call had no IVR: its skill is its callback's (the row of the call it answers)
+_ROUTE_SKILL = ("coalesce(nullif(c.context->>'route.skill', ''),"
+                " (SELECT nullif(b.skill, '') FROM callbacks b WHERE b.call_linkedid = c.callback_of))")
 # a blind transfer names the skill; a consult names the colleague, a conference nothing
 _PART_SKILL = ("nullif(CASE WHEN p.came_how = 'transfer' AND p.came_by IS NOT NULL"
                " AND p.came_by NOT LIKE 'external:%'"
-               " THEN p.came_by ELSE c.context->>'route.skill' END, '')")
+               f" THEN p.came_by ELSE {_ROUTE_SKILL} END, '')")
 
 GROUP_SQL: dict[str, str] = {
     "total": "NULL::text",

@@ -62,6 +62,11 @@ FROM callbacks c LEFT JOIN calls k ON k.linkedid = c.call_linkedid
 WHERE c.call_linkedid = $1
 """
 
+_SKILLS = """
+SELECT call_linkedid, coalesce(nullif(skill, ''), request->>'skill', '') AS skill FROM callbacks
+WHERE call_linkedid = ANY($1::text[])
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class OpenCallback:
@@ -138,6 +143,14 @@ class CallbackStore:
         rows = await self._pool.fetch(_OPEN, timeout=self._timeout)
         return [OpenCallback(request_from(r["call_linkedid"], r["request"]), r["number"],
                              float(r["enqueued_at"]), int(r["attempts"])) for r in rows]
+
+    async def skills(self, originals: list[str]) -> dict[str, str]:
+        """The skill of each callback of ``originals`` (the calls they answer), for the talks
+        a restarted server finds going on: the original call's id -> its callback's skill."""
+        if not originals:
+            return {}
+        rows = await self._pool.fetch(_SKILLS, originals, timeout=self._timeout)
+        return {r["call_linkedid"]: r["skill"] for r in rows}
 
     async def original(self, call_id: str) -> dict[str, Any] | None:
         """What the agent's pop shows of a callback: number, original wait start, IVR path,

@@ -19,14 +19,15 @@ from aiohttp import web
 from callcenter.ami import messages
 from callcenter.ami.client import AmiClient
 from callcenter.calls.dispatch import CallDispatcher
-from callcenter.calls.model import CallState
+from callcenter.calls.model import Call, CallState, Direction
 from callcenter.calls.recorder import CallRecorder
 from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.clock import Clock
 from callcenter.console.hub import ConsoleHub
-from callcenter.metrics import Metrics
+from callcenter.metrics import Metrics, count_caught
 from callcenter.routing.agent_service import AgentService
+from callcenter.routing.callback_store import CallbackStore
 from callcenter.routing.engine import RoutingEngine
 from callcenter.routing.handoff import RoutingHandoff
 from callcenter.routing.offers import OfferAdapter
@@ -100,13 +101,33 @@ class Server:
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
         self.dispatcher.deliver(happened)
+        callback_skills = await self._callback_skills()
         fixed = reconcile(self.offers, self.engine, self.tracker.calls.get, self.tracker.live_calls(),
-                          lambda call_id: _stored_skill(stored.get(call_id)))
+                          lambda call_id: self._restored_skill(call_id, stored, callback_skills))
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)
         requeued = await self._requeue_held(stored)
         held = self.ivr.keep_holding(channels.items, lambda start: self._held_place(start, stored))
         log.info("ami_resynced", live_calls=len(live), changed=len(changed), closed=len(closed),
                  ivr_adopted=len(adopted), requeued=len(requeued), ivr_held=len(held), **fixed)
+
+    async def _callback_skills(self) -> dict[str, str]:
+        """The skills of the live callbacks (their ``callbacks`` rows, by the original call);
+        unreadable: none (their talks then wrap up as other talks found going on)."""
+        originals = [c.callback_of for c in self.tracker.live_calls()
+                     if c.direction is Direction.CALLBACK and c.callback_of]
+        try:
+            return await CallbackStore(self.database.pool).skills(originals)
+        except Exception as exc:
+            count_caught(self.metrics, "restored_callback_skills_unread")
+            log.warning("restored_callback_skills_unread", error=f"{type(exc).__name__}: {exc}"[:300])
+            return {}
+
+    def _restored_skill(self, call_id: str, stored: Mapping[str, Mapping[str, Any]],
+                        callback_skills: Mapping[str, str]) -> str:
+        call = self.tracker.calls.get(call_id)
+        if call is None:
+            return _stored_skill(stored.get(call_id))
+        return restored_skill(call, stored.get(call_id), callback_skills)
 
     async def _requeue_held(self, stored: Mapping[str, Mapping[str, Any]]) -> list[str]:
         """Callers waiting on hold whom the router does not know (a restarted server: the hold
@@ -163,6 +184,19 @@ def stored_context(record: Mapping[str, Any]) -> dict[str, Any]:
         except ValueError:
             return {}
     return dict(context) if isinstance(context, Mapping) else {}
+
+
+def restored_skill(call: Call, record: Mapping[str, Any] | None,
+                   callback_skills: Mapping[str, str]) -> str:
+    """The skill of a talk found going on after a restart (its wrap-up, where the KPIs count
+    it): a callback's is its own (``callback_skills``: the original call's id -> the skill of
+    its ``callbacks`` row), whatever route the IVR stored; any other call's, the IVR's last
+    stored ``queued`` step ("" when neither is known)."""
+    if call.direction is Direction.CALLBACK and call.callback_of:
+        skill = callback_skills.get(call.callback_of, "")
+        if skill:
+            return skill
+    return _stored_skill(record)
 
 
 def _stored_skill(record: Mapping[str, Any] | None) -> str:

@@ -2,7 +2,9 @@
 received on its channel (4 listen, 5 whisper, 6 barge), whether the server played it (a switch
 asked on the wallboard) or the supervisor pressed it. The stored session (the wallboard, the
 audit, the one-barge guard) follows, up to the last digit, once no other switch of that phone is
-in flight; a barge keyed on a call someone else barges is refused and ChanSpy put back.
+in flight; a barge keyed on a call someone else barges is refused and ChanSpy put back, also
+when the database refuses it (another barge's row written between the check and the write):
+the supervisor goes on in the previous mode and their wallboard says why.
 
 A part of :class:`~callcenter.supervision.service.SupervisionService` (its base), kept apart
 for size: the state and the session steps it uses are the service's.
@@ -22,6 +24,8 @@ from callcenter.metrics import Metrics, count_caught
 from callcenter.supervision.actions import spy_mode_dtmf
 from callcenter.supervision.errors import BargeTaken, PbxUnavailable, SupervisionError
 from callcenter.supervision.model import DIGIT_MODES, EndReason, Mode, Session
+from callcenter.supervision.rules import fallback_mode
+from callcenter.supervision.store import SessionRows
 
 log = structlog.get_logger("callcenter.supervision")
 
@@ -41,6 +45,8 @@ class PhoneKeys:
     _keyed: dict[str, Mode]  # channel_id -> the mode ChanSpy was last given a digit for
     _switching: set[str]  # channel_ids whose session's mode is being switched
     _audit_to: Audit | None
+    _live: dict[int, Session]
+    store: SessionRows
     switched_on_phone: int
     refused_on_phone: int
 
@@ -55,6 +61,9 @@ class PhoneKeys:
         raise NotImplementedError
 
     def _spawn(self, work: Awaitable[None]) -> None:
+        raise NotImplementedError
+
+    async def _hang_up(self, channel: str) -> None:
         raise NotImplementedError
 
     async def _give_chanspy(self, session: Session, mode: Mode) -> None:
@@ -107,7 +116,11 @@ class PhoneKeys:
                 if mode is Mode.BARGE and not self._barge_free(session):
                     await self._refuse_barge(session)
                     continue
-                new = await self._record_switch(session, mode)
+                try:
+                    new = await self._record_switch(session, mode)
+                except BargeTaken:  # the database's last word: the spy went back, and goes on
+                    await self._refused_on_phone(self._by_channel.get(channel_id) or session)
+                    continue
                 log.info("supervision_switched_on_phone", session=session.id, to_session=new.id,
                          mode=mode.value)
                 self.switched_on_phone += 1
@@ -121,19 +134,47 @@ class PhoneKeys:
     async def _refuse_barge(self, session: Session) -> None:
         """6 keyed while another supervisor barges on the call: ChanSpy is given the digit of
         the session's mode back, and the session goes on as it was."""
-        self.refused_on_phone += 1
-        count_caught(self._metrics, "supervision_phone_barge_refused")
-        log.info("supervision_phone_barge_refused", session=session.id, call_id=session.call_id,
-                 mode=session.mode.value)
         try:
             await self._give_chanspy(session, session.mode)
         except PbxUnavailable:  # it must not go on barging unrecorded
             await self._end(session, EndReason.FAILED, hang_up=True)
             raise
         finally:
-            await self._audit(session.supervisor, "call_monitor_switch_refused", session.call_id,
-                              {"mode": Mode.BARGE.value, "session": session.id, "by": "phone",
-                               "error_id": BargeTaken.error_id})
+            await self._refused_on_phone(session)
+
+    async def _refused_on_phone(self, session: Session) -> None:
+        """A barge keyed on the phone was refused (``session`` goes on as before): counted,
+        audited, and the supervisor's wallboard told why (the session's note)."""
+        session.note = BargeTaken.error_id
+        self.refused_on_phone += 1
+        count_caught(self._metrics, "supervision_phone_barge_refused")
+        log.info("supervision_phone_barge_refused", session=session.id, call_id=session.call_id,
+                 mode=session.mode.value)
+        await self._audit(session.supervisor, "call_monitor_switch_refused", session.call_id,
+                          {"mode": Mode.BARGE.value, "session": session.id, "by": "phone",
+                           "error_id": BargeTaken.error_id})
+
+    async def _open_switched(self, session: Session, mode: Mode, at: float) -> tuple[int, Mode]:
+        """The row of the session going on after a switch to ``mode``, and its mode: ``mode``,
+        or the previous one when the database refuses the barge (:func:`fallback_mode`; ChanSpy
+        is given that mode's digit back). A phone recorded in neither is hung up (raised)."""
+        try:
+            return await self._open_row(session, mode, at), mode
+        except Exception as exc:
+            back = fallback_mode(session.mode, mode, exc)
+            if back is None:  # no row: the phone must not go on unrecorded
+                await self._hang_up(session.spy_channel)
+                raise
+        try:
+            await self._give_chanspy(session, back)
+            return await self._open_row(session, back, at), back
+        except Exception:
+            await self._hang_up(session.spy_channel)
+            raise
+
+    async def _open_row(self, session: Session, mode: Mode, at: float) -> int:
+        return await self.store.open(session.supervisor, session.call_id, session.agent_id, mode,
+                                     session.phone, at, live=[s.id for s in self._live.values()])
 
     async def _audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         if self._audit_to is None:

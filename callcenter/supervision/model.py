@@ -63,6 +63,7 @@ class Session:
     ended_at: float | None = None
     end_reason: EndReason | None = None
     action_id: str = ""
+    note: str = ""  # why the supervisor's last switch on this session was refused (an error_id)
 
     @property
     def live(self) -> bool:
@@ -79,4 +80,4 @@ class Session:
                 "agent_id": self.agent_id, "mode": self.mode.value, "phone": self.phone,
                 "state": self.state, "spy_channel": self.spy_channel, "started_at": self.started_at,
                 "answered_at": self.answered_at, "ended_at": self.ended_at,
-                "end_reason": self.end_reason.value if self.end_reason else None}
+                "end_reason": self.end_reason.value if self.end_reason else None, "note": self.note}

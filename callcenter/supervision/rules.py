@@ -43,3 +43,13 @@ def barge_free(mine: Session, reserved: Iterable[tuple[str, str]], live: Iterabl
     call_id = mine.call_id
     return not any(barged == call_id for _, barged in reserved) and not any(
         s.mode is Mode.BARGE and s.call_id == call_id and s is not mine for s in live)
+
+
+def fallback_mode(previous: Mode, wanted: Mode, error: BaseException) -> Mode | None:
+    """The mode a live spy goes back to when the switch to ``wanted`` cannot be recorded: its
+    ``previous`` one when the database refused a barge (another supervisor's barge row was
+    written between the check and this write: a refusal, the supervisor goes on as before);
+    None when the phone must not go on (any other failure: it would spy unrecorded)."""
+    if wanted is Mode.BARGE and previous is not Mode.BARGE and isinstance(error, BargeTaken):
+        return previous
+    return None

@@ -143,24 +143,19 @@ class SupervisionService(PhoneKeys):
 
     async def _record_switch(self, session: Session, mode: Mode) -> Session:
         """The live spy switched to ``mode``: the session ends ``switched``, one in ``mode``
-        goes on (a phone whose new session cannot be recorded is hung up). Between the two,
-        the supervisor's place (and the call's barge) stays reserved."""
+        goes on (a phone whose new session cannot be recorded is hung up; a barge the database
+        refuses goes on in the previous mode, then BargeTaken). Between the two, the
+        supervisor's place (and the call's barge) stays reserved."""
         reservation = (session.supervisor, session.call_id if mode is Mode.BARGE else "")
         self._reserved.add(reservation)
         try:
             await self._end(session, EndReason.SWITCHED, hang_up=False)
             now = self._clock()
-            try:
-                new_id = await self.store.open(session.supervisor, session.call_id, session.agent_id,
-                                               mode, session.phone, now,
-                                               live=[s.id for s in self._live.values()])
-            except Exception:  # lost a race, or no row: the phone must not go on unrecorded
-                await self._hang_up(session.spy_channel)
-                raise
+            new_id, kept = await self._open_switched(session, mode, now)
         finally:
             self._reserved.discard(reservation)
         new = Session(new_id, session.supervisor, session.call_id, session.agent_id,
-                      session.agent_channel, session.agent_uniqueid, mode, session.phone,
+                      session.agent_channel, session.agent_uniqueid, kept, session.phone,
                       session.channel_id, now, spy_channel=session.spy_channel, answered_at=now,
                       action_id=session.action_id)
         if self._by_channel.get(new.channel_id) is not session:  # the phone hung up meanwhile
@@ -170,6 +165,10 @@ class SupervisionService(PhoneKeys):
         self._live[new_id] = new
         self._by_channel[new.channel_id] = new
         await self.store.answered(new_id, new.spy_channel, now)
+        if kept is not mode:
+            new.note = BargeTaken.error_id
+            raise BargeTaken(f"another supervisor started barging into this call first; you are"
+                             f" back in {kept.value} mode")
         log.info("supervision_switched", session=session.id, to_session=new_id, mode=mode.value)
         return new
 

@@ -105,7 +105,8 @@ def build_snapshot(routing: dict[str, Any] | None, day: dict[str, Any], live: di
             "agents_by_state": by_state, "skills": skills,
             "agents": sorted(agents, key=lambda a: (a["state"], a["name"])),
             "waiting_calls": _waiting(waiting or [], live, names),
-            "supervision": [{k: s[k] for k in ("id", "supervisor", "agent_id", "call_id", "mode", "state")}
+            "supervision": [{k: s.get(k, "") for k in ("id", "supervisor", "agent_id", "call_id", "mode",
+                                                       "state", "note")}
                             for s in supervision or []]}
 
 

@@ -190,3 +190,12 @@ async def test_given_a_restart_while_a_callback_talks_when_its_call_ends_then_th
                                            16, None))
     row = await second.row("cb-rs")
     assert row["status"] == "completed" and row["ended_at"] is not None
+
+
+async def test_given_a_taken_callback_then_its_skill_is_read_back_by_the_original_call(
+        pool: asyncpg.Pool) -> None:
+    """What a restarted server reads for a callback it finds talking (its wrap-up skill)."""
+    rig = await waiting_callback(pool, "cb-sk")
+    await rig.adapter.wait_idle()
+    assert await rig.store.skills(["cb-sk", "cb-none"]) == {"cb-sk": "general"}
+    assert await rig.store.skills([]) == {}

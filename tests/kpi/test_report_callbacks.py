@@ -80,3 +80,20 @@ async def test_a_callback_must_name_its_original_call(pool: asyncpg.Pool, agent:
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute("INSERT INTO calls (linkedid, state, arrived_at, callback_of)"
                            " VALUES ('in-x', 'talking', now(), 'in-1')")
+
+
+async def test_given_by_skill_then_a_callback_s_own_call_counts_under_its_callback_s_skill(
+        pool: asyncpg.Pool, agent: int) -> None:
+    """The callback's call had no IVR (no ``route.skill``): its skill is its callback row's,
+    whatever the original call was routed as."""
+    await pool.execute("TRUNCATE callbacks")
+    await pool.execute("UPDATE calls SET context = '{\"route.skill\": \"refunds\"}' WHERE linkedid = 'in-1'")
+    await pool.execute("UPDATE calls SET context = '{\"route.skill\": \"orders\"}' WHERE linkedid = 'in-2'")
+    await pool.execute(
+        "INSERT INTO callbacks (call_linkedid, status, skill, number, request, enqueued_at, accepted_at)"
+        " VALUES ('in-2', 'completed', 'general', '222', '{\"skill\": \"general\"}', 0, now())")
+    groups = {row.group: row for row in await call_kpis(pool, START, END, "skill")}
+    assert sorted(groups, key=str) == ["general", "orders", "refunds"]
+    assert groups["general"].talk_s == pytest.approx(300.0)  # the reached callback, cb-1
+    assert (groups["orders"].offered, groups["orders"].abandoned) == (1, 1)  # in-2 itself
+    assert groups["refunds"].talk_s == pytest.approx(100.0)

@@ -40,6 +40,8 @@ class Store:
         self.gate = asyncio.Event()  # cleared: ``open`` waits, as a slow database does
         self.gate.set()
         self.waiting = 0  # opens waiting at the gate
+        self.barge_raced = False  # another barge's row is written before ours (the unique index)
+        self.fail: Exception | None = None  # the next ``open`` fails so
 
     async def wait_opening(self) -> None:
         for _ in range(100):
@@ -56,6 +58,11 @@ class Store:
         self.waiting += 1
         await self.gate.wait()
         self.waiting -= 1
+        if self.barge_raced and mode is Mode.BARGE:
+            raise BargeTaken("another supervisor is already barging into this call")
+        if self.fail is not None:
+            failure, self.fail = self.fail, None
+            raise failure
         session_id = len(self.rows) + 1
         self.rows[session_id] = {"mode": mode.value, "end_reason": None, "answered": False}
         return session_id
@@ -484,3 +491,69 @@ async def test_given_the_audit_failing_then_the_phone_switch_is_stored_and_the_f
     assert caught(metrics, "supervision_audit_failed") == 1
     [failed] = [e for e in logs if e["event"] == "supervision_audit_failed"]
     assert failed["log_level"] == level and ("exc_info" in failed) is traceback
+
+
+async def test_given_the_database_refusing_a_barge_keyed_on_the_phone_then_the_spy_listens_again_and_is_told(
+        ) -> None:
+    """The check passed, but another barge's row was written before ours: ChanSpy is given the
+    4 back, the supervisor goes on listening (a row of its own), the refusal is counted,
+    audited and noted for the wallboard; the phone is never hung up."""
+    service, link, store, metrics, audited = audited_world()
+    listen = await on_the_phone(service, link)
+    store.barge_raced = True
+    with capture_logs() as logs:
+        service.on_ami_event(pressed("6"))
+        await settled(service)
+    [again] = service.sessions()
+    assert (again.mode, again.note, again.spy_channel, again.live) == (Mode.LISTEN, "barge_taken", SPY, True)
+    assert again.to_json()["note"] == "barge_taken" and again.channel_id == listen.channel_id
+    assert dict(link.sent[-1].headers) == {"Channel": SPY, "Digit": "4", "Duration": "100", "Receive": "true"}
+    assert link.hangups() == [] and rows(store) == [("listen", "switched"), ("listen", None)]
+    assert store.rows[again.id]["answered"]
+    assert audited == [("boss", "call_monitor_switch_refused", "1700.1",
+                        {"mode": "barge", "session": again.id, "by": "phone", "error_id": "barge_taken"})]
+    assert caught(metrics, "supervision_phone_barge_refused") == 1
+    assert caught(metrics, "supervision_phone_switch_not_recorded") == 0
+    assert service.statistics()["refused_on_phone"] == 1
+    assert [e["event"] for e in logs if e["log_level"] != "debug"] == ["supervision_ended",
+                                                                       "supervision_phone_barge_refused"]
+    service.on_ami_event(pressed("4"))  # ChanSpy's echo of the 4 it was given: nothing to follow
+    await settled(service)
+    assert service.sessions() == [again] and len(store.rows) == 2
+    store.barge_raced = False
+    service.on_ami_event(pressed("6"))  # free now: the barge is recorded
+    await settled(service)
+    [barge] = service.sessions()
+    assert (barge.mode, barge.note) == (Mode.BARGE, "") and link.hangups() == []
+
+
+async def test_given_the_database_refusing_a_barge_asked_on_the_wallboard_then_409_and_the_spy_listens_again(
+        world: Any) -> None:
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    store.barge_raced = True
+    with pytest.raises(BargeTaken):
+        await service.switch("boss", listen.id, Mode.BARGE)
+    [again] = service.sessions()
+    assert (again.mode, again.note) == (Mode.LISTEN, "barge_taken")
+    assert [a.header("Digit") for a in link.sent if a.name == "PlayDTMF"] == ["6", "4"]
+    assert link.hangups() == [] and rows(store) == [("listen", "switched"), ("listen", None)]
+    assert service.statistics()["refused"] == 1
+
+
+@pytest.mark.parametrize("failure", ["no_row", "pbx_down"])
+async def test_given_a_refused_barge_that_cannot_go_back_then_the_phone_is_hung_up(failure: str) -> None:
+    """Neither recorded nor put back, the phone must not go on spying unrecorded."""
+    service, link, store, metrics, _ = audited_world()
+    await on_the_phone(service, link)
+    store.barge_raced = True
+    if failure == "no_row":
+        store.fail = OSError("connection lost")  # the listen row after the refused barge
+    else:
+        link.up = False  # ChanSpy cannot be given the 4 back (nor the phone hung up: Asterisk's E)
+    service.on_ami_event(pressed("6"))
+    await settled(service)
+    assert service.sessions() == [] and rows(store) == [("listen", "switched")]
+    assert link.hangups() == ([SPY] if failure == "no_row" else [])
+    assert caught(metrics, "supervision_phone_switch_not_recorded") == 1
+    assert caught(metrics, "supervision_phone_barge_refused") == 0

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
+import asyncpg
 import pytest
 
 from callcenter.ami.messages import AmiEvent
 from callcenter.simulator import AgentScript, Behaviour
 from callcenter.store.users import UserStore
+from callcenter.supervision.model import Mode
+from callcenter.supervision.service import SupervisionService
+from callcenter.web.api_supervision import SUPERVISION
 from tests.routing.sim_harness import EN_CUSTOMERS, Harness, agent_entry, caller, phone, running
 
 pytestmark = pytest.mark.integration
@@ -314,3 +319,76 @@ async def test_given_a_deputy_barging_when_the_supervisor_keys_6_then_chanspy_go
         assert (json.loads(detail) if isinstance(detail, str) else detail)["error_id"] == "barge_taken"
         assert h.server.metrics.registry.get_sample_value(
             "callcenter_caught_failures_total", {"where": "supervision_phone_barge_refused"}) == 1
+
+
+def racing_barge(service: SupervisionService, db_url: str) -> Callable[..., Awaitable[int]]:
+    """The store's ``open`` with a real race in PostgreSQL: as a barge row is written, another
+    writer's barge row on the same call is being inserted and commits first, so the unique index
+    refuses ours (what the in-memory check could not see)."""
+    real_open = service.store.open
+
+    async def open_row(supervisor: str, call_id: str, agent_id: str, mode: Mode, phone: str,
+                       at: float, live: list[int]) -> int:
+        if mode is not Mode.BARGE:
+            return await real_open(supervisor, call_id, agent_id, mode, phone, at, live)
+        side = await asyncpg.connect(db_url)
+        try:
+            other = side.transaction()
+            await other.start()
+            await side.execute("INSERT INTO supervision_sessions (supervisor, call_id, agent_id, mode, phone,"
+                               " started_at) VALUES ('deputy', $1, $2, 'barge', 'PJSIP/1010', now())",
+                               call_id, agent_id)
+            mine = asyncio.create_task(real_open(supervisor, call_id, agent_id, mode, phone, at, live))
+            await asyncio.sleep(0.5)  # ours waits on the other's uncommitted row
+            await other.commit()
+            return await mine
+        finally:
+            await side.close()
+
+    return open_row
+
+
+async def test_given_a_barge_keyed_on_the_phone_lost_to_a_database_race_then_the_spy_listens_again_and_is_told(
+        fresh_db: str, tmp_path: Path) -> None:
+    agents = [agent_entry("sam", "1001", {"refunds": 3})]
+    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009")]
+    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
+        await users(h)
+        seen: list[dict[str, str]] = []
+        h.server.ami.subscribe(lambda event: seen.append(dict(event.fields)))
+        service = h.server.http.app[SUPERVISION]
+        base = f"http://127.0.0.1:{h.server.http_port}"
+        boss = await client(base, "boss")
+        try:
+            assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
+            h.call(caller(EN_CUSTOMERS[0]))
+            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
+            call_id = h.server.engine.agent_status("sam").call_id
+            status, listen = await boss.call("POST", f"/api/supervision/calls/{call_id}/monitor", {"mode": "listen"})
+            assert status == 201
+            [(spyer, spyee, _)] = spying(h)
+            spy_leg = h.simulator.pbx.find(spyer)
+            assert spy_leg is not None
+            with patch.object(service.store, "open", racing_barge(service, fresh_db)):
+                h.simulator.pbx.dtmf.receive(spy_leg, "6", 120)  # the supervisor keys 6: ChanSpy barges
+                await h.wait_for(lambda: [e["Digit"] for e in seen if e.get("Channel") == spyer
+                                          and e.get("Event") == "DTMFEnd"] == ["6", "4"], WAIT, "the 4 given back")
+                await h.wait_for(lambda: any(s.note for s in service.sessions()), WAIT, "the refusal noted")
+            assert spying(h) == [(spyer, spyee, "qdE")]  # listening again, on the same phone call
+            assert h.simulator.pbx.find(spyer) is not None
+            assert not [e for e in seen if e.get("Event") == "Hangup" and e.get("Channel") == spyer]
+            [mine] = (await boss.call("GET", "/api/supervision/sessions"))[1]["sessions"]
+            assert (mine["mode"], mine["note"], mine["state"]) == ("listen", "barge_taken", "active")
+            assert mine["id"] != listen["id"] and mine["spy_channel"] == spyer
+            board = (await boss.call("GET", "/api/wallboard"))[1]["supervision"]
+            assert [(s["supervisor"], s["mode"], s["note"]) for s in board] == [("boss", "listen", "barge_taken")]
+        finally:
+            await boss.http.close()
+        audit = await h.server.database.pool.fetch(
+            "SELECT actor, action FROM audit_log WHERE action LIKE 'call_monitor%' ORDER BY id")
+        assert [(a["actor"], a["action"]) for a in audit] == [("boss", "call_monitor_started"),
+                                                              ("boss", "call_monitor_switch_refused")]
+        assert h.server.metrics.registry.get_sample_value(
+            "callcenter_caught_failures_total", {"where": "supervision_phone_barge_refused"}) == 1
+        assert h.server.metrics.registry.get_sample_value(
+            "callcenter_caught_failures_total", {"where": "supervision_phone_switch_not_recorded"}) is None

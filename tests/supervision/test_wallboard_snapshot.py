@@ -18,8 +18,16 @@ def test_snapshot_lists_monitoring_sessions_and_pauses_with_their_duration() -> 
     snap = build_snapshot(routing, {}, {}, {"sam": "Sam Lee", "li": "Li Na"}, NOW,
                           supervision=[session.to_json()])
     assert snap["supervision"] == [{"id": 7, "supervisor": "boss", "agent_id": "sam", "call_id": "17.1",
-                                    "mode": "whisper", "state": "active"}]
+                                    "mode": "whisper", "state": "active", "note": ""}]
     agents = {a["agent_id"]: a for a in snap["agents"]}
     assert agents["sam"]["call_id"] == "17.1"
     assert (agents["li"]["state"], agents["li"]["reason"], agents["li"]["since_s"]) == ("paused", "back_office", 600)
     assert build_snapshot(routing, {}, {}, {}, NOW)["supervision"] == []
+
+
+def test_snapshot_says_why_a_supervisor_s_barge_was_refused() -> None:
+    session = Session(8, "boss", "17.1", "sam", "PJSIP/1001-0000000a", "17.2", Mode.LISTEN, "PJSIP/1009",
+                      "spy-7-ab", NOW - 10, spy_channel="PJSIP/1009-0000000b", answered_at=NOW - 9,
+                      note="barge_taken")
+    [shown] = build_snapshot(None, {}, {}, {}, NOW, supervision=[session.to_json()])["supervision"]
+    assert (shown["mode"], shown["note"]) == ("listen", "barge_taken")

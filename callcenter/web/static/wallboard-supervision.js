@@ -31,8 +31,11 @@ export function monitorCell(agent, sessions) {
     "data-call": agent.call_id, "data-session": mine ? String(mine.id) : null,
     "aria-label": t("wallboard.spy.action_for", { mode: t(`wallboard.spy.mode.${mode}`), agent: name }),
   }, t(`wallboard.spy.mode.${mode}`)));
+  // why my last switch was refused (a barge keyed on my phone that another supervisor got first)
+  const note = mine && mine.note ? [el("span", { class: "spy-note", role: "status", "data-note": mine.note },
+    t(`wallboard.spy.note.${mine.note}`, { mode: t(`wallboard.spy.mode.${mine.mode}`) }))] : [];
   const own = mine ? [el("span", { class: "badge spy-badge spy-mine", "data-mode": mine.mode },
-    t(`wallboard.spy.you.${mine.state === "ringing" ? "ringing" : mine.mode}`)),
+    t(`wallboard.spy.you.${mine.state === "ringing" ? "ringing" : mine.mode}`)), ...note,
   el("button", { type: "button", class: "spy-button", "data-action": "stop", "data-session": String(mine.id),
     "aria-label": t("wallboard.spy.stop_for", { agent: name }) }, t("wallboard.spy.stop"))] : [];
   return el("td", { class: "monitor" }, own, buttons, others);
