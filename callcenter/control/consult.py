@@ -38,7 +38,8 @@ class Stage(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Consult:
     """One consult: who asked (``by``), whom (``to``, their dial string), the token of the
-    ``[cc-consult]`` extension, and when."""
+    ``[cc-consult]`` extension, and when; whether the colleague answered (until then their
+    phone rings: nothing to hand over or join), and the call's skill (their wrap-up's)."""
 
     call_id: str
     by: str
@@ -47,6 +48,8 @@ class Consult:
     token: str
     at: float
     stage: Stage = Stage.CONSULTING
+    answered: bool = False
+    skill: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +94,11 @@ def complete(call: CallView, state: Control, consult: Consult | None) -> Consult
     leaves (their leg hangs up), the caller and the colleague keep talking.
 
     Raises:
-        Refused: 409 no consult under way, or the call is over.
+        Refused: 409 no consult under way, the colleague's phone still rings, or the call
+        is over.
     """
     _check_live(call, state)
-    found = _under_way(consult)
+    found = _answered(_under_way(consult))
     if found.stage is Stage.CONFERENCE:
         leave = Action("Hangup", (("Channel", call.agent_channel), ("Cause", "16")))
         return ConsultPlan((leave,), replace(state, ended=True), None)
@@ -118,10 +122,11 @@ def conference(call: CallView, state: Control, consult: Consult | None) -> Consu
     """All three talk.
 
     Raises:
-        Refused: 409 no consult under way, or already a three-way.
+        Refused: 409 no consult under way, the colleague's phone still rings, or already a
+        three-way.
     """
     _check_live(call, state)
-    found = _under_way(consult)
+    found = _answered(_under_way(consult))
     if found.stage is Stage.CONFERENCE:
         raise Refused(409, "the three of you are already talking", "in_conference")
     return ConsultPlan(dtmf(call.agent_channel, THREEWAY), state,
@@ -145,4 +150,14 @@ def _check_live(call: CallView, state: Control) -> None:
 def _under_way(consult: Consult | None) -> Consult:
     if consult is None:
         raise Refused(409, "no consult is under way", "no_consult")
+    return consult
+
+
+def _answered(consult: Consult) -> Consult:
+    """Complete and three-way need the colleague on the line: while their phone rings,
+    Asterisk's attended transfer would hand the caller to a ringing phone (a blind transfer
+    the agent did not ask for), so both are refused until they answer."""
+    if consult.stage is Stage.CONSULTING and not consult.answered:
+        raise Refused(409, f"{consult.to}'s phone is still ringing: wait until they answer, "
+                      "or go back to the caller", "colleague_ringing")
     return consult

@@ -1,9 +1,11 @@
 """Carries out consults (see :mod:`callcenter.control.consult`) and confirms each step from
 the tracker's events: a consult is under way once the colleague's leg exists
-(``AgentLegCreated`` of the ``Atxfer``), completed on ``Transferred``, a three-way on
-``Conferenced``, cancelled once the colleague's leg ended (``AgentLegFailed`` unanswered, or
-``ConsultEnded``). The colleague's screen hears of the consult (a ``consult`` message with the
-caller's pop) while their phone rings.
+(``AgentLegCreated`` of the ``Atxfer``), answered on that leg's ``AgentAnswered`` (only then
+may it be completed or joined), completed on ``Transferred``, a three-way on ``Conferenced``,
+cancelled once the colleague's leg ended (``AgentLegFailed`` unanswered, or ``ConsultEnded``).
+The colleague's screen hears of the consult (a ``consult`` message with the caller's pop) while
+their phone rings. A caller who leaves mid-consult ends it for both agents: both legs are hung
+up, and each agent who talked on the call wraps up (a colleague still ringing does not).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -20,6 +22,7 @@ from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.calls.consults import CONSULT_AGENT_HEADER, CONSULT_DIAL_HEADER
 from callcenter.calls.events import (
+    AgentAnswered,
     AgentHungUp,
     AgentLegCreated,
     AgentLegFailed,
@@ -71,8 +74,10 @@ class ConsultDesk:
         took: the colleague took the caller over (call id, agent): routing has them talk,
             and wrap up when the call ends.
         talked: the colleague answered and talked, and their leg ended without the caller
-            (a cancelled consult, or they left a three-way) (call id, agent): routing has them
-            wrap up as after any talk (default: given back at once, as ``reserve(agent, False)``).
+            (a cancelled consult, they left a three-way, or the caller left) (call id, agent,
+            the call's skill): routing has them wrap up as after any talk (default: given back
+            at once, as ``reserve(agent, False)``).
+        skill_of: the skill routing gave the call (the colleague's wrap-up is that skill's).
     """
 
     def __init__(self, send: Send, agents: Callable[[str], AgentTarget | None],
@@ -82,9 +87,11 @@ class ConsultDesk:
                  confirm_s: float = 5.0,
                  reserve: Callable[[str, bool], None] = lambda _agent, _out: None,
                  took: Callable[[str, str], None] = lambda _call, _agent: None,
-                 talked: Callable[[str, str], None] | None = None) -> None:
+                 talked: Callable[[str, str, str], None] | None = None,
+                 skill_of: Callable[[str], str] = lambda _call: "") -> None:
         self._send, self._agents, self._first_ready = send, agents, first_ready
-        self._talked = talked or (lambda _call, agent_id: reserve(agent_id, False))
+        self._talked = talked or (lambda _call, agent_id, _skill: reserve(agent_id, False))
+        self._skill_of = skill_of
         self._skills, self._publish, self._share = skills, publish, share
         self._now, self._confirm_s, self._reserve, self._took_over = now, confirm_s, reserve, took
         self._took: dict[str, str] = {}  # call id -> the colleague who talks on after a consult
@@ -144,7 +151,8 @@ class ConsultDesk:
         if not target.ready or not target.dial:
             raise Refused(409, f"{to_agent} is not ready", "agent_not_ready")
         return Consult(call_id, agent_id, to_agent, target.dial,
-                       f"{secrets.randbelow(10**8):08d}", self._now())
+                       f"{secrets.randbelow(10**8):08d}", self._now(),
+                       skill=self._skill_of(call_id))
 
     async def _start(self, call: CallView, decided: ConsultPlan, asked: Consult) -> Control:
         opened = self._open[call.call_id] = _Open(asked, call.agent_channel)
@@ -219,6 +227,9 @@ class ConsultDesk:
             return
         if isinstance(event, AgentLegCreated) and not opened.colleague_channel:
             opened.colleague_channel = event.channel
+        elif isinstance(event, AgentAnswered) and opened.colleague_channel \
+                and event.agent_channel == opened.colleague_channel:
+            opened.consult = replace(opened.consult, answered=True)
         for waiting in list(opened.waiting):
             if isinstance(event, waiting.kinds) and not waiting.future.done():
                 waiting.future.set_result(None)
@@ -230,6 +241,9 @@ class ConsultDesk:
         consult = opened.consult
         del self._open[event.call_id]
         self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
+        if isinstance(event, CallEnded):
+            self._caller_left(event.call_id, opened)
+            return
         left = isinstance(event, ConsultEnded)  # the colleague hung up (or left a three-way)
         # the agent hung up while consulting: Asterisk (atxferdropcall=no) completes the
         # transfer, the colleague gets the caller (at once, or once their phone is answered)
@@ -239,29 +253,34 @@ class ConsultDesk:
             # the colleague talks with the caller: back to routing when the call ends
             self.completed += isinstance(event, Transferred) or dropped
             self._took[event.call_id] = consult.to
-            if not isinstance(event, CallEnded):
-                self._took_over(event.call_id, consult.to)
-            else:
-                self._reserve(self._took.pop(event.call_id), False)
+            self._took_over(event.call_id, consult.to)
             return
         if left:
             # the colleague's answered leg ended (the consult cancelled, or they left the
             # three-way): they talked, so wrap-up as after any talk; a consult never answered
             # (AgentLegFailed) gives them straight back
-            self._talked(event.call_id, consult.to)
+            self._talked(event.call_id, consult.to, consult.skill)
         else:
             self._reserve(consult.to, False)
-        if not isinstance(event, CallEnded):
-            self.cancelled += consult.stage is Stage.CONSULTING
-            self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})
-            return
-        # the caller left mid-consult: Asterisk would keep the two agents talking
+        self.cancelled += consult.stage is Stage.CONSULTING
+        self._publish(consult.to, {"type": "consult_ended", "call_id": event.call_id})
+
+    def _caller_left(self, call_id: str, opened: _Open) -> None:
+        """The caller hung up mid-consult (or in a three-way): Asterisk would keep the two
+        agents talking, so both legs are hung up. A colleague who answered talked on this
+        call: they wrap up (the call's skill) and their screen shows the call ended; one whose
+        phone still rang is given back at once (the ringing stops) and their pop cleared."""
+        consult = opened.consult
         for channel in (opened.agent_channel, opened.colleague_channel):
             if channel:
-                self._spawn(Action("Hangup", (("Channel", channel), ("Cause", "16"))),
-                            event.call_id)
-        self._publish(consult.to, {"type": "call_ended", "call_id": event.call_id,
-                                   "outcome": "caller_left"})
+                self._spawn(Action("Hangup", (("Channel", channel), ("Cause", "16"))), call_id)
+        if consult.answered or consult.stage is Stage.CONFERENCE:
+            self._talked(call_id, consult.to, consult.skill)
+            self._publish(consult.to, {"type": "call_ended", "call_id": call_id,
+                                       "outcome": "caller_left"})
+        else:
+            self._reserve(consult.to, False)
+            self._publish(consult.to, {"type": "consult_ended", "call_id": call_id})
 
     def _spawn(self, action: Action, call_id: str) -> None:
         self.tasks.spawn(self._send_quietly(action, call_id))
@@ -282,4 +301,5 @@ def consult_json(consult: Consult | None) -> dict[str, Any] | None:
     """The consult as the agent's screen shows it (None when there is none)."""
     if consult is None:
         return None
-    return {"to": consult.to, "stage": consult.stage.value, "since": consult.at}
+    return {"to": consult.to, "stage": consult.stage.value, "since": consult.at,
+            "answered": consult.answered or consult.stage is Stage.CONFERENCE}

@@ -279,9 +279,9 @@ class ControlService:
         """Dispatcher subscriber: confirmations, and the end of the agent's talk."""
         if isinstance(event, CallEnded):  # an outside number answered: its ticket is not needed
             self.desk.drop(event.call_id)
-        consulting = self.consults.consult(event.call_id) is not None
+        before = self.consults.consult(event.call_id)
         self.consults.on_call_event(event)
-        closed = consulting and self.consults.consult(event.call_id) is None
+        changed = before is not None and self.consults.consult(event.call_id) != before
         if isinstance(event, Transferred):
             self._softphone_transfer(event)
         if isinstance(event, Resumed) and event.music_lost:
@@ -290,9 +290,10 @@ class ControlService:
         live = self._live.get(event.call_id)
         if live is None:
             return
-        if closed and not live.busy and not isinstance(event, AgentHungUp | CallEnded):
-            # however it closed (the colleague hung up or never answered): the call bar
-            # drops Complete / Conference / Cancel (an action under way answers for itself)
+        if changed and not live.busy and not isinstance(event, AgentHungUp | CallEnded):
+            # the colleague answered (Complete / Conference may go now), or however it closed
+            # (the colleague hung up or never answered): the call bar drops Complete /
+            # Conference / Cancel (an action under way answers for itself)
             self._tell(event.call_id, live)
         if isinstance(event, Transferred):
             waiter = live.waiters.get(Transferred)

@@ -138,13 +138,15 @@ class CallTakenOver:
 
 @dataclass(frozen=True, slots=True)
 class ConsultTalkEnded:
-    """A consult the colleague answered ended without handing them the caller (cancelled, or
-    they left): they talked, so they wrap up as after any talk (the wrap-up of the call's
-    skill), then come back from the ``consult`` pause."""
+    """A consult the colleague answered ended without handing them the caller (cancelled,
+    they left, or the caller hung up): they talked, so they wrap up as after any talk (the
+    wrap-up of the call's skill, ``skill`` when the call is already over), then come back
+    from the ``consult`` pause."""
 
     call_id: str
     agent_id: str
     at: float
+    skill: str = ""
 
 
 RESTORED_PAUSE = "restored"  # after a restart: an agent who was busy (talking, wrapping up...)

@@ -35,15 +35,15 @@ class TakeOvers(RouterCore):
         self._set_state(agent, AgentState.TALKING)
 
     def _on_consult_talk_ended(self, event: ev.ConsultTalkEnded) -> None:
-        """The colleague talked in a consult that ended without giving them the caller: wrap-up
-        as after any talk (the call's skill), if they are still in the consult's pause (a
-        break they chose meanwhile stands)."""
+        """The colleague talked in a consult that ended without giving them the caller (or the
+        caller left): wrap-up as after any talk (the call's skill), if they are still in the
+        consult's pause (a break they chose meanwhile stands)."""
         agent = self.book.agents.get(event.agent_id)
         if agent is None or agent.call is not None or agent.state is not AgentState.PAUSED \
                 or agent.reason != ev.CONSULT_PAUSE:
             return
-        call = self.book.calls.get(event.call_id)
-        skill = call.request.skill if call is not None else _best_skill(agent)
+        call = self.book.calls.get(event.call_id)  # gone if the caller left first
+        skill = call.request.skill if call is not None else event.skill or _best_skill(agent)
         self._wrap_up(agent, self.book.policy.for_skill(skill))
 
     def _on_talk_restored(self, event: ev.TalkRestored) -> None:

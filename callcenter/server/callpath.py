@@ -136,13 +136,20 @@ def _control(given: CallPathInputs, tracker: CallTracker, console: ConsoleHub,
                            reserve=lambda agent_id, out: _reserve(engine, agent_id, out),
                            took=lambda call_id, agent_id: engine.submit(
                                ev.CallTakenOver(call_id, agent_id, engine.now())),
-                           talked=lambda call_id, agent_id: engine.submit(
-                               ev.ConsultTalkEnded(call_id, agent_id, engine.now())))
+                           talked=lambda call_id, agent_id, skill: engine.submit(
+                               ev.ConsultTalkEnded(call_id, agent_id, engine.now(), skill)),
+                           skill_of=lambda call_id: _skill_of(engine, call_id))
     return ControlService(send, tracker.calls.get, console.agent_talking, console.publish,
                           given.clock.now, desk=desk, skills=lambda: engine.policy.skills.keys(),
                           agents=lambda agent_id: agent_target(engine, agent_id),
                           consults=consults, outside=load_external_numbers(
                               given.settings.config_dir / "external_numbers.yaml"))
+
+
+def _skill_of(engine: RoutingEngine, call_id: str) -> str:
+    """The skill routing gave the call ("" for a call routing does not know)."""
+    status = engine.call_status(call_id)
+    return status.skill if status is not None else ""
 
 
 def _reserve(engine: RoutingEngine, agent_id: str, out: bool) -> None:

@@ -19,9 +19,11 @@ plays into the transferer's channel (``PlayDTMF`` with ``Receive: true``): ``*1`
   itself away: the colleague's channel takes ``;1``'s place and both halves hang up.
 - the caller hanging up mid-consult leaves the consult as it is (the server ends it); the
   transferer hanging up while the colleague talks completes the transfer, as Asterisk does,
-  and while the colleague's phone rings ends the consult (the caller goes on in its dialplan).
+  and while the colleague's phone rings ends the consult (the caller goes on in its dialplan);
+  the caller hanging up while it rings fails the transfer (:mod:`.consult_ring`).
 
-Not modelled: ``*2``/``*3`` while the colleague's phone rings (ignored), ``*4`` (swap).
+Not modelled: ``*2``/``*3`` while the colleague's phone rings (the server refuses them: 409
+``colleague_ringing``), ``*4`` (swap).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import functools
 from typing import TYPE_CHECKING
 
 import callcenter.simulator.consult_bridges as bridges
+import callcenter.simulator.consult_ring as ring
 import callcenter.simulator.frames as frames
 from callcenter.simulator.bridging import InBridge
 from callcenter.simulator.consult_model import Consult, ConsultLeg
@@ -179,13 +182,13 @@ class Consults:
                               [("DialString", resource)]))
         if endpoint.behaviour.busy:
             pbx.channel_event(target, "HangupRequest", ("Cause", "17"), ("TechCause", "486"))
-            self._dial_end(c, "BUSY")
+            ring.dial_end(self.pbx, c, "BUSY")
             target.activity = None
             pbx.hangups.finish(target, 17, tech_cause="486")
             self._dial_failed(c)
             return
         c.state = "ringing"
-        pbx.dialer.watch_answer(target.name, lambda: self._answered(c))
+        pbx.dialer.watch_answer(target.name, lambda: self._answered(c), lambda: ring.ringing(pbx, c))
         c.timer = pbx.clock.call_later(ring_s, lambda: self._no_answer(c))
         PartyRun(pbx, endpoint.behaviour, endpoint.role, target, target).start_ringing_side()
 
@@ -196,11 +199,6 @@ class Consults:
         bridges.enter(self.pbx, c.consult_bridge, c.agent)
         self.pbx.set_connected(c.agent, "", "")
 
-    def _dial_end(self, c: Consult, status: str) -> None:
-        assert c.two is not None and c.target is not None
-        self.pbx.emit(frames.event("DialEnd", frames.snapshot(c.two), frames.snapshot(c.target, "Dest"),
-                                   [("DialStatus", status)]))
-
     def _answered(self, c: Consult) -> None:
         if c.state != "ringing" or c.target is None or c.two is None or c.one is None:
             return
@@ -209,7 +207,7 @@ class Consults:
         c.state = "talking"
         pbx = self.pbx
         c.target.exten = ""  # answered, the dialed channel leaves the extension it was dialed for
-        self._dial_end(c, "ANSWER")
+        ring.dial_end(self.pbx, c, "ANSWER")
         pbx.set_state(c.two, UP)
         pbx.set_state(c.one, UP)
         pbx.set_callerid(c.one, c.exten, "")
@@ -221,7 +219,7 @@ class Consults:
     def _no_answer(self, c: Consult) -> None:
         if c.state != "ringing" or c.target is None:
             return
-        self._dial_end(c, "NOANSWER")
+        ring.dial_end(self.pbx, c, "NOANSWER")
         target, c.target = c.target, None
         target.activity = None
         self.pbx.hangups.finish(target, 19)
@@ -336,6 +334,8 @@ class Consults:
             c.caller_gone = True
             self._unhold_caller(c)
             self.pbx.bridging.leave(ch)  # the caller's bridge goes with it
+            if c.state == "ringing":
+                self.pbx.clock.call_later(0.0, lambda: self._transferee_gone(c))
             return
         self.pbx.bridging.leave(ch, dissolve=False)
         if c.state == "done":
@@ -348,6 +348,16 @@ class Consults:
                 self.pbx.clock.call_later(0.0, lambda: self._drop(c))
             return
         self.pbx.clock.call_later(0.0, lambda: self._cancel(c))  # the colleague's side went
+
+    def _transferee_gone(self, c: Consult) -> None:
+        """The caller hung up while the colleague's phone rang (:mod:`.consult_ring`)."""
+        if c.state != "ringing":
+            return
+        if c.timer is not None:
+            c.timer.cancel()
+        ring.transfer_failed(self.pbx, c)
+        self._collapse(c)
+        self._end(c)
 
     def _drop(self, c: Consult) -> None:
         """The transferer went before anyone answered: the consult's legs hang up, the caller

@@ -36,10 +36,15 @@ class Dialer:
         self.pbx = pbx
         self._pending: dict[str, Pending] = {}  # dialed channel name -> originate
         self._answer_watch: dict[str, Callable[[], None]] = {}  # dialed by a dialplan's Dial()
+        self._ring_watch: dict[str, Callable[[], None]] = {}
 
-    def watch_answer(self, name: str, answered: Callable[[], None]) -> None:
-        """Call ``answered`` when the channel ``name`` (rung by a ``Dial()``) answers."""
+    def watch_answer(self, name: str, answered: Callable[[], None],
+                     ringing: Callable[[], None] | None = None) -> None:
+        """Call ``answered`` when the channel ``name`` (rung by a ``Dial()``) answers (and
+        ``ringing`` when it rings)."""
         self._answer_watch[name] = answered
+        if ringing is not None:
+            self._ring_watch[name] = ringing
 
     def originate(self, req: OriginateRequest, caller: Endpoint | None = None) -> Channel | None:
         """Start an originate; returns the channel that runs the dialplan side, if any."""
@@ -153,12 +158,16 @@ class Dialer:
         self.pbx.emit(frames.event("DialEnd", frames.snapshot(ch, "Dest"), [("DialStatus", status)]))
 
     def ringing(self, ch: Channel) -> None:
+        watch = self._ring_watch.pop(ch.name, None)
+        if watch is not None:
+            watch()
         if ch.name in self._pending:
             self.pbx.emit(frames.event("DialState", frames.snapshot(ch, "Dest"),
                                        [("DialStatus", "RINGING")]))
 
     def answered(self, ch: Channel) -> None:
         """The dialed channel is up: report it, then run the application or dialplan."""
+        self._ring_watch.pop(ch.name, None)
         watch = self._answer_watch.pop(ch.name, None)
         if watch is not None:
             watch()
@@ -212,6 +221,7 @@ class Dialer:
     def channel_gone(self, ch: Channel) -> None:
         """A dialed channel hung up before it was answered (Reason 1)."""
         self._answer_watch.pop(ch.name, None)
+        self._ring_watch.pop(ch.name, None)
         pending = self._pending.pop(ch.name, None)
         if pending is not None and not pending.done:
             pending.done = True

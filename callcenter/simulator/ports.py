@@ -49,7 +49,8 @@ class Dialer(Protocol):
 
     def channel_gone(self, ch: Channel) -> None: ...
 
-    def watch_answer(self, name: str, answered: Callable[[], None]) -> None: ...
+    def watch_answer(self, name: str, answered: Callable[[], None],
+                     ringing: Callable[[], None] | None = None) -> None: ...
 
 
 class Consults(Protocol):

@@ -36,7 +36,9 @@ STATE_SCHEMA = {"type": "object", "properties": {
     "ended": {"type": "boolean"},
     "consult": {"type": ["object", "null"], "properties": {
         "to": {"type": "string"}, "stage": {"type": "string", "enum": ["consulting", "conference"]},
-        "since": {"type": "number"}}}}}
+        "since": {"type": "number"},
+        # False while the colleague's phone rings: complete and conference are 409 colleague_ringing
+        "answered": {"type": "boolean"}}}}}
 
 
 async def control_call(request: web.Request) -> web.Response:

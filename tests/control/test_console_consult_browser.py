@@ -1,8 +1,9 @@
 """The call bar's Consult in a real browser (Debian Chromium) against the demo wiring (PBX
 simulator, IVR, routing, database): on an answered call the agent opens the consult picker from
 the keyboard (labelled fields, Escape closes it), asks for a colleague, whose phone the
-simulator's attended transfer rings and who answers; the bar then offers Complete / Conference /
-Back to the caller, and Leave once in a three-way; the agent leaves, the caller and the
+simulator's attended transfer rings (Complete and Conference wait, disabled with a hint saying
+why) and who answers; the bar then offers Complete / Conference / Back to the caller, and Leave
+once in a three-way; the agent leaves, the caller and the
 colleague talk on. What the page sends is checked too."""
 
 from __future__ import annotations
@@ -46,8 +47,20 @@ async def test_agent_consults_a_colleague_then_conferences_and_leaves_from_the_c
         await page.fill("#consult-agent", "maria")
         await page.keyboard.press("Enter")  # submits the picker
         await wait_until(lambda: text(page, "#consult-status"), lambda v: "maria" in v, "consulting")
+        # her phone rings (it answers after 3 simulated seconds): Complete and Conference wait,
+        # saying why; Back to the caller may go
+        ringing = await page.evaluate(RINGING_BAR)
+        assert ringing == {"status": "Calling maria: their phone rings, the caller is on hold",
+                           "complete": [True, "consult-ringing-hint"],
+                           "conference": [True, "consult-ringing-hint"], "cancel": [False, None],
+                           "hint": "Complete transfer and Conference wait until maria answers; "
+                                   "Back to the caller stops the ringing"}, ringing
         await wait_until(lambda: _colleague_bridged(console.demo.simulator), lambda v: v, "maria answered",
                          timeout_s=60)
+        await wait_until(lambda: page.locator("#btn-consult-complete").is_enabled(), lambda v: v,
+                         "the call bar hears she answered")
+        assert await text(page, "#consult-status") == "Consulting maria: the caller is on hold"
+        assert await page.locator("#consult-ringing-hint").count() == 0
         for button in ("#btn-consult-complete", "#btn-consult-conference", "#btn-consult-cancel"):
             assert await page.locator(button).is_visible(), button
         # the agent's channel talks to the colleague: no hold, transfer or hang-up meanwhile
@@ -68,6 +81,17 @@ async def test_agent_consults_a_colleague_then_conferences_and_leaves_from_the_c
                          "sam's leg gone, maria with the caller")
     assert [b["action"] for b in sent] == ["consult", "conference", "complete"]
     assert sent[0] == {"action": "consult", "agent": "maria"}
+
+
+# the call bar in one look (no answer can slip in between two reads)
+RINGING_BAR = """() => {
+  const button = (id) => { const b = document.getElementById(id);
+    return [b.disabled, b.getAttribute("aria-describedby")]; };
+  return { status: document.getElementById("consult-status").textContent,
+    complete: button("btn-consult-complete"), conference: button("btn-consult-conference"),
+    cancel: button("btn-consult-cancel"),
+    hint: document.getElementById("consult-ringing-hint")?.textContent ?? null };
+}"""
 
 
 def _colleague_bridged(simulator: PbxSimulator) -> bool:

@@ -18,6 +18,7 @@ TALKING = CallView("1700000000.1", live=True, talking=True, caller_channel="PJSI
 ENDED = CallView("1700000000.1", live=False, talking=False, caller_channel="PJSIP/pstn-01",
                  agent_channel="")
 ASKED = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567", 10.0)
+TALKED = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567", 10.0, answered=True)
 IN_CONFERENCE = Consult("1700000000.1", "hana", "ivan", "PJSIP/1002", "01234567", 10.0,
                         Stage.CONFERENCE)
 
@@ -58,9 +59,9 @@ def test_given_a_held_and_muted_agent_when_consulting_then_our_music_stops_and_t
 
 
 @pytest.mark.parametrize(("step", "under_way", "expected", "ended"), [
-    (consult.complete, ASKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "2", "true")], True),
+    (consult.complete, TALKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "2", "true")], True),
     (consult.cancel, ASKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "1", "true")], False),
-    (consult.conference, ASKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "3", "true")], False),
+    (consult.conference, TALKED, [("PlayDTMF", "*", "true"), ("PlayDTMF", "3", "true")], False),
     (consult.complete, IN_CONFERENCE, [("Hangup", "PJSIP/1001-02")], True),
 ])
 def test_given_a_consult_when_the_agent_ends_it_then_the_features_code_is_received_from_their_channel(
@@ -71,8 +72,19 @@ def test_given_a_consult_when_the_agent_ends_it_then_the_features_code_is_receiv
 
 
 def test_a_conference_keeps_the_consult_as_a_three_way() -> None:
-    decided = consult.conference(TALKING, Control(), ASKED)
+    decided = consult.conference(TALKING, Control(), TALKED)
     assert decided.consult is not None and decided.consult.stage is Stage.CONFERENCE
+
+
+def test_given_the_colleagues_phone_rings_then_cancel_goes_but_complete_and_conference_are_409(
+        ) -> None:
+    """No blind transfer to a ringing phone, and no three-way with nobody: both wait for the
+    answer; going back to the caller (cancel) stops the ringing."""
+    assert shape(consult.cancel(TALKING, Control(), ASKED).actions)[0] == ("PlayDTMF", "*", "true")
+    for step in (consult.complete, consult.conference):
+        with pytest.raises(Refused) as refused:
+            step(TALKING, Control(), ASKED)
+        assert (refused.value.status, refused.value.error_id) == (409, "colleague_ringing")
 
 
 @pytest.mark.parametrize(("call", "step", "under_way", "error_id"), [

@@ -14,6 +14,7 @@ from callcenter.ami import messages
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.events import (
+    AgentAnswered,
     AgentHungUp,
     AgentLegCreated,
     AgentLegFailed,
@@ -35,12 +36,13 @@ AGENTS = {"ivan": AgentTarget(True, "refunds", "PJSIP/1002"),
 
 
 class Pbx:
-    """Answers every action and reports what Asterisk would (unless ``silent``)."""
+    """Answers every action and reports what Asterisk would (unless ``silent``); the
+    colleague's phone answers at once (unless ``ringing``: it rings on)."""
 
-    def __init__(self, silent: bool = False) -> None:
+    def __init__(self, silent: bool = False, ringing: bool = False) -> None:
         self.sent: list[Action] = []
         self.digits = ""
-        self.silent = silent
+        self.silent, self.ringing = silent, ringing
         self.service: ControlService | None = None
 
     async def send(self, action: Action | messages.Originate) -> AmiResponse:
@@ -57,6 +59,8 @@ class Pbx:
         digits = self.digits[-2:]
         if action.name == "Atxfer":
             self.service.on_call_event(AgentLegCreated(CALL, 11.0, "x1", IVAN, "1.7"))
+            if not self.ringing:
+                self.service.on_call_event(AgentAnswered(CALL, 11.5, "x1", IVAN))
         elif action.name == "PlayDTMF" and digits == "*2":
             self.service.on_call_event(Transferred(CALL, 12.0, "PJSIP/1001-02", "Local/1;1"))
         elif action.name == "PlayDTMF" and digits == "*1":
@@ -84,10 +88,11 @@ def desk_service(pbx: Pbx, ready: str | None = "ivan", reserved: list[Any] | Non
 
 async def test_given_a_talking_call_when_consulting_ivan_then_atxfer_and_his_screen_gets_the_pop(
         ) -> None:
-    pbx = Pbx()
+    pbx = Pbx(ringing=True)
     svc, (_, shared) = desk_service(pbx)
     state = await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
-    assert state["consult"] == {"to": "ivan", "stage": "consulting", "since": 10.0}
+    assert state["consult"] == {"to": "ivan", "stage": "consulting", "since": 10.0,
+                                "answered": False}
     atxfer = next(a for a in pbx.sent if a.name == "Atxfer")
     assert atxfer.header("CC-Agent") == "ivan" and atxfer.header("CC-Dial") == "PJSIP/1002"
     assert shared == [("sam", "ivan", CALL, {"by": "sam", "at": 10.0})]
@@ -300,17 +305,22 @@ async def test_routing_hears_of_a_take_over_only_when_the_colleague_has_the_call
     assert took == ([] if isinstance(ending, ConsultEnded) else [(CALL, "ivan")])
 
 
-def talk_desk(pbx: Pbx) -> tuple[ControlService, list[Any], list[Any]]:
-    """A desk whose routing hears both ways a consult gives the colleague back."""
+def talk_desk(pbx: Pbx, told: list[Any] | None = None
+              ) -> tuple[ControlService, list[Any], list[Any]]:
+    """A desk whose routing hears both ways a consult gives the colleague back (``told``: what
+    the agents' screens hear)."""
     reserved: list[Any] = []
     talked: list[Any] = []
+    said = told if told is not None else []
+    publish = lambda agent, message: said.append((agent, message))  # noqa: E731
     desk = ConsultDesk(pbx.send, AGENTS.get, lambda skill, besides: "ivan", lambda: {"refunds"},
-                       lambda *_: None, lambda *_: None, lambda: 10.0, confirm_s=0.2,
+                       publish, lambda *_: None, lambda: 10.0, confirm_s=0.2,
                        reserve=lambda agent, out: reserved.append((agent, out)),
-                       talked=lambda call_id, agent: talked.append((call_id, agent)))
+                       talked=lambda call_id, agent, skill: talked.append((call_id, agent, skill)),
+                       skill_of=lambda call_id: "general" if call_id == CALL else "")
     call = talking_call()
     svc = ControlService(pbx.send, lambda cid: call if cid == CALL else None,
-                         lambda cid: "sam" if cid == CALL else None, lambda *_: None,
+                         lambda cid: "sam" if cid == CALL else None, publish,
                          lambda: 10.0, confirm_s=0.2, consults=desk)
     pbx.service = svc
     return svc, reserved, talked
@@ -322,7 +332,7 @@ async def test_given_the_colleague_answered_when_the_consult_is_cancelled_then_h
     svc, reserved, talked = talk_desk(pbx)
     await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
     await svc.act("sam", CALL, Verb.CANCEL)  # the colleague's answered leg ends: ConsultEnded
-    assert talked == [(CALL, "ivan")]
+    assert talked == [(CALL, "ivan", "general")]
     assert reserved == [("ivan", True)]  # not handed straight back to routing
 
 
@@ -341,4 +351,71 @@ async def test_given_the_colleague_leaves_a_three_way_then_he_wraps_up_like_afte
     await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
     await svc.act("sam", CALL, Verb.CONFERENCE)
     svc.on_call_event(ConsultEnded(CALL, 20.0, IVAN, 16))
-    assert talked == [(CALL, "ivan")] and reserved == [("ivan", True)]
+    assert talked == [(CALL, "ivan", "general")] and reserved == [("ivan", True)]
+
+
+CALLER_LEFT = CallEnded(CALL, 15.0, Outcome.ANSWERED, HangupBy.CALLER, 16, None)
+
+
+@pytest.mark.parametrize("three_way", [False, True])
+async def test_given_the_colleague_answered_when_the_caller_leaves_then_he_wraps_up_on_the_calls_skill(
+        three_way: bool) -> None:
+    pbx = Pbx()
+    told: list[Any] = []
+    svc, reserved, talked = talk_desk(pbx, told)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    if three_way:
+        await svc.act("sam", CALL, Verb.CONFERENCE)
+    svc.on_call_event(CALLER_LEFT)
+    await svc.wait_idle()
+    assert talked == [(CALL, "ivan", "general")] and reserved == [("ivan", True)]
+    assert {a.header("Channel") for a in pbx.sent if a.name == "Hangup"} == {"PJSIP/1001-02", IVAN}
+    assert ("ivan", {"type": "call_ended", "call_id": CALL, "outcome": "caller_left"}) in told
+    assert svc.consults.consult(CALL) is None
+
+
+async def test_given_the_colleagues_phone_rings_when_the_caller_leaves_then_it_stops_and_he_is_back_at_once(
+        ) -> None:
+    pbx = Pbx(ringing=True)
+    told: list[Any] = []
+    svc, reserved, talked = talk_desk(pbx, told)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    svc.on_call_event(CALLER_LEFT)
+    await svc.wait_idle()
+    assert talked == [] and reserved == [("ivan", True), ("ivan", False)]
+    assert IVAN in {a.header("Channel") for a in pbx.sent if a.name == "Hangup"}  # no more ringing
+    to_ivan = [m["type"] for agent, m in told if agent == "ivan"]
+    assert to_ivan == ["consult_ended"], to_ivan  # his pop goes, no call to wrap up
+
+
+@pytest.mark.parametrize("verb", [Verb.COMPLETE, Verb.CONFERENCE])
+async def test_given_the_colleagues_phone_rings_when_completing_or_joining_then_409_until_he_answers(
+        verb: Verb) -> None:
+    pbx = Pbx(ringing=True)
+    told: list[Any] = []
+    svc, _, _ = talk_desk(pbx, told)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    sent = len(pbx.sent)
+    with pytest.raises(Refused) as refused:
+        await svc.act("sam", CALL, verb)
+    assert (refused.value.status, refused.value.error_id) == (409, "colleague_ringing")
+    assert "ringing" in refused.value.message
+    assert len(pbx.sent) == sent, "nothing sent to Asterisk: no blind transfer, no three-way"
+    consult = svc.consults.consult(CALL)
+    assert consult is not None and not consult.answered
+    told.clear()
+    svc.on_call_event(AgentAnswered(CALL, 14.0, "x1", IVAN))
+    # the agent's call bar hears he answered: Complete and Conference may go now
+    [bar] = [m for agent, m in told if agent == "sam" and m["type"] == "control"]
+    assert bar["consult"]["answered"] is True, bar
+    state = await svc.act("sam", CALL, verb)
+    assert state["ended"] is (verb is Verb.COMPLETE)
+
+
+async def test_another_channels_answer_is_not_the_colleagues() -> None:
+    pbx = Pbx(ringing=True)
+    svc, _, _ = talk_desk(pbx)
+    await svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan")
+    svc.on_call_event(AgentAnswered(CALL, 14.0, "o9", "PJSIP/1009-01"))
+    consult = svc.consults.consult(CALL)
+    assert consult is not None and not consult.answered

@@ -23,7 +23,7 @@ import pytest
 
 from callcenter.agents.model import AgentState
 from callcenter.ami.messages import AmiEvent
-from callcenter.control.plan import Verb
+from callcenter.control.plan import Refused, Verb
 from callcenter.simulator.pbx import Pbx
 from callcenter.web.api_control import CONTROL
 from tests.pbx.fidelity import ACCEPTED, ACCEPTED_FIELDS
@@ -140,12 +140,15 @@ class Consulting:
 
 
 @asynccontextmanager
-async def consulting(tmp_path: Path, db_url: str) -> AsyncIterator[Consulting]:
-    """A caller talking to rex, who consults sue; yields once sue has answered."""
+async def consulting(tmp_path: Path, db_url: str, sue_answers: bool = True
+                     ) -> AsyncIterator[Consulting]:
+    """A caller talking to rex, who consults sue; yields once sue has answered (or, if she
+    never answers, once her phone rings)."""
     agents = [agent_entry("rex", "1003", {"refunds": 4}), agent_entry("sue", "1004", {"returns": 4})]
+    sue = (phone("1004", answer_after_s=0.0, hangup_after_s=600.0) if sue_answers  # pjsua 200
+           else phone("1004", never_answers=True))  # pjsua --auto-answer 180
     async with running(tmp_path, db_url, policy=POLICY, agents=agents, speed=SPEED,
-                       phones=[phone("1003", hangup_after_s=600.0),  # pjsua --auto-answer 200:
-                               phone("1004", answer_after_s=0.0, hangup_after_s=600.0)]) as h:
+                       phones=[phone("1003", hangup_after_s=600.0), sue]) as h:
         seen: list[dict[str, str]] = []
 
         def record(event: AmiEvent) -> None:
@@ -161,9 +164,10 @@ async def consulting(tmp_path: Path, db_url: str) -> AsyncIterator[Consulting]:
         await h.sleep(5.0)
         state = await control.act("rex", call_id, Verb.CONSULT, to_agent="sue")
         assert state["consult"]["to"] == "sue", state
-        await h.wait_for(lambda: any(e.get("Event") == "BridgeEnter"
+        awaited = "BridgeEnter" if sue_answers else "Newchannel"
+        await h.wait_for(lambda: any(e.get("Event") == awaited
                                      and e.get("Channel", "").startswith("PJSIP/1004-") for e in seen),
-                         WAIT, "sue answered the consult")
+                         WAIT, "sue answered the consult" if sue_answers else "sue's phone rings")
         music = [e["Event"] for e in seen if e.get("Channel") == held_caller(seen)
                  and e["Event"].startswith("MusicOnHold")]
         assert music[-1] == "MusicOnHoldStart"  # the caller holds
@@ -199,7 +203,7 @@ async def test_consult_then_complete_cancel_or_conference_through_the_simulator(
     capture, verb = FLOWS[flow]
     async with consulting(tmp_path, fresh_db) as c:
         done = await c.control.act("rex", c.call_id, verb)
-        assert done["consult"] == ({"to": "sue", "stage": "conference", "since": ANY}
+        assert done["consult"] == ({"to": "sue", "stage": "conference", "since": ANY, "answered": True}
                                    if flow == "conference" else None), done
         if flow == "cancel":
             await c.h.wait_for(lambda: course(c.seen, "PJSIP/1004-")[-1:] == ["Hangup 16"], WAIT,
@@ -233,8 +237,37 @@ async def test_caller_hanging_up_mid_consult_ends_both_legs_as_on_the_real_pbx(
         hang_up(c.h.simulator.pbx, held_caller(c.seen), remote=True)
         await c.h.wait_for(lambda: not c.h.simulator.pbx.channels, WAIT, "every leg hung up")
         rows = await c.h.finish(WAIT)
+        states = {agent: [x.state for x in c.h.probe.states(agent)] for agent in ("rex", "sue")}
     assert_as_captured(c.seen, "caller_left")
     assert [(r["linkedid"], r["hangup_by"]) for r in rows] == [(c.call_id, "caller")]
+    # both talked on the call: both wrap up
+    assert then(states["rex"], AgentState.TALKING) is AgentState.WRAP_UP, states
+    assert then(states["sue"], AgentState.PAUSED) is AgentState.WRAP_UP, states
+
+
+async def test_while_the_colleagues_phone_rings_complete_is_409_and_a_caller_leaving_stops_it(
+        fresh_db: str, tmp_path: Path) -> None:
+    async with consulting(tmp_path, fresh_db, sue_answers=False) as c:
+        for verb in (Verb.COMPLETE, Verb.CONFERENCE):
+            with pytest.raises(Refused) as refused:
+                await c.control.act("rex", c.call_id, verb)
+            assert (refused.value.status, refused.value.error_id) == (409, "colleague_ringing")
+        assert c.control.state(c.call_id)["consult"]["answered"] is False
+        hang_up(c.h.simulator.pbx, held_caller(c.seen), remote=True)
+        await c.h.wait_for(lambda: not c.h.simulator.pbx.channels, WAIT, "every leg hung up")
+        rows = await c.h.finish(WAIT)
+        states = {agent: [x.state for x in c.h.probe.states(agent)] for agent in ("rex", "sue")}
+    assert_as_captured(c.seen, "ringing_caller_left")
+    assert transfers(c.seen) == ["Fail"]  # Asterisk fails the transfer: no blind one
+    assert [(r["linkedid"], r["hangup_by"]) for r in rows] == [(c.call_id, "caller")]
+    assert then(states["rex"], AgentState.TALKING) is AgentState.WRAP_UP, states
+    assert then(states["sue"], AgentState.PAUSED) is AgentState.READY, states  # no wrap-up
+
+
+def then(states: list[AgentState], state: AgentState) -> AgentState | None:
+    """The state that followed the last ``state`` (None: none did)."""
+    last = max(i for i, s in enumerate(states) if s is state)
+    return states[last + 1] if last + 1 < len(states) else None
 
 
 async def test_colleague_hanging_up_mid_consult_gives_the_caller_back(

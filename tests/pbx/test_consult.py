@@ -4,7 +4,9 @@ Atxfer of hana's channel to [cc-consult]) holds the caller with music and rings 
 whose screen gets the caller's pop saying hana consults him. Then hana cancels (ivan's leg
 ends, the caller is back with her, ivan, who talked, wraps up), completes (the call's legs are hana then ivan, ivan owns the
 call), or joins all three (ivan's voice reaches the caller and hana; hana leaves, the caller and
-ivan talk on). A caller who hangs up mid-consult ends the call: both agents' legs end."""
+ivan talk on). A caller who hangs up mid-consult ends the call: both agents' legs end, and both
+wrap up, having talked on it; if ivan's phone still rang, it stops and he stays ready. While it
+rings, complete and conference are refused (409 colleague_ringing): no blind transfer."""
 
 from __future__ import annotations
 
@@ -55,13 +57,14 @@ async def answered_by_hana(rig: Rig, ami: TestAmi, number: str, heard: Path
 @dataclass(frozen=True)
 class Consoles:
     """What a consult scenario works with: the test's AMI link, hana's and ivan's web sessions,
-    the messages ivan's console socket received, and both agents' answering phones."""
+    the messages each console socket received, and both agents' answering phones."""
 
     ami: TestAmi
     hana: Web
     ivan: Web
     ivan_said: list[dict[str, Any]]
     phones: dict[str, Phone]
+    hana_said: list[dict[str, Any]]
 
 
 @contextlib.asynccontextmanager
@@ -73,15 +76,18 @@ async def consoles(rig: Rig, hana: dict[str, Any] | None = None,
     ami = await rig.ami()
     hana_web, ivan_web = await rig.web("hana"), await rig.web("ivan")
     ivan_said: list[dict[str, Any]] = []
+    hana_said: list[dict[str, Any]] = []
     ivan_ws = await pops_of(rig, ivan_web, ivan_said)
+    hana_ws = await pops_of(rig, hana_web, hana_said)
     try:
-        phones = {login: rig.agent_phone(login, mode="answer", talk_s=120, **(options or {}))
+        phones = {login: rig.agent_phone(login, **{"mode": "answer", "talk_s": 120, **(options or {})})
                   for login, options in (("hana", hana), ("ivan", ivan))}
         for agent in AGENTS:
             await rig.wait_registered(agent.extension)
         await rig.ready("hana", "ivan")
-        yield Consoles(ami, hana_web, ivan_web, ivan_said, phones)
+        yield Consoles(ami, hana_web, ivan_web, ivan_said, phones, hana_said)
     finally:
+        await hana_ws.close()
         await ivan_ws.close()
         await hana_web.close()
         await ivan_web.close()
@@ -264,7 +270,7 @@ async def test_hana_hanging_up_her_phone_mid_consult_leaves_the_caller_to_ivan(
         assert legs[1]["talk_s"] > 1.5, legs
 
 
-async def test_a_caller_hanging_up_mid_consult_ends_the_call_and_frees_both_agents(
+async def test_a_caller_hanging_up_mid_consult_ends_the_call_and_both_agents_wrap_up(
         rig: Rig, tmp_path: Path) -> None:
     async with consoles(rig) as c:
         call_id, channel, _, caller = await answered_by_hana(rig, c.ami, "+8613911170004",
@@ -278,6 +284,42 @@ async def test_a_caller_hanging_up_mid_consult_ends_the_call_and_frees_both_agen
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["hangup_by"] == "caller", row
         assert (await rig.agent_state("hana"))["state"] == "wrap_up"
-        assert (await state_of(rig, "ivan", "ready"))["state"] == "ready"
+        # ivan talked on this call: wrap-up too (the rig's 60 s), not ready at once
+        assert (await state_of(rig, "ivan", "wrap_up"))["state"] == "wrap_up"
+        await asyncio.sleep(1.0)
+        assert (await rig.agent_state("ivan"))["state"] == "wrap_up"
+        for said in (c.hana_said, c.ivan_said):  # each console shows the call ended
+            ended = await wait_for(said, "call_ended", 5)
+            assert ended["call_id"] == call_id, ended
         assert (await control(c.hana, call_id, {"action": "complete"}))[0] in (404, 409)
         rig.capture("call_control_consult_caller_left", clicked - 30)
+
+
+async def test_while_ivans_phone_rings_complete_and_conference_are_409_and_a_caller_leaving_stops_it(
+        rig: Rig, tmp_path: Path) -> None:
+    async with consoles(rig, ivan={"mode": "ring"}) as c:
+        call_id, channel, _, caller = await answered_by_hana(rig, c.ami, "+8613911170006",
+                                                             tmp_path / "h.wav")
+        clicked = time.time()
+        status, state = await control(c.hana, call_id, {"action": "consult", "agent": "ivan"})
+        assert status == 200 and state["consult"]["answered"] is False, state
+        await c.ami.wait(event("Newchannel", Channel=IVAN), 10, "ivan's phone rings", clicked)
+        await wait_for(c.ivan_said, "pop", 5)
+        for action in ("complete", "conference"):
+            status, body = await control(c.hana, call_id, {"action": action})
+            assert (status, body["error_id"]) == (409, "colleague_ringing"), body
+        await asyncio.sleep(1.0)
+        assert not c.ami.find(event("AttendedTransfer"), clicked), "a transfer to a ringing phone"
+        assert not c.ami.find(event("Hangup", Channel=IVAN), clicked), "the consult was dropped"
+        caller.hangup()
+        await c.ami.wait(event("Hangup", Channel=channel), 10, "the caller left", clicked)
+        await c.ami.wait(event("Hangup", Channel=IVAN), 10, "ivan's phone stopped ringing", clicked)
+        await c.ami.wait(event("Hangup", Channel=HANA), 10, "hana's leg ended", clicked)
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert row["hangup_by"] == "caller", row
+        assert (await rig.agent_state("hana"))["state"] == "wrap_up"
+        ivan = await state_of(rig, "ivan", "ready")  # never answered: no wrap-up
+        assert ivan["state"] == "ready", ivan
+        await wait_for(c.ivan_said, "consult_ended", 5)
+        assert not [m for m in c.ivan_said if m.get("type") == "call_ended"], c.ivan_said
+        rig.capture("call_control_consult_ringing_caller_left", clicked - 30)

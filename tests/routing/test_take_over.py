@@ -82,3 +82,21 @@ def test_given_a_break_chosen_during_the_consult_then_no_wrap_up_and_the_break_s
     r.handle(ev.AgentPaused("b", "break", 12.0))
     assert r.handle(ev.ConsultTalkEnded("c1", "b", 20.0)) == []
     assert r.agent_status("b").reason == "break"
+
+
+def test_given_the_caller_left_mid_consult_then_both_agents_wrap_up_on_the_calls_skill() -> None:
+    """The call is gone from routing by the time the consult's end is heard: the event names
+    the call's skill, not the colleague's best one (returns: 5 s of wrap-up)."""
+    r = Router(policy(refunds={"wrap_up_s": 30, "steps": STEP}, returns={"wrap_up_s": 5, "steps": STEP}),
+               [agent("a", {"refunds": 5}), agent("b", {"returns": 5, "refunds": 3})])
+    ready(r, "a")
+    r.handle(ev.CallEnqueued(call("c1", "refunds"), 1.0))
+    r.handle(ev.OfferAnswered("c1", "a", 2.0))
+    ready(r, "b", at=3.0)
+    r.handle(ev.AgentPaused("b", ev.CONSULT_PAUSE, 10.0))
+    assert states(r.handle(ev.CallHungUp("c1", 20.0))) == [("a", AgentState.WRAP_UP, "")]
+    assert states(r.handle(ev.ConsultTalkEnded("c1", "b", 20.0, "refunds"))) == [
+        ("b", AgentState.WRAP_UP, "")]
+    check_invariants(r)
+    assert states(r.tick(30.0)) == []  # not returns' 5 s
+    assert states(r.tick(51.0)) == [("a", AgentState.READY, ""), ("b", AgentState.READY, "")]

@@ -437,6 +437,29 @@ EXPECTED: dict[str, list[str]] = {
         "CallEnded 1796485404.18 answered caller 16",
         "AgentHungUp 1796485404.18 PJSIP/1071-0000000a 16",
     ],
+    # hana consults ivan, whose phone rings and is never answered (no AgentAnswered: the console
+    # refuses complete and conference meanwhile); the caller hangs up: Asterisk fails the
+    # attended transfer and hangs hana up, ivan's ringing leg ends unanswered
+    "call_control_consult_ringing_caller_left": [
+        "CallArrived 1796508021.0 PJSIP/carrier-00000000 +8613911170006",
+        "EnteredIvr 1796508021.0 inbound",
+        "Queued 1796508021.0",
+        "OfferSent 1796508021.0 cc-96b3f6c2-27 PJSIP/1071 1796508021.0",
+        "AgentLegCreated 1796508021.0 cc-96b3f6c2-27 PJSIP/1071-00000001",
+        "AgentRinging 1796508021.0 cc-96b3f6c2-27 PJSIP/1071-00000001",
+        "AgentAnswered 1796508021.0 cc-96b3f6c2-27 PJSIP/1071-00000001",
+        "Bridged 1796508021.0 PJSIP/1071-00000001 cc-96b3f6c2-27 first",
+        "RecordingStarted 1796508021.0 1796508021.0-mixed.wav",
+        "RecordingStarted 1796508021.0 1796508021.0-customer.wav",
+        "RecordingStarted 1796508021.0 1796508021.0-agent.wav",
+        "Held 1796508021.0 PJSIP/carrier-00000000",
+        "AgentLegCreated 1796508021.0 cc-96b3f6c2-30 PJSIP/1072-00000002",
+        "AgentRinging 1796508021.0 cc-96b3f6c2-30 PJSIP/1072-00000002",
+        "CallerHungUp 1796508021.0 PJSIP/carrier-00000000 16",
+        "CallEnded 1796508021.0 answered caller 16",
+        "AgentHungUp 1796508021.0 PJSIP/1071-00000001 16",
+        "AgentLegFailed 1796508021.0 cc-96b3f6c2-30 cancelled 16",
+    ],
     # hana consults ivan, then cancels (*1 received from her channel): ivan's leg ends, she is
     # back with the caller, hangs up; the survey
     "call_control_consult_cancelled": [

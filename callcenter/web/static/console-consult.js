@@ -1,7 +1,8 @@
 // The call bar's consult (warm transfer) and three-way conference: a Consult… button opens a
 // picker (a colleague's login, or a skill: its first ready agent); while consulting (the caller
-// holds) Complete, Cancel and Conference; in a three-way, Leave (the caller and the colleague
-// talk on). States come from the server's answer, once Asterisk confirmed them.
+// holds) Complete, Cancel and Conference (the first two only once the colleague answered); in a
+// three-way, Leave (the caller and the colleague talk on). States come from the server's answer,
+// once Asterisk confirmed them, and its `control` pushes (the colleague answered).
 
 import { el, label, t } from "./dom.js";
 
@@ -26,11 +27,15 @@ function consultForm(current, act, render, skills) {
   return form;
 }
 
-/** The consult's buttons (and its picker when open), for the call bar. */
+/** The consult's buttons (and its picker when open), for the call bar. While the colleague's
+ * phone rings, Complete and Conference are disabled (the server refuses them: 409
+ * colleague_ringing), described by a hint saying why. */
 export function consultControls(current, act, render, skills) {
-  const step = (id, text, action) => el("button", { type: "button", id, class: "button-quiet",
-    disabled: current.busy, onclick: () => act(action) }, text);
   const consult = current.consult;
+  const ringing = Boolean(consult && consult.stage === "consulting" && !consult.answered);
+  const step = (id, text, action, waits = false) => el("button", { type: "button", id, class: "button-quiet",
+    disabled: current.busy || (waits && ringing), onclick: () => act(action),
+    "aria-describedby": waits && ringing ? "consult-ringing-hint" : null }, text);
   if (!consult) {
     const open = el("button", { type: "button", id: "btn-consult", class: "button-quiet",
       disabled: current.busy, "aria-expanded": String(current.consulting), "aria-controls": "consult-form",
@@ -39,13 +44,16 @@ export function consultControls(current, act, render, skills) {
     t("console.control.consult"));
     return [open, current.consulting ? consultForm(current, act, render, skills) : null];
   }
+  const said = consult.stage === "conference" ? "console.control.in_conference"
+    : ringing ? "console.control.consult_ringing" : "console.control.consulting";
   const status = el("span", { id: "consult-status", class: "hold-time", role: "status" },
-    t(consult.stage === "conference" ? "console.control.in_conference" : "console.control.consulting",
-      { agent: consult.to }));
+    t(said, { agent: consult.to }));
   if (consult.stage === "conference") {
     return [status, step("btn-consult-leave", t("console.control.leave"), "complete")];
   }
-  return [status, step("btn-consult-complete", t("console.control.complete"), "complete"),
-    step("btn-consult-conference", t("console.control.conference"), "conference"),
-    step("btn-consult-cancel", t("console.control.consult_cancel"), "cancel")];
+  const hint = ringing ? el("span", { id: "consult-ringing-hint", class: "muted" },
+    t("console.control.consult_ringing_hint", { agent: consult.to })) : null;
+  return [status, step("btn-consult-complete", t("console.control.complete"), "complete", true),
+    step("btn-consult-conference", t("console.control.conference"), "conference", true),
+    step("btn-consult-cancel", t("console.control.consult_cancel"), "cancel"), hint];
 }

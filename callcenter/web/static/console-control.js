@@ -6,7 +6,7 @@
 // /ws/agent, or the action's answer, which comes after Asterisk confirmed it).
 
 import { consultControls } from "./console-consult.js";
-import { announce, api, el, fill, format, label, LANG, t } from "./dom.js";
+import { announce, api, el, fill, format, has, label, LANG, t } from "./dom.js";
 
 const box = () => document.getElementById("call-actions");
 const SKILLS = JSON.parse(document.body.dataset.skills || "[]");
@@ -77,8 +77,11 @@ async function act(action, extra = {}) {
     if (action === "transfer") announce(t("console.control.transferred"));
     message.textContent = "";
   } catch (error) {
-    message.textContent = error.message;
+    // the server's reason in the page's language when the console words it, else as sent
+    const key = `console.control.error.${error.errorId}`;
+    message.textContent = error.errorId && has(key) ? t(key) : error.message;
     message.className = "message bad";
+    announce(message.textContent, true);
   } finally {
     current.busy = false;
     render();
@@ -166,6 +169,10 @@ export function update(s) {
     message.textContent = t(`console.control.${s.notice}`);
     message.className = s.notice === "hold_music_lost" ? "message bad" : "message";
     announce(message.textContent);
+  }
+  const before = current.consult;
+  if (before && s.consult && !before.answered && s.consult.answered && s.consult.stage === "consulting") {
+    announce(t("console.control.consult_answered", { agent: s.consult.to }));
   }
   Object.assign(current, { held: s.held, muted: s.muted, heldSince: s.held ? s.held_since : null,
     holdS: s.held ? s.hold_s - (s.held_since != null ? Date.now() / 1000 - s.held_since : 0) : s.hold_s,

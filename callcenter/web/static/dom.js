@@ -123,7 +123,7 @@ export function csrfToken() {
 }
 
 /** Call the API; JSON in and out. A 401 goes to the log-in page; other errors throw with the
- * server's message. */
+ * server's message (and its stable `error_id` as `errorId`, for a page's own wording). */
 export async function api(method, path, body) {
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
@@ -134,7 +134,11 @@ export async function api(method, path, body) {
   const response = await fetch(path, options);
   if (response.status === 401) { location.href = "/login"; throw new Error(t("ui.logged_out")); }
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.message || t("ui.error.failed.title"));
+  if (!response.ok) {
+    const error = new Error(data.message || t("ui.error.failed.title"));
+    error.errorId = data.error_id || "";
+    throw error;
+  }
   return data;
 }
 

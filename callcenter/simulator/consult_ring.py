@@ -1,0 +1,56 @@
+"""A consult while the colleague's phone rings, as Asterisk 22 reports it
+(``tests/data/pbx-captures/call_control_consult_ringing_caller_left.jsonl``): the ringing
+reaches ``;1`` through the Local pair (``Newstate Ringing``) and ``Dial()`` on ``;2`` reports
+it (``DialState``, then a ``DialState`` naming ``;1`` alone); the caller hanging up meanwhile
+fails the attended transfer (``AttendedTransfer`` ``Result: Fail``): Asterisk hangs up the
+transferer, then the Local pair (``Dial()`` cancelled) and with it the ringing phone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import callcenter.simulator.consult_bridges as bridges
+import callcenter.simulator.frames as frames
+from callcenter.simulator.consult_model import Consult
+
+if TYPE_CHECKING:
+    from callcenter.simulator.ports import Pbx
+
+RINGING = 5  # AST_STATE_RINGING
+NORMAL = 16
+
+
+def dial_end(pbx: Pbx, c: Consult, status: str) -> None:
+    """``Dial()`` on ``;2`` ended with ``status`` (ANSWER, NOANSWER, BUSY, CANCEL)."""
+    assert c.two is not None and c.target is not None
+    pbx.emit(frames.event("DialEnd", frames.snapshot(c.two), frames.snapshot(c.target, "Dest"),
+                          [("DialStatus", status)]))
+
+
+def ringing(pbx: Pbx, c: Consult) -> None:
+    """The colleague's phone rings (its own ``Newstate`` is already out)."""
+    one, two, target = c.one, c.two, c.target
+    if c.state != "ringing" or one is None or two is None or target is None:
+        return
+    pbx.set_state(one, RINGING)
+    pbx.emit(frames.event("DialState", frames.snapshot(two), frames.snapshot(target, "Dest"),
+                          [("DialStatus", "RINGING")]))
+    pbx.emit(frames.event("DialState", frames.snapshot(one, "Dest"), [("DialStatus", "RINGING")]))
+
+
+def transfer_failed(pbx: Pbx, c: Consult) -> None:
+    """The caller left while the colleague's phone rang: ``AttendedTransfer`` fails, the
+    transferer leaves the consult bridge and hangs up; ``Dial()`` is cancelled (the caller
+    of this function then hangs up the Local pair and the phone)."""
+    agent, one, bridge = c.agent, c.one, c.consult_bridge
+    assert one is not None and bridge is not None
+    pbx.emit(frames.event(
+        "AttendedTransfer", [("Result", "Fail")],
+        frames.snapshot(agent, "OrigTransferer"), bridges.prefixed(c.home, "Orig"),
+        frames.snapshot(agent, "SecondTransferer"), bridges.prefixed(bridge, "Second"),
+        frames.snapshot(one, "TransferTarget"), [("IsExternal", "No"), ("DestType", "Fail")]))
+    agent.activity = None
+    pbx.bridging.leave(agent, dissolve=False)
+    pbx.hangups.finish(agent, NORMAL)
+    if c.two is not None and c.target is not None:
+        dial_end(pbx, c, "CANCEL")
