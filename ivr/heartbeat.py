@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from callcenter.ami.errors import AmiError
+from callcenter.ami.errors import AmiError, AmiNotConnected
 from callcenter.ami.messages import Action
 from callcenter.clock import wall_time
 from callcenter.runtime.periodic import Backoff, periodic
@@ -29,8 +29,10 @@ class Heartbeat:
     """Sends the heartbeat every ``interval_s`` seconds, and at once whenever the AMI link comes
     up (:meth:`on_link`), so callers arriving right after a start or a reconnect get the IVR.
 
-    A failed send is retried every ``retry_s`` (and at once on link up), never only at the next
-    interval. :attr:`ready` is whether the dialplan currently sees the IVR as alive: the last send
+    A send refused because the link is not up (yet, or again) is no failure: the beat waits for
+    :meth:`on_link` (no warning at every start, before the link has logged in). Any other failed
+    send is retried every ``retry_s`` (and at once on link up), never only at the next interval.
+    :attr:`ready` is whether the dialplan currently sees the IVR as alive: the last send
     succeeded and the link has not gone down since (``/healthz`` reports it).
     """
 
@@ -62,6 +64,9 @@ class Heartbeat:
         async def beat() -> None:
             try:
                 await self._send(heartbeat_action(self._clock(), self._variable))
+            except AmiNotConnected:  # the link's own logs tell of it; sent when it comes up
+                self.ready = False
+                return
             except AmiError:
                 self.ready = False
                 raise

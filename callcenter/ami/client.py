@@ -359,8 +359,8 @@ class AmiClient:
             self._metrics.ami_link_up.set(0)
         reason = "closed by us" if self._closing else f"lost: {exc or 'peer closed the connection'}"
         self._inbound.fail_all(reason)
-        if was_up:
-            log.warning("ami_link_down", reason=reason)
+        if was_up:  # closing it ourselves (a shutdown) is no warning
+            (log.info if self._closing else log.warning)("ami_link_down", reason=reason)
             self._background.add(asyncio.get_running_loop().create_task(self._notify_link("down")))
 
 

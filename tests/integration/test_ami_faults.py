@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from callcenter.ami import messages
 from callcenter.ami.client import AmiClient
@@ -188,3 +189,22 @@ async def test_given_agi_command_then_result_matched_on_lowercase_command_id() -
 async def test_header_injection_in_an_action_is_refused() -> None:
     with pytest.raises(ValueError):
         messages.hangup("PJSIP/x\r\nAction: Originate").render("1")
+
+
+async def test_a_link_lost_is_a_warning_and_one_closed_at_shutdown_is_not() -> None:
+    async with FakeAmi() as ami:
+        def goodbye(action: Frame) -> list[bytes]:  # the link closed as the Logoff arrives
+            ami.drop()
+            return []
+
+        ami.replies["Logoff"] = goodbye
+        client = AmiClient(settings(ami.port))
+        with structlog.testing.capture_logs() as logs:
+            async with running(client):
+                await client.wait_connected(5)
+                ami.drop()
+                await wait_until(lambda: ami.connections, lambda n: n >= 2, "linked again")
+                await client.wait_connected(5)
+        downs = [(e["log_level"], e["reason"]) for e in logs if e["event"] == "ami_link_down"]
+    assert downs[0][0] == "warning" and downs[0][1].startswith("lost")
+    assert downs[1:] == [("info", "closed by us")]
