@@ -196,9 +196,11 @@ async def test_given_missing_prompt_then_agi_ends_and_the_dialplan_fallback_agi_
     assert line.agi.commands[-2:] == ["SET VARIABLE CC_IVR routed", "EXEC MusicOnHold default"]
 
 
-async def test_given_route_prompt_playing_then_routed_and_hold_are_queued_behind_it_and_routing_waits_for_its_end() -> None:
+async def routed_while_the_prompt_plays() -> tuple[Line, asyncio.Future[str]]:
+    """A Chinese caller keys "0" (to_general); the route prompt is still playing (its result is
+    the future) when the IVR has queued the routed mark and the hold behind it."""
     line = Line()
-    line.agi.keys = [key("2"), key("0")]  # Chinese, "0": to_general
+    line.agi.keys = [key("2"), key("0")]
     prompt: asyncio.Future[str] = asyncio.get_running_loop().create_future()
     line.agi.script = [("STREAM FILE zh/connecting-agent", prompt)]
     line.runner.on_event(START)
@@ -206,6 +208,11 @@ async def test_given_route_prompt_playing_then_routed_and_hold_are_queued_behind
         if any(c.startswith("EXEC MusicOnHold") for c in line.agi.commands):
             break
         await asyncio.sleep(0)
+    return line, prompt
+
+
+async def test_given_route_prompt_playing_then_routed_and_hold_are_queued_behind_it_and_routing_waits_for_its_end() -> None:
+    line, prompt = await routed_while_the_prompt_plays()
     assert line.agi.commands[-3:] == ['STREAM FILE zh/connecting-agent ""', "SET VARIABLE CC_IVR routed",
                                       "EXEC MusicOnHold default,30"]
     assert line.router.prepared == [CALL]  # the routing facts are looked up meanwhile
@@ -219,15 +226,7 @@ async def test_given_route_prompt_playing_then_routed_and_hold_are_queued_behind
 
 
 async def test_given_route_prompt_fails_then_the_hold_queued_behind_it_is_dropped_and_the_call_not_queued() -> None:
-    line = Line()
-    line.agi.keys = [key("2"), key("0")]
-    prompt: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    line.agi.script = [("STREAM FILE zh/connecting-agent", prompt)]
-    line.runner.on_event(START)
-    for _ in range(200):
-        if any(c.startswith("EXEC MusicOnHold") for c in line.agi.commands):
-            break
-        await asyncio.sleep(0)
+    line, prompt = await routed_while_the_prompt_plays()
     prompt.set_result(MISSING_PROMPT)  # AGI ends: Asterisk never starts what was queued behind
     await settle(line.runner)
     assert line.recorder.end(CALL) == "agi_ended"

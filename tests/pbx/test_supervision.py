@@ -22,6 +22,7 @@ import pytest
 from tests.pbx.amiclient import TestAmi
 from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
+from tests.pbx.phones import Phone
 from tests.pbx.rig import LAB_RECORDINGS, Agent, Rig, running_rig
 from tests.pbx.server import Web
 
@@ -81,16 +82,21 @@ async def spy(web: Web, call_id: str, mode: str) -> tuple[dict[str, Any], float,
     return session, started, time.time()
 
 
-async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path: Path) -> None:
-    agent_heard, caller_heard = tmp_path / "agent-heard.wav", tmp_path / "caller-heard.wav"
+async def olga_and_the_desk(rig: Rig, tmp_path: Path, agent_heard: Path) -> tuple[Phone, Phone, Web, TestAmi]:
+    """olga's phone (answers, greets, records what she hears, talks 90 s) and ready; the
+    supervisor's desk phone (answers, plays a tone); the supervisor signed in; an AMI link."""
     olga = rig.agent_phone("olga", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav",
                            record=agent_heard, talk_s=90)
     desk = rig.agent_phone("desk", mode="answer", play=write_tone(tmp_path / "tone.wav"))
     for agent in AGENTS:
         await rig.wait_registered(agent.extension)
     await rig.ready("olga")
-    boss = await rig.web("supervisor")
-    ami: TestAmi = await rig.ami()
+    return olga, desk, await rig.web("supervisor"), await rig.ami()
+
+
+async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path: Path) -> None:
+    agent_heard, caller_heard = tmp_path / "agent-heard.wav", tmp_path / "caller-heard.wav"
+    olga, desk, boss, ami = await olga_and_the_desk(rig, tmp_path, agent_heard)
     since = time.time()
     try:
         assert (await call(boss, "PUT", "/api/supervision/phone", {"phone": "PJSIP/1029"}))[0] == 200
@@ -166,14 +172,7 @@ async def test_a_mode_keyed_on_the_supervisors_phone_is_what_asterisk_does_and_w
     """Listening, the supervisor keys 5 on the desk phone (RFC 4733): ChanSpy whispers (the
     agent hears the tone), and the stored session, the wallboard and the audit say whisper."""
     agent_heard = tmp_path / "agent-heard.wav"
-    olga = rig.agent_phone("olga", mode="answer", play=LAB_RECORDINGS / "agent-greet.wav",
-                           record=agent_heard, talk_s=90)
-    desk = rig.agent_phone("desk", mode="answer", play=write_tone(tmp_path / "tone.wav"))
-    for agent in AGENTS:
-        await rig.wait_registered(agent.extension)
-    await rig.ready("olga")
-    boss = await rig.web("supervisor")
-    ami: TestAmi = await rig.ami()
+    olga, desk, boss, ami = await olga_and_the_desk(rig, tmp_path, agent_heard)
     since = time.time()
     try:
         assert (await call(boss, "PUT", "/api/supervision/phone", {"phone": "PJSIP/1029"}))[0] == 200

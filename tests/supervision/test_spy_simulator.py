@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -16,7 +17,6 @@ import aiohttp
 import asyncpg
 import pytest
 
-from callcenter.ami.messages import AmiEvent
 from callcenter.simulator import AgentScript, Behaviour
 from callcenter.store.users import UserStore
 from callcenter.supervision.model import Mode
@@ -113,19 +113,32 @@ def spying(h: Harness) -> list[tuple[str, str, str]]:
     return h.simulator.pbx.spies.spying()
 
 
-async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_chanspy_modes_and_409s(
-        fresh_db: str, tmp_path: Path) -> None:
+@asynccontextmanager
+async def spy_rig(tmp_path: Path, db_url: str, supervisors: tuple[str, ...]
+                  ) -> AsyncIterator[tuple[Harness, list[dict[str, str]], str]]:
+    """sam (1001) answers and keeps every call; the supervisors' desk phones; the users; every
+    AMI event the server reads (their fields); the server's base URL."""
     agents = [agent_entry("sam", "1001", {"refunds": 3})]
-    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009"), supervisor_phone("1010")]
-    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
+    phones = [phone("1001", hangup_after_s=None), *(supervisor_phone(e) for e in supervisors)]
+    async with running(tmp_path, db_url, policy=POLICY, agents=agents, phones=phones) as h:
         await users(h)
         seen: list[dict[str, str]] = []
+        h.server.ami.subscribe(lambda event: seen.append(dict(event.fields)))
+        yield h, seen, f"http://127.0.0.1:{h.server.http_port}"
 
-        def record(event: AmiEvent) -> None:
-            seen.append(dict(event.fields))
 
-        h.server.ami.subscribe(record)
-        base = f"http://127.0.0.1:{h.server.http_port}"
+async def talking_call(h: Harness) -> str:
+    """An English customer calls; the call's id once sam talks to them."""
+    h.call(caller(EN_CUSTOMERS[0]))
+    await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
+    call_id = h.server.engine.agent_status("sam").call_id
+    assert call_id, "sam's call"
+    return call_id
+
+
+async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_chanspy_modes_and_409s(
+        fresh_db: str, tmp_path: Path) -> None:
+    async with spy_rig(tmp_path, fresh_db, ("1009", "1010")) as (h, seen, base):
         boss, deputy, agent = (await client(base, "boss"), await client(base, "deputy"),
                                await client(base, "agent1"))
         try:
@@ -218,23 +231,11 @@ async def test_given_talking_agent_when_supervisors_listen_whisper_barge_then_ch
 
 async def test_given_a_supervisor_listening_when_they_press_5_on_their_phone_then_whisper_is_shown_and_audited(
         fresh_db: str, tmp_path: Path) -> None:
-    agents = [agent_entry("sam", "1001", {"refunds": 3})]
-    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009")]
-    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
-        await users(h)
-        seen: list[dict[str, str]] = []
-
-        def record(event: AmiEvent) -> None:
-            seen.append(dict(event.fields))
-
-        h.server.ami.subscribe(record)
-        base = f"http://127.0.0.1:{h.server.http_port}"
+    async with spy_rig(tmp_path, fresh_db, ("1009",)) as (h, seen, base):
         boss = await client(base, "boss")
         try:
             assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
-            h.call(caller(EN_CUSTOMERS[0]))
-            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
-            call_id = h.server.engine.agent_status("sam").call_id
+            call_id = await talking_call(h)
             status, listen = await boss.call("POST", f"/api/supervision/calls/{call_id}/monitor",
                                              {"mode": "listen"})
             assert status == 201
@@ -273,24 +274,12 @@ async def test_given_a_supervisor_listening_when_they_press_5_on_their_phone_the
 
 async def test_given_a_deputy_barging_when_the_supervisor_keys_6_then_chanspy_goes_back_to_listening(
         fresh_db: str, tmp_path: Path) -> None:
-    agents = [agent_entry("sam", "1001", {"refunds": 3})]
-    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009"), supervisor_phone("1010")]
-    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
-        await users(h)
-        seen: list[dict[str, str]] = []
-
-        def record(event: AmiEvent) -> None:
-            seen.append(dict(event.fields))
-
-        h.server.ami.subscribe(record)
-        base = f"http://127.0.0.1:{h.server.http_port}"
+    async with spy_rig(tmp_path, fresh_db, ("1009", "1010")) as (h, seen, base):
         boss, deputy = await client(base, "boss"), await client(base, "deputy")
         try:
             assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
             assert (await deputy.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1010"}))[0] == 200
-            h.call(caller(EN_CUSTOMERS[0]))
-            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
-            call_id = h.server.engine.agent_status("sam").call_id
+            call_id = await talking_call(h)
             path = f"/api/supervision/calls/{call_id}/monitor"
             assert (await deputy.call("POST", path, {"mode": "barge"}))[0] == 201
             status, listen = await boss.call("POST", path, {"mode": "listen"})
@@ -350,20 +339,12 @@ def racing_barge(service: SupervisionService, db_url: str) -> Callable[..., Awai
 
 async def test_given_a_barge_keyed_on_the_phone_lost_to_a_database_race_then_the_spy_listens_again_and_is_told(
         fresh_db: str, tmp_path: Path) -> None:
-    agents = [agent_entry("sam", "1001", {"refunds": 3})]
-    phones = [phone("1001", hangup_after_s=None), supervisor_phone("1009")]
-    async with running(tmp_path, fresh_db, policy=POLICY, agents=agents, phones=phones) as h:
-        await users(h)
-        seen: list[dict[str, str]] = []
-        h.server.ami.subscribe(lambda event: seen.append(dict(event.fields)))
+    async with spy_rig(tmp_path, fresh_db, ("1009",)) as (h, seen, base):
         service = h.server.http.app[SUPERVISION]
-        base = f"http://127.0.0.1:{h.server.http_port}"
         boss = await client(base, "boss")
         try:
             assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
-            h.call(caller(EN_CUSTOMERS[0]))
-            await h.wait_for(lambda: h.state("sam").value == "talking", WAIT, "sam talking")
-            call_id = h.server.engine.agent_status("sam").call_id
+            call_id = await talking_call(h)
             status, listen = await boss.call("POST", f"/api/supervision/calls/{call_id}/monitor", {"mode": "listen"})
             assert status == 201
             [(spyer, spyee, _)] = spying(h)
