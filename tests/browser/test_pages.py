@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -265,22 +266,24 @@ def pop_event(call_id: str, name: str, seq: int) -> dict[str, Any]:
             "context": {"status": "ok"}, "customer": None, "orders": [], "tickets": []}
 
 
-async def test_the_console_keeps_a_new_calls_pop_when_the_last_outcome_is_saved_late(
-        browser: Browser, demo_base: str) -> None:
-    """The wrap-up race: wrap-up times out with the outcome unsaved, the next call rings and is
-    answered, then the agent saves the first call's outcome: the live call's pop stays. Also no
-    literal "null", the countdown, the timer after a reload mid-call, and the KB panel cleared.
-    The feed is played into the page (Tom is logged off so no real call interferes)."""
+Feed = Callable[..., Awaitable[None]]
+
+
+@asynccontextmanager
+async def fed_console(browser: Browser, base: str) -> AsyncIterator[tuple[Page, Feed, float]]:
+    """agent8's console on a laptop-sized page, its feed played in by the test (``feed(*events)``
+    hands each event to the page's socket), and the page's clock; Tom is logged off so that no
+    real call interferes."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        login = await http.post(demo_base + "/login", json={"login": "supervisor", "password": "demo"})
+        login = await http.post(base + "/login", json={"login": "supervisor", "password": "demo"})
         csrf = (await login.json())["csrf_token"]
-        off = await http.post(demo_base + "/api/agents/tom/state", json={"state": "offline"},
+        off = await http.post(base + "/api/agents/tom/state", json={"state": "offline"},
                               headers={"X-CSRF-Token": csrf})
         assert off.status == 200
     context = await browser.new_context(viewport={"width": 1280, "height": 800})
     page = await context.new_page()
     try:
-        await log_in(page, demo_base, "agent8")
+        await log_in(page, base, "agent8")
         await page.wait_for_selector("#console[data-connected=true]")
         clock = await page.evaluate("() => Date.now() / 1000")
 
@@ -288,6 +291,18 @@ async def test_the_console_keeps_a_new_calls_pop_when_the_last_outcome_is_saved_
             for event in events:
                 await page.evaluate("(e) => window.__consoleSocket.onmessage({ data: JSON.stringify(e) })", event)
 
+        yield page, feed, clock
+    finally:
+        await context.close()
+
+
+async def test_the_console_keeps_a_new_calls_pop_when_the_last_outcome_is_saved_late(
+        browser: Browser, demo_base: str) -> None:
+    """The wrap-up race: wrap-up times out with the outcome unsaved, the next call rings and is
+    answered, then the agent saves the first call's outcome: the live call's pop stays. Also no
+    literal "null", the countdown, the timer after a reload mid-call, and the KB panel cleared.
+    The feed is played into the page (Tom is logged off so no real call interferes)."""
+    async with fed_console(browser, demo_base) as (page, feed, clock):
         await feed({"type": "hello", "seq": 1000, "clock": clock, "speed": 1},
                    {"type": "state", "seq": 1001, "state": "offered", "reason": "", "since": clock},
                    pop_event("A", "Caller A", 1002))
@@ -319,8 +334,6 @@ async def test_the_console_keeps_a_new_calls_pop_when_the_last_outcome_is_saved_
         await page.click("#btn-done")
         await page.wait_for_selector("#pop.empty")
         assert await page.locator("#kb-panel .kb-open").count() == 0  # the last call's suggestions went
-    finally:
-        await context.close()
 
 
 async def test_the_console_counts_more_time_down_to_the_policy_limit_and_follows_a_callback(
@@ -329,23 +342,7 @@ async def test_the_console_counts_more_time_down_to_the_policy_limit_and_follows
     after the call) and, when the router frees the agent at that limit, the wrap-up shows as
     over with its outcome still to save. A reload during a callback (routing names the original
     call, the pop the callback's own call) gets the call bar's controls back."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        login = await http.post(demo_base + "/login", json={"login": "supervisor", "password": "demo"})
-        csrf = (await login.json())["csrf_token"]
-        off = await http.post(demo_base + "/api/agents/tom/state", json={"state": "offline"},
-                              headers={"X-CSRF-Token": csrf})
-        assert off.status == 200
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    page = await context.new_page()
-    try:
-        await log_in(page, demo_base, "agent8")
-        await page.wait_for_selector("#console[data-connected=true]")
-        clock = await page.evaluate("() => Date.now() / 1000")
-
-        async def feed(*events: dict[str, Any]) -> None:
-            for event in events:
-                await page.evaluate("(e) => window.__consoleSocket.onmessage({ data: JSON.stringify(e) })", event)
-
+    async with fed_console(browser, demo_base) as (page, feed, clock):
         await feed({"type": "hello", "seq": 2000, "clock": clock, "speed": 1},
                    {"type": "state", "seq": 2001, "state": "offered", "reason": "", "since": clock},
                    pop_event("A", "Caller A", 2002),
@@ -365,5 +362,3 @@ async def test_the_console_counts_more_time_down_to_the_policy_limit_and_follows
         await feed({"type": "snapshot", "seq": 2009, "pop": callback, "control": None,
                     "state": {"state": "talking", "reason": "", "call_id": "ORIG", "since": clock + 310}})
         assert await page.is_visible("#call-actions #btn-hold")
-    finally:
-        await context.close()
