@@ -3,8 +3,6 @@ and the rest of the batch (and every later batch) is written."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import asyncpg
 import pytest
 
@@ -15,19 +13,14 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.metrics import Metrics
 from callcenter.store.events import EventLogWriter
-from callcenter.store.migrate import migrate
 
 NOW = 1_760_000_000.0
 
 
 @pytest.fixture
-async def pool(new_database: Callable[[], str]) -> AsyncIterator[asyncpg.Pool]:
-    pg = await asyncpg.create_pool(new_database(), min_size=1, max_size=4)
-    try:
-        await migrate(pg)
-        yield pg
-    finally:
-        await pg.close()
+def pool(fresh_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """A database of this test's own (rows counted from zero)."""
+    return fresh_pool
 
 
 def a_call(linkedid: str, *, name: str = "Ann", cause: int | None = 16,

@@ -136,6 +136,17 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
         await pg.close()
 
 
+@pytest.fixture
+async def fresh_pool(new_database: Callable[[], str]) -> AsyncIterator[asyncpg.Pool]:
+    """A migrated pool on a database of its own: each test counts rows from zero."""
+    pg = await asyncpg.create_pool(new_database(), min_size=1, max_size=4)
+    try:
+        await migrate(pg)
+        yield pg
+    finally:
+        await pg.close()
+
+
 class PgProxy:
     """A TCP proxy to the test server; :meth:`cut` breaks every link and refuses new ones (an
     outage, as seen from the client), :meth:`restore` ends it."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import asyncpg
 import pytest
 
@@ -13,19 +11,13 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.server.replay import events_and_actions, replay
 from callcenter.store.events import EventLogWriter
-from callcenter.store.migrate import migrate
 from tests.amilab import CAPTURES, capture
 
 
 @pytest.fixture
-async def pool(new_database: Callable[[], str]) -> AsyncIterator[asyncpg.Pool]:
-    """A fresh, migrated database per test: each test counts rows from zero."""
-    pg = await asyncpg.create_pool(new_database(), min_size=1, max_size=4)
-    try:
-        await migrate(pg)
-        yield pg
-    finally:
-        await pg.close()
+def pool(fresh_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """A database of this test's own (rows counted from zero)."""
+    return fresh_pool
 
 
 async def record(pool: asyncpg.Pool, name: str) -> CallRecorder:

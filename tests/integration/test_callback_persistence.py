@@ -4,7 +4,6 @@ the agent; and a restarted server keeps knowing them for callbacks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -17,19 +16,14 @@ from callcenter.calls.store import CallStore
 from callcenter.calls.tracker import CallTracker
 from callcenter.server.replay import events_and_actions, read_transcript
 from callcenter.store.events import EventLogWriter
-from callcenter.store.migrate import migrate
 
 PBX_CAPTURES = Path(__file__).resolve().parents[1] / "data" / "pbx-captures"
 
 
 @pytest.fixture
-async def pool(new_database: Callable[[], str]) -> AsyncIterator[asyncpg.Pool]:
-    pg = await asyncpg.create_pool(new_database(), min_size=1, max_size=4)
-    try:
-        await migrate(pg)
-        yield pg
-    finally:
-        await pg.close()
+def pool(fresh_pool: asyncpg.Pool) -> asyncpg.Pool:
+    """A database of this test's own (rows counted from zero)."""
+    return fresh_pool
 
 
 async def record(pool: asyncpg.Pool, name: str) -> None:
