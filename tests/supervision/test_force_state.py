@@ -3,7 +3,6 @@ with the state it replaced, and the agent's own desktop (/ws/agent) shows it at 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,10 @@ import aiohttp
 import asyncpg
 import pytest
 
-from callcenter.server.build import build_server
-from callcenter.store.users import UserStore
-from tests.amifake import FakeAmi
-from tests.integration.test_serve import settings_for
+from tests.integration.test_api_agents import boss_and_sam, login
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-async def login(http: aiohttp.ClientSession, base: str, user: str) -> str:
-    response = await http.post(f"{base}/login", json={"login": user, "password": "demo"})
-    assert response.status == 200
-    return str((await response.json())["csrf_token"])
 
 
 async def next_state(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -36,53 +26,45 @@ async def next_state(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
 
 async def test_given_forgotten_agent_when_supervisor_sets_states_then_console_follows_and_audited(
         db_url: str, tmp_path: Path) -> None:
-    async with FakeAmi() as ami:
-        settings = dataclasses.replace(settings_for(ami.port, db_url, tmp_path), config_dir=REPO / "config")
-        async with build_server(settings) as server:
-            pool: asyncpg.Pool = server.database.pool
-            users = UserStore(pool)
-            await users.create_user("boss", "Boss", "supervisor", "demo")
-            sam_id = await pool.fetchval("SELECT id FROM agents WHERE login = 'sam'")
-            await users.create_user("agent1", "Sam", "agent", "demo", agent_id=sam_id)
-            base = f"http://127.0.0.1:{server.http_port}"
-            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent_http, \
-                    aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as boss_http:
-                agent_csrf = await login(agent_http, base, "agent1")
-                refused = await agent_http.post(f"{base}/api/supervision/agents/sam/state",
-                                                json={"state": "offline"}, headers={"X-CSRF-Token": agent_csrf})
-                assert refused.status == 403 and (await refused.json())["error_id"] == "forbidden"
-                csrf = await login(boss_http, base, "boss")
+    async with boss_and_sam(db_url, tmp_path) as base, \
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent_http, \
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as boss_http:
+        agent_csrf = await login(agent_http, base, "agent1")
+        refused = await agent_http.post(f"{base}/api/supervision/agents/sam/state",
+                                        json={"state": "offline"}, headers={"X-CSRF-Token": agent_csrf})
+        assert refused.status == 403 and (await refused.json())["error_id"] == "forbidden"
+        csrf = await login(boss_http, base, "boss")
 
-                async def force(agent: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-                    async with boss_http.post(f"{base}/api/supervision/agents/{agent}/state", json=body,
-                                              headers={"X-CSRF-Token": csrf}) as response:
-                        return response.status, await response.json()
+        async def force(agent: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            async with boss_http.post(f"{base}/api/supervision/agents/{agent}/state", json=body,
+                                      headers={"X-CSRF-Token": csrf}) as response:
+                return response.status, await response.json()
 
-                async with agent_http.ws_connect(f"{base}/ws/agent?since=0") as ws:
-                    status, body = await force("sam", {"state": "ready"})
-                    assert status == 200 and body["state"] == "ready" and body["forced_by"] == "boss"
-                    assert (await next_state(ws))["state"] == "ready"
-                    status, body = await force("sam", {"state": "paused", "reason": "lunch"})
-                    assert (status, body["state"], body["reason"]) == (200, "paused", "lunch")
-                    shown = await next_state(ws)
-                    assert (shown["state"], shown["reason"]) == ("paused", "lunch")
-                    for bad, answer in (({"state": "paused", "reason": "nap"}, (400, "invalid_agent_request")),
-                                        ({"state": "paused"}, (400, "invalid_agent_request")),
-                                        ({"state": "talking"}, (400, "bad_parameter"))):
-                        status, body = await force("sam", bad)
-                        assert (status, body["error_id"]) == answer, body
-                    status, body = await force("nobody", {"state": "offline"})
-                    assert (status, body["error_id"]) == (404, "agent_not_found")
-                    status, body = await force("sam", {"state": "offline"})
-                    assert status == 200 and body["state"] == "offline"
-                    assert (await next_state(ws))["state"] == "offline"
-                    # a forgotten agent logged out can be put straight on a pause (logged in, paused)
-                    status, body = await force("sam", {"state": "paused", "reason": "training"})
-                    assert (status, body["state"], body["reason"]) == (200, "paused", "training")
-                    # the agents API used by a supervisor is audited the same way
-                    async with boss_http.post(f"{base}/api/agents/sam/state", json={"state": "offline"},
-                                              headers={"X-CSRF-Token": csrf}) as response:
-                        assert response.status == 200
+        async with agent_http.ws_connect(f"{base}/ws/agent?since=0") as ws:
+            status, body = await force("sam", {"state": "ready"})
+            assert status == 200 and body["state"] == "ready" and body["forced_by"] == "boss"
+            assert (await next_state(ws))["state"] == "ready"
+            status, body = await force("sam", {"state": "paused", "reason": "lunch"})
+            assert (status, body["state"], body["reason"]) == (200, "paused", "lunch")
+            shown = await next_state(ws)
+            assert (shown["state"], shown["reason"]) == ("paused", "lunch")
+            for bad, answer in (({"state": "paused", "reason": "nap"}, (400, "invalid_agent_request")),
+                                ({"state": "paused"}, (400, "invalid_agent_request")),
+                                ({"state": "talking"}, (400, "bad_parameter"))):
+                status, body = await force("sam", bad)
+                assert (status, body["error_id"]) == answer, body
+            status, body = await force("nobody", {"state": "offline"})
+            assert (status, body["error_id"]) == (404, "agent_not_found")
+            status, body = await force("sam", {"state": "offline"})
+            assert status == 200 and body["state"] == "offline"
+            assert (await next_state(ws))["state"] == "offline"
+            # a forgotten agent logged out can be put straight on a pause (logged in, paused)
+            status, body = await force("sam", {"state": "paused", "reason": "training"})
+            assert (status, body["state"], body["reason"]) == (200, "paused", "training")
+            # the agents API used by a supervisor is audited the same way
+            async with boss_http.post(f"{base}/api/agents/sam/state", json={"state": "offline"},
+                                      headers={"X-CSRF-Token": csrf}) as response:
+                assert response.status == 200
     conn = await asyncpg.connect(db_url)
     try:
         rows = await conn.fetch("SELECT actor, target, detail FROM audit_log"
