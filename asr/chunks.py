@@ -76,6 +76,15 @@ def to_decode(segments: Sequence[Segment], decoded: Sequence[Decoded], budget_s:
     return out
 
 
+def merged(done: Sequence[Decoded], new: Sequence[Decoded]) -> list[Decoded]:
+    """``done`` and ``new`` in order of start, less every ``done`` segment that overlaps a new
+    one: that is the same talk decoded again because its bounds moved (a track's segments never
+    overlap), and the old decode can never be taken again."""
+    kept = [d for d in done if not any(d.segment.start < n.segment.end and n.segment.start < d.segment.end
+                                       for n in new)]
+    return sorted([*kept, *new], key=lambda d: d.segment.start)
+
+
 def to_json(decoded: Sequence[Decoded]) -> list[list[Any]]:
     return [[round(d.segment.start, 3), round(d.segment.end, 3), d.result] for d in decoded]
 

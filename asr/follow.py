@@ -116,7 +116,7 @@ class Follower:
                 log.warning("asr_follow_track_rejected", speaker=speaker, problem=str(exc))
                 continue
             budget -= sum(d.segment.duration for d in new)
-            segments[key] = chunks.to_json(sorted([*done, *new], key=lambda d: d.segment.start))
+            segments[key] = chunks.to_json(chunks.merged(done, new))
             if state is not None:
                 read[key] = state.to_json()
         payload["segments"] = segments

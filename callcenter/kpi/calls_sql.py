@@ -18,9 +18,17 @@ once).
 
 from __future__ import annotations
 
-# a callback's own call had no IVR: its skill is its callback's (the row of the call it answers)
-_ROUTE_SKILL = ("coalesce(nullif(c.context->>'route.skill', ''),"
-                " (SELECT nullif(b.skill, '') FROM callbacks b WHERE b.call_linkedid = c.callback_of))")
+
+def route_skill(call: str) -> str:
+    """SQL: the route skill of the ``calls`` row aliased ``call``: what the IVR set, or on a
+    callback's own call (which had no IVR) its callback's (the ``callbacks`` row of the call it
+    answers: its skill, else the one its request named, as a restarted server reads it)."""
+    return (f"coalesce(nullif({call}.context->>'route.skill', ''),"
+            f" (SELECT coalesce(nullif(b.skill, ''), nullif(b.request->>'skill', '')) FROM callbacks b"
+            f" WHERE b.call_linkedid = {call}.callback_of))")
+
+
+_ROUTE_SKILL = route_skill("c")
 # a blind transfer names the skill; a consult names the colleague, a conference nothing
 _PART_SKILL = ("nullif(CASE WHEN p.came_how = 'transfer' AND p.came_by IS NOT NULL"
                " AND p.came_by NOT LIKE 'external:%'"

@@ -50,9 +50,10 @@ figures (AHT, talk, hold, wrap-up, CSAT, QA) and in :mod:`callcenter.kpi.callbac
 Groupings: ``total`` (one row), ``agent`` (each agent's part of a call, its leg: see
 :mod:`callcenter.kpi.calls_sql`; calls nobody answered fall under ``None``), ``skill`` (the
 part's skill: the first part's ``calls.context->>'route.skill'``, which the IVR's ``set`` nodes
-write, a later part's the skill it was transferred to; calls routed without one fall under
-``None``), ``queue`` (skill and caller language,
-``returns/zh``: the router keeps one queue per skill and serves the language within it),
+write, or on a callback's own call its callback's; a later part's the skill it was transferred
+to; calls routed without one fall under ``None``; a ticket's, its call's the same way),
+``queue`` (skill and caller language, ``returns/zh``: the router keeps one queue per skill and
+serves the language within it),
 ``day`` and ``hour`` (of ``arrived_at`` in the time zone ``tz``; keys are a ``date`` and a naive
 local ``datetime``).
 
@@ -71,7 +72,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
-from callcenter.kpi.calls_sql import ABOUT_SQL, CALLS_SQL, GROUP_SQL, PART_JOIN
+from callcenter.kpi.calls_sql import ABOUT_SQL, CALLS_SQL, GROUP_SQL, PART_JOIN, route_skill
 
 Grouping = Literal["total", "agent", "skill", "queue", "day", "hour"]
 GROUPINGS: tuple[Grouping, ...] = ("total", "agent", "skill", "queue", "day", "hour")
@@ -266,7 +267,7 @@ _TICKET_GROUP_SQL: dict[str, str] = {
 _TICKETS_BY_SQL = """
 WITH t AS (
     SELECT t.id, t.created_at, t.reply_due_at, t.owner_agent_id,
-           nullif(cl.context->>'route.skill', '') AS skill,
+           {route_skill} AS skill,
            nullif(concat_ws('/', nullif(cl.context->>'route.skill', ''),
                             nullif(cl.context->>'language', '')), '') AS queue,
            CASE WHEN t.status IN ('resolved', 'closed') THEN
@@ -305,7 +306,7 @@ async def ticket_kpis_by(db: asyncpg.Pool | asyncpg.Connection, start: datetime,
     template = _TICKET_GROUP_SQL[group_by]
     sql = _TICKETS_BY_SQL.format(created=template.format(at="created_at"),
                                  closed=template.format(at="closed_at"),
-                                 due=template.format(at="reply_due_at"))
+                                 due=template.format(at="reply_due_at"), route_skill=route_skill("cl"))
     try:
         rows = await db.fetch(sql, start, end, now, tz)
     except asyncpg.InvalidParameterValueError as exc:

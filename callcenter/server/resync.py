@@ -94,6 +94,7 @@ class Server:
                 self.calls.restore(call, record)
         self.recorder.resume_sequences(await self.calls.event_sequences(
             [uid for c in self.tracker.live_calls() for uid in c.legs]))
+        callback_skills = await self._callback_skills()  # read before deliver: reconcile follows it at once
         # calls stored as live that Asterisk no longer has: from a previous run of the server
         # (or one this run lost sight of), ended with an honest reason
         closed = await self.calls.close_unseen(
@@ -101,7 +102,6 @@ class Server:
             "link_down" if self.resyncs else "server_down")
         self.resyncs += 1
         self.dispatcher.deliver(happened)
-        callback_skills = await self._callback_skills()
         fixed = reconcile(self.offers, self.engine, self.tracker.calls.get, self.tracker.live_calls(),
                           lambda call_id: self._restored_skill(call_id, stored, callback_skills))
         adopted = self.ivr.adopt(channels.items, self._may_start_ivr)

@@ -78,3 +78,10 @@ def test_decoded_segments_round_trip_and_malformed_rows_are_left_out() -> None:
     assert chunks.from_json([[1, 2], ["a", 2, None], [1, 2, "text"], "x", [0.5, 1.5, None]]) == [
         chunks.Decoded(Segment(0.5, 1.5), None)]
     assert chunks.from_json({"not": "a list"}) == []
+
+
+def test_a_segment_decoded_again_with_moved_bounds_replaces_the_old_decode() -> None:
+    old = [chunks.Decoded(Segment(1.0, 2.0), {"text": "a"}), chunks.Decoded(Segment(3.0, 4.0), {"text": "b"})]
+    again = [chunks.Decoded(Segment(2.97, 4.03), {"text": "b2"}), chunks.Decoded(Segment(5.0, 6.0), None)]
+    assert chunks.merged(old, again) == [old[0], *again]
+    assert chunks.merged(old, []) == old

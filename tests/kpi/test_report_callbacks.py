@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from callcenter.kpi.callbacks import callback_kpis
-from callcenter.kpi.report import call_kpis
+from callcenter.kpi.report import call_kpis, ticket_kpis_by
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +97,23 @@ async def test_given_by_skill_then_a_callback_s_own_call_counts_under_its_callba
     assert groups["general"].talk_s == pytest.approx(300.0)  # the reached callback, cb-1
     assert (groups["orders"].offered, groups["orders"].abandoned) == (1, 1)  # in-2 itself
     assert groups["refunds"].talk_s == pytest.approx(100.0)
+
+
+async def test_given_a_callback_row_without_a_skill_then_its_request_s_skill_counts_and_its_tickets_follow(
+        pool: asyncpg.Pool, agent: int) -> None:
+    """A ``callbacks`` row whose skill column is empty: the skill its request named (what a
+    restarted server wraps the callback up with); a ticket made on the callback's own call is
+    counted under the same skill as the call."""
+    await pool.execute("TRUNCATE callbacks")
+    await pool.execute(
+        "INSERT INTO callbacks (call_linkedid, status, skill, number, request, enqueued_at, accepted_at)"
+        " VALUES ('in-2', 'completed', '', '222', '{\"skill\": \"returns\"}', 0, now())")
+    customer = await pool.fetchval("INSERT INTO customers (phone, name) VALUES ('222', 'Bo') RETURNING id")
+    call = await pool.fetchval("SELECT id FROM calls WHERE linkedid = 'cb-1'")
+    created = DAY + timedelta(hours=9, minutes=12)
+    await pool.execute("INSERT INTO tickets (customer_id, kind, status, subject, created_at, updated_at, call_id)"
+                       " VALUES ($1, 'refund', 'open', 's', $2, $2, $3)", customer, created, call)
+    calls = {row.group: row for row in await call_kpis(pool, START, END, "skill")}
+    assert calls["returns"].talk_s == pytest.approx(300.0)
+    tickets = {row.group: row for row in await ticket_kpis_by(pool, START, END, END, "skill")}
+    assert tickets["returns"].opened == 1 and None not in tickets
