@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from callcenter.ami import messages
-from callcenter.ami.errors import AmiError, AmiLinkLost, AmiNotConnected, AmiTimeout
+from callcenter.ami.errors import AmiError, AmiLinkLost, AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls.model import Call
 from callcenter.metrics import Metrics, count_caught
@@ -44,7 +44,7 @@ from callcenter.supervision.store import SessionRows
 log = structlog.get_logger("callcenter.supervision")
 
 RING_TIMEOUT_S = 20.0
-LINK_DOWN = (AmiNotConnected, AmiLinkLost, AmiTimeout)  # an action that may not have been done
+LINK_DOWN = (AmiNotConnected, AmiLinkLost)  # not sent, or lost with the link: retried when it is back
 
 
 class SupervisionService(PhoneKeys):

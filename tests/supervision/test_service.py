@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from callcenter.ami.errors import AmiNotConnected
+from callcenter.ami.errors import AmiActionFailed, AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
@@ -617,3 +617,21 @@ async def test_given_a_wallboard_barge_refused_while_the_link_drops_then_the_spy
     assert link.hangups() == [SPY] and forgotten(service)
     await service.on_link("up")  # hung up once
     assert link.hangups() == [SPY]
+
+
+async def test_given_a_phone_already_gone_when_stopped_then_it_is_not_hung_up_again_when_the_link_returns(
+        world: Any) -> None:
+    """Asterisk answering the Hangup with an error (no such channel) is no reason to retry it."""
+    service, link, _, _ = world
+    listen = await on_the_phone(service, link)
+    real: Link = link
+
+    async def no_such_channel(action: Action) -> AmiResponse:
+        if action.name == "Hangup":
+            raise AmiActionFailed("Hangup", "No such channel")
+        return await real.send(action)
+
+    service._send = no_such_channel
+    await service.stop("boss", listen.id)
+    await service.on_link("up")
+    assert link.hangups() == [] and service._orphans == set()
