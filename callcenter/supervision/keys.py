@@ -66,6 +66,9 @@ class PhoneKeys:
     async def _hang_up(self, channel: str) -> None:
         raise NotImplementedError
 
+    def _drop_keys(self, session: Session) -> None:
+        raise NotImplementedError
+
     async def _give_chanspy(self, session: Session, mode: Mode) -> None:
         """The digit of ``mode`` played into the live spy. It is the last digit ChanSpy was
         given until a later one is reported (the phone's, or this one's own echo).
@@ -119,7 +122,7 @@ class PhoneKeys:
                 try:
                     new = await self._record_switch(session, mode)
                 except BargeTaken:  # the database's last word: the spy went back, and goes on
-                    await self._refused_on_phone(self._by_channel.get(channel_id) or session)
+                    await self._barge_refused(self._by_channel.get(channel_id) or session, "phone")
                     continue
                 log.info("supervision_switched_on_phone", session=session.id, to_session=new.id,
                          mode=mode.value)
@@ -140,18 +143,21 @@ class PhoneKeys:
             await self._end(session, EndReason.FAILED, hang_up=True)
             raise
         finally:
-            await self._refused_on_phone(session)
+            await self._barge_refused(session, "phone")
 
-    async def _refused_on_phone(self, session: Session) -> None:
-        """A barge keyed on the phone was refused (``session`` goes on as before): counted,
-        audited, and the supervisor's wallboard told why (the session's note)."""
+    async def _barge_refused(self, session: Session, by: str) -> None:
+        """A barge keyed on the phone (``by`` ``phone``) or asked on the wallboard (``wallboard``:
+        the database refused it, ``session`` is the one going on anew) was refused; ``session``
+        goes on in its mode: counted (``supervision_{by}_barge_refused``), audited, and the
+        supervisor's wallboard told why (the session's note)."""
         session.note = BargeTaken.error_id
-        self.refused_on_phone += 1
-        count_caught(self._metrics, "supervision_phone_barge_refused")
-        log.info("supervision_phone_barge_refused", session=session.id, call_id=session.call_id,
-                 mode=session.mode.value)
+        if by == "phone":
+            self.refused_on_phone += 1
+        where = f"supervision_{by}_barge_refused"
+        count_caught(self._metrics, where)
+        log.info(where, session=session.id, call_id=session.call_id, mode=session.mode.value)
         await self._audit(session.supervisor, "call_monitor_switch_refused", session.call_id,
-                          {"mode": Mode.BARGE.value, "session": session.id, "by": "phone",
+                          {"mode": Mode.BARGE.value, "session": session.id, "by": by,
                            "error_id": BargeTaken.error_id})
 
     async def _open_switched(self, session: Session, mode: Mode, at: float) -> tuple[int, Mode]:
@@ -163,14 +169,22 @@ class PhoneKeys:
         except Exception as exc:
             back = fallback_mode(session.mode, mode, exc)
             if back is None:  # no row: the phone must not go on unrecorded
-                await self._hang_up(session.spy_channel)
+                await self._let_go(session)
                 raise
         try:
             await self._give_chanspy(session, back)
             return await self._open_row(session, back, at), back
         except Exception:
-            await self._hang_up(session.spy_channel)
+            await self._let_go(session)
             raise
+
+    async def _let_go(self, session: Session) -> None:
+        """A spy recorded in no row (its session ended ``switched``): forgotten, so that its
+        digits switch nothing, and hung up (once the link is back, when it is down)."""
+        if self._by_channel.get(session.channel_id) is session:
+            del self._by_channel[session.channel_id]
+        self._drop_keys(session)
+        await self._hang_up(session.spy_channel)
 
     async def _open_row(self, session: Session, mode: Mode, at: float) -> int:
         return await self.store.open(session.supervisor, session.call_id, session.agent_id, mode,

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from callcenter.ami import messages
-from callcenter.ami.errors import AmiError
+from callcenter.ami.errors import AmiError, AmiLinkLost, AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls.model import Call
 from callcenter.metrics import Metrics, count_caught
@@ -44,6 +44,7 @@ from callcenter.supervision.store import SessionRows
 log = structlog.get_logger("callcenter.supervision")
 
 RING_TIMEOUT_S = 20.0
+LINK_DOWN = (AmiNotConnected, AmiLinkLost)  # not sent, or lost with the link: retried when it is back
 
 
 class SupervisionService(PhoneKeys):
@@ -54,7 +55,8 @@ class SupervisionService(PhoneKeys):
         store: the sessions' rows and the supervisors' phones.
         clock: the server's time.
         audit: ``(actor, action, target, detail)`` into the audit log, for what the supervisor
-            did on their phone (the web layer audits what they do on the wallboard).
+            did on their phone and a wallboard barge the database refused (the web layer
+            audits the rest of what they do on the wallboard).
     """
 
     def __init__(self, send: Send, call_of: Callable[[str], Call | None],
@@ -139,7 +141,11 @@ class SupervisionService(PhoneKeys):
         if mode is Mode.BARGE:
             self._check_barge_free(session.call_id, session)
         await self._give_chanspy(session, mode)
-        return await self._record_switch(session, mode)
+        try:
+            return await self._record_switch(session, mode)
+        except BargeTaken:  # the database's: the session went on anew in its previous mode
+            await self._barge_refused(self._by_channel.get(session.channel_id) or session, "wallboard")
+            raise
 
     async def _record_switch(self, session: Session, mode: Mode) -> Session:
         """The live spy switched to ``mode``: the session ends ``switched``, one in ``mode``
@@ -282,7 +288,9 @@ class SupervisionService(PhoneKeys):
     async def _hang_up(self, channel: str) -> None:
         try:
             await self._send(messages.hangup(channel))
-        except AmiError as exc:  # gone already, or the link is down (Asterisk hangs it up with E)
+        except AmiError as exc:  # gone already (Asterisk said so), or the link is down
+            if isinstance(exc, LINK_DOWN):  # hung up once it is back
+                self._orphans.add(channel)
             log.info("supervision_hangup_not_done", channel=channel, error=str(exc))
 
     def _call_live(self, session: Session) -> bool:
@@ -302,9 +310,9 @@ class SupervisionService(PhoneKeys):
                 if session.spy_channel:
                     self._orphans.add(session.spy_channel)
             return
-        for channel in sorted(self._orphans):
-            await self._hang_up(channel)
-        self._orphans.clear()
+        orphans, self._orphans = sorted(self._orphans), set()
+        for channel in orphans:
+            await self._hang_up(channel)  # orphaned again if the link drops meanwhile
         try:
             await self.store.close_stale([s.id for s in self._live.values()], self._clock())
         except Exception:

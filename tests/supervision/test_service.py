@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from callcenter.ami.errors import AmiNotConnected
+from callcenter.ami.errors import AmiActionFailed, AmiNotConnected
 from callcenter.ami.messages import Action, AmiEvent, AmiResponse
 from callcenter.ami.parser import Frame
 from callcenter.calls.model import Call, CallState, Leg, LegRole, Side
@@ -529,16 +529,38 @@ async def test_given_the_database_refusing_a_barge_keyed_on_the_phone_then_the_s
 
 async def test_given_the_database_refusing_a_barge_asked_on_the_wallboard_then_409_and_the_spy_listens_again(
         world: Any) -> None:
-    service, link, store, _ = world
+    """The session was replaced (the listen row ended ``switched``, a new listen row): the
+    refusal is audited with the session going on and counted, as one keyed on the phone is."""
+    service, link, store, metrics, audited = audited_world()
     listen = await on_the_phone(service, link)
     store.barge_raced = True
-    with pytest.raises(BargeTaken):
+    with capture_logs() as logs, pytest.raises(BargeTaken):
         await service.switch("boss", listen.id, Mode.BARGE)
     [again] = service.sessions()
     assert (again.mode, again.note) == (Mode.LISTEN, "barge_taken")
     assert [a.header("Digit") for a in link.sent if a.name == "PlayDTMF"] == ["6", "4"]
     assert link.hangups() == [] and rows(store) == [("listen", "switched"), ("listen", None)]
-    assert service.statistics()["refused"] == 1
+    assert service.statistics()["refused"] == 1 and service.statistics()["refused_on_phone"] == 0
+    assert audited == [("boss", "call_monitor_switch_refused", "1700.1",
+                        {"mode": "barge", "session": again.id, "by": "wallboard", "error_id": "barge_taken"})]
+    assert caught(metrics, "supervision_wallboard_barge_refused") == 1
+    assert caught(metrics, "supervision_phone_barge_refused") == 0
+    assert [(e["event"], e["log_level"]) for e in logs if e["log_level"] != "debug"] == [
+        ("supervision_ended", "info"), ("supervision_wallboard_barge_refused", "info")]
+
+
+async def test_given_another_barge_seen_in_memory_when_switching_on_the_wallboard_then_409_and_no_audit(
+        ) -> None:
+    """Refused before anything changed (the session goes on as it was): a plain 409."""
+    service, link, store, metrics, audited = audited_world()
+    listen = await on_the_phone(service, link)
+    other = copy.copy(listen)
+    other.id, other.supervisor, other.mode = 99, "deputy", Mode.BARGE
+    service._live[99] = other
+    with pytest.raises(BargeTaken):
+        await service.switch("boss", listen.id, Mode.BARGE)
+    assert listen.live and listen.note == "" and audited == [] and rows(store) == [("listen", None)]
+    assert caught(metrics, "supervision_wallboard_barge_refused") == 0
 
 
 @pytest.mark.parametrize("failure", ["no_row", "pbx_down"])
@@ -557,3 +579,59 @@ async def test_given_a_refused_barge_that_cannot_go_back_then_the_phone_is_hung_
     assert link.hangups() == ([SPY] if failure == "no_row" else [])
     assert caught(metrics, "supervision_phone_switch_not_recorded") == 1
     assert caught(metrics, "supervision_phone_barge_refused") == 0
+    assert forgotten(service)
+    if failure == "pbx_down":  # the spy is hung up once the link is back
+        await service.on_link("down")
+        link.up = True
+        await service.on_link("up")
+        assert link.hangups() == [SPY]
+    service.on_ami_event(pressed("6"))  # its digits switch nothing any more
+    await settled(service)
+    assert service.sessions() == [] and len(store.rows) == 1
+
+
+def forgotten(service: SupervisionService) -> bool:
+    """Nothing of a spy left: no session, no channel, no digits followed."""
+    return not (service.sessions() or service._by_channel or service._spies or service._keyed)
+
+
+async def test_given_a_wallboard_barge_refused_while_the_link_drops_then_the_spy_is_hung_up_when_it_is_back(
+        world: Any) -> None:
+    """The database refuses the barge and the link drops before ChanSpy is given the 4 back:
+    the spy can be neither put back nor hung up now; it is forgotten at once and hung up as
+    soon as the link returns."""
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    store.barge_raced = True
+    store.gate.clear()
+    switching = asyncio.create_task(service.switch("boss", listen.id, Mode.BARGE))
+    await store.wait_opening()
+    link.up = False
+    store.gate.set()
+    with pytest.raises(PbxUnavailable):
+        await switching
+    assert forgotten(service) and rows(store) == [("listen", "switched")] and link.hangups() == []
+    await service.on_link("down")
+    link.up = True
+    await service.on_link("up")
+    assert link.hangups() == [SPY] and forgotten(service)
+    await service.on_link("up")  # hung up once
+    assert link.hangups() == [SPY]
+
+
+async def test_given_a_phone_already_gone_when_stopped_then_it_is_not_hung_up_again_when_the_link_returns(
+        world: Any) -> None:
+    """Asterisk answering the Hangup with an error (no such channel) is no reason to retry it."""
+    service, link, _, _ = world
+    listen = await on_the_phone(service, link)
+    real: Link = link
+
+    async def no_such_channel(action: Action) -> AmiResponse:
+        if action.name == "Hangup":
+            raise AmiActionFailed("Hangup", "No such channel")
+        return await real.send(action)
+
+    service._send = no_such_channel
+    await service.stop("boss", listen.id)
+    await service.on_link("up")
+    assert link.hangups() == [] and service._orphans == set()
