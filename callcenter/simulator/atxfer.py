@@ -200,7 +200,7 @@ class Consults:
         self.pbx.set_connected(c.agent, "", "")
 
     def _answered(self, c: Consult) -> None:
-        if c.state != "ringing" or c.target is None or c.two is None or c.one is None:
+        if c.state != "ringing" or c.caller_gone or c.target is None or c.two is None or c.one is None:
             return
         if c.timer is not None:
             c.timer.cancel()
@@ -333,8 +333,7 @@ class Consults:
         if ch is c.caller:
             c.caller_gone = True
             self._unhold_caller(c)
-            self.pbx.bridging.leave(ch)  # the caller's bridge goes with it
-            if c.state == "ringing":
+            if ring.caller_left(self.pbx, c):  # ringing: the transfer fails at once
                 self.pbx.clock.call_later(0.0, lambda: self._transferee_gone(c))
             return
         self.pbx.bridging.leave(ch, dissolve=False)

@@ -2,8 +2,9 @@
 (``tests/data/pbx-captures/call_control_consult_ringing_caller_left.jsonl``): the ringing
 reaches ``;1`` through the Local pair (``Newstate Ringing``) and ``Dial()`` on ``;2`` reports
 it (``DialState``, then a ``DialState`` naming ``;1`` alone); the caller hanging up meanwhile
-fails the attended transfer (``AttendedTransfer`` ``Result: Fail``): Asterisk hangs up the
-transferer, then the Local pair (``Dial()`` cancelled) and with it the ringing phone."""
+fails the attended transfer (``AttendedTransfer`` ``Result: Fail``) and destroys the caller's
+bridge before the caller's ``Hangup``; then Asterisk hangs up the transferer, then the Local
+pair (``Dial()`` cancelled) and with it the ringing phone."""
 
 from __future__ import annotations
 
@@ -38,10 +39,18 @@ def ringing(pbx: Pbx, c: Consult) -> None:
     pbx.emit(frames.event("DialState", frames.snapshot(one, "Dest"), [("DialStatus", "RINGING")]))
 
 
-def transfer_failed(pbx: Pbx, c: Consult) -> None:
-    """The caller left while the colleague's phone rang: ``AttendedTransfer`` fails, the
-    transferer leaves the consult bridge and hangs up; ``Dial()`` is cancelled (the caller
-    of this function then hangs up the Local pair and the phone)."""
+def caller_left(pbx: Pbx, c: Consult) -> bool:
+    """The caller (already off hold) leaves its bridge as it hangs up. While the colleague's
+    phone rings the attended transfer fails there and then, before the caller's ``Hangup``
+    (as in the capture: ``BridgeLeave``, ``AttendedTransfer`` ``Result: Fail``, the caller's
+    bridge's ``BridgeDestroy``, then ``Hangup``); returns whether it failed, the rest then
+    follows in :func:`transfer_failed`. Otherwise the emptied bridge dissolves as usual."""
+    ringing_now = c.state == "ringing"
+    pbx.bridging.leave(c.caller, dissolve=not ringing_now)
+    if not ringing_now:
+        return False
+    if c.timer is not None:  # nobody is to answer now
+        c.timer.cancel()
     agent, one, bridge = c.agent, c.one, c.consult_bridge
     assert one is not None and bridge is not None
     pbx.emit(frames.event(
@@ -49,6 +58,16 @@ def transfer_failed(pbx: Pbx, c: Consult) -> None:
         frames.snapshot(agent, "OrigTransferer"), bridges.prefixed(c.home, "Orig"),
         frames.snapshot(agent, "SecondTransferer"), bridges.prefixed(bridge, "Second"),
         frames.snapshot(one, "TransferTarget"), [("IsExternal", "No"), ("DestType", "Fail")]))
+    if not c.home.members:
+        bridges.destroy(pbx, c.home)
+    return True
+
+
+def transfer_failed(pbx: Pbx, c: Consult) -> None:
+    """After :func:`caller_left` failed the transfer: the transferer leaves the consult bridge
+    and hangs up; ``Dial()`` is cancelled (the caller of this function then hangs up the Local
+    pair and the phone)."""
+    agent = c.agent
     agent.activity = None
     pbx.bridging.leave(agent, dissolve=False)
     pbx.hangups.finish(agent, NORMAL)

@@ -131,6 +131,26 @@ def transfers(events: list[dict[str, str]]) -> list[str]:
     return [e.get("DestType", "") for e in events if e.get("Event") == "AttendedTransfer"]
 
 
+def caller_leaving(events: list[dict[str, str]]) -> list[str]:
+    """Across channels, from the caller's last ``BridgeLeave`` on: that ``BridgeLeave``, any
+    ``AttendedTransfer``, the destruction of the bridge it left and the caller's ``Hangup``, in
+    the order reported (the per-channel comparisons cannot see this order)."""
+    caller = held_caller(events)
+    left = max(i for i, e in enumerate(events)
+               if e.get("Event") == "BridgeLeave" and e.get("Channel") == caller)
+    home = events[left]["BridgeUniqueid"]
+    out = []
+    for e in events[left:]:
+        event = e.get("Event", "")
+        if event in ("BridgeLeave", "Hangup") and e.get("Channel") == caller:
+            out.append(f"{event} caller")
+        elif event == "AttendedTransfer":
+            out.append(f"AttendedTransfer {e.get('Result', '')}")
+        elif event == "BridgeDestroy" and e.get("BridgeUniqueid") == home:
+            out.append("BridgeDestroy caller's bridge")
+    return out
+
+
 @dataclass
 class Consulting:
     h: Harness
@@ -259,6 +279,10 @@ async def test_while_the_colleagues_phone_rings_complete_is_409_and_a_caller_lea
         states = {agent: [x.state for x in c.h.probe.states(agent)] for agent in ("rex", "sue")}
     assert_as_captured(c.seen, "ringing_caller_left")
     assert transfers(c.seen) == ["Fail"]  # Asterisk fails the transfer: no blind one
+    # the transfer fails and the caller's bridge goes before the caller's Hangup
+    assert caller_leaving(c.seen) == caller_leaving(captured("ringing_caller_left")) == [
+        "BridgeLeave caller", "AttendedTransfer Fail", "BridgeDestroy caller's bridge",
+        "Hangup caller"], caller_leaving(c.seen)
     assert [(r["linkedid"], r["hangup_by"]) for r in rows] == [(c.call_id, "caller")]
     assert then(states["rex"], AgentState.TALKING) is AgentState.WRAP_UP, states
     assert then(states["sue"], AgentState.PAUSED) is AgentState.READY, states  # no wrap-up
