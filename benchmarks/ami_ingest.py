@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from callcenter.ami.client import AmiClient  # noqa: E402
 from callcenter.ami.protocol import AmiProtocol  # noqa: E402
+from callcenter.calls.dispatch import CallDispatcher  # noqa: E402
 from callcenter.calls.recorder import CallRecorder  # noqa: E402
 from callcenter.calls.store import CallStore  # noqa: E402
 from callcenter.calls.tracker import CallTracker  # noqa: E402
@@ -105,10 +106,10 @@ async def full(data: list[bytes], admin_dsn: str) -> tuple[float, int]:
     pool = await asyncpg.create_pool(f"{base}/{name}", min_size=2, max_size=4)
     try:
         await migrate(pool)
-        recorder = CallRecorder(CallTracker(), EventLogWriter(pool, max_buffer=10_000_000),
-                                CallStore(pool))
+        tracker = CallTracker()
+        recorder = CallRecorder(tracker, EventLogWriter(pool, max_buffer=10_000_000), CallStore(pool))
         client = AmiClient(AmiSettings())
-        client.subscribe(recorder.on_event)
+        client.subscribe(CallDispatcher(tracker, recorder).on_ami_event)  # as the server wires it
         protocol = AmiProtocol(client)
         client._protocol = protocol  # feed bytes straight in, as the socket would
         started = time.perf_counter()
