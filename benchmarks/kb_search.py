@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
                         help="admin URL of the server to create the scratch database on")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.database_url)), ensure_ascii=False, indent=1))
+    print(json.dumps(asyncio.run(run(args.database_url)), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=4)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.calls)), indent=1))
+    print(json.dumps(asyncio.run(measure(args.calls))))
     return 0
 
 
