@@ -46,6 +46,7 @@ class PhoneKeys:
     _switching: set[str]  # channel_ids whose session's mode is being switched
     _audit_to: Audit | None
     _live: dict[int, Session]
+    _orphans: set[str]  # spy channels to hang up once the AMI link is back
     store: SessionRows
     switched_on_phone: int
     refused_on_phone: int
@@ -67,7 +68,10 @@ class PhoneKeys:
         raise NotImplementedError
 
     def _drop_keys(self, session: Session) -> None:
-        raise NotImplementedError
+        """Digits from ``session``'s spy switch nothing any more."""
+        if self._spies.get(session.spy_channel) == session.channel_id:
+            del self._spies[session.spy_channel]
+        self._keyed.pop(session.channel_id, None)
 
     async def _give_chanspy(self, session: Session, mode: Mode) -> None:
         """The digit of ``mode`` played into the live spy. It is the last digit ChanSpy was
@@ -177,6 +181,16 @@ class PhoneKeys:
         except Exception:
             await self._let_go(session)
             raise
+
+    def _orphan_switching(self) -> None:
+        """The link went down while switches were being stored (their old sessions are out of
+        ``_live``): forgotten, their spies hung up once it is back, and each new row closed
+        when it is written (:meth:`_record_switch` finds the phone gone)."""
+        for channel_id, left in list(self._by_channel.items()):
+            del self._by_channel[channel_id]
+            self._drop_keys(left)
+            if left.spy_channel:
+                self._orphans.add(left.spy_channel)
 
     async def _let_go(self, session: Session) -> None:
         """A spy recorded in no row (its session ended ``switched``): forgotten, so that its

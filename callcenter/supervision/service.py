@@ -143,9 +143,11 @@ class SupervisionService(PhoneKeys):
         await self._give_chanspy(session, mode)
         try:
             return await self._record_switch(session, mode)
-        except BargeTaken:  # the database's: the session went on anew in its previous mode
-            await self._barge_refused(self._by_channel.get(session.channel_id) or session, "wallboard")
-            raise
+        except BargeTaken:  # the database's: the session goes on anew in its previous mode...
+            going_on = self._by_channel.get(session.channel_id)
+            if going_on is not None and going_on is not session and going_on.live:
+                await self._barge_refused(going_on, "wallboard")
+            raise  # ...unless it could not go back (let go, hung up: nothing goes on to tell of)
 
     async def _record_switch(self, session: Session, mode: Mode) -> Session:
         """The live spy switched to ``mode``: the session ends ``switched``, one in ``mode``
@@ -164,10 +166,11 @@ class SupervisionService(PhoneKeys):
                       session.agent_channel, session.agent_uniqueid, kept, session.phone,
                       session.channel_id, now, spy_channel=session.spy_channel, answered_at=now,
                       action_id=session.action_id)
-        if self._by_channel.get(new.channel_id) is not session:  # the phone hung up meanwhile
-            new.ended_at, new.end_reason = now, EndReason.HUNG_UP
-            await self._close_row(new, EndReason.HUNG_UP)
-            raise SessionStopped("your phone hung up while the mode was switching")
+        if self._by_channel.get(new.channel_id) is not session:  # the phone hung up, or the link went
+            gone = EndReason.FAILED if new.spy_channel in self._orphans else EndReason.HUNG_UP
+            new.ended_at, new.end_reason = now, gone
+            await self._close_row(new, gone)
+            raise SessionStopped("your phone hung up, or was lost, while the mode was switching")
         self._live[new_id] = new
         self._by_channel[new.channel_id] = new
         await self.store.answered(new_id, new.spy_channel, now)
@@ -273,11 +276,6 @@ class SupervisionService(PhoneKeys):
         if answer is not None and not answer.done():
             answer.set_result(False)
 
-    def _drop_keys(self, session: Session) -> None:
-        if self._spies.get(session.spy_channel) == session.channel_id:
-            del self._spies[session.spy_channel]
-        self._keyed.pop(session.channel_id, None)
-
     async def _close_row(self, session: Session, reason: EndReason) -> None:
         try:
             await self.store.close(session.id, reason, session.ended_at or self._clock())
@@ -309,6 +307,7 @@ class SupervisionService(PhoneKeys):
                 await self._end(session, EndReason.FAILED, hang_up=False)
                 if session.spy_channel:
                     self._orphans.add(session.spy_channel)
+            self._orphan_switching()
             return
         orphans, self._orphans = sorted(self._orphans), set()
         for channel in orphans:

@@ -635,3 +635,36 @@ async def test_given_a_phone_already_gone_when_stopped_then_it_is_not_hung_up_ag
     await service.stop("boss", listen.id)
     await service.on_link("up")
     assert link.hangups() == [] and service._orphans == set()
+
+
+async def test_given_a_barge_asked_again_that_the_database_refuses_then_no_refusal_is_told_of_a_spy_let_go() -> None:
+    """Barging, asked to barge again (its old row still open: the unique index refuses the new
+    one): there is no previous mode to go back to, so the spy is let go and hung up, and no
+    refusal says a session goes on."""
+    service, link, store, metrics, audited = audited_world()
+    barge = await on_the_phone(service, link, Mode.BARGE)
+    store.barge_raced = True
+    with pytest.raises(BargeTaken):
+        await service.switch("boss", barge.id, Mode.BARGE)
+    assert forgotten(service) and link.hangups() == [SPY]
+    assert audited == [] and caught(metrics, "supervision_wallboard_barge_refused") == 0
+
+
+async def test_given_a_switch_being_stored_when_the_link_drops_then_its_row_ends_failed_and_the_spy_is_hung_up_when_back(
+        world: Any) -> None:
+    """The old session is out of the live ones while the new row is written: the link going
+    down then still leaves nothing live, and the spy is hung up once the link is back."""
+    service, link, store, _ = world
+    listen = await on_the_phone(service, link)
+    store.gate.clear()
+    switching = asyncio.create_task(service.switch("boss", listen.id, Mode.WHISPER))
+    await store.wait_opening()
+    link.up = False
+    await service.on_link("down")
+    store.gate.set()
+    with pytest.raises(SessionStopped):
+        await switching
+    assert rows(store) == [("listen", "switched"), ("whisper", "failed")] and forgotten(service)
+    link.up = True
+    await service.on_link("up")
+    assert link.hangups() == [SPY]
