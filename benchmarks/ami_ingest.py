@@ -54,9 +54,9 @@ def build_stream(copies: int) -> tuple[bytes, int]:
     template = "".join(frames)
     out = ["Asterisk Call Manager/11.0.0\r\n"]
     for k in range(copies):
-        text = _UID.sub(lambda m, k=k: f"{int(m.group(1)) + k * 100_000}.{m.group(2)}", template)
-        text = _CHAN.sub(lambda m, k=k: f"-{(int(m.group(1), 16) + k * 64):08x}", text)
-        text = _BRIDGE.sub(lambda m, k=k: f"{k:08x}{m.group(1)}", text)
+        text = _UID.sub(lambda m: f"{int(m.group(1)) + k * 100_000}.{m.group(2)}", template)  # noqa: B023
+        text = _CHAN.sub(lambda m: f"-{(int(m.group(1), 16) + k * 64):08x}", text)  # noqa: B023
+        text = _BRIDGE.sub(lambda m: f"{k:08x}{m.group(1)}", text)  # noqa: B023
         out.append(text)
     return "".join(out).encode("utf-8"), len(frames) * copies
 

@@ -68,12 +68,12 @@ def bare(engine: Any, prepared: list[Any]) -> float:
 
 
 def pipeline(engine: Any, files: list[Path]) -> float:
-    from asr.redact import RedactionRules
-    from asr.worker import decode_file, redact
+    from asr.redact import RedactionRules, redact
+    from asr.worker import decode_file
 
     started = time.perf_counter()
     for path in files:
-        utterances, _ = decode_file(engine, "customer", path, "en")
+        utterances, _, _ = decode_file(engine, "customer", path, "en")
         redact(utterances, RedactionRules())
     return time.perf_counter() - started
 

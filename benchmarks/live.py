@@ -115,9 +115,12 @@ async def talk(rig: Rig, workers: list[Process], agents: list[Agent], seconds: f
 
 
 def parts(rig: Rig, workers: list[Process]) -> dict[str, int]:
-    found = {"asterisk": rig.pbx.pid, "server": rig.deployment.server.process.pid}  # type: ignore[union-attr]
-    for n, process in enumerate(workers):
-        found[f"live_worker_{n}"] = process.process.pid
+    running = {"server": rig.deployment.server.process,
+               **{f"live_worker_{n}": w.process for n, w in enumerate(workers)}}
+    found = {"asterisk": rig.pbx.pid}
+    for name, process in running.items():
+        assert process is not None, f"the {name} runs"
+        found[name] = process.pid
     return found
 
 

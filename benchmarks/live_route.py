@@ -38,7 +38,7 @@ from aiohttp import WSMsgType, web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from callcenter.live.protocol import FrameReader, Kind
-from tests.pbx.amiclient import TestAmi, event
+from tests.pbx.amiclient import Seen, TestAmi, event
 from tests.pbx.bundle import Bundle, _locate
 from tests.pbx.overlay import OverlaySpec
 from tests.pbx.pbx import Pbx
@@ -116,8 +116,10 @@ async def run_round(ami: TestAmi, pbx: Pbx, route: str | None, calls: int, ports
                         "Data": str(PLAY_S + 5), "Async": "true", "Variable": f"TARGET={target}"})
     halves = []
     for target in targets:
-        seen = await ami.wait(lambda s, t=target: s.frame.event == "VarSet" and s.get("Value") == t
-                              and s.get("Channel").endswith(";2"), since=since, what="target")
+        def carries(s: Seen, t: str = target) -> bool:
+            return s.frame.event == "VarSet" and s.get("Value") == t and s.get("Channel").endswith(";2")
+
+        seen = await ami.wait(carries, since=since, what="target")
         halves.append(seen.get("Channel")[:-1] + "1")
     ids: dict[str, str] = {}
     for half in halves:

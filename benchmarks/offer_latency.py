@@ -129,10 +129,24 @@ async def ours(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int
     return latencies, to_hold
 
 
+async def members_free(ami: TestAmi, count: int, timeout_s: float = 30.0) -> None:
+    """Until app_queue sees ``count`` members not in use (their phones registered again): a
+    member it still sees as unavailable makes a caller wait ``retry`` seconds, which would
+    measure the phones' registration, not the offer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frames = await ami.send({"Action": "QueueStatus", "Queue": "bench"})
+        if sum(f.get("Event") == "QueueMember" and f.get("Status") == "1" for f in frames) >= count:
+            return
+        assert time.monotonic() < deadline, "app_queue's members never became free"
+        await asyncio.sleep(0.2)
+
+
 async def app_queue(rig: Rig, ami: TestAmi, numbers: list[str], per_caller: int,
                     agents: list[Agent]) -> list[float]:
     for agent in agents:
         await ami.send({"Action": "QueueAdd", "Queue": "bench", "Interface": f"PJSIP/{agent.extension}"})
+    await members_free(ami, len(agents))  # as ours starts once its agents are ready
     since = time.time()
 
     async def caller(number: str) -> None:

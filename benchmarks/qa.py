@@ -60,8 +60,9 @@ def main() -> int:
     def full() -> None:
         pipeline.predict(texts)
 
-    bare(), full()  # warm up
-    timings = {"bare": [], "full": []}
+    bare()  # warm up
+    full()
+    timings: dict[str, list[float]] = {"bare": [], "full": []}
     for _ in range(3):  # interleaved, best of three: the machine's noise hits both alike
         for name, run in (("bare", bare), ("full", full)):
             started = time.perf_counter()

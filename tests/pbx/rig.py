@@ -312,4 +312,6 @@ def wav_rms(path: Path, start_s: float = 0.0, end_s: float | None = None) -> flo
 
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as w:
-        return w.getnframes() / w.getframerate()
+        frames: int = w.getnframes()
+        rate: int = w.getframerate()
+    return frames / rate
