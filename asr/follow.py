@@ -42,6 +42,7 @@ from callcenter.jobs.queue import Job, JobQueue
 from callcenter.jobs.worker import LeaseLost
 from callcenter.recording.registry import FOLLOW_PREFIX
 from callcenter.settings import AsrSettings
+from callcenter.store.rows import stored_object
 
 log = structlog.get_logger("asr.follow")
 
@@ -77,10 +78,10 @@ class Follower:
         during the call with this model and language."""
         payload = await self._pool.fetchval("SELECT payload FROM jobs WHERE kind = 'asr' AND key = $1",
                                             f"{FOLLOW_PREFIX}{call_id}")
-        data = _object(payload)
+        data = stored_object(payload)
         if data.get("model") != model or data.get("language") != language:
             return {}
-        segments = _object(data.get("segments"))
+        segments = stored_object(data.get("segments"))
         return {path: chunks.from_json(rows) for path, rows in segments.items()}
 
     async def process(self, job: Job, worker_id: str) -> None:
@@ -98,8 +99,8 @@ class Follower:
             return
         if payload.get("model") != engine.name or payload.get("language") != language:
             payload.update(model=engine.name, language=language, segments={}, read={})
-        segments = _object(payload.get("segments"))
-        read = _object(payload.get("read"))
+        segments = stored_object(payload.get("segments"))
+        read = stored_object(payload.get("read"))
         budget = BUDGET_S
         for speaker, path in await self._tracks(call_id):
             key = str(path)  # by file: a transferred call has two agent files
@@ -153,16 +154,8 @@ class Follower:
                                    json.dumps(payload))
             if not saved:
                 raise LeaseLost
-        log.debug("asr_follow_saved", segments=sum(len(v) for v in _object(payload.get("segments")).values()))
-
-
-def _object(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return dict(value) if isinstance(value, dict) else {}
+        segments = stored_object(payload.get("segments"))
+        log.debug("asr_follow_saved", segments=sum(len(v) for v in segments.values()))
 
 
 def _rejected(value: Any) -> bool:

@@ -51,6 +51,11 @@ class Consult:
     answered: bool = False
     skill: str = ""
 
+    @property
+    def colleague_on_line(self) -> bool:
+        """The colleague answered (a three-way is only ever joined after that)."""
+        return self.answered or self.stage is Stage.CONFERENCE
+
 
 @dataclass(frozen=True, slots=True)
 class ConsultPlan:
@@ -157,7 +162,7 @@ def _answered(consult: Consult) -> Consult:
     """Complete and three-way need the colleague on the line: while their phone rings,
     Asterisk's attended transfer would hand the caller to a ringing phone (a blind transfer
     the agent did not ask for), so both are refused until they answer."""
-    if consult.stage is Stage.CONSULTING and not consult.answered:
+    if not consult.colleague_on_line:
         raise Refused(409, f"{consult.to}'s phone is still ringing: wait until they answer, "
                       "or go back to the caller", "colleague_ringing")
     return consult

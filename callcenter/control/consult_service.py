@@ -274,7 +274,7 @@ class ConsultDesk:
         for channel in (opened.agent_channel, opened.colleague_channel):
             if channel:
                 self._spawn(Action("Hangup", (("Channel", channel), ("Cause", "16"))), call_id)
-        if consult.answered or consult.stage is Stage.CONFERENCE:
+        if consult.colleague_on_line:
             self._talked(call_id, consult.to, consult.skill)
             self._publish(consult.to, {"type": "call_ended", "call_id": call_id,
                                        "outcome": "caller_left"})
@@ -302,4 +302,4 @@ def consult_json(consult: Consult | None) -> dict[str, Any] | None:
     if consult is None:
         return None
     return {"to": consult.to, "stage": consult.stage.value, "since": consult.at,
-            "answered": consult.answered or consult.stage is Stage.CONFERENCE}
+            "answered": consult.colleague_on_line}

@@ -36,6 +36,7 @@ from callcenter.runtime.supervisor import Supervisor
 from callcenter.runtime.watchdog import Watchdog
 from callcenter.settings import Settings
 from callcenter.store.db import Database
+from callcenter.store.rows import stored_object
 from ivr.agi_session import CallStart
 from ivr.effects import HeldPlace, RouteRequirements
 from ivr.runner import IvrRunner
@@ -177,13 +178,7 @@ class Server:
 
 def stored_context(record: Mapping[str, Any]) -> dict[str, Any]:
     """A stored call's IVR context (JSON text or a mapping; empty when unreadable)."""
-    context = record["context"]
-    if isinstance(context, str):
-        try:
-            context = json.loads(context)
-        except ValueError:
-            return {}
-    return dict(context) if isinstance(context, Mapping) else {}
+    return stored_object(record["context"])
 
 
 def restored_skill(call: Call, record: Mapping[str, Any] | None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -63,6 +63,17 @@ def db_clean(value: Any) -> Any:
 def db_json(value: Any) -> str:
     """JSON for a jsonb column: no ``\\u0000``, no lone surrogates; unknown types as text."""
     return json.dumps(db_clean(value), default=lambda v: db_text(str(v)))
+
+
+def stored_object(value: Any) -> dict[str, Any]:
+    """A stored JSON object as it is read back (text, or a mapping): a dict, empty when it is
+    anything else or does not parse."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 async def write_isolating(rows: Sequence[T], write: Callable[[Sequence[T]], Awaitable[int]],
