@@ -8,6 +8,7 @@ seen in any form). The result is a standard Hugging Face text-classification dir
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -25,6 +26,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SEED = 13
 LABEL_IDS = {label: i for i, label in enumerate(dataset.LABELS)}
+_PACKAGE = Path(__file__).resolve().parent
+# what a build is made of: the training data, this recipe, and how the QA worker loads the result
+_SOURCES = ("build.py", "sentiment.py", "dataset")
 
 
 def encoder_dir() -> Path:
@@ -45,10 +49,38 @@ def macro_f1(truth: list[str], predicted: list[str]) -> float:
     return sum(scores) / len(scores)
 
 
+def source_key(*, epochs: int = 6, learning_rate: float = 8e-5, batch_size: int = 16,
+               seed: int = SEED) -> str:
+    """What a build of these sources with these settings is keyed by: the same key, the same
+    model (the build is seeded). scripts/bootstrap keeps built models by it, and a model whose
+    ``training.json`` carries another key is out of date."""
+    digest = hashlib.sha256(repr((epochs, learning_rate, batch_size, seed)).encode())
+    files = sorted(path for name in _SOURCES for path in
+                   ([_PACKAGE / name] if (_PACKAGE / name).is_file() else (_PACKAGE / name).rglob("*"))
+                   if path.is_file() and "__pycache__" not in path.parts)
+    for path in files:
+        digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def current_build(directory: Path) -> dict[str, Any] | None:
+    """The metrics of the model built in ``directory`` when it was built from the sources as
+    they are now with the default settings; None when it is missing, damaged or out of date."""
+    try:
+        metrics = json.loads((directory / "training.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(metrics, dict) or metrics.get("source") != source_key():
+        return None
+    return metrics if (directory / "config.json").is_file() else None
+
+
 def build_model(out: Path, *, epochs: int = 6, learning_rate: float = 8e-5, batch_size: int = 16,
                 seed: int = SEED) -> dict[str, Any]:
     """Fine-tune, evaluate on the held-out split, save to ``out``; returns the metrics."""
     quiet_transformers()
+    key = source_key(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed)
     started = time.perf_counter()
     _seed(seed)
     train, test = dataset.split(dataset.load())
@@ -60,7 +92,7 @@ def build_model(out: Path, *, epochs: int = 6, learning_rate: float = 8e-5, batc
     tokenizer.save_pretrained(str(out))
     metrics = {"model_dir": str(out), "train": len(train), "held_out": len(test),
                **_held_out_scores(out, test), "epochs": epochs,
-               "seconds": round(time.perf_counter() - started, 1)}
+               "seconds": round(time.perf_counter() - started, 1), "source": key}
     (out / "training.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     return metrics
 

@@ -28,6 +28,7 @@ import yaml
 from callcenter.demo.seed import seed_shop
 from callcenter.demo.setup import prepare_config
 from callcenter.store.migrate import migrate
+from tests.helpers.sentiment import sentiment_model
 from tests.integration.conftest import run_in_thread
 from tests.pbx.amiclient import TestAmi
 from tests.pbx.amiproxy import AmiRecorder
@@ -35,7 +36,7 @@ from tests.pbx.bundle import REPO, Bundle
 from tests.pbx.overlay import OverlaySpec
 from tests.pbx.pbx import Pbx
 from tests.pbx.phones import Phone, agent_group, agent_phone, caller_phone
-from tests.pbx.server import Deployment, Web, sentiment_model
+from tests.pbx.server import Deployment, Web
 from tests.pbx.slots import Ports, release, take_slot
 
 PASSWORD = "pbx-test-pw"
@@ -262,7 +263,7 @@ def running_rig(bundle: Bundle, work: Path, db_url: str, agents: list[Agent],
         run_in_thread(lambda: prepare_database(db_url))
         deployment = Deployment(work, config_dir=make_config(work, agents, ring_timeout_s, wrap_up_s), db_url=db_url,
                                 ami_port=recorder.port if ami_proxy else spec.ami_port, ami_secret=spec.ami_secret,
-                                monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work),
+                                monitor_dir=pbx.monitor_dir, sentiment=sentiment_model(work / "sentiment")[0],
                                 survey=survey, live=live, ivr=ivr)
         rig = Rig(bundle, work, pbx, recorder, deployment, db_url, {a.login: a for a in agents}, ports)
         started = time.time()

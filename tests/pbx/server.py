@@ -42,19 +42,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sentiment_model(work: Path) -> Path:
-    """The sentiment model bootstrap builds (state/models/sentiment), else one built here."""
-    built = REPO / "state" / "models" / "sentiment"
-    if (built / "config.json").is_file():
-        return built
-    target = work / "sentiment"
-    if not (target / "config.json").is_file():
-        from qa.build import build_model
-
-        build_model(target)
-    return target
-
-
 def share_models(state_dir: Path) -> None:
     """The Whisper models scripts/bootstrap converted into the repository's state/models, linked
     into a deployment's state folder. Without them each ASR and live worker of every rig converts

@@ -1,4 +1,4 @@
-"""The default sentiment model, built once per test session (about a minute on 2 cores)."""
+"""The default sentiment model with its build's metrics, once per test session."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from qa.build import build_model
+from tests.helpers.sentiment import sentiment_model
 
 
 @pytest.fixture(scope="session")
 def built_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
-    out = tmp_path_factory.mktemp("sentiment") / "model"
-    metrics = build_model(out)
-    yield out, metrics
+    yield sentiment_model(tmp_path_factory.mktemp("sentiment") / "model")

@@ -22,6 +22,7 @@ from qa.scorecard import CallFacts, Utt, load_scorecards, score_call
 from qa.sentiment import SentimentModel
 from tests.asr.helpers import LAB, read_samples, write_wav
 from tests.asr.model_fixture import asr_engines
+from tests.helpers.sentiment import sentiment_model
 
 __all__ = ["asr_engines"]
 
@@ -33,13 +34,8 @@ RATE = 8000
 
 @pytest.fixture(scope="module")
 def sentiment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentimentModel]:
-    """The default model scripts/bootstrap builds into state/models (built here when missing)."""
-    directory = REPO / "state" / "models" / "sentiment"
-    if not (directory / "config.json").is_file():
-        from qa.build import build_model
-
-        directory = tmp_path_factory.mktemp("sentiment") / "model"
-        build_model(directory)
+    """The default model (scripts/bootstrap's when up to date, else built here)."""
+    directory, _ = sentiment_model(tmp_path_factory.mktemp("sentiment") / "model")
     yield SentimentModel.load(directory)
 
 
