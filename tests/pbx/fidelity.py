@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from callcenter.ami.parser import Frame, parse_frame
-from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario
+from callcenter.simulator import AgentScript, Arrival, Behaviour, CallerScript, Press, Scenario, Survey
 from tests.simulator.lab import Sequences
 
 # event name -> why it is not compared
@@ -94,6 +94,9 @@ DIGIT_S = 0.16
 # the same prompt (the survey's introduction, 4.2 s, which the real callers cut after 0.04 s
 # and 1.0 s).
 HANG_UP_LATER_S = 2.0
+# A caller the server hung up (the survey's HANGUP) hangs up by itself only this much later than
+# the real one was: a bound for a run where the server does not, not a race with it.
+SERVER_HANGS_UP_WITHIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -163,19 +166,32 @@ def _first(events: list[Captured], name: str, channel: str, **fields: str) -> Ca
 
 
 def _caller(events: list[Captured], arrived: Captured, at_s: float) -> CallerScript:
+    """The caller as the capture shows it. Keys are pressed as many seconds after answer as in
+    the capture, but the survey's answer as many seconds after the survey began: by then the
+    whole call's latencies, which a scaled clock multiplies, have added up, and a key pressed
+    at its answer-relative time could fall in the prompt before the survey's question."""
     channel = arrived.frame.get("Channel")
     answered = _first(events, "Newstate", channel, ChannelStateDesc="Up")
     gone = _first(events, "Hangup", channel)
     assert answered is not None and gone is not None, f"{channel}: never answered or never hung up"
+    survey_began = _first(events, "AsyncAGIStart", channel, Context="survey")
+    ends = [c for c in events if c.frame.event == "DTMFEnd" and c.frame.get("Channel") == channel
+            and c.frame.get("Direction") == "Received"]
+    in_survey = [c for c in ends if survey_began is not None and c.at > survey_began.at]
+    survey = None
+    if survey_began is not None and len(in_survey) == 1:
+        ends.remove(in_survey[0])
+        survey = Survey(in_survey[0].frame.get("Digit"),
+                        round(in_survey[0].at - DIGIT_S - survey_began.at + PRESS_LATER_S, 2))
     presses = tuple(Press(round(c.at - DIGIT_S - answered.at + PRESS_LATER_S, 2), c.frame.get("Digit"),
-                          int(DIGIT_S * 1000))
-                    for c in events
-                    if c.frame.event == "DTMFEnd" and c.frame.get("Channel") == channel
-                    and c.frame.get("Direction") == "Received")
+                          int(DIGIT_S * 1000)) for c in ends)
+    server_hung_up = any(c.frame.event == "AGIExecStart" and c.frame.get("Channel") == channel
+                         and c.frame.get("Command") == "HANGUP" for c in events)
+    later = SERVER_HANGS_UP_WITHIN_S if server_hung_up else HANG_UP_LATER_S
     return CallerScript(number=arrived.frame.get("CallerIDNum"), exten=arrived.frame.get("Exten"),
                         arrival=Arrival(at_s=(round(at_s, 3),)),
-                        behaviour=Behaviour(presses=presses,
-                                            hangup_after_s=round(gone.at - answered.at + HANG_UP_LATER_S, 2)))
+                        behaviour=Behaviour(presses=presses, survey=survey,
+                                            hangup_after_s=round(gone.at - answered.at + later, 2)))
 
 
 def _agent(events: list[Captured], extension: str) -> AgentScript:
