@@ -128,7 +128,9 @@ async def test_the_qa_worker_process_starts_and_stops_on_sigterm(db_url: str, po
             while b"qa_scored" not in (line := await child.stdout.readline()):
                 assert line, "the worker ended before scoring the call"
         child.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(child.wait(), 30) == 0
+        # about a second on an idle machine (the interpreter and torch shutting down); the bound
+        # only tells a worker that never stops from one on a machine busy with other work
+        assert await asyncio.wait_for(child.wait(), 120) == 0
     finally:
         if child.returncode is None:
             child.kill()
