@@ -23,12 +23,12 @@ import pytest
 
 from tests.pbx.amiclient import event
 from tests.pbx.bundle import Bundle
+from tests.pbx.carrier import CARRIER_PORT, carrier_reachable, customer_phone
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
 from tests.pbx.overlay import OverlaySpec
 from tests.pbx.phones import did_uri
 from tests.pbx.rig import Agent, Rig, running_rig
 from tests.pbx.server import Web
-from tests.pbx.test_callbacks import CARRIER_PORT, carrier_reachable, customer_phone
 
 AGENTS = [Agent("hana", "1051", {"general": 5}), Agent("ivan", "1052", {"refunds": 4}),
           Agent("jude", "1053", {"refunds": 5})]
@@ -283,7 +283,7 @@ async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
         warehouse = customer_phone(rig, "200", talk_s=6)
         rig.agent_phone("hana", mode="answer", talk_s=120)
         await rig.wait_registered("1051")
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, warehouse)
         await rig.ready("hana")
         since = time.time()
         channel, call_id = await answered_by_hana(rig, ami, "+8613911150004", tmp_path)
@@ -303,7 +303,7 @@ async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
                                   "BlindTransfer", clicked)
         assert (transfer.get("Context"), transfer.get("Extension")) == ("cc-external", "+861055500100")
         dial = await ami.wait(event("DialBegin", Channel=channel, DestChannel="PJSIP/carrier-"), 10,
-                              "the caller dials the warehouse", clicked)
+                              "the caller dials the warehouse", clicked, story_of=channel)
         outside = dial.get("DestChannel")
         # the carrier leg sends the center's number (its connected line: the From of its INVITE);
         # the caller's own channel keeps the caller's
@@ -355,10 +355,10 @@ async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
     ami = await rig.ami()
     hana_web = await rig.web("hana")
     try:
-        customer_phone(rig, "486")
+        courier = customer_phone(rig, "486")
         rig.agent_phone("hana", mode="answer", talk_s=120)
         await rig.wait_registered("1051")
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, courier)
         await rig.ready("hana")
         channel, call_id = await answered_by_hana(rig, ami, "+8613911150005", tmp_path)
         await asyncio.sleep(1.0)
@@ -366,7 +366,7 @@ async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
         status, body = await control(hana_web, call_id, {"action": "transfer", "number": "courier"})
         assert status == 200, body
         end = await ami.wait(event("DialEnd", Channel=channel, DestChannel="PJSIP/carrier-"), 20,
-                             "the courier's line answers busy", clicked)
+                             "the courier's line answers busy", clicked, story_of=channel)
         assert end.get("DialStatus") == "BUSY"
         back = await ami.wait(event("AsyncAGIStart", Channel=channel), 20, "back in AGI", clicked)
         assert back.get("Context") == "cc-transfer"
