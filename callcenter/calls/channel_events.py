@@ -175,6 +175,9 @@ def agi_start(ix: CallIndex, event: AmiEvent) -> str | None:
         if caller is None or caller.role is not LegRole.CALLER:
             call.caller_uniqueid = leg.uniqueid
         leg.agi_ended = False
+        # back with the server: an outside number it was sent to was never dialled (the carrier
+        # refused the channel) or its dial is over, so no later dial of the caller's is it
+        call.external_to = ""
         context = event.get("Context")
         if context in ix.config.survey_contexts:
             call.in_survey = True

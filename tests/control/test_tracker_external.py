@@ -70,3 +70,27 @@ def test_given_a_hunt_group_dial_without_a_transfer_then_the_dialled_leg_is_an_a
     t.apply_event(ev(20.0, "DialBegin", Channel=chan, Uniqueid=CALL, Linkedid=CALL,
                      DestChannel=CARRIER, DestUniqueid=CARRIER_UID))
     assert t.calls[CALL].legs[CARRIER_UID].role is LegRole.AGENT
+
+
+def test_given_an_outside_transfer_the_carrier_refused_when_the_caller_is_back_then_a_later_dial_is_an_agent() -> None:
+    """The carrier's contact is Unreachable: the caller's Dial never begins, they hear sorry and
+    come back to AGI in [cc-transfer]. The agent's leg stays her transfer to the masked number;
+    a dial the caller's channel makes later (the safety net's hunt group) rings an agent, not the
+    outside number."""
+    t = CallTracker()
+    chan, agent = talking(t)
+    t.apply_event(ev(20.0, "BlindTransfer", Result="Success", TransfererChannel=agent,
+                     TransfererUniqueid=AGENT_UID, TransfereeChannel=chan, TransfereeUniqueid=CALL,
+                     IsExternal="Yes", Context="cc-external", Extension=NUMBER))
+    t.apply_event(ev(20.1, "Hangup", Channel=agent, Uniqueid=AGENT_UID, Linkedid=CALL, Cause="16"))
+    t.apply_event(ev(21.3, "AsyncAGIStart", Channel=chan, Uniqueid=CALL, Linkedid=CALL,
+                     Context="cc-transfer", Exten="back"))
+    call = t.calls[CALL]
+    assert (call.legs[AGENT_UID].ended_how, call.legs[AGENT_UID].transferred_to) == (
+        "transfer", "external:+********0100")
+    assert call.transfers == 1 and call.external_to == ""
+    t.apply_event(ev(30.0, "Newchannel", Channel=CARRIER, Uniqueid=CARRIER_UID, Linkedid=CALL,
+                     Context="agents"))
+    t.apply_event(ev(30.0, "DialBegin", Channel=chan, Uniqueid=CALL, Linkedid=CALL,
+                     DestChannel=CARRIER, DestUniqueid=CARRIER_UID))
+    assert call.legs[CARRIER_UID].role is LegRole.AGENT

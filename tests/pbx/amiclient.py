@@ -112,7 +112,9 @@ class TestAmi:
         return [e for e in self.events if e.at >= since and match(e)]
 
     async def wait(self, match: Callable[[Seen], bool], timeout_s: float = 20.0, what: str = "",
-                   since: float = 0.0) -> Seen:
+                   since: float = 0.0, story_of: str = "") -> Seen:
+        """The first event since ``since`` that ``match`` accepts, waiting up to ``timeout_s``.
+        With ``story_of`` (a channel), a timeout tells what that channel did meanwhile."""
         deadline = time.monotonic() + timeout_s
         while True:
             found = self.find(match, since)
@@ -120,10 +122,50 @@ class TestAmi:
                 return found[0]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"test AMI: no event {what or match} within {timeout_s}s")
+                told = f"; what {story_of} did:\n{self.story(story_of, since)}" if story_of else ""
+                raise AssertionError(f"test AMI: no event {what or match} within {timeout_s}s{told}")
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+    def story(self, channel: str, since: float = 0.0) -> str:
+        """What ``channel`` did since ``since``, one line per event naming it (as the channel,
+        or as a dial's, bridge's or transfer's other party: its dialplan steps, dials, bridges,
+        transfers, hang-up), with the SIP contacts' statuses as they were at ``since`` and
+        every change after: a failed wait on a channel explains itself (a Dial that never
+        began because the carrier's contact was Unreachable, a hang-up, a redirect)."""
+        last: dict[tuple[str, str], Seen] = {}
+        lines: list[str] = []
+        for seen in self.events:
+            if seen.frame.event == "ContactStatus":
+                if seen.at < since:
+                    last[(seen.get("AOR"), seen.get("URI"))] = seen
+                else:
+                    lines.append(_told(seen, since))
+            elif seen.at >= since and _telling(seen) and any(seen.get(k) == channel for k in _PARTIES):
+                lines.append(_told(seen, since))
+        before = [_told(seen, since) for seen in last.values()]
+        return "\n".join([*before, *lines]) or "(no event)"
+
+
+_PARTIES = ("Channel", "DestChannel", "TransfererChannel", "TransfereeChannel",
+            "OrigTransfererChannel", "SecondTransfererChannel", "TransferTargetChannel")
+_NOISE = frozenset({"VarSet", "RTCPSent", "RTCPReceived", "AsyncAGIExec", "NewConnectedLine"})
+_TELLING_VARIABLES = frozenset({"DIALSTATUS"})
+_TOLD = ("Channel", "Context", "Exten", "Priority", "Application", "AppData", "Command", "DestChannel",
+         "DialStatus", "Variable", "Value", "BridgeUniqueid", "Result", "Cause", "Cause-txt", "AOR", "URI",
+         "ContactStatus", "RoundtripUsec")
+
+
+def _telling(seen: Seen) -> bool:
+    """Not noise (RTCP reports, variables other than a dial's outcome)."""
+    return seen.frame.event not in _NOISE or seen.get("Variable") in _TELLING_VARIABLES
+
+
+def _told(seen: Seen, since: float) -> str:
+    """One event as a line: its time from ``since``, its name and its telling fields."""
+    fields = " ".join(f"{k}={seen.get(k)}" for k in _TOLD if seen.get(k))
+    return f"  {seen.at - since:+8.3f}s {seen.frame.event} {fields}"
 
 
 def event(name: str, **fields: str) -> Callable[[Seen], bool]:

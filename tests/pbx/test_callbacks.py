@@ -12,7 +12,6 @@ interval, then the callback becomes a ticket.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,9 +21,9 @@ import yaml
 
 from tests.pbx.amiclient import Seen, TestAmi
 from tests.pbx.bundle import Bundle
+from tests.pbx.carrier import CARRIER_PORT, carrier_reachable, customer_phone
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, on_channel, press_at, through_menus
-from tests.pbx.overlay import CARRIER_ADDRESS, OverlaySpec
-from tests.pbx.phones import Phone
+from tests.pbx.overlay import OverlaySpec
 from tests.pbx.rig import Agent, Rig, running_rig
 
 AGENTS = [Agent("cleo", "1031", {"general": 5})]
@@ -34,15 +33,6 @@ RETRY_S = 5
 POLICY = {"steps": [{"after_s": 0}, {"after_s": OFFER_AFTER_S, "offer_callback": True}],
           "callback_attempts": 2, "callback_retry_s": RETRY_S, "callback_ring_s": 10,
           "wrap_up_s": 0}
-
-
-def free_carrier_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((CARRIER_ADDRESS, 0))
-        return int(probe.getsockname()[1])
-
-
-CARRIER_PORT = free_carrier_port()
 
 
 @pytest.fixture(scope="module")
@@ -74,35 +64,6 @@ async def agent_state_when(rig: Rig, login: str, state: str, timeout_s: float) -
         if found["state"] == state or time.monotonic() > deadline:
             return found
         await asyncio.sleep(0.2)
-
-
-def customer_phone(rig: Rig, answer: str, talk_s: int = 6) -> Phone:
-    """The customer's phone on the carrier's side, where the carrier endpoint sends calls."""
-    args = ["--id", f"sip:customer@{CARRIER_ADDRESS}", "--bound-addr", CARRIER_ADDRESS,
-            "--ip-addr", CARRIER_ADDRESS, "--local-port", str(CARRIER_PORT),
-            "--rtp-port", str(rig.ports.caller_rtp + 160), "--auto-answer", answer,
-            "--duration", str(talk_s), "--max-calls", "4"]
-    phone = Phone(rig.bundle, rig.work, f"customer-{answer}", args).start()
-    rig.phones.append(phone)
-    return phone
-
-
-async def carrier_reachable(ami: TestAmi, timeout_s: float = 45.0) -> None:
-    """Wait until Asterisk sees the customer's phone behind the carrier trunk: the previous
-    test's phone on the same address may have left the carrier contact Unreachable (qualified
-    once a minute), and a Dial then fails with no route instead of reaching the phone."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        frames = await ami.send({"Action": "PJSIPShowEndpoint", "Endpoint": "carrier"})
-        statuses = [f.get("Status") for f in frames if f.event == "ContactStatusDetail"
-                    and f.get("AOR") == "carrier"]
-        if any(status in ("Reachable", "NonQualified") for status in statuses):
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"carrier contact not reachable within {timeout_s}s: {statuses}"
-                                 f" {[f.event for f in frames]}")
-        await ami.send({"Action": "PJSIPQualify", "Endpoint": "carrier"})
-        await asyncio.sleep(0.5)
 
 
 class Caller:
@@ -169,7 +130,7 @@ async def test_five_waiting_third_takes_callback_served_third_agent_rung_first(r
         assert kept["number"] == "8613911160003", dict(kept)
         since = time.time()
         agent = rig.agent_phone("cleo", mode="answer", talk_s=4)
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, customer)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         await customer.wait_state("DISCONNECTED", 90)
@@ -225,7 +186,7 @@ async def test_busy_customer_retried_then_ticketed(rig: Rig) -> None:
         await caller.take_callback()
         since = time.time()
         rig.agent_phone("cleo", mode="answer", talk_s=20)
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, customer)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         failed = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,
@@ -272,7 +233,7 @@ async def test_server_restarted_while_a_callback_talks_keeps_it_a_callback(rig: 
         caller = await Caller(rig, ami, "+8613911170002").queue()
         await caller.take_callback()
         agent = rig.agent_phone("cleo", mode="answer", talk_s=60)
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, customer)
         await rig.wait_registered("1031")
         await rig.ready("cleo")
         connected = await row(rig, "SELECT * FROM callbacks WHERE call_linkedid = $1", caller.linkedid,

@@ -5,8 +5,8 @@ call to refunds with the call's IVR context and the ``transferred`` tag → ivan
 his screen-pop says hana transferred it with her note, he answers and hangs up; hana is in
 wrap-up. Bad targets are refused and leave the call as it was. A transfer to an outside number
 (the warehouse of config/external_numbers.yaml) dials it through the carrier, where a pjsua
-phone answers and is bridged with the caller; a number that is busy brings the caller back to
-routing."""
+phone answers and is bridged with the caller; a number that is busy, or a carrier that does not
+answer its qualify (chan_pjsip then refuses the Dial), brings the caller back to routing."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ import pytest
 
 from tests.pbx.amiclient import event
 from tests.pbx.bundle import Bundle
+from tests.pbx.carrier import CARRIER_PORT, carrier_reachable, carrier_unreachable, customer_phone
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
 from tests.pbx.overlay import OverlaySpec
 from tests.pbx.phones import did_uri
 from tests.pbx.rig import Agent, Rig, running_rig
 from tests.pbx.server import Web
-from tests.pbx.test_callbacks import CARRIER_PORT, carrier_reachable, customer_phone
 
 AGENTS = [Agent("hana", "1051", {"general": 5}), Agent("ivan", "1052", {"refunds": 4}),
           Agent("jude", "1053", {"refunds": 5})]
@@ -283,7 +283,7 @@ async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
         warehouse = customer_phone(rig, "200", talk_s=6)
         rig.agent_phone("hana", mode="answer", talk_s=120)
         await rig.wait_registered("1051")
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, warehouse)
         await rig.ready("hana")
         since = time.time()
         channel, call_id = await answered_by_hana(rig, ami, "+8613911150004", tmp_path)
@@ -303,7 +303,7 @@ async def test_blind_transfer_to_an_outside_number_bridges_the_caller_with_it(
                                   "BlindTransfer", clicked)
         assert (transfer.get("Context"), transfer.get("Extension")) == ("cc-external", "+861055500100")
         dial = await ami.wait(event("DialBegin", Channel=channel, DestChannel="PJSIP/carrier-"), 10,
-                              "the caller dials the warehouse", clicked)
+                              "the caller dials the warehouse", clicked, story_of=channel)
         outside = dial.get("DestChannel")
         # the carrier leg sends the center's number (its connected line: the From of its INVITE);
         # the caller's own channel keeps the caller's
@@ -355,10 +355,10 @@ async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
     ami = await rig.ami()
     hana_web = await rig.web("hana")
     try:
-        customer_phone(rig, "486")
+        courier = customer_phone(rig, "486")
         rig.agent_phone("hana", mode="answer", talk_s=120)
         await rig.wait_registered("1051")
-        await carrier_reachable(ami)
+        await carrier_reachable(ami, courier)
         await rig.ready("hana")
         channel, call_id = await answered_by_hana(rig, ami, "+8613911150005", tmp_path)
         await asyncio.sleep(1.0)
@@ -366,7 +366,7 @@ async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
         status, body = await control(hana_web, call_id, {"action": "transfer", "number": "courier"})
         assert status == 200, body
         end = await ami.wait(event("DialEnd", Channel=channel, DestChannel="PJSIP/carrier-"), 20,
-                             "the courier's line answers busy", clicked)
+                             "the courier's line answers busy", clicked, story_of=channel)
         assert end.get("DialStatus") == "BUSY"
         back = await ami.wait(event("AsyncAGIStart", Channel=channel), 20, "back in AGI", clicked)
         assert back.get("Context") == "cc-transfer"
@@ -378,6 +378,56 @@ async def test_an_outside_number_that_is_busy_sends_the_caller_back_to_routing(
         row = await rig.call_row(call_id, timeout_s=60)
         assert row["outcome"] == "answered" and row["transfers"] == 1, row
         assert row["caller_number"] == "+8613911150005", row["caller_number"]
+    finally:
+        await hana_web.close()
+        await ami.close()
+        await rig.offline("hana", "ivan", "jude")
+        rig.stop_phones()
+
+
+async def test_an_outside_number_the_carrier_cannot_reach_sends_the_caller_back_to_routing(
+        rig: Rig, tmp_path: Path) -> None:
+    """The carrier's contact is Unreachable (its OPTIONS go unanswered): chan_pjsip refuses the
+    channel, so the caller's Dial never begins (CHANUNAVAIL); the caller hears sorry and is
+    back in AsyncAGI in [cc-transfer], waiting for the call's own skill as the caller. hana's
+    leg is her transfer to the masked number, no outside leg is stored, the call is answered."""
+    ami = await rig.ami()
+    hana_web = await rig.web("hana")
+    try:
+        rig.agent_phone("hana", mode="answer", talk_s=120)
+        await rig.wait_registered("1051")
+        await carrier_unreachable(ami)
+        await rig.ready("hana")
+        channel, call_id = await answered_by_hana(rig, ami, "+8613911150006", tmp_path)
+        await asyncio.sleep(1.0)
+        clicked = time.time()
+        status, body = await control(hana_web, call_id, {"action": "transfer", "number": "warehouse",
+                                                         "note": "parcel lost"})
+        assert status == 200 and body["ended"] is True, body
+        sorry = await ami.wait(event("Newexten", Channel=channel, Context="cc-external",
+                                     Application="Playback"), 20, "sorry", clicked, story_of=channel)
+        assert sorry.get("AppData") == "sorry"
+        back = await ami.wait(event("AsyncAGIStart", Channel=channel), 20, "back in AGI", clicked,
+                              story_of=channel)
+        assert (back.get("Context"), back.get("CallerIDNum")) == ("cc-transfer", "+8613911150006")
+        assert not ami.find(event("DialBegin", Channel=channel), clicked), ami.story(channel, clicked)
+        assert await ami.getvar("DIALSTATUS", channel) == "CHANUNAVAIL"
+        await ami.wait(event("MusicOnHoldStart", Channel=channel), 20, "waiting again", clicked)
+        await ami.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+        row = await rig.call_row(call_id, timeout_s=60)
+        assert (row["outcome"], row["transfers"], row["caller_number"]) == (
+            "answered", 1, "+8613911150006"), row
+        async with hana_web.session.get(f"{hana_web.base}/api/calls/{row['id']}") as response:
+            legs = (await response.json())["legs"]
+        assert [(leg["agent"], leg["ended_how"], leg["transferred_to"], leg["note"])
+                for leg in legs] == [("hana", "transfer", "external:+********0100", "parcel lost")], legs
+        db = await rig.db()
+        try:
+            external = await db.fetch("SELECT l.channel FROM call_legs l JOIN calls c ON c.id = l.call_id"
+                                      " WHERE c.linkedid = $1 AND l.role = 'external'", call_id)
+        finally:
+            await db.close()
+        assert external == [], external
     finally:
         await hana_web.close()
         await ami.close()
