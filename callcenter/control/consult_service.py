@@ -5,7 +5,9 @@ may it be completed or joined), completed on ``Transferred``, a three-way on ``C
 cancelled once the colleague's leg ended (``AgentLegFailed`` unanswered, or ``ConsultEnded``).
 The colleague's screen hears of the consult (a ``consult`` message with the caller's pop) while
 their phone rings. A caller who leaves mid-consult ends it for both agents: both legs are hung
-up, and each agent who talked on the call wraps up (a colleague still ringing does not).
+up, and each agent who talked on the call wraps up (a colleague still ringing does not). A
+caller who leaves as the consult begins (Asterisk still taking the ``Atxfer``) ends the request
+at once: refused (409 ``call_ended``), the colleague given back once, nothing left to cancel.
 """
 
 from __future__ import annotations
@@ -164,11 +166,13 @@ class ConsultDesk:
         try:
             await self._carry(call.call_id, decided, (AgentLegCreated,))
         except Refused as refused:
+            if self._open.get(call.call_id) is not opened:
+                raise  # ended meanwhile (the caller left): its end gave the colleague back
             if refused.status == 504:  # Asterisk may still ring the colleague: cancel it there
                 await self._abandon(call.agent_channel, opened)
             if self._open.get(call.call_id) is opened:
                 del self._open[call.call_id]
-            self._reserve(asked.to, False)
+                self._reserve(asked.to, False)
             raise
         self.started += 1
         # Atxfer left its own context in the agent's TRANSFER_CONTEXT (read once the transfer
@@ -215,6 +219,8 @@ class ConsultDesk:
         finally:
             if waiting is not None and opened is not None and waiting in opened.waiting:
                 opened.waiting.remove(waiting)
+            if waiting is not None and waiting.future.done():
+                waiting.future.exception()  # retrieved: refused above, or no longer awaited
 
     # --- facts from the tracker ------------------------------------------------------------
 
@@ -240,6 +246,7 @@ class ConsultDesk:
     def _closed(self, event: CallEvent, opened: _Open) -> None:
         consult = opened.consult
         del self._open[event.call_id]
+        _fail_waiting(opened, event)
         self._publish(consult.by, {"type": "consult_ended", "call_id": event.call_id})
         if isinstance(event, CallEnded):
             self._caller_left(event.call_id, opened)
@@ -295,6 +302,17 @@ class ConsultDesk:
         return {"consults": len(self._open), "consults_started": self.started,
                 "consults_completed": self.completed, "consults_cancelled": self.cancelled,
                 "conferences": self.conferences}
+
+
+def _fail_waiting(opened: _Open, event: CallEvent) -> None:
+    """The consult ended (``event``) while a step still waited for Asterisk (the caller
+    hung up as the consult began): the step ends now, refused, rather than waiting for a
+    confirmation that cannot come and then cancelling what is already over."""
+    refused = (Refused(409, "the call has ended", "call_ended") if isinstance(event, CallEnded)
+               else Refused(409, "the consult has ended", "consult_ended"))
+    for waiting in opened.waiting:
+        if not waiting.future.done():
+            waiting.future.set_exception(refused)
 
 
 def consult_json(consult: Consult | None) -> dict[str, Any] | None:

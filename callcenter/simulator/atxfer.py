@@ -35,7 +35,7 @@ import callcenter.simulator.consult_bridges as bridges
 import callcenter.simulator.consult_ring as ring
 import callcenter.simulator.frames as frames
 from callcenter.simulator.bridging import InBridge
-from callcenter.simulator.consult_model import Consult, ConsultLeg
+from callcenter.simulator.consult_model import Consult, ConsultLeg, HeldTransferer, inherit
 from callcenter.simulator.model import DOWN, RING, UP, Channel
 from callcenter.simulator.party import PartyRun
 from callcenter.simulator.received_dtmf import DIGIT_GAP_S, ReceivedDigits
@@ -117,6 +117,7 @@ class Consults:
         if c.state == "done" or not c.agent.alive or not c.caller.alive:
             return
         self.pbx.channel_event(c.agent, "Hold")
+        c.agent.activity = HeldTransferer(self.pbx, c.agent)
         self.pbx.channel_event(c.caller, "MusicOnHoldStart", ("Class", "default"))
         c.caller.activity = ConsultLeg(self.left, c, c.caller)
         if c.caller.party is not None:
@@ -136,7 +137,7 @@ class Consults:
         pbx.channel_event(one, "Newchannel")
         pbx.channel_event(two, "Newchannel")
         c.consult_bridge = bridges.create(self.pbx)
-        _inherit(c.agent, two)
+        inherit(c.agent, two)
         pbx.set_callerid(two, c.agent.cid_num, c.agent.cid_name)
         pbx.emit(frames.event("LocalBridge", frames.snapshot(one, "LocalOne"),
                               frames.snapshot(two, "LocalTwo"),
@@ -252,6 +253,8 @@ class Consults:
             self.pbx.channel_event(agent, "Unhold")
         elif c.caller.alive and not c.caller_gone:
             self._release_caller(c)
+        elif agent.alive and agent.bridge is c.home:
+            ring.transferer_alone(self.pbx, c)
         self._collapse(c)
         self._end(c)
 
@@ -387,13 +390,3 @@ class Consults:
         if self._by_agent.get(c.agent.name) is c:
             del self._by_agent[c.agent.name]
 
-
-def _inherit(parent: Channel, child: Channel) -> None:
-    """The variables a new channel inherits (``_VAR`` once, ``__VAR`` for ever), and
-    ``TRANSFERERNAME``."""
-    for key, value in parent.variables.items():
-        if key.startswith("_"):
-            child.variables[key[2:] if key.startswith("__") else key[1:]] = value
-            if key.startswith("__"):
-                child.variables[key] = value
-    child.variables["TRANSFERERNAME"] = parent.name

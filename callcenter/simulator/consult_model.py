@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcenter.simulator.bridging import InBridge
 from callcenter.simulator.clock import Timer
 from callcenter.simulator.model import Bridge, Channel
 
@@ -51,3 +52,28 @@ class ConsultLeg:
 
     def on_digit(self, digit: str) -> None:
         """Digits pass through the bridge."""
+
+
+class HeldTransferer(InBridge):
+    """The transferer in the caller's bridge, held while the ``Atxfer`` feature collects the
+    extension: made to leave (hung up, or the consult given up), it is unheld first
+    (``Unhold``, then ``BridgeLeave``), as in ``call_control_consult_caller_left_in_atxfer``."""
+
+    def interrupt(self, cause: int) -> None:
+        self.pbx.channel_event(self.ch, "Unhold")
+        super().interrupt(cause)
+
+    def yank(self) -> None:
+        self.pbx.channel_event(self.ch, "Unhold")
+        super().yank()
+
+
+def inherit(parent: Channel, child: Channel) -> None:
+    """The variables a new channel inherits (``_VAR`` once, ``__VAR`` for ever), and
+    ``TRANSFERERNAME``."""
+    for key, value in parent.variables.items():
+        if key.startswith("_"):
+            child.variables[key[2:] if key.startswith("__") else key[1:]] = value
+            if key.startswith("__"):
+                child.variables[key] = value
+    child.variables["TRANSFERERNAME"] = parent.name

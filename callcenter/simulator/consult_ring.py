@@ -46,7 +46,9 @@ def caller_left(pbx: Pbx, c: Consult) -> bool:
     bridge's ``BridgeDestroy``, then ``Hangup``); returns whether it failed, the rest then
     follows in :func:`transfer_failed`. Otherwise the emptied bridge dissolves as usual."""
     ringing_now = c.state == "ringing"
-    pbx.bridging.leave(c.caller, dissolve=not ringing_now)
+    # while the feature collects the extension (no Local pair yet) the transferer stays in the
+    # bridge until hung up or the collection ends (:func:`transferer_alone`)
+    pbx.bridging.leave(c.caller, dissolve=not ringing_now and c.one is not None)
     if not ringing_now:
         return False
     if c.timer is not None:  # nobody is to answer now
@@ -73,3 +75,17 @@ def transfer_failed(pbx: Pbx, c: Consult) -> None:
     pbx.hangups.finish(agent, NORMAL)
     if c.two is not None and c.target is not None:
         dial_end(pbx, c, "CANCEL")
+
+
+def transferer_alone(pbx: Pbx, c: Consult) -> None:
+    """The caller left while the ``Atxfer`` feature collected the extension and the transferer
+    was not hung up meanwhile: the collection over, the transferer is unheld and leaves the
+    caller's bridge (which goes), and its ``Bridge()`` returns."""
+    agent = c.agent
+    agent.activity = None
+    pbx.channel_event(agent, "Unhold")
+    pbx.bridging.leave(agent)
+    if agent.in_bridge_app:
+        pbx.bridging.app_returned(agent)
+    else:
+        pbx.dialplan.after_bridge(agent)

@@ -50,6 +50,7 @@ class Pbx:
         self.rng = random.Random(config.seed)
         self.ids = Ids(clock, self.rng)
         self.channels: dict[str, Channel] = {}
+        self._by_uniqueid: dict[str, Channel] = {}  # the same channels, by uniqueid
         self.bridges: dict[str, Bridge] = {}
         self.listeners: list[Listener] = []
         self.audio = AudioLog()
@@ -105,15 +106,20 @@ class Pbx:
         if tech == "PJSIP":
             ch.pvt_call_id = self.ids.uuid()
         self.channels[name] = ch
+        self._by_uniqueid[uniqueid] = ch
         return ch
 
     def find(self, name: str) -> Channel | None:
-        ch = self.channels.get(name)
+        """The live channel an action names: by its name, else by its uniqueid (as Asterisk
+        22's actions take either, such as ``Hangup`` of an Originate's ``ChannelId``)."""
+        ch = self.channels.get(name) or self._by_uniqueid.get(name)
         return ch if ch is not None and not ch.hungup else None
 
     def forget(self, ch: Channel) -> None:
         if self.channels.get(ch.name) is ch:
             del self.channels[ch.name]
+        if self._by_uniqueid.get(ch.uniqueid) is ch:
+            del self._by_uniqueid[ch.uniqueid]
         self.recorders.prune(self.clock.now())
         if not self.channels:
             waiters, self.idle_waiters = self.idle_waiters, []

@@ -46,7 +46,6 @@ class PhoneKeys:
     _switching: set[str]  # channel_ids whose session's mode is being switched
     _audit_to: Audit | None
     _live: dict[int, Session]
-    _orphans: set[str]  # spy channels to hang up once the AMI link is back
     store: SessionRows
     switched_on_phone: int
     refused_on_phone: int
@@ -64,7 +63,7 @@ class PhoneKeys:
     def _spawn(self, work: Awaitable[None]) -> None:
         raise NotImplementedError
 
-    async def _hang_up(self, channel: str) -> None:
+    async def _hang_up(self, session: Session) -> None:
         raise NotImplementedError
 
     def _drop_keys(self, session: Session) -> None:
@@ -182,23 +181,13 @@ class PhoneKeys:
             await self._let_go(session)
             raise
 
-    def _orphan_switching(self) -> None:
-        """The link went down while switches were being stored (their old sessions are out of
-        ``_live``): forgotten, their spies hung up once it is back, and each new row closed
-        when it is written (:meth:`_record_switch` finds the phone gone)."""
-        for channel_id, left in list(self._by_channel.items()):
-            del self._by_channel[channel_id]
-            self._drop_keys(left)
-            if left.spy_channel:
-                self._orphans.add(left.spy_channel)
-
     async def _let_go(self, session: Session) -> None:
         """A spy recorded in no row (its session ended ``switched``): forgotten, so that its
         digits switch nothing, and hung up (once the link is back, when it is down)."""
         if self._by_channel.get(session.channel_id) is session:
             del self._by_channel[session.channel_id]
         self._drop_keys(session)
-        await self._hang_up(session.spy_channel)
+        await self._hang_up(session)
 
     async def _open_row(self, session: Session, mode: Mode, at: float) -> int:
         return await self.store.open(session.supervisor, session.call_id, session.agent_id, mode,

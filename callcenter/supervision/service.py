@@ -19,8 +19,7 @@ from typing import Any
 
 import structlog
 
-from callcenter.ami import messages
-from callcenter.ami.errors import AmiError, AmiLinkLost, AmiNotConnected
+from callcenter.ami.errors import AmiError
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls.model import Call
 from callcenter.metrics import Metrics, count_caught
@@ -36,7 +35,8 @@ from callcenter.supervision.errors import (
     SessionNotFound,
     SessionStopped,
 )
-from callcenter.supervision.keys import Audit, PhoneKeys, Send
+from callcenter.supervision.keys import Audit, Send
+from callcenter.supervision.link import SpyLink
 from callcenter.supervision.model import EndReason, Mode, Session
 from callcenter.supervision.rules import barge_free, check_free, spied_call
 from callcenter.supervision.store import SessionRows
@@ -44,10 +44,9 @@ from callcenter.supervision.store import SessionRows
 log = structlog.get_logger("callcenter.supervision")
 
 RING_TIMEOUT_S = 20.0
-LINK_DOWN = (AmiNotConnected, AmiLinkLost)  # not sent, or lost with the link: retried when it is back
 
 
-class SupervisionService(PhoneKeys):
+class SupervisionService(SpyLink):
     """Args:
         send: the AMI link's ``send``.
         call_of: the tracker's live call by id (linkedid).
@@ -75,7 +74,7 @@ class SupervisionService(PhoneKeys):
         self._answers: dict[int, asyncio.Future[bool]] = {}
         self._tasks = Tasks()
         self._reserved: set[tuple[str, str]] = set()  # (supervisor, call barged or "") being opened
-        self._orphans: set[str] = set()  # spy channels to hang up once the link is back
+        self._orphans: set[str] = set()  # uniqueids of spies to hang up once the link is back
         self._spies: dict[str, str] = {}  # answered spy channel -> its channel_id (across switches)
         self._keyed: dict[str, Mode] = {}  # channel_id -> the mode ChanSpy was last given a digit for
         self._switching: set[str] = set()  # channel_ids whose session's mode is being switched
@@ -167,7 +166,7 @@ class SupervisionService(PhoneKeys):
                       session.channel_id, now, spy_channel=session.spy_channel, answered_at=now,
                       action_id=session.action_id)
         if self._by_channel.get(new.channel_id) is not session:  # the phone hung up, or the link went
-            gone = EndReason.FAILED if new.spy_channel in self._orphans else EndReason.HUNG_UP
+            gone = EndReason.FAILED if new.channel_id in self._orphans else EndReason.HUNG_UP
             new.ended_at, new.end_reason = now, gone
             await self._close_row(new, gone)
             raise SessionStopped("your phone hung up, or was lost, while the mode was switching")
@@ -268,7 +267,7 @@ class SupervisionService(PhoneKeys):
             log.info("supervision_ended", session=session.id, reason=reason.value)
             await self._close_row(session, reason)
         if hang_up and session.spy_channel:
-            await self._hang_up(session.spy_channel)
+            await self._hang_up(session)
 
     def _forget(self, session: Session) -> None:
         self._live.pop(session.id, None)
@@ -283,40 +282,10 @@ class SupervisionService(PhoneKeys):
             count_caught(self._metrics, "supervision_row_not_closed")
             log.exception("supervision_row_not_closed", session=session.id)
 
-    async def _hang_up(self, channel: str) -> None:
-        try:
-            await self._send(messages.hangup(channel))
-        except AmiError as exc:  # gone already (Asterisk said so), or the link is down
-            if isinstance(exc, LINK_DOWN):  # hung up once it is back
-                self._orphans.add(channel)
-            log.info("supervision_hangup_not_done", channel=channel, error=str(exc))
-
     def _call_live(self, session: Session) -> bool:
         call = self._call_of(session.call_id)
         agent = call.agent if call is not None else None
         return call is not None and call.live and agent is not None and agent.ended_at is None
-
-    # --- the AMI link --------------------------------------------------------------------------
-
-    async def on_link(self, state: str) -> None:
-        """``AmiClient.observe_link``. Down: the sessions can no longer be followed; they end
-        (``failed``) and their phones are hung up once the link is back. Up: rows left open by a
-        previous run of the server are closed (``server_restart``)."""
-        if state == "down":
-            for session in list(self._live.values()):
-                await self._end(session, EndReason.FAILED, hang_up=False)
-                if session.spy_channel:
-                    self._orphans.add(session.spy_channel)
-            self._orphan_switching()
-            return
-        orphans, self._orphans = sorted(self._orphans), set()
-        for channel in orphans:
-            await self._hang_up(channel)  # orphaned again if the link drops meanwhile
-        try:
-            await self.store.close_stale([s.id for s in self._live.values()], self._clock())
-        except Exception:
-            count_caught(self._metrics, "supervision_stale_rows_not_closed")
-            log.exception("supervision_stale_rows_not_closed")
 
     # --- the AMI stream ----------------------------------------------------------------------
 
@@ -352,7 +321,7 @@ class SupervisionService(PhoneKeys):
         if ok:
             session.spy_channel = event.channel or session.spy_channel
             if not session.live:  # stopped while ringing: it must not go on spying
-                self._spawn(self._hang_up(session.spy_channel))
+                self._spawn(self._hang_up(session))
                 return
             session.answered_at = self._clock()
             if session.spy_channel:

@@ -220,3 +220,41 @@ async def test_a_mode_keyed_on_the_supervisors_phone_is_what_asterisk_does_and_w
     whispering = tone_share(agent_heard, whisper_start - agent_up + 1.0, whisper_end - agent_up - 0.5)
     print("tone share the agent heard: listening", listening, "after the key", whispering)
     assert listening < 0.05 and whispering > 0.3, (listening, whispering)
+
+
+async def test_hangup_by_the_uniqueid_an_originate_gave_hangs_up_that_channel_only(rig: Rig) -> None:
+    """What the server relies on for spies left while its link was down: Asterisk 22 makes an
+    Originate's ``ChannelId`` the channel's uniqueid, and ``Hangup`` takes that uniqueid as its
+    ``Channel``; another channel to the same phone stays; a uniqueid no longer there (hung up,
+    or Asterisk restarted) is "No such channel", and nothing else is hung up."""
+    desk = rig.agent_phone("desk", mode="answer")
+    await rig.wait_registered("1029")
+    ami = await rig.ami()
+    try:
+        since = time.time()
+        ids = [f"spy-check-{since:.0f}-{n}" for n in ("a", "b")]
+        for uid in ids:
+            reply = await ami.send({"Action": "Originate", "Channel": "PJSIP/1029", "Application": "Wait",
+                                    "Data": "60", "ChannelId": uid, "Async": "true"})
+            assert reply[0].response == "Success", reply[0].raw
+        for uid in ids:
+            up = await ami.wait(lambda s, u=uid: s.frame.event == "Newstate" and s.get("Uniqueid") == u
+                                and s.get("ChannelStateDesc") == "Up", 15, f"{uid} answered", since)
+            assert up.get("Channel").startswith("PJSIP/1029-"), up.frame.raw
+        first, second = ids
+        reply = await ami.send({"Action": "Hangup", "Channel": first, "Cause": "16"})
+        assert reply[0].response == "Success", reply[0].raw
+        await ami.wait(lambda s: s.frame.event == "Hangup" and s.get("Uniqueid") == first, 10,
+                       "the first hung up", since)
+        await asyncio.sleep(1.0)
+        assert not ami.find(lambda s: s.frame.event == "Hangup" and s.get("Uniqueid") == second, since)
+        again = await ami.send({"Action": "Hangup", "Channel": first, "Cause": "16"})
+        assert (again[0].response, again[0].get("Message")) == ("Error", "No such channel"), again[0].raw
+        reply = await ami.send({"Action": "Hangup", "Channel": second, "Cause": "16"})
+        assert reply[0].response == "Success", reply[0].raw
+        await ami.wait(lambda s: s.frame.event == "Hangup" and s.get("Uniqueid") == second, 10,
+                       "the second hung up", since)
+    finally:
+        await ami.close()
+        desk.stop()
+        rig.stop_phones()

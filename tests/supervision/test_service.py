@@ -191,7 +191,7 @@ async def test_given_active_session_when_link_drops_then_failed_and_phone_hung_u
     assert service.sessions() == [] and store.rows[1]["end_reason"] == "failed"
     assert link.hangups() == []
     await service.on_link("up")
-    assert link.hangups() == ["PJSIP/1009-00000001"] and store.stale_closed == [[]]
+    assert link.hangups() == [uid] and store.stale_closed == [[]]  # by its ChannelId
 
 
 async def test_given_active_session_when_agent_hangs_up_then_session_ends_with_the_call(world: Any) -> None:
@@ -567,7 +567,7 @@ async def test_given_another_barge_seen_in_memory_when_switching_on_the_wallboar
 async def test_given_a_refused_barge_that_cannot_go_back_then_the_phone_is_hung_up(failure: str) -> None:
     """Neither recorded nor put back, the phone must not go on spying unrecorded."""
     service, link, store, metrics, _ = audited_world()
-    await on_the_phone(service, link)
+    spied = await on_the_phone(service, link)
     store.barge_raced = True
     if failure == "no_row":
         store.fail = OSError("connection lost")  # the listen row after the refused barge
@@ -584,7 +584,7 @@ async def test_given_a_refused_barge_that_cannot_go_back_then_the_phone_is_hung_
         await service.on_link("down")
         link.up = True
         await service.on_link("up")
-        assert link.hangups() == [SPY]
+        assert link.hangups() == [spied.channel_id]
     service.on_ami_event(pressed("6"))  # its digits switch nothing any more
     await settled(service)
     assert service.sessions() == [] and len(store.rows) == 1
@@ -614,9 +614,9 @@ async def test_given_a_wallboard_barge_refused_while_the_link_drops_then_the_spy
     await service.on_link("down")
     link.up = True
     await service.on_link("up")
-    assert link.hangups() == [SPY] and forgotten(service)
+    assert link.hangups() == [listen.channel_id] and forgotten(service)
     await service.on_link("up")  # hung up once
-    assert link.hangups() == [SPY]
+    assert link.hangups() == [listen.channel_id]
 
 
 async def test_given_a_phone_already_gone_when_stopped_then_it_is_not_hung_up_again_when_the_link_returns(
@@ -667,4 +667,4 @@ async def test_given_a_switch_being_stored_when_the_link_drops_then_its_row_ends
     assert rows(store) == [("listen", "switched"), ("whisper", "failed")] and forgotten(service)
     link.up = True
     await service.on_link("up")
-    assert link.hangups() == [SPY]
+    assert link.hangups() == [listen.channel_id]

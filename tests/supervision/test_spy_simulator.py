@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import ANY, patch
 
 import aiohttp
 import asyncpg
@@ -373,3 +373,31 @@ async def test_given_a_barge_keyed_on_the_phone_lost_to_a_database_race_then_the
             "callcenter_caught_failures_total", {"where": "supervision_phone_barge_refused"}) == 1
         assert h.server.metrics.registry.get_sample_value(
             "callcenter_caught_failures_total", {"where": "supervision_phone_switch_not_recorded"}) is None
+
+
+async def test_given_a_spy_left_when_the_link_dropped_then_it_is_hung_up_by_its_uniqueid_and_the_call_goes_on(
+        fresh_db: str, tmp_path: Path) -> None:
+    """The server hangs up a spy it could not while the link was down by the uniqueid its
+    Originate gave it (the simulator, as Asterisk 22, takes a uniqueid for a channel name)."""
+    async with spy_rig(tmp_path, fresh_db, ("1009",)) as (h, seen, base):
+        boss = await client(base, "boss")
+        try:
+            assert (await boss.call("PUT", "/api/supervision/phone", {"phone": "PJSIP/1009"}))[0] == 200
+            call_id = await talking_call(h)
+            status, _ = await boss.call("POST", f"/api/supervision/calls/{call_id}/monitor",
+                                        {"mode": "listen"})
+            assert status == 201
+        finally:
+            await boss.http.close()
+        [(spyer, _, _)] = spying(h)
+        leg = h.simulator.pbx.find(spyer)
+        assert leg is not None and leg.uniqueid.startswith("spy-")
+        assert h.simulator.pbx.find(leg.uniqueid) is leg
+        service = h.server.http.app[SUPERVISION]
+        await service.on_link("down")  # as when the link drops: the session ends, the spy is left
+        assert service.sessions() == [] and spying(h) == [(spyer, ANY, ANY)]
+        await service.on_link("up")
+        await h.wait_for(lambda: spying(h) == [], WAIT, "the spy hung up")
+        gone = [e for e in seen if e.get("Event") == "Hangup" and e.get("Uniqueid") == leg.uniqueid]
+        assert [e["Channel"] for e in gone] == [spyer]
+        assert h.state("sam").value == "talking"  # only the spy went

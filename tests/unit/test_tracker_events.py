@@ -551,6 +551,47 @@ EXPECTED: dict[str, list[str]] = {
         "CallbackFailed 1796476641.18 caller busy 17",
         "CallEnded 1796476641.18 failed caller 17",
     ],
+    # hana consults ivan and the caller hangs up as the request returns: ivan's leg exists but his
+    # phone has not rung yet (Down); Asterisk fails the transfer and ends his leg unanswered
+    "call_control_consult_caller_left_at_once": [
+        "CallArrived 1796519336.0 PJSIP/carrier-00000000 +8613911170011",
+        "EnteredIvr 1796519336.0 inbound",
+        "Queued 1796519336.0",
+        "OfferSent 1796519336.0 cc-2f3c7c9b-25 PJSIP/1071 1796519336.0",
+        "AgentLegCreated 1796519336.0 cc-2f3c7c9b-25 PJSIP/1071-00000001",
+        "AgentRinging 1796519336.0 cc-2f3c7c9b-25 PJSIP/1071-00000001",
+        "AgentAnswered 1796519336.0 cc-2f3c7c9b-25 PJSIP/1071-00000001",
+        "Bridged 1796519336.0 PJSIP/1071-00000001 cc-2f3c7c9b-25 first",
+        "RecordingStarted 1796519336.0 1796519336.0-mixed.wav",
+        "RecordingStarted 1796519336.0 1796519336.0-customer.wav",
+        "RecordingStarted 1796519336.0 1796519336.0-agent.wav",
+        "Held 1796519336.0 PJSIP/carrier-00000000",
+        "AgentLegCreated 1796519336.0 cc-2f3c7c9b-28 PJSIP/1072-00000002",
+        "AgentRinging 1796519336.0 cc-2f3c7c9b-28 PJSIP/1072-00000002",
+        "CallerHungUp 1796519336.0 PJSIP/carrier-00000000 16",
+        "CallEnded 1796519336.0 answered caller 16",
+        "AgentLegFailed 1796519336.0 cc-2f3c7c9b-28 cancelled 16",
+        "AgentHungUp 1796519336.0 PJSIP/1071-00000001 16",
+    ],
+    # the caller hangs up as the Atxfer holds hana, before Asterisk makes the Local pair: no
+    # colleague's leg ever; the call ends and the server hangs hana up
+    "call_control_consult_caller_left_in_atxfer": [
+        "CallArrived 1796519355.6 PJSIP/carrier-00000003 +8613911170012",
+        "EnteredIvr 1796519355.6 inbound",
+        "Queued 1796519355.6",
+        "OfferSent 1796519355.6 cc-2f3c7c9b-59 PJSIP/1071 1796519355.6",
+        "AgentLegCreated 1796519355.6 cc-2f3c7c9b-59 PJSIP/1071-00000004",
+        "AgentRinging 1796519355.6 cc-2f3c7c9b-59 PJSIP/1071-00000004",
+        "AgentAnswered 1796519355.6 cc-2f3c7c9b-59 PJSIP/1071-00000004",
+        "Bridged 1796519355.6 PJSIP/1071-00000004 cc-2f3c7c9b-59 first",
+        "RecordingStarted 1796519355.6 1796519355.6-mixed.wav",
+        "RecordingStarted 1796519355.6 1796519355.6-customer.wav",
+        "RecordingStarted 1796519355.6 1796519355.6-agent.wav",
+        "Held 1796519355.6 PJSIP/carrier-00000003",
+        "CallerHungUp 1796519355.6 PJSIP/carrier-00000003 16",
+        "CallEnded 1796519355.6 answered caller 16",
+        "AgentHungUp 1796519355.6 PJSIP/1071-00000004 16",
+    ],
 }
 
 

@@ -1,0 +1,45 @@
+"""A caller who hangs up as the consult begins, while Asterisk is still taking the ``Atxfer``
+(the colleague's leg does not exist yet): the consult request ends at once, refused as the
+call has ended, instead of waiting for a leg that will not come and then cancelling a consult
+that is already over; the colleague is given back to routing once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from callcenter.calls.events import CallEnded
+from callcenter.calls.model import HangupBy, Outcome
+from callcenter.control.plan import Refused, Verb
+from tests.control.test_consult_service import Pbx, desk_service
+from tests.control.test_service import CALL
+
+
+async def sent_atxfer(pbx: Pbx) -> None:
+    for _ in range(100):
+        if any(a.name == "Atxfer" for a in pbx.sent):
+            return
+        await asyncio.sleep(0)
+    raise AssertionError(f"no Atxfer in {pbx.sent}")
+
+
+async def test_given_the_atxfer_sent_when_the_caller_leaves_then_the_consult_is_refused_at_once(
+        ) -> None:
+    pbx = Pbx(silent=True)  # Asterisk takes the Atxfer, the colleague's leg is not there yet
+    reserved: list[Any] = []
+    svc, (told, _) = desk_service(pbx, reserved=reserved)
+    pressed = asyncio.create_task(svc.act("sam", CALL, Verb.CONSULT, to_agent="ivan"))
+    await sent_atxfer(pbx)
+    svc.on_call_event(CallEnded(CALL, 15.0, Outcome.ANSWERED, HangupBy.CALLER, 16, None))
+    with pytest.raises(Refused) as refused:
+        await asyncio.wait_for(pressed, 0.1)  # less than the wait for Asterisk's confirmation
+    assert (refused.value.status, refused.value.error_id) == (409, "call_ended")
+    await svc.wait_idle()
+    assert reserved == [("ivan", True), ("ivan", False)]  # given back once, by the call's end
+    assert [a.header("Channel") for a in pbx.sent if a.name == "Hangup"] == ["PJSIP/1001-02"]
+    assert not [a for a in pbx.sent if a.name == "PlayDTMF"], "a consult already over cancelled"
+    assert svc.consults.consult(CALL) is None and svc.consults.statistics()["consults"] == 0
+    assert ("ivan", {"type": "consult_ended", "call_id": CALL}) in told
+
