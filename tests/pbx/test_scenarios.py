@@ -205,7 +205,7 @@ async def _survey_after_agent(rig: Rig, number: str, answer_after_s: float | Non
 
 
 async def test_post_call_survey_after_the_agent_hangs_up(rig: Rig) -> None:
-    await _survey_after_agent(rig, "+8613911150001", answer_after_s=1.5, capture="survey_after_agent")
+    await _survey_after_agent(rig, "+8613911150001", answer_after_s=1.0, capture="survey_after_agent")
 
 
 async def test_post_call_survey_when_the_agent_answered_at_once(rig: Rig) -> None:
