@@ -112,9 +112,10 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
         caller = rig.caller("+8613911130001", play=LAB_RECORDINGS / "customer-refund.wav", record=caller_heard)
         channel = await caller_channel(ami, "+8613911130001", since)
         linkedid = await linkedid_of(ami, channel)
-        caller_up = (await caller.wait_state("CONFIRMED", 20)).at
+        # the recordings start when the phones log CONFIRMED (their clock, not when the test looked)
+        caller_up = (await caller.wait_state("CONFIRMED", 20)).logged
         await through_menus(ami, caller, channel, GENERAL, since)
-        agent_up = (await olga.wait_state("CONFIRMED", 30)).at
+        agent_up = (await olga.wait_state("CONFIRMED", 30)).logged
         await asyncio.sleep(2.0)
         windows = {}
         listen, start, end = await spy(boss, linkedid, "listen")
@@ -194,7 +195,7 @@ async def test_a_mode_keyed_on_the_supervisors_phone_is_what_asterisk_does_and_w
         linkedid = await linkedid_of(ami, channel)
         await caller.wait_state("CONFIRMED", 20)
         await through_menus(ami, caller, channel, GENERAL, since)
-        agent_up = (await olga.wait_state("CONFIRMED", 30)).at
+        agent_up = (await olga.wait_state("CONFIRMED", 30)).logged
         await asyncio.sleep(2.0)
         listen, start, end = await spy(boss, linkedid, "listen")
         desk.dtmf("5")
