@@ -268,7 +268,8 @@ async def test_payment_pause_leaves_silence_in_the_recording(rig: Rig) -> None:
         rig.capture("payment_pause", call.since)
         path = Path(customer["path"])
         quiet_from, quiet_to = quiet_span(path)
-        spans = {"muted": (round(mute_from, 2), round(mute_to, 2)), "silent": (quiet_from, quiet_to)}
+        spans = {"muted": (round(mute_from, 2), round(mute_to, 2)), "silent": (round(quiet_from, 2), round(quiet_to, 2))}
+        print("payment pause, seconds into the customer's file:", spans)
         assert mute_to - mute_from > 3.0, spans
         assert abs((quiet_to - quiet_from) - (mute_to - mute_from)) < 1.0, f"not silent for the pause: {spans}"
         assert abs(quiet_from - mute_from) < 1.5, f"the silence is not where the pause was: {spans}"
