@@ -32,12 +32,15 @@ _LISTENING = "Ready: Success"  # pjsua's line once its SIP socket is bound
 _TAKEN_IN_S = 1.0  # a qualify's timeout reaches the contact's status through a task queue
 
 
-def customer_phone(rig: Rig, answer: str, talk_s: int = 6) -> Phone:
-    """The customer's phone on the carrier's side, where the carrier endpoint sends calls."""
+def customer_phone(rig: Rig, answer: str, talk_s: int | None = 6) -> Phone:
+    """The customer's phone on the carrier's side, where the carrier endpoint sends calls
+    (hanging up after ``talk_s``; with None, when the test says so)."""
     args = ["--id", f"sip:customer@{CARRIER_ADDRESS}", "--bound-addr", CARRIER_ADDRESS,
             "--ip-addr", CARRIER_ADDRESS, "--local-port", str(CARRIER_PORT),
             "--rtp-port", str(rig.ports.caller_rtp + 160), "--auto-answer", answer,
-            "--duration", str(talk_s), "--max-calls", "4"]
+            "--max-calls", "4"]
+    if talk_s is not None:
+        args += ["--duration", str(talk_s)]
     phone = Phone(rig.bundle, rig.work, f"customer-{answer}", args).start()
     rig.phones.append(phone)
     return phone

@@ -23,6 +23,7 @@ from tests.pbx.server import die_with_parent
 # answer: 200 at once; ring: 180 and the test answers; busy: 486; never: rings forever
 MODES = {"answer": "200", "ring": "180", "busy": "486", "never": "180"}
 _STATE = re.compile(r"Call (\d+) (?:state changed to (\w+)|is (DISCONNECTED) \[reason=(\d+))")
+_STAMP = re.compile(r"^(?:>>> )?(\d\d):(\d\d):(\d\d)\.(\d{3}) ")  # pjsua's own clock (local time)
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,23 @@ class CallState:
     call: int
     state: str  # CALLING, EARLY, CONNECTING, CONFIRMED, DISCONNECTED
     code: int = 0  # SIP status of a DISCONNECTED
+    logged: float = 0.0  # when pjsua logged it (its line's clock, as time.time()); else ``at``
+
+
+def logged_at(line: str, seen: float) -> float:
+    """The time on a pjsua log line (``HH:MM:SS.mmm``, local time) as time.time() would give
+    it; ``seen`` (when the test read the line) when the line has none. Unlike ``seen`` it does
+    not depend on when the test got round to reading the log."""
+    match = _STAMP.match(line)
+    if match is None:
+        return seen
+    hours, minutes, seconds, millis = (int(g) for g in match.groups())
+    day = time.localtime(seen)
+    stamp = time.mktime((day.tm_year, day.tm_mon, day.tm_mday, hours, minutes, seconds, 0, 0, -1))
+    stamp += millis / 1000
+    if stamp - seen > 43200:  # logged just before midnight, read just after
+        stamp -= 86400
+    return stamp
 
 
 class Phone:
@@ -113,7 +131,8 @@ class Phone:
             match = _STATE.search(line)
             if match:
                 call, state, gone, code = match.groups()
-                self.states.append(CallState(at, int(call), state or gone, int(code or 0)))
+                self.states.append(CallState(at, int(call), state or gone, int(code or 0),
+                                             logged_at(line, at)))
         return new
 
     def lines(self) -> list[str]:

@@ -311,6 +311,29 @@ def wav_rms(path: Path, start_s: float = 0.0, end_s: float | None = None) -> flo
     return math.sqrt(sum(s * s for s in samples) / len(samples))
 
 
+def quiet_span(path: Path, below: float = 30.0, frame_s: float = 0.1) -> tuple[float, float]:
+    """The longest run of ``frame_s`` frames of a 16-bit mono WAV whose RMS level is under
+    ``below``, as (start, end) in seconds: where a muted or silent stretch is, read from the
+    audio itself rather than from when the test saw the events that caused it."""
+    import numpy as np
+
+    with wave.open(str(path)) as w:
+        rate = w.getframerate()
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    size = max(1, int(rate * frame_s))
+    count = samples.size // size
+    levels = np.sqrt((samples[:count * size].reshape(count, size) ** 2).mean(axis=1))
+    best, run_from = (0, 0), None
+    for n, quiet in enumerate([*(levels < below), False]):
+        if quiet and run_from is None:
+            run_from = n
+        elif not quiet and run_from is not None:
+            if n - run_from > best[1] - best[0]:
+                best = (run_from, n)
+            run_from = None
+    return best[0] * frame_s, best[1] * frame_s
+
+
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as w:
         frames: int = w.getnframes()

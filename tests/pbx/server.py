@@ -111,8 +111,10 @@ class Deployment:
         self.settings.write_text("\n".join([
             f'state_dir = "{work / "server-state"}"', f'config_dir = "{config_dir}"',
             "[ami]", 'host = "127.0.0.1"', f"port = {ami_port}", 'username = "callcenter"',
+            # pings often (a frozen Asterisk is noticed within seconds) but give each Pong the
+            # product's 5 s: the link runs through the recorder, a thread of the test process
             "reconnect_min_s = 0.2", "reconnect_max_s = 2.0", "ping_interval_s = 2.0",
-            "ping_timeout_s = 2.0",
+            "ping_timeout_s = 5.0",
             "[http]", 'host = "127.0.0.1"', f"port = {self.http_port}",
             "[recording]", f'monitor_dir = "{monitor_dir}"', 'local_dir = ""', "grace_s = 1.0",
             "[asr]", "threads = 1", "retry_base_s = 1.0",

@@ -132,7 +132,7 @@ async def _simulated(case: Case, scenario: Scenario, mutes: tuple[tuple[float, b
             await asyncio.sleep(0.5)
             await asyncio.wait_for(asyncio.gather(simulator.run_scenario(scenario),
                                                   _pause_as_captured(server, database.pool, mutes)), 120)
-            await asyncio.sleep(1.0)
+            await _settled(recorder)
     finally:
         recorder.stop()
         await simulator.stop()
@@ -143,6 +143,19 @@ async def _simulated(case: Case, scenario: Scenario, mutes: tuple[tuple[float, b
         if recorded.direction == "in":
             frames += [f for f in parser.feed(recorded.frame.encode()) if isinstance(f, Frame)]
     return frames
+
+
+async def _settled(recorder: AmiRecorder, quiet_s: float = 1.0, limit_s: float = 10.0) -> None:
+    """Until no frame has passed the recorder for ``quiet_s`` (the calls' last events and the
+    server's answers to them are through, however loaded the loop), ``limit_s`` at most."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    count, changed = len(recorder.snapshot()), loop.time()
+    while loop.time() - changed < quiet_s and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+        now = len(recorder.snapshot())
+        if now != count:
+            count, changed = now, loop.time()
 
 
 @pytest.mark.parametrize("capture", sorted(CASES))

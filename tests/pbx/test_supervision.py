@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.helpers.polling import wait_until
 from tests.pbx.amiclient import TestAmi
 from tests.pbx.bundle import Bundle
 from tests.pbx.ivrcaller import caller_channel, linkedid_of, through_menus
@@ -82,6 +83,14 @@ async def spy(web: Web, call_id: str, mode: str) -> tuple[dict[str, Any], float,
     return session, started, time.time()
 
 
+async def sessions_of(web: Web, linkedid: str) -> list[dict[str, Any]]:
+    return list((await web.get(f"/api/supervision/calls/{linkedid}/sessions"))["sessions"])
+
+
+async def live_sessions(web: Web) -> list[dict[str, Any]]:
+    return list((await web.get("/api/supervision/sessions"))["sessions"])
+
+
 async def olga_and_the_desk(rig: Rig, tmp_path: Path, agent_heard: Path) -> tuple[Phone, Phone, Web, TestAmi]:
     """olga's phone (answers, greets, records what she hears, talks 90 s) and ready; the
     supervisor's desk phone (answers, plays a tone); the supervisor signed in; an AMI link."""
@@ -103,9 +112,10 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
         caller = rig.caller("+8613911130001", play=LAB_RECORDINGS / "customer-refund.wav", record=caller_heard)
         channel = await caller_channel(ami, "+8613911130001", since)
         linkedid = await linkedid_of(ami, channel)
-        caller_up = (await caller.wait_state("CONFIRMED", 20)).at
+        # the recordings start when the phones log CONFIRMED (their clock, not when the test looked)
+        caller_up = (await caller.wait_state("CONFIRMED", 20)).logged
         await through_menus(ami, caller, channel, GENERAL, since)
-        agent_up = (await olga.wait_state("CONFIRMED", 30)).at
+        agent_up = (await olga.wait_state("CONFIRMED", 30)).logged
         await asyncio.sleep(2.0)
         windows = {}
         listen, start, end = await spy(boss, linkedid, "listen")
@@ -140,14 +150,18 @@ async def test_listen_whisper_barge_heard_by_the_right_phones(rig: Rig, tmp_path
         await caller.wait_state("DISCONNECTED", 10)
         await desk.wait_state("DISCONNECTED", 15, count=2)  # the listen leg went with the call
         await olga.wait_state("DISCONNECTED", 15)
-        rows = (await boss.get(f"/api/supervision/calls/{linkedid}/sessions"))["sessions"]
+        # the server stores a session's end after it sees the spy's Hangup, later than the phones
+        rows = await wait_until(lambda: sessions_of(boss, linkedid),
+                                lambda rows: len(rows) == 4 and rows[-1]["end_reason"] is not None,
+                                what="the second listen session stored as ended", timeout_s=15)
         assert [(r["mode"], r["end_reason"]) for r in rows] == [
             ("listen", "switched"), ("whisper", "switched"), ("barge", "stopped"),
             ("listen", "call_ended")], rows
         assert all(r["supervisor"] == "supervisor" and r["agent_id"] == "olga" and r["answered_at"]
                    and r["spy_channel"].startswith("PJSIP/1029-") for r in rows), rows
         assert len({r["spy_channel"] for r in rows[:3]}) == 1 != len({r["spy_channel"] for r in rows}), rows
-        assert (await boss.get("/api/supervision/sessions"))["sessions"] == []
+        await wait_until(lambda: live_sessions(boss), lambda live: live == [],
+                         what="no live monitoring session", timeout_s=15)
         status, body = await call(boss, "POST", f"/api/supervision/calls/{linkedid}/monitor", {"mode": "listen"})
         assert status in (404, 409) and body["error_id"] in ("call_not_found", "call_ended"), body
         capture = rig.capture("supervision_chanspy", since)
@@ -181,7 +195,7 @@ async def test_a_mode_keyed_on_the_supervisors_phone_is_what_asterisk_does_and_w
         linkedid = await linkedid_of(ami, channel)
         await caller.wait_state("CONFIRMED", 20)
         await through_menus(ami, caller, channel, GENERAL, since)
-        agent_up = (await olga.wait_state("CONFIRMED", 30)).at
+        agent_up = (await olga.wait_state("CONFIRMED", 30)).logged
         await asyncio.sleep(2.0)
         listen, start, end = await spy(boss, linkedid, "listen")
         desk.dtmf("5")

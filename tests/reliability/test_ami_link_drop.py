@@ -16,6 +16,8 @@ from callcenter.simulator import Scenario
 from tests.reliability.harness import agent_phones, refund_callers, rig, wait_for
 
 CALLS = 50
+# 60 s real at speed 10: longer than every wait the test makes while the 50 calls must be up
+TALK_S = 600.0
 
 
 async def test_link_dropped_during_50_live_calls_loses_nothing_and_offers_nothing_twice(
@@ -24,7 +26,7 @@ async def test_link_dropped_during_50_live_calls_loses_nothing_and_offers_nothin
     async with rig(db_url, tmp_path, agents=CALLS + 4, speed=10.0) as r, r.server() as server:
         for agent in server.agents.statuses():
             server.agents.login(agent.agent_id, ready=True)
-        scenario = Scenario(refund_callers(CALLS, spread_s=20.0), agent_phones(CALLS + 4, talk_s=90.0),
+        scenario = Scenario(refund_callers(CALLS, spread_s=20.0), agent_phones(CALLS + 4, talk_s=TALK_S),
                             "link-drop")
         traffic = asyncio.create_task(r.simulator.run_scenario(scenario))
 
@@ -36,13 +38,14 @@ async def test_link_dropped_during_50_live_calls_loses_nothing_and_offers_nothin
         assert r.simulator.drop_clients() == 1
         await wait_for(lambda: not server.ami.connected, 10, "the server to see the drop")
         await wait_for(lambda: server.ami.connected, 20, "the link to come back")
+        await wait_for(lambda: server.reconciled, 20, "reconciled with the PBX")
         # rebuilt from the lists: the same 50 calls, each with its agent leg
         await wait_for(lambda: talking() == CALLS, 20, "50 calls rebuilt")
         agents_talking = [s for s in server.agents.statuses() if s.state is AgentState.TALKING]
         assert len(agents_talking) == CALLS
         assert server.offers.originates_sent == offers_before == CALLS
 
-        await asyncio.wait_for(traffic, 120)
+        await asyncio.wait_for(traffic, 180)
         await wait_for(lambda: not server.tracker.live_calls(), 30, "every call to end")
         await server.clock.sleep(3.0)
         await server.recorder.flush()
@@ -110,6 +113,7 @@ async def test_link_dropped_while_callers_wait_on_hold_they_are_offered_once_aft
         r.simulator.drop_clients()
         await wait_for(lambda: not server.ami.connected, 10, "the server to see the drop")
         await wait_for(lambda: server.ami.connected, 20, "the link to come back")
+        await wait_for(lambda: server.reconciled, 20, "reconciled with the PBX")
         await server.clock.sleep(5.0)
         assert queued() == 6, [c.state for c in server.tracker.live_calls()]
         for agent in server.agents.statuses():

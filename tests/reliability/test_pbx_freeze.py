@@ -11,14 +11,27 @@ import asyncpg
 
 from callcenter.agents.model import AgentState
 from callcenter.calls.model import CallState
+from callcenter.server.resync import Server
 from callcenter.simulator import Scenario
-from tests.reliability.harness import agent_phones, refund_callers, rig, wait_for
+from tests.reliability.harness import Rig, agent_phones, refund_callers, rig, wait_for
 from tests.reliability.test_readiness import health
 
 CALLS = 40
 AGENTS = 8
 SPEED = 4.0
 FREEZE_SIM_S = 20.0
+NOTICED_S = 15.0  # real seconds for the server to see the frozen link (a 2 s ping, 2 s timeout)
+
+
+async def freeze_until_noticed(r: Rig, server: Server) -> None:
+    """Freeze the PBX's AMI side for FREEZE_SIM_S, and longer if the server has not yet seen
+    its link go down (the simulator, the server and the test share one loop; under load the
+    ping's timeout fires late)."""
+    loop = asyncio.get_running_loop()
+    thaw_at = loop.time() + FREEZE_SIM_S / SPEED
+    r.simulator.freeze_ami()
+    await wait_for(lambda: not server.ami.connected, NOTICED_S, "the server to see the frozen link")
+    await asyncio.sleep(max(0.0, thaw_at - loop.time()))
 
 
 async def test_pbx_frozen_20_s_under_40_calls_leaves_nothing_stuck(
@@ -41,8 +54,7 @@ async def test_pbx_frozen_20_s_under_40_calls_leaves_nothing_stuck(
         await wait_for(lambda: states().get("talking", 0) >= 4 and states().get("ivr", 0) >= 2, 90,
                        "calls talking and in the IVR",
                        lambda: (states(), traffic.done() and traffic.exception(), r.simulator.statistics()))
-        r.simulator.freeze_ami()
-        await asyncio.sleep(FREEZE_SIM_S / SPEED)
+        await freeze_until_noticed(r, server)
         assert not server.ami.connected
         status, body = await health(server)
         assert status == 503, body
@@ -93,8 +105,9 @@ async def test_a_caller_who_hangs_up_while_the_pbx_is_frozen_is_ended_as_link_do
         await wait_for(lambda: any(c.state is CallState.QUEUED for c in server.tracker.live_calls()),
                        60, "the caller on hold")
         [call] = server.tracker.live_calls()
-        r.simulator.freeze_ami()
-        await asyncio.sleep(FREEZE_SIM_S / SPEED)
+        # thawed only once the link was seen down: the caller's Hangup, lost in the freeze, is
+        # then found missing by the reconcile after the reconnect
+        await freeze_until_noticed(r, server)
         await asyncio.wait_for(traffic, 60)  # the caller hung up meanwhile: Asterisk has no call
         r.simulator.thaw_ami()
         await wait_for(lambda: server.ami.connected and server.reconciled, 30, "reconciled")

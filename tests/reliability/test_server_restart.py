@@ -45,7 +45,8 @@ async def test_server_killed_mid_call_and_restarted_recovers_the_live_calls(
             assert child.stdout is not None
             line = await asyncio.wait_for(child.stdout.readline(), 60)
             assert line.strip() == b"ready"
-            scenario = Scenario(refund_callers(CALLS, spread_s=3.0), agent_phones(CALLS, talk_s=120.0),
+            # 60 s real at speed 10: the calls outlast the kill, the start and the 20 s recovery wait
+            scenario = Scenario(refund_callers(CALLS, spread_s=3.0), agent_phones(CALLS, talk_s=600.0),
                                 "kill")
             traffic = asyncio.create_task(r.simulator.run_scenario(scenario))
             deadline = asyncio.get_running_loop().time() + 60
@@ -62,7 +63,7 @@ async def test_server_killed_mid_call_and_restarted_recovers_the_live_calls(
                            "the calls recovered", lambda: server.tracker.live_calls())
             for call in server.tracker.live_calls():
                 assert call.answered_at is not None and call.caller is not None
-            await asyncio.wait_for(traffic, 120)
+            await asyncio.wait_for(traffic, 180)
             await wait_for(lambda: not server.tracker.live_calls(), 30, "every call to end")
             await server.clock.sleep(3.0)
             await server.recorder.flush()

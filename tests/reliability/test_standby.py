@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import asyncpg
 
 from callcenter.simulator import Scenario
 from callcenter.store.users import UserStore
+from tests.helpers.polling import wait_until
 from tests.reliability.harness import agent_phones, refund_callers, rig, settings_toml, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,17 +107,20 @@ async def test_standby_takes_over_within_10_s_and_rebuilds_the_live_calls(
                                                      [(line.get("event"), line.get("node"), line.get("error")) for line in first.lines][-40:])
                 await asyncio.sleep(0.3)
 
-            killed_at = time.monotonic()
+            killed_at = time.time()
             await first.stop()
-            await wait_for(lambda: standby.logged("server_started") is not None, 10,
+            # the waits are bounded loosely; the 10 s goal is measured by the standby's own log
+            # clock (when it logged the rebuild), not by when the test got to read its stderr
+            await wait_for(lambda: standby.logged("server_started") is not None, 30,
                            "the standby to take over", lambda: standby.lines[-5:])
-            await wait_for(lambda: r.simulator.statistics()["clients"] == 1, 10 - (time.monotonic() - killed_at),
-                           "the standby's AMI link")
-            await wait_for(lambda: any(line.get("event") == "ami_resynced" and line.get("live_calls") == CALLS
-                                       for line in standby.lines), 10, "the live calls rebuilt",
-                           lambda: [line for line in standby.lines if line.get("event") == "ami_resynced"])
-            takeover_s = time.monotonic() - killed_at
-            assert takeover_s <= 10.0
+            await wait_for(lambda: r.simulator.statistics()["clients"] == 1, 30, "the standby's AMI link")
+            resynced = await wait_until(
+                lambda: [line for line in standby.lines
+                         if line.get("event") == "ami_resynced" and line.get("live_calls") == CALLS],
+                what="the live calls rebuilt", timeout_s=30,
+                detail=lambda: [line for line in standby.lines if line.get("event") == "ami_resynced"])
+            takeover_s = datetime.fromisoformat(resynced[0]["timestamp"]).timestamp() - killed_at
+            assert takeover_s <= 10.0, (takeover_s, resynced[0])
 
             await asyncio.wait_for(traffic, 120)
             deadline = time.monotonic() + 30
