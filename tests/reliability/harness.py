@@ -95,7 +95,9 @@ async def rig(db_url: str, work: Path, agents: int, speed: float) -> AsyncIterat
             database=DatabaseSettings(url=Secret(db_url)),
             ami=dataclasses.replace(AmiSettings(), port=port, secret=Secret(secret),
                                     reconnect_min_s=0.2, reconnect_max_s=1.0,
-                                    ping_interval_s=2.0, ping_timeout_s=2.0),
+                                    # the product's 5 s ping timeout: the simulator shares this
+                                    # process's loop, and a Pong late under load dropped the link
+                                    ping_interval_s=2.0, ping_timeout_s=5.0),
             http=HttpSettings(port=0),
             recording=RecordingSettings(local_dir=str(recordings), grace_s=0.5))
         yield Rig(simulator, database, settings, speed, recordings)

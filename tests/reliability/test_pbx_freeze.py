@@ -20,7 +20,7 @@ CALLS = 40
 AGENTS = 8
 SPEED = 4.0
 FREEZE_SIM_S = 20.0
-NOTICED_S = 15.0  # real seconds for the server to see the frozen link (a 2 s ping, 2 s timeout)
+NOTICED_S = 20.0  # real seconds for the server to see the frozen link (a 2 s ping, 5 s timeout)
 
 
 async def freeze_until_noticed(r: Rig, server: Server) -> None:
