@@ -47,6 +47,16 @@ class Rig:
     def server(self) -> contextlib.AbstractAsyncContextManager[Server]:
         return build_server(self.settings, self.database, clock_for(self.speed))
 
+    def callers_hang_up(self) -> int:
+        """Every caller still on the line hangs up now (a test that has checked its calls
+        need not wait for their talk to run out); returns how many did."""
+        pbx = self.simulator.pbx
+        callers = [ch for ch in list(pbx.channels.values())
+                   if ch.name.startswith(f"PJSIP/{self.simulator.config.trunk}-") and ch.alive]
+        for ch in callers:
+            pbx.hangups.remote_hangup(ch)
+        return len(callers)
+
 
 def refund_callers(count: int, spread_s: float, patience_s: float = 900.0, first: int = 1
                    ) -> tuple[CallerScript, ...]:
