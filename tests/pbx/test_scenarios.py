@@ -271,7 +271,9 @@ async def test_payment_pause_leaves_silence_in_the_recording(rig: Rig) -> None:
         spans = {"muted": (round(mute_from, 2), round(mute_to, 2)), "silent": (round(quiet_from, 2), round(quiet_to, 2))}
         print("payment pause, seconds into the customer's file:", spans)
         assert mute_to - mute_from > 3.0, spans
-        assert abs((quiet_to - quiet_from) - (mute_to - mute_from)) < 1.0, f"not silent for the pause: {spans}"
+        # the silence may run on into the recording's own gaps (0.4 s at most each side) but not
+        # fall short of the pause by more than the events' read times can differ
+        assert -0.6 < (quiet_to - quiet_from) - (mute_to - mute_from) < 1.0, f"not silent for the pause: {spans}"
         assert abs(quiet_from - mute_from) < 1.5, f"the silence is not where the pause was: {spans}"
         assert wav_rms(path, 0.5, quiet_from - 0.3) > 200, f"no speech before the pause: {spans}"
         assert wav_rms(path, quiet_to + 0.3, customer["duration_s"] - 0.3) > 200, f"none after it: {spans}"
