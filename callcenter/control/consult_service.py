@@ -7,7 +7,9 @@ The colleague's screen hears of the consult (a ``consult`` message with the call
 their phone rings. A caller who leaves mid-consult ends it for both agents: both legs are hung
 up, and each agent who talked on the call wraps up (a colleague still ringing does not). A
 caller who leaves as the consult begins (Asterisk still taking the ``Atxfer``) ends the request
-at once: refused (409 ``call_ended``), the colleague given back once, nothing left to cancel.
+at once: refused (409 ``call_ended``), the colleague given back once, nothing left to cancel,
+and no further action sent on the call. An agent who hangs up then (no colleague's leg yet)
+hands nobody the caller: refused (409 ``consult_ended``), the colleague given back.
 """
 
 from __future__ import annotations
@@ -206,9 +208,11 @@ class ConsultDesk:
             opened.waiting.append(waiting)
         try:
             for action in decided.actions:
+                _raise_if_over(waiting)  # the consult ended meanwhile: nothing more goes out
                 try:
                     await self._send(action)
                 except AmiError as exc:
+                    _raise_if_over(waiting)  # refused as the channel went with the call
                     raise Refused(502, f"Asterisk refused the action: {exc}",
                                   "pbx_refused") from exc
             if waiting is not None:
@@ -253,8 +257,11 @@ class ConsultDesk:
             return
         left = isinstance(event, ConsultEnded)  # the colleague hung up (or left a three-way)
         # the agent hung up while consulting: Asterisk (atxferdropcall=no) completes the
-        # transfer, the colleague gets the caller (at once, or once their phone is answered)
-        dropped = isinstance(event, AgentHungUp) and consult.stage is Stage.CONSULTING
+        # transfer, the colleague gets the caller (at once, or once their phone is answered);
+        # before the colleague's leg exists (Asterisk still taking the Atxfer) there is nothing
+        # to complete: the colleague is given back, the caller stays where Asterisk leaves them
+        dropped = isinstance(event, AgentHungUp) and consult.stage is Stage.CONSULTING \
+            and bool(opened.colleague_channel)
         if isinstance(event, Transferred) or dropped \
                 or (consult.stage is Stage.CONFERENCE and not left):
             # the colleague talks with the caller: back to routing when the call ends
@@ -313,6 +320,13 @@ def _fail_waiting(opened: _Open, event: CallEvent) -> None:
     for waiting in opened.waiting:
         if not waiting.future.done():
             waiting.future.set_exception(refused)
+
+
+def _raise_if_over(waiting: _Waiting | None) -> None:
+    """The step's wait already failed (:func:`_fail_waiting`): that refusal, not another."""
+    failed = waiting.future.exception() if waiting is not None and waiting.future.done() else None
+    if failed is not None:
+        raise failed
 
 
 def consult_json(consult: Consult | None) -> dict[str, Any] | None:

@@ -80,7 +80,11 @@ def transfer_failed(pbx: Pbx, c: Consult) -> None:
 def transferer_alone(pbx: Pbx, c: Consult) -> None:
     """The caller left while the ``Atxfer`` feature collected the extension and the transferer
     was not hung up meanwhile: the collection over, the transferer is unheld and leaves the
-    caller's bridge (which goes), and its ``Bridge()`` returns."""
+    caller's bridge (which goes), and its ``Bridge()`` returns.
+
+    A model, not a capture: no recorded run has the transferer still up once the collection
+    ends (in ``call_control_consult_caller_left_in_atxfer`` the server hangs the agent up
+    first). This follows Asterisk's feature code, unchecked against the real PBX."""
     agent = c.agent
     agent.activity = None
     pbx.channel_event(agent, "Unhold")

@@ -80,11 +80,13 @@ class SpyLink(PhoneKeys):
         log.info("supervision_orphan_hung_up", uniqueid=uniqueid)
 
     def _orphan_switching(self) -> None:
-        """The link went down while switches were being stored (their old sessions are out of
-        ``_live``): forgotten, their spies hung up once it is back, and each new row closed
-        when it is written (:meth:`_record_switch` finds the phone gone)."""
+        """The phones the server still follows out of ``_live`` when the link goes down are
+        forgotten and hung up once it is back: switches being stored (each new row is closed
+        when it is written: :meth:`_record_switch` finds the phone gone), and sessions that
+        ended while their Originate may have reached Asterisk (its answer timed out or was lost
+        with the link): Asterisk may ring that phone later, and a pickup would spy unrecorded."""
         for channel_id, left in list(self._by_channel.items()):
             del self._by_channel[channel_id]
             self._drop_keys(left)
-            if left.spy_channel:
+            if left.spy_channel or left.action_id:
                 self._orphans.add(channel_id)

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from callcenter.ami.errors import AmiError
+from callcenter.ami.errors import AmiError, AmiLinkLost, AmiTimeout
 from callcenter.ami.messages import Action, AmiEvent
 from callcenter.calls.model import Call
 from callcenter.metrics import Metrics, count_caught
@@ -240,6 +240,9 @@ class SupervisionService(SpyLink):
         try:
             await self._send(spy_originate(session, self._ring_s, caller_id))
         except AmiError as exc:
+            if not isinstance(exc, (AmiLinkLost, AmiTimeout)):  # not sent, or refused: no phone rings
+                self._by_channel.pop(session.channel_id, None)
+            # otherwise still followed: hung up if Asterisk rings it (or once the link is back)
             await self._end(session, EndReason.FAILED, hang_up=False)
             raise PbxUnavailable(f"the PBX did not take the call: {exc}") from None
         try:

@@ -5,7 +5,8 @@ Asterisk is still taking the Atxfer (hana is held, the Local pair and ivan's leg
 yet), or at the very moment of the press. Whichever wins, nothing is left live: no phone rings
 on, no channel stays up, ivan is not kept out of routing by the consult, hana wraps up on the
 call, ivan, whose phone only rang (if at all), is ready at once, and the call is stored as the
-caller's hang-up of an answered call."""
+caller's hang-up of an answered call. And hana hanging up while Asterisk takes the Atxfer:
+nobody gets the caller, who goes on to the survey, and ivan is ready at once."""
 
 from __future__ import annotations
 
@@ -119,3 +120,47 @@ async def test_a_caller_hanging_up_at_the_press_of_consult_leaves_nothing_live(
         await c.ami.wait(event("Hangup", Channel=channel), 10, "the caller left", clicked)
         await c.ami.wait(event("Hangup", Channel=HANA), 10, "hana's leg ended", clicked)
         await all_ended(rig, c, call_id, clicked)
+
+
+async def test_an_agent_hanging_up_while_asterisk_takes_the_atxfer_hands_nobody_the_caller(
+        rig: Rig, tmp_path: Path) -> None:
+    """hana's phone hangs up once Asterisk has held her (the Atxfer's feature collecting the
+    extension), before the Local pair and ivan's leg exist: no attended transfer is left to
+    complete (atxferdropcall=no hands the caller on only from a target leg). The request is
+    refused as the consult ended (or, ivan's leg first, taken); without ivan's leg his phone
+    never rings and he is ready at once, not kept out of routing for a call he never got, and
+    the caller goes on as after any agent's hang-up (the post-call survey)."""
+    async with consoles(rig, ivan={"mode": "ring"}) as c:
+        started = time.time()
+        call_id, channel, _, caller = await answered_by_hana(rig, c.ami, "+8613911170014",
+                                                             tmp_path / "h.wav")
+        clicked = time.time()
+        pressed = asyncio.create_task(control(c.hana, call_id, {"action": "consult", "agent": "ivan"}))
+        await c.ami.wait(event("Hold", Channel=HANA), 10, "hana held by the Atxfer", clicked)
+        c.phones["hana"].hangup()
+        status, state = await pressed
+        await c.ami.wait(event("Hangup", Channel=HANA), 10, "hana's leg ended", clicked)
+        leg = c.ami.find(event("Newchannel", Channel=IVAN), clicked)
+        print("consult request:", status, state.get("error_id"), "ivan's leg:", bool(leg))
+        assert (status, state.get("error_id")) in ((200, None), (409, "consult_ended")), (status, state)
+        assert (status == 200) == bool(leg), (status, leg)
+        if not leg:
+            went = await c.ami.wait(lambda e: e.get("Channel") == channel and e.frame.event in (
+                "AGIExecStart", "Hangup"), 10, "the caller's next step", clicked)
+            print("the caller after hana's hang-up:", [
+                (e.frame.event, e.get("Context"), e.get("Exten"), e.get("Cause"))
+                for e in c.ami.find(lambda e: e.get("Channel") == channel, clicked)])
+            assert went.frame.event == "AGIExecStart", "the caller was not left to the survey"
+            ivan = await state_of(rig, "ivan", "ready")
+            assert ivan["state"] == "ready", ivan
+            await wait_for(c.ivan_said, "consult_ended", 5)
+            await asyncio.sleep(6.0)  # longer than a consult step waits for Asterisk (5 s)
+            assert (await rig.agent_state("ivan"))["state"] == "ready"
+            assert not [m for m in c.ivan_said if m.get("type") == "call_ended"], c.ivan_said
+        caller.hangup()
+        await c.ami.wait(event("Hangup", Channel=channel), 10, "the caller left", clicked)
+        row = await rig.call_row(call_id, timeout_s=60)
+        print("stored:", row["outcome"], row["hangup_by"])
+        assert (await state_of(rig, "hana", "wrap_up"))["state"] == "wrap_up"
+        await nothing_live(rig, timeout_s=40.0)
+        rig.capture("call_control_consult_agent_left_in_atxfer", started - 1)

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from callcenter.ami.errors import AmiActionFailed, AmiNotConnected
+from callcenter.ami.errors import AmiActionFailed, AmiError, AmiLinkLost, AmiNotConnected, AmiTimeout
 from callcenter.ami.messages import Action, AmiResponse
 from callcenter.ami.parser import Frame
-from callcenter.supervision.errors import SessionStopped
+from callcenter.supervision.errors import PbxUnavailable, SessionStopped
 from callcenter.supervision.model import Mode
 from callcenter.supervision.service import SupervisionService
 from tests.supervision.test_service import SPY, Store, event, talking_call
@@ -28,6 +28,7 @@ class Asterisk:
         self.up = True
         self.sent: list[Action] = []
         self.service: SupervisionService | None = None
+        self.frozen: AmiError | None = None  # written, then no answer: the link lost, or a timeout
 
     async def send(self, action: Action) -> AmiResponse:
         if not self.up:
@@ -35,6 +36,8 @@ class Asterisk:
         self.sent.append(action)
         assert self.service is not None
         self.service.on_action(action, f"a{len(self.sent)}", 0.0)
+        if self.frozen is not None:
+            raise self.frozen
         if action.name == "Hangup":
             named = action.header("Channel")
             found = next((uid for uid, name in self.channels.items() if name == named), None)
@@ -138,3 +141,71 @@ async def test_given_the_link_dropping_again_while_orphans_are_hung_up_then_they
     asterisk.up = True
     await service.on_link("up")
     assert asterisk.hangups() == [uid] and asterisk.channels == {}
+
+
+async def frozen_ring(service: SupervisionService, asterisk: Asterisk, lost: AmiError) -> str:
+    """The Originate written, Asterisk frozen before it answered: the start fails (the PBX did
+    not take the call, as far as the server knows), but Asterisk has the Originate and may
+    ring the phone once it thaws. Its ChannelId."""
+    asterisk.frozen = lost
+    with pytest.raises(PbxUnavailable):
+        await service.start("boss", "1700.1", Mode.LISTEN)
+    asterisk.frozen = None
+    [originate] = asterisk.sent
+    assert service.sessions() == []
+    return originate.header("ChannelId")
+
+
+@pytest.mark.parametrize("lost", [AmiLinkLost("Originate: AMI link lost"),
+                                  AmiTimeout("Originate: no answer within 5s")])
+async def test_given_an_originate_unanswered_when_the_link_drops_after_the_start_failed_then_its_phone_is_hung_up_once_back(
+        pbx: Any, lost: AmiError) -> None:
+    """Once the link is back, Asterisk (thawed) may be ringing the phone, or have had it picked
+    up into ChanSpy, with no session left to follow it."""
+    service, asterisk = pbx
+    uid = await frozen_ring(service, asterisk, lost)
+    asterisk.channels[uid] = SPY  # rung after the thaw
+    asterisk.up = False
+    await service.on_link("down")
+    asterisk.up = True
+    await service.on_link("up")
+    assert asterisk.hangups() == [uid] and asterisk.channels == {}
+
+
+async def test_given_an_originate_lost_with_the_link_dropped_first_then_its_phone_is_hung_up_once_back(
+        pbx: Any) -> None:
+    """The link's drop seen before the Originate's AmiLinkLost: the ringing session still live."""
+    service, asterisk = pbx
+    task, uid = await originated(service, asterisk)
+    asterisk.up = False
+    await service.on_link("down")
+    with pytest.raises(SessionStopped):
+        await task
+    asterisk.up = True
+    await service.on_link("up")
+    assert asterisk.hangups() == [uid] and asterisk.channels == {}
+
+
+async def test_given_an_originate_that_timed_out_when_asterisk_rings_it_later_then_it_is_hung_up_on_pickup(
+        pbx: Any) -> None:
+    """The link stayed up: the late OriginateResponse finds the phone, no session spies."""
+    service, asterisk = pbx
+    uid = await frozen_ring(service, asterisk, AmiTimeout("Originate: no answer within 5s"))
+    asterisk.channels[uid] = SPY
+    service.on_ami_event(event(Event="Newchannel", Channel=SPY, Uniqueid=uid))
+    service.on_ami_event(event(Event="OriginateResponse", ActionID="a1", Response="Success",
+                               Channel=SPY, Uniqueid=uid))
+    await service.close()
+    assert asterisk.hangups() == [SPY] and asterisk.channels == {}
+
+
+async def test_given_an_originate_asterisk_refused_when_the_link_drops_then_nothing_is_hung_up(
+        pbx: Any) -> None:
+    service, asterisk = pbx
+    uid = await frozen_ring(service, asterisk, AmiActionFailed("Originate", "Extension does not exist"))
+    assert uid
+    asterisk.up = False
+    await service.on_link("down")
+    asterisk.up = True
+    await service.on_link("up")
+    assert asterisk.hangups() == []

@@ -10,19 +10,19 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from unittest.mock import ANY, patch
 
-import aiohttp
 import asyncpg
 import pytest
 
+from callcenter.ami.messages import Action
 from callcenter.simulator import AgentScript, Behaviour
 from callcenter.store.users import UserStore
 from callcenter.supervision.model import Mode
 from callcenter.supervision.service import SupervisionService
 from callcenter.web.api_supervision import SUPERVISION
 from tests.routing.sim_harness import EN_CUSTOMERS, Harness, agent_entry, caller, phone, running
+from tests.supervision.api_client import client
 
 pytestmark = pytest.mark.integration
 CAPTURE = Path(__file__).resolve().parents[1] / "data" / "pbx-captures" / "supervision_chanspy.jsonl"
@@ -44,23 +44,6 @@ def fresh_db(new_database: Callable[[], str]) -> str:
 def supervisor_phone(extension: str) -> AgentScript:
     """A supervisor's desk phone: answers at once (pjsua --auto-answer 200), never hangs up."""
     return AgentScript(extension=extension, behaviour=Behaviour(answer_after_s=0.0))
-
-
-class Client:
-    def __init__(self, http: aiohttp.ClientSession, base: str, csrf: str) -> None:
-        self.http, self.base, self.csrf = http, base, csrf
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-        async with self.http.request(method, self.base + path, json=body,
-                                     headers={"X-CSRF-Token": self.csrf}) as response:
-            return response.status, await response.json()
-
-
-async def client(base: str, login: str) -> Client:
-    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-    response = await http.post(f"{base}/login", json={"login": login, "password": "demo"})
-    assert response.status == 200
-    return Client(http, base, str((await response.json())["csrf_token"]))
 
 
 async def users(h: Harness) -> None:
@@ -394,10 +377,13 @@ async def test_given_a_spy_left_when_the_link_dropped_then_it_is_hung_up_by_its_
         assert leg is not None and leg.uniqueid.startswith("spy-")
         assert h.simulator.pbx.find(leg.uniqueid) is leg
         service = h.server.http.app[SUPERVISION]
+        sent: list[Action] = []
+        h.server.ami.observe_actions(lambda action, action_id, at: sent.append(action))
         await service.on_link("down")  # as when the link drops: the session ends, the spy is left
         assert service.sessions() == [] and spying(h) == [(spyer, ANY, ANY)]
         await service.on_link("up")
         await h.wait_for(lambda: spying(h) == [], WAIT, "the spy hung up")
         gone = [e for e in seen if e.get("Event") == "Hangup" and e.get("Uniqueid") == leg.uniqueid]
         assert [e["Channel"] for e in gone] == [spyer]
+        assert [a.header("Channel") for a in sent if a.name == "Hangup"] == [leg.uniqueid]
         assert h.state("sam").value == "talking"  # only the spy went

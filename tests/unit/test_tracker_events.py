@@ -575,6 +575,26 @@ EXPECTED: dict[str, list[str]] = {
     ],
     # the caller hangs up as the Atxfer holds hana, before Asterisk makes the Local pair: no
     # colleague's leg ever; the call ends and the server hangs hana up
+    # the agent hung up as Asterisk took the Atxfer (no colleague's leg yet): the caller
+    # goes on to the survey, no transfer
+    "call_control_consult_agent_left_in_atxfer": [
+        "CallArrived 1796522950.12 PJSIP/carrier-00000007 +8613911170014",
+        "EnteredIvr 1796522950.12 inbound",
+        "Queued 1796522950.12",
+        "OfferSent 1796522950.12 cc-4643d7a5-122 PJSIP/1071 1796522950.12",
+        "AgentLegCreated 1796522950.12 cc-4643d7a5-122 PJSIP/1071-00000008",
+        "AgentRinging 1796522950.12 cc-4643d7a5-122 PJSIP/1071-00000008",
+        "AgentAnswered 1796522950.12 cc-4643d7a5-122 PJSIP/1071-00000008",
+        "Bridged 1796522950.12 PJSIP/1071-00000008 cc-4643d7a5-122 first",
+        "RecordingStarted 1796522950.12 1796522950.12-mixed.wav",
+        "RecordingStarted 1796522950.12 1796522950.12-customer.wav",
+        "RecordingStarted 1796522950.12 1796522950.12-agent.wav",
+        "Held 1796522950.12 PJSIP/carrier-00000007",
+        "AgentHungUp 1796522950.12 PJSIP/1071-00000008 16",
+        "EnteredIvr 1796522950.12 survey survey",
+        "CallerHungUp 1796522950.12 PJSIP/carrier-00000007 16",
+        "CallEnded 1796522950.12 answered agent 16",
+    ],
     "call_control_consult_caller_left_in_atxfer": [
         "CallArrived 1796519355.6 PJSIP/carrier-00000003 +8613911170012",
         "EnteredIvr 1796519355.6 inbound",
