@@ -161,7 +161,8 @@ class AmiClient:
         if self.state == "login_failed":
             raise AmiLoginFailed(self.last_error)
         try:
-            await asyncio.wait_for(self._up.wait(), timeout)
+            async with asyncio.timeout(timeout):  # not wait_for: see _answer
+                await self._up.wait()
         except TimeoutError:
             if self.state == "login_failed":
                 raise AmiLoginFailed(self.last_error) from None
@@ -189,8 +190,8 @@ class AmiClient:
             self.settings.connect_timeout_s)
         self._protocol = protocol
         try:
-            self.version = await asyncio.wait_for(asyncio.shield(protocol.banner),
-                                                  self.settings.connect_timeout_s)
+            async with asyncio.timeout(self.settings.connect_timeout_s):
+                self.version = await asyncio.shield(protocol.banner)
             response = await self._send_on(protocol, messages.login(
                 self.settings.username, self.settings.secret.reveal()), self.settings.action_timeout_s)
         except AmiActionFailed as exc:
@@ -310,7 +311,11 @@ class AmiClient:
         action = pending.action
         try:
             try:
-                response = await asyncio.wait_for(asyncio.shield(pending.future), timeout)
+                # not wait_for: on Python 3.11 it returns the answer and swallows a cancel that
+                # comes as the answer arrives, and the cancelled task (a loop being stopped at
+                # shutdown) would go on for ever
+                async with asyncio.timeout(timeout):
+                    response = await asyncio.shield(pending.future)
             except TimeoutError:
                 raise AmiTimeout(f"{action.name}: no answer within {timeout:g}s") from None
         finally:
@@ -338,7 +343,8 @@ class AmiClient:
             except AmiActionFailed as exc:
                 raise AgiChannelGone(f"{channel}: {exc.message}") from None
             try:
-                return await asyncio.wait_for(asyncio.shield(future), timeout)
+                async with asyncio.timeout(timeout):  # not wait_for: see _answer
+                    return await asyncio.shield(future)
             except TimeoutError:
                 raise AmiTimeout(f"AGI {command.split(' ', 1)[0]}: no result in {timeout:g}s") from None
         finally:

@@ -112,7 +112,8 @@ class LiveReceiver:
         try:
             while True:
                 stream = self._open.get(writer)
-                data = await asyncio.wait_for(reader.read(4096), self._idle_s if stream else self._hello_s)
+                async with asyncio.timeout(self._idle_s if stream else self._hello_s):  # not wait_for:
+                    data = await reader.read(4096)  # it may swallow a cancel at shutdown
                 if not data:
                     return
                 for frame in frames.feed(data):

@@ -95,8 +95,9 @@ class LiveRelay:
             if self._clock() - ticked >= 1.0:
                 ticked = self._clock()
                 self.tick()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), every_s)
+            with contextlib.suppress(TimeoutError):  # not wait_for: it may swallow a cancel
+                async with asyncio.timeout(every_s):
+                    await self._wake.wait()
 
     async def turn(self) -> int:
         """Deliver what was stored since the last turn; returns how many."""

@@ -90,7 +90,8 @@ class Leadership:
         while True:
             await asyncio.sleep(self._check_s)
             try:
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), self._check_s * 2)
+                async with asyncio.timeout(self._check_s * 2):  # wait_for may swallow a cancel
+                    await conn.fetchval("SELECT 1")
             except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.error("leadership_lost", error=f"{type(exc).__name__}: {exc}")
                 return
