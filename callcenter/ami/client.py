@@ -359,7 +359,8 @@ class AmiClient:
         if protocol is not self._protocol:
             return
         was_up = self.state == "up"
-        self.state = "closed" if self._closing else "down"
+        if self.state != "login_failed":  # the refused login's own abort says no more
+            self.state = "closed" if self._closing else "down"
         self._up.clear()
         if self._metrics is not None:
             self._metrics.ami_link_up.set(0)
