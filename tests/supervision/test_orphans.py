@@ -118,7 +118,8 @@ async def test_given_a_spy_when_the_link_drops_and_comes_back_then_the_very_spy_
 async def test_given_a_phone_still_ringing_unnamed_when_the_link_drops_then_it_is_hung_up_by_its_id(
         pbx: Any) -> None:
     """Its Newchannel never reached the server: there is no name to hang it up by, its
-    ChannelId is enough."""
+    ChannelId is enough. (Also the Originate lost with the link, its drop seen first: the
+    ringing session is still live when the link goes down.)"""
     service, asterisk = pbx
     task, uid = await originated(service, asterisk)
     asterisk.up = False
@@ -167,20 +168,6 @@ async def test_given_an_originate_unanswered_when_the_link_drops_after_the_start
     asterisk.channels[uid] = SPY  # rung after the thaw
     asterisk.up = False
     await service.on_link("down")
-    asterisk.up = True
-    await service.on_link("up")
-    assert asterisk.hangups() == [uid] and asterisk.channels == {}
-
-
-async def test_given_an_originate_lost_with_the_link_dropped_first_then_its_phone_is_hung_up_once_back(
-        pbx: Any) -> None:
-    """The link's drop seen before the Originate's AmiLinkLost: the ringing session still live."""
-    service, asterisk = pbx
-    task, uid = await originated(service, asterisk)
-    asterisk.up = False
-    await service.on_link("down")
-    with pytest.raises(SessionStopped):
-        await task
     asterisk.up = True
     await service.on_link("up")
     assert asterisk.hangups() == [uid] and asterisk.channels == {}
